@@ -1,0 +1,8 @@
+//! netboot: an all-in-one PXE/netboot appliance.
+//!
+//! The library holds every piece of the appliance; `src/main.rs` only parses the
+//! command line and starts the pieces. See `docs/ARCHITECTURE.md` for the map.
+
+pub mod boot;
+pub mod mac;
+pub mod tftp;
