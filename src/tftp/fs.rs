@@ -1,0 +1,492 @@
+//! The served directory: turning a requested name into a file inside the
+//! root, opening it for reading, and uploads that land atomically.
+//!
+//! Confinement rules (always): the name is taken relative to the root (a
+//! leading `/` means "from the root", as GRUB asks, and as tftpd-hpa's
+//! `--secure` chroot behaves); a `..` component, an empty component after
+//! remapping, or a NUL byte is an access violation. With `--secure` the
+//! resolved file must also stay inside the root once symlinks are followed.
+//! Only regular files are ever read or replaced: devices, FIFOs and
+//! directories are refused without being opened for I/O.
+//!
+//! Uploads are written to a hidden temporary file in the target directory,
+//! synced, and renamed over the target only after the last block, so an
+//! aborted upload leaves nothing behind and a reader never sees half a file.
+
+use std::ffi::OsStr;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
+
+use super::packet::ErrorCode;
+
+/// How the root is served; set from the command line.
+#[derive(Debug, Clone)]
+pub struct RootPolicy {
+    /// The served directory (absolute, canonical).
+    pub root: PathBuf,
+    /// Refuse files whose real path leaves the root (`--secure`).
+    pub secure: bool,
+    /// Allow uploads to create new files (`--create`).
+    pub create: bool,
+    /// Relax the "existing file must be world-writable" rule for uploads
+    /// and the "world-readable" rule for downloads (`--permissive`).
+    pub permissive: bool,
+    /// Retry a missing name case-insensitively, component by component.
+    pub case_insensitive: bool,
+    /// Permission bits cleared on uploaded files (`--umask`).
+    pub umask: u32,
+    /// Largest upload accepted, in bytes.
+    pub max_upload: Option<u64>,
+}
+
+/// Why a request for a file is refused; maps onto a TFTP error.
+#[derive(Debug, thiserror::Error)]
+pub enum FsError {
+    /// The name tries to leave the root or is malformed.
+    #[error("access violation: {0}")]
+    Access(String),
+    /// No such file.
+    #[error("file not found")]
+    NotFound,
+    /// The upload would replace a file it may not replace.
+    #[error("file already exists")]
+    Exists,
+    /// The upload does not fit.
+    #[error("disk full or allocation exceeded: {0}")]
+    DiskFull(String),
+    /// Any other I/O failure.
+    #[error("I/O error: {0}")]
+    Io(#[from] io::Error),
+}
+
+impl FsError {
+    /// The TFTP error code and message to send.
+    pub fn to_tftp(&self) -> (ErrorCode, String) {
+        match self {
+            FsError::Access(why) => (
+                ErrorCode::AccessViolation,
+                format!("Access violation: {why}"),
+            ),
+            FsError::NotFound => (ErrorCode::FileNotFound, "File not found".into()),
+            FsError::Exists => (ErrorCode::FileExists, "File already exists".into()),
+            FsError::DiskFull(why) => (ErrorCode::DiskFull, format!("Disk full: {why}")),
+            FsError::Io(e) if e.raw_os_error() == Some(libc::ENOSPC) => (
+                ErrorCode::DiskFull,
+                "Disk full or allocation exceeded".into(),
+            ),
+            FsError::Io(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                (ErrorCode::AccessViolation, "Permission denied".into())
+            }
+            FsError::Io(e) => (ErrorCode::NotDefined, e.to_string()),
+        }
+    }
+}
+
+/// The root-relative path of a request, checked for shape only.
+pub fn relative_path(name: &[u8]) -> Result<PathBuf, FsError> {
+    if name.contains(&0) {
+        return Err(FsError::Access("NUL byte in file name".into()));
+    }
+    let start = name.iter().position(|&b| b != b'/').unwrap_or(name.len());
+    let trimmed = &name[start..];
+    let path = Path::new(OsStr::from_bytes(trimmed));
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(part) => out.push(part),
+            Component::CurDir => {}
+            Component::ParentDir => return Err(FsError::Access("'..' in file name".into())),
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(FsError::Access("absolute file name".into()))
+            }
+        }
+    }
+    if out.as_os_str().is_empty() {
+        return Err(FsError::Access("empty file name".into()));
+    }
+    Ok(out)
+}
+
+impl RootPolicy {
+    /// Resolves a request's name to a path under the root. A missing file is
+    /// not an error here (uploads create files); the path returned exists up
+    /// to its parent directory.
+    pub fn resolve(&self, name: &[u8]) -> Result<PathBuf, FsError> {
+        let relative = relative_path(name)?;
+        let joined = self.root.join(&relative);
+        if joined.symlink_metadata().is_ok() || !self.case_insensitive {
+            return Ok(joined);
+        }
+        Ok(self.find_case_insensitive(&relative).unwrap_or(joined))
+    }
+
+    fn find_case_insensitive(&self, relative: &Path) -> Option<PathBuf> {
+        let mut current = self.root.clone();
+        for part in relative.components() {
+            let exact = current.join(part);
+            if exact.symlink_metadata().is_ok() {
+                current = exact;
+                continue;
+            }
+            let wanted = part.as_os_str().to_string_lossy().to_lowercase();
+            let found = fs::read_dir(&current)
+                .ok()?
+                .flatten()
+                .find(|entry| entry.file_name().to_string_lossy().to_lowercase() == wanted)?;
+            current = found.path();
+        }
+        Some(current)
+    }
+
+    /// With `--secure`, refuses a path whose real location leaves the root.
+    fn confine(&self, path: &Path) -> Result<PathBuf, FsError> {
+        let real = match path.canonicalize() {
+            Ok(real) => real,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(FsError::NotFound),
+            Err(e) => return Err(e.into()),
+        };
+        if self.secure && !real.starts_with(&self.root) {
+            return Err(FsError::Access(
+                "path leads outside the served directory".into(),
+            ));
+        }
+        Ok(real)
+    }
+
+    /// Opens a file for a download.
+    pub fn open_read(&self, path: &Path) -> Result<(File, u64), FsError> {
+        let real = self.confine(path)?;
+        // O_NONBLOCK so that a FIFO cannot hang the open; refused just after.
+        let file = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .open(&real)
+            .map_err(not_found_or)?;
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Err(FsError::Access("not a regular file".into()));
+        }
+        if !self.permissive && meta.mode() & 0o004 == 0 {
+            return Err(FsError::Access("file is not world-readable".into()));
+        }
+        Ok((file, meta.len()))
+    }
+
+    /// Prepares an upload to `path`: checks the rules, and the announced
+    /// size (tsize) against the limit and the free space.
+    pub fn begin_upload(&self, path: &Path, announced: Option<u64>) -> Result<Upload, FsError> {
+        let parent = path
+            .parent()
+            .ok_or_else(|| FsError::Access("no directory".into()))?;
+        let parent_real = self.confine(parent)?;
+        let file_name = path
+            .file_name()
+            .ok_or_else(|| FsError::Access("no file name".into()))?;
+        let target = parent_real.join(file_name);
+        match target.symlink_metadata() {
+            Ok(meta) => {
+                if meta.file_type().is_symlink() {
+                    self.confine(&target)?;
+                    let followed = fs::metadata(&target)?;
+                    self.check_replace(&followed)?;
+                } else {
+                    self.check_replace(&meta)?;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if !self.create {
+                    return Err(FsError::Access(
+                        "file does not exist and uploads may not create files (--create)".into(),
+                    ));
+                }
+            }
+            Err(e) => return Err(e.into()),
+        }
+        if let Some(size) = announced {
+            self.check_room(&parent_real, size)?;
+        }
+        let temp = tempfile::Builder::new()
+            .prefix(".netboot-upload-")
+            .tempfile_in(&parent_real)?;
+        let mode = 0o666 & !self.umask;
+        temp.as_file()
+            .set_permissions(fs::Permissions::from_mode(mode))?;
+        Ok(Upload {
+            temp: Some(temp),
+            target,
+            written: 0,
+            limit: self.max_upload,
+        })
+    }
+
+    fn check_replace(&self, meta: &fs::Metadata) -> Result<(), FsError> {
+        if !meta.is_file() {
+            return Err(FsError::Access("not a regular file".into()));
+        }
+        if !self.permissive && meta.mode() & 0o002 == 0 {
+            return Err(FsError::Exists);
+        }
+        Ok(())
+    }
+
+    fn check_room(&self, dir: &Path, size: u64) -> Result<(), FsError> {
+        if let Some(limit) = self.max_upload {
+            if size > limit {
+                return Err(FsError::DiskFull(format!(
+                    "{size} bytes exceed the upload limit of {limit}"
+                )));
+            }
+        }
+        let stat = nix::sys::statvfs::statvfs(dir).map_err(io::Error::from)?;
+        let free = u64::from(stat.blocks_available()).saturating_mul(stat.fragment_size());
+        if size > free {
+            return Err(FsError::DiskFull(format!(
+                "{size} bytes announced, {free} free"
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn not_found_or(e: io::Error) -> FsError {
+    if e.kind() == io::ErrorKind::NotFound {
+        FsError::NotFound
+    } else {
+        FsError::Io(e)
+    }
+}
+
+/// An upload in progress: a hidden temporary file beside its target.
+/// Dropping it without [`Upload::commit`] deletes the temporary file.
+#[derive(Debug)]
+pub struct Upload {
+    temp: Option<tempfile::NamedTempFile>,
+    target: PathBuf,
+    written: u64,
+    limit: Option<u64>,
+}
+
+impl Upload {
+    /// Appends received bytes.
+    pub fn write(&mut self, data: &[u8]) -> Result<(), FsError> {
+        self.written += data.len() as u64;
+        if let Some(limit) = self.limit {
+            if self.written > limit {
+                return Err(FsError::DiskFull(format!(
+                    "upload limit of {limit} bytes reached"
+                )));
+            }
+        }
+        let temp = self
+            .temp
+            .as_mut()
+            .ok_or_else(|| FsError::Access("upload already finished".into()))?;
+        temp.as_file_mut().write_all(data)?;
+        Ok(())
+    }
+
+    /// Syncs the data and renames the file into place, then syncs the
+    /// directory so the rename survives a crash.
+    pub fn commit(&mut self) -> Result<u64, FsError> {
+        let temp = self
+            .temp
+            .take()
+            .ok_or_else(|| FsError::Access("upload already finished".into()))?;
+        temp.as_file().sync_all()?;
+        temp.persist(&self.target)
+            .map_err(|e| FsError::Io(e.error))?;
+        if let Some(dir) = self.target.parent() {
+            File::open(dir)?.sync_all()?;
+        }
+        Ok(self.written)
+    }
+
+    /// Where the upload will land.
+    pub fn target(&self) -> &Path {
+        &self.target
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::symlink;
+
+    fn policy(dir: &Path) -> RootPolicy {
+        RootPolicy {
+            root: dir.canonicalize().unwrap(),
+            secure: true,
+            create: false,
+            permissive: false,
+            case_insensitive: false,
+            umask: 0o022,
+            max_upload: None,
+        }
+    }
+
+    fn world_readable(path: &Path, body: &[u8]) {
+        fs::write(path, body).unwrap();
+        fs::set_permissions(path, fs::Permissions::from_mode(0o644)).unwrap();
+    }
+
+    #[test]
+    fn shapes_that_leave_the_root_are_refused() {
+        for bad in [
+            &b"../etc/passwd"[..],
+            b"a/../../b",
+            b"/..",
+            b"a/..",
+            b"",
+            b"/",
+            b"a\0b",
+        ] {
+            assert!(
+                matches!(relative_path(bad), Err(FsError::Access(_))),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            relative_path(b"/boot//grub/./x").unwrap(),
+            Path::new("boot/grub/x")
+        );
+        assert_eq!(
+            relative_path(b"//etc/passwd").unwrap(),
+            Path::new("etc/passwd")
+        );
+    }
+
+    #[test]
+    fn reads_inside_root_and_refuses_escapes() {
+        let dir = tempfile::tempdir().unwrap();
+        let outside = tempfile::tempdir().unwrap();
+        world_readable(&dir.path().join("pxelinux.0"), b"boot");
+        world_readable(&outside.path().join("secret"), b"no");
+        symlink(outside.path().join("secret"), dir.path().join("link")).unwrap();
+        let p = policy(dir.path());
+        let (_, size) = p.open_read(&p.resolve(b"/pxelinux.0").unwrap()).unwrap();
+        assert_eq!(size, 4);
+        assert!(matches!(
+            p.open_read(&p.resolve(b"link").unwrap()),
+            Err(FsError::Access(_))
+        ));
+        assert!(matches!(
+            p.open_read(&p.resolve(b"missing").unwrap()),
+            Err(FsError::NotFound)
+        ));
+        let lax = RootPolicy { secure: false, ..p };
+        assert!(lax.open_read(&lax.resolve(b"link").unwrap()).is_ok());
+    }
+
+    #[test]
+    fn fifos_and_directories_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        nix::unistd::mkfifo(
+            &dir.path().join("fifo"),
+            nix::sys::stat::Mode::from_bits_truncate(0o666),
+        )
+        .unwrap();
+        fs::create_dir(dir.path().join("sub")).unwrap();
+        let p = policy(dir.path());
+        for name in [&b"fifo"[..], b"sub"] {
+            assert!(matches!(
+                p.open_read(&p.resolve(name).unwrap()),
+                Err(FsError::Access(_))
+            ));
+        }
+        assert!(matches!(
+            p.open_read(Path::new("/dev/null")),
+            Err(FsError::Access(_))
+        ));
+    }
+
+    #[test]
+    fn case_insensitive_lookup_finds_windows_names() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("Boot")).unwrap();
+        world_readable(&dir.path().join("Boot/BCD"), b"bcd");
+        let p = RootPolicy {
+            case_insensitive: true,
+            ..policy(dir.path())
+        };
+        let path = p.resolve(b"/boot/bcd").unwrap();
+        assert_eq!(p.open_read(&path).unwrap().1, 3);
+    }
+
+    #[test]
+    fn upload_needs_create_and_lands_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = policy(dir.path());
+        let target = p.resolve(b"router-confg").unwrap();
+        assert!(matches!(
+            p.begin_upload(&target, None),
+            Err(FsError::Access(_))
+        ));
+        let p = RootPolicy { create: true, ..p };
+        let mut up = p.begin_upload(&target, Some(10)).unwrap();
+        up.write(b"hostname r1\n").unwrap();
+        assert!(!target.exists(), "nothing visible before commit");
+        up.commit().unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"hostname r1\n");
+        let mode = fs::metadata(&target).unwrap().mode() & 0o777;
+        assert_eq!(mode, 0o644, "umask applied");
+        let leftovers = fs::read_dir(dir.path()).unwrap().count();
+        assert_eq!(leftovers, 1);
+    }
+
+    #[test]
+    fn aborted_upload_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = RootPolicy {
+            create: true,
+            ..policy(dir.path())
+        };
+        let mut up = p.begin_upload(&p.resolve(b"x").unwrap(), None).unwrap();
+        up.write(b"partial").unwrap();
+        drop(up);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn existing_file_replaced_only_when_world_writable() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("cfg");
+        world_readable(&target, b"old");
+        let p = RootPolicy {
+            create: true,
+            ..policy(dir.path())
+        };
+        assert!(matches!(
+            p.begin_upload(&target, None),
+            Err(FsError::Exists)
+        ));
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o666)).unwrap();
+        let mut up = p.begin_upload(&target, None).unwrap();
+        up.write(b"new").unwrap();
+        up.commit().unwrap();
+        assert_eq!(fs::read(&target).unwrap(), b"new");
+    }
+
+    #[test]
+    fn size_limits_are_disk_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = RootPolicy {
+            create: true,
+            max_upload: Some(5),
+            ..policy(dir.path())
+        };
+        let path = p.resolve(b"big").unwrap();
+        assert!(matches!(
+            p.begin_upload(&path, Some(6)),
+            Err(FsError::DiskFull(_))
+        ));
+        assert!(matches!(
+            p.begin_upload(&path, Some(u64::MAX)),
+            Err(FsError::DiskFull(_))
+        ));
+        let mut up = p.begin_upload(&path, None).unwrap();
+        assert!(matches!(up.write(b"123456"), Err(FsError::DiskFull(_))));
+    }
+}

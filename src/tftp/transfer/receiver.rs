@@ -1,0 +1,321 @@
+//! The receiving side of a write request (WRQ), as a sans-IO state machine.
+//!
+//! The shell feeds it the client's DATA ([`Receiver::handle_data`]), timer
+//! expiries, and the result of committing the file
+//! ([`Receiver::commit_done`]); it drains payload to write
+//! ([`Receiver::poll_write`]) and datagrams to send
+//! ([`Receiver::poll_transmit`]).
+//!
+//! Rules it keeps:
+//! - the transfer opens with an OACK (options agreed) or ACK 0;
+//! - blocks are accepted strictly in order; an ACK goes out after every
+//!   `windowsize` blocks, once at the first gap, and again for a repeated
+//!   last-acknowledged block (its ACK was lost);
+//! - the final ACK is sent only after the shell has committed the file
+//!   (written, synced, renamed into place), so an ACKed upload is on disk;
+//! - after the final ACK it dallies, answering a repeated final block
+//!   with the final ACK again, then ends.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use super::{Outcome, TransferStats};
+use crate::tftp::blocknum::Rollover;
+use crate::tftp::packet::{self, ErrorCode, Packet};
+use crate::tftp::rto::{Rto, RtoBounds};
+
+/// How a write transfer is to run, once options are agreed.
+#[derive(Debug, Clone)]
+pub struct ReceiverConfig {
+    /// Data bytes per block.
+    pub blksize: u16,
+    /// Blocks per ACK.
+    pub windowsize: u16,
+    /// Block numbering after 65535.
+    pub rollover: Rollover,
+    /// Timeout bounds for re-acknowledging when the client goes quiet.
+    pub rto: RtoBounds,
+    /// Consecutive timeouts before giving up.
+    pub max_retries: u32,
+    /// Options to acknowledge, if any were agreed.
+    pub oack: Option<Vec<(String, String)>>,
+    /// How long to linger after the final ACK.
+    pub dally: Duration,
+}
+
+#[derive(Debug)]
+enum State {
+    /// Waiting for blocks.
+    Receiving,
+    /// The last block arrived; waiting for the shell to commit the file.
+    Committing { last: u64 },
+    /// Final ACK sent; lingering until `until`.
+    Dallying { last: u64, until: Instant },
+    /// Over.
+    Finished(Outcome),
+}
+
+/// The write-transfer state machine.
+#[derive(Debug)]
+pub struct Receiver {
+    cfg: ReceiverConfig,
+    state: State,
+    /// Index of the next block expected.
+    expected: u64,
+    /// In-order blocks since the last ACK.
+    since_ack: u16,
+    /// An ACK has gone out for the current gap already.
+    gap_acked: bool,
+    /// The last OACK/ACK sent, resent on timeout.
+    last_control: Vec<u8>,
+    /// When the opening OACK/ACK went out, for the first RTT sample.
+    opened_at: Option<Instant>,
+    outgoing: VecDeque<Vec<u8>>,
+    writes: VecDeque<Vec<u8>>,
+    rto: Rto,
+    deadline: Option<Instant>,
+    retries: u32,
+    stats: TransferStats,
+}
+
+impl Receiver {
+    /// A receiver at the start of a transfer; its OACK or ACK 0 is queued.
+    pub fn new(cfg: ReceiverConfig) -> Self {
+        let opening = match &cfg.oack {
+            Some(options) => {
+                let options: Vec<(&str, &str)> = options
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v.as_str()))
+                    .collect();
+                Packet::Oack { options }.to_bytes()
+            }
+            None => Packet::Ack { block: 0 }.to_bytes(),
+        };
+        Self {
+            rto: Rto::new(cfg.rto),
+            cfg,
+            state: State::Receiving,
+            expected: 1,
+            since_ack: 0,
+            gap_acked: false,
+            last_control: opening.clone(),
+            opened_at: None,
+            outgoing: VecDeque::from([opening]),
+            writes: VecDeque::new(),
+            deadline: None,
+            retries: 0,
+            stats: TransferStats::default(),
+        }
+    }
+
+    /// A DATA packet arrived.
+    pub fn handle_data(&mut self, now: Instant, block: u16, data: &[u8]) {
+        match self.state {
+            State::Receiving => self.receive(now, block, data),
+            State::Dallying { last, .. } => {
+                if self.cfg.rollover.unwrap(block, last) == Some(last) {
+                    self.send_ack(last);
+                }
+            }
+            State::Committing { .. } | State::Finished(_) => {}
+        }
+    }
+
+    fn receive(&mut self, now: Instant, block: u16, data: &[u8]) {
+        if data.len() > usize::from(self.cfg.blksize) {
+            self.abort(ErrorCode::IllegalOperation, "block larger than blksize");
+            return;
+        }
+        let Some(index) = self.cfg.rollover.unwrap(block, self.expected) else {
+            return;
+        };
+        if index < self.expected {
+            // A resend: our ACK for it was lost, say it again once.
+            if index + 1 == self.expected {
+                self.send_ack(index);
+            }
+            return;
+        }
+        if index > self.expected {
+            if !self.gap_acked {
+                self.gap_acked = true;
+                self.since_ack = 0;
+                self.send_ack(self.expected - 1);
+            }
+            return;
+        }
+        if index == 1 {
+            if let Some(at) = self.opened_at {
+                self.rto.sample(now.saturating_duration_since(at));
+            }
+        }
+        self.writes.push_back(data.to_vec());
+        self.stats.bytes += data.len() as u64;
+        self.expected += 1;
+        self.gap_acked = false;
+        self.retries = 0;
+        self.rto.reset_backoff();
+        if data.len() < usize::from(self.cfg.blksize) {
+            self.deadline = None;
+            self.state = State::Committing { last: index };
+            return;
+        }
+        self.since_ack += 1;
+        if self.since_ack >= self.cfg.windowsize.max(1) {
+            self.since_ack = 0;
+            self.send_ack(index);
+        }
+        self.deadline = Some(now + self.timeout());
+    }
+
+    fn send_ack(&mut self, index: u64) {
+        let ack = Packet::Ack {
+            block: self.cfg.rollover.wire(index),
+        }
+        .to_bytes();
+        self.last_control = ack.clone();
+        self.outgoing.push_back(ack);
+    }
+
+    /// The receiver's patience: the adaptive timeout, never under 100 ms so
+    /// a slow but healthy client is not flooded with repeated ACKs.
+    fn timeout(&self) -> Duration {
+        self.rto.current().max(Duration::from_millis(100))
+    }
+
+    /// The shell committed the file (`Ok`) or could not (`Err`): send the
+    /// final ACK and dally, or the ERROR.
+    pub fn commit_done(&mut self, now: Instant, result: Result<(), (ErrorCode, String)>) {
+        let State::Committing { last } = self.state else {
+            return;
+        };
+        match result {
+            Ok(()) => {
+                self.send_ack(last);
+                self.state = State::Dallying {
+                    last,
+                    until: now + self.cfg.dally,
+                };
+            }
+            Err((code, message)) => self.abort(code, &message),
+        }
+    }
+
+    /// True when the last block arrived and the shell must commit the file
+    /// (after draining [`Receiver::poll_write`]).
+    pub fn needs_commit(&self) -> bool {
+        matches!(self.state, State::Committing { .. })
+    }
+
+    /// The client sent an ERROR.
+    pub fn handle_error(&mut self, code: ErrorCode, message: &str) {
+        if matches!(self.state, State::Finished(_)) {
+            return;
+        }
+        self.finish(Outcome::PeerError {
+            code,
+            message: message.to_string(),
+            during_oack: false,
+        });
+    }
+
+    /// Ends the transfer with an ERROR to the client (disk full, bad packet).
+    pub fn abort(&mut self, code: ErrorCode, message: &str) {
+        if matches!(self.state, State::Finished(_)) {
+            return;
+        }
+        self.outgoing.push_back(packet::error_packet(code, message));
+        self.finish(Outcome::LocalError {
+            code,
+            message: message.to_string(),
+        });
+    }
+
+    /// The timer fired.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self.deadline {
+            Some(deadline) if now >= deadline => {}
+            _ => return,
+        }
+        self.deadline = None;
+        match self.state {
+            State::Dallying { .. } => {
+                self.finish(Outcome::Complete);
+            }
+            State::Receiving => {
+                self.retries += 1;
+                if self.retries > self.cfg.max_retries {
+                    self.outgoing.push_back(packet::error_packet(
+                        ErrorCode::NotDefined,
+                        "timed out waiting for DATA",
+                    ));
+                    self.finish(Outcome::TimedOut);
+                    return;
+                }
+                self.rto.back_off();
+                self.stats.timeouts += 1;
+                self.outgoing.push_back(self.last_control.clone());
+                self.deadline = Some(now + self.timeout());
+            }
+            State::Committing { .. } | State::Finished(_) => {}
+        }
+    }
+
+    /// The next datagram to send.
+    pub fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
+        let datagram = self.outgoing.pop_front()?;
+        if self.opened_at.is_none() {
+            self.opened_at = Some(now);
+        }
+        match self.state {
+            State::Receiving if self.deadline.is_none() => {
+                self.deadline = Some(now + self.timeout());
+            }
+            State::Dallying { until, .. } => self.deadline = Some(until),
+            _ => {}
+        }
+        Some(datagram)
+    }
+
+    /// The next payload to append to the file, in order.
+    pub fn poll_write(&mut self) -> Option<Vec<u8>> {
+        self.writes.pop_front()
+    }
+
+    /// When [`Receiver::handle_timeout`] must be called next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        self.deadline
+    }
+
+    /// The outcome, once over.
+    pub fn outcome(&self) -> Option<&Outcome> {
+        match &self.state {
+            State::Finished(outcome) => Some(outcome),
+            _ => None,
+        }
+    }
+
+    /// True once over and nothing is left to send.
+    pub fn is_finished(&self) -> bool {
+        matches!(self.state, State::Finished(_)) && self.outgoing.is_empty()
+    }
+
+    /// True once the file is committed and acknowledged (dallying or done):
+    /// the upload has succeeded whatever happens next.
+    pub fn is_committed(&self) -> bool {
+        matches!(
+            self.state,
+            State::Dallying { .. } | State::Finished(Outcome::Complete)
+        )
+    }
+
+    /// Counters for the transfer log line.
+    pub fn stats(&self) -> &TransferStats {
+        &self.stats
+    }
+
+    fn finish(&mut self, outcome: Outcome) {
+        self.deadline = None;
+        self.state = State::Finished(outcome);
+    }
+}

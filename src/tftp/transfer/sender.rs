@@ -1,0 +1,404 @@
+//! The sending side of a read request (RRQ), as a sans-IO state machine.
+//!
+//! The shell feeds it file blocks in order ([`Sender::push_block`]), the
+//! client's packets ([`Sender::handle_ack`], [`Sender::handle_error`]) and
+//! timer expiries ([`Sender::handle_timeout`]); it drains datagrams with
+//! [`Sender::poll_transmit`] and arms a timer at [`Sender::poll_timeout`].
+//!
+//! Rules it keeps:
+//! - an OACK, when options were agreed, is sent first and must be ACKed
+//!   with block 0 (an ERROR instead ends the transfer: that is how UEFI
+//!   firmware ends its size probe);
+//! - until the client has ACKed once, only one datagram is in flight, so a
+//!   spoofed request draws one reply, not a window;
+//! - a window of `windowsize` blocks is sent, then the sender waits; an ACK
+//!   for the window's last block moves on, an ACK inside the window restarts
+//!   from the block after it (RFC 7440), a duplicate ACK changes nothing (no
+//!   Sorcerer's Apprentice), and a timeout resends the window;
+//! - the retransmission timeout adapts to the measured round trip;
+//! - the transfer ends when the block shorter than `blksize` is ACKed.
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use super::{Batch, Outcome, TransferStats};
+use crate::tftp::blocknum::Rollover;
+use crate::tftp::packet::{self, ErrorCode, Packet};
+use crate::tftp::rto::{Rto, RtoBounds};
+
+/// How a read transfer is to run, once options are agreed.
+#[derive(Debug, Clone)]
+pub struct SenderConfig {
+    /// Data bytes per block.
+    pub blksize: u16,
+    /// Blocks per window (1 = lock-step).
+    pub windowsize: u16,
+    /// Block numbering after 65535.
+    pub rollover: Rollover,
+    /// Retransmission timeout bounds.
+    pub rto: RtoBounds,
+    /// Consecutive timeouts before giving up.
+    pub max_retries: u32,
+    /// Options to acknowledge first, if any were agreed.
+    pub oack: Option<Vec<(String, String)>>,
+}
+
+/// A block handed to the sender and not yet acknowledged.
+#[derive(Debug)]
+struct InFlight {
+    index: u64,
+    /// The whole DATA datagram: header and payload.
+    datagram: Vec<u8>,
+    sent_at: Option<Instant>,
+    resent: bool,
+}
+
+#[derive(Debug)]
+enum State {
+    /// OACK pending or sent, waiting for ACK 0.
+    Oack {
+        sent_at: Option<Instant>,
+        resent: bool,
+    },
+    /// Sending data blocks.
+    Data,
+    /// Over; the outcome stays readable.
+    Finished(Outcome),
+}
+
+/// The read-transfer state machine.
+#[derive(Debug)]
+pub struct Sender {
+    cfg: SenderConfig,
+    state: State,
+    window: VecDeque<InFlight>,
+    /// Position in `window` of the next datagram to (re)transmit.
+    next_tx: usize,
+    /// Index the next pushed block gets.
+    next_index: u64,
+    /// The short final block has been pushed.
+    eof: bool,
+    /// The client has acknowledged something, so its address is real.
+    verified: bool,
+    rto: Rto,
+    deadline: Option<Instant>,
+    retries: u32,
+    /// A control datagram (OACK or ERROR) waiting to be sent.
+    control: Option<Vec<u8>>,
+    spare: Vec<Vec<u8>>,
+    stats: TransferStats,
+}
+
+impl Sender {
+    /// A sender at the start of a transfer.
+    pub fn new(cfg: SenderConfig) -> Self {
+        let state = match &cfg.oack {
+            Some(_) => State::Oack {
+                sent_at: None,
+                resent: false,
+            },
+            None => State::Data,
+        };
+        Self {
+            rto: Rto::new(cfg.rto),
+            cfg,
+            state,
+            window: VecDeque::new(),
+            next_tx: 0,
+            next_index: 1,
+            eof: false,
+            verified: false,
+            deadline: None,
+            retries: 0,
+            control: None,
+            spare: Vec::new(),
+            stats: TransferStats::default(),
+        }
+    }
+
+    /// Data bytes per block.
+    pub fn blksize(&self) -> usize {
+        usize::from(self.cfg.blksize)
+    }
+
+    /// True while the sender has room for another block from the file.
+    pub fn wants_block(&self) -> bool {
+        !self.eof && !self.is_finished() && self.window.len() < self.window_limit()
+    }
+
+    /// How many more blocks the sender would take now.
+    pub fn blocks_wanted(&self) -> usize {
+        if self.eof || self.is_finished() {
+            return 0;
+        }
+        self.window_limit().saturating_sub(self.window.len())
+    }
+
+    fn window_limit(&self) -> usize {
+        if self.verified {
+            usize::from(self.cfg.windowsize.max(1))
+        } else {
+            1
+        }
+    }
+
+    /// Hands over the next block of the file: exactly `blksize` bytes, or
+    /// fewer for the last block (an empty block when the file size is a
+    /// multiple of `blksize`).
+    pub fn push_block(&mut self, data: &[u8]) {
+        if self.eof || self.is_finished() {
+            return;
+        }
+        let index = self.next_index;
+        self.next_index += 1;
+        if data.len() < self.blksize() {
+            self.eof = true;
+        }
+        let mut datagram = self.spare.pop().unwrap_or_default();
+        datagram.clear();
+        datagram.extend_from_slice(&[0; 4]);
+        packet::write_data_header(&mut datagram, self.cfg.rollover.wire(index));
+        datagram.extend_from_slice(data);
+        self.window.push_back(InFlight {
+            index,
+            datagram,
+            sent_at: None,
+            resent: false,
+        });
+    }
+
+    /// The client acknowledged wire block `block`.
+    pub fn handle_ack(&mut self, now: Instant, block: u16) {
+        match self.state {
+            State::Oack { sent_at, resent } => {
+                if self.cfg.rollover.unwrap(block, 0) == Some(0) {
+                    if let (Some(at), false) = (sent_at, resent) {
+                        self.rto.sample(now.saturating_duration_since(at));
+                    }
+                    self.progress();
+                    self.state = State::Data;
+                }
+            }
+            State::Data => self.handle_data_ack(now, block),
+            State::Finished(_) => {}
+        }
+    }
+
+    fn handle_data_ack(&mut self, now: Instant, block: u16) {
+        let Some(first) = self.window.front() else {
+            return;
+        };
+        let base = first.index;
+        let sent = self
+            .window
+            .iter()
+            .take_while(|b| b.sent_at.is_some())
+            .count();
+        let Some(acked) = self.cfg.rollover.unwrap(block, base) else {
+            return;
+        };
+        if acked < base || acked >= base + sent as u64 {
+            // A duplicate or stale ACK, or one for a block never sent:
+            // resending on it would start the Sorcerer's Apprentice.
+            self.stats.duplicate_acks += 1;
+            return;
+        }
+        let count = (acked - base + 1) as usize;
+        for done in self.window.drain(..count) {
+            if done.index == acked && !done.resent {
+                if let Some(at) = done.sent_at {
+                    self.rto.sample(now.saturating_duration_since(at));
+                }
+            }
+            self.stats.bytes += (done.datagram.len() - 4) as u64;
+            self.spare.push(done.datagram);
+        }
+        // An ACK inside the window says the rest was lost: resend from
+        // there (RFC 7440). After a full window nothing is outstanding.
+        if count < sent {
+            self.stats.window_restarts += 1;
+        }
+        self.next_tx = 0;
+        self.progress();
+        if self.eof && self.window.is_empty() {
+            self.finish(Outcome::Complete);
+        }
+    }
+
+    fn progress(&mut self) {
+        self.verified = true;
+        self.retries = 0;
+        self.deadline = None;
+    }
+
+    /// The client sent an ERROR: the transfer is over.
+    pub fn handle_error(&mut self, code: ErrorCode, message: &str) {
+        if self.is_finished() {
+            return;
+        }
+        let during_oack = matches!(self.state, State::Oack { .. });
+        self.finish(Outcome::PeerError {
+            code,
+            message: message.to_string(),
+            during_oack,
+        });
+    }
+
+    /// A packet that makes no sense here (a DATA or a request on a read
+    /// transfer): answered with ERROR 4, which ends the transfer.
+    pub fn handle_illegal(&mut self, what: &str) {
+        if self.is_finished() {
+            return;
+        }
+        self.control = Some(packet::error_packet(ErrorCode::IllegalOperation, what));
+        self.finish(Outcome::LocalError {
+            code: ErrorCode::IllegalOperation,
+            message: what.to_string(),
+        });
+    }
+
+    /// The shell could not read the file: tell the client and stop.
+    pub fn abort(&mut self, code: ErrorCode, message: &str) {
+        if self.is_finished() {
+            return;
+        }
+        self.control = Some(packet::error_packet(code, message));
+        self.finish(Outcome::LocalError {
+            code,
+            message: message.to_string(),
+        });
+    }
+
+    /// The timer armed at [`Sender::poll_timeout`] fired.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self.deadline {
+            Some(deadline) if now >= deadline => {}
+            _ => return,
+        }
+        self.deadline = None;
+        self.retries += 1;
+        // An unverified peer (possibly a spoofed address) gets few resends.
+        let limit = if self.verified {
+            self.cfg.max_retries
+        } else {
+            self.cfg.max_retries.min(3)
+        };
+        if self.retries > limit {
+            if self.verified {
+                self.control = Some(packet::error_packet(
+                    ErrorCode::NotDefined,
+                    "timed out waiting for ACK",
+                ));
+            }
+            self.finish(Outcome::TimedOut);
+            return;
+        }
+        self.rto.back_off();
+        self.stats.timeouts += 1;
+        match &mut self.state {
+            State::Oack { sent_at, resent } => {
+                *sent_at = None;
+                *resent = true;
+            }
+            State::Data => self.next_tx = 0,
+            State::Finished(_) => {}
+        }
+    }
+
+    /// Fills `batch` with datagrams to send now; returns false when there is
+    /// nothing to send. Data datagrams of one batch all have the same length
+    /// except possibly the last, so the shell can send them with UDP GSO.
+    pub fn poll_transmit(&mut self, now: Instant, batch: &mut Batch) -> bool {
+        batch.clear();
+        if let Some(control) = self.control.take() {
+            batch.push(&control);
+            return true;
+        }
+        match &mut self.state {
+            State::Finished(_) => false,
+            State::Oack { sent_at, .. } => {
+                if sent_at.is_some() {
+                    return false;
+                }
+                *sent_at = Some(now);
+                let options = self.cfg.oack.clone().unwrap_or_default();
+                let options: Vec<(&str, &str)> = options
+                    .iter()
+                    .map(|(n, v)| (n.as_str(), v.as_str()))
+                    .collect();
+                batch.push(&Packet::Oack { options }.to_bytes());
+                self.arm(now);
+                true
+            }
+            State::Data => self.transmit_data(now, batch),
+        }
+    }
+
+    fn transmit_data(&mut self, now: Instant, batch: &mut Batch) -> bool {
+        let limit = self.window_limit();
+        while self.next_tx < self.window.len().min(limit) && !batch.is_full() {
+            let block = &mut self.window[self.next_tx];
+            if !batch.fits(block.datagram.len()) {
+                break;
+            }
+            batch.push(&block.datagram);
+            if block.sent_at.is_some() {
+                block.resent = true;
+                self.stats.retransmitted += 1;
+            }
+            block.sent_at = Some(now);
+            self.stats.blocks_sent += 1;
+            self.next_tx += 1;
+        }
+        if batch.is_empty() {
+            return false;
+        }
+        self.arm(now);
+        true
+    }
+
+    fn arm(&mut self, now: Instant) {
+        if self.deadline.is_none() {
+            self.deadline = Some(now + self.rto.current());
+        }
+    }
+
+    /// When [`Sender::handle_timeout`] must be called next.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        if self.is_finished() {
+            None
+        } else {
+            self.deadline
+        }
+    }
+
+    /// The outcome, once the transfer is over.
+    pub fn outcome(&self) -> Option<&Outcome> {
+        match &self.state {
+            State::Finished(outcome) => Some(outcome),
+            _ => None,
+        }
+    }
+
+    /// True once the transfer is over (a final ERROR may still be queued:
+    /// drain [`Sender::poll_transmit`] first).
+    pub fn is_finished(&self) -> bool {
+        matches!(self.state, State::Finished(_))
+    }
+
+    /// Counters for the transfer log line.
+    pub fn stats(&self) -> &TransferStats {
+        &self.stats
+    }
+
+    /// The smoothed round-trip time measured so far.
+    pub fn srtt(&self) -> Option<Duration> {
+        self.rto.srtt()
+    }
+
+    fn finish(&mut self, outcome: Outcome) {
+        self.deadline = None;
+        self.state = State::Finished(outcome);
+        self.window.clear();
+    }
+}
