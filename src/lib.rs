@@ -4,5 +4,8 @@
 //! command line and starts the pieces. See `docs/ARCHITECTURE.md` for the map.
 
 pub mod boot;
+pub mod cli;
+pub mod logging;
 pub mod mac;
+pub mod privileges;
 pub mod tftp;

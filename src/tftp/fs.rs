@@ -241,7 +241,7 @@ impl RootPolicy {
             }
         }
         let stat = nix::sys::statvfs::statvfs(dir).map_err(io::Error::from)?;
-        let free = u64::from(stat.blocks_available()).saturating_mul(stat.fragment_size());
+        let free = stat.blocks_available().saturating_mul(stat.fragment_size());
         if size > free {
             return Err(FsError::DiskFull(format!(
                 "{size} bytes announced, {free} free"

@@ -1,11 +1,19 @@
 //! The TFTP server: wire format, option negotiation, the sans-IO transfer
-//! state machines, path resolution inside the served root, and the tokio shell.
+//! state machines, path resolution inside the served root, and the tokio
+//! shell (listener, one task and socket per transfer).
+//!
+//! Only `server`, `session`, `source` and `udp` do I/O; the rest is pure.
 
 pub mod blocknum;
+pub mod config;
 pub mod fs;
 pub mod netascii;
 pub mod options;
 pub mod packet;
 pub mod remap;
 pub mod rto;
+pub mod server;
+pub mod session;
+pub mod source;
 pub mod transfer;
+pub mod udp;

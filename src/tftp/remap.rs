@@ -80,38 +80,47 @@ impl RemapRules {
                 .next()
                 .ok_or_else(|| err("a rule needs flags and a regex".into()))?;
             let replacement = fields.next().unwrap_or("").to_string();
-            let mut rule = Rule {
-                regex: Regex::new("^$").map_err(|e| err(e.to_string()))?,
-                replacement,
-                rewrite: false,
-                global: false,
-                end: false,
-                restart: false,
-                abort: false,
-                only_get: false,
-                only_put: false,
-            };
             let mut insensitive = false;
+            let (
+                mut rewrite,
+                mut global,
+                mut end,
+                mut restart,
+                mut abort,
+                mut only_get,
+                mut only_put,
+            ) = (false, false, false, false, false, false, false);
             for flag in flags.chars() {
                 match flag {
-                    'r' => rule.rewrite = true,
+                    'r' => rewrite = true,
                     'g' => {
-                        rule.rewrite = true;
-                        rule.global = true;
+                        rewrite = true;
+                        global = true;
                     }
                     'i' => insensitive = true,
-                    'e' => rule.end = true,
-                    's' => rule.restart = true,
-                    'a' => rule.abort = true,
-                    'G' => rule.only_get = true,
-                    'P' => rule.only_put = true,
+                    'e' => end = true,
+                    's' => restart = true,
+                    'a' => abort = true,
+                    'G' => only_get = true,
+                    'P' => only_put = true,
                     other => return Err(err(format!("unknown flag '{other}'"))),
                 }
             }
-            rule.regex = RegexBuilder::new(pattern)
+            let regex = RegexBuilder::new(pattern)
                 .case_insensitive(insensitive)
                 .build()
                 .map_err(|e| err(format!("bad regex {pattern:?}: {e}")))?;
+            let rule = Rule {
+                regex,
+                replacement,
+                rewrite,
+                global,
+                end,
+                restart,
+                abort,
+                only_get,
+                only_put,
+            };
             rules.push(rule);
         }
         Ok(Self { rules })

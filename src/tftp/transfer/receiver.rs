@@ -35,8 +35,8 @@ pub struct ReceiverConfig {
     pub rollover: Rollover,
     /// Timeout bounds for re-acknowledging when the client goes quiet.
     pub rto: RtoBounds,
-    /// Consecutive timeouts before giving up.
-    pub max_retries: u32,
+    /// Silence from the client after which the transfer is abandoned.
+    pub give_up_after: Duration,
     /// Options to acknowledge, if any were agreed.
     pub oack: Option<Vec<(String, String)>>,
     /// How long to linger after the final ACK.
@@ -74,7 +74,8 @@ pub struct Receiver {
     writes: VecDeque<Vec<u8>>,
     rto: Rto,
     deadline: Option<Instant>,
-    retries: u32,
+    /// When the client last sent a new block (or we opened).
+    last_progress: Option<Instant>,
     stats: TransferStats,
 }
 
@@ -103,7 +104,7 @@ impl Receiver {
             outgoing: VecDeque::from([opening]),
             writes: VecDeque::new(),
             deadline: None,
-            retries: 0,
+            last_progress: None,
             stats: TransferStats::default(),
         }
     }
@@ -153,7 +154,7 @@ impl Receiver {
         self.stats.bytes += data.len() as u64;
         self.expected += 1;
         self.gap_acked = false;
-        self.retries = 0;
+        self.last_progress = Some(now);
         self.rto.reset_backoff();
         if data.len() < usize::from(self.cfg.blksize) {
             self.deadline = None;
@@ -243,8 +244,8 @@ impl Receiver {
                 self.finish(Outcome::Complete);
             }
             State::Receiving => {
-                self.retries += 1;
-                if self.retries > self.cfg.max_retries {
+                let since = self.last_progress.unwrap_or(now);
+                if now.saturating_duration_since(since) >= self.cfg.give_up_after {
                     self.outgoing.push_back(packet::error_packet(
                         ErrorCode::NotDefined,
                         "timed out waiting for DATA",
@@ -266,6 +267,7 @@ impl Receiver {
         let datagram = self.outgoing.pop_front()?;
         if self.opened_at.is_none() {
             self.opened_at = Some(now);
+            self.last_progress = Some(now);
         }
         match self.state {
             State::Receiving if self.deadline.is_none() => {

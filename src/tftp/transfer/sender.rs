@@ -26,6 +26,9 @@ use crate::tftp::blocknum::Rollover;
 use crate::tftp::packet::{self, ErrorCode, Packet};
 use crate::tftp::rto::{Rto, RtoBounds};
 
+/// Resends of the first datagram to a client that has not answered yet.
+const UNVERIFIED_RESENDS: u32 = 3;
+
 /// How a read transfer is to run, once options are agreed.
 #[derive(Debug, Clone)]
 pub struct SenderConfig {
@@ -37,8 +40,8 @@ pub struct SenderConfig {
     pub rollover: Rollover,
     /// Retransmission timeout bounds.
     pub rto: RtoBounds,
-    /// Consecutive timeouts before giving up.
-    pub max_retries: u32,
+    /// Silence from the client after which the transfer is abandoned.
+    pub give_up_after: Duration,
     /// Options to acknowledge first, if any were agreed.
     pub oack: Option<Vec<(String, String)>>,
 }
@@ -82,7 +85,10 @@ pub struct Sender {
     verified: bool,
     rto: Rto,
     deadline: Option<Instant>,
+    /// Timeouts since the last progress.
     retries: u32,
+    /// When the client last made progress (or we first sent).
+    last_progress: Option<Instant>,
     /// A control datagram (OACK or ERROR) waiting to be sent.
     control: Option<Vec<u8>>,
     spare: Vec<Vec<u8>>,
@@ -110,6 +116,7 @@ impl Sender {
             verified: false,
             deadline: None,
             retries: 0,
+            last_progress: None,
             control: None,
             spare: Vec::new(),
             stats: TransferStats::default(),
@@ -175,7 +182,7 @@ impl Sender {
                     if let (Some(at), false) = (sent_at, resent) {
                         self.rto.sample(now.saturating_duration_since(at));
                     }
-                    self.progress();
+                    self.progress(now);
                     self.state = State::Data;
                 }
             }
@@ -219,13 +226,14 @@ impl Sender {
             self.stats.window_restarts += 1;
         }
         self.next_tx = 0;
-        self.progress();
+        self.progress(now);
         if self.eof && self.window.is_empty() {
             self.finish(Outcome::Complete);
         }
     }
 
-    fn progress(&mut self) {
+    fn progress(&mut self, now: Instant) {
+        self.last_progress = Some(now);
         self.verified = true;
         self.retries = 0;
         self.deadline = None;
@@ -278,12 +286,13 @@ impl Sender {
         self.deadline = None;
         self.retries += 1;
         // An unverified peer (possibly a spoofed address) gets few resends.
-        let limit = if self.verified {
-            self.cfg.max_retries
+        let silent_for = now.saturating_duration_since(self.last_progress.unwrap_or(now));
+        let give_up = if self.verified {
+            silent_for >= self.cfg.give_up_after
         } else {
-            self.cfg.max_retries.min(3)
+            self.retries > UNVERIFIED_RESENDS || silent_for >= self.cfg.give_up_after
         };
-        if self.retries > limit {
+        if give_up {
             if self.verified {
                 self.control = Some(packet::error_packet(
                     ErrorCode::NotDefined,
@@ -358,6 +367,7 @@ impl Sender {
     }
 
     fn arm(&mut self, now: Instant) {
+        self.last_progress.get_or_insert(now);
         if self.deadline.is_none() {
             self.deadline = Some(now + self.rto.current());
         }

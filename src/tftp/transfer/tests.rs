@@ -13,7 +13,7 @@ fn sender_cfg(blksize: u16, windowsize: u16, oack: bool) -> SenderConfig {
         windowsize,
         rollover: Rollover::ToZero,
         rto: RtoBounds::default(),
-        max_retries: 5,
+        give_up_after: Duration::from_secs(5),
         oack: oack.then(|| vec![("blksize".to_string(), blksize.to_string())]),
     }
 }
@@ -24,7 +24,7 @@ fn receiver_cfg(blksize: u16, windowsize: u16) -> ReceiverConfig {
         windowsize,
         rollover: Rollover::ToZero,
         rto: RtoBounds::default(),
-        max_retries: 5,
+        give_up_after: Duration::from_secs(5),
         oack: None,
         dally: Duration::from_secs(2),
     }
@@ -214,6 +214,11 @@ fn timeout_resends_window_backs_off_and_gives_up() {
     assert_eq!(s.outcome(), Some(&Outcome::TimedOut));
     assert!(gaps[0] < Duration::from_millis(20), "adaptive: {gaps:?}");
     assert!(gaps.windows(2).all(|w| w[1] >= w[0]), "backoff: {gaps:?}");
+    let waited: Duration = gaps.iter().skip(1).sum();
+    assert!(
+        waited >= Duration::from_secs(5),
+        "gave up after the silence limit"
+    );
 }
 
 #[test]
@@ -374,7 +379,11 @@ fn receiver_reacks_on_silence_then_gives_up() {
         sent += recv_drain(&mut r, now).len();
     }
     assert_eq!(r.outcome(), Some(&Outcome::TimedOut));
-    assert_eq!(sent, 6, "five re-ACKs and an ERROR");
+    assert!(
+        now - t0 >= Duration::from_secs(5),
+        "gave up only after the silence limit"
+    );
+    assert_eq!(sent, 5, "four re-ACKs a second apart, then an ERROR");
 }
 
 /// A deterministic pseudo-random generator for the lossy link.
@@ -403,11 +412,11 @@ fn simulate(
     let link_delay = Duration::from_micros(100);
     let mut rng = XorShift(seed);
     let mut s = Sender::new(SenderConfig {
-        max_retries: 50,
+        give_up_after: Duration::from_secs(60),
         ..sender_cfg(blksize, windowsize, true)
     });
     let mut r = Receiver::new(ReceiverConfig {
-        max_retries: 50,
+        give_up_after: Duration::from_secs(60),
         ..receiver_cfg(blksize, windowsize)
     });
     recv_drain(&mut r, now); // the receiver's opening ACK goes nowhere here
@@ -425,11 +434,9 @@ fn simulate(
                 }
                 match Packet::parse(d).unwrap() {
                     Packet::Data { block, data } => r.handle_data(now + link_delay, block, data),
-                    Packet::Oack { .. } => {
-                        // The client's answer to an OACK is ACK 0.
-                        if !rng.chance(loss) {
-                            s.handle_ack(now + 2 * link_delay, 0);
-                        }
+                    // The client's answer to an OACK is ACK 0.
+                    Packet::Oack { .. } if !rng.chance(loss) => {
+                        s.handle_ack(now + 2 * link_delay, 0);
                     }
                     _ => {}
                 }

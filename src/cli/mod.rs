@@ -1,0 +1,4 @@
+//! The command line: flags of each subcommand and their conversion into
+//! validated configurations. The binary (`src/main.rs`) only dispatches.
+
+pub mod tftp;

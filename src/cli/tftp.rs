@@ -1,0 +1,485 @@
+//! `netboot tftp`: the standalone TFTP server's flags, compatible with
+//! tftpd-hpa's (so `/etc/default/tftpd-hpa` options work verbatim), and
+//! their conversion into a validated [`TftpConfig`].
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::tftp::config::TftpConfig;
+use crate::tftp::fs::RootPolicy;
+use crate::tftp::options::{MAX_BLKSIZE, MIN_BLKSIZE};
+use crate::tftp::remap::RemapRules;
+
+/// Port used when no `--address` is given: unprivileged, so the server
+/// runs without root. tftpd-hpa configurations name `:69` explicitly.
+pub const DEFAULT_PORT: u16 = 6969;
+
+/// Flags of `netboot tftp`.
+#[derive(Debug, Clone, Args)]
+pub struct TftpArgs {
+    /// Directory to serve.
+    #[arg(default_value = "boot-images")]
+    pub directory: PathBuf,
+
+    /// Address to listen on, `[ADDRESS][:PORT]` as tftpd-hpa takes it
+    /// (`0.0.0.0:69`, `:69`, `[::1]:6969`, `127.0.0.1`); repeatable.
+    /// Default: `[::]:6969` (IPv6 and IPv4).
+    #[arg(short = 'a', long = "address", value_name = "ADDR")]
+    pub address: Vec<String>,
+
+    /// IPv4 only.
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+
+    /// IPv6 only.
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+
+    /// Refuse any file whose real path (after symlinks) leaves DIRECTORY.
+    #[arg(short = 's', long)]
+    pub secure: bool,
+
+    /// Let uploads create new files.
+    #[arg(short = 'c', long)]
+    pub create: bool,
+
+    /// Drop to this user after binding the sockets.
+    #[arg(short = 'u', long, value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Permission bits cleared on uploaded files, octal.
+    #[arg(short = 'U', long, value_name = "OCTAL", default_value = "022")]
+    pub umask: String,
+
+    /// Serve files that are not world-readable and replace files that are
+    /// not world-writable.
+    #[arg(short = 'p', long)]
+    pub permissive: bool,
+
+    /// Give up on a client silent for this many seconds.
+    #[arg(short = 't', long, value_name = "SECONDS", default_value_t = 15)]
+    pub timeout: u64,
+
+    /// Retransmission timeout before the first round-trip measurement, in
+    /// microseconds (it then adapts to the link).
+    #[arg(
+        short = 'T',
+        long,
+        value_name = "MICROSECONDS",
+        default_value_t = 1_000_000
+    )]
+    pub retransmit: u64,
+
+    /// Lower bound of the adaptive retransmission timeout, milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 10)]
+    pub rto_min: u64,
+
+    /// Never grant this option (blksize, tsize, timeout, windowsize,
+    /// rollover); repeatable.
+    #[arg(short = 'r', long = "refuse", value_name = "OPTION")]
+    pub refuse: Vec<String>,
+
+    /// Largest block size granted (tftpd-hpa's -B), 512..65464.
+    #[arg(short = 'B', long, value_name = "BYTES")]
+    pub blocksize: Option<u32>,
+
+    /// Largest block size granted; values above 65464 mean 65464.
+    #[arg(long, value_name = "BYTES")]
+    pub max_blocksize: Option<u32>,
+
+    /// Largest window (RFC 7440 windowsize) granted.
+    #[arg(long, value_name = "BLOCKS", default_value_t = 64)]
+    pub max_windowsize: u16,
+
+    /// Cap blksize so a block fits the path MTU to the client.
+    #[arg(long)]
+    pub mtu_clamp: bool,
+
+    /// Ports for transfers, `LOW:HIGH`.
+    #[arg(short = 'R', long, value_name = "LOW:HIGH")]
+    pub port_range: Option<String>,
+
+    /// tftpd-hpa style map file of file-name rewriting rules.
+    #[arg(short = 'm', long, value_name = "FILE")]
+    pub map_file: Option<PathBuf>,
+
+    /// When a name is not found, look it up ignoring case (Windows clients).
+    #[arg(long)]
+    pub case_insensitive: bool,
+
+    /// Largest upload accepted, bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub max_upload: Option<u64>,
+
+    /// Concurrent transfers in all.
+    #[arg(long, value_name = "N", default_value_t = 512)]
+    pub max_transfers: usize,
+
+    /// Concurrent transfers per client address.
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub max_per_client: usize,
+
+    /// More detail: requests, and every block.
+    #[arg(short = 'v', long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// tftpd-hpa's verbosity level (same effect as that many -v).
+    #[arg(long, value_name = "N")]
+    pub verbosity: Option<u8>,
+
+    /// Write the process ID to this file.
+    #[arg(short = 'P', long, value_name = "FILE")]
+    pub pidfile: Option<PathBuf>,
+
+    /// Accepted for tftpd-hpa compatibility: netboot always runs standalone.
+    #[arg(short = 'l', long)]
+    pub listen: bool,
+
+    /// Accepted for tftpd-hpa compatibility: netboot always runs in the
+    /// foreground (use systemd or `&` to background it).
+    #[arg(short = 'L', long)]
+    pub foreground: bool,
+}
+
+/// Flags that do not make a valid configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// A flag's value is malformed or out of range.
+    #[error("{flag}: {message}")]
+    Invalid {
+        /// The flag.
+        flag: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The directory cannot be served.
+    #[error("cannot serve {path}: {source}")]
+    Directory {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The map file cannot be read or parsed.
+    #[error("--map-file {path}: {message}")]
+    MapFile {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn invalid(flag: &'static str, message: impl Into<String>) -> CliError {
+    CliError::Invalid {
+        flag,
+        message: message.into(),
+    }
+}
+
+impl TftpArgs {
+    /// The verbosity asked for by `-v` and `--verbosity`.
+    pub fn verbosity(&self) -> u8 {
+        self.verbose.max(self.verbosity.unwrap_or(0))
+    }
+
+    /// Checks the flags and builds the server configuration.
+    pub fn to_config(&self) -> Result<TftpConfig, CliError> {
+        let root = self
+            .directory
+            .canonicalize()
+            .map_err(|source| CliError::Directory {
+                path: self.directory.clone(),
+                source,
+            })?;
+        if !root.is_dir() {
+            return Err(CliError::Directory {
+                path: self.directory.clone(),
+                source: std::io::Error::other("not a directory"),
+            });
+        }
+        let umask = u32::from_str_radix(self.umask.trim_start_matches("0o"), 8)
+            .ok()
+            .filter(|m| *m <= 0o777)
+            .ok_or_else(|| {
+                invalid(
+                    "--umask",
+                    format!("{:?} is not an octal mask like 022", self.umask),
+                )
+            })?;
+        let mut cfg = TftpConfig::new(
+            self.listen_addrs()?,
+            RootPolicy {
+                root,
+                secure: self.secure,
+                create: self.create,
+                permissive: self.permissive,
+                case_insensitive: self.case_insensitive,
+                umask,
+                max_upload: self.max_upload,
+            },
+        );
+        cfg.options.max_blksize = self.max_blksize()?;
+        if self.max_windowsize == 0 {
+            return Err(invalid("--max-windowsize", "must be at least 1"));
+        }
+        cfg.options.max_windowsize = self.max_windowsize;
+        cfg.options.refused = self.refused()?;
+        cfg.mtu_clamp = self.mtu_clamp;
+        if self.timeout == 0 {
+            return Err(invalid("--timeout", "must be at least 1 second"));
+        }
+        cfg.give_up_after = Duration::from_secs(self.timeout);
+        if self.retransmit < 1000 {
+            return Err(invalid(
+                "--retransmit",
+                "must be at least 1000 microseconds",
+            ));
+        }
+        let initial = Duration::from_micros(self.retransmit);
+        cfg.rto.initial = initial;
+        cfg.rto.max = initial.max(Duration::from_secs(1));
+        cfg.rto.min = Duration::from_millis(self.rto_min.max(1)).min(initial);
+        cfg.port_range = self
+            .port_range
+            .as_deref()
+            .map(parse_port_range)
+            .transpose()?;
+        if let Some(path) = &self.map_file {
+            let text = std::fs::read_to_string(path).map_err(|e| CliError::MapFile {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+            cfg.remap = RemapRules::parse(&text).map_err(|e| CliError::MapFile {
+                path: path.clone(),
+                message: e.to_string(),
+            })?;
+        }
+        if self.max_transfers == 0 || self.max_per_client == 0 {
+            return Err(invalid(
+                "--max-transfers/--max-per-client",
+                "must be at least 1",
+            ));
+        }
+        cfg.max_transfers = self.max_transfers;
+        cfg.max_per_client = self.max_per_client;
+        cfg.trace_blocks = self.verbosity() >= 1;
+        Ok(cfg)
+    }
+
+    fn max_blksize(&self) -> Result<u16, CliError> {
+        let mut max = u32::from(MAX_BLKSIZE);
+        if let Some(b) = self.blocksize {
+            if !(512..=u32::from(MAX_BLKSIZE)).contains(&b) {
+                return Err(invalid(
+                    "--blocksize",
+                    format!("{b} is outside 512..{MAX_BLKSIZE}"),
+                ));
+            }
+            max = max.min(b);
+        }
+        if let Some(b) = self.max_blocksize {
+            if b < u32::from(MIN_BLKSIZE) {
+                return Err(invalid(
+                    "--max-blocksize",
+                    format!("{b} is below {MIN_BLKSIZE}"),
+                ));
+            }
+            max = max.min(b);
+        }
+        Ok(max as u16)
+    }
+
+    fn refused(&self) -> Result<Vec<String>, CliError> {
+        const KNOWN: [&str; 5] = ["blksize", "tsize", "timeout", "windowsize", "rollover"];
+        self.refuse
+            .iter()
+            .map(|o| {
+                let o = o.to_ascii_lowercase();
+                if KNOWN.contains(&o.as_str()) {
+                    Ok(o)
+                } else {
+                    Err(invalid(
+                        "--refuse",
+                        format!("unknown option {o:?} (known: {})", KNOWN.join(", ")),
+                    ))
+                }
+            })
+            .collect()
+    }
+
+    fn listen_addrs(&self) -> Result<Vec<SocketAddr>, CliError> {
+        if self.address.is_empty() {
+            let ip = if self.ipv4 {
+                IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+            } else {
+                IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+            };
+            return Ok(vec![SocketAddr::new(ip, DEFAULT_PORT)]);
+        }
+        let mut out = Vec::new();
+        for text in &self.address {
+            let addr = parse_address(text, self.ipv4)?;
+            if (self.ipv4 && addr.is_ipv6()) || (self.ipv6 && addr.is_ipv4()) {
+                return Err(invalid(
+                    "--address",
+                    format!(
+                        "{text} contradicts {}",
+                        if self.ipv4 { "--ipv4" } else { "--ipv6" }
+                    ),
+                ));
+            }
+            out.push(addr);
+        }
+        Ok(out)
+    }
+}
+
+/// Parses tftpd-hpa's `[address][:port]`. An empty address is the wildcard
+/// of the chosen family (IPv6 dual-stack unless `-4`).
+pub fn parse_address(text: &str, ipv4: bool) -> Result<SocketAddr, CliError> {
+    let bad = || invalid("--address", format!("{text:?} is not [ADDRESS][:PORT]"));
+    if let Ok(addr) = text.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if let Ok(ip) = text.trim_matches(['[', ']']).parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, 69));
+    }
+    let (host, port) = text.rsplit_once(':').ok_or_else(bad)?;
+    let port: u16 = if port.is_empty() {
+        69
+    } else {
+        port.parse().map_err(|_| bad())?
+    };
+    let ip = match host.trim_matches(['[', ']']) {
+        "" if ipv4 => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+        "" => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        other => other.parse().map_err(|_| bad())?,
+    };
+    Ok(SocketAddr::new(ip, port))
+}
+
+fn parse_port_range(text: &str) -> Result<(u16, u16), CliError> {
+    let bad = || {
+        invalid(
+            "--port-range",
+            format!("{text:?} is not LOW:HIGH with 1 <= LOW <= HIGH <= 65535"),
+        )
+    };
+    let (low, high) = text.split_once(':').ok_or_else(bad)?;
+    let low: u16 = low.trim().parse().map_err(|_| bad())?;
+    let high: u16 = high.trim().parse().map_err(|_| bad())?;
+    if low == 0 || low > high {
+        return Err(bad());
+    }
+    Ok((low, high))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: TftpArgs,
+    }
+
+    fn parse(argv: &[&str]) -> Result<TftpArgs, clap::Error> {
+        let mut full = vec!["netboot"];
+        full.extend_from_slice(argv);
+        Wrapper::try_parse_from(full).map(|w| w.args)
+    }
+
+    #[test]
+    fn tftpd_hpa_line_works_verbatim() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let args = parse(&[
+            "--secure",
+            "--create",
+            "--blocksize",
+            "1468",
+            "--max-blocksize",
+            "65535",
+            "--verbose",
+            "--address",
+            "0.0.0.0:69",
+            "--user",
+            "tftp",
+            d,
+        ])
+        .unwrap();
+        let cfg = args.to_config().unwrap();
+        assert_eq!(cfg.options.max_blksize, 1468);
+        assert!(cfg.root.secure && cfg.root.create && cfg.trace_blocks);
+        assert_eq!(cfg.listen, vec!["0.0.0.0:69".parse().unwrap()]);
+        assert_eq!(args.user.as_deref(), Some("tftp"));
+        let short = parse(&[
+            "-l",
+            "-L",
+            "-s",
+            "-c",
+            "-B",
+            "1468",
+            "-a",
+            ":69",
+            "-R",
+            "4096:32767",
+            "-U",
+            "002",
+            d,
+        ])
+        .unwrap();
+        let cfg = short.to_config().unwrap();
+        assert_eq!(cfg.port_range, Some((4096, 32767)));
+        assert_eq!(cfg.root.umask, 0o002);
+    }
+
+    #[test]
+    fn addresses_in_every_tftpd_hpa_form() {
+        let p = |t: &str| parse_address(t, false).unwrap();
+        assert_eq!(p("0.0.0.0:69"), "0.0.0.0:69".parse().unwrap());
+        assert_eq!(p(":69"), "[::]:69".parse().unwrap());
+        assert_eq!(p("127.0.0.1"), "127.0.0.1:69".parse().unwrap());
+        assert_eq!(p("[::1]:6969"), "[::1]:6969".parse().unwrap());
+        assert_eq!(p("[::1]"), "[::1]:69".parse().unwrap());
+        assert_eq!(
+            parse_address(":69", true).unwrap(),
+            "0.0.0.0:69".parse().unwrap()
+        );
+        assert!(parse_address("nonsense:x", false).is_err());
+    }
+
+    #[test]
+    fn contradictions_and_bad_values_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        assert!(parse(&["-4", "-6", d]).is_err());
+        assert!(parse(&["--bogus", d]).is_err());
+        for bad in [
+            vec!["-4", "--address", "[::1]:69", d],
+            vec!["--blocksize", "100", d],
+            vec!["--port-range", "2000:1000", d],
+            vec!["--umask", "999", d],
+            vec!["--refuse", "multicast", d],
+            vec!["--timeout", "0", d],
+        ] {
+            let args = parse(&bad).unwrap();
+            assert!(args.to_config().is_err(), "{bad:?}");
+        }
+        assert!(parse(&["/nonexistent/dir"]).unwrap().to_config().is_err());
+    }
+
+    #[test]
+    fn max_blocksize_above_the_rfc_limit_means_the_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let args = parse(&["--max-blocksize", "65535", dir.path().to_str().unwrap()]).unwrap();
+        assert_eq!(args.to_config().unwrap().options.max_blksize, MAX_BLKSIZE);
+    }
+}

@@ -1,0 +1,86 @@
+//! The validated configuration of the TFTP server, built once from the
+//! command line (or `netboot.yaml`) and shared read-only by every transfer.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::fs::RootPolicy;
+use super::options::OptionPolicy;
+use super::remap::RemapRules;
+use super::rto::RtoBounds;
+
+/// Files that exist only for one client (rendered from profile templates),
+/// and per-client path rewrites. The profile registry implements it; the
+/// TFTP server asks it before looking at the disk.
+pub trait ClientFiles: Send + Sync {
+    /// A path rewrite for this client, if its profile has one.
+    fn rewrite(&self, client: IpAddr, path: &str) -> Option<String>;
+    /// The bytes of `path` for this client, if it is one of its own files.
+    fn file(&self, client: IpAddr, path: &str) -> Option<Result<Vec<u8>, String>>;
+}
+
+/// Everything the TFTP server needs to run.
+#[derive(Clone)]
+pub struct TftpConfig {
+    /// Addresses to listen on.
+    pub listen: Vec<SocketAddr>,
+    /// The served directory and its rules.
+    pub root: RootPolicy,
+    /// Option limits.
+    pub options: OptionPolicy,
+    /// tftpd-hpa style name remapping.
+    pub remap: RemapRules,
+    /// Retransmission timeout bounds (initial from `--retransmit`).
+    pub rto: RtoBounds,
+    /// Silence after which a transfer is abandoned (`--timeout`).
+    pub give_up_after: Duration,
+    /// How long to linger after the final ACK of an upload.
+    pub dally: Duration,
+    /// Ports for transfer sockets (`--port-range`).
+    pub port_range: Option<(u16, u16)>,
+    /// Concurrent transfers in all.
+    pub max_transfers: usize,
+    /// Concurrent transfers per client address.
+    pub max_per_client: usize,
+    /// Cap blksize at the path MTU.
+    pub mtu_clamp: bool,
+    /// Log every block (`--verbose` twice).
+    pub trace_blocks: bool,
+    /// Per-client files and rewrites, when the profile registry runs.
+    pub client_files: Option<Arc<dyn ClientFiles>>,
+}
+
+impl TftpConfig {
+    /// A configuration serving `root` with the defaults of `netboot tftp`.
+    pub fn new(listen: Vec<SocketAddr>, root: RootPolicy) -> Self {
+        Self {
+            listen,
+            root,
+            options: OptionPolicy::default(),
+            remap: RemapRules::default(),
+            rto: RtoBounds::default(),
+            give_up_after: Duration::from_secs(15),
+            dally: Duration::from_secs(3),
+            port_range: None,
+            max_transfers: 512,
+            max_per_client: 16,
+            mtu_clamp: false,
+            trace_blocks: false,
+            client_files: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for TftpConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TftpConfig")
+            .field("listen", &self.listen)
+            .field("root", &self.root)
+            .field("options", &self.options)
+            .field("rto", &self.rto)
+            .field("port_range", &self.port_range)
+            .field("max_transfers", &self.max_transfers)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,298 @@
+//! The TFTP listener: receives requests on the well-known port, admits them
+//! under the server's limits, and starts one task with its own socket (a new
+//! transfer ID) per transfer. Shutdown cancels every transfer and waits a
+//! bounded time for them to send their final ERROR.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::UdpSocket;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, info, info_span, warn, Instrument};
+
+use super::config::TftpConfig;
+use super::packet::{ErrorCode, Packet, ParseError};
+use super::session::{OwnedRequest, Session};
+use super::udp::{self, TransferSocket};
+
+/// Errors that stop the TFTP server.
+#[derive(Debug, thiserror::Error)]
+pub enum TftpError {
+    /// A listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// No listen address was given.
+    #[error("no address to listen on")]
+    NoListenAddress,
+}
+
+/// A bound TFTP server, ready to run.
+pub struct TftpServer {
+    cfg: Arc<TftpConfig>,
+    listeners: Vec<(UdpSocket, SocketAddr)>,
+}
+
+/// How long shutdown waits for transfers to end.
+const DRAIN: Duration = Duration::from_secs(3);
+
+impl TftpServer {
+    /// Binds every listen address. Call before dropping privileges.
+    pub fn bind(cfg: TftpConfig) -> Result<Self, TftpError> {
+        if cfg.listen.is_empty() {
+            return Err(TftpError::NoListenAddress);
+        }
+        let mut listeners = Vec::new();
+        for &addr in &cfg.listen {
+            let socket =
+                udp::bind(addr, true).map_err(|source| TftpError::Bind { addr, source })?;
+            let local = socket
+                .local_addr()
+                .map_err(|source| TftpError::Bind { addr, source })?;
+            listeners.push((socket, local));
+        }
+        Ok(Self {
+            cfg: Arc::new(cfg),
+            listeners,
+        })
+    }
+
+    /// The addresses actually bound (ports resolved when 0 was asked).
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
+        self.listeners.iter().map(|(_, a)| *a).collect()
+    }
+
+    /// Serves until `cancel` fires.
+    pub async fn run(self, cancel: CancellationToken) {
+        let shared = Arc::new(Admission::new(&self.cfg));
+        let tracker = TaskTracker::new();
+        for (socket, local) in self.listeners {
+            info!(
+                "TFTP listening on {local}, serving {}",
+                self.cfg.root.root.display()
+            );
+            let listener = Listener {
+                cfg: Arc::clone(&self.cfg),
+                socket,
+                local,
+                admission: Arc::clone(&shared),
+                tracker: tracker.clone(),
+                cancel: cancel.clone(),
+            };
+            tracker.spawn(listener.run());
+        }
+        cancel.cancelled().await;
+        tracker.close();
+        if tokio::time::timeout(DRAIN, tracker.wait()).await.is_err() {
+            warn!("some transfers did not end within {DRAIN:?} of shutdown");
+        }
+    }
+}
+
+/// The limits on concurrent transfers, and the transfers in progress.
+struct Admission {
+    slots: Arc<Semaphore>,
+    max_per_client: usize,
+    per_client: Mutex<HashMap<IpAddr, usize>>,
+    active: Mutex<std::collections::HashSet<SocketAddr>>,
+}
+
+/// A transfer's claim on the limits, released on drop.
+struct Ticket {
+    admission: Arc<Admission>,
+    peer: SocketAddr,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        if let Ok(mut active) = self.admission.active.lock() {
+            active.remove(&self.peer);
+        }
+        if let Ok(mut counts) = self.admission.per_client.lock() {
+            if let Some(n) = counts.get_mut(&self.peer.ip()) {
+                *n -= 1;
+                if *n == 0 {
+                    counts.remove(&self.peer.ip());
+                }
+            }
+        }
+    }
+}
+
+enum Admit {
+    Yes(Ticket),
+    /// The same client port already has a transfer: a retransmitted request.
+    Duplicate,
+    Refused(&'static str),
+}
+
+impl Admission {
+    fn new(cfg: &TftpConfig) -> Self {
+        Self {
+            slots: Arc::new(Semaphore::new(cfg.max_transfers.max(1))),
+            max_per_client: cfg.max_per_client.max(1),
+            per_client: Mutex::new(HashMap::new()),
+            active: Mutex::new(Default::default()),
+        }
+    }
+
+    fn admit(self: &Arc<Self>, peer: SocketAddr) -> Admit {
+        let (Ok(mut active), Ok(mut counts)) = (self.active.lock(), self.per_client.lock()) else {
+            return Admit::Refused("server error");
+        };
+        if active.contains(&peer) {
+            return Admit::Duplicate;
+        }
+        let count = counts.get(&peer.ip()).copied().unwrap_or(0);
+        if count >= self.max_per_client {
+            return Admit::Refused("too many transfers from your address");
+        }
+        let Ok(slot) = Arc::clone(&self.slots).try_acquire_owned() else {
+            return Admit::Refused("server busy, try again");
+        };
+        active.insert(peer);
+        counts.insert(peer.ip(), count + 1);
+        Admit::Yes(Ticket {
+            admission: Arc::clone(self),
+            peer,
+            _slot: slot,
+        })
+    }
+}
+
+struct Listener {
+    cfg: Arc<TftpConfig>,
+    socket: UdpSocket,
+    local: SocketAddr,
+    admission: Arc<Admission>,
+    tracker: TaskTracker,
+    cancel: CancellationToken,
+}
+
+impl Listener {
+    async fn run(self) {
+        let mut buf = vec![0u8; 65536];
+        loop {
+            let (len, peer) = tokio::select! {
+                () = self.cancel.cancelled() => return,
+                received = self.socket.recv_from(&mut buf) => match received {
+                    Ok(r) => r,
+                    Err(e) => {
+                        debug!("listener receive error: {e}");
+                        continue;
+                    }
+                },
+            };
+            self.handle(&buf[..len], peer).await;
+        }
+    }
+
+    async fn handle(&self, datagram: &[u8], peer: SocketAddr) {
+        let request = match Packet::parse(datagram) {
+            Ok(Packet::Rrq(r)) => owned(r, false),
+            Ok(Packet::Wrq(r)) => owned(r, true),
+            Ok(other) => {
+                debug!(%peer, opcode = ?other.opcode(), "ignored a non-request on the listen port");
+                return;
+            }
+            Err(e) => return self.malformed(datagram, peer, e).await,
+        };
+        let ticket = match self.admission.admit(peer) {
+            Admit::Yes(ticket) => ticket,
+            Admit::Duplicate => {
+                debug!(%peer, "repeated request for a transfer in progress");
+                return;
+            }
+            Admit::Refused(why) => {
+                warn!(%peer, file = %request.name(), "refused: {why}");
+                let error = Packet::Error {
+                    code: ErrorCode::NotDefined,
+                    message: why.to_string(),
+                };
+                let _ = self.socket.send_to(&error.to_bytes(), peer).await;
+                return;
+            }
+        };
+        let seed = u64::from(peer.port()) ^ (datagram.len() as u64).rotate_left(17);
+        let socket = match udp::bind_transfer(self.local, self.cfg.port_range, seed) {
+            Ok(socket) => TransferSocket::new(socket),
+            Err(e) => {
+                warn!(%peer, "no socket for the transfer: {e}");
+                let error = Packet::Error {
+                    code: ErrorCode::NotDefined,
+                    message: "server out of ports".into(),
+                };
+                let _ = self.socket.send_to(&error.to_bytes(), peer).await;
+                return;
+            }
+        };
+        let span = info_span!(
+            "tftp",
+            peer = %peer,
+            op = if request.write { "WRQ" } else { "RRQ" },
+            file = %request.name()
+        );
+        debug!(parent: &span, mode = %request.mode, options = ?request.options, "request");
+        let session = Session {
+            cfg: Arc::clone(&self.cfg),
+            socket,
+            peer,
+            local: self.local,
+            cancel: self.cancel.child_token(),
+        };
+        self.tracker.spawn(
+            async move {
+                session.run(request).await;
+                drop(ticket);
+            }
+            .instrument(span),
+        );
+    }
+
+    /// A request we cannot parse gets ERROR 4, but never a reply larger than
+    /// the request (a spoofed source must not gain an amplifier).
+    async fn malformed(&self, datagram: &[u8], peer: SocketAddr, err: ParseError) {
+        debug!(%peer, "malformed packet: {err}");
+        let is_request = matches!(datagram.get(..2), Some([0, 1]) | Some([0, 2]));
+        if !is_request {
+            return;
+        }
+        let mut reply = Packet::Error {
+            code: ErrorCode::IllegalOperation,
+            message: err.to_string(),
+        }
+        .to_bytes();
+        if reply.len() > datagram.len() {
+            reply = Packet::Error {
+                code: ErrorCode::IllegalOperation,
+                message: String::new(),
+            }
+            .to_bytes();
+        }
+        if reply.len() <= datagram.len() {
+            let _ = self.socket.send_to(&reply, peer).await;
+        }
+    }
+}
+
+fn owned(request: super::packet::Request<'_>, write: bool) -> OwnedRequest {
+    OwnedRequest {
+        filename: request.filename.to_vec(),
+        mode: request.mode,
+        options: request
+            .options
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect(),
+        write,
+    }
+}
