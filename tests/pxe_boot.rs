@@ -1,0 +1,166 @@
+//! End-to-end PXE boots of real VM firmware against a DHCP + TFTP server, all
+//! inside a network namespace the test creates (never the root namespace).
+//!
+//! - BIOS: SeaBIOS + the e1000's iPXE ROM → DHCP (arch 0, user class iPXE) →
+//!   `boot.ipxe` → `chain pxelinux.0` → PXELINUX runs `cat.c32 marker.txt`,
+//!   whose text reaches the serial log.
+//! - UEFI: OVMF's own PXE over virtio-net (arch 7) → `ipxe.efi` → iPXE DHCPs
+//!   again → `boot.ipxe` → its `echo` reaches the serial log.
+//!
+//! Needs root and qemu-system-x86, ipxe-qemu, ovmf, ipxe, pxelinux,
+//! syslinux-common (plus dnsmasq-base for the reference runs); prints SKIP
+//! without them, or panics when `CI` is set. tcpdump, when installed, records
+//! the exchange and the wire checks run on it. Set `NETBOOT_PXE_ARTIFACTS=DIR`
+//! to keep serial logs, server logs and captures. See docs/pxe-lab.md.
+
+mod pxe_support;
+
+use std::time::Instant;
+
+use pxe_support::lab::Lab;
+use pxe_support::process::{read_lossy, tail};
+use pxe_support::server::{
+    make_boot_root, start_server, ServerKind, BOOT_BIOS, BOOT_IPXE, BOOT_UEFI,
+};
+use pxe_support::vm::{Firmware, Vm};
+use pxe_support::wire::Wire;
+use pxe_support::{boot_lock, keep_artifacts, prerequisites_met, Capture, BOOT_TIMEOUT};
+
+/// What each firmware path prints on the serial console once it has booted.
+fn marker(firmware: Firmware) -> &'static str {
+    match firmware {
+        Firmware::Bios => "NETBOOT-PXELINUX-MARKER",
+        Firmware::Uefi => "NETBOOT-IPXE-MARKER platform=efi",
+    }
+}
+
+/// Boots one VM against one server and checks the console and the wire.
+fn boot(kind: ServerKind, firmware: Firmware) {
+    let _one_at_a_time = boot_lock();
+    if !prerequisites_met(kind) {
+        return;
+    }
+    let name = format!("{}-{}", kind.name(), firmware.name());
+    let lab = Lab::new().unwrap_or_else(|e| panic!("{name}: lab: {e}"));
+    println!(
+        "{name}: namespace {}, scratch {}",
+        lab.ns.name(),
+        lab.dir().display()
+    );
+    let root = make_boot_root(&lab).unwrap_or_else(|e| panic!("{name}: boot root: {e}"));
+    let capture = Capture::start(&lab);
+    let mut server = start_server(kind, &lab, &root).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let started = Instant::now();
+    let mut vm = Vm::start(&lab, firmware).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let outcome = vm.wait_for(marker(firmware), BOOT_TIMEOUT);
+    let elapsed = started.elapsed();
+    vm.stop();
+    server.stop();
+    let wire = capture.finish();
+    let summary = wire.as_ref().map(Wire::summary).unwrap_or_default();
+    keep_artifacts(&lab, &name, &summary);
+    println!("{name}: {outcome:?} after {elapsed:.1?}\n{summary}");
+    if let Err(e) = outcome {
+        panic!(
+            "{name}: {e}\n--- serial ---\n{}\n--- server log ---\n{}\n--- wire ---\n{summary}",
+            tail(&vm.serial(), 40),
+            tail(&read_lossy(server.log()), 60),
+        );
+    }
+    if let Some(wire) = wire {
+        check_wire(firmware, &wire);
+    }
+}
+
+/// The firmware asked what we expect and the server answered with the right
+/// boot file for each stage.
+fn check_wire(firmware: Firmware, wire: &Wire) {
+    match firmware {
+        Firmware::Bios => {
+            assert_boot_file(
+                wire,
+                "iPXE ROM (arch 0)",
+                |d| d.arch() == Some(0) && d.is_ipxe(),
+                BOOT_IPXE,
+            );
+            assert_in_order(
+                wire,
+                &[
+                    BOOT_IPXE,
+                    BOOT_BIOS,
+                    "ldlinux.c32",
+                    "pxelinux.cfg/default",
+                    "cat.c32",
+                ],
+            );
+        }
+        Firmware::Uefi => {
+            assert_boot_file(
+                wire,
+                "OVMF PXE (arch 7)",
+                |d| d.arch() == Some(7) && !d.is_ipxe(),
+                BOOT_UEFI,
+            );
+            assert_boot_file(wire, "ipxe.efi (iPXE)", |d| d.is_ipxe(), BOOT_IPXE);
+            assert_in_order(wire, &[BOOT_UEFI, BOOT_IPXE]);
+        }
+    }
+}
+
+/// Some client request matching `client` got a reply naming `file`.
+fn assert_boot_file(
+    wire: &Wire,
+    what: &str,
+    client: impl Fn(&pxe_support::wire::Dhcp) -> bool,
+    file: &str,
+) {
+    let mut asked = false;
+    for request in wire.requests().filter(|d| client(d)) {
+        asked = true;
+        if wire.replies_to(request.xid).any(|r| r.boot_file() == file) {
+            return;
+        }
+    }
+    assert!(
+        asked,
+        "no DHCP request from {what} on the wire:\n{}",
+        wire.summary()
+    );
+    panic!("{what} was never offered {file:?}:\n{}", wire.summary());
+}
+
+/// `files` were requested over TFTP in this order (other requests may interleave).
+fn assert_in_order(wire: &Wire, files: &[&str]) {
+    let requested = wire.requested_files();
+    let mut rest = requested.iter();
+    for file in files {
+        assert!(
+            rest.any(|r| r.trim_start_matches('/') == *file),
+            "TFTP request for {file:?} missing or out of order in {requested:?}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs netboot serve"]
+fn netboot_bios_ipxe_rom_boots_pxelinux() {
+    boot(ServerKind::Netboot, Firmware::Bios);
+}
+
+#[test]
+#[ignore = "needs netboot serve"]
+fn netboot_uefi_ovmf_boots_ipxe_script() {
+    boot(ServerKind::Netboot, Firmware::Uefi);
+}
+
+#[test]
+#[ignore = "reference run against dnsmasq; proves the harness and firmware"]
+fn dnsmasq_bios_ipxe_rom_boots_pxelinux() {
+    boot(ServerKind::Dnsmasq, Firmware::Bios);
+}
+
+#[test]
+#[ignore = "reference run against dnsmasq; proves the harness and firmware"]
+fn dnsmasq_uefi_ovmf_boots_ipxe_script() {
+    boot(ServerKind::Dnsmasq, Firmware::Uefi);
+}

@@ -1,0 +1,133 @@
+//! A private network for one boot: a network namespace created by the test
+//! (`nbpxe-<pid>-<n>`) holding a bridge with the server's address and a tap for
+//! the VM, plus a temporary directory for the TFTP root, logs and captures.
+//!
+//! Nothing here touches the root namespace's interfaces. The namespace is
+//! deleted when the `Lab` is dropped (also on panic); namespaces left behind by
+//! a test process that was killed outright are swept at the next start.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use tempfile::TempDir;
+
+use super::process::run;
+
+/// Prefix of every namespace these tests create.
+const NS_PREFIX: &str = "nbpxe-";
+/// The server's address on the lab bridge.
+pub const SERVER_IP: &str = "10.77.0.1";
+/// The lab subnet's prefix length.
+pub const PREFIX_LEN: u8 = 24;
+/// Addresses handed to clients.
+pub const RANGE_FIRST: &str = "10.77.0.100";
+pub const RANGE_LAST: &str = "10.77.0.150";
+/// The bridge the server listens on.
+pub const BRIDGE: &str = "br0";
+/// The tap the VM's NIC is attached to.
+pub const TAP: &str = "tap0";
+
+static NEXT_LAB: AtomicUsize = AtomicUsize::new(0);
+
+/// A network namespace owned by this test process.
+pub struct Netns {
+    name: String,
+}
+
+impl Netns {
+    fn create() -> Result<Self, String> {
+        let n = NEXT_LAB.fetch_add(1, Ordering::SeqCst);
+        let name = format!("{NS_PREFIX}{}-{n}", std::process::id());
+        run(Command::new("ip").args(["netns", "add", &name]))?;
+        Ok(Netns { name })
+    }
+
+    /// The namespace's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A command that runs `program` inside the namespace (`ip netns exec`
+    /// execs it, so the child's PID is the program's own).
+    pub fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.name]).arg(program);
+        cmd
+    }
+
+    /// Runs `ip ARGS` inside the namespace.
+    fn ip(&self, args: &[&str]) -> Result<String, String> {
+        run(Command::new("ip").args(["-n", &self.name]).args(args))
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        if let Err(e) = run(Command::new("ip").args(["netns", "del", &self.name])) {
+            eprintln!("could not delete namespace {}: {e}", self.name);
+        }
+    }
+}
+
+/// One boot's namespace, bridge, tap and scratch directory.
+pub struct Lab {
+    // Field order is drop order: the namespace goes before the directory.
+    pub ns: Netns,
+    dir: TempDir,
+}
+
+impl Lab {
+    /// Creates the namespace with `br0` (10.77.0.1/24) and `tap0` on it.
+    pub fn new() -> Result<Self, String> {
+        sweep_stale_namespaces();
+        let dir = tempfile::Builder::new()
+            .prefix("nbpxe-")
+            .tempdir()
+            .map_err(|e| format!("temp dir: {e}"))?;
+        let ns = Netns::create()?;
+        let addr = format!("{SERVER_IP}/{PREFIX_LEN}");
+        ns.ip(&["link", "set", "lo", "up"])?;
+        ns.ip(&["link", "add", BRIDGE, "type", "bridge"])?;
+        ns.ip(&["addr", "add", &addr, "dev", BRIDGE])?;
+        ns.ip(&["tuntap", "add", TAP, "mode", "tap"])?;
+        ns.ip(&["link", "set", TAP, "master", BRIDGE])?;
+        ns.ip(&["link", "set", TAP, "up"])?;
+        ns.ip(&["link", "set", BRIDGE, "up"])?;
+        Ok(Lab { ns, dir })
+    }
+
+    /// The scratch directory (TFTP root, logs, capture).
+    pub fn dir(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// A path inside the scratch directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+/// Deletes `nbpxe-<pid>-<n>` namespaces whose creating process is gone
+/// (a test run killed with SIGKILL cannot run its Drop guards).
+fn sweep_stale_namespaces() {
+    let Ok(list) = run(Command::new("ip").args(["netns", "list"])) else {
+        return;
+    };
+    for line in list.lines() {
+        let Some(name) = line.split_whitespace().next() else {
+            continue;
+        };
+        let Some(pid) = name
+            .strip_prefix(NS_PREFIX)
+            .and_then(|rest| rest.split('-').next())
+            .and_then(|pid| pid.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !Path::new(&format!("/proc/{pid}")).exists() {
+            eprintln!("deleting stale namespace {name}");
+            let _ = run(Command::new("ip").args(["netns", "del", name]));
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! Harness for end-to-end PXE boots: a qemu VM (BIOS or UEFI firmware) boots
+//! from a DHCP + TFTP server, all inside a network namespace the test creates.
+//!
+//! Pieces: `lab` (namespace, bridge, tap, scratch dir), `server` (netboot or
+//! the dnsmasq reference, and the TFTP root), `vm` (qemu and its serial log),
+//! `wire` (tcpdump capture decoded into DHCP options and TFTP requests),
+//! `process` (children stopped by PID on drop). Boots run one at a time.
+
+pub mod lab;
+pub mod process;
+pub mod server;
+pub mod vm;
+pub mod wire;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use lab::{Lab, BRIDGE};
+use process::Guarded;
+use server::{ServerKind, DNSMASQ_FILES, REQUIRED_FILES};
+
+/// Software-emulated boots on a busy 2-core machine: generous but bounded.
+pub const BOOT_TIMEOUT: Duration = Duration::from_secs(180);
+
+static BOOT_LOCK: Mutex<()> = Mutex::new(());
+
+/// Serialises boots: two emulated VMs at once would starve each other.
+pub fn boot_lock() -> MutexGuard<'static, ()> {
+    BOOT_LOCK
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Checks root and the distribution packages. Returns false (after printing
+/// SKIP) when something is missing, or panics naming the packages when the
+/// environment variable `CI` is set.
+pub fn prerequisites_met(kind: ServerKind) -> bool {
+    let mut missing: Vec<&str> = Vec::new();
+    let extra = if kind == ServerKind::Dnsmasq {
+        DNSMASQ_FILES
+    } else {
+        &[]
+    };
+    for (file, package) in REQUIRED_FILES.iter().chain(extra) {
+        if !Path::new(file).exists() && !missing.contains(package) {
+            missing.push(package);
+        }
+    }
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if root && missing.is_empty() {
+        return true;
+    }
+    let why = format!(
+        "PXE boot test needs root (have root: {root}) and these packages: {}",
+        if missing.is_empty() {
+            "none missing".to_string()
+        } else {
+            missing.join(" ")
+        }
+    );
+    if std::env::var_os("CI").is_some() {
+        panic!(
+            "{why}; install with: apt-get install -y --no-install-recommends {}",
+            missing.join(" ")
+        );
+    }
+    eprintln!("SKIP: {why}");
+    false
+}
+
+/// A tcpdump capture of all UDP on the lab bridge, if tcpdump is installed.
+pub struct Capture {
+    process: Option<Guarded>,
+    file: PathBuf,
+}
+
+impl Capture {
+    /// Starts tcpdump and waits until it listens; without tcpdump, a no-op.
+    pub fn start(lab: &Lab) -> Capture {
+        let file = lab.path("capture.pcap");
+        let tcpdump = ["/usr/bin/tcpdump", "/usr/sbin/tcpdump"]
+            .into_iter()
+            .find(|p| Path::new(p).exists());
+        let Some(tcpdump) = tcpdump else {
+            eprintln!("note: tcpdump not installed; no wire checks");
+            return Capture {
+                process: None,
+                file,
+            };
+        };
+        let mut cmd = lab.ns.command(tcpdump);
+        // --immediate-mode: without it libpcap may hold packets in its ring
+        // and lose them when stopped (seen: 6 of 282 packets written).
+        cmd.args(["-i", BRIDGE, "-n", "-U", "--immediate-mode"])
+            .args(["-s", "1600", "-w"])
+            .arg(&file)
+            .arg("udp");
+        let process = Guarded::spawn("tcpdump", cmd, &lab.path("tcpdump.log"))
+            .and_then(|mut p| {
+                p.wait_for_log(&["listening on"], Duration::from_secs(10))?;
+                Ok(p)
+            })
+            .map_err(|e| eprintln!("note: capture not running: {e}"))
+            .ok();
+        Capture { process, file }
+    }
+
+    /// Stops the capture and decodes it (empty without tcpdump).
+    pub fn finish(mut self) -> Option<wire::Wire> {
+        let mut process = self.process.take()?;
+        process.stop();
+        Some(wire::Wire::read(&self.file))
+    }
+}
+
+/// Copies the lab's logs, serial consoles and capture to
+/// `$NETBOOT_PXE_ARTIFACTS/<name>/` when that variable is set.
+pub fn keep_artifacts(lab: &Lab, name: &str, summary: &str) {
+    let Some(base) = std::env::var_os("NETBOOT_PXE_ARTIFACTS") else {
+        return;
+    };
+    let dest = Path::new(&base).join(name);
+    if let Err(e) = std::fs::create_dir_all(&dest) {
+        eprintln!("artifacts: {e}");
+        return;
+    }
+    let _ = std::fs::write(dest.join("wire.txt"), summary);
+    let Ok(entries) = std::fs::read_dir(lab.dir()) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let keep = path.extension().is_some_and(|e| e == "log" || e == "pcap");
+        if keep {
+            let _ = std::fs::copy(&path, dest.join(entry.file_name()));
+        }
+    }
+    eprintln!("artifacts kept in {}", dest.display());
+}

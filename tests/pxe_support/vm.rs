@@ -1,0 +1,105 @@
+//! A qemu VM (software emulation, no KVM) that boots from the lab's tap, with
+//! its serial console written to a file that the test polls for a marker.
+
+use std::path::PathBuf;
+use std::thread::sleep;
+use std::time::{Duration, Instant};
+
+use super::lab::{Lab, TAP};
+use super::process::{read_lossy, tail, Guarded, POLL};
+
+pub const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
+pub const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+/// The VM's MAC address, fixed so captures and logs are easy to read.
+pub const VM_MAC: &str = "52:54:00:77:00:10";
+
+/// Which firmware the VM boots with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Firmware {
+    /// SeaBIOS with the e1000's iPXE option ROM (client arch 0, user class iPXE).
+    Bios,
+    /// OVMF with its own PXE over virtio-net, no option ROM (client arch 7).
+    Uefi,
+}
+
+impl Firmware {
+    pub fn name(self) -> &'static str {
+        match self {
+            Firmware::Bios => "bios",
+            Firmware::Uefi => "uefi",
+        }
+    }
+}
+
+/// A running VM and its serial log.
+pub struct Vm {
+    process: Guarded,
+    serial: PathBuf,
+}
+
+impl Vm {
+    /// Starts qemu inside the lab's namespace.
+    pub fn start(lab: &Lab, firmware: Firmware) -> Result<Self, String> {
+        let serial = lab.path(&format!("serial-{}.log", firmware.name()));
+        let mut cmd = lab.ns.command("qemu-system-x86_64");
+        cmd.args(["-accel", "tcg", "-m", "256", "-display", "none"])
+            .args(["-monitor", "none", "-no-reboot", "-boot", "n"])
+            .arg("-serial")
+            .arg(format!("file:{}", serial.display()))
+            .arg("-netdev")
+            .arg(format!("tap,id=n0,ifname={TAP},script=no,downscript=no"));
+        match firmware {
+            Firmware::Bios => {
+                cmd.args(["-device", &format!("e1000,netdev=n0,mac={VM_MAC}")]);
+            }
+            Firmware::Uefi => {
+                let vars = lab.path("OVMF_VARS.fd");
+                std::fs::copy(OVMF_VARS, &vars).map_err(|e| format!("copy {OVMF_VARS}: {e}"))?;
+                cmd.args([
+                    "-device",
+                    &format!("virtio-net-pci,netdev=n0,mac={VM_MAC},romfile="),
+                ])
+                .arg("-drive")
+                .arg(format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}"))
+                .arg("-drive")
+                .arg(format!("if=pflash,format=raw,file={}", vars.display()));
+            }
+        }
+        let log = lab.path(&format!("qemu-{}.log", firmware.name()));
+        let process = Guarded::spawn("qemu", cmd, &log)?;
+        Ok(Vm { process, serial })
+    }
+
+    /// The serial console's text so far.
+    pub fn serial(&self) -> String {
+        read_lossy(&self.serial)
+    }
+
+    /// Polls the serial log until `marker` appears; fails if qemu exits or the
+    /// timeout passes. Returns the time since this call.
+    pub fn wait_for(&mut self, marker: &str, timeout: Duration) -> Result<Duration, String> {
+        let start = Instant::now();
+        loop {
+            if self.serial().contains(marker) {
+                return Ok(start.elapsed());
+            }
+            if let Some(status) = self.process.exited() {
+                return Err(format!(
+                    "qemu exited ({status}) before {marker:?}; qemu log:\n{}",
+                    tail(&read_lossy(self.process.log()), 20)
+                ));
+            }
+            if start.elapsed() >= timeout {
+                return Err(format!(
+                    "no {marker:?} on the serial console within {timeout:?}"
+                ));
+            }
+            sleep(POLL);
+        }
+    }
+
+    /// Stops qemu.
+    pub fn stop(&mut self) {
+        self.process.stop();
+    }
+}
