@@ -18,7 +18,7 @@ mod pxe_support;
 use std::time::Instant;
 
 use pxe_support::lab::Lab;
-use pxe_support::process::{read_lossy, tail};
+use pxe_support::process::tail;
 use pxe_support::server::{
     make_boot_root, start_server, ServerKind, BOOT_BIOS, BOOT_IPXE, BOOT_UEFI,
 };
@@ -64,7 +64,7 @@ fn boot(kind: ServerKind, firmware: Firmware) {
         panic!(
             "{name}: {e}\n--- serial ---\n{}\n--- server log ---\n{}\n--- wire ---\n{summary}",
             tail(&vm.serial(), 40),
-            tail(&read_lossy(server.log()), 60),
+            server.log_tail(60),
         );
     }
     if let Some(wire) = wire {
@@ -163,4 +163,16 @@ fn dnsmasq_bios_ipxe_rom_boots_pxelinux() {
 #[ignore = "reference run against dnsmasq; proves the harness and firmware"]
 fn dnsmasq_uefi_ovmf_boots_ipxe_script() {
     boot(ServerKind::Dnsmasq, Firmware::Uefi);
+}
+
+#[test]
+#[ignore = "boots VMs (about a minute each); run with --ignored"]
+fn netboot_tftp_bios_ipxe_rom_boots_pxelinux() {
+    boot(ServerKind::DnsmasqNetbootTftp, Firmware::Bios);
+}
+
+#[test]
+#[ignore = "boots VMs (about a minute each); run with --ignored"]
+fn netboot_tftp_uefi_ovmf_boots_ipxe_script() {
+    boot(ServerKind::DnsmasqNetbootTftp, Firmware::Uefi);
 }

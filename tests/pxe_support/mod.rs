@@ -37,7 +37,7 @@ pub fn boot_lock() -> MutexGuard<'static, ()> {
 /// environment variable `CI` is set.
 pub fn prerequisites_met(kind: ServerKind) -> bool {
     let mut missing: Vec<&str> = Vec::new();
-    let extra = if kind == ServerKind::Dnsmasq {
+    let extra = if kind.uses_dnsmasq() {
         DNSMASQ_FILES
     } else {
         &[]

@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::lab::{Lab, BRIDGE, RANGE_FIRST, RANGE_LAST, SERVER_IP};
-use super::process::Guarded;
+use super::process::{read_lossy, tail, Guarded};
 
 /// Boot file for BIOS clients that are not iPXE (arch 0).
 pub const BOOT_BIOS: &str = "pxelinux.0";
@@ -36,8 +36,13 @@ const FIXTURES: &[&str] = &["boot.ipxe", "pxelinux.cfg/default", "marker.txt"];
 /// Which server answers DHCP and TFTP.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ServerKind {
+    /// `netboot serve`: DHCP and TFTP.
     Netboot,
+    /// dnsmasq for both: the reference.
     Dnsmasq,
+    /// dnsmasq for DHCP only, `netboot tftp` on port 69 for TFTP: proves
+    /// netboot's TFTP against real firmware before `netboot serve` exists.
+    DnsmasqNetbootTftp,
 }
 
 impl ServerKind {
@@ -45,65 +50,140 @@ impl ServerKind {
         match self {
             ServerKind::Netboot => "netboot",
             ServerKind::Dnsmasq => "dnsmasq",
+            ServerKind::DnsmasqNetbootTftp => "dnsmasq-netboot-tftp",
         }
     }
 
-    /// Lines the server prints once DHCP and TFTP are both ready.
-    fn ready_lines(self) -> &'static [&'static str] {
-        match self {
-            ServerKind::Netboot => &["DHCP listening on", "TFTP listening on"],
-            ServerKind::Dnsmasq => &["DHCP, IP range", "TFTP root is"],
-        }
+    /// Whether dnsmasq is part of this setup.
+    pub fn uses_dnsmasq(self) -> bool {
+        self != ServerKind::Netboot
     }
 }
 
-/// The command that starts `kind` on the lab bridge, serving `root`.
-pub fn server_command(kind: ServerKind, lab: &Lab, root: &Path) -> Command {
+/// One process of a server setup: its name, command and the lines it prints
+/// once ready.
+pub struct Launch {
+    pub name: &'static str,
+    pub command: Command,
+    pub ready: &'static [&'static str],
+}
+
+/// The processes that make up `kind` on the lab bridge, serving `root`.
+/// This is the one place that knows how each server is started.
+pub fn server_commands(kind: ServerKind, lab: &Lab, root: &Path) -> Vec<Launch> {
     match kind {
-        ServerKind::Netboot => {
-            let state = lab.path("state");
-            let mut cmd = lab.ns.command(env!("CARGO_BIN_EXE_netboot"));
-            cmd.args(["serve", "--interface", BRIDGE, "--root"])
-                .arg(root)
-                .args(["--range", &format!("{RANGE_FIRST}-{RANGE_LAST}")])
-                .args(["--boot-bios", BOOT_BIOS, "--boot-uefi", BOOT_UEFI])
-                .args(["--boot-ipxe", BOOT_IPXE, "--state-dir"])
-                .arg(state)
-                .env("RUST_LOG", "debug")
-                .env("NO_COLOR", "1");
-            cmd
+        ServerKind::Netboot => vec![netboot_serve(lab, root)],
+        ServerKind::Dnsmasq => vec![dnsmasq(lab, Some(root))],
+        ServerKind::DnsmasqNetbootTftp => vec![dnsmasq(lab, None), netboot_tftp(lab, root)],
+    }
+}
+
+fn netboot_serve(lab: &Lab, root: &Path) -> Launch {
+    let mut cmd = lab.ns.command(env!("CARGO_BIN_EXE_netboot"));
+    cmd.args(["serve", "--interface", BRIDGE, "--root"])
+        .arg(root)
+        .args(["--range", &format!("{RANGE_FIRST}-{RANGE_LAST}")])
+        .args(["--boot-bios", BOOT_BIOS, "--boot-uefi", BOOT_UEFI])
+        .args(["--boot-ipxe", BOOT_IPXE, "--state-dir"])
+        .arg(lab.path("state"))
+        .env("RUST_LOG", "debug")
+        .env("NO_COLOR", "1");
+    let ready = &["DHCP listening on", "TFTP listening on"];
+    Launch {
+        name: "netboot",
+        command: cmd,
+        ready,
+    }
+}
+
+fn netboot_tftp(lab: &Lab, root: &Path) -> Launch {
+    let mut cmd = lab.ns.command(env!("CARGO_BIN_EXE_netboot"));
+    cmd.args(["tftp", "--address", &format!("{SERVER_IP}:69"), "-v"])
+        .arg(root)
+        .env("NO_COLOR", "1");
+    let ready = &["TFTP listening on"];
+    Launch {
+        name: "netboot-tftp",
+        command: cmd,
+        ready,
+    }
+}
+
+/// dnsmasq as DHCP server, and as TFTP server when `tftp_root` is given.
+fn dnsmasq(lab: &Lab, tftp_root: Option<&Path>) -> Launch {
+    let mut cmd = lab.ns.command("dnsmasq");
+    cmd.args(["-d", "--port=0", "--conf-file=/dev/null", "--leasefile-ro"])
+        .args(["--pid-file=", "--log-facility=-", "--log-dhcp"])
+        .arg(format!("--interface={BRIDGE}"))
+        .arg("--bind-interfaces")
+        .arg(format!(
+            "--dhcp-range={RANGE_FIRST},{RANGE_LAST},255.255.255.0"
+        ))
+        .arg("--dhcp-match=set:ipxe,175")
+        .arg("--dhcp-match=set:efi,option:client-arch,7")
+        .arg("--dhcp-match=set:efi,option:client-arch,9")
+        .arg(format!("--dhcp-boot=tag:ipxe,{BOOT_IPXE},,{SERVER_IP}"))
+        .arg(format!(
+            "--dhcp-boot=tag:!ipxe,tag:efi,{BOOT_UEFI},,{SERVER_IP}"
+        ))
+        .arg(format!(
+            "--dhcp-boot=tag:!ipxe,tag:!efi,{BOOT_BIOS},,{SERVER_IP}"
+        ));
+    let ready: &'static [&'static str] = match tftp_root {
+        Some(root) => {
+            cmd.arg("--enable-tftp")
+                .arg(format!("--tftp-root={}", root.display()));
+            &["DHCP, IP range", "TFTP root is"]
         }
-        ServerKind::Dnsmasq => {
-            let mut cmd = lab.ns.command("dnsmasq");
-            cmd.args(["-d", "--port=0", "--conf-file=/dev/null", "--leasefile-ro"])
-                .args(["--pid-file=", "--log-facility=-", "--log-dhcp"])
-                .arg(format!("--interface={BRIDGE}"))
-                .arg("--bind-interfaces")
-                .arg(format!(
-                    "--dhcp-range={RANGE_FIRST},{RANGE_LAST},255.255.255.0"
-                ))
-                .arg("--enable-tftp")
-                .arg(format!("--tftp-root={}", root.display()))
-                .arg("--dhcp-match=set:ipxe,175")
-                .arg("--dhcp-match=set:efi,option:client-arch,7")
-                .arg("--dhcp-match=set:efi,option:client-arch,9")
-                .arg(format!("--dhcp-boot=tag:ipxe,{BOOT_IPXE},,{SERVER_IP}"))
-                .arg(format!(
-                    "--dhcp-boot=tag:!ipxe,tag:efi,{BOOT_UEFI},,{SERVER_IP}"
-                ))
-                .arg(format!(
-                    "--dhcp-boot=tag:!ipxe,tag:!efi,{BOOT_BIOS},,{SERVER_IP}"
-                ));
-            cmd
+        None => &["DHCP, IP range"],
+    };
+    Launch {
+        name: "dnsmasq",
+        command: cmd,
+        ready,
+    }
+}
+
+/// The running processes of one server setup, stopped when dropped.
+pub struct Server {
+    processes: Vec<Guarded>,
+}
+
+impl Server {
+    /// The last lines of every process's log, for failure reports.
+    pub fn log_tail(&self, lines: usize) -> String {
+        self.processes
+            .iter()
+            .map(|p| {
+                format!(
+                    "[{}]\n{}",
+                    p.log().display(),
+                    tail(&read_lossy(p.log()), lines)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Stops every process, last started first.
+    pub fn stop(&mut self) {
+        for p in self.processes.iter_mut().rev() {
+            p.stop();
         }
     }
 }
 
-/// Starts the server and waits until it says DHCP and TFTP are ready.
-pub fn start_server(kind: ServerKind, lab: &Lab, root: &Path) -> Result<Guarded, String> {
-    let log = lab.path(&format!("{}.log", kind.name()));
-    let mut server = Guarded::spawn(kind.name(), server_command(kind, lab, root), &log)?;
-    server.wait_for_log(kind.ready_lines(), READY_TIMEOUT)?;
+/// Starts every process of `kind` and waits until each says it is ready.
+pub fn start_server(kind: ServerKind, lab: &Lab, root: &Path) -> Result<Server, String> {
+    let mut server = Server {
+        processes: Vec::new(),
+    };
+    for launch in server_commands(kind, lab, root) {
+        let log = lab.path(&format!("{}.log", launch.name));
+        let mut process = Guarded::spawn(launch.name, launch.command, &log)?;
+        process.wait_for_log(launch.ready, READY_TIMEOUT)?;
+        server.processes.push(process);
+    }
     Ok(server)
 }
 

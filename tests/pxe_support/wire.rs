@@ -119,35 +119,37 @@ impl Wire {
         self.dhcp.iter().filter(move |d| d.op == 2 && d.xid == xid)
     }
 
-    /// A readable account of every DHCP option and TFTP request seen.
+    /// A readable account of every DHCP option and TFTP request seen, in
+    /// time order.
     pub fn summary(&self) -> String {
-        let mut out = String::new();
+        let mut lines: Vec<(f64, String)> = Vec::new();
         for d in &self.dhcp {
-            describe_dhcp(&mut out, d);
+            lines.push((d.at, describe_dhcp(d)));
         }
         for t in &self.tftp {
-            let _ = match t {
+            lines.push(match t {
                 Tftp::Request {
                     at,
                     write,
                     file,
                     options,
-                } => writeln!(
-                    out,
-                    "{at:7.2}s TFTP {} {file:?} {options:?}",
-                    if *write { "WRQ" } else { "RRQ" }
-                ),
-                Tftp::Oack { at, options } => writeln!(out, "{at:7.2}s TFTP OACK {options:?}"),
-                Tftp::Error { at, code, message } => {
-                    writeln!(out, "{at:7.2}s TFTP ERROR {code} {message:?}")
+                } => {
+                    let op = if *write { "WRQ" } else { "RRQ" };
+                    (*at, format!("{at:7.2}s TFTP {op} {file:?} {options:?}\n"))
                 }
-            };
+                Tftp::Oack { at, options } => (*at, format!("{at:7.2}s TFTP OACK {options:?}\n")),
+                Tftp::Error { at, code, message } => {
+                    (*at, format!("{at:7.2}s TFTP ERROR {code} {message:?}\n"))
+                }
+            });
         }
-        out
+        lines.sort_by(|a, b| a.0.total_cmp(&b.0));
+        lines.into_iter().map(|(_, l)| l).collect()
     }
 }
 
-fn describe_dhcp(out: &mut String, d: &Dhcp) {
+fn describe_dhcp(d: &Dhcp) -> String {
+    let mut out = String::new();
     let who = if d.op == 1 { "client" } else { "server" };
     let _ = writeln!(
         out,
@@ -161,6 +163,7 @@ fn describe_dhcp(out: &mut String, d: &Dhcp) {
     for (code, value) in &d.options {
         let _ = writeln!(out, "           opt {code:3} {}", show_value(*code, value));
     }
+    out
 }
 
 fn msg_type_name(t: u8) -> &'static str {
