@@ -58,8 +58,9 @@ fn boot(kind: ServerKind, firmware: Firmware) {
     server.stop();
     let wire = capture.finish();
     let summary = wire.as_ref().map(Wire::summary).unwrap_or_default();
-    keep_artifacts(&lab, &name, &summary);
-    println!("{name}: {outcome:?} after {elapsed:.1?}\n{summary}");
+    let report = format!("{name}: {outcome:?} after {elapsed:.1?}\n{summary}");
+    keep_artifacts(&lab, &name, &report);
+    println!("{report}");
     if let Err(e) = outcome {
         panic!(
             "{name}: {e}\n--- serial ---\n{}\n--- server log ---\n{}\n--- wire ---\n{summary}",

@@ -6,6 +6,7 @@
 //! Only classic pcap files with Ethernet framing (what `tcpdump -w` writes on a
 //! bridge) are read; anything else is skipped, never panicked on.
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -68,6 +69,8 @@ impl Dhcp {
 pub enum Tftp {
     Request {
         at: f64,
+        /// The client's port: the transfer's packets carry it.
+        port: u16,
         write: bool,
         file: String,
         options: Vec<(String, String)>,
@@ -88,6 +91,8 @@ pub enum Tftp {
 pub struct Wire {
     pub dhcp: Vec<Dhcp>,
     pub tftp: Vec<Tftp>,
+    /// Time of the last non-DHCP UDP packet to or from each port.
+    pub last_packet: HashMap<u16, f64>,
 }
 
 impl Wire {
@@ -130,12 +135,15 @@ impl Wire {
             lines.push(match t {
                 Tftp::Request {
                     at,
+                    port,
                     write,
                     file,
                     options,
                 } => {
                     let op = if *write { "WRQ" } else { "RRQ" };
-                    (*at, format!("{at:7.2}s TFTP {op} {file:?} {options:?}\n"))
+                    let took = self.last_packet.get(port).map_or(0.0, |end| end - at);
+                    let line = format!("{at:7.2}s TFTP {op} {file:?} {options:?} ({took:.2}s)\n");
+                    (*at, line)
                 }
                 Tftp::Oack { at, options } => (*at, format!("{at:7.2}s TFTP OACK {options:?}\n")),
                 Tftp::Error { at, code, message } => {
@@ -261,8 +269,11 @@ fn classify(wire: &mut Wire, at: f64, sport: u16, dport: u16, payload: &[u8]) {
         if let Some(d) = parse_dhcp(at, payload) {
             wire.dhcp.push(d);
         }
-    } else if let Some(t) = parse_tftp(at, dport, payload) {
+    } else if let Some(t) = parse_tftp(at, sport, dport, payload) {
         wire.tftp.push(t);
+    } else {
+        wire.last_packet.insert(sport, at);
+        wire.last_packet.insert(dport, at);
     }
 }
 
@@ -299,8 +310,8 @@ pub fn parse_dhcp(at: f64, p: &[u8]) -> Option<Dhcp> {
     })
 }
 
-/// TFTP RRQ/WRQ (to port 69), OACK and ERROR; DATA and ACK are skipped.
-pub fn parse_tftp(at: f64, dport: u16, p: &[u8]) -> Option<Tftp> {
+/// TFTP RRQ/WRQ (to port 69), OACK and ERROR; DATA and ACK give `None`.
+pub fn parse_tftp(at: f64, sport: u16, dport: u16, p: &[u8]) -> Option<Tftp> {
     let opcode = u16::from_be_bytes([*p.first()?, *p.get(1)?]);
     let strings = || -> Vec<String> {
         let body = p.get(2..).unwrap_or_default();
@@ -322,6 +333,7 @@ pub fn parse_tftp(at: f64, dport: u16, p: &[u8]) -> Option<Tftp> {
             let options = pairs(s.get(2..).unwrap_or_default());
             Some(Tftp::Request {
                 at,
+                port: sport,
                 write: opcode == 2,
                 file,
                 options,
@@ -406,11 +418,11 @@ mod tests {
             Tftp::Request { options, .. } => assert_eq!(options.len(), 2),
             other => panic!("{other:?}"),
         }
-        let err = parse_tftp(0.0, 1024, b"\x00\x05\x00\x08User aborted\x00").unwrap();
+        let err = parse_tftp(0.0, 69, 1024, b"\x00\x05\x00\x08User aborted\x00").unwrap();
         assert!(
             matches!(err, Tftp::Error { code: 8, ref message, .. } if message == "User aborted")
         );
-        let oack = parse_tftp(0.0, 1024, b"\x00\x06tsize\x00850528\x00").unwrap();
+        let oack = parse_tftp(0.0, 69, 1024, b"\x00\x06tsize\x00850528\x00").unwrap();
         assert!(matches!(oack, Tftp::Oack { ref options, .. } if options[0].1 == "850528"));
     }
 
@@ -420,7 +432,7 @@ mod tests {
         for cut in 0..good.len() {
             let _ = parse_pcap(&good[..cut]);
             let _ = parse_dhcp(0.0, &discover()[..cut.min(discover().len())]);
-            let _ = parse_tftp(0.0, 69, &good[..cut.min(20)]);
+            let _ = parse_tftp(0.0, 1024, 69, &good[..cut.min(20)]);
         }
         assert!(parse_pcap(b"not a pcap file at all").dhcp.is_empty());
     }
