@@ -41,7 +41,11 @@ fn boot(kind: ServerKind, firmware: Firmware) {
         return;
     }
     let name = format!("{}-{}", kind.name(), firmware.name());
-    let lab = Lab::new().unwrap_or_else(|e| panic!("{name}: lab: {e}"));
+    let mut lab = Lab::new().unwrap_or_else(|e| panic!("{name}: lab: {e}"));
+    if kind.is_proxy() {
+        lab.add_neighbour()
+            .unwrap_or_else(|e| panic!("{name}: neighbour: {e}"));
+    }
     println!(
         "{name}: namespace {}, scratch {}",
         lab.ns.name(),
@@ -176,4 +180,28 @@ fn netboot_tftp_bios_ipxe_rom_boots_pxelinux() {
 #[ignore = "boots VMs (about a minute each); run with --ignored"]
 fn netboot_tftp_uefi_ovmf_boots_ipxe_script() {
     boot(ServerKind::DnsmasqNetbootTftp, Firmware::Uefi);
+}
+
+#[test]
+#[ignore = "needs netboot serve --proxy"]
+fn netboot_proxy_bios_ipxe_rom_boots_pxelinux() {
+    boot(ServerKind::NetbootProxy, Firmware::Bios);
+}
+
+#[test]
+#[ignore = "needs netboot serve --proxy"]
+fn netboot_proxy_uefi_ovmf_boots_ipxe_script() {
+    boot(ServerKind::NetbootProxy, Firmware::Uefi);
+}
+
+#[test]
+#[ignore = "reference run against dnsmasq as ProxyDHCP; proves the harness and firmware"]
+fn dnsmasq_proxy_bios_ipxe_rom_boots_pxelinux() {
+    boot(ServerKind::DnsmasqProxy, Firmware::Bios);
+}
+
+#[test]
+#[ignore = "reference run against dnsmasq as ProxyDHCP; proves the harness and firmware"]
+fn dnsmasq_proxy_uefi_ovmf_boots_ipxe_script() {
+    boot(ServerKind::DnsmasqProxy, Firmware::Uefi);
 }

@@ -27,6 +27,10 @@ pub const RANGE_LAST: &str = "10.77.0.150";
 pub const BRIDGE: &str = "br0";
 /// The tap the VM's NIC is attached to.
 pub const TAP: &str = "tap0";
+/// Address of the site DHCP server in the neighbour namespace (proxy tests).
+pub const NEIGHBOUR_IP: &str = "10.77.0.2";
+/// The neighbour's interface, a veth whose peer is on the lab bridge.
+pub const NEIGHBOUR_IF: &str = "eth0";
 
 static NEXT_LAB: AtomicUsize = AtomicUsize::new(0);
 
@@ -72,8 +76,11 @@ impl Drop for Netns {
 
 /// One boot's namespace, bridge, tap and scratch directory.
 pub struct Lab {
-    // Field order is drop order: the namespace goes before the directory.
+    // Field order is drop order: the namespaces go before the directory.
     pub ns: Netns,
+    /// A second namespace on the same bridge, standing for another host
+    /// (the site's DHCP server when netboot is a ProxyDHCP).
+    pub neighbour: Option<Netns>,
     dir: TempDir,
 }
 
@@ -94,7 +101,27 @@ impl Lab {
         ns.ip(&["link", "set", TAP, "master", BRIDGE])?;
         ns.ip(&["link", "set", TAP, "up"])?;
         ns.ip(&["link", "set", BRIDGE, "up"])?;
-        Ok(Lab { ns, dir })
+        Ok(Lab {
+            ns,
+            neighbour: None,
+            dir,
+        })
+    }
+
+    /// Adds a neighbour namespace with `eth0` (10.77.0.2/24), a veth whose
+    /// peer `vnb0` is on the lab bridge.
+    pub fn add_neighbour(&mut self) -> Result<&Netns, String> {
+        let nb = Netns::create()?;
+        let addr = format!("{NEIGHBOUR_IP}/{PREFIX_LEN}");
+        let veth = ["link", "add", "vnb0", "type", "veth", "peer", "name"];
+        self.ns
+            .ip(&[&veth[..], &[NEIGHBOUR_IF, "netns", nb.name()]].concat())?;
+        self.ns.ip(&["link", "set", "vnb0", "master", BRIDGE])?;
+        self.ns.ip(&["link", "set", "vnb0", "up"])?;
+        nb.ip(&["link", "set", "lo", "up"])?;
+        nb.ip(&["addr", "add", &addr, "dev", NEIGHBOUR_IF])?;
+        nb.ip(&["link", "set", NEIGHBOUR_IF, "up"])?;
+        Ok(self.neighbour.insert(nb))
     }
 
     /// The scratch directory (TFTP root, logs, capture).

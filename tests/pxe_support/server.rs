@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use super::lab::{Lab, BRIDGE, RANGE_FIRST, RANGE_LAST, SERVER_IP};
+use super::lab::{Lab, BRIDGE, NEIGHBOUR_IF, RANGE_FIRST, RANGE_LAST, SERVER_IP};
 use super::process::{read_lossy, tail, Guarded};
 
 /// Boot file for BIOS clients that are not iPXE (arch 0).
@@ -43,6 +43,11 @@ pub enum ServerKind {
     /// dnsmasq for DHCP only, `netboot tftp` on port 69 for TFTP: proves
     /// netboot's TFTP against real firmware before `netboot serve` exists.
     DnsmasqNetbootTftp,
+    /// A site DHCP server (dnsmasq, addresses only) on a neighbour host and
+    /// `netboot serve --proxy` answering only the boot questions.
+    NetbootProxy,
+    /// The same topology with dnsmasq as the ProxyDHCP: the reference.
+    DnsmasqProxy,
 }
 
 impl ServerKind {
@@ -51,7 +56,14 @@ impl ServerKind {
             ServerKind::Netboot => "netboot",
             ServerKind::Dnsmasq => "dnsmasq",
             ServerKind::DnsmasqNetbootTftp => "dnsmasq-netboot-tftp",
+            ServerKind::NetbootProxy => "netboot-proxy",
+            ServerKind::DnsmasqProxy => "dnsmasq-proxy",
         }
+    }
+
+    /// Whether a separate site DHCP server hands out the addresses.
+    pub fn is_proxy(self) -> bool {
+        matches!(self, ServerKind::NetbootProxy | ServerKind::DnsmasqProxy)
     }
 
     /// Whether dnsmasq is part of this setup.
@@ -69,25 +81,42 @@ pub struct Launch {
 }
 
 /// The processes that make up `kind` on the lab bridge, serving `root`.
-/// This is the one place that knows how each server is started.
-pub fn server_commands(kind: ServerKind, lab: &Lab, root: &Path) -> Vec<Launch> {
-    match kind {
-        ServerKind::Netboot => vec![netboot_serve(lab, root)],
-        ServerKind::Dnsmasq => vec![dnsmasq(lab, Some(root))],
-        ServerKind::DnsmasqNetbootTftp => vec![dnsmasq(lab, None), netboot_tftp(lab, root)],
-    }
+/// This is the one place that knows how each server is started. Proxy setups
+/// need the lab's neighbour namespace (`Lab::add_neighbour`).
+pub fn server_commands(kind: ServerKind, lab: &Lab, root: &Path) -> Result<Vec<Launch>, String> {
+    let site_dhcp = || -> Result<Launch, String> {
+        let nb = lab
+            .neighbour
+            .as_ref()
+            .ok_or("proxy setup needs the neighbour")?;
+        let mut launch = dnsmasq(nb.command("dnsmasq"), Mode::SiteDhcp, NEIGHBOUR_IF);
+        launch.name = "site-dhcp";
+        Ok(launch)
+    };
+    let ours = |mode| dnsmasq(lab.ns.command("dnsmasq"), mode, BRIDGE);
+    Ok(match kind {
+        ServerKind::Netboot => vec![netboot_serve(lab, root, false)],
+        ServerKind::Dnsmasq => vec![ours(Mode::Full(root))],
+        ServerKind::DnsmasqNetbootTftp => vec![ours(Mode::BootDhcp), netboot_tftp(lab, root)],
+        ServerKind::NetbootProxy => vec![site_dhcp()?, netboot_serve(lab, root, true)],
+        ServerKind::DnsmasqProxy => vec![site_dhcp()?, ours(Mode::Proxy(root))],
+    })
 }
 
-fn netboot_serve(lab: &Lab, root: &Path) -> Launch {
+fn netboot_serve(lab: &Lab, root: &Path, proxy: bool) -> Launch {
     let mut cmd = lab.ns.command(env!("CARGO_BIN_EXE_netboot"));
     cmd.args(["serve", "--interface", BRIDGE, "--root"])
         .arg(root)
-        .args(["--range", &format!("{RANGE_FIRST}-{RANGE_LAST}")])
         .args(["--boot-bios", BOOT_BIOS, "--boot-uefi", BOOT_UEFI])
         .args(["--boot-ipxe", BOOT_IPXE, "--state-dir"])
         .arg(lab.path("state"))
         .env("RUST_LOG", "debug")
         .env("NO_COLOR", "1");
+    if proxy {
+        cmd.arg("--proxy");
+    } else {
+        cmd.args(["--range", &format!("{RANGE_FIRST}-{RANGE_LAST}")]);
+    }
     let ready = &["DHCP listening on", "TFTP listening on"];
     Launch {
         name: "netboot",
@@ -109,33 +138,62 @@ fn netboot_tftp(lab: &Lab, root: &Path) -> Launch {
     }
 }
 
-/// dnsmasq as DHCP server, and as TFTP server when `tftp_root` is given.
-fn dnsmasq(lab: &Lab, tftp_root: Option<&Path>) -> Launch {
-    let mut cmd = lab.ns.command("dnsmasq");
+/// What a dnsmasq instance does.
+#[derive(Clone, Copy)]
+enum Mode<'a> {
+    /// Addresses and boot files, TFTP from this root.
+    Full(&'a Path),
+    /// Addresses and boot files; TFTP is someone else's.
+    BootDhcp,
+    /// Addresses only: the site's DHCP server in proxy setups.
+    SiteDhcp,
+    /// ProxyDHCP (boot files, no addresses) and TFTP from this root.
+    Proxy(&'a Path),
+}
+
+/// dnsmasq on `interface`, started by `cmd` (`ip netns exec NS dnsmasq`).
+fn dnsmasq(mut cmd: Command, mode: Mode, interface: &str) -> Launch {
     cmd.args(["-d", "--port=0", "--conf-file=/dev/null", "--leasefile-ro"])
         .args(["--pid-file=", "--log-facility=-", "--log-dhcp"])
-        .arg(format!("--interface={BRIDGE}"))
-        .arg("--bind-interfaces")
-        .arg(format!(
-            "--dhcp-range={RANGE_FIRST},{RANGE_LAST},255.255.255.0"
-        ))
-        .arg("--dhcp-match=set:ipxe,175")
+        .arg(format!("--interface={interface}"))
+        .arg("--bind-interfaces");
+    let range = format!("--dhcp-range={RANGE_FIRST},{RANGE_LAST},255.255.255.0");
+    match mode {
+        Mode::Proxy(_) => cmd.arg("--dhcp-range=10.77.0.0,proxy,255.255.255.0"),
+        _ => cmd.arg(range),
+    };
+    cmd.arg("--dhcp-match=set:ipxe,175")
         .arg("--dhcp-match=set:efi,option:client-arch,7")
-        .arg("--dhcp-match=set:efi,option:client-arch,9")
-        .arg(format!("--dhcp-boot=tag:ipxe,{BOOT_IPXE},,{SERVER_IP}"))
-        .arg(format!(
-            "--dhcp-boot=tag:!ipxe,tag:efi,{BOOT_UEFI},,{SERVER_IP}"
-        ))
-        .arg(format!(
-            "--dhcp-boot=tag:!ipxe,tag:!efi,{BOOT_BIOS},,{SERVER_IP}"
-        ));
-    let ready: &'static [&'static str] = match tftp_root {
-        Some(root) => {
+        .arg("--dhcp-match=set:efi,option:client-arch,9");
+    match mode {
+        Mode::SiteDhcp => {}
+        // As ProxyDHCP, dnsmasq stays silent unless a pxe-service matches the
+        // client's architecture; its BC_EFI is arch 7, X86-64_EFI arch 9.
+        Mode::Proxy(_) => {
+            let bios = BOOT_BIOS.trim_end_matches(".0"); // dnsmasq appends ".0"
+            for (csa, file) in [
+                ("x86PC", bios),
+                ("BC_EFI", BOOT_UEFI),
+                ("X86-64_EFI", BOOT_UEFI),
+            ] {
+                cmd.arg(format!("--pxe-service=tag:!ipxe,{csa},netboot,{file}"))
+                    .arg(format!("--pxe-service=tag:ipxe,{csa},netboot,{BOOT_IPXE}"));
+            }
+        }
+        Mode::Full(_) | Mode::BootDhcp => {
+            let boot = |tags: &str, file: &str| format!("--dhcp-boot={tags}{file},,{SERVER_IP}");
+            cmd.arg(boot("tag:ipxe,", BOOT_IPXE))
+                .arg(boot("tag:!ipxe,tag:efi,", BOOT_UEFI))
+                .arg(boot("tag:!ipxe,tag:!efi,", BOOT_BIOS));
+        }
+    }
+    let ready: &'static [&'static str] = match mode {
+        Mode::Full(root) | Mode::Proxy(root) => {
             cmd.arg("--enable-tftp")
                 .arg(format!("--tftp-root={}", root.display()));
-            &["DHCP, IP range", "TFTP root is"]
+            &["DHCP, ", "TFTP root is"]
         }
-        None => &["DHCP, IP range"],
+        Mode::BootDhcp | Mode::SiteDhcp => &["DHCP, IP range"],
     };
     Launch {
         name: "dnsmasq",
@@ -178,7 +236,7 @@ pub fn start_server(kind: ServerKind, lab: &Lab, root: &Path) -> Result<Server, 
     let mut server = Server {
         processes: Vec::new(),
     };
-    for launch in server_commands(kind, lab, root) {
+    for launch in server_commands(kind, lab, root)? {
         let log = lab.path(&format!("{}.log", launch.name));
         let mut process = Guarded::spawn(launch.name, launch.command, &log)?;
         process.wait_for_log(launch.ready, READY_TIMEOUT)?;

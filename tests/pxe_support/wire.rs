@@ -17,6 +17,8 @@ pub struct Dhcp {
     pub at: f64,
     /// 1 = BOOTREQUEST (client), 2 = BOOTREPLY (server).
     pub op: u8,
+    /// UDP destination port (67/68, or 4011 for PXE boot-server requests).
+    pub port: u16,
     pub xid: u32,
     pub siaddr: [u8; 4],
     /// The BOOTP `file` header field, up to its first NUL.
@@ -161,9 +163,10 @@ fn describe_dhcp(d: &Dhcp) -> String {
     let who = if d.op == 1 { "client" } else { "server" };
     let _ = writeln!(
         out,
-        "{:7.2}s DHCP {} from {who} xid={:08x} siaddr={} file={:?}",
+        "{:7.2}s DHCP {} from {who} to port {} xid={:08x} siaddr={} file={:?}",
         d.at,
         msg_type_name(d.msg_type()),
+        d.port,
         d.xid,
         std::net::Ipv4Addr::from(d.siaddr),
         d.file
@@ -266,7 +269,8 @@ fn udp_payload(frame: &[u8]) -> Option<(u16, u16, &[u8])> {
 fn classify(wire: &mut Wire, at: f64, sport: u16, dport: u16, payload: &[u8]) {
     let dhcp_ports = [67, 68, 4011];
     if dhcp_ports.contains(&sport) || dhcp_ports.contains(&dport) {
-        if let Some(d) = parse_dhcp(at, payload) {
+        if let Some(mut d) = parse_dhcp(at, payload) {
+            d.port = dport;
             wire.dhcp.push(d);
         }
     } else if let Some(t) = parse_tftp(at, sport, dport, payload) {
@@ -303,6 +307,7 @@ pub fn parse_dhcp(at: f64, p: &[u8]) -> Option<Dhcp> {
     Some(Dhcp {
         at,
         op: p[0],
+        port: 0,
         xid: u32::from_be_bytes([p[4], p[5], p[6], p[7]]),
         siaddr: [p[20], p[21], p[22], p[23]],
         file: String::from_utf8_lossy(&file_field[..file_end]).into_owned(),
