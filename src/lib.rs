@@ -7,5 +7,6 @@ pub mod boot;
 pub mod cli;
 pub mod logging;
 pub mod mac;
+pub mod net;
 pub mod privileges;
 pub mod tftp;
