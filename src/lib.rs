@@ -5,4 +5,5 @@
 
 pub mod boot;
 pub mod mac;
+pub mod registry;
 pub mod tftp;
