@@ -2,6 +2,9 @@
 pub mod arch;
 pub mod diag;
 pub mod locate;
+pub mod model;
 pub mod options;
+pub mod parse;
 pub mod pattern;
+pub mod template;
 pub mod wire;

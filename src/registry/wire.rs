@@ -151,24 +151,31 @@ pub struct WireBoot {
     pub ipxe: Option<String>,
 }
 
-/// A typed DHCP option value: exactly one key.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "lowercase")]
-pub enum WireOption {
+/// A typed DHCP option value: exactly one of these keys (checked in `options`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireOption {
     /// One or more IPv4 addresses.
-    Ipv4(OneOrMany<String>),
+    #[serde(default)]
+    pub ipv4: Option<OneOrMany<String>>,
     /// Text, sent as its UTF-8 bytes.
-    String(String),
+    #[serde(default)]
+    pub string: Option<String>,
     /// One byte.
-    U8(u8),
+    #[serde(default)]
+    pub u8: Option<u8>,
     /// Two bytes, network order.
-    U16(u16),
+    #[serde(default)]
+    pub u16: Option<u16>,
     /// Four bytes, network order.
-    U32(u32),
+    #[serde(default)]
+    pub u32: Option<u32>,
     /// One byte, 0 or 1.
-    Bool(bool),
+    #[serde(default)]
+    pub bool: Option<bool>,
     /// Raw bytes in hex: `"01:04:0a"`, `"01 04 0a"` or `"01040a"`.
-    Hex(String),
+    #[serde(default)]
+    pub hex: Option<String>,
 }
 
 /// Where a virtual file's content comes from: exactly one of the two keys.
