@@ -20,6 +20,7 @@ pub mod parse;
 pub mod pattern;
 pub mod source;
 pub mod template;
+pub mod watch;
 pub mod wire;
 
 pub use build::{SourceFile, Sources};
@@ -28,6 +29,7 @@ pub use diag::{Diagnostic, Diagnostics, Pos};
 pub use lookup::Registry;
 pub use source::check;
 pub use template::{ClientFacts, RenderError};
+pub use watch::{reload, watch, Reloaded};
 
 #[cfg(test)]
 mod tests;
