@@ -8,17 +8,14 @@ use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
 use crate::boot::BootFiles;
-use crate::mac::MacAddr;
 
-use super::arch;
 use super::diag::Diagnostic;
 use super::locate::{Seg, SourceMap};
-use super::model::{Criteria, Entry, FileRule, Loc, MacCrit, Profile, Rewrite};
+use super::model::{Entry, Loc, Profile, Rewrite};
 use super::options;
 use super::parse::{parse_file, Parsed};
-use super::pattern::{Glob, MacPrefix};
 use super::template::{Templates, BUILTIN_VARS};
-use super::wire::{ArchSpec, WireBoot, WireFile, WireMatch, WireProfile};
+use super::wire::{WireBoot, WireProfile};
 
 /// What building needs from the outside world.
 pub trait Sources {
@@ -88,22 +85,22 @@ pub fn convert_all(
 }
 
 /// The conversion context of one profile.
-struct Cx<'a> {
-    file: &'a Path,
-    map: &'a SourceMap<'a>,
-    index: Option<usize>,
-    sources: &'a dyn Sources,
-    diags: &'a mut Vec<Diagnostic>,
+pub(super) struct Cx<'a> {
+    pub(super) file: &'a Path,
+    pub(super) map: &'a SourceMap<'a>,
+    pub(super) index: Option<usize>,
+    pub(super) sources: &'a dyn Sources,
+    pub(super) diags: &'a mut Vec<Diagnostic>,
 }
 
 impl Cx<'_> {
-    fn path<'p>(&self, rel: &[Seg<'p>]) -> Vec<Seg<'p>> {
+    pub(super) fn path<'p>(&self, rel: &[Seg<'p>]) -> Vec<Seg<'p>> {
         let mut out: Vec<Seg<'p>> = self.index.map(Seg::Idx).into_iter().collect();
         out.extend_from_slice(rel);
         out
     }
 
-    fn loc(&self, rel: &[Seg<'_>]) -> Loc {
+    pub(super) fn loc(&self, rel: &[Seg<'_>]) -> Loc {
         let pos = self.map.value_pos(&self.path(rel));
         Loc {
             file: self.file.to_path_buf(),
@@ -111,14 +108,14 @@ impl Cx<'_> {
         }
     }
 
-    fn key_loc(&self, rel: &[Seg<'_>]) -> Loc {
+    pub(super) fn key_loc(&self, rel: &[Seg<'_>]) -> Loc {
         Loc {
             file: self.file.to_path_buf(),
             pos: self.map.key_pos(&self.path(rel)),
         }
     }
 
-    fn err(&mut self, rel: &[Seg<'_>], message: impl Into<String>) {
+    pub(super) fn err(&mut self, rel: &[Seg<'_>], message: impl Into<String>) {
         let d = self.loc(rel).diag(message);
         self.diags.push(d);
     }
@@ -156,177 +153,7 @@ impl Cx<'_> {
         built.file_locs.push(locs);
     }
 
-    fn entries(&mut self, w: &WireProfile, profile: usize) -> Vec<Entry> {
-        let mut out = Vec::new();
-        let hosts = !w.hosts.is_empty();
-        if w.matches.is_none() && !hosts {
-            self.err(
-                &[Seg::Key("name")],
-                "profile matches no client: add `match:` or `hosts:`",
-            );
-        }
-        if let Some(m) = &w.matches {
-            let address = w
-                .address
-                .as_deref()
-                .and_then(|a| self.ipv4(&[Seg::Key("address")], a));
-            if let Some(criteria) = self.criteria(m) {
-                let exact = matches!(criteria.mac, MacCrit::Exact(_));
-                for (key, given) in [
-                    ("address", w.address.is_some()),
-                    ("hostname", w.hostname.is_some()),
-                ] {
-                    if given && !exact {
-                        self.err(&[Seg::Key(key)], format!("`{key}` needs `match: mac:` with one exact MAC; give several machines theirs under `hosts:`"));
-                    }
-                }
-                out.push(Entry {
-                    profile,
-                    criteria,
-                    address,
-                    hostname: w.hostname.clone(),
-                    vars: BTreeMap::new(),
-                    loc: self.loc(&[Seg::Key("match")]),
-                });
-            }
-        } else if w.address.is_some() || w.hostname.is_some() {
-            self.err(
-                &[Seg::Key("address")],
-                "`address` and `hostname` at the top need `match: mac:`; put them in `hosts:`",
-            );
-        }
-        for (i, host) in w.hosts.iter().enumerate() {
-            let at = |k| [Seg::Key("hosts"), Seg::Idx(i), Seg::Key(k)];
-            let Some(mac) = self.mac(&at("mac"), &host.mac) else {
-                continue;
-            };
-            let address = host
-                .address
-                .as_deref()
-                .and_then(|a| self.ipv4(&at("address"), a));
-            out.push(Entry {
-                profile,
-                criteria: Criteria {
-                    mac: MacCrit::Exact(mac),
-                    arch: None,
-                    vendor: None,
-                },
-                address,
-                hostname: host.hostname.clone(),
-                vars: self.vars(
-                    &host.vars,
-                    &[Seg::Key("hosts"), Seg::Idx(i), Seg::Key("vars")],
-                ),
-                loc: self.loc(&at("mac")),
-            });
-        }
-        out
-    }
-
-    fn criteria(&mut self, m: &WireMatch) -> Option<Criteria> {
-        let k = |key| [Seg::Key("match"), Seg::Key(key)];
-        let others = m.mac.is_some()
-            || m.mac_prefix.is_some()
-            || m.arch.is_some()
-            || m.vendor_class.is_some();
-        if m.default && others {
-            self.err(
-                &k("default"),
-                "`default: true` cannot be combined with other match keys",
-            );
-            return None;
-        }
-        if !m.default && !others {
-            self.err(
-                &[Seg::Key("match")],
-                "empty match: give mac, mac_prefix, arch, vendor_class or `default: true`",
-            );
-            return None;
-        }
-        let mac = match (&m.mac, &m.mac_prefix) {
-            (Some(_), Some(_)) => {
-                self.err(
-                    &k("mac_prefix"),
-                    "give either `mac` or `mac_prefix`, not both",
-                );
-                return None;
-            }
-            (Some(text), None) if text.contains('*') => {
-                MacCrit::Prefix(self.prefix(&k("mac"), text)?)
-            }
-            (Some(text), None) => MacCrit::Exact(self.mac(&k("mac"), text)?),
-            (None, Some(text)) => MacCrit::Prefix(self.prefix(&k("mac_prefix"), text)?),
-            (None, None) => MacCrit::Any,
-        };
-        let arch = match &m.arch {
-            Some(specs) => Some(self.arch(specs.as_slice())?),
-            None => None,
-        };
-        let vendor = match m.vendor_class.as_deref() {
-            Some("") => {
-                self.err(&k("vendor_class"), "empty vendor_class glob");
-                return None;
-            }
-            other => other.map(Glob::new),
-        };
-        Some(Criteria { mac, arch, vendor })
-    }
-
-    fn arch(&mut self, specs: &[ArchSpec]) -> Option<Vec<u16>> {
-        let mut codes = Vec::new();
-        for (i, spec) in specs.iter().enumerate() {
-            let found = match spec {
-                ArchSpec::Code(c) => Some(vec![arch::canonical(*c)]),
-                ArchSpec::Name(n) => arch::codes_for_name(n).or_else(|| {
-                    n.trim()
-                        .parse::<u16>()
-                        .ok()
-                        .map(|c| vec![arch::canonical(c)])
-                }),
-            };
-            match (found, spec) {
-                (Some(c), _) => codes.extend(c),
-                (None, ArchSpec::Name(n)) => {
-                    let mut path = vec![Seg::Key("match"), Seg::Key("arch")];
-                    if specs.len() > 1 {
-                        path.push(Seg::Idx(i));
-                    }
-                    self.err(
-                        &path,
-                        format!(
-                            "unknown architecture `{n}` (known: {}, or an option 93 number)",
-                            arch::known_names()
-                        ),
-                    );
-                    return None;
-                }
-                (None, ArchSpec::Code(_)) => return None,
-            }
-        }
-        codes.sort_unstable();
-        codes.dedup();
-        Some(codes)
-    }
-
-    fn mac(&mut self, at: &[Seg<'_>], text: &str) -> Option<MacAddr> {
-        match text.parse::<MacAddr>() {
-            Ok(m) => Some(m),
-            Err(e) => {
-                self.err(at, format!("bad MAC address {text:?}: {e}"));
-                None
-            }
-        }
-    }
-
-    fn prefix(&mut self, at: &[Seg<'_>], text: &str) -> Option<MacPrefix> {
-        let p = MacPrefix::parse(text);
-        if p.is_none() {
-            self.err(at, format!("bad MAC prefix {text:?}: expected 1 to 5 hex bytes such as 52:54:00 or \"52:54:00:*\""));
-        }
-        p
-    }
-
-    fn ipv4(&mut self, at: &[Seg<'_>], text: &str) -> Option<Ipv4Addr> {
+    pub(super) fn ipv4(&mut self, at: &[Seg<'_>], text: &str) -> Option<Ipv4Addr> {
         match text.trim().parse::<Ipv4Addr>() {
             Ok(ip) if !ip.is_unspecified() && !ip.is_broadcast() => Some(ip),
             _ => {
@@ -389,7 +216,7 @@ impl Cx<'_> {
     }
 
     /// A relative path that stays inside its root, without a leading `/`.
-    fn safe_path(&mut self, at: &[Seg<'_>], text: &str, what: &str) -> Option<String> {
+    pub(super) fn safe_path(&mut self, at: &[Seg<'_>], text: &str, what: &str) -> Option<String> {
         let trimmed = text.trim().trim_start_matches('/');
         let bad = trimmed.is_empty()
             || trimmed.contains('\0')
@@ -417,7 +244,7 @@ impl Cx<'_> {
         out
     }
 
-    fn vars(
+    pub(super) fn vars(
         &mut self,
         vars: &BTreeMap<String, serde_norway::Value>,
         at: &[Seg<'_>],
@@ -454,106 +281,6 @@ impl Cx<'_> {
         }
         out
     }
-
-    fn files(&mut self, w: &WireProfile, built: &mut Built) -> (Vec<FileRule>, Vec<(Loc, Loc)>) {
-        let mut rules = Vec::new();
-        let mut locs = Vec::new();
-        for (pattern, wf) in &w.files {
-            let at = [Seg::Key("files"), Seg::Key(pattern)];
-            let key_loc = self.key_loc(&at);
-            let Some(clean) = self.safe_path(&at, pattern, "file pattern") else {
-                continue;
-            };
-            let path_template = format!("path:{}:{}", w.name, clean);
-            if let Err((_, msg)) = built.templates.add(&path_template, &clean) {
-                self.diags
-                    .push(key_loc.diag(format!("template error in file pattern: {msg}")));
-                continue;
-            }
-            let Some((body_template, body_loc)) = self.body(w, pattern, wf, built) else {
-                continue;
-            };
-            let literal = (!clean.contains("{{") && !clean.contains("{%")).then(|| clean.clone());
-            if let Some(l) = &literal {
-                built.literal_files.insert(l.clone());
-            }
-            rules.push(FileRule {
-                pattern: clean,
-                literal,
-                path_template,
-                body_template,
-            });
-            locs.push((key_loc, body_loc));
-        }
-        (rules, locs)
-    }
-
-    /// Registers the body template; returns its name and where its line 1 is
-    /// (line 0 for a template file: lines count from the file's start).
-    fn body(
-        &mut self,
-        w: &WireProfile,
-        pattern: &str,
-        wf: &WireFile,
-        built: &mut Built,
-    ) -> Option<(String, Loc)> {
-        let at = |k| [Seg::Key("files"), Seg::Key(pattern), Seg::Key(k)];
-        let (name, source, loc) = match (&wf.template, &wf.content) {
-            (Some(rel), None) => {
-                let rel = self.safe_path(&at("template"), rel, "template")?;
-                match self.sources.read_template(&rel) {
-                    Ok((path, text)) => (
-                        format!("file:{rel}"),
-                        text,
-                        Loc {
-                            file: path,
-                            pos: Default::default(),
-                        },
-                    ),
-                    Err(e) => {
-                        self.err(&at("template"), format!("template {rel:?}: {e}"));
-                        return None;
-                    }
-                }
-            }
-            (None, Some(text)) => (
-                format!("content:{}:{pattern}", w.name),
-                text.clone(),
-                self.loc(&at("content")),
-            ),
-            _ => {
-                self.err(
-                    &[Seg::Key("files"), Seg::Key(pattern)],
-                    "give exactly one of `template:` or `content:`",
-                );
-                return None;
-            }
-        };
-        if let Err((line, msg)) = built.templates.add(&name, &source) {
-            self.diags.push(template_diag(
-                &loc,
-                line,
-                &format!("template syntax error: {msg}"),
-            ));
-            return None;
-        }
-        Some((name, loc))
-    }
-}
-
-/// A diagnostic for line `line` of a template whose line 1 is at `base`.
-pub fn template_diag(base: &Loc, line: Option<usize>, message: &str) -> Diagnostic {
-    let mut pos = base.pos;
-    let inner = line.unwrap_or(1).max(1);
-    if pos.line == 0 {
-        pos = super::diag::Pos::new(inner, 0);
-    } else {
-        pos.line += inner - 1;
-        if inner > 1 {
-            pos.col = 0;
-        }
-    }
-    Diagnostic::new(&base.file, pos, message)
 }
 
 fn is_url(s: &str) -> bool {

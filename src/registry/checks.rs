@@ -8,7 +8,8 @@ use std::net::Ipv4Addr;
 
 use crate::mac::MacAddr;
 
-use super::build::{convert_all, template_diag, Built, SourceFile, Sources};
+use super::build::{convert_all, Built, SourceFile, Sources};
+use super::build_files::template_diag;
 use super::diag::Diagnostic;
 use super::lookup::{context, Registry};
 use super::model::{Entry, Loc, MacCrit};

@@ -10,6 +10,8 @@
 
 pub mod arch;
 pub mod build;
+mod build_files;
+mod build_match;
 pub mod checks;
 pub mod diag;
 pub mod locate;
