@@ -9,11 +9,11 @@ use std::path::{Path, PathBuf};
 
 use crate::boot::BootFiles;
 
-use super::diag::Diagnostic;
+use super::diag::{Diagnostic, Pos};
 use super::locate::{Seg, SourceMap};
 use super::model::{Entry, Loc, Profile, Rewrite};
 use super::options;
-use super::parse::{parse_file, Parsed};
+use super::parse::{parse_file, too_big, Parsed};
 use super::template::{Templates, BUILTIN_VARS};
 use super::wire::{WireBoot, WireProfile};
 
@@ -69,6 +69,10 @@ pub fn convert_all(
         name_locs: Vec::new(),
     };
     for file in files {
+        if let Some(problem) = too_big(&file.text) {
+            diags.push(Diagnostic::new(&file.path, Pos::new(1, 0), problem));
+            continue;
+        }
         let map = SourceMap::new(&file.text);
         for parsed in parse_file(&file.path, &file.text, &map, diags) {
             let mut cx = Cx {

@@ -36,6 +36,36 @@ pub fn parse_file(
     }
 }
 
+/// Largest profile file accepted.
+pub const MAX_FILE_BYTES: usize = 1 << 20;
+
+/// Deepest `[`/`{` nesting accepted. The YAML parser under serde_norway takes
+/// time quadratic in nesting depth, so absurd nesting is refused up front.
+pub const MAX_FLOW_DEPTH: usize = 64;
+
+/// Why a text is refused before parsing, if it is. Counts brackets without
+/// regard to quoting: a real profile is nowhere near either limit.
+pub fn too_big(text: &str) -> Option<String> {
+    if text.len() > MAX_FILE_BYTES {
+        return Some(format!(
+            "file is {} bytes, more than the {MAX_FILE_BYTES} a profile file may have",
+            text.len()
+        ));
+    }
+    let (mut depth, mut max) = (0usize, 0usize);
+    for b in text.bytes() {
+        match b {
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    (max > MAX_FLOW_DEPTH).then(|| format!("nesting deeper than {MAX_FLOW_DEPTH} levels"))
+}
+
 fn parse_single(path: &Path, text: &str, diags: &mut Vec<Diagnostic>) -> Vec<Parsed> {
     match from_str::<WireProfile>(path, text) {
         Ok(wire) => vec![Parsed { wire, index: None }],

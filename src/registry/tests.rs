@@ -477,3 +477,99 @@ fn empty_registry_matches_nothing() {
         .is_none());
     assert!(Registry::default().reservations().is_empty());
 }
+
+#[test]
+fn deeply_nested_input_does_not_overflow() {
+    let deep = format!(
+        "name: a\nvars:\n  x: {}{}\n",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    assert!(build(&[("p.yaml", &deep)]).is_err());
+    let deep_map = format!("name: a\nvars:\n  x: {}\n", "{a: ".repeat(50_000));
+    let e = build(&[("p.yaml", &deep_map)]).unwrap_err();
+    assert_eq!(
+        e,
+        vec!["profiles/p.yaml:1: nesting deeper than 64 levels".to_string()]
+    );
+    let big = format!("name: a\n#{}\n", "x".repeat(2 << 20));
+    assert!(build(&[("p.yaml", &big)]).unwrap_err()[0].contains("more than"));
+}
+
+mod fuzz {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    const KEYS: &[&str] = &[
+        "name",
+        "match",
+        "mac",
+        "mac_prefix",
+        "arch",
+        "vendor_class",
+        "default",
+        "hosts",
+        "address",
+        "hostname",
+        "boot",
+        "bios",
+        "uefi_x64",
+        "ipxe",
+        "next_server",
+        "tftp_servers",
+        "options",
+        "files",
+        "content",
+        "template",
+        "rewrite",
+        "from",
+        "to",
+        "vars",
+        "42",
+        "ipv4",
+        "hex",
+        "u8",
+    ];
+
+    fn yamlish() -> impl Strategy<Value = String> {
+        let token = prop_oneof![
+            proptest::sample::select(KEYS).prop_map(str::to_string),
+            Just(": ".to_string()),
+            Just("\n".to_string()),
+            Just("\n  ".to_string()),
+            Just("- ".to_string()),
+            Just("{".to_string()),
+            Just("}".to_string()),
+            Just("[".to_string()),
+            Just("]".to_string()),
+            Just(", ".to_string()),
+            Just("\"{{ mac.upper }}\"".to_string()),
+            Just("52:54:00:*".to_string()),
+            Just("10.0.0.1".to_string()),
+            Just("true".to_string()),
+            "[ -~]{0,6}",
+        ];
+        proptest::collection::vec(token, 0..40).prop_map(|t| t.concat())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        #[test]
+        fn building_never_panics(text in yamlish()) {
+            let result = build(&[("p.yaml", &text)]);
+            if let Ok(reg) = result {
+                let c = client("52:54:00:00:00:01", Some(7), Some("x"));
+                let _ = reg.lookup(&c);
+                let _ = reg.virtual_file(&facts("52:54:00:00:00:01"), "SEP525400000001.cnf.xml");
+                let _ = reg.rewrite_path(&c.mac, "grub.cfg");
+            }
+        }
+
+        #[test]
+        fn arbitrary_bytes_never_panic(text in "\\PC{0,200}") {
+            let _ = build(&[("p.yaml", &text)]);
+        }
+    }
+}
