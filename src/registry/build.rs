@@ -194,10 +194,12 @@ impl Cx<'_> {
     fn boot(&mut self, b: &WireBoot, built: &mut Built) -> BootFiles {
         let mut field = |cx: &mut Self, key: &'static str, v: &Option<String>| {
             let v = v.as_deref()?;
-            if is_url(v) {
-                return Some(v.to_string());
-            }
             let at = [Seg::Key("boot"), Seg::Key(key)];
+            let lower = v.trim().to_ascii_lowercase();
+            let http = lower.starts_with("http://") || lower.starts_with("https://");
+            if http || (key != "http" && lower.starts_with("tftp://")) {
+                return Some(v.trim().to_string());
+            }
             if key == "http" {
                 cx.err(
                     &at,
@@ -285,9 +287,4 @@ impl Cx<'_> {
         }
         out
     }
-}
-
-fn is_url(s: &str) -> bool {
-    let lower = s.trim().to_ascii_lowercase();
-    lower.starts_with("http://") || lower.starts_with("https://") || lower.starts_with("tftp://")
 }

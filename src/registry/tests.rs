@@ -362,13 +362,17 @@ boot:
   bios: pxelinux.0
   uefi_x64: missing.efi
   uefi_arm64: ../../etc/passwd
-  http: http://10.0.0.1/x.efi
+  http: tftp://10.0.0.1/x.efi
   ipxe: boot.ipxe
 files:
   boot.ipxe: {content: \"#!ipxe\"}
 ";
     let e = errors(&[("p.yaml", text)]);
-    assert_eq!(e.len(), 2, "{e:#?}");
+    assert_eq!(e.len(), 3, "{e:#?}");
+    assert!(
+        e[2].starts_with("profiles/p.yaml:7:9: `http` must be an http://"),
+        "{e:#?}"
+    );
     assert!(
         e[0].starts_with("profiles/p.yaml:5:13: boot file `missing.efi` not found"),
         "{e:#?}"
