@@ -10,74 +10,82 @@ use super::build::Cx;
 use super::locate::Seg;
 use super::model::{Criteria, Entry, MacCrit};
 use super::pattern::{Glob, MacPrefix};
-use super::wire::{ArchSpec, WireMatch, WireProfile};
+use super::wire::{ArchSpec, WireHost, WireMatch, WireProfile};
 
 impl Cx<'_> {
     pub(super) fn entries(&mut self, w: &WireProfile, profile: usize) -> Vec<Entry> {
-        let mut out = Vec::new();
-        let hosts = !w.hosts.is_empty();
-        if w.matches.is_none() && !hosts {
+        if w.matches.is_none() && w.hosts.is_empty() {
             self.err(
                 &[Seg::Key("name")],
                 "profile matches no client: add `match:` or `hosts:`",
             );
         }
-        if let Some(m) = &w.matches {
-            let address = w
-                .address
-                .as_deref()
-                .and_then(|a| self.ipv4(&[Seg::Key("address")], a));
-            if let Some(criteria) = self.criteria(m) {
-                let exact = matches!(criteria.mac, MacCrit::Exact(_));
-                for (key, given) in [
-                    ("address", w.address.is_some()),
-                    ("hostname", w.hostname.is_some()),
-                ] {
-                    if given && !exact {
-                        self.err(&[Seg::Key(key)], format!("`{key}` needs `match: mac:` with one exact MAC; give several machines theirs under `hosts:`"));
-                    }
-                }
-                out.push(Entry {
-                    profile,
-                    criteria,
-                    address,
-                    hostname: w.hostname.clone(),
-                    vars: BTreeMap::new(),
-                    loc: self.loc(&[Seg::Key("match")]),
-                });
-            }
-        } else if w.address.is_some() || w.hostname.is_some() {
-            self.err(
-                &[Seg::Key("address")],
-                "`address` and `hostname` at the top need `match: mac:`; put them in `hosts:`",
-            );
-        }
+        let mut out: Vec<Entry> = self.match_entry(w, profile).into_iter().collect();
         for (i, host) in w.hosts.iter().enumerate() {
-            let at = |k| [Seg::Key("hosts"), Seg::Idx(i), Seg::Key(k)];
-            let Some(mac) = self.mac(&at("mac"), &host.mac) else {
-                continue;
-            };
-            let address = host
-                .address
-                .as_deref()
-                .and_then(|a| self.ipv4(&at("address"), a));
-            out.push(Entry {
-                profile,
-                criteria: Criteria {
-                    mac: MacCrit::Exact(mac),
-                    arch: None,
-                    vendor: None,
-                },
-                address,
-                hostname: host.hostname.clone(),
-                vars: self.vars(
-                    &host.vars,
-                    &[Seg::Key("hosts"), Seg::Idx(i), Seg::Key("vars")],
-                ),
-                loc: self.loc(&at("mac")),
-            });
+            out.extend(self.host_entry(host, i, profile));
         }
         out
+    }
+
+    /// The entry of the `match:` block, with the top-level address and host name.
+    fn match_entry(&mut self, w: &WireProfile, profile: usize) -> Option<Entry> {
+        let Some(m) = &w.matches else {
+            if w.address.is_some() || w.hostname.is_some() {
+                self.err(
+                    &[Seg::Key("address")],
+                    "`address` and `hostname` at the top need `match: mac:`; put them in `hosts:`",
+                );
+            }
+            return None;
+        };
+        let address = w
+            .address
+            .as_deref()
+            .and_then(|a| self.ipv4(&[Seg::Key("address")], a));
+        let criteria = self.criteria(m)?;
+        let exact = matches!(criteria.mac, MacCrit::Exact(_));
+        for (key, given) in [
+            ("address", w.address.is_some()),
+            ("hostname", w.hostname.is_some()),
+        ] {
+            if given && !exact {
+                self.err(
+                    &[Seg::Key(key)],
+                    format!("`{key}` needs `match: mac:` with one exact MAC; give several machines theirs under `hosts:`"),
+                );
+            }
+        }
+        Some(Entry {
+            profile,
+            criteria,
+            address,
+            hostname: w.hostname.clone(),
+            vars: BTreeMap::new(),
+            loc: self.loc(&[Seg::Key("match")]),
+        })
+    }
+
+    /// The entry of host `i`: an exact MAC with its own address, name and vars.
+    fn host_entry(&mut self, host: &WireHost, i: usize, profile: usize) -> Option<Entry> {
+        let at = |k| [Seg::Key("hosts"), Seg::Idx(i), Seg::Key(k)];
+        let address = host
+            .address
+            .as_deref()
+            .and_then(|a| self.ipv4(&at("address"), a));
+        let vars = self.vars(&host.vars, &at("vars"));
+        let mac = self.mac(&at("mac"), &host.mac)?;
+        Some(Entry {
+            profile,
+            criteria: Criteria {
+                mac: MacCrit::Exact(mac),
+                arch: None,
+                vendor: None,
+            },
+            address,
+            hostname: host.hostname.clone(),
+            vars,
+            loc: self.loc(&at("mac")),
+        })
     }
 
     fn criteria(&mut self, m: &WireMatch) -> Option<Criteria> {

@@ -1,7 +1,7 @@
 //! The profile registry: YAML profiles under a directory, validated into an
 //! immutable [`Registry`] that tells the DHCP side what each client gets
 //! ([`crate::boot::ProfileLookup`]) and the TFTP side which virtual files and
-//! path rewrites apply. Reloaded whole on change by [`watch`].
+//! path rewrites apply. Reloaded whole on change by [`watch()`].
 //!
 //! Flow: `source` reads files → `parse` (serde_norway, shapes) → `build`
 //! (meaning, with positions from `locate`) → `checks` (across profiles,
