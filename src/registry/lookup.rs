@@ -158,8 +158,12 @@ pub(crate) fn context<'a>(
 
 impl ProfileLookup for Registry {
     fn lookup(&self, client: &ClientId) -> Option<ClientProfile> {
-        let entry = self.best(client)?;
+        let Some(entry) = self.best(client) else {
+            tracing::debug!(mac = %client.mac, arch = ?client.arch, vendor_class = ?client.vendor_class, "no profile matches");
+            return None;
+        };
         let profile = self.profiles.get(entry.profile)?;
+        tracing::debug!(mac = %client.mac, profile = %profile.name, by = %entry.criteria.reason(), "profile matched");
         Some(ClientProfile {
             name: profile.name.clone(),
             known: entry.criteria.rank().tier >= 2,

@@ -127,6 +127,28 @@ impl Criteria {
         }
     }
 
+    /// Why a client matching these criteria matched, for logs.
+    pub fn reason(&self) -> String {
+        let mut parts = Vec::new();
+        match &self.mac {
+            MacCrit::Exact(m) => parts.push(format!("exact MAC {m}")),
+            MacCrit::Prefix(p) => parts.push(format!("MAC prefix {p}")),
+            MacCrit::Any => {}
+        }
+        if let Some(v) = &self.vendor {
+            parts.push(format!("vendor class {:?}", v.as_str()));
+        }
+        if let Some(codes) = &self.arch {
+            let codes: Vec<String> = codes.iter().map(u16::to_string).collect();
+            parts.push(format!("arch {}", codes.join("/")));
+        }
+        if parts.is_empty() {
+            "default".to_string()
+        } else {
+            parts.join(" + ")
+        }
+    }
+
     /// Whether the MAC condition holds.
     pub fn mac_matches(&self, mac: &MacAddr) -> bool {
         match &self.mac {
@@ -237,6 +259,17 @@ mod tests {
         let default = crit(MacCrit::Any, None, None).rank();
         assert!(exact > long && long > short && short > vendor);
         assert!(vendor > arch && arch > default);
+    }
+
+    #[test]
+    fn reasons_name_the_conditions() {
+        let p = MacPrefix::parse("52:54:00").unwrap();
+        let c = crit(MacCrit::Prefix(p), Some(vec![0, 7]), Some("X*"));
+        assert_eq!(
+            c.reason(),
+            "MAC prefix 52:54:00:* + vendor class \"X*\" + arch 0/7"
+        );
+        assert_eq!(crit(MacCrit::Any, None, None).reason(), "default");
     }
 
     #[test]
