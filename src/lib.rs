@@ -9,4 +9,5 @@ pub mod logging;
 pub mod mac;
 pub mod net;
 pub mod privileges;
+pub mod registry;
 pub mod tftp;
