@@ -6,3 +6,4 @@
 pub mod boot;
 pub mod mac;
 pub mod tftp;
+pub mod dhcp;

@@ -1,0 +1,377 @@
+//! The tokio shell around the decision core: sockets, the clock, probes and
+//! the group-committing lease writer.
+//!
+//! One reader task per socket feeds datagrams to the decision loop, which owns
+//! the [`Core`]. A decision with lease changes goes to the committer task,
+//! which writes the changes of every decision queued while its previous
+//! `fdatasync` ran in one write and one `fdatasync`, and only then sends those
+//! replies: no ACK leaves before its lease is on disk. Decisions without lease
+//! changes (OFFERs, NAKs) are sent at once. A probe runs as its own task and
+//! re-feeds the request with the result, so other clients are not held up.
+//!
+//! Profiles come from a [`LookupSource`], called once per request: hand in a
+//! closure over an `ArcSwap` (or anything else) to swap profiles on reload;
+//! the reservations are re-read whenever the returned `Arc` changes.
+
+use std::collections::HashSet;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use dhcproto::v4::Message;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, info_span, warn};
+
+use crate::boot::ProfileLookup;
+use crate::dhcp::config::{ConfigError, DhcpConfig, Mode};
+use crate::dhcp::decide::{Core, Decision};
+use crate::dhcp::pool::{Lease, Secs};
+use crate::dhcp::probe;
+use crate::dhcp::reply::{Context, Port};
+use crate::dhcp::store::{LeaseStore, StoreError};
+use crate::dhcp::wire;
+
+/// Where the shell gets the current profiles: called once per request.
+pub type LookupSource = Arc<dyn Fn() -> Arc<dyn ProfileLookup> + Send + Sync>;
+
+/// A [`LookupSource`] that always returns `lookup` (no hot reload).
+pub fn fixed_lookup(lookup: Arc<dyn ProfileLookup>) -> LookupSource {
+    Arc::new(move || Arc::clone(&lookup))
+}
+
+/// Why the DHCP responder could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DhcpError {
+    #[error("invalid DHCP configuration: {0}")]
+    Config(#[from] ConfigError),
+    #[error("cannot open DHCP socket {what}: {source}")]
+    Socket {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("lease store task failed: {0}")]
+    Task(String),
+}
+
+/// Compact the journal after this many records (and at least twice the table).
+const COMPACT_AFTER: usize = 20_000;
+
+struct Listener {
+    sock: Arc<UdpSocket>,
+    port: Port,
+    device: Option<String>,
+}
+
+struct Inbound {
+    bytes: Vec<u8>,
+    source: SocketAddrV4,
+    listener: usize,
+}
+
+struct ProbeDone {
+    ip: Ipv4Addr,
+    in_use: bool,
+    msg: Message,
+    ctx: Context,
+    listener: usize,
+}
+
+struct Outgoing {
+    sock: Arc<UdpSocket>,
+    bytes: Vec<u8>,
+    dest: SocketAddrV4,
+}
+
+enum Commit {
+    Leases(Vec<Lease>, Option<Outgoing>),
+    Compact(Vec<Lease>),
+}
+
+/// Runs the DHCP responder until `cancel` fires.
+pub async fn run(config: DhcpConfig, lookup: LookupSource, cancel: CancellationToken) -> Result<(), DhcpError> {
+    config.validate()?;
+    let (store, leases) = open_store(&config).await?;
+    let mut core = Core::new(config.clone());
+    core.restore(&leases);
+    let listeners = open_listeners(&config)?;
+    let names: Vec<&str> = listeners.iter().map(|l| l.device.as_deref().unwrap_or("*")).collect();
+    info!(interfaces = ?names, leases = leases.len(), mode = ?config.mode, "dhcp listening");
+
+    let (in_tx, in_rx) = mpsc::channel::<Inbound>(4096);
+    for (i, l) in listeners.iter().enumerate() {
+        tokio::spawn(read_loop(Arc::clone(&l.sock), i, in_tx.clone(), cancel.child_token()));
+    }
+    drop(in_tx);
+    let (commit_tx, commit_rx) = mpsc::unbounded_channel::<Commit>();
+    let committer = tokio::spawn(commit_loop(store, commit_rx));
+    let mut shell = Shell { core, listeners, lookup, current: None, commit_tx, since_compact: 0, probing: HashSet::new() };
+    shell.decide_loop(in_rx, cancel).await;
+    let Shell { commit_tx, .. } = shell;
+    drop(commit_tx);
+    committer.await.map_err(|e| DhcpError::Task(e.to_string()))
+}
+
+async fn open_store(config: &DhcpConfig) -> Result<(Option<LeaseStore>, Vec<Lease>), DhcpError> {
+    let Some(dir) = config.state_dir.clone() else {
+        return Ok((None, Vec::new()));
+    };
+    let (store, leases) = tokio::task::spawn_blocking(move || LeaseStore::open(&dir))
+        .await
+        .map_err(|e| DhcpError::Task(e.to_string()))??;
+    Ok((Some(store), leases))
+}
+
+fn open_listeners(config: &DhcpConfig) -> Result<Vec<Listener>, DhcpError> {
+    let devices: Vec<Option<String>> = if config.interfaces.is_empty() {
+        vec![None]
+    } else {
+        config.interfaces.iter().cloned().map(Some).collect()
+    };
+    let mut ports = vec![(config.server_port, Port::Dhcp)];
+    if config.mode == Mode::Proxy {
+        ports.push((config.proxy_port, Port::BootServer));
+    }
+    let mut out = Vec::new();
+    for device in &devices {
+        for &(port, kind) in &ports {
+            let addr = SocketAddrV4::new(config.bind_addr, port);
+            let what = format!("{addr} on {}", device.as_deref().unwrap_or("any interface"));
+            let sock = bind(addr, device.as_deref()).map_err(|source| DhcpError::Socket { what, source })?;
+            out.push(Listener { sock: Arc::new(sock), port: kind, device: device.clone() });
+        }
+    }
+    Ok(out)
+}
+
+fn bind(addr: SocketAddrV4, device: Option<&str>) -> std::io::Result<UdpSocket> {
+    let sock = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    sock.set_reuse_address(true)?;
+    sock.set_broadcast(true)?;
+    if let Some(dev) = device {
+        sock.bind_device(Some(dev.as_bytes()))?;
+    }
+    sock.bind(&addr.into())?;
+    sock.set_nonblocking(true)?;
+    UdpSocket::from_std(sock.into())
+}
+
+async fn read_loop(sock: Arc<UdpSocket>, listener: usize, tx: mpsc::Sender<Inbound>, cancel: CancellationToken) {
+    let mut buf = vec![0u8; 4096];
+    loop {
+        let got = tokio::select! {
+            _ = cancel.cancelled() => return,
+            got = sock.recv_from(&mut buf) => got,
+        };
+        match got {
+            Ok((n, SocketAddr::V4(source))) => {
+                let bytes = buf.get(..n).unwrap_or(&[]).to_vec();
+                if tx.send(Inbound { bytes, source, listener }).await.is_err() {
+                    return;
+                }
+            }
+            Ok(_) => {}
+            Err(e) => warn!(error = %e, "dhcp receive failed"),
+        }
+    }
+}
+
+fn unix_now() -> Secs {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+struct Shell {
+    core: Core,
+    listeners: Vec<Listener>,
+    lookup: LookupSource,
+    current: Option<Arc<dyn ProfileLookup>>,
+    commit_tx: mpsc::UnboundedSender<Commit>,
+    since_compact: usize,
+    probing: HashSet<Ipv4Addr>,
+}
+
+impl Shell {
+    async fn decide_loop(&mut self, mut in_rx: mpsc::Receiver<Inbound>, cancel: CancellationToken) {
+        let (probe_tx, mut probe_rx) = mpsc::channel::<ProbeDone>(1024);
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                Some(inb) = in_rx.recv() => self.on_datagram(inb, &probe_tx).await,
+                Some(done) = probe_rx.recv() => self.on_probe(done, &probe_tx).await,
+                else => return,
+            }
+        }
+    }
+
+    /// The current profiles; refreshes reservations when they were swapped.
+    fn profiles(&mut self) -> Arc<dyn ProfileLookup> {
+        let fresh = (self.lookup)();
+        let same = self
+            .current
+            .as_ref()
+            .is_some_and(|c| std::ptr::addr_eq(Arc::as_ptr(c), Arc::as_ptr(&fresh)));
+        if !same {
+            self.core.set_reservations(&fresh.reservations());
+            self.current = Some(Arc::clone(&fresh));
+        }
+        fresh
+    }
+
+    async fn on_datagram(&mut self, inb: Inbound, probe_tx: &mpsc::Sender<ProbeDone>) {
+        let msg = match wire::decode(&inb.bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                debug!(source = %inb.source, error = %e, "ignoring undecodable datagram");
+                return;
+            }
+        };
+        let Some(listener) = self.listeners.get(inb.listener) else { return };
+        let ctx = Context { source: inb.source, port: listener.port };
+        let profiles = self.profiles();
+        let decision = self.core.handle(&msg, &ctx, &*profiles, unix_now());
+        self.carry_out(decision, msg, ctx, inb.listener, probe_tx).await;
+    }
+
+    async fn on_probe(&mut self, done: ProbeDone, probe_tx: &mpsc::Sender<ProbeDone>) {
+        self.probing.remove(&done.ip);
+        let profiles = self.profiles();
+        let decision = self.core.probe_result(done.ip, done.in_use, &done.msg, &done.ctx, &*profiles, unix_now());
+        if done.in_use {
+            warn!(ip = %done.ip, "address answered the ping probe: marked in use");
+        }
+        self.carry_out(decision, done.msg, done.ctx, done.listener, probe_tx).await;
+    }
+
+    async fn carry_out(&mut self, d: Decision, msg: Message, ctx: Context, listener: usize, probe_tx: &mpsc::Sender<ProbeDone>) {
+        let mac = crate::mac::MacAddr::from_slice(msg.chaddr()).unwrap_or(crate::mac::MacAddr([0; 6]));
+        let kind = msg.opts().msg_type();
+        let span = info_span!("dhcp", %mac, xid = %format_args!("{:08x}", msg.xid()), kind = ?kind);
+        let _enter = span.enter();
+        info!(reason = %d.reason, reply = ?d.reply.as_ref().map(|r| r.kind), "decision");
+        let Some(l) = self.listeners.get(listener) else { return };
+        if let Some(ip) = d.probe {
+            self.start_probe(ip, msg, ctx, listener, probe_tx.clone());
+            return;
+        }
+        let out = d.reply.map(|r| Outgoing { sock: Arc::clone(&l.sock), bytes: r.bytes, dest: r.dest });
+        if d.changes.is_empty() {
+            if let Some(o) = out {
+                send(&o).await;
+            }
+            return;
+        }
+        self.since_compact += d.changes.len();
+        let _ = self.commit_tx.send(Commit::Leases(d.changes, out));
+        if self.since_compact > COMPACT_AFTER.max(2 * self.core.table().len()) {
+            self.since_compact = 0;
+            let _ = self.commit_tx.send(Commit::Compact(self.core.table().snapshot()));
+        }
+    }
+
+    fn start_probe(&mut self, ip: Ipv4Addr, msg: Message, ctx: Context, listener: usize, tx: mpsc::Sender<ProbeDone>) {
+        if !self.probing.insert(ip) {
+            debug!(%ip, "probe already running");
+            return;
+        }
+        let device = self.listeners.get(listener).and_then(|l| l.device.clone());
+        let timeout = self.core.config().ping_timeout;
+        tokio::spawn(async move {
+            let in_use = match device {
+                // never ping without an interface to pin the probe to
+                None => false,
+                Some(dev) => match probe::probe(ip, &dev, timeout).await {
+                    Ok(answered) => answered,
+                    Err(e) => {
+                        warn!(%ip, error = %e, "ping probe unavailable; offering without it");
+                        false
+                    }
+                },
+            };
+            let _ = tx.send(ProbeDone { ip, in_use, msg, ctx, listener }).await;
+        });
+    }
+}
+
+async fn send(o: &Outgoing) {
+    if let Err(e) = o.sock.send_to(&o.bytes, o.dest).await {
+        warn!(dest = %o.dest, error = %e, "dhcp send failed");
+    }
+}
+
+/// Group commit: everything queued while the previous sync ran is written
+/// with one sync, then those replies leave.
+async fn commit_loop(mut store: Option<LeaseStore>, mut rx: mpsc::UnboundedReceiver<Commit>) {
+    let persist = store.is_some();
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < 8192 {
+            match rx.try_recv() {
+                Ok(c) => batch.push(c),
+                Err(_) => break,
+            }
+        }
+        let mut outgoing = Vec::with_capacity(batch.len());
+        let mut jobs = Vec::new();
+        let mut pending = Vec::new();
+        for c in batch {
+            match c {
+                Commit::Leases(leases, out) => {
+                    pending.extend(leases);
+                    outgoing.extend(out);
+                }
+                Commit::Compact(all) => {
+                    jobs.push(Job::Append(std::mem::take(&mut pending)));
+                    jobs.push(Job::Compact(all));
+                }
+            }
+        }
+        jobs.push(Job::Append(pending));
+        let ok = match store.take() {
+            None => !persist,
+            Some(s) => match tokio::task::spawn_blocking(move || run_jobs(s, jobs)).await {
+                Ok((s, result)) => {
+                    store = Some(s);
+                    match result {
+                        Ok(()) => true,
+                        Err(e) => {
+                            tracing::error!(error = %e, "lease store write failed: withholding ACKs");
+                            false
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "lease store task panicked; leases no longer persisted");
+                    false
+                }
+            },
+        };
+        if ok {
+            for o in &outgoing {
+                send(o).await;
+            }
+        }
+    }
+}
+
+enum Job {
+    Append(Vec<Lease>),
+    Compact(Vec<Lease>),
+}
+
+fn run_jobs(mut store: LeaseStore, jobs: Vec<Job>) -> (LeaseStore, Result<(), StoreError>) {
+    for job in jobs {
+        let r = match job {
+            Job::Append(l) => store.append(&l),
+            Job::Compact(all) => store.compact(&all),
+        };
+        if let Err(e) = r {
+            return (store, Err(e));
+        }
+    }
+    (store, Ok(()))
+}
