@@ -4,6 +4,6 @@
 //! command line and starts the pieces. See `docs/ARCHITECTURE.md` for the map.
 
 pub mod boot;
+pub mod dhcp;
 pub mod mac;
 pub mod tftp;
-pub mod dhcp;

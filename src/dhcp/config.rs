@@ -280,18 +280,33 @@ mod tests {
         assert!(s.is_host(Ipv4Addr::new(10, 231, 0, 1)));
         assert!(!s.is_host(Ipv4Addr::new(10, 231, 0, 255)));
         assert!(!s.contains(Ipv4Addr::new(10, 231, 1, 1)));
-        assert_eq!(Subnet::parse("10.1.2.3/16").unwrap().to_string(), "10.1.0.0/16");
+        assert_eq!(
+            Subnet::parse("10.1.2.3/16").unwrap().to_string(),
+            "10.1.0.0/16"
+        );
         assert!(Subnet::parse("10.1.2.3/31").is_none());
     }
 
     #[test]
     fn rejects_bad_pools() {
         let s = Subnet::parse("10.0.0.0/24").unwrap();
-        assert!(PoolConfig::new(s, "10.0.0.10".parse().unwrap(), "10.0.1.10".parse().unwrap()).is_err());
-        assert!(PoolConfig::new(s, "10.0.0.10".parse().unwrap(), "10.0.0.5".parse().unwrap()).is_err());
+        assert!(PoolConfig::new(
+            s,
+            "10.0.0.10".parse().unwrap(),
+            "10.0.1.10".parse().unwrap()
+        )
+        .is_err());
+        assert!(
+            PoolConfig::new(s, "10.0.0.10".parse().unwrap(), "10.0.0.5".parse().unwrap()).is_err()
+        );
         let mut c = DhcpConfig::new("10.0.0.1".parse().unwrap());
         assert_eq!(c.validate(), Err(ConfigError::NoPool));
-        let p = PoolConfig::new(s, "10.0.0.10".parse().unwrap(), "10.0.0.20".parse().unwrap()).unwrap();
+        let p = PoolConfig::new(
+            s,
+            "10.0.0.10".parse().unwrap(),
+            "10.0.0.20".parse().unwrap(),
+        )
+        .unwrap();
         c.pools = vec![p.clone(), p];
         assert!(matches!(c.validate(), Err(ConfigError::Overlap(..))));
         c.pools.pop();

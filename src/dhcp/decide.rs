@@ -24,12 +24,27 @@ use crate::mac::MacAddr;
 /// Why the core answered as it did: one log line per decision.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Reason {
-    Offer { ip: Ipv4Addr, boot: BootNote },
-    Ack { ip: Ipv4Addr, boot: BootNote },
-    InformAck { boot: BootNote },
-    ProxyOffer { boot: BootNote },
-    ProxyAck { boot: BootNote },
-    Nak { ip: Ipv4Addr, why: &'static str },
+    Offer {
+        ip: Ipv4Addr,
+        boot: BootNote,
+    },
+    Ack {
+        ip: Ipv4Addr,
+        boot: BootNote,
+    },
+    InformAck {
+        boot: BootNote,
+    },
+    ProxyOffer {
+        boot: BootNote,
+    },
+    ProxyAck {
+        boot: BootNote,
+    },
+    Nak {
+        ip: Ipv4Addr,
+        why: &'static str,
+    },
     Probe(Ipv4Addr),
     Released(Ipv4Addr),
     Declined(Ipv4Addr),
@@ -60,11 +75,18 @@ impl fmt::Display for Reason {
             Self::Probe(ip) => write!(f, "pinging {ip} before offering it"),
             Self::Released(ip) => write!(f, "client released {ip}"),
             Self::Declined(ip) => write!(f, "client declined {ip}: out of use for a while"),
-            Self::UnknownClient => f.write_str("known-clients-only mode: no known profile for this MAC"),
+            Self::UnknownClient => {
+                f.write_str("known-clients-only mode: no known profile for this MAC")
+            }
             Self::NoPool(a) => write!(f, "no pool serves {a}: not answering"),
             Self::Exhausted => f.write_str("address pool exhausted"),
-            Self::ReservedBusy(ip) => write!(f, "reserved address {ip} is held by another client or declined"),
-            Self::ReservedElsewhere(ip) => write!(f, "reserved address {ip} is not in this request's subnet"),
+            Self::ReservedBusy(ip) => write!(
+                f,
+                "reserved address {ip} is held by another client or declined"
+            ),
+            Self::ReservedElsewhere(ip) => {
+                write!(f, "reserved address {ip} is not in this request's subnet")
+            }
             Self::Malformed(e) => write!(f, "malformed request: {e}"),
             Self::Silent(why) => f.write_str(why),
         }
@@ -86,7 +108,12 @@ pub struct Decision {
 
 impl Decision {
     fn silent(reason: Reason) -> Self {
-        Self { reply: None, reason, changes: Vec::new(), probe: None }
+        Self {
+            reply: None,
+            reason,
+            changes: Vec::new(),
+            probe: None,
+        }
     }
 }
 
@@ -164,9 +191,17 @@ impl Core {
     }
 
     /// Decides what to do with one request.
-    pub fn handle(&mut self, req: &Message, ctx: &Context, lookup: &dyn ProfileLookup, now: Secs) -> Decision {
+    pub fn handle(
+        &mut self,
+        req: &Message,
+        ctx: &Context,
+        lookup: &dyn ProfileLookup,
+        now: Secs,
+    ) -> Decision {
         let Some(kind) = req.opts().msg_type() else {
-            return Decision::silent(Reason::Silent("no DHCP message type (plain BOOTP is not served)"));
+            return Decision::silent(Reason::Silent(
+                "no DHCP message type (plain BOOTP is not served)",
+            ));
         };
         if req.opcode() != Opcode::BootRequest {
             return Decision::silent(Reason::Silent("not a BOOTREQUEST"));
@@ -178,7 +213,13 @@ impl Core {
         if self.cfg.known_clients_only && !profile.as_ref().is_some_and(|p| p.known) {
             return Decision::silent(Reason::UnknownClient);
         }
-        let ex = Exchange { req, ctx, client, profile, now };
+        let ex = Exchange {
+            req,
+            ctx,
+            client,
+            profile,
+            now,
+        };
         let result = match self.cfg.mode {
             Mode::Proxy => self.proxy(&ex, kind),
             Mode::Authoritative => self.authoritative(&ex, kind),
@@ -222,7 +263,11 @@ impl Core {
     }
 
     fn pool(&self, req: &Message) -> Result<usize, Reason> {
-        let addr = if req.giaddr().is_unspecified() { self.cfg.server_ip } else { req.giaddr() };
+        let addr = if req.giaddr().is_unspecified() {
+            self.cfg.server_ip
+        } else {
+            req.giaddr()
+        };
         self.table.pool_for(addr).ok_or(Reason::NoPool(addr))
     }
 
@@ -248,7 +293,10 @@ impl Core {
                 {
                     return Err(Reason::ReservedBusy(ip));
                 }
-                crate::dhcp::pool::Allocation { ip, needs_probe: false }
+                crate::dhcp::pool::Allocation {
+                    ip,
+                    needs_probe: false,
+                }
             }
             None => self
                 .table
@@ -258,11 +306,27 @@ impl Core {
         let until = ex.now + self.cfg.offer_hold.as_secs();
         if alloc.needs_probe && self.cfg.ping_check {
             self.table.offer(alloc.ip, mac, until, false);
-            return Ok(Decision { reply: None, reason: Reason::Probe(alloc.ip), changes: Vec::new(), probe: Some(alloc.ip) });
+            return Ok(Decision {
+                reply: None,
+                reason: Reason::Probe(alloc.ip),
+                changes: Vec::new(),
+                probe: Some(alloc.ip),
+            });
         }
         self.table.offer(alloc.ip, mac, until, true);
-        let (reply, boot) = self.lease_reply(ex, MessageType::Offer, pool, alloc.ip, Some(self.lease_secs()))?;
-        Ok(Decision { reply: Some(reply), reason: Reason::Offer { ip: alloc.ip, boot }, changes: Vec::new(), probe: None })
+        let (reply, boot) = self.lease_reply(
+            ex,
+            MessageType::Offer,
+            pool,
+            alloc.ip,
+            Some(self.lease_secs()),
+        )?;
+        Ok(Decision {
+            reply: Some(reply),
+            reason: Reason::Offer { ip: alloc.ip, boot },
+            changes: Vec::new(),
+            probe: None,
+        })
     }
 
     fn lease_secs(&self) -> u32 {
@@ -273,20 +337,26 @@ impl Core {
         let pool = self.pool(ex.req)?;
         let mac = ex.mac();
         let reserved = self.reserved(ex, pool)?;
-        let subnet = self.table.subnet(pool).ok_or(Reason::NoPool(self.cfg.server_ip))?;
+        let subnet = self
+            .table
+            .subnet(pool)
+            .ok_or(Reason::NoPool(self.cfg.server_ip))?;
         let ciaddr = ex.req.ciaddr();
         let ip = if let Some(sid) = ex.server_id() {
             // SELECTING
             if sid != self.cfg.server_ip {
                 self.table.cancel_offer(pool, mac, ex.now);
-                return Err(Reason::Silent("client chose another server; our offer is withdrawn"));
+                return Err(Reason::Silent(
+                    "client chose another server; our offer is withdrawn",
+                ));
             }
             let ip = ex.requested().unwrap_or(ciaddr);
             let ok = match reserved {
                 Some(r) => ip == r && self.table.usable_by(pool, ip, mac, ex.now),
                 None => {
                     self.table.holder(ip, ex.now) == Holder::Client(mac)
-                        || (self.table.in_range(pool, ip) && self.table.usable_by(pool, ip, mac, ex.now))
+                        || (self.table.in_range(pool, ip)
+                            && self.table.usable_by(pool, ip, mac, ex.now))
                 }
             };
             if !ok {
@@ -296,7 +366,9 @@ impl Core {
         } else {
             // INIT-REBOOT (no ciaddr) or RENEWING/REBINDING (ciaddr)
             let ip = if ciaddr.is_unspecified() {
-                ex.requested().ok_or(Reason::Silent("REQUEST without server id, ciaddr or requested address"))?
+                ex.requested().ok_or(Reason::Silent(
+                    "REQUEST without server id, ciaddr or requested address",
+                ))?
             } else {
                 ciaddr
             };
@@ -308,24 +380,42 @@ impl Core {
             }
             let ours = self.table.lease(ip).is_some_and(|l| l.mac == mac);
             if !self.table.usable_by(pool, ip, mac, ex.now) {
-                return self.nak(ex, ip, "address is held by another client, declined or reserved");
+                return self.nak(
+                    ex,
+                    ip,
+                    "address is held by another client, declined or reserved",
+                );
             }
             if !ours && reserved.is_none() {
-                return Err(Reason::Silent("no record of this client's lease: staying silent (RFC 2131 4.3.2)"));
+                return Err(Reason::Silent(
+                    "no record of this client's lease: staying silent (RFC 2131 4.3.2)",
+                ));
             }
             ip
         };
         let expires = ex.now + u64::from(self.lease_secs());
         let lease = self.table.bind(ip, mac, expires, ex.hostname());
-        let (reply, boot) = self.lease_reply(ex, MessageType::Ack, pool, ip, Some(self.lease_secs()))?;
-        Ok(Decision { reply: Some(reply), reason: Reason::Ack { ip, boot }, changes: vec![lease], probe: None })
+        let (reply, boot) =
+            self.lease_reply(ex, MessageType::Ack, pool, ip, Some(self.lease_secs()))?;
+        Ok(Decision {
+            reply: Some(reply),
+            reason: Reason::Ack { ip, boot },
+            changes: vec![lease],
+            probe: None,
+        })
     }
 
     fn nak(&self, ex: &Exchange<'_>, ip: Ipv4Addr, why: &'static str) -> Result<Decision, Reason> {
         let mut m = reply::skeleton(ex.req, MessageType::Nak, self.cfg.server_ip);
         m.opts_mut().insert(DhcpOption::Message(why.to_string()));
-        let r = reply::finish(m, ex.req, MessageType::Nak, ex.ctx, &self.cfg).map_err(Reason::Malformed)?;
-        Ok(Decision { reply: Some(r), reason: Reason::Nak { ip, why }, changes: Vec::new(), probe: None })
+        let r = reply::finish(m, ex.req, MessageType::Nak, ex.ctx, &self.cfg)
+            .map_err(Reason::Malformed)?;
+        Ok(Decision {
+            reply: Some(r),
+            reason: Reason::Nak { ip, why },
+            changes: Vec::new(),
+            probe: None,
+        })
     }
 
     fn release(&mut self, ex: &Exchange<'_>) -> Decision {
@@ -334,8 +424,15 @@ impl Core {
         }
         let ip = ex.req.ciaddr();
         match self.table.release(ip, ex.mac(), ex.now) {
-            Some(lease) => Decision { reply: None, reason: Reason::Released(ip), changes: vec![lease], probe: None },
-            None => Decision::silent(Reason::Silent("RELEASE for an address this client does not hold")),
+            Some(lease) => Decision {
+                reply: None,
+                reason: Reason::Released(ip),
+                changes: vec![lease],
+                probe: None,
+            },
+            None => Decision::silent(Reason::Silent(
+                "RELEASE for an address this client does not hold",
+            )),
         }
     }
 
@@ -344,19 +441,36 @@ impl Core {
             return Decision::silent(Reason::Silent("DECLINE without requested address"));
         };
         if self.table.holder(ip, ex.now) != Holder::Client(ex.mac()) {
-            return Decision::silent(Reason::Silent("DECLINE for an address this client does not hold"));
+            return Decision::silent(Reason::Silent(
+                "DECLINE for an address this client does not hold",
+            ));
         }
         let until = ex.now + self.cfg.decline_hold.as_secs();
         let lease = self.table.decline(ip, ex.mac(), until);
-        Decision { reply: None, reason: Reason::Declined(ip), changes: vec![lease], probe: None }
+        Decision {
+            reply: None,
+            reason: Reason::Declined(ip),
+            changes: vec![lease],
+            probe: None,
+        }
     }
 
     fn inform(&mut self, ex: &Exchange<'_>) -> Result<Decision, Reason> {
         let ciaddr = ex.req.ciaddr();
-        let addr = if ex.req.giaddr().is_unspecified() { ciaddr } else { ex.req.giaddr() };
+        let addr = if ex.req.giaddr().is_unspecified() {
+            ciaddr
+        } else {
+            ex.req.giaddr()
+        };
         let pool = self.table.pool_for(addr).ok_or(Reason::NoPool(addr))?;
-        let (reply, boot) = self.lease_reply(ex, MessageType::Ack, pool, Ipv4Addr::UNSPECIFIED, None)?;
-        Ok(Decision { reply: Some(reply), reason: Reason::InformAck { boot }, changes: Vec::new(), probe: None })
+        let (reply, boot) =
+            self.lease_reply(ex, MessageType::Ack, pool, Ipv4Addr::UNSPECIFIED, None)?;
+        Ok(Decision {
+            reply: Some(reply),
+            reason: Reason::InformAck { boot },
+            changes: Vec::new(),
+            probe: None,
+        })
     }
 
     /// An OFFER or ACK with lease options (none for INFORM) and boot options.
@@ -407,12 +521,18 @@ impl Core {
         };
         let mut m = reply::skeleton(ex.req, reply_kind, self.cfg.server_ip);
         let boot = self.boot(&mut m, ex);
-        let r = reply::finish(m, ex.req, reply_kind, ex.ctx, &self.cfg).map_err(Reason::Malformed)?;
+        let r =
+            reply::finish(m, ex.req, reply_kind, ex.ctx, &self.cfg).map_err(Reason::Malformed)?;
         let reason = if reply_kind == MessageType::Offer {
             Reason::ProxyOffer { boot }
         } else {
             Reason::ProxyAck { boot }
         };
-        Ok(Decision { reply: Some(r), reason, changes: Vec::new(), probe: None })
+        Ok(Decision {
+            reply: Some(r),
+            reason,
+            changes: Vec::new(),
+            probe: None,
+        })
     }
 }

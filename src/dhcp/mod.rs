@@ -18,6 +18,8 @@ pub mod store;
 pub mod wire;
 
 #[cfg(test)]
+mod invariants;
+#[cfg(test)]
 mod tests;
 
 pub use config::{ConfigError, DhcpConfig, Mode, PoolConfig, Subnet};

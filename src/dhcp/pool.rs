@@ -291,7 +291,16 @@ impl LeaseTable {
             }
         }
         let hostname = self.entries.get(&ip).and_then(|e| e.hostname.clone());
-        self.put(ip, Entry { mac, expires: until, state: LeaseState::Offered, probed, hostname });
+        self.put(
+            ip,
+            Entry {
+                mac,
+                expires: until,
+                state: LeaseState::Offered,
+                probed,
+                hostname,
+            },
+        );
     }
 
     /// Marks the probe of an offered address as done (it did not answer).
@@ -302,8 +311,20 @@ impl LeaseTable {
     }
 
     /// Grants `ip` to `mac` until `expires`; returns the record to persist.
-    pub fn bind(&mut self, ip: Ipv4Addr, mac: MacAddr, expires: Secs, hostname: Option<String>) -> Lease {
-        let entry = Entry { mac, expires, state: LeaseState::Bound, probed: true, hostname };
+    pub fn bind(
+        &mut self,
+        ip: Ipv4Addr,
+        mac: MacAddr,
+        expires: Secs,
+        hostname: Option<String>,
+    ) -> Lease {
+        let entry = Entry {
+            mac,
+            expires,
+            state: LeaseState::Bound,
+            probed: true,
+            hostname,
+        };
         let lease = to_lease(ip, &entry);
         self.put(ip, entry);
         lease
@@ -316,7 +337,11 @@ impl LeaseTable {
             return None;
         }
         let e = self.entries.get(&ip)?;
-        let entry = Entry { expires: now, state: LeaseState::Released, ..e.clone() };
+        let entry = Entry {
+            expires: now,
+            state: LeaseState::Released,
+            ..e.clone()
+        };
         let lease = to_lease(ip, &entry);
         self.put(ip, entry);
         Some(lease)
@@ -329,7 +354,11 @@ impl LeaseTable {
         };
         if let Some(e) = self.entries.get(&ip) {
             if e.mac == mac && e.state == LeaseState::Offered {
-                let entry = Entry { expires: now, state: LeaseState::Released, ..e.clone() };
+                let entry = Entry {
+                    expires: now,
+                    state: LeaseState::Released,
+                    ..e.clone()
+                };
                 self.put(ip, entry);
             }
         }
@@ -337,7 +366,13 @@ impl LeaseTable {
 
     /// Takes `ip` out of use until `until` (DECLINE or ping answer).
     pub fn decline(&mut self, ip: Ipv4Addr, mac: MacAddr, until: Secs) -> Lease {
-        let entry = Entry { mac, expires: until, state: LeaseState::Declined, probed: false, hostname: None };
+        let entry = Entry {
+            mac,
+            expires: until,
+            state: LeaseState::Declined,
+            probed: false,
+            hostname: None,
+        };
         let lease = to_lease(ip, &entry);
         self.put(ip, entry);
         lease
@@ -416,7 +451,12 @@ mod tests {
 
     fn table(first: u8, last: u8) -> LeaseTable {
         let s = Subnet::parse("10.0.0.0/24").unwrap();
-        let p = PoolConfig::new(s, Ipv4Addr::new(10, 0, 0, first), Ipv4Addr::new(10, 0, 0, last)).unwrap();
+        let p = PoolConfig::new(
+            s,
+            Ipv4Addr::new(10, 0, 0, first),
+            Ipv4Addr::new(10, 0, 0, last),
+        )
+        .unwrap();
         LeaseTable::new(&[p], Ipv4Addr::new(10, 0, 0, 1))
     }
 
@@ -447,7 +487,10 @@ mod tests {
         }
         assert!(t.allocate(0, mac(4), None, 10).is_none());
         // at 150 two are expired; the one that expired at 50 (10.0.0.11) goes first
-        assert_eq!(t.allocate(0, mac(4), None, 150).unwrap().ip, Ipv4Addr::new(10, 0, 0, 11));
+        assert_eq!(
+            t.allocate(0, mac(4), None, 150).unwrap().ip,
+            Ipv4Addr::new(10, 0, 0, 11)
+        );
     }
 
     #[test]
@@ -466,7 +509,10 @@ mod tests {
         let mut t = table(10, 10);
         t.decline(Ipv4Addr::new(10, 0, 0, 10), mac(1), 600);
         assert!(t.allocate(0, mac(2), None, 100).is_none());
-        assert_eq!(t.allocate(0, mac(2), None, 600).unwrap().ip, Ipv4Addr::new(10, 0, 0, 10));
+        assert_eq!(
+            t.allocate(0, mac(2), None, 600).unwrap().ip,
+            Ipv4Addr::new(10, 0, 0, 10)
+        );
     }
 
     #[test]

@@ -39,7 +39,10 @@ pub async fn probe(ip: Ipv4Addr, device: &str, timeout: Duration) -> std::io::Re
 fn open(device: &str) -> std::io::Result<(Socket, bool)> {
     let (sock, raw) = match Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::ICMPV4)) {
         Ok(s) => (s, false),
-        Err(_) => (Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4))?, true),
+        Err(_) => (
+            Socket::new(Domain::IPV4, Type::RAW, Some(Protocol::ICMPV4))?,
+            true,
+        ),
     };
     sock.bind_device(Some(device.as_bytes()))?;
     sock.set_nonblocking(true)?;
@@ -74,9 +77,13 @@ fn checksum(data: &[u8]) -> u16 {
 /// only get replies to their own echo).
 fn is_reply(pkt: &[u8], raw: bool, ident: u16, ip: Ipv4Addr) -> bool {
     let icmp = if raw {
-        let Some(&vihl) = pkt.first() else { return false };
+        let Some(&vihl) = pkt.first() else {
+            return false;
+        };
         let ihl = usize::from(vihl & 0x0f) * 4;
-        let src = pkt.get(12..16).map(|s| Ipv4Addr::new(s[0], s[1], s[2], s[3]));
+        let src = pkt
+            .get(12..16)
+            .map(|s| Ipv4Addr::new(s[0], s[1], s[2], s[3]));
         if src != Some(ip) {
             return false;
         }

@@ -145,7 +145,10 @@ pub fn family(client: &ClientId) -> Result<Family, u16> {
 }
 
 /// The boot file for this client, and the note for the log.
-pub fn select<'p>(client: &ClientId, profile: Option<&'p ClientProfile>) -> (Option<&'p str>, BootNote) {
+pub fn select<'p>(
+    client: &ClientId,
+    profile: Option<&'p ClientProfile>,
+) -> (Option<&'p str>, BootNote) {
     let Some(profile) = profile else {
         return (None, BootNote::NoProfile);
     };
@@ -184,7 +187,9 @@ pub fn apply(
     }
     let opts = reply.opts_mut();
     if let Some(file) = file {
-        opts.insert(DhcpOption::TFTPServerName(next_server.to_string().into_bytes()));
+        opts.insert(DhcpOption::TFTPServerName(
+            next_server.to_string().into_bytes(),
+        ));
         opts.insert(DhcpOption::BootfileName(file.as_bytes().to_vec()));
     }
     if is_http(client) {
@@ -265,13 +270,23 @@ mod tests {
         let p = profile();
         let cases = [
             (None, None, false, Some("undionly.kpxe")),
-            (Some(0), Some("PXEClient:Arch:00000"), false, Some("undionly.kpxe")),
+            (
+                Some(0),
+                Some("PXEClient:Arch:00000"),
+                false,
+                Some("undionly.kpxe"),
+            ),
             (Some(6), None, false, Some("ia32.efi")),
             (Some(7), None, false, Some("ipxe.efi")),
             (Some(9), None, false, Some("ipxe.efi")),
             (Some(11), None, false, Some("arm64.efi")),
             (Some(15), None, false, Some("http://10.0.0.1/boot.efi")),
-            (Some(16), Some("HTTPClient:Arch:00016"), false, Some("http://10.0.0.1/boot.efi")),
+            (
+                Some(16),
+                Some("HTTPClient:Arch:00016"),
+                false,
+                Some("http://10.0.0.1/boot.efi"),
+            ),
             (Some(19), None, false, Some("http://10.0.0.1/boot.efi")),
             (Some(7), Some("PXEClient"), true, Some("boot.ipxe")),
             (Some(0), None, true, Some("boot.ipxe")),
@@ -290,7 +305,13 @@ mod tests {
         let (file, note) = select(&client(Some(9), None, false), Some(&p));
         assert_eq!(file, None);
         assert_eq!(note, BootNote::NoFileFor(Family::UefiX64));
-        assert_eq!(select(&client(Some(21), None, false), Some(&p)).1, BootNote::UnsupportedArch(21));
-        assert_eq!(select(&client(None, None, false), None).1, BootNote::NoProfile);
+        assert_eq!(
+            select(&client(Some(21), None, false), Some(&p)).1,
+            BootNote::UnsupportedArch(21)
+        );
+        assert_eq!(
+            select(&client(None, None, false), None).1,
+            BootNote::NoProfile
+        );
     }
 }

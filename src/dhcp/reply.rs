@@ -53,7 +53,11 @@ pub fn skeleton(req: &Message, kind: MessageType, server_id: Ipv4Addr) -> Messag
     );
     m.set_opcode(Opcode::BootReply);
     m.set_htype(req.htype());
-    m.set_chaddr(req.chaddr().get(..usize::from(req.hlen().min(16))).unwrap_or(&[]));
+    m.set_chaddr(
+        req.chaddr()
+            .get(..usize::from(req.hlen().min(16)))
+            .unwrap_or(&[]),
+    );
     m.set_flags(req.flags());
     m.opts_mut().insert(DhcpOption::MessageType(kind));
     m.opts_mut().insert(DhcpOption::ServerIdentifier(server_id));
@@ -87,7 +91,12 @@ pub fn lease_options(m: &mut Message, pool: &PoolConfig, lease_secs: Option<u32>
 /// RFC 2131 §4.1: relay → the relay's server port; PXE boot server request
 /// → back to its source; NAK → broadcast; ciaddr set → unicast to it;
 /// otherwise broadcast (we cannot unicast to a MAC without an ARP entry).
-pub fn destination(req: &Message, kind: MessageType, ctx: &Context, cfg: &DhcpConfig) -> SocketAddrV4 {
+pub fn destination(
+    req: &Message,
+    kind: MessageType,
+    ctx: &Context,
+    cfg: &DhcpConfig,
+) -> SocketAddrV4 {
     if !req.giaddr().is_unspecified() {
         return SocketAddrV4::new(req.giaddr(), cfg.server_port);
     }

@@ -94,23 +94,43 @@ enum Commit {
 }
 
 /// Runs the DHCP responder until `cancel` fires.
-pub async fn run(config: DhcpConfig, lookup: LookupSource, cancel: CancellationToken) -> Result<(), DhcpError> {
+pub async fn run(
+    config: DhcpConfig,
+    lookup: LookupSource,
+    cancel: CancellationToken,
+) -> Result<(), DhcpError> {
     config.validate()?;
     let (store, leases) = open_store(&config).await?;
     let mut core = Core::new(config.clone());
     core.restore(&leases);
     let listeners = open_listeners(&config)?;
-    let names: Vec<&str> = listeners.iter().map(|l| l.device.as_deref().unwrap_or("*")).collect();
+    let names: Vec<&str> = listeners
+        .iter()
+        .map(|l| l.device.as_deref().unwrap_or("*"))
+        .collect();
     info!(interfaces = ?names, leases = leases.len(), mode = ?config.mode, "dhcp listening");
 
     let (in_tx, in_rx) = mpsc::channel::<Inbound>(4096);
     for (i, l) in listeners.iter().enumerate() {
-        tokio::spawn(read_loop(Arc::clone(&l.sock), i, in_tx.clone(), cancel.child_token()));
+        tokio::spawn(read_loop(
+            Arc::clone(&l.sock),
+            i,
+            in_tx.clone(),
+            cancel.child_token(),
+        ));
     }
     drop(in_tx);
     let (commit_tx, commit_rx) = mpsc::unbounded_channel::<Commit>();
     let committer = tokio::spawn(commit_loop(store, commit_rx));
-    let mut shell = Shell { core, listeners, lookup, current: None, commit_tx, since_compact: 0, probing: HashSet::new() };
+    let mut shell = Shell {
+        core,
+        listeners,
+        lookup,
+        current: None,
+        commit_tx,
+        since_compact: 0,
+        probing: HashSet::new(),
+    };
     shell.decide_loop(in_rx, cancel).await;
     let Shell { commit_tx, .. } = shell;
     drop(commit_tx);
@@ -142,8 +162,13 @@ fn open_listeners(config: &DhcpConfig) -> Result<Vec<Listener>, DhcpError> {
         for &(port, kind) in &ports {
             let addr = SocketAddrV4::new(config.bind_addr, port);
             let what = format!("{addr} on {}", device.as_deref().unwrap_or("any interface"));
-            let sock = bind(addr, device.as_deref()).map_err(|source| DhcpError::Socket { what, source })?;
-            out.push(Listener { sock: Arc::new(sock), port: kind, device: device.clone() });
+            let sock = bind(addr, device.as_deref())
+                .map_err(|source| DhcpError::Socket { what, source })?;
+            out.push(Listener {
+                sock: Arc::new(sock),
+                port: kind,
+                device: device.clone(),
+            });
         }
     }
     Ok(out)
@@ -161,7 +186,12 @@ fn bind(addr: SocketAddrV4, device: Option<&str>) -> std::io::Result<UdpSocket> 
     UdpSocket::from_std(sock.into())
 }
 
-async fn read_loop(sock: Arc<UdpSocket>, listener: usize, tx: mpsc::Sender<Inbound>, cancel: CancellationToken) {
+async fn read_loop(
+    sock: Arc<UdpSocket>,
+    listener: usize,
+    tx: mpsc::Sender<Inbound>,
+    cancel: CancellationToken,
+) {
     let mut buf = vec![0u8; 4096];
     loop {
         let got = tokio::select! {
@@ -171,7 +201,15 @@ async fn read_loop(sock: Arc<UdpSocket>, listener: usize, tx: mpsc::Sender<Inbou
         match got {
             Ok((n, SocketAddr::V4(source))) => {
                 let bytes = buf.get(..n).unwrap_or(&[]).to_vec();
-                if tx.send(Inbound { bytes, source, listener }).await.is_err() {
+                if tx
+                    .send(Inbound {
+                        bytes,
+                        source,
+                        listener,
+                    })
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -182,7 +220,10 @@ async fn read_loop(sock: Arc<UdpSocket>, listener: usize, tx: mpsc::Sender<Inbou
 }
 
 fn unix_now() -> Secs {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 struct Shell {
@@ -230,35 +271,63 @@ impl Shell {
                 return;
             }
         };
-        let Some(listener) = self.listeners.get(inb.listener) else { return };
-        let ctx = Context { source: inb.source, port: listener.port };
+        let Some(listener) = self.listeners.get(inb.listener) else {
+            return;
+        };
+        let ctx = Context {
+            source: inb.source,
+            port: listener.port,
+        };
         let profiles = self.profiles();
         let decision = self.core.handle(&msg, &ctx, &*profiles, unix_now());
-        self.carry_out(decision, msg, ctx, inb.listener, probe_tx).await;
+        self.carry_out(decision, msg, ctx, inb.listener, probe_tx)
+            .await;
     }
 
     async fn on_probe(&mut self, done: ProbeDone, probe_tx: &mpsc::Sender<ProbeDone>) {
         self.probing.remove(&done.ip);
         let profiles = self.profiles();
-        let decision = self.core.probe_result(done.ip, done.in_use, &done.msg, &done.ctx, &*profiles, unix_now());
+        let decision = self.core.probe_result(
+            done.ip,
+            done.in_use,
+            &done.msg,
+            &done.ctx,
+            &*profiles,
+            unix_now(),
+        );
         if done.in_use {
             warn!(ip = %done.ip, "address answered the ping probe: marked in use");
         }
-        self.carry_out(decision, done.msg, done.ctx, done.listener, probe_tx).await;
+        self.carry_out(decision, done.msg, done.ctx, done.listener, probe_tx)
+            .await;
     }
 
-    async fn carry_out(&mut self, d: Decision, msg: Message, ctx: Context, listener: usize, probe_tx: &mpsc::Sender<ProbeDone>) {
-        let mac = crate::mac::MacAddr::from_slice(msg.chaddr()).unwrap_or(crate::mac::MacAddr([0; 6]));
+    async fn carry_out(
+        &mut self,
+        d: Decision,
+        msg: Message,
+        ctx: Context,
+        listener: usize,
+        probe_tx: &mpsc::Sender<ProbeDone>,
+    ) {
+        let mac =
+            crate::mac::MacAddr::from_slice(msg.chaddr()).unwrap_or(crate::mac::MacAddr([0; 6]));
         let kind = msg.opts().msg_type();
         let span = info_span!("dhcp", %mac, xid = %format_args!("{:08x}", msg.xid()), kind = ?kind);
         let _enter = span.enter();
         info!(reason = %d.reason, reply = ?d.reply.as_ref().map(|r| r.kind), "decision");
-        let Some(l) = self.listeners.get(listener) else { return };
+        let Some(l) = self.listeners.get(listener) else {
+            return;
+        };
         if let Some(ip) = d.probe {
             self.start_probe(ip, msg, ctx, listener, probe_tx.clone());
             return;
         }
-        let out = d.reply.map(|r| Outgoing { sock: Arc::clone(&l.sock), bytes: r.bytes, dest: r.dest });
+        let out = d.reply.map(|r| Outgoing {
+            sock: Arc::clone(&l.sock),
+            bytes: r.bytes,
+            dest: r.dest,
+        });
         if d.changes.is_empty() {
             if let Some(o) = out {
                 send(&o).await;
@@ -269,11 +338,20 @@ impl Shell {
         let _ = self.commit_tx.send(Commit::Leases(d.changes, out));
         if self.since_compact > COMPACT_AFTER.max(2 * self.core.table().len()) {
             self.since_compact = 0;
-            let _ = self.commit_tx.send(Commit::Compact(self.core.table().snapshot()));
+            let _ = self
+                .commit_tx
+                .send(Commit::Compact(self.core.table().snapshot()));
         }
     }
 
-    fn start_probe(&mut self, ip: Ipv4Addr, msg: Message, ctx: Context, listener: usize, tx: mpsc::Sender<ProbeDone>) {
+    fn start_probe(
+        &mut self,
+        ip: Ipv4Addr,
+        msg: Message,
+        ctx: Context,
+        listener: usize,
+        tx: mpsc::Sender<ProbeDone>,
+    ) {
         if !self.probing.insert(ip) {
             debug!(%ip, "probe already running");
             return;
@@ -292,7 +370,15 @@ impl Shell {
                     }
                 },
             };
-            let _ = tx.send(ProbeDone { ip, in_use, msg, ctx, listener }).await;
+            let _ = tx
+                .send(ProbeDone {
+                    ip,
+                    in_use,
+                    msg,
+                    ctx,
+                    listener,
+                })
+                .await;
         });
     }
 }

@@ -38,7 +38,10 @@ pub enum StoreError {
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io { path: path.to_path_buf(), source }
+    move |source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -134,7 +137,11 @@ impl LeaseStore {
         let leases = load(dir)?;
         let journal_path = dir.join(JOURNAL);
         let journal = open_append(&journal_path)?;
-        let mut store = Self { dir: dir.to_path_buf(), journal, records: 0 };
+        let mut store = Self {
+            dir: dir.to_path_buf(),
+            journal,
+            records: 0,
+        };
         store.compact(&leases)?;
         Ok((store, leases))
     }
@@ -187,21 +194,26 @@ fn open_append(path: &Path) -> Result<File, StoreError> {
 }
 
 fn sync_dir(dir: &Path) -> Result<(), StoreError> {
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io(dir))
+    File::open(dir).and_then(|d| d.sync_all()).map_err(io(dir))
 }
 
 /// The `netboot leases` table: MAC, IP, hostname, expiry and state.
 pub fn format_table(leases: &[Lease], now: Secs) -> String {
-    let mut out = format!("{:<17}  {:<15}  {:<20}  {:<16}  {}\n", "MAC", "IP", "HOSTNAME", "EXPIRES", "STATE");
+    let mut out = format!(
+        "{:<17}  {:<15}  {:<20}  {:<16}  {}\n",
+        "MAC", "IP", "HOSTNAME", "EXPIRES", "STATE"
+    );
     for l in leases {
         let expires = if l.expires > now {
             format!("in {}s", l.expires - now)
         } else {
             format!("{}s ago", now - l.expires)
         };
-        let state = if l.expires <= now && l.state == LeaseState::Bound { "expired" } else { l.state.as_str() };
+        let state = if l.expires <= now && l.state == LeaseState::Bound {
+            "expired"
+        } else {
+            l.state.as_str()
+        };
         out.push_str(&format!(
             "{:<17}  {:<15}  {:<20}  {:<16}  {}\n",
             l.mac.colon(),
@@ -233,17 +245,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut s, loaded) = LeaseStore::open(dir.path()).unwrap();
         assert!(loaded.is_empty());
-        s.append(&[lease(1, LeaseState::Bound), lease(2, LeaseState::Bound)]).unwrap();
+        s.append(&[lease(1, LeaseState::Bound), lease(2, LeaseState::Bound)])
+            .unwrap();
         s.append(&[lease(1, LeaseState::Released)]).unwrap();
         drop(s);
         let got = load(dir.path()).unwrap();
-        assert_eq!(got, vec![lease(1, LeaseState::Released), lease(2, LeaseState::Bound)]);
+        assert_eq!(
+            got,
+            vec![lease(1, LeaseState::Released), lease(2, LeaseState::Bound)]
+        );
         let (mut s, again) = LeaseStore::open(dir.path()).unwrap();
         assert_eq!(again, got);
         s.compact(&again).unwrap();
         assert_eq!(load(dir.path()).unwrap(), got);
         let table = format_table(&got, 1001);
-        assert!(table.contains("02:00:00:00:00:02") && table.contains("host-2") && table.contains("released"));
+        assert!(
+            table.contains("02:00:00:00:00:02")
+                && table.contains("host-2")
+                && table.contains("released")
+        );
     }
 
     /// Crash at every byte: truncate the journal at every offset; loading
@@ -252,7 +272,16 @@ mod tests {
     fn torn_journal_at_every_offset() {
         let dir = tempfile::tempdir().unwrap();
         let records: Vec<Lease> = (1..=6)
-            .map(|n| lease(n, if n % 3 == 0 { LeaseState::Declined } else { LeaseState::Bound }))
+            .map(|n| {
+                lease(
+                    n,
+                    if n % 3 == 0 {
+                        LeaseState::Declined
+                    } else {
+                        LeaseState::Bound
+                    },
+                )
+            })
             .collect();
         let full: String = records.iter().map(encode_line).collect();
         let mut ends = Vec::new();
@@ -285,6 +314,9 @@ mod tests {
         text.push_str(&encode_line(&lease(3, LeaseState::Bound)));
         fs::write(dir.path().join(JOURNAL), text).unwrap();
         let got = load(dir.path()).unwrap();
-        assert_eq!(got, vec![lease(1, LeaseState::Bound), lease(3, LeaseState::Bound)]);
+        assert_eq!(
+            got,
+            vec![lease(1, LeaseState::Bound), lease(3, LeaseState::Bound)]
+        );
     }
 }

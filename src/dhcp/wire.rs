@@ -175,7 +175,13 @@ mod tests {
 
     #[test]
     fn rejects_panicky_option_lengths() {
-        for bad in [&[94u8, 1, 0][..], &[151, 0], &[152, 1, 0], &[81, 1, 0], &[80, 1, 0]] {
+        for bad in [
+            &[94u8, 1, 0][..],
+            &[151, 0],
+            &[152, 1, 0],
+            &[81, 1, 0],
+            &[80, 1, 0],
+        ] {
             assert!(matches!(
                 decode(&discover_bytes(bad)),
                 Err(WireError::BadOptionLength { .. })
