@@ -108,7 +108,7 @@ pub async fn run(
         .iter()
         .map(|l| l.device.as_deref().unwrap_or("*"))
         .collect();
-    info!(interfaces = ?names, leases = leases.len(), mode = ?config.mode, "dhcp listening");
+    info!(leases = leases.len(), mode = ?config.mode, "dhcp listening on {}", names.join(","));
 
     let (in_tx, in_rx) = mpsc::channel::<Inbound>(4096);
     for (i, l) in listeners.iter().enumerate() {
