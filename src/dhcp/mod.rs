@@ -12,6 +12,7 @@ pub mod decide;
 pub mod pool;
 pub mod probe;
 pub mod pxe;
+pub mod reason;
 pub mod reply;
 pub mod server;
 pub mod store;

@@ -8,7 +8,6 @@
 //! present), INIT-REBOOT (requested address, no ciaddr), RENEWING/REBINDING
 //! (ciaddr).
 
-use std::fmt;
 use std::net::Ipv4Addr;
 
 use dhcproto::v4::{DhcpOption, Message, MessageType, Opcode, OptionCode};
@@ -17,108 +16,16 @@ use crate::boot::{ClientId, ClientProfile, ProfileLookup};
 use crate::dhcp::config::{DhcpConfig, Mode};
 use crate::dhcp::pool::{Holder, Lease, LeaseTable, Secs};
 use crate::dhcp::pxe::{self, BootNote, BootParams};
-use crate::dhcp::reply::{self, Context, Port, Reply};
-use crate::dhcp::wire::WireError;
+use crate::dhcp::reply::{self, Context, Reply};
 use crate::mac::MacAddr;
 
-/// Why the core answered as it did: one log line per decision.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Reason {
-    Offer {
-        ip: Ipv4Addr,
-        boot: BootNote,
-    },
-    Ack {
-        ip: Ipv4Addr,
-        boot: BootNote,
-    },
-    InformAck {
-        boot: BootNote,
-    },
-    ProxyOffer {
-        boot: BootNote,
-    },
-    ProxyAck {
-        boot: BootNote,
-    },
-    Nak {
-        ip: Ipv4Addr,
-        why: &'static str,
-    },
-    Probe(Ipv4Addr),
-    Released(Ipv4Addr),
-    Declined(Ipv4Addr),
-    /// Known-clients-only mode and this MAC has no known profile.
-    UnknownClient,
-    /// No pool serves the relay or interface address.
-    NoPool(Ipv4Addr),
-    Exhausted,
-    /// The client's reserved address is held by another client or declined.
-    ReservedBusy(Ipv4Addr),
-    /// The reserved address is not in the subnet the request came from.
-    ReservedElsewhere(Ipv4Addr),
-    /// Undecodable datagram.
-    Malformed(WireError),
-    /// No reply, for the stated reason.
-    Silent(&'static str),
-}
+mod proxy;
+mod request;
 
-impl fmt::Display for Reason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Offer { ip, boot } => write!(f, "offered {ip}; {boot}"),
-            Self::Ack { ip, boot } => write!(f, "acknowledged {ip}; {boot}"),
-            Self::InformAck { boot } => write!(f, "answered INFORM (no lease); {boot}"),
-            Self::ProxyOffer { boot } => write!(f, "proxy offer (no address); {boot}"),
-            Self::ProxyAck { boot } => write!(f, "proxy ack (no address); {boot}"),
-            Self::Nak { ip, why } => write!(f, "NAK for {ip}: {why}"),
-            Self::Probe(ip) => write!(f, "pinging {ip} before offering it"),
-            Self::Released(ip) => write!(f, "client released {ip}"),
-            Self::Declined(ip) => write!(f, "client declined {ip}: out of use for a while"),
-            Self::UnknownClient => {
-                f.write_str("known-clients-only mode: no known profile for this MAC")
-            }
-            Self::NoPool(a) => write!(f, "no pool serves {a}: not answering"),
-            Self::Exhausted => f.write_str("address pool exhausted"),
-            Self::ReservedBusy(ip) => write!(
-                f,
-                "reserved address {ip} is held by another client or declined"
-            ),
-            Self::ReservedElsewhere(ip) => {
-                write!(f, "reserved address {ip} is not in this request's subnet")
-            }
-            Self::Malformed(e) => write!(f, "malformed request: {e}"),
-            Self::Silent(why) => f.write_str(why),
-        }
-    }
-}
-
-/// What the shell must do for one request.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Decision {
-    /// The reply to send, after `changes` are on disk.
-    pub reply: Option<Reply>,
-    /// Why, for the log.
-    pub reason: Reason,
-    /// Lease records to persist before the reply leaves.
-    pub changes: Vec<Lease>,
-    /// Ping this address, then call [`Core::probe_result`] with the request.
-    pub probe: Option<Ipv4Addr>,
-}
-
-impl Decision {
-    fn silent(reason: Reason) -> Self {
-        Self {
-            reply: None,
-            reason,
-            changes: Vec::new(),
-            probe: None,
-        }
-    }
-}
+pub use crate::dhcp::reason::{Decision, Reason};
 
 /// One request being decided.
-struct Exchange<'a> {
+pub(crate) struct Exchange<'a> {
     req: &'a Message,
     ctx: &'a Context,
     client: ClientId,
@@ -333,91 +240,6 @@ impl Core {
         u32::try_from(self.cfg.lease_time.as_secs()).unwrap_or(u32::MAX)
     }
 
-    fn request(&mut self, ex: &Exchange<'_>) -> Result<Decision, Reason> {
-        let pool = self.pool(ex.req)?;
-        let mac = ex.mac();
-        let reserved = self.reserved(ex, pool)?;
-        let subnet = self
-            .table
-            .subnet(pool)
-            .ok_or(Reason::NoPool(self.cfg.server_ip))?;
-        let ciaddr = ex.req.ciaddr();
-        let ip = if let Some(sid) = ex.server_id() {
-            // SELECTING
-            if sid != self.cfg.server_ip {
-                self.table.cancel_offer(pool, mac, ex.now);
-                return Err(Reason::Silent(
-                    "client chose another server; our offer is withdrawn",
-                ));
-            }
-            let ip = ex.requested().unwrap_or(ciaddr);
-            let ok = match reserved {
-                Some(r) => ip == r && self.table.usable_by(pool, ip, mac, ex.now),
-                None => {
-                    self.table.holder(ip, ex.now) == Holder::Client(mac)
-                        || (self.table.in_range(pool, ip)
-                            && self.table.usable_by(pool, ip, mac, ex.now))
-                }
-            };
-            if !ok {
-                return self.nak(ex, ip, "not the address we offered, or no longer available");
-            }
-            ip
-        } else {
-            // INIT-REBOOT (no ciaddr) or RENEWING/REBINDING (ciaddr)
-            let ip = if ciaddr.is_unspecified() {
-                ex.requested().ok_or(Reason::Silent(
-                    "REQUEST without server id, ciaddr or requested address",
-                ))?
-            } else {
-                ciaddr
-            };
-            if !subnet.is_host(ip) {
-                return self.nak(ex, ip, "address is not on this client's subnet");
-            }
-            if reserved.is_some_and(|r| r != ip) {
-                return self.nak(ex, ip, "this client has a different reserved address");
-            }
-            let ours = self.table.lease(ip).is_some_and(|l| l.mac == mac);
-            if !self.table.usable_by(pool, ip, mac, ex.now) {
-                return self.nak(
-                    ex,
-                    ip,
-                    "address is held by another client, declined or reserved",
-                );
-            }
-            if !ours && reserved.is_none() {
-                return Err(Reason::Silent(
-                    "no record of this client's lease: staying silent (RFC 2131 4.3.2)",
-                ));
-            }
-            ip
-        };
-        let expires = ex.now + u64::from(self.lease_secs());
-        let lease = self.table.bind(ip, mac, expires, ex.hostname());
-        let (reply, boot) =
-            self.lease_reply(ex, MessageType::Ack, pool, ip, Some(self.lease_secs()))?;
-        Ok(Decision {
-            reply: Some(reply),
-            reason: Reason::Ack { ip, boot },
-            changes: vec![lease],
-            probe: None,
-        })
-    }
-
-    fn nak(&self, ex: &Exchange<'_>, ip: Ipv4Addr, why: &'static str) -> Result<Decision, Reason> {
-        let mut m = reply::skeleton(ex.req, MessageType::Nak, self.cfg.server_ip);
-        m.opts_mut().insert(DhcpOption::Message(why.to_string()));
-        let r = reply::finish(m, ex.req, MessageType::Nak, ex.ctx, &self.cfg)
-            .map_err(Reason::Malformed)?;
-        Ok(Decision {
-            reply: Some(r),
-            reason: Reason::Nak { ip, why },
-            changes: Vec::new(),
-            probe: None,
-        })
-    }
-
     fn release(&mut self, ex: &Exchange<'_>) -> Decision {
         if ex.server_id().is_some_and(|s| s != self.cfg.server_ip) {
             return Decision::silent(Reason::Silent("RELEASE for another server"));
@@ -502,37 +324,5 @@ impl Core {
         };
         pxe::apply(m, ex.req, &ex.client, ex.profile.as_ref(), file, &params);
         note
-    }
-
-    /// ProxyDHCP: PXE clients only, never an address.
-    fn proxy(&mut self, ex: &Exchange<'_>, kind: MessageType) -> Result<Decision, Reason> {
-        if !pxe::is_pxe(&ex.client) && !pxe::is_http(&ex.client) {
-            return Err(Reason::Silent("proxy mode: not a PXE client"));
-        }
-        let reply_kind = match (kind, ex.ctx.port) {
-            (MessageType::Discover, Port::Dhcp) => MessageType::Offer,
-            (MessageType::Request, Port::BootServer) => MessageType::Ack,
-            (MessageType::Request | MessageType::Inform, Port::Dhcp)
-                if ex.server_id() == Some(self.cfg.server_ip) =>
-            {
-                MessageType::Ack
-            }
-            _ => return Err(Reason::Silent("proxy mode: nothing to answer")),
-        };
-        let mut m = reply::skeleton(ex.req, reply_kind, self.cfg.server_ip);
-        let boot = self.boot(&mut m, ex);
-        let r =
-            reply::finish(m, ex.req, reply_kind, ex.ctx, &self.cfg).map_err(Reason::Malformed)?;
-        let reason = if reply_kind == MessageType::Offer {
-            Reason::ProxyOffer { boot }
-        } else {
-            Reason::ProxyAck { boot }
-        };
-        Ok(Decision {
-            reply: Some(r),
-            reason,
-            changes: Vec::new(),
-            probe: None,
-        })
     }
 }
