@@ -7,8 +7,10 @@
 //! and never read the clock; time comes in as seconds since the Unix epoch.
 //! See `docs/dhcp.md` for modes, the store format and the probe.
 
+mod commit;
 pub mod config;
 pub mod decide;
+pub mod lease;
 pub mod pool;
 pub mod probe;
 pub mod pxe;

@@ -2,10 +2,10 @@
 //! the group-committing lease writer.
 //!
 //! One reader task per socket feeds datagrams to the decision loop, which owns
-//! the [`Core`]. A decision with lease changes goes to the committer task,
-//! which writes the changes of every decision queued while its previous
-//! `fdatasync` ran in one write and one `fdatasync`, and only then sends those
-//! replies: no ACK leaves before its lease is on disk. Decisions without lease
+//! the [`Core`]. A decision with lease changes goes to the committer task
+//! (`commit.rs`), which writes the changes of every decision queued while its
+//! previous `fdatasync` ran in one write and one `fdatasync`, and only then
+//! sends those replies: no ACK leaves before its lease is on disk. Decisions without lease
 //! changes (OFFERs, NAKs) are sent at once. A probe runs as its own task and
 //! re-feeds the request with the result, so other clients are not held up.
 //!
@@ -26,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, info_span, warn};
 
 use crate::boot::ProfileLookup;
+use crate::dhcp::commit::{commit_loop, send, Commit, Outgoing};
 use crate::dhcp::config::{ConfigError, DhcpConfig, Mode};
 use crate::dhcp::decide::{Core, Decision};
 use crate::dhcp::pool::{Lease, Secs};
@@ -80,17 +81,6 @@ struct ProbeDone {
     msg: Message,
     ctx: Context,
     listener: usize,
-}
-
-struct Outgoing {
-    sock: Arc<UdpSocket>,
-    bytes: Vec<u8>,
-    dest: SocketAddrV4,
-}
-
-enum Commit {
-    Leases(Vec<Lease>, Option<Outgoing>),
-    Compact(Vec<Lease>),
 }
 
 /// Runs the DHCP responder until `cancel` fires.
@@ -381,83 +371,4 @@ impl Shell {
                 .await;
         });
     }
-}
-
-async fn send(o: &Outgoing) {
-    if let Err(e) = o.sock.send_to(&o.bytes, o.dest).await {
-        warn!(dest = %o.dest, error = %e, "dhcp send failed");
-    }
-}
-
-/// Group commit: everything queued while the previous sync ran is written
-/// with one sync, then those replies leave.
-async fn commit_loop(mut store: Option<LeaseStore>, mut rx: mpsc::UnboundedReceiver<Commit>) {
-    let persist = store.is_some();
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < 8192 {
-            match rx.try_recv() {
-                Ok(c) => batch.push(c),
-                Err(_) => break,
-            }
-        }
-        let mut outgoing = Vec::with_capacity(batch.len());
-        let mut jobs = Vec::new();
-        let mut pending = Vec::new();
-        for c in batch {
-            match c {
-                Commit::Leases(leases, out) => {
-                    pending.extend(leases);
-                    outgoing.extend(out);
-                }
-                Commit::Compact(all) => {
-                    jobs.push(Job::Append(std::mem::take(&mut pending)));
-                    jobs.push(Job::Compact(all));
-                }
-            }
-        }
-        jobs.push(Job::Append(pending));
-        let ok = match store.take() {
-            None => !persist,
-            Some(s) => match tokio::task::spawn_blocking(move || run_jobs(s, jobs)).await {
-                Ok((s, result)) => {
-                    store = Some(s);
-                    match result {
-                        Ok(()) => true,
-                        Err(e) => {
-                            tracing::error!(error = %e, "lease store write failed: withholding ACKs");
-                            false
-                        }
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "lease store task panicked; leases no longer persisted");
-                    false
-                }
-            },
-        };
-        if ok {
-            for o in &outgoing {
-                send(o).await;
-            }
-        }
-    }
-}
-
-enum Job {
-    Append(Vec<Lease>),
-    Compact(Vec<Lease>),
-}
-
-fn run_jobs(mut store: LeaseStore, jobs: Vec<Job>) -> (LeaseStore, Result<(), StoreError>) {
-    for job in jobs {
-        let r = match job {
-            Job::Append(l) => store.append(&l),
-            Job::Compact(all) => store.compact(&all),
-        };
-        if let Err(e) = r {
-            return (store, Err(e));
-        }
-    }
-    (store, Ok(()))
 }
