@@ -28,7 +28,14 @@ pub(crate) enum Commit {
 }
 
 pub(crate) async fn send(o: &Outgoing) {
-    if let Err(e) = o.sock.send_to(&o.bytes, o.dest).await {
+    // the common case needs no wake-up: the socket buffer has room
+    let result = match o.sock.try_send_to(&o.bytes, o.dest.into()) {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+            o.sock.send_to(&o.bytes, o.dest).await
+        }
+        other => other,
+    };
+    if let Err(e) = result {
         warn!(dest = %o.dest, error = %e, "dhcp send failed");
     }
 }

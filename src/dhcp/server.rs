@@ -1,8 +1,8 @@
 //! The tokio shell around the decision core: sockets, the clock, probes and
 //! the group-committing lease writer.
 //!
-//! One reader task per socket feeds datagrams to the decision loop, which owns
-//! the [`Core`]. A decision with lease changes goes to the committer task
+//! The decision loop owns the [`Core`] and polls every socket itself (no
+//! per-packet task hop). A decision with lease changes goes to the committer task
 //! (`commit.rs`), which writes the changes of every decision queued while its
 //! previous `fdatasync` ran in one write and one `fdatasync`, and only then
 //! sends those replies: no ACK leaves before its lease is on disk. Decisions without lease
@@ -16,6 +16,7 @@
 use std::collections::HashSet;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use dhcproto::v4::Message;
@@ -69,12 +70,6 @@ struct Listener {
     device: Option<String>,
 }
 
-struct Inbound {
-    bytes: Vec<u8>,
-    source: SocketAddrV4,
-    listener: usize,
-}
-
 struct ProbeDone {
     ip: Ipv4Addr,
     in_use: bool,
@@ -100,28 +95,18 @@ pub async fn run(
         .collect();
     info!(leases = leases.len(), mode = ?config.mode, "dhcp listening on {}", names.join(","));
 
-    let (in_tx, in_rx) = mpsc::channel::<Inbound>(4096);
-    for (i, l) in listeners.iter().enumerate() {
-        tokio::spawn(read_loop(
-            Arc::clone(&l.sock),
-            i,
-            in_tx.clone(),
-            cancel.child_token(),
-        ));
-    }
-    drop(in_tx);
     let (commit_tx, commit_rx) = mpsc::unbounded_channel::<Commit>();
     let committer = tokio::spawn(commit_loop(store, commit_rx));
     let mut shell = Shell {
         core,
-        listeners,
+        listeners: Arc::new(listeners),
         lookup,
         current: None,
         commit_tx,
         since_compact: 0,
         probing: HashSet::new(),
     };
-    shell.decide_loop(in_rx, cancel).await;
+    shell.decide_loop(cancel).await;
     let Shell { commit_tx, .. } = shell;
     drop(commit_tx);
     committer.await.map_err(|e| DhcpError::Task(e.to_string()))
@@ -168,6 +153,10 @@ fn bind(addr: SocketAddrV4, device: Option<&str>) -> std::io::Result<UdpSocket> 
     let sock = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
     sock.set_reuse_address(true)?;
     sock.set_broadcast(true)?;
+    // bursts of thousands of DISCOVERs must queue, not drop (best effort:
+    // the kernel caps it at net.core.rmem_max)
+    let _ = sock.set_recv_buffer_size(4 << 20);
+    let _ = sock.set_send_buffer_size(4 << 20);
     if let Some(dev) = device {
         sock.bind_device(Some(dev.as_bytes()))?;
     }
@@ -176,37 +165,22 @@ fn bind(addr: SocketAddrV4, device: Option<&str>) -> std::io::Result<UdpSocket> 
     UdpSocket::from_std(sock.into())
 }
 
-async fn read_loop(
-    sock: Arc<UdpSocket>,
-    listener: usize,
-    tx: mpsc::Sender<Inbound>,
-    cancel: CancellationToken,
-) {
-    let mut buf = vec![0u8; 4096];
-    loop {
-        let got = tokio::select! {
-            _ = cancel.cancelled() => return,
-            got = sock.recv_from(&mut buf) => got,
-        };
-        match got {
-            Ok((n, SocketAddr::V4(source))) => {
-                let bytes = buf.get(..n).unwrap_or(&[]).to_vec();
-                if tx
-                    .send(Inbound {
-                        bytes,
-                        source,
-                        listener,
-                    })
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
+/// Waits for a datagram on any listener; returns the listener's index.
+async fn recv_any(
+    listeners: &[Listener],
+    buf: &mut [u8],
+) -> (usize, std::io::Result<(usize, SocketAddr)>) {
+    std::future::poll_fn(|cx| {
+        for (i, l) in listeners.iter().enumerate() {
+            let mut rb = tokio::io::ReadBuf::new(buf);
+            if let Poll::Ready(r) = l.sock.poll_recv_from(cx, &mut rb) {
+                let n = rb.filled().len();
+                return Poll::Ready((i, r.map(|addr| (n, addr))));
             }
-            Ok(_) => {}
-            Err(e) => warn!(error = %e, "dhcp receive failed"),
         }
-    }
+        Poll::Pending
+    })
+    .await
 }
 
 fn unix_now() -> Secs {
@@ -218,7 +192,7 @@ fn unix_now() -> Secs {
 
 struct Shell {
     core: Core,
-    listeners: Vec<Listener>,
+    listeners: Arc<Vec<Listener>>,
     lookup: LookupSource,
     current: Option<Arc<dyn ProfileLookup>>,
     commit_tx: mpsc::UnboundedSender<Commit>,
@@ -227,14 +201,22 @@ struct Shell {
 }
 
 impl Shell {
-    async fn decide_loop(&mut self, mut in_rx: mpsc::Receiver<Inbound>, cancel: CancellationToken) {
+    async fn decide_loop(&mut self, cancel: CancellationToken) {
         let (probe_tx, mut probe_rx) = mpsc::channel::<ProbeDone>(1024);
+        let listeners = Arc::clone(&self.listeners);
+        let mut buf = vec![0u8; 4096];
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => return,
-                Some(inb) = in_rx.recv() => self.on_datagram(inb, &probe_tx).await,
+                (i, got) = recv_any(&listeners, &mut buf) => match got {
+                    Ok((n, SocketAddr::V4(source))) => {
+                        let bytes = buf.get(..n).unwrap_or(&[]);
+                        self.on_datagram(bytes, source, i, &probe_tx).await;
+                    }
+                    Ok(_) => {}
+                    Err(e) => warn!(error = %e, "dhcp receive failed"),
+                },
                 Some(done) = probe_rx.recv() => self.on_probe(done, &probe_tx).await,
-                else => return,
             }
         }
     }
@@ -253,25 +235,27 @@ impl Shell {
         fresh
     }
 
-    async fn on_datagram(&mut self, inb: Inbound, probe_tx: &mpsc::Sender<ProbeDone>) {
-        let msg = match wire::decode(&inb.bytes) {
+    async fn on_datagram(
+        &mut self,
+        bytes: &[u8],
+        source: SocketAddrV4,
+        listener: usize,
+        probe_tx: &mpsc::Sender<ProbeDone>,
+    ) {
+        let msg = match wire::decode(bytes) {
             Ok(m) => m,
             Err(e) => {
-                debug!(source = %inb.source, error = %e, "ignoring undecodable datagram");
+                debug!(%source, error = %e, "ignoring undecodable datagram");
                 return;
             }
         };
-        let Some(listener) = self.listeners.get(inb.listener) else {
+        let Some(port) = self.listeners.get(listener).map(|l| l.port) else {
             return;
         };
-        let ctx = Context {
-            source: inb.source,
-            port: listener.port,
-        };
+        let ctx = Context { source, port };
         let profiles = self.profiles();
         let decision = self.core.handle(&msg, &ctx, &*profiles, unix_now());
-        self.carry_out(decision, msg, ctx, inb.listener, probe_tx)
-            .await;
+        self.carry_out(decision, msg, ctx, listener, probe_tx).await;
     }
 
     async fn on_probe(&mut self, done: ProbeDone, probe_tx: &mpsc::Sender<ProbeDone>) {

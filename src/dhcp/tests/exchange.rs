@@ -276,3 +276,45 @@ fn broadcast_flag_and_max_message_size() {
     assert!(opt(&r.message, OptionCode::SubnetMask).is_some());
     assert!(opt(&r.message, OptionCode::BootfileName).is_some());
 }
+
+/// Rough throughput of the core alone (run with
+/// `cargo test --release --lib core_throughput -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn core_throughput() {
+    let mut cfg = config();
+    let subnet = crate::dhcp::config::Subnet::parse("10.231.0.0/16").unwrap();
+    cfg.pools = vec![crate::dhcp::config::PoolConfig::new(
+        subnet,
+        Ipv4Addr::new(10, 231, 1, 0),
+        Ipv4Addr::new(10, 231, 200, 255),
+    )
+    .unwrap()];
+    let mut lab = Lab::new(cfg);
+    let start = std::time::Instant::now();
+    let n = 20_000u32;
+    for i in 0..n {
+        let m = MacAddr([2, 0, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8]);
+        let d = msg(MessageType::Discover, m);
+        let bytes = crate::dhcp::wire::encode(&mut d.clone(), 1500).unwrap();
+        let d = crate::dhcp::wire::decode(&bytes).unwrap();
+        let offer = lab
+            .core
+            .handle(&d, &ctx(), &lab.profiles, lab.now)
+            .reply
+            .unwrap();
+        let mut r = msg(MessageType::Request, m);
+        r.opts_mut().insert(DhcpOption::ServerIdentifier(SERVER));
+        r.opts_mut()
+            .insert(DhcpOption::RequestedIpAddress(offer.message.yiaddr()));
+        let bytes = crate::dhcp::wire::encode(&mut r, 1500).unwrap();
+        let r = crate::dhcp::wire::decode(&bytes).unwrap();
+        let ack = lab.core.handle(&r, &ctx(), &lab.profiles, lab.now);
+        assert_eq!(ack.reply.unwrap().kind, MessageType::Ack);
+    }
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "{n} DORA exchanges in {secs:.3} s = {:.0}/s",
+        f64::from(n) / secs
+    );
+}
