@@ -221,3 +221,26 @@ proptest! {
         }
     }
 }
+
+/// The sans-IO modules stay sans-IO: no tokio, sockets, files or clock.
+#[test]
+fn core_modules_do_no_io() {
+    let sources = [
+        ("config.rs", include_str!("config.rs")),
+        ("lease.rs", include_str!("lease.rs")),
+        ("pool.rs", include_str!("pool.rs")),
+        ("pxe.rs", include_str!("pxe.rs")),
+        ("reason.rs", include_str!("reason.rs")),
+        ("reply.rs", include_str!("reply.rs")),
+        ("wire.rs", include_str!("wire.rs")),
+        ("decide/mod.rs", include_str!("decide/mod.rs")),
+        ("decide/request.rs", include_str!("decide/request.rs")),
+        ("decide/proxy.rs", include_str!("decide/proxy.rs")),
+    ];
+    let banned = ["tokio", "UdpSocket", "std::fs", "Instant::now", "SystemTime", "socket2"];
+    for (name, text) in sources {
+        for word in banned {
+            assert!(!text.contains(word), "{name} mentions {word}");
+        }
+    }
+}

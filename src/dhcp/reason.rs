@@ -90,7 +90,7 @@ pub struct Decision {
     pub reason: Reason,
     /// Lease records to persist before the reply leaves.
     pub changes: Vec<Lease>,
-    /// Ping this address, then call [`Core::probe_result`] with the request.
+    /// Ping this address, then call [`Core::probe_result`](crate::dhcp::decide::Core::probe_result) with the request.
     pub probe: Option<Ipv4Addr>,
 }
 

@@ -24,7 +24,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, info_span, warn};
+use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::boot::ProfileLookup;
 use crate::dhcp::commit::{commit_loop, send, Commit, Outgoing};
@@ -288,28 +288,31 @@ impl Shell {
             crate::mac::MacAddr::from_slice(msg.chaddr()).unwrap_or(crate::mac::MacAddr([0; 6]));
         let kind = msg.opts().msg_type();
         let span = info_span!("dhcp", %mac, xid = %format_args!("{:08x}", msg.xid()), kind = ?kind);
-        let _enter = span.enter();
-        info!(reason = %d.reason, reply = ?d.reply.as_ref().map(|r| r.kind), "decision");
+        span.in_scope(
+            || info!(reason = %d.reason, reply = ?d.reply.as_ref().map(|r| r.kind), "decision"),
+        );
         let Some(l) = self.listeners.get(listener) else {
             return;
         };
-        if let Some(ip) = d.probe {
-            self.start_probe(ip, msg, ctx, listener, probe_tx.clone());
-            return;
-        }
         let out = d.reply.map(|r| Outgoing {
             sock: Arc::clone(&l.sock),
             bytes: r.bytes,
             dest: r.dest,
         });
-        if d.changes.is_empty() {
-            if let Some(o) = out {
-                send(&o).await;
-            }
-            return;
+        if !d.changes.is_empty() {
+            // the reply (if any) leaves once the changes are on disk
+            self.commit(d.changes, out);
+        } else if let Some(o) = out {
+            send(&o).instrument(span).await;
         }
-        self.since_compact += d.changes.len();
-        let _ = self.commit_tx.send(Commit::Leases(d.changes, out));
+        if let Some(ip) = d.probe {
+            self.start_probe(ip, msg, ctx, listener, probe_tx.clone());
+        }
+    }
+
+    fn commit(&mut self, changes: Vec<Lease>, out: Option<Outgoing>) {
+        self.since_compact += changes.len();
+        let _ = self.commit_tx.send(Commit::Leases(changes, out));
         if self.since_compact > COMPACT_AFTER.max(2 * self.core.table().len()) {
             self.since_compact = 0;
             let _ = self

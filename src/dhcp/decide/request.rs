@@ -110,6 +110,10 @@ impl Core {
 
     fn nak(&self, ex: &Exchange<'_>, ip: Ipv4Addr, why: &'static str) -> Result<Decision, Reason> {
         let mut m = reply::skeleton(ex.req, MessageType::Nak, self.cfg.server_ip);
+        if !ex.req.giaddr().is_unspecified() {
+            // RFC 2131 4.3.2: a relay must broadcast the NAK to the client
+            m.set_flags(ex.req.flags().set_broadcast());
+        }
         m.opts_mut().insert(DhcpOption::Message(why.to_string()));
         let r = reply::finish(m, ex.req, MessageType::Nak, ex.ctx, &self.cfg)
             .map_err(Reason::Malformed)?;

@@ -318,3 +318,21 @@ fn core_throughput() {
         f64::from(n) / secs
     );
 }
+
+#[test]
+fn relayed_nak_goes_to_the_relay_with_broadcast_flag() {
+    let mut lab = Lab::new(config());
+    let mut r = msg(MessageType::Request, mac(1));
+    r.set_giaddr(Ipv4Addr::new(10, 232, 0, 1));
+    r.opts_mut()
+        .insert(DhcpOption::RequestedIpAddress(Ipv4Addr::new(
+            10, 231, 0, 100,
+        )));
+    let nak = lab.send(&r).reply.unwrap();
+    assert_eq!(nak.kind, MessageType::Nak);
+    assert_eq!(
+        nak.dest,
+        SocketAddrV4::new(Ipv4Addr::new(10, 232, 0, 1), 67)
+    );
+    assert!(nak.message.flags().broadcast());
+}
