@@ -278,3 +278,60 @@ fn ping_probe_skips_an_address_in_use() {
     );
     assert!(lab.log_contains("answered the ping probe"), "{}", lab.log());
 }
+
+/// A PXE client's REQUEST to the boot server port (4011) in proxy mode gets a
+/// unicast ACK with the boot file and no address.
+#[test]
+fn proxy_mode_answers_port_4011() {
+    use dhcproto::v4::{DhcpOption, Message, MessageType, OptionCode};
+    use dhcproto::{Decodable, Decoder, Encodable, Encoder};
+    use std::net::{Ipv4Addr, UdpSocket};
+
+    if !netns::ready(&[]) {
+        return;
+    }
+    let mut lab = Lab::new();
+    lab.client_addr("10.231.0.140/24");
+    lab.start_server(&["--proxy", "--uefi-x64", "ipxe.efi"]);
+    let reply = netns::in_netns(&lab.cli.clone(), || {
+        let mac = [0x52, 0x54, 0, 0x12, 0x34, 0x56];
+        let client = Ipv4Addr::new(10, 231, 0, 140);
+        let mut m = Message::new(
+            client,
+            Ipv4Addr::UNSPECIFIED,
+            Ipv4Addr::UNSPECIFIED,
+            Ipv4Addr::UNSPECIFIED,
+            &mac,
+        );
+        m.opts_mut()
+            .insert(DhcpOption::MessageType(MessageType::Request));
+        m.opts_mut().insert(DhcpOption::ClassIdentifier(
+            b"PXEClient:Arch:00007:UNDI:003016".to_vec(),
+        ));
+        m.opts_mut()
+            .insert(DhcpOption::ClientSystemArchitecture(7.into()));
+        let mut bytes = Vec::new();
+        m.encode(&mut Encoder::new(&mut bytes)).unwrap();
+        let sock = UdpSocket::bind((client, 0)).unwrap();
+        sock.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+            .unwrap();
+        let mut buf = [0u8; 1500];
+        for _ in 0..5 {
+            sock.send_to(&bytes, (Ipv4Addr::new(10, 231, 0, 1), 4011))
+                .unwrap();
+            if let Ok((n, _)) = sock.recv_from(&mut buf) {
+                return Some(Message::decode(&mut Decoder::new(&buf[..n])).unwrap());
+            }
+        }
+        None
+    });
+    let reply = reply.unwrap_or_else(|| panic!("no answer on 4011:\n{}", lab.log()));
+    assert_eq!(reply.opts().msg_type(), Some(MessageType::Ack));
+    assert_eq!(reply.yiaddr(), Ipv4Addr::UNSPECIFIED);
+    assert_eq!(reply.siaddr(), Ipv4Addr::new(10, 231, 0, 1));
+    assert_eq!(
+        reply.opts().get(OptionCode::BootfileName),
+        Some(&DhcpOption::BootfileName(b"ipxe.efi".to_vec()))
+    );
+    assert!(lab.log_contains("proxy ack (no address)"), "{}", lab.log());
+}
