@@ -5,6 +5,7 @@
 
 pub mod boot;
 pub mod cli;
+pub mod dhcp;
 pub mod logging;
 pub mod mac;
 pub mod net;
