@@ -5,7 +5,10 @@
 
 pub mod boot;
 pub mod cli;
+pub mod dhcp;
 pub mod logging;
 pub mod mac;
+pub mod net;
 pub mod privileges;
+pub mod registry;
 pub mod tftp;

@@ -1,0 +1,31 @@
+//! The DHCPv4 responder: a sans-IO decision core ([`decide`]) over an address
+//! pool and lease table ([`pool`]), PXE/iPXE boot-file logic ([`pxe`]), a
+//! crash-safe lease store ([`store`]), an ICMP address probe ([`probe`]) and
+//! the tokio shell ([`server`]) that moves datagrams in and out.
+//!
+//! Invariant: `decide`, `pool`, `pxe`, `reply`, `wire` and `config` do no I/O
+//! and never read the clock; time comes in as seconds since the Unix epoch.
+//! See `docs/dhcp.md` for modes, the store format and the probe.
+
+mod commit;
+pub mod config;
+pub mod decide;
+pub mod lease;
+pub mod pool;
+pub mod probe;
+pub mod pxe;
+pub mod reason;
+pub mod reply;
+pub mod server;
+pub mod store;
+pub mod wire;
+
+#[cfg(test)]
+mod invariants;
+#[cfg(test)]
+mod tests;
+
+pub use config::{ConfigError, DhcpConfig, Mode, PoolConfig, Subnet};
+pub use decide::{Core, Decision, Reason};
+pub use pool::{Lease, LeaseState, LeaseTable};
+pub use server::{fixed_lookup, run, DhcpError, LookupSource};

@@ -1,0 +1,317 @@
+//! PXE, UEFI HTTP boot and iPXE: who the client is and which boot file it gets.
+//!
+//! [`client_id`] reads what matters from a request (MAC, option 93 arch,
+//! option 60 vendor class, iPXE markers); [`select`] picks the file from the
+//! profile's [`BootFiles`] and says why; [`apply`] writes siaddr, `file`,
+//! `sname` and options 66, 67, 60, 43, 97, 150 and the profile's extra options
+//! into a reply.
+//!
+//! Option 43: PXE clients get sub-option 6 (discovery control) = 8, "use the
+//! boot file in this offer", so UEFI firmware boots from the (proxy) offer
+//! directly instead of asking a boot server; port 4011 is answered as well.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use dhcproto::v4::{DhcpOption, Message, OptionCode, UnknownOption};
+
+use crate::boot::{BootFiles, ClientId, ClientProfile};
+use crate::mac::MacAddr;
+
+/// Which boot file a client got, or why it got none (for the decision log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BootNote {
+    /// A file for this firmware family.
+    File(Family),
+    /// No profile matched the client: address only.
+    NoProfile,
+    /// The profile has no file for the client's architecture.
+    NoFileFor(Family),
+    /// An architecture we do not map to a file (e.g. ARM32, RISC-V).
+    UnsupportedArch(u16),
+}
+
+/// Firmware families, as `BootFiles` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Bios,
+    UefiIa32,
+    UefiX64,
+    UefiArm64,
+    Http,
+    Ipxe,
+}
+
+impl Family {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Bios => "bios",
+            Self::UefiIa32 => "uefi_ia32",
+            Self::UefiX64 => "uefi_x64",
+            Self::UefiArm64 => "uefi_arm64",
+            Self::Http => "http",
+            Self::Ipxe => "ipxe",
+        }
+    }
+
+    fn pick(self, files: &BootFiles) -> Option<&String> {
+        match self {
+            Self::Bios => files.bios.as_ref(),
+            Self::UefiIa32 => files.uefi_ia32.as_ref(),
+            Self::UefiX64 => files.uefi_x64.as_ref(),
+            Self::UefiArm64 => files.uefi_arm64.as_ref(),
+            Self::Http => files.http.as_ref(),
+            Self::Ipxe => files.ipxe.as_ref(),
+        }
+    }
+}
+
+impl fmt::Display for BootNote {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::File(fam) => write!(f, "boot file for {}", fam.name()),
+            Self::NoProfile => f.write_str("no profile matched: address only, no boot file"),
+            Self::NoFileFor(fam) => {
+                write!(f, "profile has no {} boot file: address only", fam.name())
+            }
+            Self::UnsupportedArch(a) => {
+                write!(f, "client arch {a} has no boot file mapping: address only")
+            }
+        }
+    }
+}
+
+/// The profile-matching view of a request.
+pub fn client_id(msg: &Message) -> Option<ClientId> {
+    let mac = MacAddr::from_slice(msg.chaddr())?;
+    let arch = match msg.opts().get(OptionCode::ClientSystemArchitecture) {
+        Some(DhcpOption::ClientSystemArchitecture(a)) => Some(u16::from(*a)),
+        _ => None,
+    };
+    let vendor_class = match msg.opts().get(OptionCode::ClassIdentifier) {
+        Some(DhcpOption::ClassIdentifier(v)) => Some(String::from_utf8_lossy(v).into_owned()),
+        _ => None,
+    };
+    Some(ClientId {
+        mac,
+        arch,
+        vendor_class,
+        is_ipxe: is_ipxe(msg),
+    })
+}
+
+fn is_ipxe(msg: &Message) -> bool {
+    let user_class = match msg.opts().get(OptionCode::UserClass) {
+        Some(DhcpOption::UserClass(v)) => v.windows(4).any(|w| w == b"iPXE"),
+        _ => false,
+    };
+    user_class || msg.opts().get(OptionCode::Unknown(175)).is_some()
+}
+
+/// True for PXE firmware (vendor class `PXEClient…`).
+pub fn is_pxe(client: &ClientId) -> bool {
+    client
+        .vendor_class
+        .as_deref()
+        .is_some_and(|v| v.starts_with("PXEClient"))
+}
+
+/// True for UEFI HTTP boot clients (arch 15/16/19 or vendor class `HTTPClient…`).
+pub fn is_http(client: &ClientId) -> bool {
+    matches!(client.arch, Some(15 | 16 | 19))
+        || client
+            .vendor_class
+            .as_deref()
+            .is_some_and(|v| v.starts_with("HTTPClient"))
+}
+
+/// The firmware family of a client: iPXE first (so iPXE never gets iPXE
+/// again), then HTTP boot, then option 93 (absent = BIOS). `Err(arch)` for an
+/// architecture without a mapping.
+pub fn family(client: &ClientId) -> Result<Family, u16> {
+    if client.is_ipxe {
+        return Ok(Family::Ipxe);
+    }
+    if is_http(client) {
+        return Ok(Family::Http);
+    }
+    match client.arch.unwrap_or(0) {
+        0 => Ok(Family::Bios),
+        6 => Ok(Family::UefiIa32),
+        7 | 9 => Ok(Family::UefiX64),
+        11 => Ok(Family::UefiArm64),
+        other => Err(other),
+    }
+}
+
+/// The boot file for this client, and the note for the log.
+pub fn select<'p>(
+    client: &ClientId,
+    profile: Option<&'p ClientProfile>,
+) -> (Option<&'p str>, BootNote) {
+    let Some(profile) = profile else {
+        return (None, BootNote::NoProfile);
+    };
+    match family(client) {
+        Ok(fam) => match fam.pick(&profile.boot) {
+            Some(file) => (Some(file.as_str()), BootNote::File(fam)),
+            None => (None, BootNote::NoFileFor(fam)),
+        },
+        Err(arch) => (None, BootNote::UnsupportedArch(arch)),
+    }
+}
+
+/// What [`apply`] writes, beyond the file itself.
+pub struct BootParams<'a> {
+    /// TFTP server when the profile does not name one.
+    pub tftp_server: Ipv4Addr,
+    /// `sname` header field.
+    pub server_name: Option<&'a str>,
+}
+
+/// Writes the boot information into `reply`.
+pub fn apply(
+    reply: &mut Message,
+    req: &Message,
+    client: &ClientId,
+    profile: Option<&ClientProfile>,
+    file: Option<&str>,
+    params: &BootParams<'_>,
+) {
+    let next_server = profile
+        .and_then(|p| p.next_server)
+        .unwrap_or(params.tftp_server);
+    reply.set_siaddr(next_server);
+    if let Some(name) = params.server_name.filter(|n| n.len() < 64) {
+        reply.set_sname_str(name);
+    }
+    let opts = reply.opts_mut();
+    if let Some(file) = file {
+        opts.insert(DhcpOption::TFTPServerName(
+            next_server.to_string().into_bytes(),
+        ));
+        opts.insert(DhcpOption::BootfileName(file.as_bytes().to_vec()));
+    }
+    if is_http(client) {
+        opts.insert(DhcpOption::ClassIdentifier(b"HTTPClient".to_vec()));
+    } else if is_pxe(client) {
+        opts.insert(DhcpOption::ClassIdentifier(b"PXEClient".to_vec()));
+        // sub-option 6 (PXE_DISCOVERY_CONTROL) = 8: boot from this offer
+        opts.insert(DhcpOption::VendorExtensions(vec![6, 1, 8, 255]));
+    }
+    if let Some(DhcpOption::ClientMachineIdentifier(uuid)) =
+        req.opts().get(OptionCode::ClientMachineIdentifier)
+    {
+        opts.insert(DhcpOption::ClientMachineIdentifier(uuid.clone()));
+    }
+    if let Some(profile) = profile {
+        apply_profile_options(reply, profile);
+    }
+    if let Some(file) = file.filter(|f| f.len() < 128) {
+        reply.set_fname_str(file);
+    }
+}
+
+fn apply_profile_options(reply: &mut Message, profile: &ClientProfile) {
+    let opts = reply.opts_mut();
+    if !profile.tftp_servers.is_empty() {
+        let bytes: Vec<u8> = profile
+            .tftp_servers
+            .iter()
+            .flat_map(|ip| ip.octets())
+            .collect();
+        opts.insert(DhcpOption::Unknown(UnknownOption::new(
+            OptionCode::TFTPServerAddress,
+            bytes,
+        )));
+    }
+    for (code, data) in &profile.extra_options {
+        // never let a profile forge the message type, server id, relay info or pad/end
+        if matches!(code, 0 | 53 | 54 | 82 | 255) {
+            continue;
+        }
+        opts.insert(DhcpOption::Unknown(UnknownOption::new(
+            OptionCode::from(*code),
+            data.clone(),
+        )));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(arch: Option<u16>, class: Option<&str>, ipxe: bool) -> ClientId {
+        ClientId {
+            mac: MacAddr([2, 0, 0, 0, 0, 1]),
+            arch,
+            vendor_class: class.map(str::to_string),
+            is_ipxe: ipxe,
+        }
+    }
+
+    fn profile() -> ClientProfile {
+        ClientProfile {
+            name: "p".into(),
+            boot: BootFiles {
+                bios: Some("undionly.kpxe".into()),
+                uefi_ia32: Some("ia32.efi".into()),
+                uefi_x64: Some("ipxe.efi".into()),
+                uefi_arm64: Some("arm64.efi".into()),
+                http: Some("http://10.0.0.1/boot.efi".into()),
+                ipxe: Some("boot.ipxe".into()),
+            },
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn arch_selects_file() {
+        let p = profile();
+        let cases = [
+            (None, None, false, Some("undionly.kpxe")),
+            (
+                Some(0),
+                Some("PXEClient:Arch:00000"),
+                false,
+                Some("undionly.kpxe"),
+            ),
+            (Some(6), None, false, Some("ia32.efi")),
+            (Some(7), None, false, Some("ipxe.efi")),
+            (Some(9), None, false, Some("ipxe.efi")),
+            (Some(11), None, false, Some("arm64.efi")),
+            (Some(15), None, false, Some("http://10.0.0.1/boot.efi")),
+            (
+                Some(16),
+                Some("HTTPClient:Arch:00016"),
+                false,
+                Some("http://10.0.0.1/boot.efi"),
+            ),
+            (Some(19), None, false, Some("http://10.0.0.1/boot.efi")),
+            (Some(7), Some("PXEClient"), true, Some("boot.ipxe")),
+            (Some(0), None, true, Some("boot.ipxe")),
+            (Some(10), None, false, None),
+        ];
+        for (arch, class, ipxe, want) in cases {
+            let (file, _) = select(&client(arch, class, ipxe), Some(&p));
+            assert_eq!(file, want, "arch {arch:?} ipxe {ipxe}");
+        }
+    }
+
+    #[test]
+    fn missing_file_is_explained() {
+        let mut p = profile();
+        p.boot.uefi_x64 = None;
+        let (file, note) = select(&client(Some(9), None, false), Some(&p));
+        assert_eq!(file, None);
+        assert_eq!(note, BootNote::NoFileFor(Family::UefiX64));
+        assert_eq!(
+            select(&client(Some(21), None, false), Some(&p)).1,
+            BootNote::UnsupportedArch(21)
+        );
+        assert_eq!(
+            select(&client(None, None, false), None).1,
+            BootNote::NoProfile
+        );
+    }
+}

@@ -1,0 +1,361 @@
+//! The tokio shell around the decision core: sockets, the clock, probes and
+//! the group-committing lease writer.
+//!
+//! The decision loop owns the [`Core`] and polls every socket itself (no
+//! per-packet task hop). A decision with lease changes goes to the committer task
+//! (`commit.rs`), which writes the changes of every decision queued while its
+//! previous `fdatasync` ran in one write and one `fdatasync`, and only then
+//! sends those replies: no ACK leaves before its lease is on disk. Decisions without lease
+//! changes (OFFERs, NAKs) are sent at once. A probe runs as its own task and
+//! re-feeds the request with the result, so other clients are not held up.
+//!
+//! Profiles come from a [`LookupSource`], called once per request: hand in a
+//! closure over an `ArcSwap` (or anything else) to swap profiles on reload;
+//! the reservations are re-read whenever the returned `Arc` changes.
+
+use std::collections::HashSet;
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use dhcproto::v4::Message;
+use socket2::{Domain, Protocol, Socket, Type};
+use tokio::net::UdpSocket;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, info_span, warn, Instrument};
+
+use crate::boot::ProfileLookup;
+use crate::dhcp::commit::{commit_loop, send, Commit, Outgoing};
+use crate::dhcp::config::{ConfigError, DhcpConfig, Mode};
+use crate::dhcp::decide::{Core, Decision};
+use crate::dhcp::pool::{Lease, Secs};
+use crate::dhcp::probe;
+use crate::dhcp::reply::{Context, Port};
+use crate::dhcp::store::{LeaseStore, StoreError};
+use crate::dhcp::wire;
+
+/// Where the shell gets the current profiles: called once per request.
+pub type LookupSource = Arc<dyn Fn() -> Arc<dyn ProfileLookup> + Send + Sync>;
+
+/// A [`LookupSource`] that always returns `lookup` (no hot reload).
+pub fn fixed_lookup(lookup: Arc<dyn ProfileLookup>) -> LookupSource {
+    Arc::new(move || Arc::clone(&lookup))
+}
+
+/// Why the DHCP responder could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DhcpError {
+    #[error("invalid DHCP configuration: {0}")]
+    Config(#[from] ConfigError),
+    #[error("cannot open DHCP socket {what}: {source}")]
+    Socket {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("lease store task failed: {0}")]
+    Task(String),
+}
+
+/// Compact the journal after this many records (and at least twice the table).
+const COMPACT_AFTER: usize = 20_000;
+
+struct Listener {
+    sock: Arc<UdpSocket>,
+    port: Port,
+    device: Option<String>,
+}
+
+struct ProbeDone {
+    ip: Ipv4Addr,
+    in_use: bool,
+    msg: Message,
+    ctx: Context,
+    listener: usize,
+}
+
+/// Runs the DHCP responder until `cancel` fires.
+pub async fn run(
+    config: DhcpConfig,
+    lookup: LookupSource,
+    cancel: CancellationToken,
+) -> Result<(), DhcpError> {
+    config.validate()?;
+    let (store, leases) = open_store(&config).await?;
+    let mut core = Core::new(config.clone());
+    core.restore(&leases);
+    let listeners = open_listeners(&config)?;
+    let names: Vec<&str> = listeners
+        .iter()
+        .map(|l| l.device.as_deref().unwrap_or("*"))
+        .collect();
+    info!(leases = leases.len(), mode = ?config.mode, "dhcp listening on {}", names.join(","));
+
+    let (commit_tx, commit_rx) = mpsc::unbounded_channel::<Commit>();
+    let committer = tokio::spawn(commit_loop(store, commit_rx));
+    let mut shell = Shell {
+        core,
+        listeners: Arc::new(listeners),
+        lookup,
+        current: None,
+        commit_tx,
+        since_compact: 0,
+        probing: HashSet::new(),
+    };
+    shell.decide_loop(cancel).await;
+    let Shell { commit_tx, .. } = shell;
+    drop(commit_tx);
+    committer.await.map_err(|e| DhcpError::Task(e.to_string()))
+}
+
+async fn open_store(config: &DhcpConfig) -> Result<(Option<LeaseStore>, Vec<Lease>), DhcpError> {
+    let Some(dir) = config.state_dir.clone() else {
+        return Ok((None, Vec::new()));
+    };
+    let (store, leases) = tokio::task::spawn_blocking(move || LeaseStore::open(&dir))
+        .await
+        .map_err(|e| DhcpError::Task(e.to_string()))??;
+    Ok((Some(store), leases))
+}
+
+fn open_listeners(config: &DhcpConfig) -> Result<Vec<Listener>, DhcpError> {
+    let devices: Vec<Option<String>> = if config.interfaces.is_empty() {
+        vec![None]
+    } else {
+        config.interfaces.iter().cloned().map(Some).collect()
+    };
+    let mut ports = vec![(config.server_port, Port::Dhcp)];
+    if config.mode == Mode::Proxy {
+        ports.push((config.proxy_port, Port::BootServer));
+    }
+    let mut out = Vec::new();
+    for device in &devices {
+        for &(port, kind) in &ports {
+            let addr = SocketAddrV4::new(config.bind_addr, port);
+            let what = format!("{addr} on {}", device.as_deref().unwrap_or("any interface"));
+            let sock = bind(addr, device.as_deref())
+                .map_err(|source| DhcpError::Socket { what, source })?;
+            out.push(Listener {
+                sock: Arc::new(sock),
+                port: kind,
+                device: device.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn bind(addr: SocketAddrV4, device: Option<&str>) -> std::io::Result<UdpSocket> {
+    let sock = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
+    sock.set_reuse_address(true)?;
+    sock.set_broadcast(true)?;
+    // bursts of thousands of DISCOVERs must queue, not drop (best effort:
+    // the kernel caps it at net.core.rmem_max)
+    let _ = sock.set_recv_buffer_size(4 << 20);
+    let _ = sock.set_send_buffer_size(4 << 20);
+    if let Some(dev) = device {
+        sock.bind_device(Some(dev.as_bytes()))?;
+    }
+    sock.bind(&addr.into())?;
+    sock.set_nonblocking(true)?;
+    UdpSocket::from_std(sock.into())
+}
+
+/// Waits for a datagram on any listener; returns the listener's index.
+async fn recv_any(
+    listeners: &[Listener],
+    buf: &mut [u8],
+) -> (usize, std::io::Result<(usize, SocketAddr)>) {
+    std::future::poll_fn(|cx| {
+        for (i, l) in listeners.iter().enumerate() {
+            let mut rb = tokio::io::ReadBuf::new(buf);
+            if let Poll::Ready(r) = l.sock.poll_recv_from(cx, &mut rb) {
+                let n = rb.filled().len();
+                return Poll::Ready((i, r.map(|addr| (n, addr))));
+            }
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+fn unix_now() -> Secs {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+struct Shell {
+    core: Core,
+    listeners: Arc<Vec<Listener>>,
+    lookup: LookupSource,
+    current: Option<Arc<dyn ProfileLookup>>,
+    commit_tx: mpsc::UnboundedSender<Commit>,
+    since_compact: usize,
+    probing: HashSet<Ipv4Addr>,
+}
+
+impl Shell {
+    async fn decide_loop(&mut self, cancel: CancellationToken) {
+        let (probe_tx, mut probe_rx) = mpsc::channel::<ProbeDone>(1024);
+        let listeners = Arc::clone(&self.listeners);
+        let mut buf = vec![0u8; 4096];
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                (i, got) = recv_any(&listeners, &mut buf) => match got {
+                    Ok((n, SocketAddr::V4(source))) => {
+                        let bytes = buf.get(..n).unwrap_or(&[]);
+                        self.on_datagram(bytes, source, i, &probe_tx).await;
+                    }
+                    Ok(_) => {}
+                    Err(e) => warn!(error = %e, "dhcp receive failed"),
+                },
+                Some(done) = probe_rx.recv() => self.on_probe(done, &probe_tx).await,
+            }
+        }
+    }
+
+    /// The current profiles; refreshes reservations when they were swapped.
+    fn profiles(&mut self) -> Arc<dyn ProfileLookup> {
+        let fresh = (self.lookup)();
+        let same = self
+            .current
+            .as_ref()
+            .is_some_and(|c| std::ptr::addr_eq(Arc::as_ptr(c), Arc::as_ptr(&fresh)));
+        if !same {
+            self.core.set_reservations(&fresh.reservations());
+            self.current = Some(Arc::clone(&fresh));
+        }
+        fresh
+    }
+
+    async fn on_datagram(
+        &mut self,
+        bytes: &[u8],
+        source: SocketAddrV4,
+        listener: usize,
+        probe_tx: &mpsc::Sender<ProbeDone>,
+    ) {
+        let msg = match wire::decode(bytes) {
+            Ok(m) => m,
+            Err(e) => {
+                debug!(%source, error = %e, "ignoring undecodable datagram");
+                return;
+            }
+        };
+        let Some(port) = self.listeners.get(listener).map(|l| l.port) else {
+            return;
+        };
+        let ctx = Context { source, port };
+        let profiles = self.profiles();
+        let decision = self.core.handle(&msg, &ctx, &*profiles, unix_now());
+        self.carry_out(decision, msg, ctx, listener, probe_tx).await;
+    }
+
+    async fn on_probe(&mut self, done: ProbeDone, probe_tx: &mpsc::Sender<ProbeDone>) {
+        self.probing.remove(&done.ip);
+        let profiles = self.profiles();
+        let decision = self.core.probe_result(
+            done.ip,
+            done.in_use,
+            &done.msg,
+            &done.ctx,
+            &*profiles,
+            unix_now(),
+        );
+        if done.in_use {
+            warn!(ip = %done.ip, "address answered the ping probe: marked in use");
+        }
+        self.carry_out(decision, done.msg, done.ctx, done.listener, probe_tx)
+            .await;
+    }
+
+    async fn carry_out(
+        &mut self,
+        d: Decision,
+        msg: Message,
+        ctx: Context,
+        listener: usize,
+        probe_tx: &mpsc::Sender<ProbeDone>,
+    ) {
+        let mac =
+            crate::mac::MacAddr::from_slice(msg.chaddr()).unwrap_or(crate::mac::MacAddr([0; 6]));
+        let kind = msg.opts().msg_type();
+        let span = info_span!("dhcp", %mac, xid = %format_args!("{:08x}", msg.xid()), kind = ?kind);
+        span.in_scope(
+            || info!(reason = %d.reason, reply = ?d.reply.as_ref().map(|r| r.kind), "decision"),
+        );
+        let Some(l) = self.listeners.get(listener) else {
+            return;
+        };
+        let out = d.reply.map(|r| Outgoing {
+            sock: Arc::clone(&l.sock),
+            bytes: r.bytes,
+            dest: r.dest,
+        });
+        if !d.changes.is_empty() {
+            // the reply (if any) leaves once the changes are on disk
+            self.commit(d.changes, out);
+        } else if let Some(o) = out {
+            send(&o).instrument(span).await;
+        }
+        if let Some(ip) = d.probe {
+            self.start_probe(ip, msg, ctx, listener, probe_tx.clone());
+        }
+    }
+
+    fn commit(&mut self, changes: Vec<Lease>, out: Option<Outgoing>) {
+        self.since_compact += changes.len();
+        let _ = self.commit_tx.send(Commit::Leases(changes, out));
+        if self.since_compact > COMPACT_AFTER.max(2 * self.core.table().len()) {
+            self.since_compact = 0;
+            let _ = self
+                .commit_tx
+                .send(Commit::Compact(self.core.table().snapshot()));
+        }
+    }
+
+    fn start_probe(
+        &mut self,
+        ip: Ipv4Addr,
+        msg: Message,
+        ctx: Context,
+        listener: usize,
+        tx: mpsc::Sender<ProbeDone>,
+    ) {
+        if !self.probing.insert(ip) {
+            debug!(%ip, "probe already running");
+            return;
+        }
+        let device = self.listeners.get(listener).and_then(|l| l.device.clone());
+        let timeout = self.core.config().ping_timeout;
+        tokio::spawn(async move {
+            let in_use = match device {
+                // never ping without an interface to pin the probe to
+                None => false,
+                Some(dev) => match probe::probe(ip, &dev, timeout).await {
+                    Ok(answered) => answered,
+                    Err(e) => {
+                        warn!(%ip, error = %e, "ping probe unavailable; offering without it");
+                        false
+                    }
+                },
+            };
+            let _ = tx
+                .send(ProbeDone {
+                    ip,
+                    in_use,
+                    msg,
+                    ctx,
+                    listener,
+                })
+                .await;
+        });
+    }
+}

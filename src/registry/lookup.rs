@@ -1,0 +1,188 @@
+//! The immutable registry and its questions: which profile a DHCP client gets
+//! (by precedence: exact MAC, then longest MAC prefix, then vendor class, then
+//! architecture, then default), which virtual file a TFTP client gets, how its
+//! paths are rewritten, and the reservations the address pool must respect.
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+
+use crate::boot::{ClientId, ClientProfile, ProfileLookup};
+use crate::mac::MacAddr;
+
+use super::model::{Entry, MacCrit, Profile};
+use super::template::{ClientFacts, Context, RenderError, Templates};
+
+/// Every profile, ready to answer; built by [`super::check`] and never changed.
+#[derive(Debug, Default)]
+pub struct Registry {
+    profiles: Vec<Profile>,
+    entries: Vec<Entry>,
+    /// Exact-MAC entries by MAC.
+    exact: HashMap<MacAddr, usize>,
+    /// Every other entry, highest precedence first (load order among equals,
+    /// which validation makes irrelevant: equals never overlap).
+    ranked: Vec<usize>,
+    templates: Templates,
+}
+
+impl Registry {
+    /// Assembles a registry from validated parts.
+    pub(crate) fn new(profiles: Vec<Profile>, entries: Vec<Entry>, templates: Templates) -> Self {
+        let mut exact = HashMap::new();
+        let mut ranked = Vec::new();
+        for (i, e) in entries.iter().enumerate() {
+            match e.criteria.mac {
+                MacCrit::Exact(mac) if e.criteria.arch.is_none() && e.criteria.vendor.is_none() => {
+                    exact.insert(mac, i);
+                }
+                _ => ranked.push(i),
+            }
+        }
+        ranked.sort_by_key(|i| std::cmp::Reverse(entries[*i].criteria.rank()));
+        Self {
+            profiles,
+            entries,
+            exact,
+            ranked,
+            templates,
+        }
+    }
+
+    /// Number of profiles.
+    pub fn profile_count(&self) -> usize {
+        self.profiles.len()
+    }
+
+    /// Profile names in load order.
+    pub fn profile_names(&self) -> Vec<&str> {
+        self.profiles.iter().map(|p| p.name.as_str()).collect()
+    }
+
+    /// The entry a DHCP client matches, best first.
+    fn best(&self, client: &ClientId) -> Option<&Entry> {
+        let vendor = client.vendor_class.as_deref();
+        self.candidates(client.mac)
+            .find(|e| e.criteria.arch_matches(client.arch) && e.criteria.vendor_matches(vendor))
+    }
+
+    /// Entries whose MAC condition holds for `mac`, in precedence order.
+    fn candidates(&self, mac: MacAddr) -> impl Iterator<Item = &Entry> + '_ {
+        let exact = self.exact.get(&mac).copied();
+        exact
+            .into_iter()
+            .chain(self.ranked.iter().copied())
+            .filter_map(|i| self.entries.get(i))
+            .filter(move |e| e.criteria.mac_matches(&mac))
+    }
+
+    /// Candidates for a TFTP client, of which only the MAC (and perhaps the
+    /// architecture and vendor class) is known: conditions on unknown facts
+    /// are taken as met.
+    fn tftp_candidates<'a>(
+        &'a self,
+        facts: &'a ClientFacts,
+    ) -> impl Iterator<Item = &'a Entry> + 'a {
+        self.candidates(facts.mac).filter(move |e| {
+            (facts.arch.is_none() || e.criteria.arch_matches(facts.arch))
+                && (facts.vendor_class.is_none()
+                    || e.criteria.vendor_matches(facts.vendor_class.as_deref()))
+        })
+    }
+
+    /// The content of virtual file `path` for this client, when a profile that
+    /// can apply to it defines that file (the one of highest precedence wins).
+    pub fn virtual_file(
+        &self,
+        client: &ClientFacts,
+        path: &str,
+    ) -> Option<Result<Vec<u8>, RenderError>> {
+        let wanted = path.trim_start_matches('/');
+        for entry in self.tftp_candidates(client) {
+            let profile = self.profiles.get(entry.profile)?;
+            let ctx = context(client, profile, entry).to_value();
+            for rule in &profile.files {
+                let hit = match &rule.literal {
+                    Some(lit) => lit == wanted,
+                    None => self
+                        .templates
+                        .render(&rule.path_template, &ctx)
+                        .is_ok_and(|p| p.trim_start_matches('/') == wanted),
+                };
+                if hit {
+                    let body = self.templates.render(&rule.body_template, &ctx);
+                    return Some(
+                        body.map(String::into_bytes)
+                            .map_err(|(_, detail)| RenderError {
+                                profile: profile.name.clone(),
+                                file: rule.pattern.clone(),
+                                detail,
+                            }),
+                    );
+                }
+            }
+        }
+        None
+    }
+
+    /// `path` rewritten by the first rule of the best profile that can apply
+    /// to `mac` and has a matching rule; `None` when no rule applies.
+    pub fn rewrite_path(&self, mac: &MacAddr, path: &str) -> Option<String> {
+        let wanted = path.trim_start_matches('/');
+        self.candidates(*mac)
+            .filter_map(|e| self.profiles.get(e.profile))
+            .find_map(|p| p.rewrites.iter().find_map(|r| r.apply(wanted)))
+    }
+
+    /// The advisory upload directory of the best profile for `mac` that has one.
+    pub fn upload_dir(&self, mac: &MacAddr) -> Option<&str> {
+        self.candidates(*mac)
+            .filter_map(|e| self.profiles.get(e.profile))
+            .find_map(|p| p.upload_dir.as_deref())
+    }
+}
+
+/// The template context for one client under one entry.
+pub(crate) fn context<'a>(
+    facts: &'a ClientFacts,
+    profile: &'a Profile,
+    entry: &'a Entry,
+) -> Context<'a> {
+    Context {
+        facts,
+        profile: &profile.name,
+        hostname: entry.hostname.as_deref(),
+        address: entry.address,
+        vars: [&profile.vars, &entry.vars],
+    }
+}
+
+impl ProfileLookup for Registry {
+    fn lookup(&self, client: &ClientId) -> Option<ClientProfile> {
+        let Some(entry) = self.best(client) else {
+            tracing::debug!(mac = %client.mac, arch = ?client.arch, vendor_class = ?client.vendor_class, "no profile matches");
+            return None;
+        };
+        let profile = self.profiles.get(entry.profile)?;
+        tracing::debug!(mac = %client.mac, profile = %profile.name, by = %entry.criteria.reason(), "profile matched");
+        Some(ClientProfile {
+            name: profile.name.clone(),
+            known: entry.criteria.rank().tier >= 2,
+            fixed_address: entry.address,
+            hostname: entry.hostname.clone(),
+            boot: profile.boot.clone(),
+            next_server: profile.next_server,
+            tftp_servers: profile.tftp_servers.clone(),
+            extra_options: profile.extra_options.clone(),
+        })
+    }
+
+    fn reservations(&self) -> Vec<(MacAddr, Ipv4Addr)> {
+        self.entries
+            .iter()
+            .filter_map(|e| match (&e.criteria.mac, e.address) {
+                (MacCrit::Exact(mac), Some(ip)) => Some((*mac, ip)),
+                _ => None,
+            })
+            .collect()
+    }
+}

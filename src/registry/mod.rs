@@ -1,0 +1,37 @@
+//! The profile registry: YAML profiles under a directory, validated into an
+//! immutable [`Registry`] that tells the DHCP side what each client gets
+//! ([`crate::boot::ProfileLookup`]) and the TFTP side which virtual files and
+//! path rewrites apply. Reloaded whole on change by [`watch()`].
+//!
+//! Flow: `source` reads files → `parse` (serde_norway, shapes) → `build`
+//! (meaning, with positions from `locate`) → `checks` (across profiles,
+//! templates) → `lookup::Registry`. Only `source` and `watch` do I/O.
+//! The file format is documented in `docs/profiles.md`.
+
+pub mod arch;
+pub mod build;
+mod build_files;
+mod build_match;
+pub mod checks;
+pub mod diag;
+pub mod locate;
+pub mod lookup;
+pub mod model;
+pub mod options;
+pub mod parse;
+pub mod pattern;
+pub mod source;
+pub mod template;
+pub mod watch;
+pub mod wire;
+
+pub use build::{SourceFile, Sources};
+pub use checks::build_registry;
+pub use diag::{Diagnostic, Diagnostics, Pos};
+pub use lookup::Registry;
+pub use source::check;
+pub use template::{ClientFacts, RenderError};
+pub use watch::{reload, watch, Reloaded};
+
+#[cfg(test)]
+mod tests;

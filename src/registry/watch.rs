@@ -1,0 +1,279 @@
+//! Hot reload: rebuild the registry when a file under the profiles directory
+//! changes (debounced) or on SIGHUP, and swap it in whole. A bad edit keeps the
+//! last good registry in service and logs every diagnostic; an exchange in
+//! flight keeps the `Arc<Registry>` it loaded, so it always sees one
+//! consistent registry.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use notify::{EventKind, RecursiveMode, Watcher};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::boot::ProfileLookup;
+
+use super::lookup::Registry;
+use super::source::check;
+
+/// Quiet time after the last change before reloading: editors write a file in
+/// several steps (truncate, write, rename), and we want the final state.
+pub const DEBOUNCE: Duration = Duration::from_millis(200);
+
+/// Longest wait for quiet; a directory that never stops changing is still
+/// reloaded this often.
+const MAX_DEBOUNCE: Duration = Duration::from_secs(2);
+
+/// What one reload attempt did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reloaded {
+    /// The new registry is in service.
+    Swapped {
+        /// Profiles loaded.
+        profiles: usize,
+        /// Fixed addresses reserved.
+        reservations: usize,
+    },
+    /// The profiles have problems; the previous registry stays.
+    Kept {
+        /// How many problems (each was logged).
+        problems: usize,
+    },
+}
+
+/// Loads the profiles once and swaps them in if they are valid. Blocking I/O:
+/// from async code, call it through `spawn_blocking` (as [`watch`] does).
+pub fn reload(profiles_dir: &Path, boot_root: &Path, shared: &ArcSwap<Registry>) -> Reloaded {
+    match check(profiles_dir, boot_root) {
+        Ok(registry) => {
+            let profiles = registry.profile_count();
+            let reservations = registry.reservations().len();
+            shared.store(Arc::new(registry));
+            tracing::info!(profiles, reservations, dir = %profiles_dir.display(), "profiles loaded");
+            Reloaded::Swapped {
+                profiles,
+                reservations,
+            }
+        }
+        Err(diags) => {
+            for d in &diags {
+                tracing::warn!("{d}");
+            }
+            tracing::warn!(
+                problems = diags.len(),
+                dir = %profiles_dir.display(),
+                "profiles not reloaded; keeping the last good registry"
+            );
+            Reloaded::Kept {
+                problems: diags.len(),
+            }
+        }
+    }
+}
+
+/// Watches `profiles_dir` (and its subdirectories, for templates) and
+/// listens for SIGHUP, reloading into `shared` until `cancel` fires. The
+/// first load is the caller's (`check` at startup); this only reloads.
+pub fn watch(
+    profiles_dir: PathBuf,
+    boot_root: PathBuf,
+    shared: Arc<ArcSwap<Registry>>,
+    cancel: CancellationToken,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let (tx, mut rx) = mpsc::channel::<()>(1);
+        let _watcher = start_watcher(&profiles_dir, tx);
+        let mut hup = hangups();
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                Some(()) = rx.recv() => {
+                    if !settle(&mut rx, &cancel).await {
+                        break;
+                    }
+                    tracing::debug!("profiles changed on disk");
+                }
+                Some(()) = next_hangup(&mut hup) => tracing::info!("SIGHUP: reloading profiles"),
+            }
+            let (dir, root, reg) = (profiles_dir.clone(), boot_root.clone(), shared.clone());
+            let done = tokio::task::spawn_blocking(move || reload(&dir, &root, &reg)).await;
+            if let Err(e) = done {
+                tracing::warn!("profile reload task failed: {e}");
+            }
+        }
+    })
+}
+
+/// Starts the file watcher; without one (no inotify?), SIGHUP still works.
+fn start_watcher(dir: &Path, tx: mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
+    let handler = move |res: notify::Result<notify::Event>| {
+        if let Ok(event) = res {
+            if !matches!(event.kind, EventKind::Access(_)) {
+                // Full means a reload is already pending: nothing is lost.
+                let _ = tx.try_send(());
+            }
+        }
+    };
+    let mut watcher = match notify::recommended_watcher(handler) {
+        Ok(w) => w,
+        Err(e) => {
+            tracing::warn!("cannot watch profiles for changes ({e}); reload with SIGHUP");
+            return None;
+        }
+    };
+    if let Err(e) = watcher.watch(dir, RecursiveMode::Recursive) {
+        tracing::warn!(dir = %dir.display(), "cannot watch profiles for changes ({e}); reload with SIGHUP");
+        return None;
+    }
+    Some(watcher)
+}
+
+/// Waits until no change arrived for [`DEBOUNCE`] (at most [`MAX_DEBOUNCE`]).
+/// False when cancelled meanwhile.
+async fn settle(rx: &mut mpsc::Receiver<()>, cancel: &CancellationToken) -> bool {
+    let deadline = tokio::time::Instant::now() + MAX_DEBOUNCE;
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return false,
+            _ = tokio::time::sleep(DEBOUNCE) => return true,
+            _ = tokio::time::sleep_until(deadline) => return true,
+            more = rx.recv() => if more.is_none() { return true },
+        }
+    }
+}
+
+type Hangups = Option<tokio::signal::unix::Signal>;
+
+fn hangups() -> Hangups {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!("cannot listen for SIGHUP ({e}); reloads follow file changes only");
+            None
+        }
+    }
+}
+
+async fn next_hangup(hup: &mut Hangups) -> Option<()> {
+    match hup {
+        Some(s) => s.recv().await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "name: a\nmatch: {default: true}\n";
+    const GOOD_TWO: &str =
+        "- name: a\n  match: {default: true}\n- name: b\n  match: {arch: bios}\n";
+
+    #[test]
+    fn reload_keeps_last_good_on_bad_edit() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = ArcSwap::from_pointee(Registry::default());
+        std::fs::write(dir.path().join("p.yaml"), GOOD).unwrap();
+        let swapped = reload(dir.path(), dir.path(), &shared);
+        assert_eq!(
+            swapped,
+            Reloaded::Swapped {
+                profiles: 1,
+                reservations: 0
+            }
+        );
+        std::fs::write(dir.path().join("p.yaml"), "name: [\n").unwrap();
+        assert_eq!(
+            reload(dir.path(), dir.path(), &shared),
+            Reloaded::Kept { problems: 1 }
+        );
+        assert_eq!(shared.load().profile_names(), vec!["a"]);
+    }
+
+    async fn wait_for(shared: &ArcSwap<Registry>, want: &[&str]) -> bool {
+        for _ in 0..100 {
+            if shared.load().profile_names() == want {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        false
+    }
+
+    #[tokio::test]
+    async fn watch_swaps_good_edits_and_keeps_last_good() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.yaml");
+        std::fs::write(&file, GOOD).unwrap();
+        let first = check(dir.path(), dir.path()).unwrap();
+        let shared = Arc::new(ArcSwap::from_pointee(first));
+        let cancel = CancellationToken::new();
+        let task = watch(
+            dir.path().into(),
+            dir.path().into(),
+            shared.clone(),
+            cancel.clone(),
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+
+        std::fs::write(&file, GOOD_TWO).unwrap();
+        assert!(wait_for(&shared, &["a", "b"]).await, "good edit swapped in");
+
+        let before = shared.load_full();
+        std::fs::write(&file, "- name: a\n  match: {arch: nope}\n").unwrap();
+        tokio::time::sleep(DEBOUNCE * 4).await;
+        assert!(
+            Arc::ptr_eq(&before, &shared.load_full()),
+            "bad edit kept the old registry"
+        );
+
+        std::fs::write(
+            dir.path().join("q.yaml"),
+            "name: c\nmatch: {arch: uefi-x64}\n",
+        )
+        .unwrap();
+        std::fs::write(&file, GOOD).unwrap();
+        assert!(
+            wait_for(&shared, &["a", "c"]).await,
+            "fixed edit swapped in"
+        );
+
+        cancel.cancel();
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn sighup_reloads() {
+        let dir = tempfile::tempdir().unwrap();
+        let boot = tempfile::tempdir().unwrap();
+        let text = "name: a\nmatch: {default: true}\nboot: {bios: pxelinux.0}\n";
+        std::fs::write(dir.path().join("p.yaml"), text).unwrap();
+        assert!(check(dir.path(), boot.path()).is_err(), "boot file missing");
+        let shared = Arc::new(ArcSwap::from_pointee(Registry::default()));
+        let cancel = CancellationToken::new();
+        let task = watch(
+            dir.path().into(),
+            boot.path().into(),
+            shared.clone(),
+            cancel.clone(),
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        // The boot root is not watched: adding the file changes nothing until SIGHUP.
+        std::fs::write(boot.path().join("pxelinux.0"), b"").unwrap();
+        // SAFETY: raising a signal in our own process, whose handler the
+        // watch task has installed.
+        unsafe { libc::raise(libc::SIGHUP) };
+        assert!(wait_for(&shared, &["a"]).await, "SIGHUP reloaded");
+        cancel.cancel();
+        tokio::time::timeout(Duration::from_secs(5), task)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+}

@@ -1,0 +1,201 @@
+//! The profile file format exactly as operators write it: serde shapes with
+//! `deny_unknown_fields` and a doc comment per key. Only the *shape* is checked
+//! here (by serde_norway, which reports file:line:column); what the values mean
+//! is checked once, in `build`, which turns these into the validated model.
+//!
+//! Values whose spelling matters (MACs, addresses) are kept as strings so that
+//! every bad one is reported, not just the first serde stumbles on, and so that
+//! a MAC written as `001122334455` keeps its leading zeros.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// One profile: who it matches and what those clients get.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireProfile {
+    /// Unique name, shown in logs ("why did this machine boot that?").
+    pub name: String,
+    /// Free text for humans.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Which clients this profile is for (absent: only the `hosts:` below).
+    #[serde(default, rename = "match")]
+    pub matches: Option<WireMatch>,
+    /// Individual machines (each an exact MAC) sharing this profile, each with
+    /// its own fixed address, host name and variables.
+    #[serde(default)]
+    pub hosts: Vec<WireHost>,
+    /// Fixed IPv4 address; only for a profile that matches one exact MAC.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// Host name (option 12); only for a profile that matches one exact MAC.
+    #[serde(default)]
+    pub hostname: Option<String>,
+    /// Boot files per firmware family.
+    #[serde(default)]
+    pub boot: Option<WireBoot>,
+    /// TFTP server to send clients to instead of this one (siaddr, option 66).
+    #[serde(default)]
+    pub next_server: Option<String>,
+    /// Option 150 list: IPv4 addresses, or `self` for this server's own address.
+    #[serde(default)]
+    pub tftp_servers: Vec<String>,
+    /// Extra DHCP options by code, each with a typed value.
+    #[serde(default)]
+    pub options: BTreeMap<u8, WireOption>,
+    /// Virtual TFTP files rendered per client from templates: path pattern → source.
+    #[serde(default)]
+    pub files: BTreeMap<String, WireFile>,
+    /// TFTP path rewrites for these clients, first match wins.
+    #[serde(default)]
+    pub rewrite: Vec<WireRewrite>,
+    /// Free variables for templates.
+    #[serde(default)]
+    pub vars: BTreeMap<String, serde_norway::Value>,
+    /// Advisory: where uploads (WRQ) from these clients are meant to land.
+    #[serde(default)]
+    pub upload_dir: Option<String>,
+}
+
+/// The `match:` block. Every key given must hold (AND); absent keys match anything.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireMatch {
+    /// One exact MAC in any common spelling, or a prefix ending in `*` (`52:54:00:*`).
+    #[serde(default)]
+    pub mac: Option<String>,
+    /// A MAC prefix of one to five bytes (`52:54:00`, `52-54-00`, `525400`).
+    #[serde(default)]
+    pub mac_prefix: Option<String>,
+    /// Client architecture(s), by name (`bios`, `uefi-x64`, …) or option 93 code.
+    #[serde(default)]
+    pub arch: Option<OneOrMany<ArchSpec>>,
+    /// Glob (`*`, `?`) on the vendor class identifier (option 60).
+    #[serde(default)]
+    pub vendor_class: Option<String>,
+    /// `true`: the fallback profile for clients nothing else matches.
+    #[serde(default)]
+    pub default: bool,
+}
+
+/// An architecture given by name or by number.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum ArchSpec {
+    /// An option 93 code.
+    Code(u16),
+    /// A name from the table in `docs/profiles.md`.
+    Name(String),
+}
+
+/// A single value or a list of them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany<T> {
+    /// `key: value`
+    One(T),
+    /// `key: [a, b]`
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    /// The values as a list.
+    pub fn as_slice(&self) -> &[T] {
+        match self {
+            Self::One(v) => std::slice::from_ref(v),
+            Self::Many(v) => v,
+        }
+    }
+}
+
+/// One machine in `hosts:`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireHost {
+    /// Its exact MAC.
+    pub mac: String,
+    /// Its fixed IPv4 address.
+    #[serde(default)]
+    pub address: Option<String>,
+    /// Its host name.
+    #[serde(default)]
+    pub hostname: Option<String>,
+    /// Variables for templates, overriding the profile's.
+    #[serde(default)]
+    pub vars: BTreeMap<String, serde_norway::Value>,
+}
+
+/// The `boot:` block: file names relative to the boot root, or URLs.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireBoot {
+    /// Legacy BIOS (arch 0).
+    #[serde(default)]
+    pub bios: Option<String>,
+    /// UEFI IA32 (arch 6).
+    #[serde(default)]
+    pub uefi_ia32: Option<String>,
+    /// UEFI x64 (arch 7 and 9).
+    #[serde(default)]
+    pub uefi_x64: Option<String>,
+    /// UEFI ARM64 (arch 11).
+    #[serde(default)]
+    pub uefi_arm64: Option<String>,
+    /// UEFI HTTP boot: a URL.
+    #[serde(default)]
+    pub http: Option<String>,
+    /// For clients that already run iPXE: a script name or URL.
+    #[serde(default)]
+    pub ipxe: Option<String>,
+}
+
+/// A typed DHCP option value: exactly one of these keys (checked in `options`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireOption {
+    /// One or more IPv4 addresses.
+    #[serde(default)]
+    pub ipv4: Option<OneOrMany<String>>,
+    /// Text, sent as its UTF-8 bytes.
+    #[serde(default)]
+    pub string: Option<String>,
+    /// One byte.
+    #[serde(default)]
+    pub u8: Option<u8>,
+    /// Two bytes, network order.
+    #[serde(default)]
+    pub u16: Option<u16>,
+    /// Four bytes, network order.
+    #[serde(default)]
+    pub u32: Option<u32>,
+    /// One byte, 0 or 1.
+    #[serde(default)]
+    pub bool: Option<bool>,
+    /// Raw bytes in hex: `"01:04:0a"`, `"01 04 0a"` or `"01040a"`.
+    #[serde(default)]
+    pub hex: Option<String>,
+}
+
+/// Where a virtual file's content comes from: exactly one of the two keys.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireFile {
+    /// A template file, relative to the profiles directory.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// The template text inline.
+    #[serde(default)]
+    pub content: Option<String>,
+}
+
+/// A path-prefix rewrite.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireRewrite {
+    /// Path prefix the client asks for (whole path components).
+    pub from: String,
+    /// What to put in its place.
+    pub to: String,
+}

@@ -1,0 +1,337 @@
+//! Real DHCP clients (udhcpc, dhclient, nmap) against the lab server, inside
+//! network namespaces this test creates and deletes. Needs root and the
+//! tools; skipped with a reason outside CI when they are missing.
+
+mod netns;
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use netns::{Lab, CLIENT_IF, CLIENT_MAC, SERVER_IP};
+
+const POOL: &[&str] = &[
+    "--subnet",
+    "10.231.0.0/24",
+    "--range",
+    "10.231.0.100-10.231.0.199",
+    "--router",
+    "10.231.0.1",
+    "--dns",
+    "10.231.0.53",
+    "--bios",
+    "undionly.kpxe",
+    "--uefi-x64",
+    "ipxe.efi",
+    "--ipxe",
+    "http://10.231.0.1/boot.ipxe",
+];
+
+/// Runs udhcpc once in the client namespace; returns the variables of its
+/// `bound` event (empty when it got no lease).
+fn udhcpc(lab: &Lab, extra: &[&str]) -> HashMap<String, String> {
+    let out = lab.path("udhcpc.out");
+    let _ = std::fs::remove_file(&out);
+    let script = lab.path("udhcpc.sh");
+    let body = format!(
+        "#!/bin/sh\n[ \"$1\" = bound ] || exit 0\nfor v in ip siaddr boot_file serverid subnet router dns hostname; do eval \"echo $v=\\$$v\"; done > {}\n",
+        out.display()
+    );
+    std::fs::write(&script, body).unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let status = lab
+        .client_cmd("timeout")
+        .args([
+            "20", "udhcpc", "-i", CLIENT_IF, "-n", "-q", "-f", "-t", "3", "-T", "2",
+        ])
+        .arg("-s")
+        .arg(&script)
+        .args(extra)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    let _ = status;
+    std::fs::read_to_string(&out)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn udhcpc_gets_lease_boot_file_and_options() {
+    if !netns::ready(&["udhcpc"]) {
+        return;
+    }
+    let mut lab = Lab::new();
+    lab.start_server(POOL);
+    let got = udhcpc(&lab, &[]);
+    assert_eq!(
+        got.get("ip").map(String::as_str),
+        Some("10.231.0.100"),
+        "{got:?}\n{}",
+        lab.log()
+    );
+    assert_eq!(got["siaddr"], SERVER_IP);
+    assert_eq!(got["boot_file"], "undionly.kpxe");
+    assert_eq!(got["serverid"], SERVER_IP);
+    assert_eq!(got["subnet"], "255.255.255.0");
+    assert_eq!(got["router"], "10.231.0.1");
+    assert_eq!(got["dns"], "10.231.0.53");
+    assert!(
+        lab.log_contains("acknowledged 10.231.0.100"),
+        "{}",
+        lab.log()
+    );
+}
+
+#[test]
+fn udhcpc_uefi_and_ipxe_get_their_files() {
+    if !netns::ready(&["udhcpc"]) {
+        return;
+    }
+    let mut lab = Lab::new();
+    lab.start_server(POOL);
+    // option 93 = 7 (x64 UEFI) as two bytes of hex, vendor class PXEClient
+    let got = udhcpc(
+        &lab,
+        &["-V", "PXEClient:Arch:00007:UNDI:003016", "-x", "0x5d:0007"],
+    );
+    assert_eq!(
+        got.get("boot_file").map(String::as_str),
+        Some("ipxe.efi"),
+        "{got:?}\n{}",
+        lab.log()
+    );
+    let got = udhcpc(&lab, &["-x", "0x4d:69505845"]);
+    assert_eq!(
+        got.get("boot_file").map(String::as_str),
+        Some("http://10.231.0.1/boot.ipxe"),
+        "{got:?}"
+    );
+}
+
+#[test]
+fn dhclient_gets_its_reservation_and_filename() {
+    if !netns::ready(&["dhclient"]) {
+        return;
+    }
+    let mut lab = Lab::new();
+    let reserve = format!("{CLIENT_MAC}=10.231.0.50");
+    let host = format!("{CLIENT_MAC}=web1");
+    let mut args = POOL.to_vec();
+    args.extend(["--reserve", &reserve, "--hostname", &host]);
+    lab.start_server(&args);
+    let lease_file = lab.path("dhclient.leases");
+    let pid_file = lab.path("dhclient.pid");
+    let child = lab
+        .client_cmd("dhclient")
+        .args(["-1", "-d", "-v", "-sf", "/bin/true", "-lf"])
+        .arg(&lease_file)
+        .arg("-pf")
+        .arg(&pid_file)
+        .arg(CLIENT_IF)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let idx = lab.adopt(child);
+    let start = Instant::now();
+    let mut text = String::new();
+    while start.elapsed() < Duration::from_secs(20) {
+        text = std::fs::read_to_string(&lease_file).unwrap_or_default();
+        if text.contains("fixed-address") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    lab.kill_child(idx);
+    assert!(
+        text.contains("fixed-address 10.231.0.50;"),
+        "{text}\n{}",
+        lab.log()
+    );
+    assert!(text.contains("filename \"undionly.kpxe\";"), "{text}");
+    assert!(text.contains("option host-name \"web1\";"), "{text}");
+    assert!(
+        text.contains("option dhcp-server-identifier 10.231.0.1;"),
+        "{text}"
+    );
+}
+
+#[test]
+fn nmap_sees_an_offer() {
+    if !netns::ready(&["nmap"]) {
+        return;
+    }
+    let mut lab = Lab::new();
+    lab.client_addr("10.231.0.250/24");
+    lab.start_server(POOL);
+    let out = lab
+        .client_cmd("timeout")
+        .args([
+            "60",
+            "nmap",
+            "-n",
+            "--script",
+            "broadcast-dhcp-discover",
+            "-e",
+            CLIENT_IF,
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("IP Offered: 10.231.0.1"),
+        "{text}\n{}",
+        lab.log()
+    );
+    assert!(text.contains("Server Identifier: 10.231.0.1"), "{text}");
+    assert!(text.contains("Subnet Mask: 255.255.255.0"), "{text}");
+}
+
+#[test]
+fn proxy_mode_gives_boot_info_but_no_address() {
+    if !netns::ready(&["udhcpc"]) {
+        return;
+    }
+    let mut lab = Lab::new();
+    lab.start_server(&["--proxy", "--bios", "undionly.kpxe"]);
+    let plain = udhcpc(&lab, &[]);
+    assert!(
+        plain.is_empty(),
+        "a non-PXE client got an answer: {plain:?}"
+    );
+    assert!(
+        lab.log_contains("proxy mode: not a PXE client"),
+        "{}",
+        lab.log()
+    );
+    let pxe = udhcpc(&lab, &["-V", "PXEClient:Arch:00000:UNDI:002001"]);
+    assert!(
+        lab.log_contains("proxy offer (no address)"),
+        "{}",
+        lab.log()
+    );
+    // udhcpc may or may not accept an offer without an address; if it does,
+    // it must not have been handed one
+    if let Some(ip) = pxe.get("ip") {
+        assert!(!ip.starts_with("10.231.0."), "proxy handed out {ip}");
+        assert_eq!(pxe["boot_file"], "undionly.kpxe");
+    }
+}
+
+#[test]
+fn leases_survive_a_restart() {
+    if !netns::ready(&["udhcpc"]) {
+        return;
+    }
+    let mut lab = Lab::new();
+    let state = lab.path("state");
+    let state_s = state.display().to_string();
+    let mut args = POOL.to_vec();
+    args.extend(["--state-dir", &state_s]);
+    lab.start_server(&args);
+    let first = udhcpc(&lab, &["-r", "10.231.0.100"]);
+    assert_eq!(
+        first.get("ip").map(String::as_str),
+        Some("10.231.0.100"),
+        "{}",
+        lab.log()
+    );
+    lab.stop_server();
+    let leases = netboot::dhcp::store::load(&state).unwrap();
+    assert_eq!(leases.len(), 1);
+    assert_eq!(leases[0].mac.to_string(), CLIENT_MAC);
+    lab.server_log.lock().unwrap().clear();
+    lab.start_server(&args);
+    assert!(lab.log_contains("leases=1"), "{}", lab.log());
+    // the reloaded table gives the client its address back
+    let again = udhcpc(&lab, &["-r", "10.231.0.100"]);
+    assert_eq!(
+        again.get("ip").map(String::as_str),
+        Some("10.231.0.100"),
+        "{}",
+        lab.log()
+    );
+}
+
+#[test]
+fn ping_probe_skips_an_address_in_use() {
+    if !netns::ready(&["udhcpc"]) {
+        return;
+    }
+    let mut lab = Lab::new();
+    // a squatter on the first pool address, inside the client namespace
+    lab.client_addr("10.231.0.100/24");
+    let mut args = POOL.to_vec();
+    args.push("--ping-check");
+    lab.start_server(&args);
+    let got = udhcpc(&lab, &[]);
+    assert_eq!(
+        got.get("ip").map(String::as_str),
+        Some("10.231.0.101"),
+        "{got:?}\n{}",
+        lab.log()
+    );
+    assert!(lab.log_contains("answered the ping probe"), "{}", lab.log());
+}
+
+/// A PXE client's REQUEST to the boot server port (4011) in proxy mode gets a
+/// unicast ACK with the boot file and no address.
+#[test]
+fn proxy_mode_answers_port_4011() {
+    use dhcproto::v4::{DhcpOption, Message, MessageType, OptionCode};
+    use dhcproto::{Decodable, Decoder, Encodable, Encoder};
+    use std::net::{Ipv4Addr, UdpSocket};
+
+    if !netns::ready(&[]) {
+        return;
+    }
+    let mut lab = Lab::new();
+    lab.client_addr("10.231.0.140/24");
+    lab.start_server(&["--proxy", "--uefi-x64", "ipxe.efi"]);
+    let reply = netns::in_netns(&lab.cli.clone(), || {
+        let mac = [0x52, 0x54, 0, 0x12, 0x34, 0x56];
+        let client = Ipv4Addr::new(10, 231, 0, 140);
+        let mut m = Message::new(
+            client,
+            Ipv4Addr::UNSPECIFIED,
+            Ipv4Addr::UNSPECIFIED,
+            Ipv4Addr::UNSPECIFIED,
+            &mac,
+        );
+        m.opts_mut()
+            .insert(DhcpOption::MessageType(MessageType::Request));
+        m.opts_mut().insert(DhcpOption::ClassIdentifier(
+            b"PXEClient:Arch:00007:UNDI:003016".to_vec(),
+        ));
+        m.opts_mut()
+            .insert(DhcpOption::ClientSystemArchitecture(7.into()));
+        let mut bytes = Vec::new();
+        m.encode(&mut Encoder::new(&mut bytes)).unwrap();
+        let sock = UdpSocket::bind((client, 0)).unwrap();
+        sock.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+            .unwrap();
+        let mut buf = [0u8; 1500];
+        for _ in 0..5 {
+            sock.send_to(&bytes, (Ipv4Addr::new(10, 231, 0, 1), 4011))
+                .unwrap();
+            if let Ok((n, _)) = sock.recv_from(&mut buf) {
+                return Some(Message::decode(&mut Decoder::new(&buf[..n])).unwrap());
+            }
+        }
+        None
+    });
+    let reply = reply.unwrap_or_else(|| panic!("no answer on 4011:\n{}", lab.log()));
+    assert_eq!(reply.opts().msg_type(), Some(MessageType::Ack));
+    assert_eq!(reply.yiaddr(), Ipv4Addr::UNSPECIFIED);
+    assert_eq!(reply.siaddr(), Ipv4Addr::new(10, 231, 0, 1));
+    assert_eq!(
+        reply.opts().get(OptionCode::BootfileName),
+        Some(&DhcpOption::BootfileName(b"ipxe.efi".to_vec()))
+    );
+    assert!(lab.log_contains("proxy ack (no address)"), "{}", lab.log());
+}

@@ -1,0 +1,245 @@
+//! A private two-namespace network for DHCP tests: `nbt-srv-<pid>-<n>` holds
+//! the server side of a veth pair (10.231.0.1/24), `nbt-cli-<pid>-<n>` the
+//! client side. Nothing touches the root namespace's interfaces; the guard
+//! kills the processes it started and deletes both namespaces on drop, even
+//! when a test panics.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+pub const SERVER_IP: &str = "10.231.0.1";
+pub const CLIENT_MAC: &str = "52:54:00:12:34:56";
+pub const SERVER_IF: &str = "vs0";
+pub const CLIENT_IF: &str = "vc0";
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// Checks root and the tools; in CI a missing piece fails the test, outside
+/// CI the test is skipped with a printed reason. Returns false to skip.
+pub fn ready(tools: &[&str]) -> bool {
+    let mut missing: Vec<String> = Vec::new();
+    if !nix::unistd::Uid::effective().is_root() {
+        missing.push("root (network namespaces)".into());
+    }
+    for t in tools.iter().chain(&["ip"]) {
+        let found = Command::new("sh")
+            .args(["-c", &format!("command -v {t}")])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !found {
+            missing.push(format!("`{t}`"));
+        }
+    }
+    if missing.is_empty() {
+        return true;
+    }
+    let msg = format!("DHCP namespace test needs {}", missing.join(", "));
+    if std::env::var_os("CI").is_some() {
+        panic!("{msg} (CI is set, so this is a failure)");
+    }
+    eprintln!("skipping: {msg}");
+    false
+}
+
+/// The lab binary built by cargo next to the test executable.
+pub fn lab_binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = dir.join("examples").join("dhcp_lab");
+    assert!(
+        bin.exists(),
+        "{} missing: run `cargo build --example dhcp_lab`",
+        bin.display()
+    );
+    bin
+}
+
+fn ip(args: &[&str]) {
+    let out = Command::new("ip").args(args).output().expect("run ip");
+    assert!(
+        out.status.success(),
+        "ip {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub struct Lab {
+    pub srv: String,
+    pub cli: String,
+    pub dir: tempfile::TempDir,
+    server: Option<Child>,
+    pub server_log: Arc<Mutex<Vec<String>>>,
+    children: Vec<Child>,
+}
+
+impl Lab {
+    pub fn new() -> Self {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let pid = std::process::id();
+        let srv = format!("nbt-srv-{pid}-{n}");
+        let cli = format!("nbt-cli-{pid}-{n}");
+        // the guard exists before the first namespace, so a failure below cleans up
+        let lab = Self {
+            srv: srv.clone(),
+            cli: cli.clone(),
+            dir: tempfile::tempdir().expect("tempdir"),
+            server: None,
+            server_log: Arc::new(Mutex::new(Vec::new())),
+            children: Vec::new(),
+        };
+        ip(&["netns", "add", &srv]);
+        ip(&["netns", "add", &cli]);
+        ip(&[
+            "-n", &srv, "link", "add", SERVER_IF, "type", "veth", "peer", "name", CLIENT_IF,
+            "netns", &cli,
+        ]);
+        ip(&[
+            "-n",
+            &srv,
+            "addr",
+            "add",
+            &format!("{SERVER_IP}/24"),
+            "dev",
+            SERVER_IF,
+        ]);
+        ip(&["-n", &srv, "link", "set", SERVER_IF, "up"]);
+        ip(&["-n", &srv, "link", "set", "lo", "up"]);
+        ip(&["-n", &cli, "link", "set", CLIENT_IF, "address", CLIENT_MAC]);
+        ip(&["-n", &cli, "link", "set", CLIENT_IF, "up"]);
+        ip(&["-n", &cli, "link", "set", "lo", "up"]);
+        lab
+    }
+
+    /// Adds an address inside the client namespace.
+    pub fn client_addr(&self, cidr: &str) {
+        ip(&["-n", &self.cli, "addr", "add", cidr, "dev", CLIENT_IF]);
+    }
+
+    /// Starts the lab server in the server namespace and waits (bounded) for
+    /// its readiness line.
+    pub fn start_server(&mut self, extra: &[&str]) {
+        let mut cmd = Command::new("ip");
+        cmd.args(["netns", "exec", &self.srv]).arg(lab_binary());
+        cmd.args(["--interface", SERVER_IF, "--server-ip", SERVER_IP]);
+        cmd.args(extra).stdout(Stdio::null()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn dhcp_lab");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::clone(&self.server_log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                log.lock().expect("log").push(line);
+            }
+        });
+        self.server = Some(child);
+        self.wait_log("dhcp listening on", Duration::from_secs(20));
+    }
+
+    /// Waits until a server log line contains `needle`.
+    pub fn wait_log(&mut self, needle: &str, limit: Duration) {
+        let start = Instant::now();
+        while start.elapsed() < limit {
+            if self.log_contains(needle) {
+                return;
+            }
+            if let Some(s) = self.server.as_mut() {
+                if let Ok(Some(status)) = s.try_wait() {
+                    panic!("server exited with {status}:\n{}", self.log());
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!(
+            "no `{needle}` from the server within {limit:?}:\n{}",
+            self.log()
+        );
+    }
+
+    pub fn log_contains(&self, needle: &str) -> bool {
+        self.server_log
+            .lock()
+            .expect("log")
+            .iter()
+            .any(|l| l.contains(needle))
+    }
+
+    pub fn log(&self) -> String {
+        self.server_log.lock().expect("log").join("\n")
+    }
+
+    /// Stops the server (SIGTERM via kill on our own child's PID).
+    pub fn stop_server(&mut self) {
+        if let Some(mut s) = self.server.take() {
+            let _ = Command::new("kill")
+                .args(["-TERM", &s.id().to_string()])
+                .status();
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(5) {
+                if let Ok(Some(_)) = s.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = s.kill();
+            let _ = s.wait();
+        }
+    }
+
+    /// A command run inside the client namespace.
+    pub fn client_cmd(&self, program: &str) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.cli, program]);
+        c
+    }
+
+    /// Keeps a long-running client process so the guard kills it.
+    pub fn adopt(&mut self, child: Child) -> usize {
+        self.children.push(child);
+        self.children.len() - 1
+    }
+
+    pub fn kill_child(&mut self, idx: usize) {
+        if let Some(c) = self.children.get_mut(idx) {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        self.stop_server();
+        for ns in [&self.srv, &self.cli] {
+            let _ = Command::new("ip").args(["netns", "del", ns]).status();
+        }
+    }
+}
+
+/// Runs `f` on a thread that has joined namespace `ns` (sockets it creates
+/// live there); the calling thread's namespace is untouched.
+pub fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let path = format!("/var/run/netns/{ns}");
+    std::thread::spawn(move || {
+        let file = std::fs::File::open(&path).expect("open netns");
+        // SAFETY: setns on a valid namespace fd affects only this thread
+        let rc = unsafe { libc::setns(std::os::fd::AsRawFd::as_raw_fd(&file), libc::CLONE_NEWNET) };
+        assert_eq!(rc, 0, "setns {path}: {}", std::io::Error::last_os_error());
+        f()
+    })
+    .join()
+    .expect("netns thread")
+}
