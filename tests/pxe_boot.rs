@@ -24,7 +24,7 @@ use pxe_support::server::{
 };
 use pxe_support::vm::{Firmware, Vm};
 use pxe_support::wire::Wire;
-use pxe_support::{boot_lock, keep_artifacts, prerequisites_met, Capture, BOOT_TIMEOUT};
+use pxe_support::{boot_lock, boot_timeout, keep_artifacts, prerequisites_met, Capture};
 
 /// What each firmware path prints on the serial console once it has booted.
 fn marker(firmware: Firmware) -> &'static str {
@@ -56,7 +56,7 @@ fn boot(kind: ServerKind, firmware: Firmware) {
     let mut server = start_server(kind, &lab, &root).unwrap_or_else(|e| panic!("{name}: {e}"));
     let started = Instant::now();
     let mut vm = Vm::start(&lab, firmware).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let outcome = vm.wait_for(marker(firmware), BOOT_TIMEOUT);
+    let outcome = vm.wait_for(marker(firmware), boot_timeout());
     let elapsed = started.elapsed();
     vm.stop();
     server.stop();
@@ -204,4 +204,28 @@ fn dnsmasq_proxy_bios_ipxe_rom_boots_pxelinux() {
 #[ignore = "reference run against dnsmasq as ProxyDHCP; proves the harness and firmware"]
 fn dnsmasq_proxy_uefi_ovmf_boots_ipxe_script() {
     boot(ServerKind::DnsmasqProxy, Firmware::Uefi);
+}
+
+#[test]
+#[ignore = "boots VMs (about a minute each); run with --ignored"]
+fn netboot_parts_bios_ipxe_rom_boots_pxelinux() {
+    boot(ServerKind::NetbootParts, Firmware::Bios);
+}
+
+#[test]
+#[ignore = "boots VMs (about a minute each); run with --ignored"]
+fn netboot_parts_uefi_ovmf_boots_ipxe_script() {
+    boot(ServerKind::NetbootParts, Firmware::Uefi);
+}
+
+#[test]
+#[ignore = "boots VMs (about a minute each); run with --ignored"]
+fn netboot_parts_proxy_bios_ipxe_rom_boots_pxelinux() {
+    boot(ServerKind::NetbootPartsProxy, Firmware::Bios);
+}
+
+#[test]
+#[ignore = "boots VMs (about a minute each); run with --ignored"]
+fn netboot_parts_proxy_uefi_ovmf_boots_ipxe_script() {
+    boot(ServerKind::NetbootPartsProxy, Firmware::Uefi);
 }

@@ -48,6 +48,11 @@ pub enum ServerKind {
     NetbootProxy,
     /// The same topology with dnsmasq as the ProxyDHCP: the reference.
     DnsmasqProxy,
+    /// netboot's DHCP responder (the `dhcp_lab` example) + `netboot tftp`:
+    /// all netboot, before `netboot serve` wires the two together.
+    NetbootParts,
+    /// Site DHCP + `dhcp_lab --proxy` + `netboot tftp`.
+    NetbootPartsProxy,
 }
 
 impl ServerKind {
@@ -58,17 +63,22 @@ impl ServerKind {
             ServerKind::DnsmasqNetbootTftp => "dnsmasq-netboot-tftp",
             ServerKind::NetbootProxy => "netboot-proxy",
             ServerKind::DnsmasqProxy => "dnsmasq-proxy",
+            ServerKind::NetbootParts => "netboot-parts",
+            ServerKind::NetbootPartsProxy => "netboot-parts-proxy",
         }
     }
 
     /// Whether a separate site DHCP server hands out the addresses.
     pub fn is_proxy(self) -> bool {
-        matches!(self, ServerKind::NetbootProxy | ServerKind::DnsmasqProxy)
+        matches!(
+            self,
+            ServerKind::NetbootProxy | ServerKind::DnsmasqProxy | ServerKind::NetbootPartsProxy
+        )
     }
 
     /// Whether dnsmasq is part of this setup.
     pub fn uses_dnsmasq(self) -> bool {
-        self != ServerKind::Netboot
+        !matches!(self, ServerKind::Netboot | ServerKind::NetbootParts)
     }
 }
 
@@ -100,6 +110,10 @@ pub fn server_commands(kind: ServerKind, lab: &Lab, root: &Path) -> Result<Vec<L
         ServerKind::DnsmasqNetbootTftp => vec![ours(Mode::BootDhcp), netboot_tftp(lab, root)],
         ServerKind::NetbootProxy => vec![site_dhcp()?, netboot_serve(lab, root, true)],
         ServerKind::DnsmasqProxy => vec![site_dhcp()?, ours(Mode::Proxy(root))],
+        ServerKind::NetbootParts => vec![dhcp_lab(lab, false)?, netboot_tftp(lab, root)],
+        ServerKind::NetbootPartsProxy => {
+            vec![site_dhcp()?, dhcp_lab(lab, true)?, netboot_tftp(lab, root)]
+        }
     })
 }
 
@@ -123,6 +137,42 @@ fn netboot_serve(lab: &Lab, root: &Path, proxy: bool) -> Launch {
         command: cmd,
         ready,
     }
+}
+
+/// netboot's DHCP responder through the `dhcp_lab` example binary, which
+/// cargo builds beside the test executable.
+fn dhcp_lab(lab: &Lab, proxy: bool) -> Result<Launch, String> {
+    let exe = std::env::current_exe().map_err(|e| format!("test executable: {e}"))?;
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .map(|dir| dir.join("examples").join("dhcp_lab"))
+        .filter(|bin| bin.exists())
+        .ok_or("examples/dhcp_lab missing: run `cargo build --example dhcp_lab`")?;
+    let mut cmd = lab.ns.command(bin);
+    cmd.args(["--interface", BRIDGE, "--server-ip", SERVER_IP])
+        .args([
+            "--bios",
+            BOOT_BIOS,
+            "--uefi-x64",
+            BOOT_UEFI,
+            "--ipxe",
+            BOOT_IPXE,
+        ])
+        .arg("--state-dir")
+        .arg(lab.path("state"))
+        .env("RUST_LOG", "debug");
+    if proxy {
+        cmd.arg("--proxy");
+    } else {
+        cmd.args(["--subnet", "10.77.0.0/24"])
+            .args(["--range", &format!("{RANGE_FIRST}-{RANGE_LAST}")]);
+    }
+    Ok(Launch {
+        name: "netboot-dhcp",
+        command: cmd,
+        ready: &["dhcp listening on"],
+    })
 }
 
 fn netboot_tftp(lab: &Lab, root: &Path) -> Launch {
