@@ -63,8 +63,8 @@ impl Guarded {
             .and_then(|c| c.try_wait().ok().flatten())
     }
 
-    /// Waits until every needle appears in the log, the child exits, or the
-    /// timeout passes. Returns the time it took.
+    /// Waits until every needle appears in the log (ignoring case), the
+    /// child exits, or the timeout passes. Returns the time it took.
     pub fn wait_for_log(
         &mut self,
         needles: &[&str],
@@ -73,7 +73,8 @@ impl Guarded {
         let start = Instant::now();
         loop {
             let text = read_lossy(&self.log);
-            if needles.iter().all(|n| text.contains(n)) {
+            let lower = text.to_lowercase();
+            if needles.iter().all(|n| lower.contains(&n.to_lowercase())) {
                 return Ok(start.elapsed());
             }
             if let Some(status) = self.exited() {
