@@ -3,10 +3,12 @@
 //!
 //! Pieces: `lab` (namespace, bridge, tap, scratch dir), `server` (netboot or
 //! the dnsmasq reference, and the TFTP root), `vm` (qemu and its serial log),
-//! `wire` (tcpdump capture decoded into DHCP options and TFTP requests),
-//! `process` (children stopped by PID on drop). Boots run one at a time.
+//! `pcap` + `wire` (tcpdump capture decoded into DHCP options and TFTP
+//! requests), `process` (children stopped by PID on drop). Boots run one at
+//! a time.
 
 pub mod lab;
+pub mod pcap;
 pub mod process;
 pub mod server;
 pub mod vm;

@@ -10,6 +10,8 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
+use super::pcap::udp_datagrams;
+
 /// One DHCP message seen on the wire.
 #[derive(Debug, Clone)]
 pub struct Dhcp {
@@ -204,66 +206,13 @@ fn show_value(code: u8, value: &[u8]) -> String {
     }
 }
 
-/// Parses a classic little- or big-endian pcap with Ethernet link type.
+/// Decodes a capture file's bytes (see `pcap::udp_datagrams`).
 pub fn parse_pcap(bytes: &[u8]) -> Wire {
     let mut wire = Wire::default();
-    let Some(magic) = bytes.get(0..4) else {
-        return wire;
-    };
-    let le = match magic {
-        [0xd4, 0xc3, 0xb2, 0xa1] | [0x4d, 0x3c, 0xb2, 0xa1] => true,
-        [0xa1, 0xb2, 0xc3, 0xd4] | [0xa1, 0xb2, 0x3c, 0x4d] => false,
-        _ => return wire,
-    };
-    let nanos = matches!(magic, [0x4d, 0x3c, 0xb2, 0xa1] | [0xa1, 0xb2, 0x3c, 0x4d]);
-    let u32_at = |b: &[u8], i: usize| -> Option<u32> {
-        let a: [u8; 4] = b.get(i..i + 4)?.try_into().ok()?;
-        Some(if le {
-            u32::from_le_bytes(a)
-        } else {
-            u32::from_be_bytes(a)
-        })
-    };
-    if u32_at(bytes, 20) != Some(1) {
-        return wire; // not Ethernet
-    }
-    let mut pos = 24;
-    let mut first: Option<f64> = None;
-    while let (Some(sec), Some(frac), Some(caplen)) = (
-        u32_at(bytes, pos),
-        u32_at(bytes, pos + 4),
-        u32_at(bytes, pos + 8),
-    ) {
-        let start = pos + 16;
-        let Some(frame) = bytes.get(start..start + caplen as usize) else {
-            break;
-        };
-        let t = f64::from(sec) + f64::from(frac) / if nanos { 1e9 } else { 1e6 };
-        let at = t - *first.get_or_insert(t);
-        if let Some((sport, dport, payload)) = udp_payload(frame) {
-            classify(&mut wire, at, sport, dport, payload);
-        }
-        pos = start + caplen as usize;
+    for d in udp_datagrams(bytes) {
+        classify(&mut wire, d.at, d.sport, d.dport, d.payload);
     }
     wire
-}
-
-/// Ethernet (optionally one VLAN tag) → IPv4 → UDP; returns ports and payload.
-fn udp_payload(frame: &[u8]) -> Option<(u16, u16, &[u8])> {
-    let be16 = |b: &[u8], i: usize| Some(u16::from_be_bytes([*b.get(i)?, *b.get(i + 1)?]));
-    let mut off = 12;
-    let mut ethertype = be16(frame, off)?;
-    if ethertype == 0x8100 {
-        off += 4;
-        ethertype = be16(frame, off)?;
-    }
-    let ip = frame.get(off + 2..)?;
-    if ethertype != 0x0800 || ip.first()? >> 4 != 4 || *ip.get(9)? != 17 {
-        return None;
-    }
-    let udp = ip.get(usize::from(ip[0] & 0x0f) * 4..)?;
-    let len = usize::from(be16(udp, 4)?).clamp(8, udp.len());
-    Some((be16(udp, 0)?, be16(udp, 2)?, udp.get(8..len)?))
 }
 
 fn classify(wire: &mut Wire, at: f64, sport: u16, dport: u16, payload: &[u8]) {
