@@ -34,6 +34,7 @@ use crate::dhcp::pool::{Lease, Secs};
 use crate::dhcp::probe;
 use crate::dhcp::reply::{Context, Port};
 use crate::dhcp::store::{LeaseStore, StoreError};
+use crate::dhcp::view::LeaseView;
 use crate::dhcp::wire;
 
 /// Where the shell gets the current profiles: called once per request.
@@ -84,8 +85,20 @@ pub async fn run(
     lookup: LookupSource,
     cancel: CancellationToken,
 ) -> Result<(), DhcpError> {
+    run_with_view(config, lookup, LeaseView::default(), cancel).await
+}
+
+/// [`run`], also keeping `view` up to date with the granted leases (for
+/// the TFTP server's per-client files).
+pub async fn run_with_view(
+    config: DhcpConfig,
+    lookup: LookupSource,
+    view: LeaseView,
+    cancel: CancellationToken,
+) -> Result<(), DhcpError> {
     config.validate()?;
     let (store, leases) = open_store(&config).await?;
+    view.apply(&leases);
     let mut core = Core::new(config.clone());
     core.restore(&leases);
     let listeners = open_listeners(&config)?;
@@ -96,7 +109,7 @@ pub async fn run(
     info!(leases = leases.len(), mode = ?config.mode, "dhcp listening on {}", names.join(","));
 
     let (commit_tx, commit_rx) = mpsc::unbounded_channel::<Commit>();
-    let committer = tokio::spawn(commit_loop(store, commit_rx));
+    let committer = tokio::spawn(commit_loop(store, commit_rx, view));
     let mut shell = Shell {
         core,
         listeners: Arc::new(listeners),
