@@ -2,12 +2,13 @@
 //! the group-committing lease writer.
 //!
 //! The decision loop owns the [`Core`] and polls every socket itself (no
-//! per-packet task hop). A decision with lease changes goes to the committer task
-//! (`commit.rs`), which writes the changes of every decision queued while its
-//! previous `fdatasync` ran in one write and one `fdatasync`, and only then
-//! sends those replies: no ACK leaves before its lease is on disk. Decisions without lease
-//! changes (OFFERs, NAKs) are sent at once. A probe runs as its own task and
-//! re-feeds the request with the result, so other clients are not held up.
+//! per-packet task hop). A decision with lease changes goes to the committer
+//! task (`commit.rs`), which writes the changes of every decision queued
+//! while its previous `fdatasync` ran with one write and one `fdatasync`, and
+//! only then sends those replies: no ACK leaves before its lease is on disk.
+//! Decisions without lease changes (OFFERs, NAKs) are sent at once. A probe
+//! runs as its own task and re-feeds the request with the result, so other
+//! clients are not held up. On cancel, the committer drains what is queued.
 //!
 //! Profiles come from a [`LookupSource`], called once per request: hand in a
 //! closure over an `ArcSwap` (or anything else) to swap profiles on reload;
