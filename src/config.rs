@@ -157,9 +157,7 @@ impl FileConfig {
             return Ok(Self::default());
         }
         serde_norway::from_str(text).map_err(|e| {
-            let (line, column) = e
-                .location()
-                .map_or((1, 1), |l| (l.line(), l.column()));
+            let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
             ConfigFileError::Parse {
                 path: path.to_path_buf(),
                 line,
@@ -220,7 +218,8 @@ tftp:
         let shown = err.to_string();
         assert!(shown.starts_with("netboot.yaml:3:"), "{shown}");
         assert!(shown.contains("rnage"), "{shown}");
-        let err = FileConfig::parse(Path::new("n.yaml"), "dhcp:\n  router: not-an-ip\n").unwrap_err();
+        let err =
+            FileConfig::parse(Path::new("n.yaml"), "dhcp:\n  router: not-an-ip\n").unwrap_err();
         assert!(err.to_string().starts_with("n.yaml:2:"), "{err}");
     }
 }

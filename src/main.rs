@@ -137,7 +137,10 @@ fn run_leases(args: &LeasesArgs) -> anyhow::Result<()> {
 /// Cancels `token` on SIGINT or SIGTERM.
 async fn shutdown_on_signal(token: CancellationToken) {
     use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
         tracing::warn!("cannot install signal handlers; stop with SIGKILL");
         return;
     };

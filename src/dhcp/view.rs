@@ -69,9 +69,15 @@ mod tests {
     fn tracks_bound_leases_only() {
         let view = LeaseView::default();
         view.apply(&[lease([10, 0, 0, 5], 1, LeaseState::Bound)]);
-        assert_eq!(view.holder(Ipv4Addr::new(10, 0, 0, 5)).map(|h| h.mac.0[5]), Some(1));
+        assert_eq!(
+            view.holder(Ipv4Addr::new(10, 0, 0, 5)).map(|h| h.mac.0[5]),
+            Some(1)
+        );
         view.apply(&[lease([10, 0, 0, 5], 2, LeaseState::Released)]);
-        assert!(view.holder(Ipv4Addr::new(10, 0, 0, 5)).is_some(), "another MAC's record");
+        assert!(
+            view.holder(Ipv4Addr::new(10, 0, 0, 5)).is_some(),
+            "another MAC's record"
+        );
         view.apply(&[lease([10, 0, 0, 5], 1, LeaseState::Released)]);
         assert!(view.holder(Ipv4Addr::new(10, 0, 0, 5)).is_none());
     }

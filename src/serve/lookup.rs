@@ -24,10 +24,13 @@ pub struct Layered {
 
 impl ProfileLookup for Layered {
     fn lookup(&self, client: &ClientId) -> Option<ClientProfile> {
-        let mut profile = self.registry.lookup(client).unwrap_or_else(|| ClientProfile {
-            name: "built-in defaults".into(),
-            ..ClientProfile::default()
-        });
+        let mut profile = self
+            .registry
+            .lookup(client)
+            .unwrap_or_else(|| ClientProfile {
+                name: "built-in defaults".into(),
+                ..ClientProfile::default()
+            });
         fill(&mut profile.boot, &self.defaults);
         for server in &mut profile.tftp_servers {
             if server.is_unspecified() {
@@ -118,6 +121,10 @@ mod tests {
             ..BootFiles::default()
         };
         fill(&mut boot, &layered.defaults);
-        assert_eq!(boot.bios.as_deref(), Some("mine.0"), "a profile's own file wins");
+        assert_eq!(
+            boot.bios.as_deref(),
+            Some("mine.0"),
+            "a profile's own file wins"
+        );
     }
 }

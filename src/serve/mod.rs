@@ -74,7 +74,8 @@ fn networks(args: &ServeArgs, file: &FileConfig) -> Result<Vec<(String, Ipv4Net)
     };
     if names.is_empty() {
         return Err(ServeError::Interface(
-            "no interface given: run `netboot serve --interface IF` (see `ip link` for names)".into(),
+            "no interface given: run `netboot serve --interface IF` (see `ip link` for names)"
+                .into(),
         ));
     }
     let wanted = args.server_address.or(file.server_address);
@@ -147,7 +148,11 @@ pub fn describe(plan: &ServePlan, registry: &Registry) -> String {
         "  TFTP: {} from {}{}\n",
         listen.join(", "),
         plan.tftp.root.root.display(),
-        if plan.tftp.root.create { " (uploads may create files)" } else { "" }
+        if plan.tftp.root.create {
+            " (uploads may create files)"
+        } else {
+            ""
+        }
     ));
     let d = &plan.defaults;
     let show = |f: &Option<String>| f.clone().unwrap_or_else(|| "(none)".into());

@@ -63,15 +63,22 @@ pub fn plan(
         .first()
         .cloned()
         .ok_or_else(|| invalid("no interface to serve: give --interface IF"))?;
-    let in_base = |p: &Path| if p.is_absolute() { p.to_path_buf() } else { base.join(p) };
+    let in_base = |p: &Path| {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            base.join(p)
+        }
+    };
     let root = args
         .root
         .clone()
         .or_else(|| file.root.as_deref().map(in_base))
         .unwrap_or_else(|| PathBuf::from("boot-images"));
-    let root = root
-        .canonicalize()
-        .map_err(|source| PlanError::Root { path: root.clone(), source })?;
+    let root = root.canonicalize().map_err(|source| PlanError::Root {
+        path: root.clone(),
+        source,
+    })?;
     let profiles = args
         .profiles
         .clone()
@@ -123,7 +130,9 @@ fn dhcp_config(
     cfg.ping_check = !args.no_ping && section.ping_check.unwrap_or(true);
     if let Some(secs) = args.lease_time.or(section.lease_time) {
         if secs < 60 {
-            return Err(invalid(format!("lease time {secs}s is too short (60 s at least)")));
+            return Err(invalid(format!(
+                "lease time {secs}s is too short (60 s at least)"
+            )));
         }
         cfg.lease_time = Duration::from_secs(secs);
     }
@@ -131,7 +140,8 @@ fn dhcp_config(
     if cfg.mode == Mode::Proxy {
         return Ok(cfg);
     }
-    let subnet = Subnet::new(primary.network(), primary.prefix).map_err(|e| invalid(e.to_string()))?;
+    let subnet =
+        Subnet::new(primary.network(), primary.prefix).map_err(|e| invalid(e.to_string()))?;
     let range = args.range.as_deref().or(section.range.as_deref());
     let (first, last) = match range {
         Some(text) => parse_range(text)?,
@@ -140,12 +150,20 @@ fn dhcp_config(
     let mut pool = PoolConfig::new(subnet, first, last)
         .map_err(|e| invalid(format!("--range {first}-{last}: {e}")))?;
     pool.routers = args.router.or(section.router).into_iter().collect();
-    pool.dns_servers = if args.dns.is_empty() { section.dns.clone() } else { args.dns.clone() };
+    pool.dns_servers = if args.dns.is_empty() {
+        section.dns.clone()
+    } else {
+        args.dns.clone()
+    };
     pool.domain_name = section.domain.clone();
     cfg.pools.push(pool);
     for relay in &section.relay_pools {
-        let subnet = Subnet::parse(&relay.subnet)
-            .ok_or_else(|| invalid(format!("relay pool subnet {:?} is not ADDRESS/PREFIX", relay.subnet)))?;
+        let subnet = Subnet::parse(&relay.subnet).ok_or_else(|| {
+            invalid(format!(
+                "relay pool subnet {:?} is not ADDRESS/PREFIX",
+                relay.subnet
+            ))
+        })?;
         let (first, last) = parse_range(&relay.range)?;
         let mut pool = PoolConfig::new(subnet, first, last).map_err(|e| invalid(e.to_string()))?;
         pool.routers = relay.router.into_iter().collect();
@@ -159,7 +177,11 @@ fn dhcp_config(
 
 /// `FIRST-LAST`.
 pub fn parse_range(text: &str) -> Result<(Ipv4Addr, Ipv4Addr), PlanError> {
-    let bad = || invalid(format!("range {text:?} is not FIRST-LAST (e.g. 10.0.0.100-10.0.0.199)"));
+    let bad = || {
+        invalid(format!(
+            "range {text:?} is not FIRST-LAST (e.g. 10.0.0.100-10.0.0.199)"
+        ))
+    };
     let (a, b) = text.split_once('-').ok_or_else(bad)?;
     let first: Ipv4Addr = a.trim().parse().map_err(|_| bad())?;
     let last: Ipv4Addr = b.trim().parse().map_err(|_| bad())?;
@@ -271,11 +293,17 @@ mod tests {
     fn default_range_is_the_upper_half() {
         assert_eq!(
             default_range(net("10.42.0.1/24")),
-            ("10.42.0.127".parse().unwrap(), "10.42.0.254".parse().unwrap())
+            (
+                "10.42.0.127".parse().unwrap(),
+                "10.42.0.254".parse().unwrap()
+            )
         );
         assert_eq!(
             default_range(net("192.168.8.10/22")),
-            ("192.168.10.0".parse().unwrap(), "192.168.11.254".parse().unwrap())
+            (
+                "192.168.10.0".parse().unwrap(),
+                "192.168.11.254".parse().unwrap()
+            )
         );
     }
 
@@ -296,10 +324,22 @@ mod tests {
             state_dir: Some(root.path().join("state")),
             ..ServeArgs::default()
         };
-        let plan = plan(&args, &file, Path::new("."), vec![("eth0".into(), net("10.0.0.1/24"))]).unwrap();
+        let plan = plan(
+            &args,
+            &file,
+            Path::new("."),
+            vec![("eth0".into(), net("10.0.0.1/24"))],
+        )
+        .unwrap();
         let pool = &plan.dhcp.pools[0];
-        assert_eq!((pool.first(), pool.last()), ("10.0.0.30".parse().unwrap(), "10.0.0.40".parse().unwrap()));
-        assert_eq!(pool.routers, vec!["10.0.0.254".parse::<Ipv4Addr>().unwrap()]);
+        assert_eq!(
+            (pool.first(), pool.last()),
+            ("10.0.0.30".parse().unwrap(), "10.0.0.40".parse().unwrap())
+        );
+        assert_eq!(
+            pool.routers,
+            vec!["10.0.0.254".parse::<Ipv4Addr>().unwrap()]
+        );
         assert_eq!(plan.defaults.bios.as_deref(), Some("pxelinux.0"));
         assert_eq!(plan.defaults.uefi_x64.as_deref(), Some("ipxe.efi"));
         assert_eq!(plan.defaults.ipxe.as_deref(), Some("boot.ipxe"));
@@ -317,7 +357,10 @@ mod tests {
         };
         let nets = || vec![("eth0".to_string(), net("10.0.0.1/24"))];
         for bad in ["10.0.0.50", "10.0.0.9-10.0.0.2", "10.0.1.5-10.0.1.9", "x-y"] {
-            assert!(plan(&args(bad), &FileConfig::default(), Path::new("."), nets()).is_err(), "{bad}");
+            assert!(
+                plan(&args(bad), &FileConfig::default(), Path::new("."), nets()).is_err(),
+                "{bad}"
+            );
         }
     }
 }
