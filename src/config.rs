@@ -114,6 +114,8 @@ pub struct TftpSection {
     pub max_windowsize: Option<u16>,
     /// Largest upload in bytes.
     pub max_upload: Option<u64>,
+    /// Directory inside the root every upload lands in.
+    pub upload_dir: Option<String>,
 }
 
 /// A configuration file that cannot be used.

@@ -234,6 +234,7 @@ fn tftp_config(
     if let Some(max) = section.max_windowsize {
         cfg.options.max_windowsize = max.max(1);
     }
+    cfg.upload_dir = section.upload_dir.clone();
     cfg.trace_blocks = args.verbose >= 2;
     Ok(cfg)
 }
