@@ -35,7 +35,9 @@ pub struct Server {
     /// Every address the server printed as listening.
     pub addrs: Vec<SocketAddr>,
     log: Arc<Mutex<String>>,
-    root: tempfile::TempDir,
+    /// Holds `root/` (served) and room outside it for escape tests.
+    base: tempfile::TempDir,
+    root: PathBuf,
 }
 
 impl Server {
@@ -51,20 +53,24 @@ impl Server {
     /// Like [`Server::start`], but a server that exits before listening is
     /// an `Err` carrying everything it printed.
     pub fn try_start(args: &[&str]) -> Result<Server, String> {
-        let root = tempfile::Builder::new()
+        let base = tempfile::Builder::new()
             .prefix("netboot-tftp-test-")
             .tempdir()
             .expect("temp dir");
+        let root = base.path().join("root");
+        std::fs::create_dir(&root).unwrap();
         // World-accessible like a real TFTP root (the server may run as
         // another user after --user).
-        std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        for dir in [base.path(), &root] {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_netboot"));
         cmd.arg("tftp");
         if !args.iter().any(|a| *a == "--address" || *a == "-a") {
             cmd.args(["--address", "127.0.0.1:0"]);
         }
         cmd.args(args)
-            .arg(root.path())
+            .arg(&root)
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -83,6 +89,7 @@ impl Server {
                     addr: addrs[0],
                     addrs,
                     log,
+                    base,
                     root,
                 });
             }
@@ -106,7 +113,12 @@ impl Server {
 
     /// The served directory.
     pub fn root(&self) -> &Path {
-        self.root.path()
+        &self.root
+    }
+
+    /// The directory holding the root: files here are outside it.
+    pub fn outside(&self) -> &Path {
+        self.base.path()
     }
 
     /// The port of [`Server::addr`].
