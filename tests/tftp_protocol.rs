@@ -164,3 +164,48 @@ fn case_insensitive_finds_names_in_any_case() {
         }
     }
 }
+
+#[test]
+fn transfers_beyond_max_per_client_are_refused_with_a_reason() {
+    let srv = Server::start(&["--max-per-client", "2"]);
+    let body = pseudo_random(5000, 2);
+    srv.put_file("f", &body, 0o644);
+    // Two transfers held open (DATA 1 received, not acknowledged yet).
+    let mut held: Vec<(RawClient, Packet)> = (0..2)
+        .map(|_| {
+            let mut c = RawClient::new(srv.addr);
+            c.request(&rrq("f", "octet", &[]));
+            let first = c.recv();
+            (c, first)
+        })
+        .collect();
+    let mut third = RawClient::new(srv.addr);
+    third.request(&rrq("f", "octet", &[]));
+    match third.recv() {
+        Packet::Error(_, msg) => assert!(msg.contains("too many"), "{msg}"),
+        other => panic!("expected an ERROR, got {other:?}"),
+    }
+    // The held transfers complete, and then there is room again.
+    for (client, first) in held.iter_mut() {
+        let got = client.read_rest(Some(first.clone()), 512, 1);
+        assert_same_bytes(&got, &body, "held transfer");
+    }
+    let mut again = RawClient::new(srv.addr);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        again.request(&rrq("f", "octet", &[]));
+        match again.recv() {
+            first @ Packet::Data(1, _) => {
+                assert_same_bytes(&again.read_rest(Some(first), 512, 1), &body, "after");
+                break;
+            }
+            // The slots are freed just after the last ACK: try again.
+            other if std::time::Instant::now() < deadline => {
+                assert!(matches!(other, Packet::Error(..)), "{other:?}");
+                again = RawClient::new(srv.addr);
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => panic!("no room after the transfers ended: {other:?}"),
+        }
+    }
+}
