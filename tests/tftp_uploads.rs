@@ -224,7 +224,7 @@ fn a_raw_client_that_goes_silent_mid_upload_leaves_nothing() {
             block,
             &pseudo_random(512, block.into()),
         ));
-        assert_eq!(client.recv(), Packet::Ack(block));
+        client.expect_ack(block);
     }
     let temp_seen = srv
         .root_entries()

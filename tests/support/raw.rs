@@ -169,36 +169,68 @@ impl RawClient {
     /// Receives one packet (5 s bound), remembering the transfer port.
     #[track_caller]
     pub fn recv(&mut self) -> Packet {
+        self.recv_within(Duration::from_secs(5))
+            .unwrap_or_else(|| panic!("no packet from the server within 5 s"))
+    }
+
+    /// Receives one packet, or `None` after `wait`.
+    #[track_caller]
+    pub fn recv_within(&mut self, wait: Duration) -> Option<Packet> {
         let mut buf = vec![0u8; 65536];
-        let (n, from) = self
-            .sock
-            .recv_from(&mut buf)
-            .unwrap_or_else(|e| panic!("no packet from the server: {e}"));
+        self.sock.set_read_timeout(Some(wait)).unwrap();
+        let received = self.sock.recv_from(&mut buf);
+        self.sock
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let (n, from) = received.ok()?;
         assert_eq!(from.ip(), self.server.ip(), "packet from a stranger");
         match self.peer {
             None => self.peer = Some(from),
             Some(p) => assert_eq!(p, from, "packet from another port mid-transfer"),
         }
-        Packet::parse(&buf[..n])
+        Some(Packet::parse(&buf[..n]))
     }
 
     /// Receives DATA blocks after an RRQ (or after the ACK of an OACK),
     /// acknowledging every `window`-th block and the last one, until a
-    /// short block. `first` is a packet already received, if any. Returns
-    /// the payload.
+    /// short block. `first` is a packet already received, if any. Like a
+    /// real client it copes with the server's retransmissions: a block out
+    /// of sequence (a duplicate, or one after a loss) is dropped and the
+    /// last block received in order is acknowledged again, as is the last
+    /// block when the server goes quiet. Returns the payload.
     #[track_caller]
     pub fn read_rest(&mut self, first: Option<Packet>, blksize: usize, window: u16) -> Vec<u8> {
         let mut out = Vec::new();
         let mut expected: u16 = 1;
         let mut in_window: u16 = 0;
         let mut pending = first;
+        let mut quiet_rounds = 0;
         loop {
-            let packet = pending.take().unwrap_or_else(|| self.recv());
+            let packet = match pending.take() {
+                Some(p) => p,
+                None => match self.recv_within(Duration::from_millis(500)) {
+                    Some(p) => p,
+                    None => {
+                        quiet_rounds += 1;
+                        assert!(
+                            quiet_rounds < 20,
+                            "server silent, expecting DATA {expected}"
+                        );
+                        self.send(&ack(expected.wrapping_sub(1)));
+                        continue;
+                    }
+                },
+            };
+            quiet_rounds = 0;
             let (block, payload) = match packet {
                 Packet::Data(b, p) => (b, p),
                 other => panic!("expected DATA {expected}, got {other:?}"),
             };
-            assert_eq!(block, expected, "blocks out of order on loopback");
+            if block != expected {
+                self.send(&ack(expected.wrapping_sub(1)));
+                in_window = 0;
+                continue;
+            }
             out.extend_from_slice(&payload);
             in_window += 1;
             let last = payload.len() < blksize;
@@ -213,8 +245,22 @@ impl RawClient {
         }
     }
 
+    /// Waits for ACK `block`, skipping retransmitted ACKs of the block
+    /// before.
+    #[track_caller]
+    pub fn expect_ack(&mut self, block: u16) {
+        loop {
+            match self.recv() {
+                Packet::Ack(b) if b == block => return,
+                Packet::Ack(b) if b == block.wrapping_sub(1) => {}
+                other => panic!("expected ACK {block}, got {other:?}"),
+            }
+        }
+    }
+
     /// Sends `payload` as DATA blocks of `blksize` in lock-step after a WRQ
-    /// was answered with ACK 0 or an OACK.
+    /// was answered with ACK 0 or an OACK, sending a block again when its
+    /// ACK is late and ignoring duplicate ACKs.
     #[track_caller]
     pub fn write_all(&mut self, payload: &[u8], blksize: usize) {
         let mut block: u16 = 1;
@@ -223,10 +269,20 @@ impl RawClient {
             chunks.push(&[]);
         }
         for chunk in chunks {
-            self.send(&data(block, chunk));
-            match self.recv() {
-                Packet::Ack(b) if b == block => {}
-                other => panic!("expected ACK {block}, got {other:?}"),
+            let packet = data(block, chunk);
+            let mut tries = 0;
+            self.send(&packet);
+            loop {
+                match self.recv_within(Duration::from_millis(500)) {
+                    Some(Packet::Ack(b)) if b == block => break,
+                    Some(Packet::Ack(b)) if b == block.wrapping_sub(1) => {}
+                    Some(other) => panic!("expected ACK {block}, got {other:?}"),
+                    None => {
+                        tries += 1;
+                        assert!(tries < 20, "no ACK {block} from the server");
+                        self.send(&packet);
+                    }
+                }
             }
             block = block.wrapping_add(1);
         }
