@@ -209,3 +209,51 @@ fn transfers_beyond_max_per_client_are_refused_with_a_reason() {
         }
     }
 }
+
+#[test]
+fn the_size_probe_frees_its_slot_within_moments() {
+    // One transfer per client address: the download after the probe's
+    // ERROR 8 gets in only once the probe is released. The release runs on
+    // the transfer's own task, so a request sent in the same instant may
+    // still be refused; a probe held until the timeout (15 s) would fail.
+    let srv = Server::start(&["--max-per-client", "1"]);
+    let body = pseudo_random(10_000, 1);
+    srv.put_file("f", &body, 0o644);
+    let mut refused_first = 0;
+    for _ in 0..10 {
+        let mut probe = RawClient::new(srv.addr);
+        probe.request(&rrq("f", "octet", &[("tsize", "0"), ("blksize", "1468")]));
+        assert_eq!(probe.recv().option("tsize"), Some("10000"));
+        probe.send(&error(ERR_OPTION, "User aborted the transfer"));
+        let started = std::time::Instant::now();
+        let mut tries = 0;
+        let oack = loop {
+            tries += 1;
+            let mut client = RawClient::new(srv.addr);
+            client.request(&rrq("f", "octet", &[("blksize", "1468")]));
+            match client.recv() {
+                oack @ Packet::Oack(_) => break (client, oack),
+                Packet::Error(_, msg) if msg.contains("too many") => {
+                    assert!(
+                        started.elapsed() < std::time::Duration::from_secs(1),
+                        "probe still holding its slot after {:?}",
+                        started.elapsed()
+                    );
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                other => panic!("expected OACK, got {other:?}"),
+            }
+        };
+        if tries > 1 {
+            refused_first += 1;
+        }
+        let (mut client, oack) = oack;
+        assert_eq!(oack.option("blksize"), Some("1468"), "{oack:?}");
+        client.send(&ack(0));
+        let got = client.read_rest(None, 1468, 1);
+        assert_same_bytes(&got, &body, "after probe");
+        // Wait for this transfer's slot too before the next probe.
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    eprintln!("request right after ERROR 8 refused {refused_first}/10 times");
+}
