@@ -82,7 +82,11 @@ impl Server {
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
             let addrs = listening_addrs(&log.lock().unwrap());
-            let expected = args.iter().filter(|a| **a == "--address").count().max(1);
+            let expected = args
+                .iter()
+                .filter(|a| **a == "--address" || **a == "-a")
+                .count()
+                .max(1);
             if addrs.len() >= expected {
                 return Ok(Server {
                     child,
