@@ -75,7 +75,7 @@ fn an_unknown_user_is_a_clear_startup_error() {
 #[test]
 fn dropping_to_nobody_still_serves_world_readable_files() {
     if current_user() != "root" {
-        eprintln!("SKIP: not root, cannot switch users");
+        support::skip("not root, cannot switch users");
         return;
     }
     let srv = Server::start(&["--user", "nobody", "--create"]);
@@ -94,7 +94,7 @@ fn dropping_to_nobody_still_serves_world_readable_files() {
 #[test]
 fn ipv6_loopback_serves_curl_tftp_hpa_and_atftp() {
     if !ipv6_loopback_available() {
-        eprintln!("SKIP: ::1 is not configured on this machine");
+        support::skip("::1 is not configured on this machine");
         return;
     }
     let srv = Server::start(&["--address", "[::1]:0"]);
@@ -126,7 +126,7 @@ fn ipv6_loopback_serves_curl_tftp_hpa_and_atftp() {
 #[test]
 fn two_addresses_are_both_served() {
     if !ipv6_loopback_available() {
-        eprintln!("SKIP: ::1 is not configured on this machine");
+        support::skip("::1 is not configured on this machine");
         return;
     }
     let srv = Server::start(&["--address", "127.0.0.1:0", "--address", "[::1]:0"]);

@@ -359,8 +359,15 @@ pub fn require_tool(tool: &str, apt_package: &str) -> bool {
     if std::env::var_os("CI").is_some() {
         panic!("{tool} is required in CI: apt-get install {apt_package}");
     }
-    eprintln!("SKIP: {tool} not found (apt-get install {apt_package})");
+    skip(&format!("{tool} not found (apt-get install {apt_package})"));
     false
+}
+
+/// Prints `SKIP: why` straight to the process's stderr, so it shows even
+/// though the test harness captures `eprintln!`.
+pub fn skip(why: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "SKIP: {why}");
 }
 
 fn is_executable(path: &Path) -> bool {
