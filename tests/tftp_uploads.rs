@@ -253,3 +253,24 @@ fn a_raw_upload_lands_atomically_and_intact() {
     assert_file_is(&srv.root().join("raw-up"), &body);
     assert_eq!(srv.root_entries(), vec!["raw-up".to_string()]);
 }
+
+#[test]
+fn upload_dir_collects_router_backups() {
+    if !require_tool("tftp", "tftp-hpa") {
+        return;
+    }
+    // `copy running-config tftp:` from a router: the upload lands in the
+    // backup directory whatever directory it names.
+    let srv = Server::start(&["--create", "--upload-dir", "backups"]);
+    std::fs::create_dir(srv.root().join("backups")).unwrap();
+    let dir = scratch();
+    let config = b"hostname r1\n!\ninterface Gi0/0\n ip address 192.0.2.1 255.255.255.0\n".to_vec();
+    let local = dir.path().join("r1-confg");
+    std::fs::write(&local, &config).unwrap();
+    tftp_hpa_put(&srv, &local, "/r1-confg", "binary").assert_success();
+    assert_file_is(&srv.root().join("backups/r1-confg"), &config);
+    assert!(
+        !srv.root().join("r1-confg").exists(),
+        "nothing outside the backup directory"
+    );
+}
