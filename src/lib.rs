@@ -5,10 +5,12 @@
 
 pub mod boot;
 pub mod cli;
+pub mod config;
 pub mod dhcp;
 pub mod logging;
 pub mod mac;
 pub mod net;
 pub mod privileges;
 pub mod registry;
+pub mod serve;
 pub mod tftp;

@@ -1,9 +1,11 @@
 //! The `netboot` binary: parses the command line and runs a subcommand.
 
+use std::future::Future;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use netboot::cli::serve::{CheckArgs, LeasesArgs, ServeArgs};
 use netboot::cli::tftp::TftpArgs;
 use netboot::logging::{self, LogFormat};
 use netboot::tftp::server::TftpServer;
@@ -23,17 +25,32 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run DHCP, TFTP and the profile registry together: the appliance.
+    Serve(ServeArgs),
     /// Run a standalone TFTP server (flags compatible with tftpd-hpa).
     Tftp(TftpArgs),
+    /// Validate netboot.yaml and the profiles without serving.
+    Check(CheckArgs),
+    /// List the leases in the state directory.
+    Leases(LeasesArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(args) => {
+            logging::init(cli.log_format, args.verbose);
+            with_runtime(|cancel| async move { Ok(netboot::serve::run(args, cancel).await?) })
+        }
         Command::Tftp(args) => {
             logging::init(cli.log_format, args.verbosity());
             run_tftp(args)
         }
+        Command::Check(args) => {
+            logging::init(cli.log_format, 0);
+            run_check(&args)
+        }
+        Command::Leases(args) => run_leases(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -44,13 +61,27 @@ fn main() -> ExitCode {
     }
 }
 
-fn run_tftp(args: TftpArgs) -> anyhow::Result<()> {
-    let cfg = args.to_config()?;
+/// Runs `body` on a multi-threaded runtime with a token cancelled by
+/// SIGINT or SIGTERM.
+fn with_runtime<F, Fut>(body: F) -> anyhow::Result<()>
+where
+    F: FnOnce(CancellationToken) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
+        let cancel = CancellationToken::new();
+        tokio::spawn(shutdown_on_signal(cancel.clone()));
+        body(cancel).await
+    })
+}
+
+fn run_tftp(args: TftpArgs) -> anyhow::Result<()> {
+    let cfg = args.to_config()?;
+    with_runtime(|cancel| async move {
         let server = TftpServer::bind(cfg)?;
         if let Some(user) = &args.user {
             netboot::privileges::drop_to(user)?;
@@ -59,11 +90,48 @@ fn run_tftp(args: TftpArgs) -> anyhow::Result<()> {
             std::fs::write(pidfile, format!("{}\n", std::process::id()))
                 .with_context(|| format!("cannot write {}", pidfile.display()))?;
         }
-        let cancel = CancellationToken::new();
-        tokio::spawn(shutdown_on_signal(cancel.clone()));
         server.run(cancel).await;
         Ok(())
     })
+}
+
+fn run_check(args: &CheckArgs) -> anyhow::Result<()> {
+    let (file, base) = netboot::serve::load_file(args.config.as_deref())?;
+    let in_base = |p: &std::path::Path| base.join(p);
+    let profiles = args
+        .profiles
+        .clone()
+        .or_else(|| file.profiles.as_deref().map(in_base))
+        .unwrap_or_else(|| "profiles".into());
+    let root = args
+        .root
+        .clone()
+        .or_else(|| file.root.as_deref().map(in_base))
+        .unwrap_or_else(|| "boot-images".into());
+    let registry = netboot::serve::load_registry(&profiles, &root)?;
+    println!(
+        "ok: {} profile(s) in {}, boot files checked in {}",
+        registry.profile_count(),
+        profiles.display(),
+        root.display()
+    );
+    Ok(())
+}
+
+fn run_leases(args: &LeasesArgs) -> anyhow::Result<()> {
+    let (file, base) = netboot::serve::load_file(args.config.as_deref())?;
+    let dir = args
+        .state_dir
+        .clone()
+        .or_else(|| file.state_dir.as_deref().map(|p| base.join(p)))
+        .unwrap_or_else(|| "/var/lib/netboot".into());
+    let leases = netboot::dhcp::store::load(&dir)
+        .with_context(|| format!("cannot read leases in {}", dir.display()))?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    print!("{}", netboot::dhcp::store::format_table(&leases, now));
+    Ok(())
 }
 
 /// Cancels `token` on SIGINT or SIGTERM.

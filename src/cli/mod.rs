@@ -1,4 +1,5 @@
 //! The command line: flags of each subcommand and their conversion into
 //! validated configurations. The binary (`src/main.rs`) only dispatches.
 
+pub mod serve;
 pub mod tftp;

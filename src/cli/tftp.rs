@@ -110,6 +110,11 @@ pub struct TftpArgs {
     #[arg(long)]
     pub case_insensitive: bool,
 
+    /// Directory inside DIRECTORY that every upload lands in (for router
+    /// config backups: `copy running-config tftp:` then lands in it).
+    #[arg(long, value_name = "SUBDIR")]
+    pub upload_dir: Option<String>,
+
     /// Largest upload accepted, bytes.
     #[arg(long, value_name = "BYTES")]
     pub max_upload: Option<u64>,
@@ -265,6 +270,7 @@ impl TftpArgs {
             ));
         }
         cfg.max_transfers = self.max_transfers;
+        cfg.upload_dir = self.upload_dir.clone();
         cfg.max_per_client = self.max_per_client;
         cfg.trace_blocks = self.verbosity() >= 1;
         Ok(cfg)

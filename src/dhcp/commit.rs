@@ -11,6 +11,7 @@ use tracing::warn;
 
 use crate::dhcp::pool::Lease;
 use crate::dhcp::store::{LeaseStore, StoreError};
+use crate::dhcp::view::LeaseView;
 
 /// A reply waiting to be sent.
 pub(crate) struct Outgoing {
@@ -45,6 +46,7 @@ pub(crate) async fn send(o: &Outgoing) {
 pub(crate) async fn commit_loop(
     mut store: Option<LeaseStore>,
     mut rx: mpsc::UnboundedReceiver<Commit>,
+    view: LeaseView,
 ) {
     let persist = store.is_some();
     while let Some(first) = rx.recv().await {
@@ -58,9 +60,11 @@ pub(crate) async fn commit_loop(
         let mut outgoing = Vec::with_capacity(batch.len());
         let mut jobs = Vec::new();
         let mut pending = Vec::new();
+        let mut changes = Vec::new();
         for c in batch {
             match c {
                 Commit::Leases(leases, out) => {
+                    changes.extend(leases.iter().cloned());
                     pending.extend(leases);
                     outgoing.extend(out);
                 }
@@ -91,6 +95,7 @@ pub(crate) async fn commit_loop(
             },
         };
         if ok {
+            view.apply(&changes);
             for o in &outgoing {
                 send(o).await;
             }

@@ -18,6 +18,7 @@ pub mod reason;
 pub mod reply;
 pub mod server;
 pub mod store;
+pub mod view;
 pub mod wire;
 
 #[cfg(test)]

@@ -2,12 +2,13 @@
 //! the group-committing lease writer.
 //!
 //! The decision loop owns the [`Core`] and polls every socket itself (no
-//! per-packet task hop). A decision with lease changes goes to the committer task
-//! (`commit.rs`), which writes the changes of every decision queued while its
-//! previous `fdatasync` ran in one write and one `fdatasync`, and only then
-//! sends those replies: no ACK leaves before its lease is on disk. Decisions without lease
-//! changes (OFFERs, NAKs) are sent at once. A probe runs as its own task and
-//! re-feeds the request with the result, so other clients are not held up.
+//! per-packet task hop). A decision with lease changes goes to the committer
+//! task (`commit.rs`), which writes the changes of every decision queued
+//! while its previous `fdatasync` ran with one write and one `fdatasync`, and
+//! only then sends those replies: no ACK leaves before its lease is on disk.
+//! Decisions without lease changes (OFFERs, NAKs) are sent at once. A probe
+//! runs as its own task and re-feeds the request with the result, so other
+//! clients are not held up. On cancel, the committer drains what is queued.
 //!
 //! Profiles come from a [`LookupSource`], called once per request: hand in a
 //! closure over an `ArcSwap` (or anything else) to swap profiles on reload;
@@ -34,6 +35,7 @@ use crate::dhcp::pool::{Lease, Secs};
 use crate::dhcp::probe;
 use crate::dhcp::reply::{Context, Port};
 use crate::dhcp::store::{LeaseStore, StoreError};
+use crate::dhcp::view::LeaseView;
 use crate::dhcp::wire;
 
 /// Where the shell gets the current profiles: called once per request.
@@ -84,8 +86,20 @@ pub async fn run(
     lookup: LookupSource,
     cancel: CancellationToken,
 ) -> Result<(), DhcpError> {
+    run_with_view(config, lookup, LeaseView::default(), cancel).await
+}
+
+/// [`run`], also keeping `view` up to date with the granted leases (for
+/// the TFTP server's per-client files).
+pub async fn run_with_view(
+    config: DhcpConfig,
+    lookup: LookupSource,
+    view: LeaseView,
+    cancel: CancellationToken,
+) -> Result<(), DhcpError> {
     config.validate()?;
     let (store, leases) = open_store(&config).await?;
+    view.apply(&leases);
     let mut core = Core::new(config.clone());
     core.restore(&leases);
     let listeners = open_listeners(&config)?;
@@ -96,7 +110,7 @@ pub async fn run(
     info!(leases = leases.len(), mode = ?config.mode, "dhcp listening on {}", names.join(","));
 
     let (commit_tx, commit_rx) = mpsc::unbounded_channel::<Commit>();
-    let committer = tokio::spawn(commit_loop(store, commit_rx));
+    let committer = tokio::spawn(commit_loop(store, commit_rx, view));
     let mut shell = Shell {
         core,
         listeners: Arc::new(listeners),

@@ -45,6 +45,9 @@ pub struct TftpConfig {
     pub max_per_client: usize,
     /// Cap blksize at the path MTU.
     pub mtu_clamp: bool,
+    /// Directory (inside the root) every upload lands in, whatever
+    /// directory the client names (`--upload-dir`).
+    pub upload_dir: Option<String>,
     /// Log every block (`--verbose` twice).
     pub trace_blocks: bool,
     /// Per-client files and rewrites, when the profile registry runs.
@@ -66,6 +69,7 @@ impl TftpConfig {
             max_transfers: 512,
             max_per_client: 16,
             mtu_clamp: false,
+            upload_dir: None,
             trace_blocks: false,
             client_files: None,
         }

@@ -5,11 +5,12 @@
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::UdpSocket;
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, info_span, warn, Instrument};
@@ -40,6 +41,11 @@ pub struct TftpServer {
     cfg: Arc<TftpConfig>,
     listeners: Vec<(UdpSocket, SocketAddr)>,
 }
+
+/// How long a request over a limit waits for a transfer to end.
+const ADMIT_WAIT: Duration = Duration::from_millis(250);
+/// Requests that may wait for admission at once; past that, refused at once.
+const MAX_WAITING: usize = 64;
 
 /// How long shutdown waits for transfers to end.
 const DRAIN: Duration = Duration::from_secs(3);
@@ -87,7 +93,7 @@ impl TftpServer {
                 tracker: tracker.clone(),
                 cancel: cancel.clone(),
             };
-            tracker.spawn(listener.run());
+            tracker.spawn(Arc::new(listener).run());
         }
         cancel.cancelled().await;
         tracker.close();
@@ -99,6 +105,10 @@ impl TftpServer {
 
 /// The limits on concurrent transfers, and the transfers in progress.
 struct Admission {
+    /// Signalled whenever a transfer ends and frees its claim.
+    released: Notify,
+    /// Requests waiting for a claim to be freed (bounded).
+    waiting: AtomicUsize,
     slots: Arc<Semaphore>,
     max_per_client: usize,
     per_client: Mutex<HashMap<IpAddr, usize>>,
@@ -125,6 +135,7 @@ impl Drop for Ticket {
                 }
             }
         }
+        self.admission.released.notify_waiters();
     }
 }
 
@@ -138,11 +149,41 @@ enum Admit {
 impl Admission {
     fn new(cfg: &TftpConfig) -> Self {
         Self {
+            released: Notify::new(),
+            waiting: AtomicUsize::new(0),
             slots: Arc::new(Semaphore::new(cfg.max_transfers.max(1))),
             max_per_client: cfg.max_per_client.max(1),
             per_client: Mutex::new(HashMap::new()),
             active: Mutex::new(Default::default()),
         }
+    }
+
+    /// Admits at once, or, when a limit is reached, waits up to
+    /// [`ADMIT_WAIT`] for a transfer to end first. UEFI firmware ends its
+    /// size probe with an ERROR and asks again at once; the new request can
+    /// overtake the ERROR, and must not find the probe still counted.
+    async fn admit_soon(self: &Arc<Self>, peer: SocketAddr) -> Admit {
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return self.admit(peer);
+        }
+        let deadline = tokio::time::Instant::now() + ADMIT_WAIT;
+        let outcome = loop {
+            let released = self.released.notified();
+            tokio::pin!(released);
+            // Registered before the check, so a release in between is seen.
+            released.as_mut().enable();
+            match self.admit(peer) {
+                Admit::Refused(why) => {
+                    if tokio::time::timeout_at(deadline, released).await.is_err() {
+                        break Admit::Refused(why);
+                    }
+                }
+                other => break other,
+            }
+        };
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        outcome
     }
 
     fn admit(self: &Arc<Self>, peer: SocketAddr) -> Admit {
@@ -179,7 +220,7 @@ struct Listener {
 }
 
 impl Listener {
-    async fn run(self) {
+    async fn run(self: Arc<Self>) {
         let mut buf = vec![0u8; 65536];
         loop {
             let (len, peer) = tokio::select! {
@@ -196,7 +237,7 @@ impl Listener {
         }
     }
 
-    async fn handle(&self, datagram: &[u8], peer: SocketAddr) {
+    async fn handle(self: &Arc<Self>, datagram: &[u8], peer: SocketAddr) {
         let request = match Packet::parse(datagram) {
             Ok(Packet::Rrq(r)) => owned(r, false),
             Ok(Packet::Wrq(r)) => owned(r, true),
@@ -212,17 +253,35 @@ impl Listener {
                 debug!(%peer, "repeated request for a transfer in progress");
                 return;
             }
-            Admit::Refused(why) => {
-                warn!(%peer, file = %request.name(), "refused: {why}");
-                let error = Packet::Error {
-                    code: ErrorCode::NotDefined,
-                    message: why.to_string(),
-                };
-                let _ = self.socket.send_to(&error.to_bytes(), peer).await;
+            Admit::Refused(_) => {
+                // Wait a moment for a transfer to end, off the listener's path.
+                let me = Arc::clone(self);
+                let seed = datagram.len() as u64;
+                self.tracker.spawn(async move {
+                    match me.admission.admit_soon(peer).await {
+                        Admit::Yes(ticket) => me.start(request, peer, ticket, seed).await,
+                        Admit::Duplicate => {}
+                        Admit::Refused(why) => me.refuse(peer, &request, why).await,
+                    }
+                });
                 return;
             }
         };
-        let seed = u64::from(peer.port()) ^ (datagram.len() as u64).rotate_left(17);
+        self.start(request, peer, ticket, datagram.len() as u64)
+            .await;
+    }
+
+    async fn refuse(&self, peer: SocketAddr, request: &OwnedRequest, why: &str) {
+        warn!(%peer, file = %request.name(), "refused: {why}");
+        let error = Packet::Error {
+            code: ErrorCode::NotDefined,
+            message: why.to_string(),
+        };
+        let _ = self.socket.send_to(&error.to_bytes(), peer).await;
+    }
+
+    async fn start(&self, request: OwnedRequest, peer: SocketAddr, ticket: Ticket, len: u64) {
+        let seed = u64::from(peer.port()) ^ len.rotate_left(17);
         let socket = match udp::bind_transfer(self.local, self.cfg.port_range, seed) {
             Ok(socket) => TransferSocket::new(socket),
             Err(e) => {

@@ -239,6 +239,11 @@ impl Session {
     }
 
     async fn run_write(&mut self, request: &OwnedRequest, name: &str) {
+        let name = match &self.cfg.upload_dir {
+            Some(dir) => format!("{}/{}", dir.trim_matches('/'), name.trim_start_matches('/')),
+            None => name.to_string(),
+        };
+        let name = name.as_str();
         let negotiated = self.negotiate(request);
         let root = self.cfg.root.clone();
         let name_owned = name.to_string();

@@ -125,11 +125,35 @@ impl Lab {
     /// Starts the lab server in the server namespace and waits (bounded) for
     /// its readiness line.
     pub fn start_server(&mut self, extra: &[&str]) {
+        let mut args: Vec<String> = vec![
+            "--interface".into(),
+            SERVER_IF.into(),
+            "--server-ip".into(),
+            SERVER_IP.into(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        self.spawn_server(&lab_binary(), &args, None, "dhcp listening on");
+    }
+
+    /// Starts `netboot serve --interface vs0 ARGS` in the server namespace
+    /// (from `cwd` when given) and waits for the DHCP readiness line.
+    pub fn start_serve(&mut self, extra: &[&str], cwd: Option<&Path>) {
+        let mut args: Vec<String> = vec!["serve".into(), "--interface".into(), SERVER_IF.into()];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let bin = PathBuf::from(env!("CARGO_BIN_EXE_netboot"));
+        self.spawn_server(&bin, &args, cwd, "dhcp listening on");
+    }
+
+    fn spawn_server(&mut self, program: &Path, args: &[String], cwd: Option<&Path>, ready: &str) {
         let mut cmd = Command::new("ip");
-        cmd.args(["netns", "exec", &self.srv]).arg(lab_binary());
-        cmd.args(["--interface", SERVER_IF, "--server-ip", SERVER_IP]);
-        cmd.args(extra).stdout(Stdio::null()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().expect("spawn dhcp_lab");
+        cmd.args(["netns", "exec", &self.srv])
+            .arg(program)
+            .args(args);
+        if let Some(dir) = cwd {
+            cmd.current_dir(dir);
+        }
+        cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().expect("spawn server");
         let stderr = child.stderr.take().expect("stderr");
         let log = Arc::clone(&self.server_log);
         std::thread::spawn(move || {
@@ -138,7 +162,7 @@ impl Lab {
             }
         });
         self.server = Some(child);
-        self.wait_log("dhcp listening on", Duration::from_secs(20));
+        self.wait_log(ready, Duration::from_secs(20));
     }
 
     /// Waits until a server log line contains `needle`.

@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package the test suite drives: TFTP clients and
+# reference servers, DHCP clients and tools, qemu with PXE firmware and boot
+# files. Daemons are kept from starting while packages are installed.
+set -euo pipefail
+
+PACKAGES=(
+    # TFTP clients and reference servers
+    tftp-hpa atftp curl busybox tftpd-hpa dnsmasq-base
+    # network namespaces and DHCP clients/tools
+    iproute2 isc-dhcp-client udhcpc nmap kea-admin
+    # network boot in a VM
+    qemu-system-x86 ipxe-qemu ovmf ipxe pxelinux syslinux-common
+    # ps, pgrep for the tests' process handling
+    procps
+)
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "install-deps: run as root (or install sudo)" >&2; exit 1; }
+    SUDO=(sudo)
+fi
+
+# Keep package scripts from starting daemons (tftpd-hpa would take port
+# 69): invoke-rc.d asks /usr/sbin/policy-rc.d, and 101 means "not allowed".
+POLICY=/usr/sbin/policy-rc.d
+CREATED_POLICY=0
+if [ ! -e "$POLICY" ]; then
+    printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee "$POLICY" >/dev/null
+    "${SUDO[@]}" chmod 755 "$POLICY"
+    CREATED_POLICY=1
+fi
+cleanup() {
+    if [ "$CREATED_POLICY" = 1 ]; then
+        "${SUDO[@]}" rm -f "$POLICY"
+    fi
+}
+trap cleanup EXIT
+
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=300 update -q
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300 \
+    -o Dpkg::Use-Pty=0 "${PACKAGES[@]}"

@@ -1,0 +1,121 @@
+//! `netboot serve`: flags of the appliance mode (DHCP + TFTP + profiles).
+//! Everything a flag sets can also be written in `netboot.yaml`; a flag wins
+//! over the file.
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+
+use clap::Args;
+
+/// Flags of `netboot serve`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeArgs {
+    /// `netboot.yaml` to read (paths in it are relative to its directory).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Interface to serve DHCP on; repeatable.
+    #[arg(short = 'i', long = "interface", value_name = "IF")]
+    pub interfaces: Vec<String>,
+
+    /// Directory served over TFTP.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+
+    /// Directory of profile YAML files.
+    #[arg(long, value_name = "DIR")]
+    pub profiles: Option<PathBuf>,
+
+    /// Where leases are kept.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// Address pool, `FIRST-LAST`, inside the interface's subnet.
+    #[arg(long, value_name = "FIRST-LAST")]
+    pub range: Option<String>,
+
+    /// Boot file for BIOS clients (arch 0).
+    #[arg(long, value_name = "FILE")]
+    pub boot_bios: Option<String>,
+
+    /// Boot file for UEFI x64 clients (arch 7 and 9).
+    #[arg(long, value_name = "FILE")]
+    pub boot_uefi: Option<String>,
+
+    /// Boot file for UEFI ARM64 clients (arch 11).
+    #[arg(long, value_name = "FILE")]
+    pub boot_uefi_arm64: Option<String>,
+
+    /// What a client that is already iPXE gets (a script, or a URL).
+    #[arg(long, value_name = "FILE")]
+    pub boot_ipxe: Option<String>,
+
+    /// ProxyDHCP: another DHCP server hands out addresses; netboot only
+    /// answers PXE clients with boot information.
+    #[arg(long)]
+    pub proxy: bool,
+
+    /// Answer only machines whose MAC a profile names.
+    #[arg(long)]
+    pub known_clients_only: bool,
+
+    /// Do not ping an address before offering it.
+    #[arg(long)]
+    pub no_ping: bool,
+
+    /// Lease time, seconds.
+    #[arg(long, value_name = "SECONDS")]
+    pub lease_time: Option<u64>,
+
+    /// Router handed out (option 3).
+    #[arg(long, value_name = "IP")]
+    pub router: Option<Ipv4Addr>,
+
+    /// DNS server handed out (option 6); repeatable.
+    #[arg(long, value_name = "IP")]
+    pub dns: Vec<Ipv4Addr>,
+
+    /// Our address on the interface, when it has several.
+    #[arg(long, value_name = "IP")]
+    pub server_address: Option<Ipv4Addr>,
+
+    /// TFTP port.
+    #[arg(long, value_name = "PORT")]
+    pub tftp_port: Option<u16>,
+
+    /// Let TFTP uploads create files (router config backups).
+    #[arg(long)]
+    pub create: bool,
+
+    /// More detail in the logs.
+    #[arg(short = 'v', long, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// Flags of `netboot check`.
+#[derive(Debug, Clone, Args)]
+pub struct CheckArgs {
+    /// `netboot.yaml` to check along with the profiles it names.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Directory of profile YAML files.
+    #[arg(long, value_name = "DIR")]
+    pub profiles: Option<PathBuf>,
+
+    /// Boot root the profiles' boot files must exist in.
+    #[arg(long, value_name = "DIR")]
+    pub root: Option<PathBuf>,
+}
+
+/// Flags of `netboot leases`.
+#[derive(Debug, Clone, Args)]
+pub struct LeasesArgs {
+    /// State directory holding the lease store.
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+
+    /// `netboot.yaml` naming the state directory.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}

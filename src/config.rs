@@ -1,0 +1,227 @@
+//! `netboot.yaml`: the serde shape of the file exactly as users write it
+//! (every key documented in `docs/configuration.md`, unknown keys refused),
+//! read with errors that name the file and line. The conversion into the
+//! servers' validated configurations lives in `serve::plan`, where command
+//! line flags are laid over it (flags win).
+
+use std::net::Ipv4Addr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Interface to serve (same as `interfaces: [..]` with one entry).
+    pub interface: Option<String>,
+    /// Interfaces to serve.
+    #[serde(default)]
+    pub interfaces: Vec<String>,
+    /// Directory served over TFTP (relative to the file's directory).
+    pub root: Option<PathBuf>,
+    /// Directory of profile YAML files (relative to the file's directory).
+    pub profiles: Option<PathBuf>,
+    /// Where leases are kept.
+    pub state_dir: Option<PathBuf>,
+    /// Our address on the served network, when the interface has several.
+    pub server_address: Option<Ipv4Addr>,
+    /// DHCP settings.
+    #[serde(default)]
+    pub dhcp: DhcpSection,
+    /// Default boot files (profiles override them per client).
+    #[serde(default)]
+    pub boot: BootSection,
+    /// TFTP settings.
+    #[serde(default)]
+    pub tftp: TftpSection,
+}
+
+/// `dhcp:`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DhcpSection {
+    /// `proxy: true` for ProxyDHCP (another server hands out addresses).
+    pub proxy: Option<bool>,
+    /// Pool on the served interface's subnet: `FIRST-LAST`.
+    pub range: Option<String>,
+    /// Lease time in seconds.
+    pub lease_time: Option<u64>,
+    /// Option 3; default: none.
+    pub router: Option<Ipv4Addr>,
+    /// Option 6.
+    #[serde(default)]
+    pub dns: Vec<Ipv4Addr>,
+    /// Option 15.
+    pub domain: Option<String>,
+    /// Answer only MACs that a profile names.
+    pub known_clients_only: Option<bool>,
+    /// Ping an address before offering it.
+    pub ping_check: Option<bool>,
+    /// Pools for relayed networks (giaddr).
+    #[serde(default)]
+    pub relay_pools: Vec<RelayPool>,
+}
+
+/// One pool served through a relay agent.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RelayPool {
+    /// `10.1.0.0/24`.
+    pub subnet: String,
+    /// `FIRST-LAST` inside it.
+    pub range: String,
+    /// Option 3 for that network.
+    pub router: Option<Ipv4Addr>,
+    /// Option 6 for that network.
+    #[serde(default)]
+    pub dns: Vec<Ipv4Addr>,
+}
+
+/// `boot:` default boot files per firmware.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct BootSection {
+    /// BIOS (arch 0).
+    pub bios: Option<String>,
+    /// UEFI x64 (arch 7 and 9).
+    pub uefi_x64: Option<String>,
+    /// UEFI IA32 (arch 6).
+    pub uefi_ia32: Option<String>,
+    /// UEFI ARM64 (arch 11).
+    pub uefi_arm64: Option<String>,
+    /// UEFI HTTP boot URL.
+    pub http: Option<String>,
+    /// What a client that is already iPXE gets.
+    pub ipxe: Option<String>,
+}
+
+/// `tftp:`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TftpSection {
+    /// Port (69).
+    pub port: Option<u16>,
+    /// Refuse symlinks leading out of the root (default true in `serve`).
+    pub secure: Option<bool>,
+    /// Uploads may create files.
+    pub create: Option<bool>,
+    /// Drop the world-readable/-writable checks.
+    pub permissive: Option<bool>,
+    /// Largest blksize.
+    pub max_blocksize: Option<u16>,
+    /// Largest windowsize.
+    pub max_windowsize: Option<u16>,
+    /// Largest upload in bytes.
+    pub max_upload: Option<u64>,
+    /// Directory inside the root every upload lands in.
+    pub upload_dir: Option<String>,
+}
+
+/// A configuration file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigFileError {
+    /// Unreadable.
+    #[error("{path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Not valid YAML for this schema.
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl FileConfig {
+    /// Reads and parses `path`.
+    pub fn load(path: &Path) -> Result<Self, ConfigFileError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigFileError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(path, &text)
+    }
+
+    /// Parses the text of `path`.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigFileError> {
+        if text.trim().is_empty() {
+            return Ok(Self::default());
+        }
+        serde_norway::from_str(text).map_err(|e| {
+            let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+            ConfigFileError::Parse {
+                path: path.to_path_buf(),
+                line,
+                column,
+                message: e.to_string(),
+            }
+        })
+    }
+
+    /// Every interface named, `interface` first.
+    pub fn all_interfaces(&self) -> Vec<String> {
+        let mut out: Vec<String> = self.interface.iter().cloned().collect();
+        out.extend(self.interfaces.iter().cloned());
+        out.dedup();
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn full_example_parses() {
+        let text = "\
+interface: eth0
+root: boot-images
+profiles: profiles
+state_dir: /var/lib/netboot
+dhcp:
+  range: 10.0.0.100-10.0.0.200
+  lease_time: 7200
+  router: 10.0.0.1
+  dns: [10.0.0.1]
+  domain: lab.example
+  ping_check: true
+  relay_pools:
+    - subnet: 10.1.0.0/24
+      range: 10.1.0.50-10.1.0.99
+boot:
+  bios: undionly.kpxe
+  uefi_x64: ipxe.efi
+  ipxe: boot.ipxe
+tftp:
+  secure: true
+  max_windowsize: 16
+";
+        let cfg = FileConfig::parse(Path::new("netboot.yaml"), text).unwrap();
+        assert_eq!(cfg.all_interfaces(), vec!["eth0".to_string()]);
+        assert_eq!(cfg.dhcp.relay_pools.len(), 1);
+        assert_eq!(cfg.boot.ipxe.as_deref(), Some("boot.ipxe"));
+    }
+
+    #[test]
+    fn errors_name_file_and_line() {
+        let text = "interface: eth0\ndhcp:\n  rnage: 10.0.0.1-10.0.0.9\n";
+        let err = FileConfig::parse(Path::new("netboot.yaml"), text).unwrap_err();
+        let shown = err.to_string();
+        assert!(shown.starts_with("netboot.yaml:3:"), "{shown}");
+        assert!(shown.contains("rnage"), "{shown}");
+        let err =
+            FileConfig::parse(Path::new("n.yaml"), "dhcp:\n  router: not-an-ip\n").unwrap_err();
+        assert!(err.to_string().starts_with("n.yaml:2:"), "{err}");
+    }
+}

@@ -1,0 +1,60 @@
+//! Per-client TFTP files for `netboot serve`: the TFTP peer's address is
+//! looked up in the DHCP leases to find its MAC, and the registry renders
+//! that client's files (`SEP<MAC>.cnf.xml`, `pxelinux.cfg/01-<mac>`) and
+//! applies its path rewrites.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use crate::dhcp::view::LeaseView;
+use crate::net::Ipv4Net;
+use crate::registry::{ClientFacts, Registry};
+use crate::tftp::config::ClientFiles;
+
+/// Registry files for leased clients.
+pub struct RegistryFiles {
+    /// The current registry.
+    pub registry: Arc<ArcSwap<Registry>>,
+    /// Who holds which address.
+    pub leases: LeaseView,
+    /// Our networks, to tell each client the server address it sees.
+    pub networks: Vec<Ipv4Net>,
+}
+
+impl RegistryFiles {
+    fn facts(&self, client: IpAddr) -> Option<ClientFacts> {
+        let ip = match client {
+            IpAddr::V4(v4) => v4,
+            IpAddr::V6(v6) => v6.to_ipv4_mapped()?,
+        };
+        let holder = self.leases.holder(ip)?;
+        let mut facts = ClientFacts::new(holder.mac, ip, self.server_ip_for(ip));
+        facts.hostname = holder.hostname;
+        Some(facts)
+    }
+
+    fn server_ip_for(&self, client: Ipv4Addr) -> Ipv4Addr {
+        self.networks
+            .iter()
+            .find(|n| n.contains(client))
+            .or(self.networks.first())
+            .map_or(Ipv4Addr::UNSPECIFIED, |n| n.addr)
+    }
+}
+
+impl ClientFiles for RegistryFiles {
+    fn rewrite(&self, client: IpAddr, path: &str) -> Option<String> {
+        let facts = self.facts(client)?;
+        self.registry.load().rewrite_path(&facts.mac, path)
+    }
+
+    fn file(&self, client: IpAddr, path: &str) -> Option<Result<Vec<u8>, String>> {
+        let facts = self.facts(client)?;
+        self.registry
+            .load()
+            .virtual_file(&facts, path)
+            .map(|r| r.map_err(|e| e.to_string()))
+    }
+}

@@ -1,0 +1,219 @@
+//! `netboot serve`: the appliance. Works out what to serve (`plan`), loads
+//! the profile registry, prints in plain words what it is about to do, then
+//! runs the DHCP responder, the TFTP server and the registry watcher under
+//! one cancellation token until SIGINT or SIGTERM.
+
+pub mod files;
+pub mod lookup;
+pub mod plan;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::cli::serve::ServeArgs;
+use crate::config::{ConfigFileError, FileConfig};
+use crate::dhcp::config::Mode;
+use crate::dhcp::view::LeaseView;
+use crate::net::{self, Ipv4Net, NetError};
+use crate::registry::{self, Diagnostics, Registry};
+use crate::tftp::server::{TftpError, TftpServer};
+use plan::{plan, PlanError, ServePlan};
+
+/// Why `netboot serve` could not start or had to stop.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// `netboot.yaml` is unreadable or invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigFileError),
+    /// Flags and file do not make a plan.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// An interface is missing.
+    #[error(transparent)]
+    Net(#[from] NetError),
+    /// An interface cannot be served as it is.
+    #[error("{0}")]
+    Interface(String),
+    /// The profiles do not validate.
+    #[error("{0}")]
+    Profiles(Diagnostics),
+    /// The TFTP server cannot start.
+    #[error(transparent)]
+    Tftp(#[from] TftpError),
+    /// The DHCP responder stopped.
+    #[error(transparent)]
+    Dhcp(#[from] crate::dhcp::server::DhcpError),
+}
+
+/// Reads `--config` (if any): the file and the directory its relative
+/// paths are taken from.
+pub fn load_file(config: Option<&Path>) -> Result<(FileConfig, PathBuf), ConfigFileError> {
+    match config {
+        Some(path) => {
+            let file = FileConfig::load(path)?;
+            let base = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+            Ok((file, base))
+        }
+        None => Ok((FileConfig::default(), PathBuf::from("."))),
+    }
+}
+
+/// The served interfaces with our address on each.
+fn networks(args: &ServeArgs, file: &FileConfig) -> Result<Vec<(String, Ipv4Net)>, ServeError> {
+    let names = if args.interfaces.is_empty() {
+        file.all_interfaces()
+    } else {
+        args.interfaces.clone()
+    };
+    if names.is_empty() {
+        return Err(ServeError::Interface(
+            "no interface given: run `netboot serve --interface IF` (see `ip link` for names)"
+                .into(),
+        ));
+    }
+    let wanted = args.server_address.or(file.server_address);
+    names
+        .into_iter()
+        .map(|name| {
+            let iface = net::interface(&name)?;
+            if !iface.up {
+                return Err(ServeError::Interface(format!(
+                    "interface {name} is down; bring it up with `sudo ip link set {name} up`"
+                )));
+            }
+            let chosen = match wanted {
+                Some(ip) => iface.ipv4.iter().find(|n| n.addr == ip).copied(),
+                None => iface.ipv4.first().copied(),
+            };
+            let net = chosen.ok_or_else(|| {
+                ServeError::Interface(match wanted {
+                    Some(ip) => format!("interface {name} does not have the address {ip}"),
+                    None => format!(
+                        "interface {name} has no IPv4 address; give it one, e.g. `sudo ip addr add 10.42.0.1/24 dev {name}`"
+                    ),
+                })
+            })?;
+            Ok((name, net))
+        })
+        .collect()
+}
+
+/// Loads the profiles; a missing directory means "no profiles".
+pub fn load_registry(profiles: &Path, root: &Path) -> Result<Registry, ServeError> {
+    if !profiles.is_dir() {
+        warn!(
+            "no profiles directory at {}: every client gets the default boot files",
+            profiles.display()
+        );
+        return Ok(Registry::default());
+    }
+    registry::check(profiles, root).map_err(|d| ServeError::Profiles(Diagnostics(d)))
+}
+
+/// What will be served, in plain words.
+pub fn describe(plan: &ServePlan, registry: &Registry) -> String {
+    let mut out = String::new();
+    for (name, net) in &plan.networks {
+        out.push_str(&format!("netboot serves interface {name} as {net}\n"));
+    }
+    match plan.dhcp.mode {
+        Mode::Proxy => out.push_str(
+            "  DHCP: ProxyDHCP (another server hands out addresses; netboot only answers PXE clients, on ports 67 and 4011)\n",
+        ),
+        Mode::Authoritative => {
+            for pool in &plan.dhcp.pools {
+                out.push_str(&format!(
+                    "  DHCP: addresses {} to {} in {}, leases of {} s{}\n",
+                    pool.first(),
+                    pool.last(),
+                    pool.subnet(),
+                    plan.dhcp.lease_time.as_secs(),
+                    if plan.dhcp.ping_check { ", each pinged before it is offered" } else { "" }
+                ));
+            }
+        }
+    }
+    if plan.dhcp.known_clients_only {
+        out.push_str("  DHCP: only machines named in the profiles get an answer\n");
+    }
+    let listen: Vec<String> = plan.tftp.listen.iter().map(ToString::to_string).collect();
+    out.push_str(&format!(
+        "  TFTP: {} from {}{}\n",
+        listen.join(", "),
+        plan.tftp.root.root.display(),
+        if plan.tftp.root.create {
+            " (uploads may create files)"
+        } else {
+            ""
+        }
+    ));
+    let d = &plan.defaults;
+    let show = |f: &Option<String>| f.clone().unwrap_or_else(|| "(none)".into());
+    out.push_str(&format!(
+        "  boot files: BIOS {}, UEFI x64 {}, UEFI ARM64 {}, iPXE clients {}\n",
+        show(&d.bios),
+        show(&d.uefi_x64),
+        show(&d.uefi_arm64),
+        show(&d.ipxe)
+    ));
+    out.push_str(&format!(
+        "  profiles: {} from {} ({} reserved addresses)\n",
+        registry.profile_count(),
+        plan.profiles.display(),
+        crate::boot::ProfileLookup::reservations(registry).len()
+    ));
+    if let Some(dir) = &plan.dhcp.state_dir {
+        out.push_str(&format!("  leases kept in {}\n", dir.display()));
+    }
+    out
+}
+
+/// Runs `netboot serve` until SIGINT/SIGTERM (`cancel`).
+pub async fn run(args: ServeArgs, cancel: CancellationToken) -> Result<(), ServeError> {
+    let (file, base) = load_file(args.config.as_deref())?;
+    let networks = networks(&args, &file)?;
+    let mut plan = plan(&args, &file, &base, networks)?;
+    let registry = load_registry(&plan.profiles, &plan.tftp.root.root)?;
+    eprint!("{}", describe(&plan, &registry));
+    let shared = Arc::new(ArcSwap::from_pointee(registry));
+    let leases = LeaseView::default();
+    plan.tftp.client_files = Some(Arc::new(files::RegistryFiles {
+        registry: Arc::clone(&shared),
+        leases: leases.clone(),
+        networks: plan.networks.iter().map(|(_, n)| *n).collect(),
+    }));
+
+    let tftp = TftpServer::bind(plan.tftp.clone())?;
+    let watcher = if plan.profiles.is_dir() {
+        Some(registry::watch(
+            plan.profiles.clone(),
+            plan.tftp.root.root.clone(),
+            Arc::clone(&shared),
+            cancel.child_token(),
+        ))
+    } else {
+        None
+    };
+    let tftp_task = tokio::spawn(tftp.run(cancel.child_token()));
+    let server_ip = plan.dhcp.server_ip;
+    let lookup = lookup::source(Arc::clone(&shared), plan.defaults.clone(), server_ip);
+    let dhcp_result =
+        crate::dhcp::server::run_with_view(plan.dhcp.clone(), lookup, leases, cancel.child_token())
+            .await;
+    // The DHCP side ends on shutdown or on a fatal error; either way the
+    // rest stops too.
+    cancel.cancel();
+    let _ = tftp_task.await;
+    if let Some(w) = watcher {
+        let _ = w.await;
+    }
+    info!("stopped");
+    dhcp_result.map_err(ServeError::from)
+}

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The test command: installs the real clients, firmware and reference
+# servers the integration tests drive (Debian packages), then runs every
+# test. Needs root for apt and for the network namespaces of the DHCP and
+# PXE tests (they never touch the machine's own interfaces).
+#
+#   sudo ./tests/run.sh            # everything
+#   sudo ./tests/run.sh serve      # only tests whose name matches
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+if [ "${NETBOOT_DEPS_INSTALLED:-0}" != 1 ]; then
+    bash .ci/install-deps.sh
+fi
+cargo test --all-targets "$@"

@@ -1,0 +1,323 @@
+//! `netboot serve` end to end with real clients, inside network namespaces
+//! this test creates and deletes: udhcpc gets its reserved lease and boot
+//! file from a profile, busybox tftp fetches the boot file and the file
+//! rendered for that client, profiles reload on change (a bad edit keeps the
+//! last good registry), `netboot leases` lists the lease, and quick mode
+//! runs with nothing but `--interface`.
+
+mod netns;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use netns::{Lab, CLIENT_IF, CLIENT_MAC, SERVER_IP};
+
+const BIN: &str = env!("CARGO_BIN_EXE_netboot");
+
+/// Runs udhcpc once in the client namespace; returns the variables of its
+/// `bound` event (empty when it got no lease).
+fn udhcpc(lab: &Lab) -> HashMap<String, String> {
+    let out = lab.path("udhcpc.out");
+    let _ = std::fs::remove_file(&out);
+    let script = lab.path("udhcpc.sh");
+    let body = format!(
+        "#!/bin/sh\n[ \"$1\" = bound ] || exit 0\nfor v in ip siaddr boot_file serverid hostname opt150; do eval \"echo $v=\\$$v\"; done > {}\n",
+        out.display()
+    );
+    std::fs::write(&script, body).unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let _ = lab
+        .client_cmd("timeout")
+        .args([
+            "20", "udhcpc", "-i", CLIENT_IF, "-n", "-q", "-f", "-t", "3", "-T", "2",
+        ])
+        .args(["-O", "150", "-s"])
+        .arg(&script)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    std::fs::read_to_string(&out)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+/// Fetches `remote` over TFTP from the client namespace with busybox.
+fn tftp_get(lab: &Lab, remote: &str) -> Option<Vec<u8>> {
+    let local = lab.path("fetched");
+    let _ = std::fs::remove_file(&local);
+    let status = lab
+        .client_cmd("timeout")
+        .args(["20", "busybox", "tftp", "-g", "-r", remote, "-l"])
+        .arg(&local)
+        .arg(SERVER_IP)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    status.success().then(|| std::fs::read(&local).unwrap())
+}
+
+fn boot_root(dir: &Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (name, body) in [
+        ("pxelinux.0", &b"PXELINUX stand-in\n"[..]),
+        ("undionly.kpxe", b"iPXE stand-in\n"),
+        ("ipxe.efi", b"iPXE EFI stand-in\n"),
+    ] {
+        std::fs::write(dir.join(name), body).unwrap();
+        std::fs::set_permissions(
+            dir.join(name),
+            std::os::unix::fs::PermissionsExt::from_mode(0o644),
+        )
+        .unwrap();
+    }
+}
+
+fn profile(hostname: &str, boot: &str) -> String {
+    format!(
+        "name: desk\nmatch:\n  mac: {CLIENT_MAC}\naddress: 10.231.0.42\nhostname: {hostname}\n\
+         tftp_servers: [self]\nboot:\n  bios: {boot}\nfiles:\n  \"SEP{{{{ mac.upper }}}}.cnf.xml\":\n    \
+         content: \"<device><name>{{{{ hostname }}}}</name><ip>{{{{ ip }}}}</ip></device>\\n\"\n"
+    )
+}
+
+fn wait_for(lab: &mut Lab, needle: &str) {
+    lab.wait_log(needle, Duration::from_secs(15));
+}
+
+#[test]
+fn profile_reservation_boot_file_and_rendered_file() {
+    if !netns::ready(&["udhcpc", "busybox"]) {
+        return;
+    }
+    let mut lab = Lab::new();
+    let root = lab.path("root");
+    boot_root(&root);
+    let profiles = lab.path("profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
+    std::fs::write(profiles.join("desk.yaml"), profile("desk-01", "pxelinux.0")).unwrap();
+    let state = lab.path("state");
+    lab.start_serve(
+        &[
+            "--root",
+            root.to_str().unwrap(),
+            "--profiles",
+            profiles.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--no-ping",
+        ],
+        None,
+    );
+    assert!(
+        lab.log_contains("netboot serves interface vs0 as 10.231.0.1/24"),
+        "{}",
+        lab.log()
+    );
+
+    let lease = udhcpc(&lab);
+    assert_eq!(
+        lease.get("ip").map(String::as_str),
+        Some("10.231.0.42"),
+        "{lease:?}\n{}",
+        lab.log()
+    );
+    assert_eq!(lease.get("siaddr").map(String::as_str), Some(SERVER_IP));
+    assert_eq!(
+        lease.get("boot_file").map(String::as_str),
+        Some("pxelinux.0")
+    );
+    assert_eq!(lease.get("hostname").map(String::as_str), Some("desk-01"));
+    assert_eq!(
+        lease.get("opt150").map(String::as_str),
+        Some("0ae70001"),
+        "option 150 = our address"
+    );
+
+    lab.client_addr("10.231.0.42/24");
+    let got = tftp_get(&lab, "pxelinux.0").expect("boot file over TFTP");
+    assert_eq!(got, std::fs::read(root.join("pxelinux.0")).unwrap());
+    let sep = tftp_get(&lab, "SEP525400123456.cnf.xml").expect("rendered file over TFTP");
+    assert_eq!(
+        String::from_utf8(sep).unwrap(),
+        "<device><name>desk-01</name><ip>10.231.0.42</ip></device>\n"
+    );
+
+    let listing = Command::new(BIN)
+        .args(["leases", "--state-dir", state.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&listing.stdout);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains(CLIENT_MAC) && l.contains("10.231.0.42") && l.contains("bound")),
+        "{table}"
+    );
+}
+
+#[test]
+fn profiles_reload_and_a_bad_edit_keeps_the_last_good_registry() {
+    if !netns::ready(&["udhcpc"]) {
+        return;
+    }
+    let mut lab = Lab::new();
+    let root = lab.path("root");
+    boot_root(&root);
+    let profiles = lab.path("profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
+    let file = profiles.join("desk.yaml");
+    std::fs::write(&file, profile("desk-01", "pxelinux.0")).unwrap();
+    lab.start_serve(
+        &[
+            "--root",
+            root.to_str().unwrap(),
+            "--profiles",
+            profiles.to_str().unwrap(),
+            "--state-dir",
+            lab.path("state").to_str().unwrap(),
+            "--no-ping",
+        ],
+        None,
+    );
+    assert_eq!(
+        udhcpc(&lab).get("boot_file").map(String::as_str),
+        Some("pxelinux.0")
+    );
+
+    std::fs::write(&file, profile("desk-01", "undionly.kpxe")).unwrap();
+    wait_for(&mut lab, "profiles loaded");
+    assert_eq!(
+        udhcpc(&lab).get("boot_file").map(String::as_str),
+        Some("undionly.kpxe")
+    );
+
+    std::fs::write(&file, "name: desk\nmatch:\n  mac: not-a-mac\n").unwrap();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !lab.log_contains("not-a-mac") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        lab.log_contains("desk.yaml:3"),
+        "the bad edit is reported with its line:\n{}",
+        lab.log()
+    );
+    assert_eq!(
+        udhcpc(&lab).get("boot_file").map(String::as_str),
+        Some("undionly.kpxe"),
+        "the last good registry still answers"
+    );
+}
+
+#[test]
+fn quick_mode_needs_only_the_interface() {
+    if !netns::ready(&["udhcpc", "busybox"]) {
+        return;
+    }
+    let mut lab = Lab::new();
+    let cwd = lab.path("quick");
+    boot_root(&cwd.join("boot-images"));
+    std::fs::create_dir_all(cwd.join("netboot-state")).unwrap();
+    lab.start_serve(&["--no-ping", "--state-dir", "netboot-state"], Some(&cwd));
+    let lease = udhcpc(&lab);
+    let ip = lease.get("ip").cloned().unwrap_or_default();
+    assert!(ip.starts_with("10.231.0."), "{lease:?}\n{}", lab.log());
+    assert_eq!(lease.get("siaddr").map(String::as_str), Some(SERVER_IP));
+    assert_eq!(
+        lease.get("boot_file").map(String::as_str),
+        Some("undionly.kpxe")
+    );
+    lab.client_addr(&format!("{ip}/24"));
+    let got = tftp_get(&lab, "undionly.kpxe").expect("boot file");
+    assert_eq!(got, b"iPXE stand-in\n");
+}
+
+#[test]
+fn known_clients_only_ignores_strangers() {
+    if !netns::ready(&["udhcpc"]) {
+        return;
+    }
+    let mut lab = Lab::new();
+    let root = lab.path("root");
+    boot_root(&root);
+    let profiles = lab.path("profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
+    std::fs::write(
+        profiles.join("other.yaml"),
+        "name: other\nmatch:\n  mac: 52:54:00:99:99:99\nboot:\n  bios: pxelinux.0\n",
+    )
+    .unwrap();
+    lab.start_serve(
+        &[
+            "--root",
+            root.to_str().unwrap(),
+            "--profiles",
+            profiles.to_str().unwrap(),
+            "--state-dir",
+            lab.path("state").to_str().unwrap(),
+            "--known-clients-only",
+            "--no-ping",
+        ],
+        None,
+    );
+    assert!(udhcpc(&lab).is_empty(), "a stranger gets no lease");
+    assert!(
+        lab.log_contains(CLIENT_MAC),
+        "the refusal is logged:\n{}",
+        lab.log()
+    );
+}
+
+#[test]
+fn check_reports_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let profiles = dir.path().join("profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
+    std::fs::write(
+        profiles.join("bad.yaml"),
+        "name: bad\nmatch:\n  mac: 52:54:00:zz:00:01\n",
+    )
+    .unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "check",
+            "--profiles",
+            profiles.to_str().unwrap(),
+            "--root",
+            root.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bad.yaml:3:"), "{err}");
+
+    std::fs::write(
+        profiles.join("bad.yaml"),
+        "name: good\nmatch:\n  default: true\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args([
+            "check",
+            "--profiles",
+            profiles.to_str().unwrap(),
+            "--root",
+            root.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
