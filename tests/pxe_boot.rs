@@ -7,6 +7,11 @@
 //! - UEFI: OVMF's own PXE over virtio-net (arch 7) → `ipxe.efi` → iPXE DHCPs
 //!   again → `boot.ipxe` → its `echo` reaches the serial log.
 //!
+//! The `netboot_*` and `netboot_proxy_*` tests (`netboot serve`) run by
+//! default, about 20 s per BIOS boot and 35 s per UEFI boot; the dnsmasq
+//! references and the `netboot_parts_*` / `netboot_tftp_*` variants are
+//! `#[ignore]`d (run them with `--ignored`).
+//!
 //! Needs root and qemu-system-x86, ipxe-qemu, ovmf, ipxe, pxelinux,
 //! syslinux-common (plus dnsmasq-base for the reference runs); prints SKIP
 //! without them, or panics when `CI` is set. tcpdump, when installed, records
@@ -147,13 +152,11 @@ fn assert_in_order(wire: &Wire, files: &[&str]) {
 }
 
 #[test]
-#[ignore = "needs netboot serve"]
 fn netboot_bios_ipxe_rom_boots_pxelinux() {
     boot(ServerKind::Netboot, Firmware::Bios);
 }
 
 #[test]
-#[ignore = "needs netboot serve"]
 fn netboot_uefi_ovmf_boots_ipxe_script() {
     boot(ServerKind::Netboot, Firmware::Uefi);
 }
@@ -183,13 +186,11 @@ fn netboot_tftp_uefi_ovmf_boots_ipxe_script() {
 }
 
 #[test]
-#[ignore = "needs netboot serve --proxy"]
 fn netboot_proxy_bios_ipxe_rom_boots_pxelinux() {
     boot(ServerKind::NetbootProxy, Firmware::Bios);
 }
 
 #[test]
-#[ignore = "needs netboot serve --proxy"]
 fn netboot_proxy_uefi_ovmf_boots_ipxe_script() {
     boot(ServerKind::NetbootProxy, Firmware::Uefi);
 }

@@ -124,7 +124,12 @@ fn netboot_serve(lab: &Lab, root: &Path, proxy: bool) -> Launch {
         .args(["--boot-bios", BOOT_BIOS, "--boot-uefi", BOOT_UEFI])
         .args(["--boot-ipxe", BOOT_IPXE, "--state-dir"])
         .arg(lab.path("state"))
-        .env("RUST_LOG", "debug")
+        .arg("-v")
+        // No profiles: every client gets the --boot-* files. Run from the
+        // scratch dir so no netboot.yaml or profiles/ of the checkout applies.
+        .arg("--profiles")
+        .arg(lab.path("no-profiles"))
+        .current_dir(lab.dir())
         .env("NO_COLOR", "1");
     if proxy {
         cmd.arg("--proxy");
