@@ -69,19 +69,20 @@ pub fn prerequisites_met(kind: ServerKind) -> bool {
     if root && missing.is_empty() {
         return true;
     }
-    let why = format!(
-        "PXE boot test needs root (have root: {root}) and these packages: {}",
-        if missing.is_empty() {
-            "none missing".to_string()
-        } else {
+    let mut needs = Vec::new();
+    if !root {
+        needs.push("root (network namespaces, taps, port 67)".to_string());
+    }
+    if !missing.is_empty() {
+        needs.push(format!(
+            "packages {} (apt-get install -y --no-install-recommends {})",
+            missing.join(", "),
             missing.join(" ")
-        }
-    );
+        ));
+    }
+    let why = format!("PXE boot test needs {}", needs.join(" and "));
     if std::env::var_os("CI").is_some() {
-        panic!(
-            "{why}; install with: apt-get install -y --no-install-recommends {}",
-            missing.join(" ")
-        );
+        panic!("{why}");
     }
     eprintln!("SKIP: {why}");
     false
