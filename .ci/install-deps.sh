@@ -13,6 +13,8 @@ PACKAGES=(
     qemu-system-x86 ipxe-qemu ovmf ipxe pxelinux syslinux-common
     # ps, pgrep for the tests' process handling
     procps
+    # packet capture for the PXE tests' wire checks
+    tcpdump
 )
 
 SUDO=()

@@ -39,7 +39,7 @@ pub enum ServeError {
     #[error("{0}")]
     Interface(String),
     /// The profiles do not validate.
-    #[error("{0}")]
+    #[error("{0}\n(boot files named by profiles must exist in the TFTP root; boot-images/fill.sh copies the usual ones from Debian's packages)")]
     Profiles(Diagnostics),
     /// The TFTP server cannot start.
     #[error(transparent)]

@@ -5,21 +5,19 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
 use super::config::TftpConfig;
-use super::fs::{FsError, Upload};
+use super::fs::FsError;
 use super::netascii;
 use super::options::{negotiate, Negotiated};
 use super::packet::{ErrorCode, Mode, Packet};
 use super::remap::Remapped;
 use super::source::Source;
-use super::transfer::{
-    Batch, Outcome, Receiver, ReceiverConfig, Sender, SenderConfig, TransferStats,
-};
+use super::transfer::{Batch, Outcome, Receiver, ReceiverConfig, Sender, SenderConfig};
 use super::udp::{self, TransferSocket};
 
 /// A request, owned, as the listener hands it over.
@@ -56,10 +54,14 @@ pub struct Session {
     pub cancel: CancellationToken,
 }
 
+mod report;
+mod sink;
+
+use report::{log_end, Progress};
+use sink::Sink;
+
 /// Bytes read or written in one chunk.
 const CHUNK_BYTES: usize = 256 << 10;
-/// Transfers shorter than this log no progress lines.
-const PROGRESS_AFTER: Duration = Duration::from_secs(3);
 
 enum Event {
     Datagram(usize, SocketAddr),
@@ -407,170 +409,5 @@ fn encode_mode(bytes: Vec<u8>, mode: Mode) -> Source {
             Source::memory(wire)
         }
         _ => Source::memory(bytes),
-    }
-}
-
-/// Received bytes on their way to the upload file: decoded from netascii
-/// when needed, and written in large chunks on the blocking pool.
-struct Sink {
-    upload: Option<Upload>,
-    decoder: Option<netascii::Decoder>,
-    pending: Vec<u8>,
-}
-
-impl Sink {
-    fn new(mode: Mode, upload: Upload) -> Self {
-        Self {
-            upload: Some(upload),
-            decoder: (mode == Mode::Netascii).then(netascii::Decoder::default),
-            pending: Vec::with_capacity(CHUNK_BYTES),
-        }
-    }
-
-    fn push(&mut self, data: &[u8]) {
-        match &mut self.decoder {
-            Some(decoder) => decoder.decode(data, &mut self.pending),
-            None => self.pending.extend_from_slice(data),
-        }
-    }
-
-    async fn flush_if_full(&mut self) -> Result<(), FsError> {
-        if self.pending.len() >= CHUNK_BYTES {
-            self.flush(false).await?;
-        }
-        Ok(())
-    }
-
-    async fn commit(&mut self) -> Result<(), FsError> {
-        if let Some(decoder) = &mut self.decoder {
-            decoder.finish(&mut self.pending);
-        }
-        self.flush(true).await
-    }
-
-    /// Writes what is pending (and commits) on the blocking pool. After a
-    /// failure or a commit the upload is gone: dropping it removed the
-    /// temporary file, or it is in place.
-    async fn flush(&mut self, commit: bool) -> Result<(), FsError> {
-        let mut upload = self
-            .upload
-            .take()
-            .ok_or_else(|| FsError::Access("upload already closed".into()))?;
-        let data = std::mem::replace(&mut self.pending, Vec::with_capacity(CHUNK_BYTES));
-        let (upload, result) = tokio::task::spawn_blocking(move || {
-            let result = upload.write(&data).and_then(|()| {
-                if commit {
-                    upload.commit().map(|_| ())
-                } else {
-                    Ok(())
-                }
-            });
-            (upload, result)
-        })
-        .await
-        .map_err(|e| FsError::Io(std::io::Error::other(e)))?;
-        if result.is_ok() && !commit {
-            self.upload = Some(upload);
-        }
-        result
-    }
-}
-
-/// Progress lines for long transfers: every 10 % once past a few seconds.
-struct Progress {
-    total: Option<u64>,
-    started: Instant,
-    next_tenth: u64,
-}
-
-impl Progress {
-    fn new(total: Option<u64>, started: Instant) -> Self {
-        Self {
-            total: total.filter(|t| *t > 0),
-            started,
-            next_tenth: 1,
-        }
-    }
-
-    fn report(&mut self, bytes: u64) {
-        let Some(total) = self.total else { return };
-        if self.next_tenth > 9 || bytes < total / 10 * self.next_tenth {
-            return;
-        }
-        let elapsed = self.started.elapsed();
-        let tenth = (bytes.saturating_mul(10) / total).min(9);
-        if elapsed >= PROGRESS_AFTER {
-            info!(
-                percent = tenth * 10,
-                bytes,
-                total,
-                mib_per_s = format!("{:.1}", mib_per_s(bytes, elapsed)),
-                "progress"
-            );
-        }
-        self.next_tenth = tenth + 1;
-    }
-}
-
-fn mib_per_s(bytes: u64, elapsed: Duration) -> f64 {
-    bytes as f64 / (1024.0 * 1024.0) / elapsed.as_secs_f64().max(1e-9)
-}
-
-fn log_end(
-    op: &str,
-    request: &OwnedRequest,
-    negotiated: &Negotiated,
-    outcome: &Outcome,
-    stats: &TransferStats,
-    elapsed: Duration,
-    size: Option<u64>,
-) {
-    let options = negotiated
-        .accepted
-        .iter()
-        .map(|(n, v)| format!("{n}={v}"))
-        .collect::<Vec<_>>()
-        .join(",");
-    let rate = format!("{:.1}", mib_per_s(stats.bytes, elapsed));
-    let ms = elapsed.as_millis() as u64;
-    match outcome {
-        Outcome::Complete => info!(
-            op, mode = %request.mode, options, bytes = stats.bytes, ms, mib_per_s = rate,
-            retransmitted = stats.retransmitted, timeouts = stats.timeouts,
-            "transfer complete"
-        ),
-        Outcome::PeerError {
-            during_oack: true, ..
-        } if negotiated.tsize_requested.is_some() => {
-            info!(
-                op,
-                size,
-                options,
-                "size probe answered (the client ended it after the OACK, as UEFI firmware does)"
-            )
-        }
-        Outcome::PeerError { code, message, .. } => info!(
-            op,
-            bytes = stats.bytes,
-            ms,
-            code = code.code(),
-            message = message.as_str(),
-            "transfer ended by the client"
-        ),
-        Outcome::LocalError { code, message } => warn!(
-            op,
-            bytes = stats.bytes,
-            ms,
-            code = code.code(),
-            message = message.as_str(),
-            "transfer failed"
-        ),
-        Outcome::TimedOut => warn!(
-            op,
-            bytes = stats.bytes,
-            ms,
-            timeouts = stats.timeouts,
-            "transfer timed out"
-        ),
     }
 }

@@ -1,0 +1,112 @@
+//! What a transfer tells the log: progress lines for long transfers and
+//! the one line that says how it ended.
+
+use std::time::{Duration, Instant};
+
+use tracing::{info, warn};
+
+use super::OwnedRequest;
+use crate::tftp::options::Negotiated;
+use crate::tftp::transfer::{Outcome, TransferStats};
+
+/// Transfers shorter than this log no progress lines.
+const PROGRESS_AFTER: Duration = Duration::from_secs(3);
+
+/// Progress lines for long transfers: every 10 % once past a few seconds.
+pub(super) struct Progress {
+    total: Option<u64>,
+    started: Instant,
+    next_tenth: u64,
+}
+
+impl Progress {
+    pub(super) fn new(total: Option<u64>, started: Instant) -> Self {
+        Self {
+            total: total.filter(|t| *t > 0),
+            started,
+            next_tenth: 1,
+        }
+    }
+
+    pub(super) fn report(&mut self, bytes: u64) {
+        let Some(total) = self.total else { return };
+        if self.next_tenth > 9 || bytes < total / 10 * self.next_tenth {
+            return;
+        }
+        let elapsed = self.started.elapsed();
+        let tenth = (bytes.saturating_mul(10) / total).min(9);
+        if elapsed >= PROGRESS_AFTER {
+            info!(
+                percent = tenth * 10,
+                bytes,
+                total,
+                mib_per_s = format!("{:.1}", mib_per_s(bytes, elapsed)),
+                "progress"
+            );
+        }
+        self.next_tenth = tenth + 1;
+    }
+}
+
+fn mib_per_s(bytes: u64, elapsed: Duration) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0) / elapsed.as_secs_f64().max(1e-9)
+}
+
+pub(super) fn log_end(
+    op: &str,
+    request: &OwnedRequest,
+    negotiated: &Negotiated,
+    outcome: &Outcome,
+    stats: &TransferStats,
+    elapsed: Duration,
+    size: Option<u64>,
+) {
+    let options = negotiated
+        .accepted
+        .iter()
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    let rate = format!("{:.1}", mib_per_s(stats.bytes, elapsed));
+    let ms = elapsed.as_millis() as u64;
+    match outcome {
+        Outcome::Complete => info!(
+            op, mode = %request.mode, options, bytes = stats.bytes, ms, mib_per_s = rate,
+            retransmitted = stats.retransmitted, timeouts = stats.timeouts,
+            "transfer complete"
+        ),
+        Outcome::PeerError {
+            during_oack: true, ..
+        } if negotiated.tsize_requested.is_some() => {
+            info!(
+                op,
+                size,
+                options,
+                "size probe answered (the client ended it after the OACK, as UEFI firmware does)"
+            )
+        }
+        Outcome::PeerError { code, message, .. } => info!(
+            op,
+            bytes = stats.bytes,
+            ms,
+            code = code.code(),
+            message = message.as_str(),
+            "transfer ended by the client"
+        ),
+        Outcome::LocalError { code, message } => warn!(
+            op,
+            bytes = stats.bytes,
+            ms,
+            code = code.code(),
+            message = message.as_str(),
+            "transfer failed"
+        ),
+        Outcome::TimedOut => warn!(
+            op,
+            bytes = stats.bytes,
+            ms,
+            timeouts = stats.timeouts,
+            "transfer timed out"
+        ),
+    }
+}
