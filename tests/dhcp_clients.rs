@@ -4,7 +4,6 @@
 
 mod netns;
 
-use std::collections::HashMap;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -27,39 +26,6 @@ const POOL: &[&str] = &[
     "http://10.231.0.1/boot.ipxe",
 ];
 
-/// Runs udhcpc once in the client namespace; returns the variables of its
-/// `bound` event (empty when it got no lease).
-fn udhcpc(lab: &Lab, extra: &[&str]) -> HashMap<String, String> {
-    let out = lab.path("udhcpc.out");
-    let _ = std::fs::remove_file(&out);
-    let script = lab.path("udhcpc.sh");
-    let body = format!(
-        "#!/bin/sh\n[ \"$1\" = bound ] || exit 0\nfor v in ip siaddr boot_file serverid subnet router dns hostname; do eval \"echo $v=\\$$v\"; done > {}\n",
-        out.display()
-    );
-    std::fs::write(&script, body).unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let status = lab
-        .client_cmd("timeout")
-        .args([
-            "20", "udhcpc", "-i", CLIENT_IF, "-n", "-q", "-f", "-t", "3", "-T", "2",
-        ])
-        .arg("-s")
-        .arg(&script)
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    let _ = status;
-    std::fs::read_to_string(&out)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
-
 #[test]
 fn udhcpc_gets_lease_boot_file_and_options() {
     if !netns::ready(&["udhcpc"]) {
@@ -67,7 +33,7 @@ fn udhcpc_gets_lease_boot_file_and_options() {
     }
     let mut lab = Lab::new();
     lab.start_server(POOL);
-    let got = udhcpc(&lab, &[]);
+    let got = lab.udhcpc(&[]);
     assert_eq!(
         got.get("ip").map(String::as_str),
         Some("10.231.0.100"),
@@ -95,17 +61,14 @@ fn udhcpc_uefi_and_ipxe_get_their_files() {
     let mut lab = Lab::new();
     lab.start_server(POOL);
     // option 93 = 7 (x64 UEFI) as two bytes of hex, vendor class PXEClient
-    let got = udhcpc(
-        &lab,
-        &["-V", "PXEClient:Arch:00007:UNDI:003016", "-x", "0x5d:0007"],
-    );
+    let got = lab.udhcpc(&["-V", "PXEClient:Arch:00007:UNDI:003016", "-x", "0x5d:0007"]);
     assert_eq!(
         got.get("boot_file").map(String::as_str),
         Some("ipxe.efi"),
         "{got:?}\n{}",
         lab.log()
     );
-    let got = udhcpc(&lab, &["-x", "0x4d:69505845"]);
+    let got = lab.udhcpc(&["-x", "0x4d:69505845"]);
     assert_eq!(
         got.get("boot_file").map(String::as_str),
         Some("http://10.231.0.1/boot.ipxe"),
@@ -199,7 +162,7 @@ fn proxy_mode_gives_boot_info_but_no_address() {
     }
     let mut lab = Lab::new();
     lab.start_server(&["--proxy", "--bios", "undionly.kpxe"]);
-    let plain = udhcpc(&lab, &[]);
+    let plain = lab.udhcpc(&[]);
     assert!(
         plain.is_empty(),
         "a non-PXE client got an answer: {plain:?}"
@@ -209,7 +172,7 @@ fn proxy_mode_gives_boot_info_but_no_address() {
         "{}",
         lab.log()
     );
-    let pxe = udhcpc(&lab, &["-V", "PXEClient:Arch:00000:UNDI:002001"]);
+    let pxe = lab.udhcpc(&["-V", "PXEClient:Arch:00000:UNDI:002001"]);
     assert!(
         lab.log_contains("proxy offer (no address)"),
         "{}",
@@ -234,7 +197,7 @@ fn leases_survive_a_restart() {
     let mut args = POOL.to_vec();
     args.extend(["--state-dir", &state_s]);
     lab.start_server(&args);
-    let first = udhcpc(&lab, &["-r", "10.231.0.100"]);
+    let first = lab.udhcpc(&["-r", "10.231.0.100"]);
     assert_eq!(
         first.get("ip").map(String::as_str),
         Some("10.231.0.100"),
@@ -249,7 +212,7 @@ fn leases_survive_a_restart() {
     lab.start_server(&args);
     assert!(lab.log_contains("leases=1"), "{}", lab.log());
     // the reloaded table gives the client its address back
-    let again = udhcpc(&lab, &["-r", "10.231.0.100"]);
+    let again = lab.udhcpc(&["-r", "10.231.0.100"]);
     assert_eq!(
         again.get("ip").map(String::as_str),
         Some("10.231.0.100"),
@@ -269,7 +232,7 @@ fn ping_probe_skips_an_address_in_use() {
     let mut args = POOL.to_vec();
     args.push("--ping-check");
     lab.start_server(&args);
-    let got = udhcpc(&lab, &[]);
+    let got = lab.udhcpc(&[]);
     assert_eq!(
         got.get("ip").map(String::as_str),
         Some("10.231.0.101"),

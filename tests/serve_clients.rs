@@ -7,45 +7,13 @@
 
 mod netns;
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use netns::{Lab, CLIENT_IF, CLIENT_MAC, SERVER_IP};
+use netns::{Lab, CLIENT_MAC, SERVER_IP};
 
 const BIN: &str = env!("CARGO_BIN_EXE_netboot");
-
-/// Runs udhcpc once in the client namespace; returns the variables of its
-/// `bound` event (empty when it got no lease).
-fn udhcpc(lab: &Lab) -> HashMap<String, String> {
-    let out = lab.path("udhcpc.out");
-    let _ = std::fs::remove_file(&out);
-    let script = lab.path("udhcpc.sh");
-    let body = format!(
-        "#!/bin/sh\n[ \"$1\" = bound ] || exit 0\nfor v in ip siaddr boot_file serverid hostname opt150; do eval \"echo $v=\\$$v\"; done > {}\n",
-        out.display()
-    );
-    std::fs::write(&script, body).unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
-    let _ = lab
-        .client_cmd("timeout")
-        .args([
-            "20", "udhcpc", "-i", CLIENT_IF, "-n", "-q", "-f", "-t", "3", "-T", "2",
-        ])
-        .args(["-O", "150", "-s"])
-        .arg(&script)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    std::fs::read_to_string(&out)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
 
 /// Fetches `remote` over TFTP from the client namespace with busybox.
 fn tftp_get(lab: &Lab, remote: &str) -> Option<Vec<u8>> {
@@ -121,7 +89,7 @@ fn profile_reservation_boot_file_and_rendered_file() {
         lab.log()
     );
 
-    let lease = udhcpc(&lab);
+    let lease = lab.udhcpc(&["-O", "150"]);
     assert_eq!(
         lease.get("ip").map(String::as_str),
         Some("10.231.0.42"),
@@ -187,14 +155,18 @@ fn profiles_reload_and_a_bad_edit_keeps_the_last_good_registry() {
         None,
     );
     assert_eq!(
-        udhcpc(&lab).get("boot_file").map(String::as_str),
+        lab.udhcpc(&["-O", "150"])
+            .get("boot_file")
+            .map(String::as_str),
         Some("pxelinux.0")
     );
 
     std::fs::write(&file, profile("desk-01", "undionly.kpxe")).unwrap();
     wait_for(&mut lab, "profiles loaded");
     assert_eq!(
-        udhcpc(&lab).get("boot_file").map(String::as_str),
+        lab.udhcpc(&["-O", "150"])
+            .get("boot_file")
+            .map(String::as_str),
         Some("undionly.kpxe")
     );
 
@@ -209,7 +181,9 @@ fn profiles_reload_and_a_bad_edit_keeps_the_last_good_registry() {
         lab.log()
     );
     assert_eq!(
-        udhcpc(&lab).get("boot_file").map(String::as_str),
+        lab.udhcpc(&["-O", "150"])
+            .get("boot_file")
+            .map(String::as_str),
         Some("undionly.kpxe"),
         "the last good registry still answers"
     );
@@ -225,7 +199,7 @@ fn quick_mode_needs_only_the_interface() {
     boot_root(&cwd.join("boot-images"));
     std::fs::create_dir_all(cwd.join("netboot-state")).unwrap();
     lab.start_serve(&["--no-ping", "--state-dir", "netboot-state"], Some(&cwd));
-    let lease = udhcpc(&lab);
+    let lease = lab.udhcpc(&["-O", "150"]);
     let ip = lease.get("ip").cloned().unwrap_or_default();
     assert!(ip.starts_with("10.231.0."), "{lease:?}\n{}", lab.log());
     assert_eq!(lease.get("siaddr").map(String::as_str), Some(SERVER_IP));
@@ -266,7 +240,10 @@ fn known_clients_only_ignores_strangers() {
         ],
         None,
     );
-    assert!(udhcpc(&lab).is_empty(), "a stranger gets no lease");
+    assert!(
+        lab.udhcpc(&["-O", "150"]).is_empty(),
+        "a stranger gets no lease"
+    );
     assert!(
         lab.log_contains(CLIENT_MAC),
         "the refusal is logged:\n{}",

@@ -215,6 +215,38 @@ impl Lab {
         }
     }
 
+    /// Runs busybox udhcpc once in the client namespace (bounded); returns
+    /// the variables of its `bound` event, empty when it got no lease.
+    pub fn udhcpc(&self, extra: &[&str]) -> std::collections::HashMap<String, String> {
+        let out = self.path("udhcpc.out");
+        let _ = std::fs::remove_file(&out);
+        let script = self.path("udhcpc.sh");
+        let body = format!(
+            "#!/bin/sh\n[ \"$1\" = bound ] || exit 0\nfor v in ip siaddr boot_file serverid subnet router dns hostname opt150; do eval \"echo $v=\\$$v\"; done > {}\n",
+            out.display()
+        );
+        std::fs::write(&script, body).expect("write udhcpc script");
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod udhcpc script");
+        let _ = self
+            .client_cmd("timeout")
+            .args([
+                "20", "udhcpc", "-i", CLIENT_IF, "-n", "-q", "-f", "-t", "3", "-T", "2",
+            ])
+            .arg("-s")
+            .arg(&script)
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
     /// A command run inside the client namespace.
     pub fn client_cmd(&self, program: &str) -> Command {
         let mut c = Command::new("ip");
