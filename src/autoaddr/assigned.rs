@@ -3,7 +3,7 @@
 //! so it works inside a tokio runtime, outside one and during shutdown), and
 //! [`ensure`] / [`watch`] put it back when a network manager removed it.
 
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
@@ -14,10 +14,14 @@ use super::error::AutoAddrError;
 use super::netlink;
 
 /// An address netboot added to an interface and will remove again.
+///
+/// It names the interface, not its index, so an adapter that is unplugged and
+/// plugged back in is found again. Netlink requests go to the network
+/// namespace of the calling thread: drop it where it was assigned (a process
+/// that never calls `setns` has only one).
 #[derive(Debug)]
 pub struct AssignedAddress {
     ifname: String,
-    index: AtomicU32,
     net: Ipv4Net,
     removed: AtomicBool,
 }
@@ -49,7 +53,6 @@ pub fn assign(ifname: &str, net: Ipv4Net) -> Result<AssignedAddress, AutoAddrErr
     tracing::info!(interface = ifname, address = %net, "added address to the interface for this run");
     Ok(AssignedAddress {
         ifname: ifname.to_string(),
-        index: AtomicU32::new(index),
         net,
         removed: AtomicBool::new(false),
     })
@@ -101,7 +104,10 @@ impl AssignedAddress {
         if self.removed.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
-        let index = index_of(&self.ifname).unwrap_or_else(|_| self.index.load(Ordering::SeqCst));
+        // the interface is gone (unplugged): its addresses went with it
+        let Ok(index) = index_of(&self.ifname) else {
+            return Ok(());
+        };
         match netlink::remove(index, self.net) {
             Ok(()) => {
                 tracing::info!(interface = %self.ifname, address = %self.net, "removed the address netboot added");
@@ -143,7 +149,6 @@ pub fn ensure(addr: &AssignedAddress) -> Result<Ensured, AutoAddrError> {
         return Ok(Ensured::Present);
     }
     let index = index_of(&addr.ifname)?;
-    addr.index.store(index, Ordering::SeqCst);
     match netlink::add(index, addr.net) {
         Err(e) if netlink::is_present(&e) => Ok(Ensured::Present),
         Err(e) => Err(add_error(&addr.ifname, addr.net, e)),

@@ -14,7 +14,7 @@
 //! - [`manager`]: is NetworkManager or systemd-networkd managing the interface?
 //! - [`plan`]: ties it together into a [`Plan`] and the start-up message.
 //!
-//! Everything here is synchronous (the checks take about 1.5 s in all, bounded)
+//! Everything here is synchronous (the checks take about 3.5 s in all, bounded)
 //! so it runs before or outside a tokio runtime, and removal from `Drop` works
 //! in either. See `docs/bare-port.md` for the behaviour as a user sees it.
 

@@ -73,9 +73,10 @@ pub fn plan(ifname: &str, explicit: Option<Ipv4Net>) -> Result<Plan, AutoAddrErr
     plan_with(ifname, explicit, &Checks::default())
 }
 
-/// Decides what to do about `ifname`'s address. Blocks for about 1.5 s when
-/// the interface has no address (the DHCP listen and the ARP probes run side
-/// by side; each probe takes 1 s), returns at once when it has one.
+/// Decides what to do about `ifname`'s address. Blocks for about 3.5 s when
+/// the interface has no address (the DHCP listen, [`Checks::dhcp_wait`], and
+/// the ARP probes, 1 s per candidate, run side by side), returns at once when
+/// it has one.
 ///
 /// `explicit` (from `--assign-address`) replaces the candidate list; it is
 /// still probed, and an answer is an error rather than a skip.

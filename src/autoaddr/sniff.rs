@@ -139,8 +139,8 @@ pub fn offer(packet: &[u8], xid: u32) -> Option<ForeignDhcp> {
     })
 }
 
-/// One foreign-server check: two DISCOVERs (0 and 500 ms), 1.5 s of listening
-/// unless told otherwise.
+/// One foreign-server check: two DISCOVERs (at 0 and 1 s), 3.5 s of
+/// listening unless told otherwise.
 #[derive(Debug, Clone)]
 pub struct Listener {
     mac: MacAddr,
@@ -150,12 +150,15 @@ pub struct Listener {
 }
 
 impl Listener {
-    /// The default listening time.
-    pub const WAIT: Duration = Duration::from_millis(1500);
+    /// The default listening time. dnsmasq (the server of most home and
+    /// small-office routers) pings an address for 3 s before it offers it to
+    /// a new client, so a shorter wait would miss exactly the server most
+    /// likely to be there.
+    pub const WAIT: Duration = Duration::from_millis(3500);
 
     /// A check from `mac` with transaction id `xid`, listening for `wait`.
     pub fn new(now: Instant, mac: MacAddr, xid: u32, wait: Duration) -> Self {
-        let sends = [Duration::ZERO, Duration::from_millis(500)];
+        let sends = [Duration::ZERO, Duration::from_secs(1)];
         Self {
             mac,
             xid,
