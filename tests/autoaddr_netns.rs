@@ -225,7 +225,20 @@ fn bare_port_takes_the_first_candidate_and_gives_it_back() {
         addr.remove().unwrap();
         assert!(!shown().contains("10.42.0.1"));
     });
-    // with the address in place, plan touches nothing
+    // an IPv4 link-local fallback address does not count as configured
+    ip(&[
+        "-n",
+        &lab.srv,
+        "addr",
+        "add",
+        "169.254.7.7/16",
+        "dev",
+        SRV_IF,
+    ]);
+    let plan = lab.in_srv(|| autoaddr::plan(SRV_IF, None)).unwrap();
+    assert_eq!(plan.net(), net("10.42.0.1/24"), "{plan:?}");
+    assert!(matches!(plan, Plan::Assign { .. }));
+    // with an address in place, plan touches nothing
     ip(&["-n", &lab.srv, "addr", "add", "10.9.0.7/24", "dev", SRV_IF]);
     let plan = lab.in_srv(|| autoaddr::plan(SRV_IF, None)).unwrap();
     assert_eq!(plan, Plan::Existing(net("10.9.0.7/24")));

@@ -85,8 +85,10 @@ pub fn plan_with(
     explicit: Option<Ipv4Net>,
     checks: &Checks,
 ) -> Result<Plan, AutoAddrError> {
-    let link = link::link_info(ifname)?;
-    if let Some(&existing) = link.ipv4.first() {
+    let iface = net::interface(ifname)?;
+    // a 169.254/16 address is what an IPv4LL fallback leaves when DHCP found
+    // no server: the port is as bare as without one (and the address stays)
+    if let Some(&existing) = iface.ipv4.iter().find(|n| !n.addr.is_link_local()) {
         if let Some(asked) = explicit.filter(|&e| e != existing) {
             tracing::warn!(
                 "{ifname} already has {existing}; netboot uses it and ignores --assign-address {asked}"
@@ -94,6 +96,7 @@ pub fn plan_with(
         }
         return Ok(Plan::Existing(existing));
     }
+    let link = link::link_info(ifname)?;
     if !link.up {
         return Err(AutoAddrError::InterfaceDown {
             ifname: ifname.to_string(),
@@ -284,11 +287,13 @@ mod tests {
     }
 
     #[test]
-    fn loopback_is_refused_and_missing_interface_is_listed() {
-        assert!(matches!(
-            plan("lo", None),
-            Err(AutoAddrError::NotEthernet { .. })
-        ));
+    fn existing_address_is_used_and_missing_interface_is_listed() {
+        let lo = plan("lo", Some(n("10.42.0.1/24"))).unwrap();
+        let loopback = Ipv4Net {
+            addr: Ipv4Addr::LOCALHOST,
+            prefix: 8,
+        };
+        assert_eq!(lo, Plan::Existing(loopback));
         assert!(matches!(
             plan("no-such-if0", None),
             Err(AutoAddrError::NoSuchInterface(_))
