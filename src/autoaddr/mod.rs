@@ -12,7 +12,7 @@
 //! - [`assigned`]: [`AssignedAddress`], the guard that removes the address on drop,
 //!   and [`ensure`] / [`watch`], which put it back when a network manager removed it;
 //! - [`manager`]: is NetworkManager or systemd-networkd managing the interface?
-//! - [`plan`]: ties it together into a [`Plan`] and the start-up message.
+//! - [`mod@plan`]: ties it together into a [`Plan`] and the start-up message.
 //!
 //! Everything here is synchronous (the checks take about 3.5 s in all, bounded)
 //! so it runs before or outside a tokio runtime, and removal from `Drop` works
