@@ -224,6 +224,13 @@ fn bare_port_takes_the_first_candidate_and_gives_it_back() {
         let addr = autoaddr::assign(SRV_IF, chosen).unwrap();
         addr.remove().unwrap();
         assert!(!shown().contains("10.42.0.1"));
+        // a fatal error that unwinds through serve removes it too
+        let unwound = std::panic::catch_unwind(|| {
+            let _addr = autoaddr::assign(SRV_IF, chosen).unwrap();
+            panic!("(expected) a fatal error while serving");
+        });
+        assert!(unwound.is_err());
+        assert!(!shown().contains("10.42.0.1"), "{}", shown());
     });
     // an IPv4 link-local fallback address does not count as configured
     ip(&[

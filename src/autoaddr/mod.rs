@@ -35,3 +35,33 @@ pub use error::AutoAddrError;
 pub use manager::{manager_of, Manager};
 pub use plan::{plan, Plan, Skip};
 pub use sniff::ForeignDhcp;
+
+#[cfg(test)]
+mod tests {
+    /// The sans-IO cores stay sans-IO: no tokio, sockets, files, processes or
+    /// clock outside their tests (the tests may build instants).
+    #[test]
+    fn cores_do_no_io() {
+        let sources = [
+            ("arp.rs", include_str!("arp.rs")),
+            ("sniff.rs", include_str!("sniff.rs")),
+            ("schedule.rs", include_str!("schedule.rs")),
+            ("candidates.rs", include_str!("candidates.rs")),
+        ];
+        let banned = [
+            "tokio::",
+            "Socket",
+            "std::fs",
+            "Instant::now",
+            "SystemTime",
+            "Command",
+            "libc::",
+        ];
+        for (name, text) in sources {
+            let code = text.split("#[cfg(test)]").next().unwrap_or(text);
+            for word in banned {
+                assert!(!code.contains(word), "{name} mentions {word}");
+            }
+        }
+    }
+}
