@@ -94,12 +94,10 @@ pub fn interfaces() -> std::io::Result<BTreeMap<String, Interface>> {
 /// Looks up one interface; the error lists the interfaces that exist.
 pub fn interface(name: &str) -> Result<Interface, NetError> {
     let all = interfaces().map_err(NetError::List)?;
-    all.get(name)
-        .cloned()
-        .ok_or_else(|| NetError::NoSuchInterface {
-            name: name.to_string(),
-            existing: all.keys().cloned().collect(),
-        })
+    all.get(name).cloned().ok_or_else(|| NetError::NoSuchInterface {
+        name: name.to_string(),
+        existing: all.keys().cloned().collect(),
+    })
 }
 
 /// Interface lookup failures.
