@@ -1,0 +1,67 @@
+//! Quick mode on a bare port: when the serving interface has no IPv4 address,
+//! pick a private /24, make sure nobody on the link uses it, put the server
+//! address on the interface for the life of the process and take it off again.
+//!
+//! The pieces, one concern each:
+//! - [`candidates`]: the ordered list of /24s we try and `--assign-address` parsing (pure);
+//! - [`arp`] and [`sniff`]: the ARP probe and the foreign-DHCP-server check as
+//!   sans-IO cores (bytes and time in, bytes and verdicts out);
+//! - [`schedule`]: when those checks send and how long they listen (pure);
+//! - [`link`]: the thin blocking shell that runs a check on an AF_PACKET socket;
+//! - [`netlink`]: adding and removing the address with a blocking rtnetlink socket;
+//! - [`assigned`]: [`AssignedAddress`], the guard that removes the address on drop,
+//!   and [`ensure`] / [`watch`], which put it back when a network manager removed it;
+//! - [`manager`]: is NetworkManager or systemd-networkd managing the interface?
+//! - [`mod@plan`]: ties it together into a [`Plan`] and the start-up message.
+//!
+//! Everything here is synchronous (the checks take about 3.5 s in all, bounded)
+//! so it runs before or outside a tokio runtime, and removal from `Drop` works
+//! in either. See `docs/bare-port.md` for the behaviour as a user sees it.
+
+pub mod arp;
+pub mod assigned;
+pub mod candidates;
+pub mod error;
+pub mod link;
+pub mod manager;
+pub mod netlink;
+pub mod plan;
+pub mod schedule;
+pub mod sniff;
+
+pub use assigned::{assign, ensure, watch, AssignedAddress, Ensured};
+pub use candidates::{parse_assign, pool_range, Candidates};
+pub use error::AutoAddrError;
+pub use manager::{manager_of, Manager};
+pub use plan::{plan, Plan, Skip};
+pub use sniff::ForeignDhcp;
+
+#[cfg(test)]
+mod tests {
+    /// The sans-IO cores stay sans-IO: no tokio, sockets, files, processes or
+    /// clock outside their tests (the tests may build instants).
+    #[test]
+    fn cores_do_no_io() {
+        let sources = [
+            ("arp.rs", include_str!("arp.rs")),
+            ("sniff.rs", include_str!("sniff.rs")),
+            ("schedule.rs", include_str!("schedule.rs")),
+            ("candidates.rs", include_str!("candidates.rs")),
+        ];
+        let banned = [
+            "tokio::",
+            "Socket",
+            "std::fs",
+            "Instant::now",
+            "SystemTime",
+            "Command",
+            "libc::",
+        ];
+        for (name, text) in sources {
+            let code = text.split("#[cfg(test)]").next().unwrap_or(text);
+            for word in banned {
+                assert!(!code.contains(word), "{name} mentions {word}");
+            }
+        }
+    }
+}
