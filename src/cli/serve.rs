@@ -27,7 +27,7 @@ pub struct ServeArgs {
     pub profiles: Option<PathBuf>,
 
     /// Where leases are kept.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", env = "NETBOOT_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
 
     /// Address pool, `FIRST-LAST`, inside the interface's subnet.
@@ -74,6 +74,12 @@ pub struct ServeArgs {
     /// DNS server handed out (option 6); repeatable.
     #[arg(long, value_name = "IP")]
     pub dns: Vec<Ipv4Addr>,
+
+    /// On a port with no IPv4 address: the address (with prefix) netboot
+    /// assigns to the interface while it runs, instead of the first free
+    /// candidate (10.42.0.1/24, …).
+    #[arg(long, value_name = "CIDR")]
+    pub assign_address: Option<String>,
 
     /// Our address on the interface, when it has several.
     #[arg(long, value_name = "IP")]

@@ -9,11 +9,13 @@ pub mod plan;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
+use crate::autoaddr::{self, AssignedAddress, AutoAddrError, Plan};
 use crate::cli::serve::ServeArgs;
 use crate::config::{ConfigFileError, FileConfig};
 use crate::dhcp::config::Mode;
@@ -44,6 +46,17 @@ pub enum ServeError {
     /// The TFTP server cannot start.
     #[error(transparent)]
     Tftp(#[from] TftpError),
+    /// The bare-port address could not be chosen or assigned.
+    #[error(transparent)]
+    AutoAddr(#[from] AutoAddrError),
+    /// Another DHCP server answers on a bare port.
+    #[error("another DHCP server ({server}) answers on {interface}; netboot will not hand out addresses on top of it. To add boot information to that network instead, take an address from it (e.g. `sudo dhclient {interface}`) and run `netboot serve --interface {interface} --proxy`.")]
+    ForeignDhcp {
+        /// The interface.
+        interface: String,
+        /// Who answered.
+        server: String,
+    },
     /// The DHCP responder stopped.
     #[error(transparent)]
     Dhcp(#[from] crate::dhcp::server::DhcpError),
@@ -65,8 +78,14 @@ pub fn load_file(config: Option<&Path>) -> Result<(FileConfig, PathBuf), ConfigF
     }
 }
 
-/// The served interfaces with our address on each.
-fn networks(args: &ServeArgs, file: &FileConfig) -> Result<Vec<(String, Ipv4Net)>, ServeError> {
+/// The served interfaces with our address on each, and the addresses
+/// netboot assigned itself (removed again when the guards drop).
+struct Networks {
+    nets: Vec<(String, Ipv4Net)>,
+    assigned: Vec<Arc<AssignedAddress>>,
+}
+
+async fn networks(args: &mut ServeArgs, file: &FileConfig) -> Result<Networks, ServeError> {
     let names = if args.interfaces.is_empty() {
         file.all_interfaces()
     } else {
@@ -78,31 +97,71 @@ fn networks(args: &ServeArgs, file: &FileConfig) -> Result<Vec<(String, Ipv4Net)
                 .into(),
         ));
     }
+    let explicit = args
+        .assign_address
+        .as_deref()
+        .map(autoaddr::parse_assign)
+        .transpose()?;
     let wanted = args.server_address.or(file.server_address);
-    names
-        .into_iter()
-        .map(|name| {
-            let iface = net::interface(&name)?;
-            if !iface.up {
-                return Err(ServeError::Interface(format!(
-                    "interface {name} is down; bring it up with `sudo ip link set {name} up`"
-                )));
-            }
-            let chosen = match wanted {
-                Some(ip) => iface.ipv4.iter().find(|n| n.addr == ip).copied(),
-                None => iface.ipv4.first().copied(),
-            };
-            let net = chosen.ok_or_else(|| {
-                ServeError::Interface(match wanted {
-                    Some(ip) => format!("interface {name} does not have the address {ip}"),
-                    None => format!(
-                        "interface {name} has no IPv4 address; give it one, e.g. `sudo ip addr add 10.42.0.1/24 dev {name}`"
-                    ),
+    let mut out = Networks {
+        nets: Vec::new(),
+        assigned: Vec::new(),
+    };
+    for name in names {
+        if let Some(ip) = wanted {
+            out.nets.push((name.clone(), existing_address(&name, ip)?));
+            continue;
+        }
+        let ifname = name.clone();
+        let plan = tokio::task::spawn_blocking(move || autoaddr::plan(&ifname, explicit))
+            .await
+            .map_err(|e| ServeError::Interface(format!("interface check failed: {e}")))??;
+        let net = match plan {
+            Plan::Existing(net) => net,
+            Plan::Assign {
+                foreign_dhcp: Some(foreign),
+                ..
+            } => {
+                return Err(ServeError::ForeignDhcp {
+                    interface: name,
+                    server: foreign.to_string(),
                 })
-            })?;
-            Ok((name, net))
+            }
+            Plan::Assign { net, .. } => {
+                if let Some(manager) = autoaddr::manager_of(&name) {
+                    warn!("{}", manager.advice());
+                }
+                eprintln!("{}", plan.summary(&name));
+                let guard = autoaddr::assign(&name, net)?;
+                if args.range.is_none() && out.assigned.is_empty() {
+                    let (first, last) = autoaddr::pool_range(net);
+                    args.range = Some(format!("{first}-{last}"));
+                }
+                out.assigned.push(Arc::new(guard));
+                net
+            }
+        };
+        out.nets.push((name, net));
+    }
+    Ok(out)
+}
+
+/// `--server-address`: it must already be on the interface.
+fn existing_address(name: &str, ip: std::net::Ipv4Addr) -> Result<Ipv4Net, ServeError> {
+    let iface = net::interface(name)?;
+    if !iface.up {
+        return Err(ServeError::Interface(format!(
+            "interface {name} is down; bring it up with `sudo ip link set {name} up`"
+        )));
+    }
+    iface
+        .ipv4
+        .iter()
+        .find(|n| n.addr == ip)
+        .copied()
+        .ok_or_else(|| {
+            ServeError::Interface(format!("interface {name} does not have the address {ip}"))
         })
-        .collect()
 }
 
 /// Loads the profiles; a missing directory means "no profiles".
@@ -176,10 +235,15 @@ pub fn describe(plan: &ServePlan, registry: &Registry) -> String {
 }
 
 /// Runs `netboot serve` until SIGINT/SIGTERM (`cancel`).
-pub async fn run(args: ServeArgs, cancel: CancellationToken) -> Result<(), ServeError> {
+pub async fn run(mut args: ServeArgs, cancel: CancellationToken) -> Result<(), ServeError> {
     let (file, base) = load_file(args.config.as_deref())?;
-    let networks = networks(&args, &file)?;
-    let mut plan = plan(&args, &file, &base, networks)?;
+    let Networks { nets, assigned } = networks(&mut args, &file).await?;
+    for guard in &assigned {
+        let guard = Arc::clone(guard);
+        let stop = cancel.child_token();
+        tokio::spawn(async move { autoaddr::watch(&guard, Duration::from_secs(2), stop).await });
+    }
+    let mut plan = plan(&args, &file, &base, nets)?;
     let registry = load_registry(&plan.profiles, &plan.tftp.root.root)?;
     eprint!("{}", describe(&plan, &registry));
     let shared = Arc::new(ArcSwap::from_pointee(registry));
@@ -213,6 +277,17 @@ pub async fn run(args: ServeArgs, cancel: CancellationToken) -> Result<(), Serve
     let _ = tftp_task.await;
     if let Some(w) = watcher {
         let _ = w.await;
+    }
+    for guard in &assigned {
+        if let Err(e) = guard.remove() {
+            warn!(
+                "could not remove {} from {}: {e}",
+                guard.net(),
+                guard.interface()
+            );
+        } else {
+            info!("removed {} from {}", guard.net(), guard.interface());
+        }
     }
     info!("stopped");
     dhcp_result.map_err(ServeError::from)

@@ -81,6 +81,22 @@ pub struct Lab {
 
 impl Lab {
     pub fn new() -> Self {
+        let lab = Self::bare();
+        ip(&[
+            "-n",
+            &lab.srv,
+            "addr",
+            "add",
+            &format!("{SERVER_IP}/24"),
+            "dev",
+            SERVER_IF,
+        ]);
+        lab
+    }
+
+    /// The same two namespaces, with no IPv4 address on the server side
+    /// (a laptop port on an unconfigured switch).
+    pub fn bare() -> Self {
         let n = COUNTER.fetch_add(1, Ordering::SeqCst);
         let pid = std::process::id();
         let srv = format!("nbt-srv-{pid}-{n}");
@@ -99,15 +115,6 @@ impl Lab {
         ip(&[
             "-n", &srv, "link", "add", SERVER_IF, "type", "veth", "peer", "name", CLIENT_IF,
             "netns", &cli,
-        ]);
-        ip(&[
-            "-n",
-            &srv,
-            "addr",
-            "add",
-            &format!("{SERVER_IP}/24"),
-            "dev",
-            SERVER_IF,
         ]);
         ip(&["-n", &srv, "link", "set", SERVER_IF, "up"]);
         ip(&["-n", &srv, "link", "set", "lo", "up"]);
@@ -144,6 +151,33 @@ impl Lab {
         self.spawn_server(&bin, &args, cwd, "dhcp listening on");
     }
 
+    /// Runs a command in the server namespace to its end (bounded by the
+    /// caller's `timeout` wrapper) and returns (success, stdout + stderr).
+    pub fn server_run(&self, program: &str, args: &[&str]) -> (bool, String) {
+        let out = Command::new("ip")
+            .args(["netns", "exec", &self.srv, program])
+            .args(args)
+            .output()
+            .expect("run in server namespace");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    }
+
+    /// The server interface's IPv4 addresses, as `ip -o -4 addr` lists them.
+    pub fn server_addrs(&self) -> String {
+        let out = Command::new("ip")
+            .args([
+                "-n", &self.srv, "-o", "-4", "addr", "show", "dev", SERVER_IF,
+            ])
+            .output()
+            .expect("ip addr");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
     fn spawn_server(&mut self, program: &Path, args: &[String], cwd: Option<&Path>, ready: &str) {
         let mut cmd = Command::new("ip");
         cmd.args(["netns", "exec", &self.srv])
@@ -152,6 +186,8 @@ impl Lab {
         if let Some(dir) = cwd {
             cmd.current_dir(dir);
         }
+        // Leases stay in the lab's own directory unless --state-dir says otherwise.
+        cmd.env("NETBOOT_STATE_DIR", self.path("state"));
         cmd.stdout(Stdio::null()).stderr(Stdio::piped());
         let mut child = cmd.spawn().expect("spawn server");
         let stderr = child.stderr.take().expect("stderr");
