@@ -16,7 +16,8 @@
 //!
 //! Prints one line of `key=value` pairs: `ok=1 clients=N bytes=… secs=…
 //! mib_per_s=… slowest_s=…` (aggregate rate over the wall time of all
-//! clients), or `ok=0 error=…` and exit status 1.
+//! clients), or `ok=0 bytes=… error=…` (bytes received in all) and exit
+//! status 1.
 
 use std::io::IoSliceMut;
 use std::net::{SocketAddr, UdpSocket};
@@ -69,16 +70,17 @@ fn main() {
     let args = Args::parse();
     match run(&args) {
         Ok(line) => println!("ok=1 {line}"),
-        Err(e) => {
-            println!("ok=0 error={e:?}");
+        Err((bytes, e)) => {
+            println!("ok=0 bytes={bytes} error={e:?}");
             std::process::exit(1);
         }
     }
 }
 
-fn run(args: &Args) -> Result<String, String> {
+/// The result line, or the bytes received in all and the first error.
+fn run(args: &Args) -> Result<String, (u64, String)> {
     let expected = Arc::new(
-        std::fs::read(&args.expect).map_err(|e| format!("{}: {e}", args.expect.display()))?,
+        std::fs::read(&args.expect).map_err(|e| (0, format!("{}: {e}", args.expect.display())))?,
     );
     let clients = args.clients.max(1);
     let barrier = Arc::new(Barrier::new(clients));
@@ -102,16 +104,17 @@ fn run(args: &Args) -> Result<String, String> {
                 slowest = slowest.max(took);
                 totals.add(&stats);
             }
-            Ok(Err(e)) => failures.push(e),
+            Ok(Err((bytes, e))) => {
+                totals.bytes += bytes;
+                failures.push(e);
+            }
             Err(_) => failures.push("client thread panicked".into()),
         }
     }
     let wall = started.elapsed().as_secs_f64();
     if let Some(first) = failures.first() {
-        return Err(format!(
-            "{} of {clients} failed, first: {first}",
-            failures.len()
-        ));
+        let why = format!("{} of {clients} failed, first: {first}", failures.len());
+        return Err((totals.bytes, why));
     }
     let mib = totals.bytes as f64 / (1024.0 * 1024.0);
     Ok(format!(
@@ -345,7 +348,13 @@ enum Reply {
     To(Vec<u8>, SocketAddr),
 }
 
-fn download(args: &Args, expected: &[u8]) -> Result<Stats, String> {
+/// One download; on failure, the bytes received so far and why.
+fn download(args: &Args, expected: &[u8]) -> Result<Stats, (u64, String)> {
+    let mut bytes = 0;
+    download_counting(args, expected, &mut bytes).map_err(|e| (bytes, e))
+}
+
+fn download_counting(args: &Args, expected: &[u8], bytes: &mut u64) -> Result<Stats, String> {
     let bind: SocketAddr = if args.server.is_ipv4() {
         "0.0.0.0:0"
     } else {
@@ -383,6 +392,7 @@ fn download(args: &Args, expected: &[u8]) -> Result<Stats, String> {
             continue;
         }
         silent_resends = 0;
+        *bytes = dl.stats.bytes;
         let mut slices: Vec<IoSliceMut<'_>> = bufs.iter_mut().map(|b| IoSliceMut::new(b)).collect();
         let count = match state.recv((&socket).into(), &mut slices, &mut meta) {
             Ok(n) => n,
