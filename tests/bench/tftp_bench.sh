@@ -243,7 +243,7 @@ load_table() {
             done
             log "load $CLIENTS x 8 MiB w$win $server: ${vals[*]} (slowest ${slow[*]} s)"
             RESULT["load/$win/$server"]="$(printf '%s\n' "${vals[@]}" | grep -v fail | median) MiB/s, slowest $(printf '%s\n' "${slow[@]}" | grep -v fail | median) s"
-            printf '%s\n' "${vals[@]}" | grep -q fail && RESULT["load/$win/$server"]+=" (some runs failed)"
+            if printf '%s\n' "${vals[@]}" | grep -q fail; then RESULT["load/$win/$server"]+=" (some runs failed)"; fi
         done
     done
 }
@@ -313,8 +313,7 @@ lossy_table() {
 # ---------------------------------------------------------------- report ---
 report() {
     local blk win client label
-    has throughput || { echo "(throughput not measured)"; CEILING_ONLY=1; }
-    [ "${CEILING_ONLY:-0}" = 1 ] || {
+    if has throughput; then
     echo "### Throughput, one client, 64 MiB file (MiB/s, median of $RUNS)"
     echo
     echo "| case | client | netboot | tftpd-hpa | dnsmasq | atftpd |"
@@ -333,8 +332,8 @@ report() {
     echo "netboot at blksize 1468, windowsize 16 with tftp_bench_client: ${RESULT["1468/16/bench/netboot"]} MiB/s."
     echo "Block size granted when 65464 is asked: $(for s in "${SERVERS[@]}"; do printf '%s %s; ' "$s" "${GRANTED[$s]}"; done)"
     echo
-    }
-    has load && {
+    fi
+    if has load; then
     echo "### $CLIENTS concurrent clients, 8 MiB file each, blksize 1468 (tftp_bench_client, aggregate, median of $RUNS)"
     echo
     echo "| case | netboot | tftpd-hpa | dnsmasq | atftpd |"
@@ -345,7 +344,7 @@ report() {
         for server in "${SERVERS[@]}"; do printf ' %s |' "${RESULT["load/$win/$server"]}"; done
         echo
     done
-    }
+    fi
     has lossy || return 0
     echo
     echo "### Lossy link: time to fetch 8 MiB at blksize 1468 through lossy_relay (one run, seed 7)"
@@ -372,9 +371,9 @@ main() {
     log "ceiling: $CEILING MiB/s ($CEILING_LOSS % lost)"
     declare -gA GRANTED
     for server in "${SERVERS[@]}"; do GRANTED[$server]=$(granted_blksize "$server"); done
-    has throughput && throughput_tables
-    has load && load_table
-    has lossy && lossy_table
+    if has throughput; then throughput_tables; fi
+    if has load; then load_table; fi
+    if has lossy; then lossy_table; fi
     report | tee "$OUT/tables.md"
     log "done in $(($(date +%s) - SCRIPT_START)) s; tables in $OUT/tables.md"
 }
