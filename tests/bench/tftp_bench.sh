@@ -175,12 +175,13 @@ measure() {
         printf '%s\t%s\t%s\t%s\n' "$case" "$client" "$server" "$v" >> "$OUT/raw.tsv"
     done
     log "$case [$client] $server: ${vals[*]}"
-    if printf '%s\n' "${vals[@]}" | grep -q fail; then
-        local ok; ok=$(printf '%s\n' "${vals[@]}" | grep -vc fail || true)
-        [ "$ok" -gt 0 ] && echo "$(printf '%s\n' "${vals[@]}" | grep -v fail | median) ($((RUNS - ok)) failed)" || echo "fail"
-    else
-        printf '%s\n' "${vals[@]}" | median
-    fi
+    local ok; ok=$(printf '%s\n' "${vals[@]}" | grep -vc fail || true)
+    if [ "$ok" = 0 ]; then echo "fail"; return; fi
+    local spread=""
+    [ "$ok" -gt 1 ] && spread=" ($(printf '%s\n' "${vals[@]}" | grep -v fail | sort -g | sed -n '1p;$p' | paste -sd- -))"
+    local failed=""
+    [ "$ok" -lt "$RUNS" ] && failed=", $((RUNS - ok)) failed"
+    echo "**$(printf '%s\n' "${vals[@]}" | grep -v fail | median)**$spread$failed"
 }
 
 # ------------------------------------------------------------ the tables ---
@@ -314,7 +315,7 @@ lossy_table() {
 report() {
     local blk win client label
     if has throughput; then
-    echo "### Throughput, one client, 64 MiB file (MiB/s, median of $RUNS)"
+    echo "### Throughput, one client, 64 MiB file (MiB/s: **median** (min-max) of $RUNS)"
     echo
     echo "| case | client | netboot | tftpd-hpa | dnsmasq | atftpd |"
     echo "|---|---|---|---|---|---|"
