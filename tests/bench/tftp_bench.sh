@@ -47,18 +47,22 @@ trap 'exit 130' INT TERM
 # Starts a background process and remembers its PID (also in $LAST).
 start() { "$@" & LAST=$!; ALIVE[$LAST]=1; }
 
+# True while PID is still a child of this script (bash reaps exited
+# children on its own, after which the number may belong to a stranger).
+is_ours() { [ "$(ps -o ppid= -p "$1" 2>/dev/null | tr -d ' ')" = "$$" ]; }
+
 # Stops one process we started: SIGTERM, SIGKILL after 5 s, then reaps it.
-# An unreaped child keeps its PID, so no signal can reach a stranger.
 stop() {
     local pid=$1 watchdog
     [ -n "${ALIVE[$pid]:-}" ] || return 0
+    unset "ALIVE[$pid]"
+    is_ours "$pid" || return 0
     kill "$pid" 2>/dev/null || true
-    (sleep 5; kill -9 "$pid" 2>/dev/null) &
+    (sleep 5; is_ours "$pid" && kill -9 "$pid" 2>/dev/null) &
     watchdog=$!
     wait "$pid" 2>/dev/null || true
     kill "$watchdog" 2>/dev/null || true
     wait "$watchdog" 2>/dev/null || true
-    unset "ALIVE[$pid]"
 }
 
 # Waits (bounded) until FILE contains PATTERN.
