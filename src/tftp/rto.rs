@@ -70,6 +70,14 @@ impl Rto {
         self.backoff = 0;
     }
 
+    /// Progress was made, but only on resent data (no usable sample): undo
+    /// one doubling. A peer that answers earns a shorter timer, yet a link
+    /// slower than the estimate keeps enough backoff for the next window to
+    /// complete without a resend and give a clean sample.
+    pub fn ease_backoff(&mut self) {
+        self.backoff = self.backoff.saturating_sub(1);
+    }
+
     /// A timeout fired: double the timeout (capped by `max`).
     pub fn back_off(&mut self) {
         self.backoff = (self.backoff + 1).min(16);
@@ -125,6 +133,20 @@ mod tests {
         assert_eq!(rto.current(), ms(1000));
         rto.sample(ms(20));
         assert!(rto.current() < ms(100), "a fresh sample ends the backoff");
+    }
+
+    #[test]
+    fn easing_undoes_one_doubling() {
+        let mut rto = Rto::new(RtoBounds::default());
+        rto.sample(ms(20));
+        let base = rto.current();
+        rto.back_off();
+        rto.back_off();
+        rto.ease_backoff();
+        assert_eq!(rto.current(), base * 2);
+        rto.ease_backoff();
+        rto.ease_backoff();
+        assert_eq!(rto.current(), base);
     }
 
     #[test]

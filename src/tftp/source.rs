@@ -96,6 +96,9 @@ pub struct FileSource {
     buf: Vec<u8>,
     buf_pos: usize,
     ahead: Option<JoinHandle<io::Result<Vec<u8>>>>,
+    /// The last chunk's buffer, reused for the next read (zeroing a fresh
+    /// chunk costs as much as reading it from the page cache).
+    spare: Option<Vec<u8>>,
 }
 
 impl FileSource {
@@ -108,6 +111,7 @@ impl FileSource {
             buf: Vec::new(),
             buf_pos: 0,
             ahead: None,
+            spare: None,
         }
     }
 
@@ -119,8 +123,9 @@ impl FileSource {
         let len = (self.size - offset).min(self.chunk as u64) as usize;
         self.next_offset += len as u64;
         let file = Arc::clone(&self.file);
+        let mut buf = self.spare.take().unwrap_or_default();
         self.ahead = Some(tokio::task::spawn_blocking(move || {
-            let mut buf = vec![0; len];
+            buf.resize(len, 0);
             file.read_exact_at(&mut buf, offset).map(|()| buf)
         }));
     }
@@ -132,13 +137,14 @@ impl FileSource {
                 let Some(pending) = self.ahead.take() else {
                     return Ok(()); // end of file
                 };
-                self.buf = pending.await.map_err(io::Error::other)?.map_err(|e| {
+                let next = pending.await.map_err(io::Error::other)?.map_err(|e| {
                     if e.kind() == io::ErrorKind::UnexpectedEof {
                         io::Error::other("file shrank while being sent")
                     } else {
                         e
                     }
                 })?;
+                self.spare = Some(std::mem::replace(&mut self.buf, next));
                 self.buf_pos = 0;
                 self.request_next();
             }

@@ -211,10 +211,19 @@ impl Sender {
             return;
         }
         let count = (acked - base + 1) as usize;
+        let restart = count < sent;
         for done in self.window.drain(..count) {
-            if done.index == acked && !done.resent {
-                if let Some(at) = done.sent_at {
-                    self.rto.sample(now.saturating_duration_since(at));
+            if done.index == acked {
+                match (done.resent, done.sent_at) {
+                    (false, Some(at)) => self.rto.sample(now.saturating_duration_since(at)),
+                    // Karn: no sample from a resent block. But an ACK inside
+                    // a resent window is the client's prompt report of what
+                    // it holds, not a late answer to the first copy: undo
+                    // one doubling, or a client that keeps only part of each
+                    // window (a small socket buffer) never gives a clean
+                    // sample and every window waits the longest timeout.
+                    _ if restart => self.rto.ease_backoff(),
+                    _ => {}
                 }
             }
             self.stats.bytes += (done.datagram.len() - 4) as u64;
@@ -222,7 +231,7 @@ impl Sender {
         }
         // An ACK inside the window says the rest was lost: resend from
         // there (RFC 7440). After a full window nothing is outstanding.
-        if count < sent {
+        if restart {
             self.stats.window_restarts += 1;
         }
         self.next_tx = 0;

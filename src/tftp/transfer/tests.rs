@@ -221,6 +221,70 @@ fn timeout_resends_window_backs_off_and_gives_up() {
     );
 }
 
+/// A client whose socket holds only the first `keep` blocks of a window:
+/// the rest is dropped, it waits for them, the sender times out and resends
+/// the window, and the client ACKs the last block it holds.
+#[test]
+fn client_keeping_part_of_each_window_costs_the_short_timeout() {
+    let t0 = Instant::now();
+    let file = vec![0u8; 512 * 16 * 30];
+    let mut s = Sender::new(sender_cfg(512, 16, true));
+    let mut off = 0;
+    drain(&mut s, t0);
+    let mut now = t0 + Duration::from_millis(1);
+    s.handle_ack(now, 0);
+    let mut waits = Vec::new();
+    for _ in 0..20 {
+        feed(&mut s, &file, &mut off);
+        let window = drain(&mut s, now);
+        let held = window[2].1;
+        let deadline = s.poll_timeout().unwrap();
+        waits.push(deadline - now);
+        now = deadline;
+        s.handle_timeout(now);
+        drain(&mut s, now);
+        now += Duration::from_micros(200);
+        s.handle_ack(now, held);
+    }
+    assert!(
+        waits.iter().all(|w| *w <= Duration::from_millis(20)),
+        "every truncated window waits the short timeout: {waits:?}"
+    );
+}
+
+/// A link far slower than the first estimate: the backoff must survive
+/// ACKs of resent windows until a window completes without a resend.
+#[test]
+fn slow_link_stops_spurious_resends() {
+    let t0 = Instant::now();
+    let file = vec![0u8; 512 * 4 * 40];
+    let mut s = Sender::new(sender_cfg(512, 4, true));
+    let mut off = 0;
+    drain(&mut s, t0);
+    let mut now = t0 + Duration::from_millis(1);
+    s.handle_ack(now, 0); // a fast OACK round trip: srtt 1 ms
+    let rtt = Duration::from_millis(100);
+    let mut resends = Vec::new();
+    for _ in 0..30 {
+        feed(&mut s, &file, &mut off);
+        let last = drain(&mut s, now).last().unwrap().1;
+        let ack_at = now + rtt;
+        let mut resent = 0;
+        while let Some(deadline) = s.poll_timeout().filter(|d| *d < ack_at) {
+            now = deadline;
+            s.handle_timeout(now);
+            resent += drain(&mut s, now).len();
+        }
+        now = ack_at;
+        s.handle_ack(now, last);
+        resends.push(resent);
+    }
+    assert!(
+        resends[10..].iter().all(|r| *r == 0),
+        "resends per window: {resends:?}"
+    );
+}
+
 #[test]
 fn unverified_peer_gets_few_resends() {
     let t0 = Instant::now();

@@ -1,0 +1,239 @@
+//! A lossy UDP relay for TFTP benchmarks (not part of the appliance): the
+//! kernel here has no `netem`, so loss comes from this userspace hop.
+//!
+//! It listens on one port. Each client address gets a session with its own
+//! upstream socket: the client's request goes to the server's listening
+//! port, the first reply teaches the session the server's transfer ID, and
+//! from then on datagrams flow both ways (the client keeps talking to the
+//! relay's port, which it takes for the server's transfer ID). A seeded
+//! generator drops the given fraction of datagrams in each direction, so a
+//! run is repeatable.
+//!
+//! ```text
+//! cargo run --release --example lossy_relay -- \
+//!     --listen 127.0.0.1:7000 --server 127.0.0.1:6969 --loss 0.01 --seed 1
+//! ```
+//!
+//! Prints `relay listening on ADDR` to stderr when ready, and one line of
+//! totals (`forwarded`, `dropped` per direction) when it ends: on SIGTERM or
+//! SIGINT, or after `--max-seconds`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::Parser;
+use tokio::net::UdpSocket;
+use tokio::signal::unix::{signal, SignalKind};
+
+#[derive(Debug, Parser)]
+#[command(about = "Seeded lossy UDP relay for TFTP")]
+struct Args {
+    /// Address clients send their requests to.
+    #[arg(long)]
+    listen: SocketAddr,
+    /// The TFTP server's listening address.
+    #[arg(long)]
+    server: SocketAddr,
+    /// Fraction of datagrams dropped in each direction (0.01 = 1 %).
+    #[arg(long, default_value_t = 0.01)]
+    loss: f64,
+    /// Seed of the drop pattern.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// The relay ends after this many seconds whatever happens.
+    #[arg(long, default_value_t = 900)]
+    max_seconds: u64,
+    /// A session with no traffic for this many seconds is forgotten.
+    #[arg(long, default_value_t = 30)]
+    idle_seconds: u64,
+}
+
+/// Counters for both directions, over all sessions.
+#[derive(Default)]
+struct Totals {
+    up_forwarded: AtomicU64,
+    up_dropped: AtomicU64,
+    down_forwarded: AtomicU64,
+    down_dropped: AtomicU64,
+}
+
+impl Totals {
+    fn line(&self) -> String {
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        format!(
+            "relay totals: client_to_server_forwarded={} client_to_server_dropped={} \
+             server_to_client_forwarded={} server_to_client_dropped={}",
+            get(&self.up_forwarded),
+            get(&self.up_dropped),
+            get(&self.down_forwarded),
+            get(&self.down_dropped)
+        )
+    }
+}
+
+/// splitmix64: small, seeded, good enough to pick which datagrams to drop.
+struct Dropper {
+    state: u64,
+    loss: f64,
+}
+
+impl Dropper {
+    fn new(seed: u64, loss: f64) -> Self {
+        Self { state: seed, loss }
+    }
+
+    fn drop_next(&mut self) -> bool {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        ((z >> 11) as f64 / (1u64 << 53) as f64) < self.loss
+    }
+}
+
+/// One client's transfer through the relay.
+struct Session {
+    upstream: UdpSocket,
+    /// The server's transfer ID, learnt from its first reply.
+    tid: Mutex<Option<SocketAddr>>,
+    up_drops: Mutex<Dropper>,
+}
+
+type Sessions = Arc<Mutex<HashMap<SocketAddr, Arc<Session>>>>;
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let listen = Arc::new(UdpSocket::bind(args.listen).await?);
+    eprintln!("relay listening on {}", listen.local_addr()?);
+    let totals = Arc::new(Totals::default());
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let relay = relay_loop(&args, Arc::clone(&listen), Arc::clone(&totals));
+    tokio::select! {
+        result = relay => result?,
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+        () = tokio::time::sleep(Duration::from_secs(args.max_seconds)) => {
+            eprintln!("relay: --max-seconds reached");
+        }
+    }
+    eprintln!("{}", totals.line());
+    Ok(())
+}
+
+async fn relay_loop(
+    args: &Args,
+    listen: Arc<UdpSocket>,
+    totals: Arc<Totals>,
+) -> anyhow::Result<()> {
+    let sessions: Sessions = Arc::default();
+    let mut ordinal = 0u64;
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let (len, client) = match listen.recv_from(&mut buf).await {
+            Ok(r) => r,
+            // An ICMP error from a client that went away: not fatal.
+            Err(_) => continue,
+        };
+        let existing = sessions.lock().ok().and_then(|s| s.get(&client).cloned());
+        let session = match existing {
+            Some(session) => session,
+            None => {
+                ordinal += 1;
+                let session = open_session(args, ordinal).await?;
+                if let Ok(mut map) = sessions.lock() {
+                    map.insert(client, Arc::clone(&session));
+                }
+                let down = Dropper::new(mix(args.seed, ordinal, 2), args.loss);
+                tokio::spawn(downstream(
+                    Arc::clone(&session),
+                    Arc::clone(&listen),
+                    client,
+                    down,
+                    Arc::clone(&totals),
+                    Arc::clone(&sessions),
+                    Duration::from_secs(args.idle_seconds),
+                ));
+                session
+            }
+        };
+        let dropped = session
+            .up_drops
+            .lock()
+            .map(|mut d| d.drop_next())
+            .unwrap_or(false);
+        if dropped {
+            totals.up_dropped.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        let to = session
+            .tid
+            .lock()
+            .ok()
+            .and_then(|t| *t)
+            .unwrap_or(args.server);
+        if session.upstream.send_to(&buf[..len], to).await.is_ok() {
+            totals.up_forwarded.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+async fn open_session(args: &Args, ordinal: u64) -> anyhow::Result<Arc<Session>> {
+    let local = SocketAddr::new(args.listen.ip(), 0);
+    Ok(Arc::new(Session {
+        upstream: UdpSocket::bind(local).await?,
+        tid: Mutex::new(None),
+        up_drops: Mutex::new(Dropper::new(mix(args.seed, ordinal, 1), args.loss)),
+    }))
+}
+
+/// Server → client: learn the transfer ID, drop some, forward the rest.
+async fn downstream(
+    session: Arc<Session>,
+    listen: Arc<UdpSocket>,
+    client: SocketAddr,
+    mut drops: Dropper,
+    totals: Arc<Totals>,
+    sessions: Sessions,
+    idle: Duration,
+) {
+    let mut buf = vec![0u8; 65536];
+    loop {
+        let received = tokio::time::timeout(idle, session.upstream.recv_from(&mut buf)).await;
+        let (len, from) = match received {
+            Ok(Ok(r)) => r,
+            Ok(Err(_)) => continue,
+            Err(_) => break,
+        };
+        if let Ok(mut tid) = session.tid.lock() {
+            if tid.is_none() {
+                *tid = Some(from);
+            }
+        }
+        if drops.drop_next() {
+            totals.down_dropped.fetch_add(1, Ordering::Relaxed);
+            continue;
+        }
+        if listen.send_to(&buf[..len], client).await.is_ok() {
+            totals.down_forwarded.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    if let Ok(mut map) = sessions.lock() {
+        map.remove(&client);
+    }
+}
+
+fn mix(seed: u64, ordinal: u64, direction: u64) -> u64 {
+    seed ^ ordinal.wrapping_mul(0xA24B_AED4_963E_E407) ^ direction.rotate_left(32)
+}
