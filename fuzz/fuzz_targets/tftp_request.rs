@@ -18,7 +18,7 @@ use netboot::tftp::blocknum::Rollover;
 use netboot::tftp::fs::relative_path;
 use netboot::tftp::options::{negotiate, Negotiated, OptionPolicy, MAX_BLKSIZE, MIN_BLKSIZE};
 use netboot::tftp::packet::Packet;
-use netboot::tftp::remap::{RemapRules, Remapped};
+use netboot::tftp::remap::{RemapRules, Remapped, MAX_REWRITTEN_LEN};
 
 const HEADER: usize = 9;
 const MAP_MARK: &[u8] = b"\n#MAP\n";
@@ -191,7 +191,14 @@ fn check_remap(map: &[u8], name: &[u8], s: &Setup) {
     };
     let lossy = String::from_utf8_lossy(name);
     match rules.apply(&lossy, s.write, s.client) {
-        Remapped::Name(mapped) => check_name(mapped.as_bytes()),
+        Remapped::Name(mapped) => {
+            assert!(
+                mapped == lossy || mapped.len() <= MAX_REWRITTEN_LEN,
+                "the map file grew a name to {} bytes",
+                mapped.len()
+            );
+            check_name(mapped.as_bytes());
+        }
         Remapped::Refused => {}
     }
 }
