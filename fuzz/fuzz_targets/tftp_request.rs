@@ -5,7 +5,7 @@
 //!
 //! Input layout: 9 header bytes (flags, max blksize, max windowsize, MTU
 //! limit, file size), then the request body (what follows the opcode), then
-//! optionally `\n#MAP\n` and the text of a map file.
+//! optionally `\n#MAP\n` and the text of a map file (its first 256 bytes).
 
 #![no_main]
 
@@ -22,6 +22,8 @@ use netboot::tftp::remap::{RemapRules, Remapped, MAX_REWRITTEN_LEN};
 
 const HEADER: usize = 9;
 const MAP_MARK: &[u8] = b"\n#MAP\n";
+/// Bytes of map file text used.
+const MAP_MAX: usize = 256;
 const KNOWN: [&str; 5] = ["blksize", "windowsize", "timeout", "tsize", "rollover"];
 
 struct Setup {
@@ -227,6 +229,8 @@ fuzz_target!(|data: &[u8]| {
     };
     check_name(name);
     if let Some(map) = map {
-        check_remap(map, name, &s);
+        // Real map files are a few short rules; longer text mostly fuzzes
+        // the regex crate's compiler, slowly.
+        check_remap(&map[..map.len().min(MAP_MAX)], name, &s);
     }
 });
