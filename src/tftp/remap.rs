@@ -61,6 +61,11 @@ pub enum Remapped {
 /// Restarts (`s`) allowed per name, so a looping map file cannot hang us.
 const MAX_PASSES: usize = 32;
 
+/// Longest name a rewrite may produce. Past PATH_MAX no file can be named,
+/// so refusing loses nothing; without a cap, rules that feed each other
+/// (`gs () ab` triples the name on each of 32 passes) grow it without bound.
+pub const MAX_REWRITTEN_LEN: usize = 4096;
+
 impl RemapRules {
     /// Parses the text of a map file.
     pub fn parse(text: &str) -> Result<Self, RemapError> {
@@ -149,7 +154,15 @@ impl RemapRules {
                 return Remapped::Refused;
             }
             if rule.rewrite {
-                current = rewrite(rule, &current, client);
+                match rewrite(rule, &current, client) {
+                    Some(rewritten) => current = rewritten,
+                    None => {
+                        tracing::warn!(
+                            "the map file rewrites {name:?} past {MAX_REWRITTEN_LEN} bytes; refused"
+                        );
+                        return Remapped::Refused;
+                    }
+                }
             }
             if rule.end {
                 break;
@@ -163,17 +176,27 @@ impl RemapRules {
     }
 }
 
-fn rewrite(rule: &Rule, input: &str, client: IpAddr) -> String {
-    let expand = |caps: &Captures| expand(&rule.replacement, caps, client);
-    if rule.global {
-        rule.regex.replace_all(input, expand).into_owned()
-    } else {
-        rule.regex.replace(input, expand).into_owned()
+/// Replaces the first match (every match with `g`), as `Regex::replace`
+/// does, but stops with `None` once the result passes
+/// [`MAX_REWRITTEN_LEN`].
+fn rewrite(rule: &Rule, input: &str, client: IpAddr) -> Option<String> {
+    let limit = if rule.global { usize::MAX } else { 1 };
+    let mut out = String::new();
+    let mut last = 0;
+    for caps in rule.regex.captures_iter(input).take(limit) {
+        let Some(whole) = caps.get(0) else { continue };
+        out.push_str(&input[last..whole.start()]);
+        expand(&rule.replacement, &caps, client, &mut out);
+        last = whole.end();
+        if out.len() > MAX_REWRITTEN_LEN {
+            return None;
+        }
     }
+    out.push_str(&input[last..]);
+    (out.len() <= MAX_REWRITTEN_LEN).then_some(out)
 }
 
-fn expand(template: &str, caps: &Captures, client: IpAddr) -> String {
-    let mut out = String::new();
+fn expand(template: &str, caps: &Captures, client: IpAddr, out: &mut String) {
     let mut chars = template.chars();
     while let Some(c) = chars.next() {
         if c != '\\' {
@@ -198,7 +221,6 @@ fn expand(template: &str, caps: &Captures, client: IpAddr) -> String {
             None => out.push('\\'),
         }
     }
-    out
 }
 
 #[cfg(test)]
@@ -251,6 +273,32 @@ mod tests {
             panic!()
         };
         assert_eq!(out.len(), MAX_PASSES + 2);
+    }
+
+    #[test]
+    fn runaway_rewrites_are_refused() {
+        // Found by fuzz/tftp_request: each pass triples the name, and the
+        // `s` flag asks for 32 passes (3^33 bytes before the cap).
+        let rules = RemapRules::parse("gs () ab\n").unwrap();
+        assert_eq!(name(&rules, "a"), Remapped::Refused);
+        let chained = RemapRules::parse(&"g () ab\n".repeat(40)).unwrap();
+        assert_eq!(name(&chained, "pxelinux.0"), Remapped::Refused);
+        let long = format!("{}\\", "x".repeat(MAX_REWRITTEN_LEN - 1));
+        let mild = RemapRules::parse("g \\\\ /\n").unwrap();
+        let want = format!("{}/", "x".repeat(MAX_REWRITTEN_LEN - 1));
+        assert_eq!(
+            name(&mild, &long),
+            Remapped::Name(want),
+            "at the cap is fine"
+        );
+    }
+
+    #[test]
+    fn rewrite_matches_regex_replace() {
+        let rules = RemapRules::parse("g (a|) <\\1>\nr b+ [\\0]\n").unwrap();
+        let expected = Regex::new("(a|)").unwrap().replace_all("abba", "<$1>");
+        let expected = Regex::new("b+").unwrap().replace(&expected, "[$0]");
+        assert_eq!(name(&rules, "abba"), Remapped::Name(expected.into_owned()));
     }
 
     #[test]

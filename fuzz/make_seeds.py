@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Writes the hand-made seed corpus of every fuzz target into
+corpus/<target>/seed_*. For the structured targets (tftp_sender,
+tftp_receiver, tftp_netascii) the bytes follow the encoding of the
+`arbitrary` crate's derive (little-endian integers, a u32 picking the enum
+variant, a `true` byte before each element of a list), so a seed decodes to
+the events written here. Re-run it after changing the input types of those
+targets, and keep the variant lists below in step with them.
+"""
+import os
+import struct
+
+SENDER = ["PushFull", "PushShort", "Ack", "AckNear", "Error", "Illegal", "Abort",
+          "Advance", "Timeout", "FireTimer", "FireAll", "Poll", "Drain", "Run", "Wrap"]
+RECEIVER = ["Data", "Next", "Near", "CommitOk", "CommitErr", "Error", "Abort", "Advance",
+            "Timeout", "FireTimer", "FireAll", "Poll", "Drain", "Write", "Run", "Wrap"]
+WRAP_MAGIC = 0x5AA5
+
+
+def u8(x): return bytes([x & 0xFF])
+def u16(x): return struct.pack("<H", x)
+def flag(b): return u8(1 if b else 0)
+
+
+def variant(names, name):
+    k, n = names.index(name), len(names)
+    return struct.pack("<I", (k * 2**32 + n - 1) // n)
+
+
+def events(names, evs):
+    out = b""
+    for name, payload in evs:
+        out += b"\x01" + variant(names, name) + payload
+    return out + b"\x00"
+
+
+def blk(size):
+    """A Cfg.blksize value that the targets map to `size` (8 + x % 1493)."""
+    return size - 8
+
+
+def sender_cfg(blksize, window, rollover_one=False, oack=False, give_up=3000):
+    return (u16(blk(blksize)) + u8(window) + flag(rollover_one) + flag(oack)
+            + u16(1000) + u8(9) + u16(1000) + u16(give_up) + u8(64) + u8(64))
+
+
+def receiver_cfg(blksize, window, rollover_one=False, oack=False, dally=2000):
+    return (u16(blk(blksize)) + u8(window) + flag(rollover_one) + flag(oack)
+            + u16(1000) + u8(9) + u16(1000) + u16(5000) + u16(dally))
+
+
+def write(target, name, data):
+    os.makedirs(f"corpus/{target}", exist_ok=True)
+    with open(f"corpus/{target}/seed_{name}", "wb") as f:
+        f.write(data)
+
+
+def byte_list(data):
+    return b"".join(b"\x01" + u8(b) for b in data) + b"\x00"
+
+
+def request_header(flags, max_blksize=65464, max_window=64, mtu=1400, size_k=12):
+    return u8(flags) + struct.pack(">HHHH", max_blksize, max_window, mtu, size_k)
+
+
+def parsers():
+    p = "tftp_packet"
+    write(p, "rrq_uefi_probe",
+          b"\x00\x01bootx64.efi\x00octet\x00tsize\x000\x00blksize\x001468\x00windowsize\x004\x00")
+    write(p, "rrq_padded", b"\x00\x01pxelinux.0\x00OCTET\x00\x00\x00\x00\x00")
+    write(p, "wrq_options",
+          b"\x00\x02up/img.bin\x00octet\x00tsize\x004096\x00timeout\x003\x00rollover\x001\x00")
+    write(p, "rrq_netascii", b"\x00\x01pxelinux.cfg/default\x00netascii\x00")
+    write(p, "data", b"\x00\x03\x00\x07hello world")
+    write(p, "ack_extra", b"\x00\x04\xff\xff\x00\x00")
+    write(p, "error_no_nul", b"\x00\x05\x00\x08User aborted the transfer")
+    write(p, "error_bad_utf8", b"\x00\x05\x00\x01\xff\xfeno\x00trailing")
+    write(p, "oack", b"\x00\x06tsize\x0012345\x00blksize\x001468\x00")
+
+    # tftp_request: 9 header bytes, the request body, then "\n#MAP\n" and a map file.
+    q = "tftp_request"
+    write(q, "uefi_probe", request_header(0)
+          + b"bootx64.efi\x00octet\x00tsize\x000\x00blksize\x001468\x00windowsize\x004\x00")
+    write(q, "mtu_refused", request_header(0b00101010, 1024, 8, 1200)
+          + b"/grub/grub.cfg\x00octet\x00BLKSIZE\x0065464\x00tsize\x000\x00")
+    write(q, "write_map", request_header(1 | 4)
+          + b"\\Boot\\BCD\x00octet\x00timeout\x000\x00timeout\x005\x00rollover\x001\x00"
+          + b"\n#MAP\nrg \\\\ /\nr ^/tftpboot/ /\nri ^(.*)\\.CFG$ hosts/\\x/\\1.cfg # per host\n")
+    write(q, "dotdot", request_header(0)
+          + b"../etc/passwd\x00octet\x00\n#MAP\nrs ^ x\naP ^secret\nre ^a b\n")
+    write(q, "dots_slashes", request_header(0)
+          + b"//./a//b/./c/\x00netascii\x00windowsize\x00+7\x00")
+
+    # tftp_netascii: splits, also_as_wire, data.
+    n = "tftp_netascii"
+    write(n, "text", byte_list([3, 1, 0, 7]) + flag(False) + byte_list(b"line one\nline\rtwo\r\n"))
+    write(n, "wire", byte_list([1]) + flag(True) + byte_list(b"a\r\nb\r\x00c\rd\r"))
+
+
+def main():
+    os.chdir(os.path.dirname(os.path.abspath(__file__)))
+    parsers()
+    S, R = SENDER, RECEIVER
+    write("tftp_sender", "lockstep", sender_cfg(512, 1) + events(S, [
+        ("PushFull", b""), ("Drain", b""), ("Ack", u16(1)), ("PushShort", u16(100)),
+        ("Drain", b""), ("Ack", u16(2)), ("Drain", b"")]))
+    write("tftp_sender", "oack_window_restart", sender_cfg(16, 4, oack=True) + events(S, [
+        ("Drain", b""), ("Ack", u16(0)), ("Run", u8(3)), ("AckNear", u8(0xFE)),
+        ("Drain", b""), ("Ack", u16(3)), ("Drain", b""), ("FireTimer", b""), ("Drain", b""),
+        ("PushShort", u16(5)), ("Run", u8(10))]))
+    write("tftp_sender", "probe_abort", sender_cfg(1468, 4, oack=True) + events(S, [
+        ("Poll", b""), ("Error", u16(8)), ("Drain", b"")]))
+    write("tftp_sender", "spoofed_gives_up", sender_cfg(512, 8) + events(S, [
+        ("PushFull", b""), ("FireAll", b"")]))
+    write("tftp_sender", "timeouts_then_dup_acks", sender_cfg(32, 3) + events(S, [
+        ("Run", u8(2)), ("Timeout", u16(2000)), ("Drain", b""), ("Ack", u16(2)),
+        ("Ack", u16(2)), ("Drain", b""), ("Illegal", b""), ("Drain", b"")]))
+    for one in (False, True):
+        write("tftp_sender", f"wrap_rollover{int(one)}", sender_cfg(8, 16, rollover_one=one)
+              + events(S, [("Wrap", u16(WRAP_MAGIC)), ("PushShort", u16(3)), ("Run", u8(5))]))
+
+    write("tftp_receiver", "lockstep", receiver_cfg(512, 1) + events(R, [
+        ("Drain", b""), ("Next", b"\x00" + u8(7)), ("Drain", b""),
+        ("Next", b"\x01" + u16(10) + u8(9)), ("Drain", b""), ("Write", b""),
+        ("CommitOk", b""), ("Drain", b""), ("Next", b"\x01" + u16(10) + u8(9)),
+        ("Drain", b""), ("FireAll", b"")]))
+    write("tftp_receiver", "oack_window_gap", receiver_cfg(16, 4, oack=True) + events(R, [
+        ("Drain", b""), ("Run", u8(5)), ("Near", u8(2) + u8(1)), ("Drain", b""),
+        ("Near", u8(0xFF) + u8(1)), ("Drain", b""), ("Timeout", u16(1500)), ("Drain", b""),
+        ("Data", u16(40) + u16(17) + u8(3)), ("Drain", b"")]))
+    write("tftp_receiver", "commit_fails", receiver_cfg(64, 2) + events(R, [
+        ("Run", u8(4)), ("Next", b"\x01" + u16(0) + u8(1)), ("Drain", b""),
+        ("Write", b""), ("CommitErr", b""), ("Drain", b"")]))
+    write("tftp_receiver", "silent_client", receiver_cfg(512, 8) + events(R, [
+        ("Drain", b""), ("FireAll", b"")]))
+    for one in (False, True):
+        write("tftp_receiver", f"wrap_rollover{int(one)}", receiver_cfg(8, 8, rollover_one=one)
+              + events(R, [("Wrap", u16(WRAP_MAGIC)), ("Next", b"\x01" + u16(3) + u8(0)),
+                           ("Drain", b""), ("Write", b""), ("CommitOk", b""), ("FireAll", b"")]))
+
+
+if __name__ == "__main__":
+    main()
