@@ -38,13 +38,20 @@ impl Rollover {
         if self == Rollover::ToOne && wire == 0 {
             return (near < 32768).then_some(0);
         }
+        // Index 0 (the OACK's ACK) is outside ToOne's ring of 1..=65535.
+        let near = if self == Rollover::ToOne {
+            near.max(1)
+        } else {
+            near
+        };
         let here = i64::from(self.wire(near));
         let mut delta = (i64::from(wire) - here).rem_euclid(period);
         if delta >= period / 2 {
             delta -= period;
         }
         let index = i64::try_from(near).ok()?.checked_add(delta)?;
-        u64::try_from(index).ok()
+        let index = u64::try_from(index).ok()?;
+        (self.wire(index) == wire).then_some(index)
     }
 }
 
@@ -72,6 +79,8 @@ mod tests {
         assert_eq!(r.unwrap(1, 65535), Some(65536));
         assert_eq!(r.unwrap(0, 3), Some(0));
         assert_eq!(r.unwrap(0, 70000), None);
+        assert_eq!(r.unwrap(65535, 0), None, "65535 is not the OACK's ACK");
+        assert_eq!(r.unwrap(65535, 3), None);
     }
 
     #[test]

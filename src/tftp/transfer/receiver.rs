@@ -210,8 +210,11 @@ impl Receiver {
 
     /// The client sent an ERROR.
     pub fn handle_error(&mut self, code: ErrorCode, message: &str) {
-        if matches!(self.state, State::Finished(_)) {
-            return;
+        match self.state {
+            State::Finished(_) => return,
+            // The file is stored and acknowledged; nothing can undo that.
+            State::Dallying { .. } => return self.finish(Outcome::Complete),
+            _ => {}
         }
         self.finish(Outcome::PeerError {
             code,
@@ -221,9 +224,12 @@ impl Receiver {
     }
 
     /// Ends the transfer with an ERROR to the client (disk full, bad packet).
+    /// While dallying the upload has already succeeded: it just ends.
     pub fn abort(&mut self, code: ErrorCode, message: &str) {
-        if matches!(self.state, State::Finished(_)) {
-            return;
+        match self.state {
+            State::Finished(_) => return,
+            State::Dallying { .. } => return self.finish(Outcome::Complete),
+            _ => {}
         }
         self.outgoing.push_back(packet::error_packet(code, message));
         self.finish(Outcome::LocalError {

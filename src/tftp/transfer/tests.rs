@@ -559,3 +559,27 @@ fn loss_costs_milliseconds_not_seconds() {
         "clean {clean:?}, lossy {lossy:?}"
     );
 }
+
+#[test]
+fn an_error_or_shutdown_while_dallying_keeps_the_upload_complete() {
+    let t0 = Instant::now();
+    for shutdown in [false, true] {
+        let mut r = Receiver::new(receiver_cfg(4, 1));
+        recv_drain(&mut r, t0);
+        r.handle_data(t0, 1, b"ok");
+        r.commit_done(t0, Ok(()));
+        assert_eq!(recv_drain(&mut r, t0), vec![(4, 1)]);
+        if shutdown {
+            r.abort(ErrorCode::NotDefined, "server shutting down");
+        } else {
+            r.handle_error(ErrorCode::NotDefined, "client gone");
+        }
+        assert_eq!(
+            recv_drain(&mut r, t0),
+            vec![],
+            "no ERROR after the final ACK"
+        );
+        assert!(r.is_committed());
+        assert_eq!(r.outcome(), Some(&Outcome::Complete));
+    }
+}
