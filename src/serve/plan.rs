@@ -195,9 +195,11 @@ pub fn parse_range(text: &str) -> Result<(Ipv4Addr, Ipv4Addr), PlanError> {
 /// set by hand (usually low) stay clear; the server's own address is
 /// skipped by the pool.
 pub fn default_range(net: Ipv4Net) -> (Ipv4Addr, Ipv4Addr) {
-    let low = u32::from(net.network()) + 1;
-    let high = u32::from(net.broadcast()).saturating_sub(1).max(low);
-    let mid = low + (high - low) / 2;
+    let network = u32::from(net.network());
+    let broadcast = u32::from(net.broadcast());
+    let low = network + 1;
+    let high = broadcast.saturating_sub(1).max(low);
+    let mid = (network + (broadcast - network) / 2 + 1).clamp(low, high);
     (Ipv4Addr::from(mid), Ipv4Addr::from(high))
 }
 
@@ -295,7 +297,7 @@ mod tests {
         assert_eq!(
             default_range(net("10.42.0.1/24")),
             (
-                "10.42.0.127".parse().unwrap(),
+                "10.42.0.128".parse().unwrap(),
                 "10.42.0.254".parse().unwrap()
             )
         );
