@@ -410,11 +410,6 @@ impl Sender {
         &self.stats
     }
 
-    /// The smoothed round-trip time measured so far.
-    pub fn srtt(&self) -> Option<Duration> {
-        self.rto.srtt()
-    }
-
     fn finish(&mut self, outcome: Outcome) {
         self.deadline = None;
         self.state = State::Finished(outcome);
