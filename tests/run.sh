@@ -11,4 +11,6 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 if [ "${NETBOOT_DEPS_INSTALLED:-0}" != 1 ]; then
     bash .ci/install-deps.sh
 fi
+# The DHCP namespace tests run the dhcp_lab example by its path.
+cargo build --examples
 cargo test --all-targets "$@"
