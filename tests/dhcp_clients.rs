@@ -1,13 +1,11 @@
-//! Real DHCP clients (udhcpc, dhclient, nmap) against the lab server, inside
-//! network namespaces this test creates and deletes. Needs root and the
+//! Real DHCP clients (udhcpc) against the lab server, the DHCP engine on
+//! its own (dhclient and nmap run against `netboot serve`, in
+//! serve_clients.rs), inside network namespaces this test creates and deletes. Needs root and the
 //! tools; skipped with a reason outside CI when they are missing.
 
 mod netns;
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
-
-use netns::{Lab, CLIENT_IF, CLIENT_MAC, SERVER_IP};
+use netns::{Lab, CLIENT_MAC, SERVER_IP};
 
 const POOL: &[&str] = &[
     "--subnet",
@@ -74,85 +72,6 @@ fn udhcpc_uefi_and_ipxe_get_their_files() {
         Some("http://10.231.0.1/boot.ipxe"),
         "{got:?}"
     );
-}
-
-#[test]
-fn dhclient_gets_its_reservation_and_filename() {
-    if !netns::ready(&["dhclient"]) {
-        return;
-    }
-    let mut lab = Lab::new();
-    let reserve = format!("{CLIENT_MAC}=10.231.0.50");
-    let host = format!("{CLIENT_MAC}=web1");
-    let mut args = POOL.to_vec();
-    args.extend(["--reserve", &reserve, "--hostname", &host]);
-    lab.start_server(&args);
-    let lease_file = lab.path("dhclient.leases");
-    let pid_file = lab.path("dhclient.pid");
-    let child = lab
-        .client_cmd("dhclient")
-        .args(["-1", "-d", "-v", "-sf", "/bin/true", "-lf"])
-        .arg(&lease_file)
-        .arg("-pf")
-        .arg(&pid_file)
-        .arg(CLIENT_IF)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let idx = lab.adopt(child);
-    let start = Instant::now();
-    let mut text = String::new();
-    while start.elapsed() < Duration::from_secs(20) {
-        text = std::fs::read_to_string(&lease_file).unwrap_or_default();
-        if text.contains("fixed-address") {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    lab.kill_child(idx);
-    assert!(
-        text.contains("fixed-address 10.231.0.50;"),
-        "{text}\n{}",
-        lab.log()
-    );
-    assert!(text.contains("filename \"undionly.kpxe\";"), "{text}");
-    assert!(text.contains("option host-name \"web1\";"), "{text}");
-    assert!(
-        text.contains("option dhcp-server-identifier 10.231.0.1;"),
-        "{text}"
-    );
-}
-
-#[test]
-fn nmap_sees_an_offer() {
-    if !netns::ready(&["nmap"]) {
-        return;
-    }
-    let mut lab = Lab::new();
-    lab.client_addr("10.231.0.250/24");
-    lab.start_server(POOL);
-    let out = lab
-        .client_cmd("timeout")
-        .args([
-            "60",
-            "nmap",
-            "-n",
-            "--script",
-            "broadcast-dhcp-discover",
-            "-e",
-            CLIENT_IF,
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        text.contains("IP Offered: 10.231.0.1"),
-        "{text}\n{}",
-        lab.log()
-    );
-    assert!(text.contains("Server Identifier: 10.231.0.1"), "{text}");
-    assert!(text.contains("Subnet Mask: 255.255.255.0"), "{text}");
 }
 
 #[test]

@@ -171,10 +171,7 @@ fn profiles_reload_and_a_bad_edit_keeps_the_last_good_registry() {
     );
 
     std::fs::write(&file, "name: desk\nmatch:\n  mac: not-a-mac\n").unwrap();
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while !lab.log_contains("not-a-mac") && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    wait_for(&mut lab, "not-a-mac");
     assert!(
         lab.log_contains("desk.yaml:3"),
         "the bad edit is reported with its line:\n{}",

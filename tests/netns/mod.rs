@@ -205,7 +205,7 @@ impl Lab {
     pub fn wait_log(&mut self, needle: &str, limit: Duration) {
         let start = Instant::now();
         while start.elapsed() < limit {
-            if self.log_contains(needle) {
+            if self.log_has(needle) {
                 return;
             }
             if let Some(s) = self.server.as_mut() {
@@ -221,7 +221,23 @@ impl Lab {
         );
     }
 
+    /// True once a server log line contains `needle`. The log is read by
+    /// another thread, so a line the server just wrote may still be on its
+    /// way: this waits up to 3 s for it.
     pub fn log_contains(&self, needle: &str) -> bool {
+        let start = Instant::now();
+        loop {
+            if self.log_has(needle) {
+                return true;
+            }
+            if start.elapsed() > Duration::from_secs(3) {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn log_has(&self, needle: &str) -> bool {
         self.server_log
             .lock()
             .expect("log")
