@@ -280,15 +280,15 @@ impl Fuzz {
         }
         let batch = std::mem::take(&mut self.batch);
         let n = batch.len();
-        assert!(n >= 1 && batch.datagrams().count() == n);
+        let sent: Vec<Vec<u8>> = self.sender.datagrams(&batch).map(<[u8]>::to_vec).collect();
+        assert!(n >= 1 && sent.len() == n);
         assert!(n <= self.max_count.max(1), "batch over its datagram limit");
+        let total: usize = sent.iter().map(Vec::len).sum();
+        assert_eq!(total, batch.byte_len());
         if n > 1 {
-            assert!(
-                batch.bytes().len() <= self.max_bytes,
-                "batch over its byte limit"
-            );
+            assert!(total <= self.max_bytes, "batch over its byte limit");
         }
-        for (i, d) in batch.datagrams().enumerate() {
+        for (i, d) in sent.iter().enumerate() {
             let last = i + 1 == n;
             assert!(d.len() == batch.segment_size() || (last && d.len() < batch.segment_size()));
             self.check_datagram(d, n == 1);

@@ -1,7 +1,8 @@
 //! The TFTP listener: receives requests on the well-known port, admits them
-//! under the server's limits, and starts one task with its own socket (a new
-//! transfer ID) per transfer. Shutdown cancels every transfer and waits a
-//! bounded time for them to send their final ERROR.
+//! under the server's limits, and starts one transfer with its own socket (a
+//! new transfer ID) and its own thread (see [`super::session`]) per request.
+//! Shutdown cancels every transfer and waits a bounded time for them to send
+//! their final ERROR.
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -13,7 +14,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{debug, info, info_span, warn, Instrument};
+use tracing::{debug, info, info_span, warn};
 
 use super::config::TftpConfig;
 use super::packet::{ErrorCode, Packet, ParseError};
@@ -308,13 +309,19 @@ impl Listener {
             local: self.local,
             cancel: self.cancel.child_token(),
         };
-        self.tracker.spawn(
-            async move {
-                session.run(request).await;
+        // Tracked like a task, so shutdown waits for the thread too.
+        let token = self.tracker.token();
+        let spawned = std::thread::Builder::new()
+            .name("tftp-transfer".into())
+            .spawn(move || {
+                let _entered = span.entered();
+                session.run(request);
                 drop(ticket);
-            }
-            .instrument(span),
-        );
+                drop(token);
+            });
+        if let Err(e) = spawned {
+            warn!(%peer, "cannot start a thread for the transfer: {e}");
+        }
     }
 
     /// A request we cannot parse gets ERROR 4, but never a reply larger than

@@ -1,14 +1,14 @@
-//! Where a download's bytes come from: a file read in large chunks on the
-//! blocking pool with one chunk of read-ahead (so a slow disk never stalls
-//! the runtime and a fast one keeps the window full), or bytes already in
-//! memory (netascii translations, files rendered for one client).
+//! Where a download's bytes come from: a file read in large chunks (a
+//! whole number of blocks each, so every block is a slice of the chunk and
+//! is copied once, into the sender's window), or bytes already in memory
+//! (netascii translations, files rendered for one client).
+//!
+//! Reads block the calling thread: transfers run on threads of their own,
+//! never on the async runtime.
 
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::sync::Arc;
-
-use tokio::task::JoinHandle;
 
 use super::netascii;
 
@@ -29,7 +29,8 @@ pub enum Source {
 }
 
 impl Source {
-    /// A source over an open file of `size` bytes.
+    /// A source over an open file of `size` bytes, read about `chunk` bytes
+    /// at a time.
     pub fn file(file: File, size: u64, chunk: usize) -> Self {
         Source::File(FileSource::new(file, size, chunk))
     }
@@ -40,18 +41,14 @@ impl Source {
     }
 
     /// Reads the whole file and translates it to netascii.
-    pub async fn netascii(file: File, size: u64) -> io::Result<Self> {
+    pub fn netascii(file: File, size: u64) -> io::Result<Self> {
         if size > MAX_NETASCII_BYTES {
             return Err(io::Error::other(format!(
                 "netascii transfers are limited to {MAX_NETASCII_BYTES} bytes"
             )));
         }
-        let raw = tokio::task::spawn_blocking(move || {
-            let mut raw = Vec::with_capacity(size as usize);
-            io::Read::read_to_end(&mut &file, &mut raw).map(|_| raw)
-        })
-        .await
-        .map_err(io::Error::other)??;
+        let mut raw = Vec::with_capacity(size as usize);
+        io::Read::read_to_end(&mut &file, &mut raw)?;
         let mut wire = Vec::with_capacity(netascii::encoded_len(&raw) as usize);
         netascii::Encoder.encode(&raw, &mut wire);
         Ok(Self::memory(wire))
@@ -72,86 +69,76 @@ impl Source {
 
     /// The next block: `blksize` bytes, or fewer at the end. Call once more
     /// after the last full block to get the empty final block.
-    pub async fn next_block(&mut self, blksize: usize, out: &mut Vec<u8>) -> io::Result<()> {
-        out.clear();
+    pub fn next_block(&mut self, blksize: usize) -> io::Result<&[u8]> {
         match self {
-            Source::File(f) => f.next_block(blksize, out).await,
+            Source::File(f) => f.next_block(blksize),
             Source::Memory { data, pos } => {
-                let end = (*pos + blksize).min(data.len());
-                out.extend_from_slice(&data[*pos..end]);
+                let start = *pos;
+                let end = (start + blksize).min(data.len());
                 *pos = end;
-                Ok(())
+                Ok(&data[start..end])
             }
         }
     }
 }
 
-/// A file read in chunks with read-ahead.
+/// A file read in chunks of whole blocks.
 pub struct FileSource {
-    file: Arc<File>,
+    file: File,
     size: u64,
     chunk: usize,
-    /// Offset of the next chunk to request.
+    /// Offset of the next chunk to read.
     next_offset: u64,
+    /// The current chunk; its buffer is reused for the next one (zeroing a
+    /// fresh chunk costs as much as reading it from the page cache).
     buf: Vec<u8>,
     buf_pos: usize,
-    ahead: Option<JoinHandle<io::Result<Vec<u8>>>>,
-    /// The last chunk's buffer, reused for the next read (zeroing a fresh
-    /// chunk costs as much as reading it from the page cache).
-    spare: Option<Vec<u8>>,
 }
 
 impl FileSource {
     fn new(file: File, size: u64, chunk: usize) -> Self {
         Self {
-            file: Arc::new(file),
+            file,
             size,
             chunk: chunk.max(1),
             next_offset: 0,
             buf: Vec::new(),
             buf_pos: 0,
-            ahead: None,
-            spare: None,
         }
     }
 
-    fn request_next(&mut self) {
-        if self.ahead.is_some() || self.next_offset >= self.size {
-            return;
+    fn next_block(&mut self, blksize: usize) -> io::Result<&[u8]> {
+        let blksize = blksize.max(1);
+        if self.buf_pos == self.buf.len() {
+            self.refill(blksize)?;
         }
-        let offset = self.next_offset;
-        let len = (self.size - offset).min(self.chunk as u64) as usize;
+        let start = self.buf_pos;
+        let end = (start + blksize).min(self.buf.len());
+        self.buf_pos = end;
+        Ok(&self.buf[start..end])
+    }
+
+    /// Reads the next chunk: a whole number of blocks, or the rest of the
+    /// file. At the end of the file it leaves the buffer empty.
+    fn refill(&mut self, blksize: usize) -> io::Result<()> {
+        let whole_blocks = (self.chunk / blksize).max(1) * blksize;
+        let left = self.size.saturating_sub(self.next_offset);
+        let len = left.min(whole_blocks as u64) as usize;
+        self.buf.resize(len, 0);
+        self.buf_pos = 0;
+        if len == 0 {
+            return Ok(());
+        }
+        self.file
+            .read_exact_at(&mut self.buf, self.next_offset)
+            .map_err(|e| {
+                if e.kind() == io::ErrorKind::UnexpectedEof {
+                    io::Error::other("file shrank while being sent")
+                } else {
+                    e
+                }
+            })?;
         self.next_offset += len as u64;
-        let file = Arc::clone(&self.file);
-        let mut buf = self.spare.take().unwrap_or_default();
-        self.ahead = Some(tokio::task::spawn_blocking(move || {
-            buf.resize(len, 0);
-            file.read_exact_at(&mut buf, offset).map(|()| buf)
-        }));
-    }
-
-    async fn next_block(&mut self, blksize: usize, out: &mut Vec<u8>) -> io::Result<()> {
-        while out.len() < blksize {
-            if self.buf_pos == self.buf.len() {
-                self.request_next();
-                let Some(pending) = self.ahead.take() else {
-                    return Ok(()); // end of file
-                };
-                let next = pending.await.map_err(io::Error::other)?.map_err(|e| {
-                    if e.kind() == io::ErrorKind::UnexpectedEof {
-                        io::Error::other("file shrank while being sent")
-                    } else {
-                        e
-                    }
-                })?;
-                self.spare = Some(std::mem::replace(&mut self.buf, next));
-                self.buf_pos = 0;
-                self.request_next();
-            }
-            let take = (blksize - out.len()).min(self.buf.len() - self.buf_pos);
-            out.extend_from_slice(&self.buf[self.buf_pos..self.buf_pos + take]);
-            self.buf_pos += take;
-        }
         Ok(())
     }
 }
@@ -160,18 +147,17 @@ impl FileSource {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn file_source_yields_blocks_and_final_short_block() {
+    #[test]
+    fn file_source_yields_blocks_and_final_short_block() {
         let mut tmp = tempfile::NamedTempFile::new().unwrap();
         let data: Vec<u8> = (0..10_000u32).map(|i| i as u8).collect();
         io::Write::write_all(&mut tmp, &data).unwrap();
         let file = File::open(tmp.path()).unwrap();
         let mut src = Source::file(file, data.len() as u64, 3000);
         let mut got = Vec::new();
-        let mut block = Vec::new();
         loop {
-            src.next_block(512, &mut block).await.unwrap();
-            got.extend_from_slice(&block);
+            let block = src.next_block(512).unwrap();
+            got.extend_from_slice(block);
             if block.len() < 512 {
                 break;
             }
@@ -179,13 +165,34 @@ mod tests {
         assert_eq!(got, data);
     }
 
-    #[tokio::test]
-    async fn memory_source_of_exact_multiple_ends_with_empty_block() {
+    #[test]
+    fn memory_source_of_exact_multiple_ends_with_empty_block() {
         let mut src = Source::memory(vec![1; 1024]);
-        let mut block = Vec::new();
         for want in [512, 512, 0] {
-            src.next_block(512, &mut block).await.unwrap();
-            assert_eq!(block.len(), want);
+            assert_eq!(src.next_block(512).unwrap().len(), want);
         }
+    }
+
+    #[test]
+    fn file_of_whole_chunks_ends_with_empty_block() {
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        io::Write::write_all(&mut tmp, &[7u8; 4096]).unwrap();
+        let file = File::open(tmp.path()).unwrap();
+        // Chunks of two 1000-byte blocks: 2000, 2000, then 96 bytes.
+        let mut src = Source::file(file, 4096, 2500);
+        let lens: Vec<usize> = (0..6)
+            .map(|_| src.next_block(1000).unwrap().len())
+            .collect();
+        assert_eq!(lens, [1000, 1000, 1000, 1000, 96, 0]);
+    }
+
+    #[test]
+    fn a_file_that_shrank_is_an_error() {
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        io::Write::write_all(&mut tmp, &[7u8; 100]).unwrap();
+        let file = File::open(tmp.path()).unwrap();
+        let mut src = Source::file(file, 1000, 4096);
+        let err = src.next_block(512).unwrap_err();
+        assert!(err.to_string().contains("shrank"), "{err}");
     }
 }

@@ -1,27 +1,39 @@
-//! UDP sockets for the TFTP shell: the listener, the per-transfer sockets
-//! (one ephemeral port, the transfer ID, each), and batched sending.
+//! UDP sockets for the TFTP shell: the listener (async, on the runtime) and
+//! the per-transfer sockets (one ephemeral port, the transfer ID, each),
+//! which are blocking sockets driven by the transfer's own thread.
 //!
 //! A window of equal-sized DATA datagrams goes out in one `sendmsg` with UDP
-//! generic segmentation offload when the kernel has it (through quinn-udp,
-//! which also detects kernels and devices without it and falls back), so a
-//! window of 16 blocks costs one system call instead of 16.
+//! generic segmentation offload (`UDP_SEGMENT`), gathered straight from the
+//! sender's buffers, so a window of 16 blocks costs one system call and no
+//! copy. Where the kernel or device refuses segmentation (old kernels,
+//! blocks larger than the MTU), the socket falls back to one datagram per
+//! call for the rest of the transfer.
 
-use std::io;
-use std::net::SocketAddr;
+use std::io::{self, IoSlice};
+use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
+use std::os::fd::{AsFd, AsRawFd};
+use std::time::{Duration, Instant};
 
+use nix::poll::{PollFd, PollFlags, PollTimeout};
+use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, SockaddrStorage};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
-use tokio::io::Interest;
 use tokio::net::UdpSocket;
-
-use super::transfer::Batch;
 
 /// Socket buffer size asked for: a few windows of the largest blocks.
 const BUFFER_BYTES: usize = 4 << 20;
 
-/// Binds a UDP socket with the options a TFTP server wants.
-pub fn bind(addr: SocketAddr, reuse: bool) -> io::Result<UdpSocket> {
-    let domain = Domain::for_address(addr);
-    let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
+/// Datagrams the kernel accepts in one segmented send (`UDP_MAX_SEGMENTS`
+/// of older kernels; newer ones take more).
+pub const MAX_SEGMENTS: usize = 64;
+
+/// Bytes one segmented send may carry (one IP packet's worth).
+pub const MAX_SEGMENTED_BYTES: usize = 65_000;
+
+/// Longest single wait, so a transfer notices shutdown promptly.
+const MAX_WAIT: Duration = Duration::from_millis(200);
+
+fn new_socket(addr: SocketAddr, reuse: bool) -> io::Result<Socket> {
+    let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     if reuse {
         socket.set_reuse_address(true)?;
     }
@@ -32,25 +44,38 @@ pub fn bind(addr: SocketAddr, reuse: bool) -> io::Result<UdpSocket> {
     // Bigger buffers only help; failing to get them is not fatal.
     let _ = socket.set_send_buffer_size(BUFFER_BYTES);
     let _ = socket.set_recv_buffer_size(BUFFER_BYTES);
+    Ok(socket)
+}
+
+/// Binds a listening socket for the runtime.
+pub fn bind(addr: SocketAddr, reuse: bool) -> io::Result<UdpSocket> {
+    let socket = new_socket(addr, reuse)?;
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     UdpSocket::from_std(socket.into())
 }
 
-/// Binds a transfer socket on `ip`, on a port from `range` when given.
+fn bind_blocking(addr: SocketAddr) -> io::Result<StdUdpSocket> {
+    let socket = new_socket(addr, false)?;
+    socket.bind(&addr.into())?;
+    Ok(socket.into())
+}
+
+/// Binds a (blocking) transfer socket on `ip`, on a port from `range` when
+/// given.
 pub fn bind_transfer(
     local: SocketAddr,
     range: Option<(u16, u16)>,
     seed: u64,
-) -> io::Result<UdpSocket> {
+) -> io::Result<StdUdpSocket> {
     let Some((low, high)) = range else {
-        return bind(SocketAddr::new(local.ip(), 0), false);
+        return bind_blocking(SocketAddr::new(local.ip(), 0));
     };
     let span = u64::from(high - low) + 1;
     let mut last_err = io::Error::new(io::ErrorKind::AddrInUse, "no free port in --port-range");
     for attempt in 0..span.min(64) {
         let port = low + ((seed.wrapping_add(attempt.wrapping_mul(7919))) % span) as u16;
-        match bind(SocketAddr::new(local.ip(), port), false) {
+        match bind_blocking(SocketAddr::new(local.ip(), port)) {
             Ok(socket) => return Ok(socket),
             Err(e) if e.kind() == io::ErrorKind::AddrInUse => last_err = e,
             Err(e) => return Err(e),
@@ -59,84 +84,149 @@ pub fn bind_transfer(
     Err(last_err)
 }
 
-/// A transfer socket plus the state for segmented sends.
+/// What a wait on a transfer socket brought.
+#[derive(Debug)]
+pub enum Received {
+    /// A datagram of this length from this address.
+    Datagram(usize, SocketAddr),
+    /// The deadline passed.
+    Timeout,
+    /// Nothing yet, but the caller should look around (shutdown) and wait
+    /// again: a long wait is cut into slices, and receive errors (an ICMP
+    /// error from the client) land here too.
+    Again,
+}
+
+/// A transfer socket: blocking sends, waits bounded by a deadline, and
+/// segmented sends where the kernel has them.
 pub struct TransferSocket {
-    socket: UdpSocket,
-    state: Option<quinn_udp::UdpSocketState>,
+    socket: StdUdpSocket,
+    segmentation: bool,
 }
 
 impl TransferSocket {
-    /// Wraps a bound socket; segmentation offload is used where available.
-    pub fn new(socket: UdpSocket) -> Self {
-        let state = quinn_udp::UdpSocketState::new((&socket).into()).ok();
-        if state.is_some() {
-            // quinn-udp forbids IP fragmentation (QUIC wants that); TFTP
-            // clients that ask for blocks larger than the MTU rely on it.
-            allow_fragmentation(&socket);
+    /// Wraps a bound blocking socket.
+    pub fn new(socket: StdUdpSocket) -> Self {
+        // Clients that ask for blocks larger than the MTU rely on IP
+        // fragmentation, so never forbid it.
+        allow_fragmentation(&socket);
+        Self {
+            socket,
+            segmentation: true,
         }
-        Self { socket, state }
     }
 
-    /// The socket, for receiving.
-    pub fn socket(&self) -> &UdpSocket {
-        &self.socket
-    }
-
-    /// Datagrams one `sendmsg` may carry with segmentation offload.
+    /// Datagrams one send may carry.
     pub fn max_segments(&self) -> usize {
-        self.state
-            .as_ref()
-            .map_or(1, |s| s.max_gso_segments().max(1))
+        if self.segmentation {
+            MAX_SEGMENTS
+        } else {
+            1
+        }
     }
 
-    /// Sends every datagram of `batch` to `peer`.
-    pub async fn send_batch(&mut self, batch: &Batch, peer: SocketAddr) -> io::Result<()> {
-        if batch.len() > 1 {
-            if let Some(state) = &self.state {
-                let transmit = quinn_udp::Transmit {
-                    destination: peer,
-                    ecn: None,
-                    contents: batch.bytes(),
-                    segment_size: Some(batch.segment_size()),
-                    src_ip: None,
-                };
-                let sent = loop {
-                    self.socket.writable().await?;
-                    match self.socket.try_io(Interest::WRITABLE, || {
-                        state.try_send((&self.socket).into(), &transmit)
-                    }) {
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                        other => break other,
-                    }
-                };
-                match sent {
-                    Ok(()) => return Ok(()),
-                    // Segmentation refused (large segments, odd devices):
-                    // send one by one from now on.
-                    Err(e) => {
-                        tracing::debug!("segmented send failed ({e}); sending datagrams singly");
-                        self.state = None;
-                    }
+    /// Sends `datagrams` (all `segment` bytes long but maybe the last) to
+    /// `peer`, in one segmented send when there are several.
+    pub fn send_all(
+        &mut self,
+        datagrams: &[&[u8]],
+        segment: usize,
+        peer: SocketAddr,
+    ) -> io::Result<()> {
+        if datagrams.len() > 1 && self.segmentation {
+            match self.send_segmented(datagrams, segment, peer) {
+                Ok(()) => return Ok(()),
+                Err(e) => {
+                    tracing::debug!("segmented send failed ({e}); sending datagrams singly");
+                    self.segmentation = false;
                 }
             }
         }
-        for datagram in batch.datagrams() {
-            self.socket.send_to(datagram, peer).await?;
+        for datagram in datagrams {
+            self.send_to(datagram, peer)?;
         }
         Ok(())
     }
 
+    fn send_segmented(
+        &self,
+        datagrams: &[&[u8]],
+        segment: usize,
+        peer: SocketAddr,
+    ) -> io::Result<()> {
+        let slices: Vec<IoSlice<'_>> = datagrams.iter().map(|d| IoSlice::new(d)).collect();
+        let size = u16::try_from(segment).map_err(|_| io::Error::other("segment too large"))?;
+        let control = [ControlMessage::UdpGsoSegments(&size)];
+        let addr = SockaddrStorage::from(peer);
+        let total: usize = datagrams.iter().map(|d| d.len()).sum();
+        let sent = sendmsg(
+            self.socket.as_raw_fd(),
+            &slices,
+            &control,
+            MsgFlags::empty(),
+            Some(&addr),
+        )
+        .map_err(io::Error::from)?;
+        if sent == total {
+            Ok(())
+        } else {
+            Err(io::Error::other(format!(
+                "segmented send took {sent} of {total} bytes"
+            )))
+        }
+    }
+
     /// Sends one datagram.
-    pub async fn send_to(&self, datagram: &[u8], peer: SocketAddr) -> io::Result<()> {
-        self.socket.send_to(datagram, peer).await.map(|_| ())
+    pub fn send_to(&self, datagram: &[u8], peer: SocketAddr) -> io::Result<()> {
+        self.socket.send_to(datagram, peer).map(|_| ())
+    }
+
+    /// Waits for a datagram until `deadline` (or for a slice of at most
+    /// [`MAX_WAIT`]).
+    pub fn recv_until(&self, buf: &mut [u8], deadline: Option<Instant>) -> Received {
+        let wait = match deadline {
+            Some(at) => match at.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => left.min(MAX_WAIT),
+                _ => return Received::Timeout,
+            },
+            None => MAX_WAIT,
+        };
+        // Round up to whole milliseconds: never wake before the deadline.
+        let millis = wait.as_micros().div_ceil(1000);
+        let timeout = PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX);
+        let mut fds = [PollFd::new(self.socket.as_fd(), PollFlags::POLLIN)];
+        match nix::poll::poll(&mut fds, timeout) {
+            Ok(0) => {
+                if deadline.is_some_and(|at| Instant::now() >= at) {
+                    Received::Timeout
+                } else {
+                    Received::Again
+                }
+            }
+            Ok(_) => match self.socket.recv_from(buf) {
+                Ok((len, from)) => Received::Datagram(len, from),
+                Err(e) => {
+                    tracing::debug!("receive error: {e}");
+                    Received::Again
+                }
+            },
+            Err(e) => {
+                tracing::debug!("poll error: {e}");
+                Received::Again
+            }
+        }
     }
 }
 
-fn allow_fragmentation(socket: &UdpSocket) {
+fn allow_fragmentation(socket: &StdUdpSocket) {
     let sock = SockRef::from(socket);
-    let off = libc::IP_PMTUDISC_DONT;
     // Errors only mean the option does not apply to this family.
-    let _ = setsockopt_int(&sock, libc::IPPROTO_IP, libc::IP_MTU_DISCOVER, off);
+    let _ = setsockopt_int(
+        &sock,
+        libc::IPPROTO_IP,
+        libc::IP_MTU_DISCOVER,
+        libc::IP_PMTUDISC_DONT,
+    );
     let _ = setsockopt_int(
         &sock,
         libc::IPPROTO_IPV6,
@@ -151,7 +241,6 @@ fn setsockopt_int(
     name: libc::c_int,
     value: libc::c_int,
 ) -> io::Result<()> {
-    use std::os::fd::AsRawFd;
     // SAFETY: a valid fd, a pointer to a live c_int and its exact size.
     let rc = unsafe {
         libc::setsockopt(
@@ -195,7 +284,6 @@ fn getsockopt_int(
     level: libc::c_int,
     name: libc::c_int,
 ) -> io::Result<libc::c_int> {
-    use std::os::fd::AsRawFd;
     let mut value: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: a valid fd, a pointer to a live c_int and its size.

@@ -2,6 +2,12 @@
 //! run the sans-IO [`Sender`] or [`Receiver`] against a socket of its own,
 //! the file, and the clock. Logs one line when the transfer ends (and
 //! progress for long ones).
+//!
+//! A transfer runs on a thread of its own with blocking I/O, as tftpd-hpa
+//! runs a process per transfer: in lock-step every block is a round trip,
+//! and a thread asleep in `poll` on its own socket wakes straight into the
+//! next send, with no runtime in between (no event loop hand-off, no
+//! cross-thread wake-up). File reads and writes block only that thread.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -18,7 +24,7 @@ use super::packet::{ErrorCode, Mode, Packet};
 use super::remap::Remapped;
 use super::source::Source;
 use super::transfer::{Batch, Outcome, Receiver, ReceiverConfig, Sender, SenderConfig};
-use super::udp::{self, TransferSocket};
+use super::udp::{self, Received, TransferSocket};
 
 /// A request, owned, as the listener hands it over.
 #[derive(Debug, Clone)]
@@ -65,18 +71,15 @@ const CHUNK_BYTES: usize = 256 << 10;
 
 enum Event {
     Datagram(usize, SocketAddr),
-    /// A receive error (an ICMP error from the client): the timer decides.
-    Nothing,
     Timeout,
     Cancelled,
 }
 
 impl Session {
-    /// Runs the transfer to its end.
-    pub async fn run(mut self, request: OwnedRequest) {
+    /// Runs the transfer to its end, blocking the calling thread.
+    pub fn run(mut self, request: OwnedRequest) {
         if request.mode == Mode::Mail {
-            self.refuse(ErrorCode::IllegalOperation, "mail mode is not supported")
-                .await;
+            self.refuse(ErrorCode::IllegalOperation, "mail mode is not supported");
             return;
         }
         let name = match self
@@ -87,37 +90,36 @@ impl Session {
             Remapped::Name(name) => name,
             Remapped::Refused => {
                 info!("refused by the map file");
-                self.refuse(ErrorCode::AccessViolation, "Access violation")
-                    .await;
+                self.refuse(ErrorCode::AccessViolation, "Access violation");
                 return;
             }
         };
         if request.write {
-            self.run_write(&request, &name).await;
+            self.run_write(&request, &name);
         } else {
-            self.run_read(&request, &name).await;
+            self.run_read(&request, &name);
         }
     }
 
-    async fn refuse(&self, code: ErrorCode, message: &str) {
+    fn refuse(&self, code: ErrorCode, message: &str) {
         let packet = Packet::Error {
             code,
             message: message.to_string(),
         }
         .to_bytes();
-        if let Err(e) = self.socket.send_to(&packet, self.peer).await {
+        if let Err(e) = self.socket.send_to(&packet, self.peer) {
             debug!("could not send ERROR: {e}");
         }
     }
 
-    async fn refuse_fs(&self, err: &FsError) {
+    fn refuse_fs(&self, err: &FsError) {
         let (code, message) = err.to_tftp();
         match err {
             FsError::NotFound => info!("file not found"),
             FsError::Io(e) => warn!("refused: {e}"),
             other => info!("refused: {other}"),
         }
-        self.refuse(code, &message).await;
+        self.refuse(code, &message);
     }
 
     fn negotiate(&self, request: &OwnedRequest) -> Negotiated {
@@ -134,7 +136,7 @@ impl Session {
         negotiate(&requested, &self.cfg.options, mtu_limit)
     }
 
-    async fn open_source(&self, request: &OwnedRequest, name: &str) -> Result<Source, FsError> {
+    fn open_source(&self, request: &OwnedRequest, name: &str) -> Result<Source, FsError> {
         let name = match &self.cfg.client_files {
             Some(files) => files
                 .rewrite(self.peer.ip(), name)
@@ -149,24 +151,19 @@ impl Session {
                 return Ok(encode_mode(bytes, request.mode));
             }
         }
-        let root = self.cfg.root.clone();
-        let opened = tokio::task::spawn_blocking(move || {
-            let path = root.resolve(name.as_bytes())?;
-            root.open_read(&path)
-        })
-        .await
-        .map_err(|e| FsError::Io(std::io::Error::other(e)))??;
-        let (file, size) = opened;
+        let root = &self.cfg.root;
+        let path = root.resolve(name.as_bytes())?;
+        let (file, size) = root.open_read(&path)?;
         match request.mode {
-            Mode::Netascii => Ok(Source::netascii(file, size).await?),
+            Mode::Netascii => Ok(Source::netascii(file, size)?),
             _ => Ok(Source::file(file, size, CHUNK_BYTES)),
         }
     }
 
-    async fn run_read(&mut self, request: &OwnedRequest, name: &str) {
-        let mut source = match self.open_source(request, name).await {
+    fn run_read(&mut self, request: &OwnedRequest, name: &str) {
+        let mut source = match self.open_source(request, name) {
             Ok(source) => source,
-            Err(err) => return self.refuse_fs(&err).await,
+            Err(err) => return self.refuse_fs(&err),
         };
         let negotiated = self.negotiate(request);
         let size = source.len();
@@ -180,13 +177,12 @@ impl Session {
         });
         let started = Instant::now();
         let mut progress = Progress::new(Some(size), started);
-        let mut batch = Batch::new(self.socket.max_segments().min(64), 64 << 10);
-        let mut block = Vec::with_capacity(usize::from(negotiated.blksize));
+        let mut batch = Batch::new(self.socket.max_segments(), udp::MAX_SEGMENTED_BYTES);
         let mut buf = vec![0u8; 65536];
         loop {
             while sender.wants_block() {
-                match source.next_block(sender.blksize(), &mut block).await {
-                    Ok(()) => sender.push_block(&block),
+                match source.next_block(sender.blksize()) {
+                    Ok(block) => sender.push_block(block),
                     Err(e) => {
                         warn!("read failed: {e}");
                         sender.abort(ErrorCode::NotDefined, "read error");
@@ -196,9 +192,9 @@ impl Session {
             let now = Instant::now();
             while sender.poll_transmit(now, &mut batch) {
                 if self.cfg.trace_blocks {
-                    debug!(datagrams = batch.len(), bytes = batch.bytes().len(), "send");
+                    debug!(datagrams = batch.len(), bytes = batch.byte_len(), "send");
                 }
-                if let Err(e) = self.socket.send_batch(&batch, self.peer).await {
+                if let Err(e) = self.send_batch(&sender, &batch) {
                     warn!("send failed: {e}");
                     sender.abort(ErrorCode::NotDefined, "send failed");
                 }
@@ -207,9 +203,9 @@ impl Session {
                 break;
             }
             progress.report(sender.stats().bytes);
-            match self.wait(sender.poll_timeout(), &mut buf).await {
+            match self.wait(sender.poll_timeout(), &mut buf) {
                 Event::Datagram(len, from) => {
-                    let Some(packet) = self.accept(&buf[..len], from).await else {
+                    let Some(packet) = self.accept(&buf[..len], from) else {
                         continue;
                     };
                     match packet {
@@ -223,7 +219,6 @@ impl Session {
                         _ => sender.handle_illegal("unexpected packet on a read transfer"),
                     }
                 }
-                Event::Nothing => {}
                 Event::Timeout => sender.handle_timeout(Instant::now()),
                 Event::Cancelled => sender.abort(ErrorCode::NotDefined, "server shutting down"),
             }
@@ -240,25 +235,21 @@ impl Session {
         );
     }
 
-    async fn run_write(&mut self, request: &OwnedRequest, name: &str) {
+    fn run_write(&mut self, request: &OwnedRequest, name: &str) {
         let name = match &self.cfg.upload_dir {
             Some(dir) => format!("{}/{}", dir.trim_matches('/'), name.trim_start_matches('/')),
             None => name.to_string(),
         };
         let name = name.as_str();
         let negotiated = self.negotiate(request);
-        let root = self.cfg.root.clone();
-        let name_owned = name.to_string();
         let announced = negotiated.tsize_requested;
-        let begun = tokio::task::spawn_blocking(move || {
-            let path = root.resolve(name_owned.as_bytes())?;
-            root.begin_upload(&path, announced)
-        })
-        .await
-        .map_err(|e| FsError::Io(std::io::Error::other(e)));
+        let root = &self.cfg.root;
+        let begun = root
+            .resolve(name.as_bytes())
+            .and_then(|path| root.begin_upload(&path, announced));
         let upload = match begun {
-            Ok(Ok(upload)) => upload,
-            Ok(Err(err)) | Err(err) => return self.refuse_fs(&err).await,
+            Ok(upload) => upload,
+            Err(err) => return self.refuse_fs(&err),
         };
         let target = upload.target().to_path_buf();
         let mut receiver = Receiver::new(ReceiverConfig {
@@ -277,7 +268,7 @@ impl Session {
         loop {
             let now = Instant::now();
             while let Some(datagram) = receiver.poll_transmit(now) {
-                if let Err(e) = self.socket.send_to(&datagram, self.peer).await {
+                if let Err(e) = self.socket.send_to(&datagram, self.peer) {
                     debug!("send failed: {e}");
                 }
             }
@@ -288,11 +279,11 @@ impl Session {
                 sink.push(&data);
             }
             let result = if receiver.needs_commit() {
-                let result = sink.commit().await;
+                let result = sink.commit();
                 receiver.commit_done(Instant::now(), result.map_err(|e| e.to_tftp()));
                 continue;
             } else {
-                sink.flush_if_full().await
+                sink.flush_if_full()
             };
             if let Err(err) = result {
                 warn!("write failed: {err}");
@@ -301,9 +292,9 @@ impl Session {
                 continue;
             }
             progress.report(receiver.stats().bytes);
-            match self.wait(receiver.poll_timeout(), &mut buf).await {
+            match self.wait(receiver.poll_timeout(), &mut buf) {
                 Event::Datagram(len, from) => {
-                    let Some(packet) = self.accept(&buf[..len], from).await else {
+                    let Some(packet) = self.accept(&buf[..len], from) else {
                         continue;
                     };
                     match packet {
@@ -320,7 +311,6 @@ impl Session {
                         ),
                     }
                 }
-                Event::Nothing => {}
                 Event::Timeout => receiver.handle_timeout(Instant::now()),
                 Event::Cancelled => receiver.abort(ErrorCode::NotDefined, "server shutting down"),
             }
@@ -344,6 +334,20 @@ impl Session {
         }
     }
 
+    /// Sends what `batch` stands for: one datagram as it is, several in one
+    /// segmented send.
+    fn send_batch(&mut self, sender: &Sender, batch: &Batch) -> std::io::Result<()> {
+        if batch.len() == 1 {
+            return match sender.datagrams(batch).next() {
+                Some(datagram) => self.socket.send_to(datagram, self.peer),
+                None => Ok(()),
+            };
+        }
+        let datagrams: Vec<&[u8]> = sender.datagrams(batch).collect();
+        self.socket
+            .send_all(&datagrams, batch.segment_size(), self.peer)
+    }
+
     fn rto_bounds(&self, negotiated: &Negotiated) -> super::rto::RtoBounds {
         let mut bounds = self.cfg.rto;
         if let Some(timeout) = negotiated.timeout {
@@ -356,29 +360,22 @@ impl Session {
     }
 
     /// Waits for a datagram, the deadline, or shutdown.
-    async fn wait(&self, deadline: Option<Instant>, buf: &mut [u8]) -> Event {
-        let sleep = async {
-            match deadline {
-                Some(at) => tokio::time::sleep_until(at.into()).await,
-                None => std::future::pending().await,
+    fn wait(&self, deadline: Option<Instant>, buf: &mut [u8]) -> Event {
+        loop {
+            if self.cancel.is_cancelled() {
+                return Event::Cancelled;
             }
-        };
-        tokio::select! {
-            received = self.socket.socket().recv_from(buf) => match received {
-                Ok((len, from)) => Event::Datagram(len, from),
-                Err(e) => {
-                    debug!("receive error: {e}");
-                    Event::Nothing
-                }
-            },
-            () = sleep => Event::Timeout,
-            () = self.cancel.cancelled() => Event::Cancelled,
+            match self.socket.recv_until(buf, deadline) {
+                Received::Datagram(len, from) => return Event::Datagram(len, from),
+                Received::Timeout => return Event::Timeout,
+                Received::Again => {}
+            }
         }
     }
 
     /// Parses a datagram from the peer. One from another address or port is
     /// answered with ERROR 5 and otherwise ignored (RFC 1350).
-    async fn accept<'b>(&self, datagram: &'b [u8], from: SocketAddr) -> Option<Packet<'b>> {
+    fn accept<'b>(&self, datagram: &'b [u8], from: SocketAddr) -> Option<Packet<'b>> {
         if from != self.peer {
             if from != self.local {
                 debug!(%from, "packet from an unknown transfer ID");
@@ -387,7 +384,7 @@ impl Session {
                     message: "Unknown transfer ID".into(),
                 }
                 .to_bytes();
-                let _ = self.socket.send_to(&error, from).await;
+                let _ = self.socket.send_to(&error, from);
             }
             return None;
         }

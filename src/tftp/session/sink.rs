@@ -1,5 +1,6 @@
 //! Received bytes on their way to an upload: decoded from netascii when
-//! needed, written in large chunks on the blocking pool, committed at the end.
+//! needed, written in large chunks, committed at the end. Writes block the
+//! transfer's own thread, never the async runtime.
 
 use super::CHUNK_BYTES;
 use crate::tftp::fs::{FsError, Upload};
@@ -7,7 +8,7 @@ use crate::tftp::netascii;
 use crate::tftp::packet::Mode;
 
 /// Received bytes on their way to the upload file: decoded from netascii
-/// when needed, and written in large chunks on the blocking pool.
+/// when needed, and written in large chunks.
 pub(super) struct Sink {
     upload: Option<Upload>,
     decoder: Option<netascii::Decoder>,
@@ -30,44 +31,35 @@ impl Sink {
         }
     }
 
-    pub(super) async fn flush_if_full(&mut self) -> Result<(), FsError> {
+    pub(super) fn flush_if_full(&mut self) -> Result<(), FsError> {
         if self.pending.len() >= CHUNK_BYTES {
-            self.flush(false).await?;
+            self.flush(false)?;
         }
         Ok(())
     }
 
-    pub(super) async fn commit(&mut self) -> Result<(), FsError> {
+    pub(super) fn commit(&mut self) -> Result<(), FsError> {
         if let Some(decoder) = &mut self.decoder {
             decoder.finish(&mut self.pending);
         }
-        self.flush(true).await
+        self.flush(true)
     }
 
-    /// Writes what is pending (and commits) on the blocking pool. After a
-    /// failure or a commit the upload is gone: dropping it removed the
-    /// temporary file, or it is in place.
-    async fn flush(&mut self, commit: bool) -> Result<(), FsError> {
+    /// Writes what is pending (and commits). After a failure or a commit
+    /// the upload is gone: dropping it removed the temporary file, or it is
+    /// in place.
+    fn flush(&mut self, commit: bool) -> Result<(), FsError> {
         let mut upload = self
             .upload
             .take()
             .ok_or_else(|| FsError::Access("upload already closed".into()))?;
-        let data = std::mem::replace(&mut self.pending, Vec::with_capacity(CHUNK_BYTES));
-        let (upload, result) = tokio::task::spawn_blocking(move || {
-            let result = upload.write(&data).and_then(|()| {
-                if commit {
-                    upload.commit().map(|_| ())
-                } else {
-                    Ok(())
-                }
-            });
-            (upload, result)
-        })
-        .await
-        .map_err(|e| FsError::Io(std::io::Error::other(e)))?;
-        if result.is_ok() && !commit {
+        upload.write(&self.pending)?;
+        self.pending.clear();
+        if commit {
+            upload.commit()?;
+        } else {
             self.upload = Some(upload);
         }
-        result
+        Ok(())
     }
 }

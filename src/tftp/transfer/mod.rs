@@ -57,13 +57,19 @@ pub struct TransferStats {
     pub duplicate_acks: u64,
 }
 
-/// Datagrams to send in one go. Data datagrams in one batch share a length
-/// except the last, which is what UDP generic segmentation offload needs.
+/// Datagrams to send in one go, described rather than copied: a control
+/// datagram (OACK or ERROR) owned by the batch, or a run of DATA datagrams
+/// still held in the sender's window ([`Sender::datagrams`] gives them).
+/// Data datagrams in one batch share a length except the last, which is
+/// what UDP generic segmentation offload needs.
 #[derive(Debug, Default)]
 pub struct Batch {
-    buf: Vec<u8>,
-    segment: usize,
+    control: Option<Vec<u8>>,
+    /// Position in the sender's window of the first data datagram.
+    first: usize,
     count: usize,
+    segment: usize,
+    bytes: usize,
     max_count: usize,
     max_bytes: usize,
 }
@@ -72,19 +78,19 @@ impl Batch {
     /// A batch of at most `max_count` datagrams and `max_bytes` bytes.
     pub fn new(max_count: usize, max_bytes: usize) -> Self {
         Self {
-            buf: Vec::with_capacity(max_bytes),
-            segment: 0,
-            count: 0,
             max_count: max_count.max(1),
             max_bytes,
+            ..Self::default()
         }
     }
 
     /// Empties the batch.
     pub fn clear(&mut self) {
-        self.buf.clear();
-        self.segment = 0;
+        self.control = None;
+        self.first = 0;
         self.count = 0;
+        self.segment = 0;
+        self.bytes = 0;
     }
 
     /// True when no datagram is in the batch.
@@ -93,48 +99,55 @@ impl Batch {
     }
 
     /// True when no further datagram can be added.
-    pub fn is_full(&self) -> bool {
-        self.count >= self.max_count || (self.count > 0 && self.last_is_short())
+    fn is_full(&self) -> bool {
+        self.control.is_some()
+            || self.count >= self.max_count
+            || (self.count > 0 && self.bytes != self.segment * self.count)
     }
 
-    fn last_is_short(&self) -> bool {
-        self.buf.len() != self.segment * self.count
-    }
-
-    /// True when a datagram of `len` bytes may join the batch.
-    pub fn fits(&self, len: usize) -> bool {
+    /// True when a data datagram of `len` bytes may join the batch.
+    fn fits(&self, len: usize) -> bool {
         if self.count == 0 {
             return true;
         }
-        !self.is_full() && len <= self.segment && self.buf.len() + len <= self.max_bytes
+        !self.is_full() && len <= self.segment && self.bytes + len <= self.max_bytes
     }
 
-    /// Adds a datagram; the caller checked [`Batch::fits`].
-    pub fn push(&mut self, datagram: &[u8]) {
+    /// Makes the batch one control datagram.
+    fn set_control(&mut self, datagram: Vec<u8>) {
+        self.clear();
+        self.control = Some(datagram);
+        self.count = 1;
+    }
+
+    /// Adds the data datagram at `position` in the window, of `len` bytes;
+    /// the caller checked [`Batch::fits`] and adds positions in order.
+    fn push_data(&mut self, position: usize, len: usize) {
         if self.count == 0 {
-            self.segment = datagram.len();
+            self.first = position;
+            self.segment = len;
         }
-        self.buf.extend_from_slice(datagram);
         self.count += 1;
+        self.bytes += len;
     }
 
-    /// The datagrams back to back.
-    pub fn bytes(&self) -> &[u8] {
-        &self.buf
+    /// The control datagram, when the batch is one.
+    fn control(&self) -> Option<&[u8]> {
+        self.control.as_deref()
+    }
+
+    /// Total bytes of the datagrams.
+    pub fn byte_len(&self) -> usize {
+        self.control.as_ref().map_or(self.bytes, Vec::len)
     }
 
     /// Length of every datagram but possibly the last.
     pub fn segment_size(&self) -> usize {
-        self.segment
+        self.control.as_ref().map_or(self.segment, Vec::len)
     }
 
     /// Number of datagrams.
     pub fn len(&self) -> usize {
         self.count
-    }
-
-    /// The datagrams one by one.
-    pub fn datagrams(&self) -> impl Iterator<Item = &[u8]> {
-        self.buf.chunks(self.segment.max(1))
     }
 }

@@ -329,7 +329,7 @@ impl Sender {
     pub fn poll_transmit(&mut self, now: Instant, batch: &mut Batch) -> bool {
         batch.clear();
         if let Some(control) = self.control.take() {
-            batch.push(&control);
+            batch.set_control(control);
             return true;
         }
         match &mut self.state {
@@ -344,7 +344,7 @@ impl Sender {
                     .iter()
                     .map(|(n, v)| (n.as_str(), v.as_str()))
                     .collect();
-                batch.push(&Packet::Oack { options }.to_bytes());
+                batch.set_control(Packet::Oack { options }.to_bytes());
                 self.arm(now);
                 true
             }
@@ -359,7 +359,7 @@ impl Sender {
             if !batch.fits(block.datagram.len()) {
                 break;
             }
-            batch.push(&block.datagram);
+            batch.push_data(self.next_tx, block.datagram.len());
             if block.sent_at.is_some() {
                 block.resent = true;
                 self.stats.retransmitted += 1;
@@ -380,6 +380,22 @@ impl Sender {
         if self.deadline.is_none() {
             self.deadline = Some(now + self.rto.current());
         }
+    }
+
+    /// The datagrams `batch` (filled by [`Sender::poll_transmit`]) stands
+    /// for, in order. Valid until the sender is next changed.
+    pub fn datagrams<'a>(&'a self, batch: &'a Batch) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let data = match batch.control() {
+            Some(_) => self.window.range(0..0),
+            None => {
+                let end = (batch.first + batch.len()).min(self.window.len());
+                self.window.range(batch.first.min(end)..end)
+            }
+        };
+        batch
+            .control()
+            .into_iter()
+            .chain(data.map(|block| block.datagram.as_slice()))
     }
 
     /// When [`Sender::handle_timeout`] must be called next.

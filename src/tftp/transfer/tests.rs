@@ -44,7 +44,7 @@ fn drain(sender: &mut Sender, now: Instant) -> Vec<(u16, u16, usize)> {
     let mut batch = Batch::new(64, 1 << 20);
     let mut out = Vec::new();
     while sender.poll_transmit(now, &mut batch) {
-        for d in batch.datagrams() {
+        for d in sender.datagrams(&batch) {
             match Packet::parse(d).unwrap() {
                 Packet::Data { block, data } => out.push((3, block, data.len())),
                 Packet::Oack { .. } => out.push((6, 0, 0)),
@@ -492,7 +492,8 @@ fn simulate(
         let mut progressed = false;
         while s.poll_transmit(now, &mut batch) {
             progressed = true;
-            for d in batch.datagrams() {
+            let sent: Vec<Vec<u8>> = s.datagrams(&batch).map(<[u8]>::to_vec).collect();
+            for d in &sent {
                 if rng.chance(loss) {
                     continue;
                 }
