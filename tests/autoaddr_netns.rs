@@ -192,7 +192,7 @@ fn bare_port_takes_the_first_candidate_and_gives_it_back() {
     assert!(skipped.is_empty(), "{skipped:?}");
     assert_eq!(foreign_dhcp, None);
     assert!(carrier);
-    assert!(plan.summary(SRV_IF).contains("10.42.0.2-10.42.0.254"));
+    assert!(plan.summary(SRV_IF, None).contains("10.42.0.2-10.42.0.254"));
     assert_eq!(lab.in_srv(|| autoaddr::manager_of(SRV_IF)), None);
 
     // the guard never leaves the namespace thread: dropping it elsewhere
@@ -321,7 +321,7 @@ fn an_address_in_use_on_the_link_is_skipped() {
     assert_eq!(skipped[0].net, net("10.42.0.1/24"));
     assert!(skipped[0].why.contains("answers ARP"), "{}", skipped[0].why);
     assert!(started.elapsed() < Duration::from_secs(8), "bounded checks");
-    assert!(plan.summary(SRV_IF).contains("not 10.42.0.0/24"));
+    assert!(plan.summary(SRV_IF, None).contains("not 10.42.0.0/24"));
     // the explicit choice of a taken address is an error, not a skip
     let err = lab
         .in_srv(|| autoaddr::plan(SRV_IF, Some(net("10.42.0.1/24"))))
@@ -351,7 +351,7 @@ fn another_dhcp_server_on_the_segment_is_reported() {
     };
     assert_eq!(foreign.server.to_string(), "192.168.77.1");
     assert!(foreign.offered.to_string().starts_with("192.168.77."));
-    assert!(plan.summary(SRV_IF).contains("--proxy"));
+    assert!(plan.summary(SRV_IF, None).contains("--proxy"));
 }
 
 #[test]

@@ -38,15 +38,13 @@ pub enum Ensured {
 /// Adds `net` (server address and prefix, e.g. `10.42.0.1/24`) to `ifname`.
 ///
 /// Refuses an interface that is down (naming `ip link set … up`), and names
-/// the `ip addr add` and `setcap` commands when the process lacks
-/// CAP_NET_ADMIN. An address that is already there is reported as
+/// the `ip addr add` command, and `setcap` or the missing capability, when
+/// the process lacks CAP_NET_ADMIN. An address that is already there is reported as
 /// [`AutoAddrError::AlreadyPresent`]: it is not ours to remove.
 pub fn assign(ifname: &str, net: Ipv4Net) -> Result<AssignedAddress, AutoAddrError> {
     let iface = net::interface(ifname)?;
     if !iface.up {
-        return Err(AutoAddrError::InterfaceDown {
-            ifname: ifname.to_string(),
-        });
+        return Err(AutoAddrError::down(ifname));
     }
     let index = index_of(ifname)?;
     netlink::add(index, net).map_err(|e| add_error(ifname, net, e))?;
@@ -73,10 +71,11 @@ fn index_of(ifname: &str) -> Result<u32, AutoAddrError> {
 }
 
 fn add_error(ifname: &str, net: Ipv4Net, e: std::io::Error) -> AutoAddrError {
-    let ifname = ifname.to_string();
     if e.kind() == std::io::ErrorKind::PermissionDenied {
-        AutoAddrError::AddPermission { ifname, net }
-    } else if netlink::is_present(&e) {
+        return AutoAddrError::add_permission(ifname, net);
+    }
+    let ifname = ifname.to_string();
+    if netlink::is_present(&e) {
         AutoAddrError::AlreadyPresent { ifname, net }
     } else {
         AutoAddrError::Netlink {
@@ -154,9 +153,9 @@ pub fn ensure(addr: &AssignedAddress) -> Result<Ensured, AutoAddrError> {
         Err(e) => Err(add_error(&addr.ifname, addr.net, e)),
         Ok(()) => {
             tracing::warn!(
-                interface = %addr.ifname,
-                address = %addr.net,
-                "the address netboot added had been removed (by a network manager?); put it back"
+                "{} had been removed from {} (by a network manager?); netboot put it back",
+                addr.net,
+                addr.ifname
             );
             Ok(Ensured::Restored)
         }

@@ -26,6 +26,12 @@ const LIST: [[u8; 3]; 6] = [
     [192, 168, 250],
 ];
 
+/// The first candidate, `10.42.0.1/24` (what error messages suggest).
+pub const FIRST: Ipv4Net = Ipv4Net {
+    addr: Ipv4Addr::new(LIST[0][0], LIST[0][1], LIST[0][2], 1),
+    prefix: 24,
+};
+
 /// The ordered candidate subnets; each item is the server address with its
 /// prefix (`10.42.0.1/24`).
 #[derive(Debug, Clone, Default)]

@@ -11,6 +11,7 @@ use crate::net::{self, Ipv4Net};
 use super::candidates::{pool_range, Candidates};
 use super::error::AutoAddrError;
 use super::link::{self, LinkInfo};
+use super::manager::Manager;
 use super::sniff::{ForeignDhcp, Listener};
 
 /// What `serve` should do about the interface's address.
@@ -98,22 +99,37 @@ pub fn plan_with(
     }
     let link = link::link_info(ifname)?;
     if !link.up {
-        return Err(AutoAddrError::InterfaceDown {
-            ifname: ifname.to_string(),
-        });
+        return Err(AutoAddrError::down(ifname));
     }
     let (chosen, foreign) = std::thread::scope(|scope| {
         let listen = scope.spawn(|| link::dhcp_listen(&link, checks.dhcp_wait));
         let chosen = choose(&link, explicit);
-        let foreign = listen.join().unwrap_or(Ok(None));
-        (chosen, foreign)
+        (chosen, listened(ifname, listen.join()))
     });
-    let (net, skipped) = chosen?;
+    let with_hint = |e: AutoAddrError| match explicit {
+        Some(net) => e.suggesting(net),
+        None => e,
+    };
+    let (net, skipped) = chosen.map_err(with_hint)?;
     Ok(Plan::Assign {
         net,
         skipped,
-        foreign_dhcp: foreign?,
+        foreign_dhcp: foreign.map_err(with_hint)?,
         carrier: link.running,
+    })
+}
+
+/// The DHCP listener's verdict. A listener that panicked checked nothing, so
+/// that is an error, never "no other server" (which would let netboot hand
+/// out addresses on top of one).
+fn listened(
+    ifname: &str,
+    joined: std::thread::Result<Result<Option<ForeignDhcp>, AutoAddrError>>,
+) -> Result<Option<ForeignDhcp>, AutoAddrError> {
+    joined.unwrap_or_else(|_| {
+        Err(AutoAddrError::ListenerFailed {
+            ifname: ifname.to_string(),
+        })
     })
 }
 
@@ -180,9 +196,11 @@ impl Plan {
         pool_range(self.net())
     }
 
-    /// The start-up message: what netboot did, why, the pool, warnings, and
-    /// how to keep the address permanently.
-    pub fn summary(&self, ifname: &str) -> String {
+    /// The start-up message: what netboot did, why, the pool, warnings, what
+    /// the network manager of the interface (if any) may do and how to stop
+    /// it, and how to keep the address permanently. Print it once the
+    /// address is on the interface: it says it was added.
+    pub fn summary(&self, ifname: &str, manager: Option<&Manager>) -> String {
         let (net, skipped, foreign, carrier) = match self {
             Self::Existing(net) => {
                 return format!(
@@ -213,6 +231,12 @@ impl Plan {
         if !carrier {
             out +=
                 &format!("\n  warning: {ifname} has no link (carrier); is the cable plugged in?");
+        }
+        if let Some(manager) = manager {
+            out += &format!(
+                "\n  warning: {}; if the address goes anyway, netboot notices within seconds and puts it back",
+                manager.advice()
+            );
         }
         out + &permanent_hint(ifname, net)
     }
@@ -260,7 +284,7 @@ mod tests {
             }),
             carrier: false,
         };
-        let s = plan.summary("eth0");
+        let s = plan.summary("eth0", None);
         assert!(s.contains("eth0 had no IPv4 address"), "{s}");
         assert!(s.contains("added 10.43.0.1/24"), "{s}");
         assert!(s.contains("10.43.0.2-10.43.0.254"), "{s}");
@@ -276,10 +300,66 @@ mod tests {
         assert_eq!(plan.net(), n("10.43.0.1/24"));
     }
 
+    /// The network-manager notice is part of the summary; the managers are
+    /// found from sample state files as on a real machine.
+    #[test]
+    fn summary_names_the_network_manager_and_how_to_release_the_port() {
+        let plan = Plan::Assign {
+            net: n("10.42.0.1/24"),
+            skipped: vec![],
+            foreign_dhcp: None,
+            carrier: true,
+        };
+        let run = tempfile::tempdir().unwrap();
+        let nm = run.path().join("NetworkManager/devices");
+        std::fs::create_dir_all(&nm).unwrap();
+        std::fs::write(nm.join("3"), "[device]\nmanaged=true\n").unwrap();
+        let manager = super::super::manager::manager_in(run.path(), "eth0", 3, None).unwrap();
+        let s = plan.summary("eth0", Some(&manager));
+        let (what, rest) = s
+            .split_once("\n  warning: NetworkManager manages eth0")
+            .unwrap();
+        assert!(what.contains("netboot added 10.42.0.1/24"), "{s}");
+        assert!(
+            rest.contains("`sudo nmcli device set eth0 managed no`"),
+            "{s}"
+        );
+        assert!(rest.contains("puts it back"), "{s}");
+        assert!(
+            rest.contains("to keep 10.42.0.1/24 on eth0 permanently"),
+            "{s}"
+        );
+
+        std::fs::remove_file(nm.join("3")).unwrap();
+        let links = run.path().join("systemd/netif/links");
+        std::fs::create_dir_all(&links).unwrap();
+        std::fs::write(links.join("3"), "ADMIN_STATE=configured\n").unwrap();
+        let manager = super::super::manager::manager_in(run.path(), "eth0", 3, None).unwrap();
+        let s = plan.summary("eth0", Some(&manager));
+        assert!(
+            s.contains("warning: systemd-networkd manages eth0") && s.contains("Unmanaged=yes"),
+            "{s}"
+        );
+        assert!(!plan.summary("eth0", None).contains("manages"));
+    }
+
+    #[test]
+    fn a_listener_that_panicked_is_an_error_not_a_quiet_segment() {
+        let joined = std::thread::spawn(|| -> Result<Option<ForeignDhcp>, AutoAddrError> {
+            panic!("(expected) listener failure")
+        })
+        .join();
+        let e = listened("eth0", joined).unwrap_err();
+        assert!(matches!(e, AutoAddrError::ListenerFailed { .. }), "{e}");
+        assert!(e.to_string().contains("does not hand out addresses"), "{e}");
+        let quiet = std::thread::spawn(|| Ok(None)).join();
+        assert_eq!(listened("eth0", quiet).unwrap(), None);
+    }
+
     #[test]
     fn summary_of_an_existing_address() {
         let plan = Plan::Existing(n("192.168.1.5/24"));
-        let s = plan.summary("eth0");
+        let s = plan.summary("eth0", None);
         assert!(
             s.contains("192.168.1.5/24") && s.contains("does not change"),
             "{s}"

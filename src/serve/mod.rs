@@ -3,6 +3,7 @@
 //! runs the DHCP responder, the TFTP server and the registry watcher under
 //! one cancellation token until SIGINT or SIGTERM.
 
+mod bare;
 pub mod files;
 pub mod lookup;
 pub mod plan;
@@ -50,12 +51,12 @@ pub enum ServeError {
     #[error(transparent)]
     AutoAddr(#[from] AutoAddrError),
     /// Another DHCP server answers on a bare port.
-    #[error("another DHCP server ({server}) answers on {interface}; netboot will not hand out addresses on top of it. To add boot information to that network instead, take an address from it (e.g. `sudo dhclient {interface}`) and run `netboot serve --interface {interface} --proxy`.")]
+    #[error("another DHCP server ({}, which offered {}) answers on {interface}; netboot will not hand out addresses on top of it. To add boot information to that network instead, take an address from it (e.g. `sudo dhclient {interface}`) and run `netboot serve --interface {interface} --proxy`.", found.server, found.offered)]
     ForeignDhcp {
         /// The interface.
         interface: String,
-        /// Who answered.
-        server: String,
+        /// Who answered, and what it offered.
+        found: autoaddr::ForeignDhcp,
     },
     /// The DHCP responder stopped.
     #[error(transparent)]
@@ -113,10 +114,10 @@ async fn networks(args: &mut ServeArgs, file: &FileConfig) -> Result<Networks, S
             continue;
         }
         let ifname = name.clone();
-        let plan = tokio::task::spawn_blocking(move || autoaddr::plan(&ifname, explicit))
+        let look = tokio::task::spawn_blocking(move || bare::look(&ifname, explicit))
             .await
             .map_err(|e| ServeError::Interface(format!("interface check failed: {e}")))??;
-        let net = match plan {
+        let net = match look.plan {
             Plan::Existing(net) => net,
             Plan::Assign {
                 foreign_dhcp: Some(foreign),
@@ -124,19 +125,21 @@ async fn networks(args: &mut ServeArgs, file: &FileConfig) -> Result<Networks, S
             } => {
                 return Err(ServeError::ForeignDhcp {
                     interface: name,
-                    server: foreign.to_string(),
+                    found: foreign,
                 })
             }
             Plan::Assign { net, .. } => {
-                if let Some(manager) = autoaddr::manager_of(&name) {
-                    warn!("{}", manager.advice());
+                // the pool of the primary (first) network, checked before
+                // anything is added to the interface
+                if out.nets.is_empty() {
+                    bare::set_pool(args, file, &name, net)?;
                 }
-                eprintln!("{}", plan.summary(&name));
-                let guard = autoaddr::assign(&name, net)?;
-                if args.range.is_none() && out.assigned.is_empty() {
-                    let (first, last) = autoaddr::pool_range(net);
-                    args.range = Some(format!("{first}-{last}"));
-                }
+                let ifname = name.clone();
+                let guard = tokio::task::spawn_blocking(move || bare::take(&ifname, &look))
+                    .await
+                    .map_err(|e| {
+                        ServeError::Interface(format!("adding the address failed: {e}"))
+                    })??;
                 out.assigned.push(Arc::new(guard));
                 net
             }
@@ -234,16 +237,52 @@ pub fn describe(plan: &ServePlan, registry: &Registry) -> String {
     out
 }
 
-/// Runs `netboot serve` until SIGINT/SIGTERM (`cancel`).
+/// Runs `netboot serve` until SIGINT/SIGTERM (`cancel`). Addresses netboot
+/// added to bare ports are removed on the way out, whether it stops on a
+/// signal or on a fatal error.
 pub async fn run(mut args: ServeArgs, cancel: CancellationToken) -> Result<(), ServeError> {
     let (file, base) = load_file(args.config.as_deref())?;
     let Networks { nets, assigned } = networks(&mut args, &file).await?;
-    for guard in &assigned {
-        let guard = Arc::clone(guard);
-        let stop = cancel.child_token();
-        tokio::spawn(async move { autoaddr::watch(&guard, Duration::from_secs(2), stop).await });
+    let keep = cancel.child_token();
+    let watchers: Vec<_> = assigned
+        .iter()
+        .map(|guard| {
+            let guard = Arc::clone(guard);
+            let stop = keep.clone();
+            tokio::spawn(async move { autoaddr::watch(&guard, Duration::from_secs(2), stop).await })
+        })
+        .collect();
+    let result = serve(&args, &file, &base, nets, cancel).await;
+    // the watchers stop first, so none puts an address back after its removal
+    keep.cancel();
+    for w in watchers {
+        let _ = w.await;
     }
-    let mut plan = plan(&args, &file, &base, nets)?;
+    for guard in &assigned {
+        if let Err(e) = guard.remove() {
+            warn!(
+                "could not remove {} from {}: {e}; remove it with `sudo ip addr del {} dev {}`",
+                guard.net(),
+                guard.interface(),
+                guard.net(),
+                guard.interface()
+            );
+        }
+    }
+    info!("stopped");
+    result
+}
+
+/// Plans, loads the profiles, prints what is served and runs the servers
+/// until `cancel` or a fatal error.
+async fn serve(
+    args: &ServeArgs,
+    file: &FileConfig,
+    base: &Path,
+    nets: Vec<(String, Ipv4Net)>,
+    cancel: CancellationToken,
+) -> Result<(), ServeError> {
+    let mut plan = plan(args, file, base, nets)?;
     let registry = load_registry(&plan.profiles, &plan.tftp.root.root)?;
     eprint!("{}", describe(&plan, &registry));
     let shared = Arc::new(ArcSwap::from_pointee(registry));
@@ -278,17 +317,5 @@ pub async fn run(mut args: ServeArgs, cancel: CancellationToken) -> Result<(), S
     if let Some(w) = watcher {
         let _ = w.await;
     }
-    for guard in &assigned {
-        if let Err(e) = guard.remove() {
-            warn!(
-                "could not remove {} from {}: {e}",
-                guard.net(),
-                guard.interface()
-            );
-        } else {
-            info!("removed {} from {}", guard.net(), guard.interface());
-        }
-    }
-    info!("stopped");
     dhcp_result.map_err(ServeError::from)
 }

@@ -6,6 +6,8 @@
 
 #![allow(dead_code)]
 
+pub mod bare;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -61,7 +63,8 @@ pub fn lab_binary() -> PathBuf {
     bin
 }
 
-fn ip(args: &[&str]) {
+/// Runs `ip ARGS`, failing the test on error.
+pub fn ip(args: &[&str]) {
     let out = Command::new("ip").args(args).output().expect("run ip");
     assert!(
         out.status.success(),
@@ -168,6 +171,8 @@ impl Lab {
     }
 
     /// The server interface's IPv4 addresses, as `ip -o -4 addr` lists them.
+    /// An `ip` failure fails the test (an empty answer would look like "no
+    /// address", which is what several tests assert).
     pub fn server_addrs(&self) -> String {
         let out = Command::new("ip")
             .args([
@@ -175,6 +180,12 @@ impl Lab {
             ])
             .output()
             .expect("ip addr");
+        assert!(
+            out.status.success(),
+            "ip -n {} addr show dev {SERVER_IF}: {}",
+            self.srv,
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -249,22 +260,35 @@ impl Lab {
         self.server_log.lock().expect("log").join("\n")
     }
 
-    /// Stops the server (SIGTERM via kill on our own child's PID).
+    /// Stops the server (SIGTERM via kill on our own child's PID), falling
+    /// back to SIGKILL after 5 s; cleanup only, the exit status is not looked
+    /// at (see [`Self::stop_server_with`]).
     pub fn stop_server(&mut self) {
         if let Some(mut s) = self.server.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &s.id().to_string()])
-                .status();
-            let start = Instant::now();
-            while start.elapsed() < Duration::from_secs(5) {
-                if let Ok(Some(_)) = s.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
+            if signal_and_wait(&mut s, "TERM", Duration::from_secs(5)).is_none() {
+                let _ = s.kill();
+                let _ = s.wait();
             }
-            let _ = s.kill();
-            let _ = s.wait();
         }
+    }
+
+    /// Sends `signal` (`TERM`, `INT`) to the server and waits up to 10 s for
+    /// it to exit; its exit status. A server that does not stop is killed
+    /// and fails the test.
+    pub fn stop_server_with(&mut self, signal: &str) -> std::process::ExitStatus {
+        let mut s = self.server.take().expect("no server running");
+        if let Some(status) = signal_and_wait(&mut s, signal, Duration::from_secs(10)) {
+            return status;
+        }
+        let _ = s.kill();
+        let _ = s.wait();
+        panic!("no exit within 10 s of SIG{signal}:\n{}", self.log());
+    }
+
+    /// Gives the client side another MAC address (another machine, as far
+    /// as the DHCP server can tell).
+    pub fn client_mac(&self, mac: &str) {
+        ip(&["-n", &self.cli, "link", "set", CLIENT_IF, "address", mac]);
     }
 
     /// Runs busybox udhcpc once in the client namespace (bounded); returns
@@ -335,6 +359,26 @@ impl Drop for Lab {
             let _ = Command::new("ip").args(["netns", "del", ns]).status();
         }
     }
+}
+
+/// Sends `signal` to our own child by its PID and waits up to `limit` for it
+/// to exit.
+fn signal_and_wait(
+    child: &mut Child,
+    signal: &str,
+    limit: Duration,
+) -> Option<std::process::ExitStatus> {
+    let _ = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status();
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
 }
 
 /// Runs `f` on a thread that has joined namespace `ns` (sockets it creates
