@@ -1,8 +1,9 @@
 //! The TFTP server: wire format, option negotiation, the sans-IO transfer
-//! state machines, path resolution inside the served root, and the tokio
-//! shell (listener, one task and socket per transfer).
+//! state machines, path resolution inside the served root, and the shell
+//! around them (a tokio listener; one thread and socket per transfer).
 //!
-//! Only `server`, `session`, `source` and `udp` do I/O; the rest is pure.
+//! Only `fs`, `server`, `session`, `source` and `udp` do I/O; the rest is
+//! pure.
 
 pub mod blocknum;
 pub mod config;
