@@ -97,9 +97,36 @@ def parsers():
     write(n, "wire", byte_list([1]) + flag(True) + byte_list(b"a\r\nb\r\x00c\rd\r"))
 
 
+def ipv4_udp(src, dst, sport, dport, payload):
+    udp = struct.pack(">HHHH", sport, dport, 8 + len(payload), 0) + payload
+    return (struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+                        bytes(src), bytes(dst)) + udp)
+
+
+def link_frames():
+    n = "link_frames"
+    mac = bytes([0x52, 0x54, 0, 0x12, 0x34, 0x56])
+    # An ARP reply from the probed address (the selector byte comes first).
+    arp = struct.pack(">HHBBH", 1, 0x0800, 6, 4, 2) + mac + bytes([10, 42, 0, 1]) \
+        + bytes([2, 0, 0, 0, 0, 1]) + bytes([0, 0, 0, 0])
+    write(n, "arp_reply", u8(0) + arp)
+    # A foreign DHCPOFFER to port 68 (xid 0x01020304, server id 192.168.1.1).
+    bootp = bytes([2, 1, 6, 0]) + struct.pack(">I", 0x01020304) + bytes(8) \
+        + bytes([192, 168, 1, 50]) + bytes([192, 168, 1, 1]) + bytes(4) \
+        + mac + bytes(10) + bytes(192) + bytes([99, 130, 83, 99]) \
+        + bytes([53, 1, 2, 54, 4, 192, 168, 1, 1, 255])
+    write(n, "dhcp_offer", u8(1) + ipv4_udp([192, 168, 1, 1], [255] * 4, 67, 68, bootp))
+    # An ICMP echo reply as a raw socket sees it (IP header first).
+    icmp = bytes([0, 0, 0, 0, 0x01, 0x5a, 0, 1])
+    raw = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 28, 0, 0, 64, 1, 0, bytes([10, 42, 0, 1]),
+                      bytes([10, 42, 0, 2])) + icmp
+    write(n, "echo_reply_raw", u8(1) + raw)
+
+
 def main():
     os.chdir(os.path.dirname(os.path.abspath(__file__)))
     parsers()
+    link_frames()
     S, R = SENDER, RECEIVER
     write("tftp_sender", "lockstep", sender_cfg(512, 1) + events(S, [
         ("PushFull", b""), ("Drain", b""), ("Ack", u16(1)), ("PushShort", u16(100)),

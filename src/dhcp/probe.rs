@@ -75,7 +75,7 @@ fn checksum(data: &[u8]) -> u16 {
 /// True for an echo reply from `ip` (raw sockets see the IP header and every
 /// ICMP packet, so they also check source and identifier; datagram sockets
 /// only get replies to their own echo).
-fn is_reply(pkt: &[u8], raw: bool, ident: u16, ip: Ipv4Addr) -> bool {
+pub fn is_reply(pkt: &[u8], raw: bool, ident: u16, ip: Ipv4Addr) -> bool {
     let icmp = if raw {
         let Some(&vihl) = pkt.first() else {
             return false;
