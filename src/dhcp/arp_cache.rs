@@ -4,7 +4,8 @@
 //! does not answer for an address it does not have). So, as dnsmasq does, the
 //! shell writes the entry yiaddr → chaddr into the ARP cache of the receiving
 //! interface (`SIOCSARP`, a completed but not permanent entry), then sends to
-//! yiaddr:68. Needs CAP_NET_ADMIN; the caller broadcasts when this fails.
+//! yiaddr:68. Needs CAP_NET_ADMIN and the interface's name; the caller
+//! broadcasts when this fails or no interface is configured.
 
 use std::io;
 use std::net::Ipv4Addr;
@@ -15,15 +16,10 @@ use crate::mac::MacAddr;
 /// Longest interface name the kernel takes (`IFNAMSIZ` minus the NUL).
 const MAX_IFNAME: usize = 15;
 
-/// Adds (or refreshes) the ARP cache entry `ip` → `mac` on `device` (the
-/// kernel picks the interface by route when `None`), through the socket
-/// `sock` (any AF_INET socket of the right network namespace).
-pub fn insert(
-    sock: &impl AsRawFd,
-    device: Option<&str>,
-    ip: Ipv4Addr,
-    mac: MacAddr,
-) -> io::Result<()> {
+/// Adds (or refreshes) the ARP cache entry `ip` → `mac` on `device`,
+/// through the socket `sock` (any AF_INET socket of the right network
+/// namespace).
+pub fn insert(sock: &impl AsRawFd, device: &str, ip: Ipv4Addr, mac: MacAddr) -> io::Result<()> {
     let req = request(device, ip, mac)?;
     // SAFETY: a valid fd, SIOCSARP and a pointer to a live, initialised
     // arpreq, which the kernel only reads.
@@ -42,7 +38,7 @@ pub fn insert(
 }
 
 /// The `arpreq` for `ip` at `mac` on `device`, flagged `ATF_COM`.
-fn request(device: Option<&str>, ip: Ipv4Addr, mac: MacAddr) -> io::Result<libc::arpreq> {
+fn request(device: &str, ip: Ipv4Addr, mac: MacAddr) -> io::Result<libc::arpreq> {
     // SAFETY: arpreq is a plain C struct of integers and byte arrays, for
     // which all zero bytes is a valid value.
     let mut req: libc::arpreq = unsafe { std::mem::zeroed() };
@@ -62,16 +58,14 @@ fn request(device: Option<&str>, ip: Ipv4Addr, mac: MacAddr) -> io::Result<libc:
         *slot = byte as libc::c_char;
     }
     req.arp_flags = libc::ATF_COM;
-    if let Some(name) = device {
-        if name.len() > MAX_IFNAME || name.as_bytes().contains(&0) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                format!("interface name {name:?} is not a valid Linux interface name"),
-            ));
-        }
-        for (slot, byte) in req.arp_dev.iter_mut().zip(name.bytes()) {
-            *slot = byte as libc::c_char;
-        }
+    if device.is_empty() || device.len() > MAX_IFNAME || device.as_bytes().contains(&0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("interface name {device:?} is not a valid Linux interface name"),
+        ));
+    }
+    for (slot, byte) in req.arp_dev.iter_mut().zip(device.bytes()) {
+        *slot = byte as libc::c_char;
     }
     Ok(req)
 }
@@ -83,7 +77,7 @@ mod tests {
     #[test]
     fn request_carries_address_mac_flags_and_device() {
         let mac = MacAddr([0x52, 0x54, 0, 0x12, 0x34, 0x56]);
-        let req = request(Some("vs0"), Ipv4Addr::new(10, 231, 0, 42), mac).unwrap();
+        let req = request("vs0", Ipv4Addr::new(10, 231, 0, 42), mac).unwrap();
         // SAFETY: arp_pa was written as a sockaddr_in of the same size.
         let pa: libc::sockaddr_in = unsafe { std::mem::transmute(req.arp_pa) };
         assert_eq!(pa.sin_family, libc::AF_INET as libc::sa_family_t);
@@ -99,7 +93,9 @@ mod tests {
     #[test]
     fn overlong_interface_name_is_refused_before_the_kernel_sees_it() {
         let mac = MacAddr([2, 0, 0, 0, 0, 1]);
-        let err = request(Some("a-very-long-interface"), Ipv4Addr::LOCALHOST, mac).unwrap_err();
-        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        for bad in ["a-very-long-interface", "", "a\0b"] {
+            let err = request(bad, Ipv4Addr::LOCALHOST, mac).unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{bad:?}");
+        }
     }
 }

@@ -55,18 +55,22 @@ pub(crate) enum Commit {
 }
 
 /// The address to send to: a unicast to a client without an address needs
-/// its ARP entry first; without one (no CAP_NET_ADMIN, say), broadcast.
+/// its ARP entry first; without one (no CAP_NET_ADMIN, say, or a socket not
+/// bound to an interface, whose ARP cache we must not guess), broadcast.
 fn resolve(o: &Outgoing) -> SocketAddrV4 {
-    match o.dest {
-        Destination::Ip(addr) => addr,
-        Destination::Link { addr, mac } => {
-            match arp_cache::insert(&*o.sock, o.device.as_deref(), *addr.ip(), mac) {
-                Ok(()) => addr,
-                Err(e) => {
-                    debug!(%addr, %mac, error = %e, "cannot add the ARP entry for a unicast reply; broadcasting it");
-                    SocketAddrV4::new(Ipv4Addr::BROADCAST, addr.port())
-                }
-            }
+    let (addr, mac) = match o.dest {
+        Destination::Ip(addr) => return addr,
+        Destination::Link { addr, mac } => (addr, mac),
+    };
+    let broadcast = SocketAddrV4::new(Ipv4Addr::BROADCAST, addr.port());
+    let Some(device) = o.device.as_deref() else {
+        return broadcast;
+    };
+    match arp_cache::insert(&*o.sock, device, *addr.ip(), mac) {
+        Ok(()) => addr,
+        Err(e) => {
+            debug!(%addr, %mac, device, error = %e, "cannot add the ARP entry for a unicast reply; broadcasting it");
+            broadcast
         }
     }
 }
