@@ -73,30 +73,33 @@ fn two_interfaces_are_each_served_from_their_own_subnet() {
     assert_eq!(other["boot_file"], "undionly.kpxe");
 
     // and the boot file comes over TFTP from our address on that network
-    let ip = &other["ip"];
-    let ipc = Command::new("ip")
-        .args(["-n", &second, "addr", "add", &format!("{ip}/24"), "dev"])
+    let got = tftp_from(&lab, &second, &other["ip"], "10.232.0.1", "undionly.kpxe");
+    assert_eq!(
+        got.as_deref(),
+        Some(&b"iPXE stand-in\n"[..]),
+        "{}",
+        lab.log()
+    );
+}
+
+/// Gives client namespace `ns` the address `ip`/24 and fetches `remote`
+/// from `server` with busybox tftp (bounded).
+fn tftp_from(lab: &Lab, ns: &str, ip: &str, server: &str, remote: &str) -> Option<Vec<u8>> {
+    let added = Command::new("ip")
+        .args(["-n", ns, "addr", "add", &format!("{ip}/24"), "dev"])
         .arg(netns::CLIENT_IF)
         .status()
         .unwrap();
-    assert!(ipc.success());
+    assert!(added.success());
     let local = lab.path("fetched");
     let got = Command::new("ip")
-        .args(["netns", "exec", &second, "timeout", "20", "busybox", "tftp"])
-        .args([
-            "-g",
-            "-r",
-            "undionly.kpxe",
-            "-l",
-            text(&local),
-            "10.232.0.1",
-        ])
+        .args(["netns", "exec", ns, "timeout", "20", "busybox", "tftp"])
+        .args(["-g", "-r", remote, "-l", text(&local), server])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .unwrap();
-    assert!(got.success(), "TFTP from 10.232.0.1\n{}", lab.log());
-    assert_eq!(std::fs::read(&local).unwrap(), b"iPXE stand-in\n");
+    got.success().then(|| std::fs::read(&local).unwrap())
 }
 
 /// One DHCP message of a capture: who sent it where, and its header.
@@ -125,25 +128,9 @@ fn dhcp_messages(capture: &Path) -> Vec<Seen> {
         .collect()
 }
 
-#[test]
-fn replies_are_unicast_unless_the_client_asks_for_broadcast() {
-    if !netns::ready(&["udhcpc", "tcpdump"]) {
-        return;
-    }
-    let mut lab = Lab::new();
-    let root = lab.path("root");
-    boot_root(&root);
-    let none = lab.path("no-profiles");
-    lab.start_serve(
-        &[
-            "--root",
-            text(&root),
-            "--profiles",
-            text(&none),
-            "--no-ping",
-        ],
-        None,
-    );
+/// Starts tcpdump on the server's side of the link (DHCP only) and waits
+/// until it listens; returns the capture file and the adopted process.
+fn start_capture(lab: &mut Lab) -> (std::path::PathBuf, usize) {
     let capture = lab.path("dhcp.pcap");
     let tcpdump_log = lab.path("tcpdump.log");
     let child = lab
@@ -168,14 +155,13 @@ fn replies_are_unicast_unless_the_client_asks_for_broadcast() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    // busybox udhcpc clears the broadcast bit unless given -B
-    let unicast = lab.udhcpc(&[]);
-    let broadcast = lab.udhcpc(&["-B"]);
-    lab.stop_child(idx);
-    assert!(unicast.contains_key("ip"), "{}", lab.log());
-    assert!(broadcast.contains_key("ip"), "{}", lab.log());
+    (capture, idx)
+}
 
-    let seen = dhcp_messages(&capture);
+/// Checks every reply's destination against its request's broadcast bit:
+/// clear → yiaddr at the client's MAC, set → broadcast. Returns how many of
+/// each were seen.
+fn check_destinations(seen: &[Seen]) -> (usize, usize) {
     let flag_of: HashMap<[u8; 4], bool> = seen
         .iter()
         .filter(|m| !m.reply)
@@ -203,6 +189,37 @@ fn replies_are_unicast_unless_the_client_asks_for_broadcast() {
             None => panic!("a reply to a request not on the wire"),
         }
     }
+    (to_yiaddr, to_all)
+}
+
+#[test]
+fn replies_are_unicast_unless_the_client_asks_for_broadcast() {
+    if !netns::ready(&["udhcpc", "tcpdump"]) {
+        return;
+    }
+    let mut lab = Lab::new();
+    let root = lab.path("root");
+    boot_root(&root);
+    let none = lab.path("no-profiles");
+    lab.start_serve(
+        &[
+            "--root",
+            text(&root),
+            "--profiles",
+            text(&none),
+            "--no-ping",
+        ],
+        None,
+    );
+    let (capture, idx) = start_capture(&mut lab);
+    // busybox udhcpc clears the broadcast bit unless given -B
+    let unicast = lab.udhcpc(&[]);
+    let broadcast = lab.udhcpc(&["-B"]);
+    lab.stop_child(idx);
+    assert!(unicast.contains_key("ip"), "{}", lab.log());
+    assert!(broadcast.contains_key("ip"), "{}", lab.log());
+
+    let (to_yiaddr, to_all) = check_destinations(&dhcp_messages(&capture));
     assert!(
         to_yiaddr >= 2 && to_all >= 2,
         "OFFER and ACK each way: {to_yiaddr} unicast, {to_all} broadcast replies"

@@ -120,17 +120,7 @@ fn interface_pools(
     section: &DhcpSection,
     networks: &[(String, Ipv4Net)],
 ) -> Result<Vec<PoolConfig>, PlanError> {
-    let mut subnets = Vec::new();
-    for (name, net) in networks {
-        let subnet = Subnet::new(net.network(), net.prefix)
-            .map_err(|e| invalid(format!("interface {name} ({net}): {e}")))?;
-        if let Some((other, _, _)) = subnets.iter().find(|(_, s, _)| *s == subnet) {
-            return Err(invalid(format!(
-                "interfaces {other} and {name} are both on {subnet}: serve only one of them"
-            )));
-        }
-        subnets.push((name.as_str(), subnet, *net));
-    }
+    let subnets = subnets(networks)?;
     let served = || {
         let list: Vec<String> = subnets.iter().map(|(n, s, _)| format!("{n} {s}")).collect();
         list.join(", ")
@@ -180,6 +170,22 @@ fn interface_pools(
         pools.push(pool);
     }
     Ok(pools)
+}
+
+/// Each interface's subnet; two interfaces on one subnet are refused.
+fn subnets(networks: &[(String, Ipv4Net)]) -> Result<Vec<(&str, Subnet, Ipv4Net)>, PlanError> {
+    let mut out: Vec<(&str, Subnet, Ipv4Net)> = Vec::new();
+    for (name, net) in networks {
+        let subnet = Subnet::new(net.network(), net.prefix)
+            .map_err(|e| invalid(format!("interface {name} ({net}): {e}")))?;
+        if let Some((other, _, _)) = out.iter().find(|(_, s, _)| *s == subnet) {
+            return Err(invalid(format!(
+                "interfaces {other} and {name} are both on {subnet}: serve only one of them"
+            )));
+        }
+        out.push((name.as_str(), subnet, *net));
+    }
+    Ok(out)
 }
 
 /// `FIRST-LAST`.
