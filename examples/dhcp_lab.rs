@@ -151,7 +151,11 @@ fn profiles(a: &Args) -> anyhow::Result<LabProfiles> {
 
 fn config(a: &Args) -> anyhow::Result<DhcpConfig> {
     let mut c = DhcpConfig::new(a.server_ip);
-    c.interfaces = a.interfaces.clone();
+    c.interfaces = a
+        .interfaces
+        .iter()
+        .map(|name| dhcp::Interface::new(name.clone(), a.server_ip))
+        .collect();
     c.mode = if a.proxy {
         Mode::Proxy
     } else {

@@ -58,6 +58,9 @@ pub struct DhcpSection {
     pub known_clients_only: Option<bool>,
     /// Ping an address before offering it.
     pub ping_check: Option<bool>,
+    /// Server host name in the `sname` header field; default: this
+    /// machine's host name; `""` sends none.
+    pub server_name: Option<String>,
     /// Pools for relayed networks (giaddr).
     #[serde(default)]
     pub relay_pools: Vec<RelayPool>,

@@ -120,11 +120,9 @@ fn run_check(args: &CheckArgs) -> anyhow::Result<()> {
 
 fn run_leases(args: &LeasesArgs) -> anyhow::Result<()> {
     let (file, base) = netboot::serve::load_file(args.config.as_deref())?;
-    let dir = args
-        .state_dir
-        .clone()
-        .or_else(|| file.state_dir.as_deref().map(|p| base.join(p)))
-        .unwrap_or_else(|| "/var/lib/netboot".into());
+    // the same resolution as `netboot serve`: flag or NETBOOT_STATE_DIR,
+    // the file, then /var/lib/netboot (root) or ./netboot-state
+    let dir = netboot::serve::plan::state_dir(args.state_dir.as_deref(), &file, &base);
     let leases = netboot::dhcp::store::load(&dir)
         .with_context(|| format!("cannot read leases in {}", dir.display()))?;
     let now = std::time::SystemTime::now()

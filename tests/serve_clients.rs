@@ -3,15 +3,16 @@
 //! file from a profile, busybox tftp fetches the boot file and the file
 //! rendered for that client, profiles reload on change (a bad edit keeps the
 //! last good registry), `netboot leases` lists the lease, and quick mode
-//! runs with nothing but `--interface`.
+//! runs with nothing but `--interface`. dhclient and nmap are in
+//! `serve_dhclient_nmap.rs`, several interfaces, unicast and config files in
+//! `serve_networks.rs`.
 
 mod netns;
 
-use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use netns::{Lab, CLIENT_MAC, SERVER_IP};
+use netns::{boot_root, Lab, CLIENT_MAC, SERVER_IP};
 
 const BIN: &str = env!("CARGO_BIN_EXE_netboot");
 
@@ -29,22 +30,6 @@ fn tftp_get(lab: &Lab, remote: &str) -> Option<Vec<u8>> {
         .status()
         .unwrap();
     status.success().then(|| std::fs::read(&local).unwrap())
-}
-
-fn boot_root(dir: &Path) {
-    std::fs::create_dir_all(dir).unwrap();
-    for (name, body) in [
-        ("pxelinux.0", &b"PXELINUX stand-in\n"[..]),
-        ("undionly.kpxe", b"iPXE stand-in\n"),
-        ("ipxe.efi", b"iPXE EFI stand-in\n"),
-    ] {
-        std::fs::write(dir.join(name), body).unwrap();
-        std::fs::set_permissions(
-            dir.join(name),
-            std::os::unix::fs::PermissionsExt::from_mode(0o644),
-        )
-        .unwrap();
-    }
 }
 
 fn profile(hostname: &str, boot: &str) -> String {
@@ -102,6 +87,12 @@ fn profile_reservation_boot_file_and_rendered_file() {
         Some("pxelinux.0")
     );
     assert_eq!(lease.get("hostname").map(String::as_str), Some("desk-01"));
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+    assert_eq!(
+        lease.get("sname").map(String::as_str),
+        Some(host.trim()),
+        "sname is the server's host name"
+    );
     assert_eq!(
         lease.get("opt150").map(String::as_str),
         Some("0ae70001"),
@@ -294,117 +285,4 @@ fn check_reports_file_and_line() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-}
-
-/// Starts `netboot serve` with a profile reserving 10.231.0.50 as `web1`
-/// for the client's MAC, router and DNS options, default boot files.
-fn serve_with_reservation(lab: &mut Lab) {
-    let root = lab.path("root");
-    boot_root(&root);
-    let profiles = lab.path("profiles");
-    std::fs::create_dir_all(&profiles).unwrap();
-    std::fs::write(
-        profiles.join("web1.yaml"),
-        format!("name: web1\nmatch:\n  mac: {CLIENT_MAC}\naddress: 10.231.0.50\nhostname: web1\n"),
-    )
-    .unwrap();
-    lab.start_serve(
-        &[
-            "--root",
-            root.to_str().unwrap(),
-            "--profiles",
-            profiles.to_str().unwrap(),
-            "--range",
-            "10.231.0.100-10.231.0.199",
-            "--router",
-            "10.231.0.1",
-            "--dns",
-            "10.231.0.53",
-            "--boot-bios",
-            "undionly.kpxe",
-        ],
-        None,
-    );
-}
-
-#[test]
-fn dhclient_gets_its_reservation_and_filename() {
-    if !netns::ready(&["dhclient"]) {
-        return;
-    }
-    let mut lab = Lab::new();
-    serve_with_reservation(&mut lab);
-    let lease_file = lab.path("dhclient.leases");
-    let child = lab
-        .client_cmd("dhclient")
-        .args(["-1", "-d", "-v", "-sf", "/bin/true", "-lf"])
-        .arg(&lease_file)
-        .arg("-pf")
-        .arg(lab.path("dhclient.pid"))
-        .arg(netns::CLIENT_IF)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let idx = lab.adopt(child);
-    let start = Instant::now();
-    let mut text = String::new();
-    while start.elapsed() < Duration::from_secs(20) {
-        text = std::fs::read_to_string(&lease_file).unwrap_or_default();
-        if text.contains("fixed-address") {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    lab.kill_child(idx);
-    assert!(
-        text.contains("fixed-address 10.231.0.50;"),
-        "{text}\n{}",
-        lab.log()
-    );
-    assert!(text.contains("filename \"undionly.kpxe\";"), "{text}");
-    assert!(text.contains("option host-name \"web1\";"), "{text}");
-    assert!(text.contains("option routers 10.231.0.1;"), "{text}");
-    assert!(
-        text.contains("option domain-name-servers 10.231.0.53;"),
-        "{text}"
-    );
-    assert!(
-        text.contains("option dhcp-server-identifier 10.231.0.1;"),
-        "{text}"
-    );
-}
-
-#[test]
-fn nmap_broadcast_discover_sees_the_offer() {
-    if !netns::ready(&["nmap"]) {
-        return;
-    }
-    let mut lab = Lab::new();
-    lab.client_addr("10.231.0.250/24");
-    serve_with_reservation(&mut lab);
-    let out = lab
-        .client_cmd("timeout")
-        .args([
-            "60",
-            "nmap",
-            "-n",
-            "--script",
-            "broadcast-dhcp-discover",
-            "-e",
-            netns::CLIENT_IF,
-        ])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    // nmap sends from a random MAC, so it gets a pool address, not the reservation.
-    assert!(
-        text.contains("IP Offered: 10.231.0.1"),
-        "{text}\n{}",
-        lab.log()
-    );
-    assert!(text.contains("Server Identifier: 10.231.0.1"), "{text}");
-    assert!(text.contains("Subnet Mask: 255.255.255.0"), "{text}");
-    assert!(text.contains("Router: 10.231.0.1"), "{text}");
-    assert!(text.contains("Domain Name Server: 10.231.0.53"), "{text}");
 }

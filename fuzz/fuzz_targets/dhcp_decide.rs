@@ -52,7 +52,11 @@ fuzz_target!(|data: &[u8]| {
     cfg.known_clients_only = knobs & 8 != 0;
     cfg.lease_time = Duration::from_secs(u64::from(knobs) * 1000 + 1);
     let port = if knobs & 4 == 0 { Port::Dhcp } else { Port::BootServer };
-    let ctx = Context { source: SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 7), 68), port };
+    let ctx = Context {
+        source: SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 7), 68),
+        port,
+        server_ip: Ipv4Addr::new(10, 0, 0, 1),
+    };
     let mut core = Core::new(cfg);
     core.set_reservations(&Profiles.reservations());
     let now = u64::from(knobs) << 20;

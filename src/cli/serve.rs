@@ -10,7 +10,8 @@ use clap::Args;
 /// Flags of `netboot serve`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ServeArgs {
-    /// `netboot.yaml` to read (paths in it are relative to its directory).
+    /// `netboot.yaml` to read (paths in it are relative to its directory);
+    /// default: `./netboot.yaml` when it exists.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
@@ -52,16 +53,35 @@ pub struct ServeArgs {
 
     /// ProxyDHCP: another DHCP server hands out addresses; netboot only
     /// answers PXE clients with boot information.
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_proxy")]
     pub proxy: bool,
 
+    /// Hand out addresses even if netboot.yaml says `dhcp.proxy: true`.
+    #[arg(long, overrides_with = "proxy")]
+    pub no_proxy: bool,
+
     /// Answer only machines whose MAC a profile names.
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_known_clients_only")]
     pub known_clients_only: bool,
 
+    /// Answer every machine even if netboot.yaml says
+    /// `dhcp.known_clients_only: true`.
+    #[arg(long, overrides_with = "known_clients_only")]
+    pub no_known_clients_only: bool,
+
+    /// Ping an address before offering it even if netboot.yaml says
+    /// `dhcp.ping_check: false` (the default is to ping).
+    #[arg(long, overrides_with = "no_ping")]
+    pub ping: bool,
+
     /// Do not ping an address before offering it.
-    #[arg(long)]
+    #[arg(long, overrides_with = "ping")]
     pub no_ping: bool,
+
+    /// Server host name sent in the `sname` header field; default: this
+    /// machine's host name.
+    #[arg(long, value_name = "NAME")]
+    pub server_name: Option<String>,
 
     /// Lease time, seconds.
     #[arg(long, value_name = "SECONDS")]
@@ -90,8 +110,13 @@ pub struct ServeArgs {
     pub tftp_port: Option<u16>,
 
     /// Let TFTP uploads create files (router config backups).
-    #[arg(long)]
+    #[arg(long, overrides_with = "no_create")]
     pub create: bool,
+
+    /// Uploads may not create files even if netboot.yaml says
+    /// `tftp.create: true`.
+    #[arg(long, overrides_with = "create")]
+    pub no_create: bool,
 
     /// More detail in the logs.
     #[arg(short = 'v', long, action = clap::ArgAction::Count)]
@@ -115,13 +140,15 @@ pub struct CheckArgs {
 }
 
 /// Flags of `netboot leases`.
-#[derive(Debug, Clone, Args)]
+#[derive(Debug, Clone, Default, Args)]
 pub struct LeasesArgs {
-    /// State directory holding the lease store.
-    #[arg(long, value_name = "DIR")]
+    /// State directory holding the lease store (found as `netboot serve`
+    /// finds it).
+    #[arg(long, value_name = "DIR", env = "NETBOOT_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
 
-    /// `netboot.yaml` naming the state directory.
+    /// `netboot.yaml` naming the state directory; default:
+    /// `./netboot.yaml` when it exists.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 }

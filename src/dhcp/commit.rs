@@ -1,23 +1,49 @@
 //! Group commit: the lease changes of every decision queued while the previous
 //! `fdatasync` ran are written with one write and one `fdatasync`, and only
 //! then are those replies sent, so no ACK leaves before its lease is on disk.
+//! Sending also carries out the core's choice of destination: a unicast to a
+//! client without an address first gets its ARP cache entry (`arp_cache`).
+//!
+//! The store is reached through the [`Journal`] trait, so tests can put a
+//! slow or failing store behind the committer.
 
-use std::net::SocketAddrV4;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
-use tracing::warn;
+use tracing::{debug, warn};
 
+use crate::dhcp::arp_cache;
 use crate::dhcp::pool::Lease;
+use crate::dhcp::reply::Destination;
 use crate::dhcp::store::{LeaseStore, StoreError};
 use crate::dhcp::view::LeaseView;
+
+/// Where the committer persists lease records: [`LeaseStore`] in service.
+pub(crate) trait Journal: Send + 'static {
+    /// Persists `leases` durably (one write, one sync).
+    fn append(&mut self, leases: &[Lease]) -> Result<(), StoreError>;
+    /// Replaces everything persisted with `all`.
+    fn compact(&mut self, all: &[Lease]) -> Result<(), StoreError>;
+}
+
+impl Journal for LeaseStore {
+    fn append(&mut self, leases: &[Lease]) -> Result<(), StoreError> {
+        LeaseStore::append(self, leases)
+    }
+    fn compact(&mut self, all: &[Lease]) -> Result<(), StoreError> {
+        LeaseStore::compact(self, all)
+    }
+}
 
 /// A reply waiting to be sent.
 pub(crate) struct Outgoing {
     pub sock: Arc<UdpSocket>,
     pub bytes: Vec<u8>,
-    pub dest: SocketAddrV4,
+    pub dest: Destination,
+    /// The interface the request arrived on (for the ARP entry).
+    pub device: Option<String>,
 }
 
 /// Work for the committer, in decision order.
@@ -28,23 +54,45 @@ pub(crate) enum Commit {
     Compact(Vec<Lease>),
 }
 
+/// The address to send to: a unicast to a client without an address needs
+/// its ARP entry first; without one (no CAP_NET_ADMIN, say, or a socket not
+/// bound to an interface, whose ARP cache we must not guess), broadcast.
+fn resolve(o: &Outgoing) -> SocketAddrV4 {
+    let (addr, mac) = match o.dest {
+        Destination::Ip(addr) => return addr,
+        Destination::Link { addr, mac } => (addr, mac),
+    };
+    let broadcast = SocketAddrV4::new(Ipv4Addr::BROADCAST, addr.port());
+    let Some(device) = o.device.as_deref() else {
+        return broadcast;
+    };
+    match arp_cache::insert(&*o.sock, device, *addr.ip(), mac) {
+        Ok(()) => addr,
+        Err(e) => {
+            debug!(%addr, %mac, device, error = %e, "cannot add the ARP entry for a unicast reply; broadcasting it");
+            broadcast
+        }
+    }
+}
+
 pub(crate) async fn send(o: &Outgoing) {
+    let dest = resolve(o);
     // the common case needs no wake-up: the socket buffer has room
-    let result = match o.sock.try_send_to(&o.bytes, o.dest.into()) {
+    let result = match o.sock.try_send_to(&o.bytes, dest.into()) {
         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-            o.sock.send_to(&o.bytes, o.dest).await
+            o.sock.send_to(&o.bytes, dest).await
         }
         other => other,
     };
     if let Err(e) = result {
-        warn!(dest = %o.dest, error = %e, "dhcp send failed");
+        warn!(%dest, error = %e, "dhcp send failed");
     }
 }
 
 /// Group commit: everything queued while the previous sync ran is written
 /// with one sync, then those replies leave.
-pub(crate) async fn commit_loop(
-    mut store: Option<LeaseStore>,
+pub(crate) async fn commit_loop<S: Journal>(
+    mut store: Option<S>,
     mut rx: mpsc::UnboundedReceiver<Commit>,
     view: LeaseView,
 ) {
@@ -108,7 +156,7 @@ enum Job {
     Compact(Vec<Lease>),
 }
 
-fn run_jobs(mut store: LeaseStore, jobs: Vec<Job>) -> (LeaseStore, Result<(), StoreError>) {
+fn run_jobs<S: Journal>(mut store: S, jobs: Vec<Job>) -> (S, Result<(), StoreError>) {
     for job in jobs {
         let r = match job {
             Job::Append(l) => store.append(&l),
@@ -119,4 +167,172 @@ fn run_jobs(mut store: LeaseStore, jobs: Vec<Job>) -> (LeaseStore, Result<(), St
         }
     }
     (store, Ok(()))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::dhcp::pool::LeaseState;
+    use crate::mac::MacAddr;
+
+    /// A store whose every non-empty append waits for the test's verdict
+    /// (true = written, false = the disk failed), logging what it does.
+    struct GatedStore {
+        verdicts: std::sync::mpsc::Receiver<bool>,
+        events: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl Journal for GatedStore {
+        fn append(&mut self, leases: &[Lease]) -> Result<(), StoreError> {
+            if leases.is_empty() {
+                return Ok(());
+            }
+            let ips: Vec<String> = leases.iter().map(|l| l.ip.to_string()).collect();
+            let log = |e: String| self.events.lock().unwrap().push(e);
+            log(format!("writing {}", ips.join(",")));
+            if self
+                .verdicts
+                .recv_timeout(Duration::from_secs(20))
+                .unwrap_or(false)
+            {
+                log(format!("on disk {}", ips.join(",")));
+                Ok(())
+            } else {
+                log(format!("failed {}", ips.join(",")));
+                Err(StoreError::Io {
+                    path: "leases.journal".into(),
+                    source: std::io::Error::other("disk full"),
+                })
+            }
+        }
+        fn compact(&mut self, _: &[Lease]) -> Result<(), StoreError> {
+            Ok(())
+        }
+    }
+
+    struct Rig {
+        to_commit: mpsc::UnboundedSender<Commit>,
+        verdicts: std::sync::mpsc::Sender<bool>,
+        events: Arc<Mutex<Vec<String>>>,
+        view: LeaseView,
+        server: Arc<UdpSocket>,
+        client: UdpSocket,
+    }
+
+    impl Rig {
+        async fn new() -> Self {
+            let (verdicts, rx) = std::sync::mpsc::channel();
+            let events = Arc::new(Mutex::new(Vec::new()));
+            let store = GatedStore {
+                verdicts: rx,
+                events: Arc::clone(&events),
+            };
+            let (to_commit, commits) = mpsc::unbounded_channel();
+            let view = LeaseView::default();
+            tokio::spawn(commit_loop(Some(store), commits, view.clone()));
+            Self {
+                to_commit,
+                verdicts,
+                events,
+                view,
+                server: Arc::new(UdpSocket::bind("127.0.0.1:0").await.unwrap()),
+                client: UdpSocket::bind("127.0.0.1:0").await.unwrap(),
+            }
+        }
+
+        /// Queues the ACK `[n; 4]` behind the lease of 10.0.0.n.
+        fn ack(&self, n: u8) {
+            let SocketAddr::V4(to) = self.client.local_addr().unwrap() else {
+                unreachable!("bound to 127.0.0.1")
+            };
+            let lease = Lease {
+                ip: Ipv4Addr::new(10, 0, 0, n),
+                mac: MacAddr([2, 0, 0, 0, 0, n]),
+                expires: 10_000,
+                state: LeaseState::Bound,
+                hostname: None,
+            };
+            let out = Outgoing {
+                sock: Arc::clone(&self.server),
+                bytes: vec![n; 4],
+                dest: Destination::Ip(to),
+                device: None,
+            };
+            self.to_commit
+                .send(Commit::Leases(vec![lease], Some(out)))
+                .unwrap();
+        }
+
+        /// Waits (bounded) until the store logged `event`.
+        async fn wait_event(&self, event: &str) {
+            for _ in 0..1000 {
+                if self.events.lock().unwrap().iter().any(|e| e == event) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            panic!("store never logged {event:?}: {:?}", self.events.lock());
+        }
+
+        /// The next datagram the client receives, if one comes within `wait`.
+        async fn received(&self, wait: Duration) -> Option<Vec<u8>> {
+            let mut buf = [0u8; 64];
+            let got = tokio::time::timeout(wait, self.client.recv_from(&mut buf)).await;
+            got.ok().map(|r| buf[..r.unwrap().0].to_vec())
+        }
+
+        fn in_view(&self, n: u8) -> bool {
+            self.view.holder(Ipv4Addr::new(10, 0, 0, n)).is_some()
+        }
+    }
+
+    #[tokio::test]
+    async fn no_ack_leaves_before_its_lease_is_on_disk() {
+        let rig = Rig::new().await;
+        rig.ack(1);
+        rig.wait_event("writing 10.0.0.1").await;
+        // the write is in progress (held by the store): nothing may be out
+        assert_eq!(
+            rig.received(Duration::from_millis(300)).await,
+            None,
+            "an ACK left before its lease was on disk"
+        );
+        assert!(!rig.in_view(1), "TFTP saw a lease that is not on disk");
+        rig.verdicts.send(true).unwrap();
+        assert_eq!(
+            rig.received(Duration::from_secs(20)).await,
+            Some(vec![1; 4]),
+            "the ACK once its lease is on disk"
+        );
+        assert!(rig.in_view(1));
+        assert_eq!(
+            *rig.events.lock().unwrap(),
+            vec!["writing 10.0.0.1", "on disk 10.0.0.1"]
+        );
+    }
+
+    #[tokio::test]
+    async fn acks_are_withheld_when_the_write_fails() {
+        let rig = Rig::new().await;
+        rig.ack(1);
+        rig.wait_event("writing 10.0.0.1").await;
+        rig.verdicts.send(false).unwrap();
+        rig.wait_event("failed 10.0.0.1").await;
+        // the next batch succeeds: its ACK is the first and only one out
+        rig.ack(2);
+        rig.wait_event("writing 10.0.0.2").await;
+        rig.verdicts.send(true).unwrap();
+        assert_eq!(
+            rig.received(Duration::from_secs(20)).await,
+            Some(vec![2; 4]),
+            "the ACK of the failed write was sent"
+        );
+        assert_eq!(rig.received(Duration::from_millis(300)).await, None);
+        assert!(!rig.in_view(1), "a lease that is not on disk reached TFTP");
+        assert!(rig.in_view(2));
+    }
 }

@@ -168,19 +168,43 @@ pub enum Mode {
     Proxy,
 }
 
+/// One interface the responder answers on, and our address there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interface {
+    /// Interface name (`SO_BINDTODEVICE`).
+    pub name: String,
+    /// Our address on it: the server identifier (54), the default
+    /// next-server, and the address whose subnet selects the pool for
+    /// requests that arrive on this interface without a relay.
+    pub server_ip: Ipv4Addr,
+}
+
+impl Interface {
+    /// An interface served with our address `server_ip` on it.
+    pub fn new(name: impl Into<String>, server_ip: Ipv4Addr) -> Self {
+        Self {
+            name: name.into(),
+            server_ip,
+        }
+    }
+}
+
 /// Everything the DHCP responder needs, validated by [`DhcpConfig::validate`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DhcpConfig {
-    /// Interfaces to answer on (`SO_BINDTODEVICE`); empty = every interface
-    /// (meant for loopback benchmarks only).
-    pub interfaces: Vec<String>,
-    /// Our address on the served network: server identifier (54), and the
-    /// address whose subnet selects the pool for requests that are not relayed.
+    /// Interfaces to answer on, each with our address there; empty = one
+    /// socket on every interface with `server_ip` (meant for loopback
+    /// benchmarks only).
+    pub interfaces: Vec<Interface>,
+    /// Our address when no interface is configured: server identifier (54),
+    /// and the address whose subnet selects the pool for requests that are
+    /// not relayed. With interfaces, each one's own address is used for what
+    /// arrives on it.
     pub server_ip: Ipv4Addr,
     /// `sname` header field (server host name), if any.
     pub server_name: Option<String>,
     /// TFTP server given as siaddr/option 66 unless a profile says otherwise;
-    /// `None` = `server_ip`.
+    /// `None` = our address on the interface the request arrived on.
     pub tftp_server: Option<Ipv4Addr>,
     /// Address pools (authoritative mode).
     pub pools: Vec<PoolConfig>,
@@ -261,9 +285,21 @@ impl DhcpConfig {
         Ok(())
     }
 
-    /// The TFTP server clients are pointed at by default.
-    pub fn tftp_server(&self) -> Ipv4Addr {
-        self.tftp_server.unwrap_or(self.server_ip)
+    /// The TFTP server clients are pointed at by default, for a request
+    /// that arrived where our address is `server_ip`.
+    pub fn tftp_server(&self, server_ip: Ipv4Addr) -> Ipv4Addr {
+        self.tftp_server.unwrap_or(server_ip)
+    }
+
+    /// Every address of ours: never handed to a client.
+    pub fn server_addrs(&self) -> Vec<Ipv4Addr> {
+        let mut out = vec![self.server_ip];
+        for i in &self.interfaces {
+            if !out.contains(&i.server_ip) {
+                out.push(i.server_ip);
+            }
+        }
+        out
     }
 }
 

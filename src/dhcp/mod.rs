@@ -7,6 +7,7 @@
 //! and never read the clock; time comes in as seconds since the Unix epoch.
 //! See `docs/dhcp.md` for modes, the store format and the probe.
 
+mod arp_cache;
 mod commit;
 pub mod config;
 pub mod decide;
@@ -26,7 +27,7 @@ mod invariants;
 #[cfg(test)]
 mod tests;
 
-pub use config::{ConfigError, DhcpConfig, Mode, PoolConfig, Subnet};
+pub use config::{ConfigError, DhcpConfig, Interface, Mode, PoolConfig, Subnet};
 pub use decide::{Core, Decision, Reason};
 pub use pool::{Lease, LeaseState, LeaseTable};
 pub use server::{fixed_lookup, run, DhcpError, LookupSource};

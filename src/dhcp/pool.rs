@@ -37,7 +37,7 @@ struct PoolState {
 /// All pools and every lease record.
 #[derive(Debug, Clone)]
 pub struct LeaseTable {
-    server_ip: Ipv4Addr,
+    server_addrs: Vec<Ipv4Addr>,
     pools: Vec<PoolState>,
     entries: HashMap<Ipv4Addr, Entry>,
     by_mac: HashMap<(usize, MacAddr), Ipv4Addr>,
@@ -46,8 +46,9 @@ pub struct LeaseTable {
 }
 
 impl LeaseTable {
-    /// An empty table over `pools`; `server_ip` is never handed out.
-    pub fn new(pools: &[PoolConfig], server_ip: Ipv4Addr) -> Self {
+    /// An empty table over `pools`; `server_addrs` (ours, one per served
+    /// interface) are never handed out.
+    pub fn new(pools: &[PoolConfig], server_addrs: &[Ipv4Addr]) -> Self {
         let pools = pools
             .iter()
             .map(|p| PoolState {
@@ -59,7 +60,7 @@ impl LeaseTable {
             })
             .collect();
         Self {
-            server_ip,
+            server_addrs: server_addrs.to_vec(),
             pools,
             entries: HashMap::new(),
             by_mac: HashMap::new(),
@@ -77,6 +78,11 @@ impl LeaseTable {
     /// The reservation for this MAC, if any.
     pub fn reservation(&self, mac: MacAddr) -> Option<Ipv4Addr> {
         self.reserved_mac.get(&mac).copied()
+    }
+
+    /// True when `ip` is one of our own addresses.
+    pub fn is_server(&self, ip: Ipv4Addr) -> bool {
+        self.server_addrs.contains(&ip)
     }
 
     /// The MAC an address is reserved for, if any.
@@ -124,7 +130,7 @@ impl LeaseTable {
         let Some(p) = self.pools.get(pool) else {
             return false;
         };
-        if !p.subnet.is_host(ip) || ip == self.server_ip {
+        if !p.subnet.is_host(ip) || self.is_server(ip) {
             return false;
         }
         if self.reserved_for(ip).is_some_and(|m| m != mac) {
@@ -386,7 +392,7 @@ mod tests {
             Ipv4Addr::new(10, 0, 0, last),
         )
         .unwrap();
-        LeaseTable::new(&[p], Ipv4Addr::new(10, 0, 0, 1))
+        LeaseTable::new(&[p], &[Ipv4Addr::new(10, 0, 0, 1)])
     }
 
     fn mac(n: u8) -> MacAddr {

@@ -165,6 +165,9 @@ pub fn select<'p>(
 pub struct BootParams<'a> {
     /// TFTP server when the profile does not name one.
     pub tftp_server: Ipv4Addr,
+    /// Our address on the receiving interface: what `0.0.0.0` (`self`) in
+    /// a profile's option 150 list stands for.
+    pub server_ip: Ipv4Addr,
     /// `sname` header field.
     pub server_name: Option<&'a str>,
 }
@@ -205,19 +208,20 @@ pub fn apply(
         opts.insert(DhcpOption::ClientMachineIdentifier(uuid.clone()));
     }
     if let Some(profile) = profile {
-        apply_profile_options(reply, profile);
+        apply_profile_options(reply, profile, params.server_ip);
     }
     if let Some(file) = file.filter(|f| f.len() < 128) {
         reply.set_fname_str(file);
     }
 }
 
-fn apply_profile_options(reply: &mut Message, profile: &ClientProfile) {
+fn apply_profile_options(reply: &mut Message, profile: &ClientProfile, server_ip: Ipv4Addr) {
     let opts = reply.opts_mut();
     if !profile.tftp_servers.is_empty() {
         let bytes: Vec<u8> = profile
             .tftp_servers
             .iter()
+            .map(|ip| if ip.is_unspecified() { server_ip } else { *ip })
             .flat_map(|ip| ip.octets())
             .collect();
         opts.insert(DhcpOption::Unknown(UnknownOption::new(

@@ -45,6 +45,8 @@ pub enum Reason {
     ReservedBusy(Ipv4Addr),
     /// The reserved address is not in the subnet the request came from.
     ReservedElsewhere(Ipv4Addr),
+    /// The reserved address is one of our own: never handed out.
+    ReservedIsServer(Ipv4Addr),
     /// Undecodable datagram.
     Malformed(WireError),
     /// No reply, for the stated reason.
@@ -75,6 +77,10 @@ impl fmt::Display for Reason {
             Self::ReservedElsewhere(ip) => {
                 write!(f, "reserved address {ip} is not in this request's subnet")
             }
+            Self::ReservedIsServer(ip) => write!(
+                f,
+                "reserved address {ip} is netboot's own address: not answering (fix the profile)"
+            ),
             Self::Malformed(e) => write!(f, "malformed request: {e}"),
             Self::Silent(why) => f.write_str(why),
         }

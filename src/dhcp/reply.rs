@@ -1,6 +1,11 @@
 //! Building replies: header fields copied from the request, the lease options,
 //! relay information echo, the destination chosen per RFC 2131 §4.1, and the
 //! size limit of the client.
+//!
+//! The destination is decided here, not in the shell: a client that has no
+//! address yet and cleared the broadcast bit gets [`Destination::Link`]
+//! (yiaddr at chaddr), and the shell carries that out with an ARP cache
+//! entry, or broadcasts when it cannot.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -8,6 +13,7 @@ use dhcproto::v4::{DhcpOption, Message, MessageType, Opcode, OptionCode};
 
 use crate::dhcp::config::{DhcpConfig, PoolConfig};
 use crate::dhcp::wire::{self, WireError};
+use crate::mac::MacAddr;
 
 /// Which socket a request arrived on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,6 +31,37 @@ pub struct Context {
     pub source: SocketAddrV4,
     /// The socket it arrived on.
     pub port: Port,
+    /// Our address on the interface it arrived on: the server identifier,
+    /// the default next-server, and (unless relayed) the pool's subnet.
+    pub server_ip: Ipv4Addr,
+}
+
+/// Where a reply goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Destination {
+    /// An address the kernel can reach as it is: a relay, the client's
+    /// ciaddr, the source of a port-4011 request, or 255.255.255.255.
+    Ip(SocketAddrV4),
+    /// A client without an address that asked for unicast (broadcast bit
+    /// clear): `addr` is yiaddr:68, `mac` its chaddr. The kernel cannot
+    /// resolve that address by ARP yet, so the shell first adds the ARP
+    /// cache entry addr → mac; when it cannot, it broadcasts instead
+    /// (RFC 2131 §4.1 allows that).
+    Link {
+        /// yiaddr and the client port.
+        addr: SocketAddrV4,
+        /// The client's hardware address.
+        mac: MacAddr,
+    },
+}
+
+impl Destination {
+    /// The IP destination (yiaddr for [`Destination::Link`]).
+    pub fn addr(&self) -> SocketAddrV4 {
+        match self {
+            Self::Ip(a) | Self::Link { addr: a, .. } => *a,
+        }
+    }
 }
 
 /// A reply ready to send.
@@ -37,7 +74,7 @@ pub struct Reply {
     /// The encoded datagram.
     pub bytes: Vec<u8>,
     /// Where to send it.
-    pub dest: SocketAddrV4,
+    pub dest: Destination,
 }
 
 /// A reply skeleton: BOOTREPLY with the request's xid, flags, giaddr and
@@ -90,27 +127,47 @@ pub fn lease_options(m: &mut Message, pool: &PoolConfig, lease_secs: Option<u32>
 
 /// RFC 2131 §4.1: relay → the relay's server port; PXE boot server request
 /// → back to its source; NAK → broadcast; ciaddr set → unicast to it;
-/// otherwise broadcast (we cannot unicast to a MAC without an ARP entry).
+/// broadcast bit set, no yiaddr (proxy offers) or not Ethernet → broadcast;
+/// otherwise unicast to yiaddr at chaddr ([`Destination::Link`]).
 pub fn destination(
     req: &Message,
+    reply: &Message,
     kind: MessageType,
     ctx: &Context,
     cfg: &DhcpConfig,
-) -> SocketAddrV4 {
+) -> Destination {
     if !req.giaddr().is_unspecified() {
-        return SocketAddrV4::new(req.giaddr(), cfg.server_port);
+        return Destination::Ip(SocketAddrV4::new(req.giaddr(), cfg.server_port));
     }
     if ctx.port == Port::BootServer {
-        return ctx.source;
+        return Destination::Ip(ctx.source);
     }
-    let broadcast = SocketAddrV4::new(Ipv4Addr::BROADCAST, cfg.client_port);
+    let broadcast = Destination::Ip(SocketAddrV4::new(Ipv4Addr::BROADCAST, cfg.client_port));
     if kind == MessageType::Nak {
         return broadcast;
     }
     if !req.ciaddr().is_unspecified() {
-        return SocketAddrV4::new(req.ciaddr(), cfg.client_port);
+        return Destination::Ip(SocketAddrV4::new(req.ciaddr(), cfg.client_port));
     }
-    broadcast
+    let yiaddr = reply.yiaddr();
+    if req.flags().broadcast() || yiaddr.is_unspecified() || yiaddr.is_broadcast() {
+        return broadcast;
+    }
+    match ethernet_mac(req) {
+        Some(mac) => Destination::Link {
+            addr: SocketAddrV4::new(yiaddr, cfg.client_port),
+            mac,
+        },
+        None => broadcast,
+    }
+}
+
+/// chaddr, when the request is from Ethernet (htype 1, hlen 6).
+fn ethernet_mac(req: &Message) -> Option<MacAddr> {
+    if req.htype() != dhcproto::v4::HType::Eth || req.hlen() != 6 {
+        return None;
+    }
+    MacAddr::from_slice(req.chaddr())
 }
 
 /// Echoes option 82, encodes within the client's size limit, and addresses
@@ -130,7 +187,7 @@ pub fn finish(
     let bytes = wire::encode(&mut message, wire::max_reply_size(req))?;
     Ok(Reply {
         kind,
-        dest: destination(req, kind, ctx, cfg),
+        dest: destination(req, &message, kind, ctx, cfg),
         message,
         bytes,
     })

@@ -70,6 +70,8 @@ struct Listener {
     sock: Arc<UdpSocket>,
     port: Port,
     device: Option<String>,
+    /// Our address on `device`: what requests arriving here are served as.
+    server_ip: Ipv4Addr,
 }
 
 struct ProbeDone {
@@ -137,17 +139,21 @@ async fn open_store(config: &DhcpConfig) -> Result<(Option<LeaseStore>, Vec<Leas
 }
 
 fn open_listeners(config: &DhcpConfig) -> Result<Vec<Listener>, DhcpError> {
-    let devices: Vec<Option<String>> = if config.interfaces.is_empty() {
-        vec![None]
+    let devices: Vec<(Option<String>, Ipv4Addr)> = if config.interfaces.is_empty() {
+        vec![(None, config.server_ip)]
     } else {
-        config.interfaces.iter().cloned().map(Some).collect()
+        config
+            .interfaces
+            .iter()
+            .map(|i| (Some(i.name.clone()), i.server_ip))
+            .collect()
     };
     let mut ports = vec![(config.server_port, Port::Dhcp)];
     if config.mode == Mode::Proxy {
         ports.push((config.proxy_port, Port::BootServer));
     }
     let mut out = Vec::new();
-    for device in &devices {
+    for (device, server_ip) in &devices {
         for &(port, kind) in &ports {
             let addr = SocketAddrV4::new(config.bind_addr, port);
             let what = format!("{addr} on {}", device.as_deref().unwrap_or("any interface"));
@@ -157,6 +163,7 @@ fn open_listeners(config: &DhcpConfig) -> Result<Vec<Listener>, DhcpError> {
                 sock: Arc::new(sock),
                 port: kind,
                 device: device.clone(),
+                server_ip: *server_ip,
             });
         }
     }
@@ -263,10 +270,14 @@ impl Shell {
                 return;
             }
         };
-        let Some(port) = self.listeners.get(listener).map(|l| l.port) else {
+        let Some(l) = self.listeners.get(listener) else {
             return;
         };
-        let ctx = Context { source, port };
+        let ctx = Context {
+            source,
+            port: l.port,
+            server_ip: l.server_ip,
+        };
         let profiles = self.profiles();
         let decision = self.core.handle(&msg, &ctx, &*profiles, unix_now());
         self.carry_out(decision, msg, ctx, listener, probe_tx).await;
@@ -312,6 +323,7 @@ impl Shell {
             sock: Arc::clone(&l.sock),
             bytes: r.bytes,
             dest: r.dest,
+            device: l.device.clone(),
         });
         if !d.changes.is_empty() {
             // the reply (if any) leaves once the changes are on disk

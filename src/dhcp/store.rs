@@ -8,7 +8,11 @@
 //! loses at most the record being written, whose ACK had not left yet.
 //!
 //! [`LeaseStore::append`] writes a group of records with one `write` and one
-//! `fdatasync`. [`LeaseStore::compact`] writes a new snapshot through a temp
+//! `fdatasync`. When an append fails part-way, its bytes may sit in the file
+//! as a line without its end; the next batch must not be glued to it (it
+//! would be skipped on reload, although its ACKs went out). So the store
+//! cuts the journal back to its last good length, and if even that fails,
+//! starts the next batch with a newline, which closes the torn line. [`LeaseStore::compact`] writes a new snapshot through a temp
 //! file, `fsync`, `rename` and an `fsync` of the directory, then empties the
 //! journal; replaying an old journal over the new snapshot gives the same
 //! state, so a crash between the two steps is harmless.
@@ -126,6 +130,11 @@ pub struct LeaseStore {
     dir: PathBuf,
     journal: File,
     records: usize,
+    /// Journal length after the last complete append or compaction;
+    /// `None` when unknown (a torn write could not be cut off).
+    good_len: Option<u64>,
+    /// A failed append could not be cut off: the file may end inside a line.
+    torn: bool,
 }
 
 impl LeaseStore {
@@ -141,6 +150,8 @@ impl LeaseStore {
             dir: dir.to_path_buf(),
             journal,
             records: 0,
+            good_len: Some(0),
+            torn: false,
         };
         store.compact(&leases)?;
         Ok((store, leases))
@@ -148,15 +159,61 @@ impl LeaseStore {
 
     /// Writes `leases` to the journal with one write and one `fdatasync`.
     pub fn append(&mut self, leases: &[Lease]) -> Result<(), StoreError> {
+        self.append_with(leases, |f, bytes| {
+            f.write_all(bytes)?;
+            f.sync_data()
+        })
+    }
+
+    /// [`LeaseStore::append`] through `write` (the seam a test uses to tear
+    /// a write part-way).
+    fn append_with(
+        &mut self,
+        leases: &[Lease],
+        write: impl FnOnce(&mut File, &[u8]) -> std::io::Result<()>,
+    ) -> Result<(), StoreError> {
         if leases.is_empty() {
             return Ok(());
         }
-        let text: String = leases.iter().map(encode_line).collect();
+        let mut text = String::new();
+        if self.torn {
+            text.push('\n');
+        }
+        text.extend(leases.iter().map(encode_line));
         let path = self.dir.join(JOURNAL);
-        self.journal.write_all(text.as_bytes()).map_err(io(&path))?;
-        self.journal.sync_data().map_err(io(&path))?;
+        if let Err(e) = write(&mut self.journal, text.as_bytes()) {
+            self.recover();
+            return Err(io(&path)(e));
+        }
+        self.good_len = if self.torn {
+            // the torn bytes are still in front: ask the file
+            self.journal.metadata().ok().map(|m| m.len())
+        } else {
+            self.good_len.map(|n| n + text.len() as u64)
+        };
+        self.torn = false;
         self.records += leases.len();
         Ok(())
+    }
+
+    /// After a failed append: cut the journal back to its last good length,
+    /// or, when that fails too, remember to close the torn line first.
+    fn recover(&mut self) {
+        let cut = match self.good_len {
+            Some(len) => self
+                .journal
+                .set_len(len)
+                .and_then(|()| self.journal.sync_data()),
+            None => Err(std::io::Error::other("length before the write unknown")),
+        };
+        match cut {
+            Ok(()) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "lease journal: cannot cut off a failed write; the next write starts on a new line");
+                self.torn = true;
+                self.good_len = None;
+            }
+        }
     }
 
     /// Records appended since the last compaction.
@@ -181,6 +238,8 @@ impl LeaseStore {
         self.journal.set_len(0).map_err(io(&journal_path))?;
         self.journal.sync_all().map_err(io(&journal_path))?;
         self.records = 0;
+        self.good_len = Some(0);
+        self.torn = false;
         Ok(())
     }
 }
@@ -302,6 +361,40 @@ mod tests {
             drop(s);
             assert_eq!(load(dir.path()).unwrap().len(), complete + 1);
             fs::remove_file(dir.path().join(SNAPSHOT)).unwrap();
+        }
+    }
+
+    /// A write that fails part-way leaves half a line; the next batch (whose
+    /// ACKs go out) must survive a reload, in both recovery paths.
+    #[test]
+    fn a_torn_append_does_not_swallow_the_next_batch() {
+        for cut_fails in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let (mut s, _) = LeaseStore::open(dir.path()).unwrap();
+            s.append(&[lease(1, LeaseState::Bound)]).unwrap();
+            let torn = s.append_with(&[lease(2, LeaseState::Bound)], |f, bytes| {
+                f.write_all(&bytes[..bytes.len() / 2])?;
+                Err(std::io::Error::other("disk full"))
+            });
+            assert!(torn.is_err());
+            if cut_fails {
+                // as if set_len had failed: half a line stays in the file
+                let half = encode_line(&lease(2, LeaseState::Bound));
+                let mut f = OpenOptions::new()
+                    .append(true)
+                    .open(dir.path().join(JOURNAL))
+                    .unwrap();
+                f.write_all(&half.as_bytes()[..half.len() / 2]).unwrap();
+                s.torn = true;
+                s.good_len = None;
+            }
+            s.append(&[lease(3, LeaseState::Bound)]).unwrap();
+            drop(s);
+            assert_eq!(
+                load(dir.path()).unwrap(),
+                vec![lease(1, LeaseState::Bound), lease(3, LeaseState::Bound)],
+                "cut fails: {cut_fails}"
+            );
         }
     }
 

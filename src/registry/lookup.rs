@@ -9,7 +9,7 @@ use std::net::Ipv4Addr;
 use crate::boot::{ClientId, ClientProfile, ProfileLookup};
 use crate::mac::MacAddr;
 
-use super::model::{Entry, MacCrit, Profile};
+use super::model::{Entry, Loc, MacCrit, Profile};
 use super::template::{ClientFacts, Context, RenderError, Templates};
 
 /// Every profile, ready to answer; built by [`super::check`] and never changed.
@@ -51,6 +51,15 @@ impl Registry {
     /// Number of profiles.
     pub fn profile_count(&self) -> usize {
         self.profiles.len()
+    }
+
+    /// Every fixed address with the place it is written, for checks that
+    /// need more than the registry knows (the server's own addresses).
+    pub fn fixed_addresses(&self) -> Vec<(Ipv4Addr, &Loc)> {
+        self.entries
+            .iter()
+            .filter_map(|e| e.address.map(|ip| (ip, &e.loc)))
+            .collect()
     }
 
     /// Profile names in load order.

@@ -1,5 +1,8 @@
 //! Hot reload: rebuild the registry when a file under the profiles directory
-//! changes (debounced) or on SIGHUP, and swap it in whole. A bad edit keeps the
+//! changes (debounced) or on SIGHUP, and swap it in whole. SIGHUP is handled
+//! from the moment [`watch`] returns, even when the directory does not exist
+//! (then a reload says there is nothing to reload, and loads the directory
+//! once it has been created). A bad edit keeps the
 //! last good registry in service and logs every diagnostic; an exchange in
 //! flight keeps the `Arc<Registry>` it loaded, so it always sees one
 //! consistent registry.
@@ -42,11 +45,17 @@ pub enum Reloaded {
         /// How many problems (each was logged).
         problems: usize,
     },
+    /// There is no profiles directory: nothing changed.
+    NoDirectory,
 }
 
 /// Loads the profiles once and swaps them in if they are valid. Blocking I/O:
 /// from async code, call it through `spawn_blocking` (as [`watch`] does).
 pub fn reload(profiles_dir: &Path, boot_root: &Path, shared: &ArcSwap<Registry>) -> Reloaded {
+    if !profiles_dir.is_dir() {
+        tracing::info!(dir = %profiles_dir.display(), "no profiles directory: nothing to reload");
+        return Reloaded::NoDirectory;
+    }
     match check(profiles_dir, boot_root) {
         Ok(registry) => {
             let profiles = registry.profile_count();
@@ -83,10 +92,11 @@ pub fn watch(
     shared: Arc<ArcSwap<Registry>>,
     cancel: CancellationToken,
 ) -> JoinHandle<()> {
+    // installed before returning, so a SIGHUP right after start-up is ours
+    let mut hup = hangups();
     tokio::spawn(async move {
         let (tx, mut rx) = mpsc::channel::<()>(1);
         let _watcher = start_watcher(&profiles_dir, tx);
-        let mut hup = hangups();
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => break,
@@ -107,8 +117,13 @@ pub fn watch(
     })
 }
 
-/// Starts the file watcher; without one (no inotify?), SIGHUP still works.
+/// Starts the file watcher; without one (no inotify? no directory yet?),
+/// SIGHUP still works.
 fn start_watcher(dir: &Path, tx: mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
+    if !dir.is_dir() {
+        tracing::info!(dir = %dir.display(), "no profiles directory to watch; once it exists, load it with SIGHUP");
+        return None;
+    }
     let handler = move |res: notify::Result<notify::Event>| {
         if let Ok(event) = res {
             if !matches!(event.kind, EventKind::Access(_)) {
@@ -191,6 +206,22 @@ mod tests {
             Reloaded::Kept { problems: 1 }
         );
         assert_eq!(shared.load().profile_names(), vec!["a"]);
+    }
+
+    #[test]
+    fn reload_without_a_directory_changes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let shared = ArcSwap::from_pointee(Registry::default());
+        let before = shared.load_full();
+        let missing = dir.path().join("profiles");
+        assert_eq!(reload(&missing, dir.path(), &shared), Reloaded::NoDirectory);
+        assert!(Arc::ptr_eq(&before, &shared.load_full()));
+        std::fs::create_dir(&missing).unwrap();
+        std::fs::write(missing.join("p.yaml"), GOOD).unwrap();
+        assert!(matches!(
+            reload(&missing, dir.path(), &shared),
+            Reloaded::Swapped { profiles: 1, .. }
+        ));
     }
 
     async fn wait_for(shared: &ArcSwap<Registry>, want: &[&str]) -> bool {

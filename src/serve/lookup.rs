@@ -1,7 +1,8 @@
 //! The profile lookup `netboot serve` hands the DHCP responder: the current
 //! registry (swapped whole on reload), with the server-wide default boot
-//! files filling what a profile leaves out, and `self` in option 150 turned
-//! into our own address.
+//! files filling what a profile leaves out. (`self` in option 150 stays
+//! 0.0.0.0 here; the DHCP core turns it into our address on the interface
+//! the request arrived on.)
 
 use std::net::Ipv4Addr;
 use std::sync::Arc;
@@ -18,8 +19,6 @@ pub struct Layered {
     pub registry: Arc<Registry>,
     /// Boot files for what profiles leave out.
     pub defaults: BootFiles,
-    /// Our address, for `tftp_servers: [self]`.
-    pub server_ip: Ipv4Addr,
 }
 
 impl ProfileLookup for Layered {
@@ -32,11 +31,6 @@ impl ProfileLookup for Layered {
                 ..ClientProfile::default()
             });
         fill(&mut profile.boot, &self.defaults);
-        for server in &mut profile.tftp_servers {
-            if server.is_unspecified() {
-                *server = self.server_ip;
-            }
-        }
         Some(profile)
     }
 
@@ -66,14 +60,12 @@ fn fill(boot: &mut BootFiles, defaults: &BootFiles) {
 pub fn source(
     shared: Arc<ArcSwap<Registry>>,
     defaults: BootFiles,
-    server_ip: Ipv4Addr,
 ) -> crate::dhcp::server::LookupSource {
     let cache: ArcSwap<(usize, Arc<dyn ProfileLookup>)> = ArcSwap::from_pointee((
         0,
         Arc::new(Layered {
             registry: Arc::new(Registry::default()),
             defaults: defaults.clone(),
-            server_ip,
         }) as Arc<dyn ProfileLookup>,
     ));
     Arc::new(move || {
@@ -86,7 +78,6 @@ pub fn source(
         let layered: Arc<dyn ProfileLookup> = Arc::new(Layered {
             registry,
             defaults: defaults.clone(),
-            server_ip,
         });
         cache.store(Arc::new((key, Arc::clone(&layered))));
         layered
@@ -98,14 +89,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn defaults_fill_gaps_and_self_becomes_our_address() {
+    fn defaults_fill_gaps() {
         let layered = Layered {
             registry: Arc::new(Registry::default()),
             defaults: BootFiles {
                 bios: Some("undionly.kpxe".into()),
                 ..BootFiles::default()
             },
-            server_ip: Ipv4Addr::new(10, 0, 0, 1),
         };
         let client = ClientId {
             mac: MacAddr([2, 0, 0, 0, 0, 1]),

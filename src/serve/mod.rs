@@ -63,12 +63,21 @@ pub enum ServeError {
     Dhcp(#[from] crate::dhcp::server::DhcpError),
 }
 
-/// Reads `--config` (if any): the file and the directory its relative
-/// paths are taken from.
-pub fn load_file(config: Option<&Path>) -> Result<(FileConfig, PathBuf), ConfigFileError> {
+/// The `netboot.yaml` to read: `--config`, else `./netboot.yaml` when it
+/// exists, else none.
+pub fn config_path(config: Option<&Path>) -> Option<PathBuf> {
     match config {
+        Some(path) => Some(path.to_path_buf()),
+        None => Some(PathBuf::from("netboot.yaml")).filter(|p| p.is_file()),
+    }
+}
+
+/// Reads the file [`config_path`] names (if any): the file and the
+/// directory its relative paths are taken from.
+pub fn load_file(config: Option<&Path>) -> Result<(FileConfig, PathBuf), ConfigFileError> {
+    match config_path(config) {
         Some(path) => {
-            let file = FileConfig::load(path)?;
+            let file = FileConfig::load(&path)?;
             let base = path
                 .parent()
                 .filter(|p| !p.as_os_str().is_empty())
@@ -182,6 +191,12 @@ pub fn load_registry(profiles: &Path, root: &Path) -> Result<Registry, ServeErro
 /// What will be served, in plain words.
 pub fn describe(plan: &ServePlan, registry: &Registry) -> String {
     let mut out = String::new();
+    if let Some(path) = &plan.config_file {
+        out.push_str(&format!(
+            "netboot reads its settings from {}\n",
+            path.display()
+        ));
+    }
     for (name, net) in &plan.networks {
         out.push_str(&format!("netboot serves interface {name} as {net}\n"));
     }
@@ -204,6 +219,9 @@ pub fn describe(plan: &ServePlan, registry: &Registry) -> String {
     }
     if plan.dhcp.known_clients_only {
         out.push_str("  DHCP: only machines named in the profiles get an answer\n");
+    }
+    if let Some(name) = &plan.dhcp.server_name {
+        out.push_str(&format!("  DHCP: server name (sname) {name}\n"));
     }
     let listen: Vec<String> = plan.tftp.listen.iter().map(ToString::to_string).collect();
     out.push_str(&format!(
@@ -284,6 +302,7 @@ async fn serve(
 ) -> Result<(), ServeError> {
     let mut plan = plan(args, file, base, nets)?;
     let registry = load_registry(&plan.profiles, &plan.tftp.root.root)?;
+    plan::refuse_own_reservations(&plan, &registry)?;
     eprint!("{}", describe(&plan, &registry));
     let shared = Arc::new(ArcSwap::from_pointee(registry));
     let leases = LeaseView::default();
@@ -294,19 +313,15 @@ async fn serve(
     }));
 
     let tftp = TftpServer::bind(plan.tftp.clone())?;
-    let watcher = if plan.profiles.is_dir() {
-        Some(registry::watch(
-            plan.profiles.clone(),
-            plan.tftp.root.root.clone(),
-            Arc::clone(&shared),
-            cancel.child_token(),
-        ))
-    } else {
-        None
-    };
+    // always: SIGHUP must reload (or say there is nothing to), never kill
+    let watcher = Some(registry::watch(
+        plan.profiles.clone(),
+        plan.tftp.root.root.clone(),
+        Arc::clone(&shared),
+        cancel.child_token(),
+    ));
     let tftp_task = tokio::spawn(tftp.run(cancel.child_token()));
-    let server_ip = plan.dhcp.server_ip;
-    let lookup = lookup::source(Arc::clone(&shared), plan.defaults.clone(), server_ip);
+    let lookup = lookup::source(Arc::clone(&shared), plan.defaults.clone());
     let dhcp_result =
         crate::dhcp::server::run_with_view(plan.dhcp.clone(), lookup, leases, cancel.child_token())
             .await;

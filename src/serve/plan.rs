@@ -1,17 +1,22 @@
-//! From flags, `netboot.yaml` and the interface's addresses to one plan:
+//! From flags, `netboot.yaml` and the interfaces' addresses to one plan:
 //! the DHCP and TFTP configurations, the profile directory and the default
-//! boot files. Pure apart from reading which files exist in the root, so
-//! the start-up message can say exactly what will be served.
+//! boot files. Pure apart from reading which files exist in the root (and
+//! the host name), so the start-up message can say exactly what will be
+//! served. The DHCP half (a pool per interface) is in `plan/dhcp.rs`.
 
-use std::net::{Ipv4Addr, SocketAddr};
+mod dhcp;
+
+pub use dhcp::{default_range, host_name, parse_range, switch};
+
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use crate::boot::BootFiles;
 use crate::cli::serve::ServeArgs;
 use crate::config::FileConfig;
-use crate::dhcp::config::{DhcpConfig, Mode, PoolConfig, Subnet};
+use crate::dhcp::config::DhcpConfig;
 use crate::net::Ipv4Net;
+use crate::registry::{Diagnostic, Registry};
 use crate::tftp::config::TftpConfig;
 use crate::tftp::fs::RootPolicy;
 
@@ -28,6 +33,8 @@ pub struct ServePlan {
     pub defaults: BootFiles,
     /// The served network, per interface.
     pub networks: Vec<(String, Ipv4Net)>,
+    /// The `netboot.yaml` read, if any.
+    pub config_file: Option<PathBuf>,
 }
 
 /// Why the flags and file do not make a plan.
@@ -59,10 +66,9 @@ pub fn plan(
     base: &Path,
     networks: Vec<(String, Ipv4Net)>,
 ) -> Result<ServePlan, PlanError> {
-    let (_, primary) = networks
-        .first()
-        .cloned()
-        .ok_or_else(|| invalid("no interface to serve: give --interface IF"))?;
+    if networks.is_empty() {
+        return Err(invalid("no interface to serve: give --interface IF"));
+    }
     let in_base = |p: &Path| {
         if p.is_absolute() {
             p.to_path_buf()
@@ -84,13 +90,9 @@ pub fn plan(
         .clone()
         .or_else(|| file.profiles.as_deref().map(in_base))
         .unwrap_or_else(|| PathBuf::from("profiles"));
-    let state_dir = args
-        .state_dir
-        .clone()
-        .or_else(|| file.state_dir.as_deref().map(in_base))
-        .unwrap_or_else(default_state_dir);
+    let state_dir = state_dir(args.state_dir.as_deref(), file, base);
 
-    let dhcp = dhcp_config(args, file, &networks, primary, state_dir)?;
+    let dhcp = dhcp::dhcp_config(args, file, &networks, state_dir)?;
     let tftp = tftp_config(args, file, &networks, root)?;
     let defaults = default_boot_files(args, file, &tftp.root.root);
     Ok(ServePlan {
@@ -99,108 +101,56 @@ pub fn plan(
         profiles,
         defaults,
         networks,
+        config_file: super::config_path(args.config.as_deref()),
     })
 }
 
+/// Where leases are kept: `flag` (`--state-dir` or `NETBOOT_STATE_DIR`),
+/// else `state_dir:` in the file (relative to its directory `base`), else
+/// [`default_state_dir`]. `netboot serve` and `netboot leases` both look
+/// there.
+pub fn state_dir(flag: Option<&Path>, file: &FileConfig, base: &Path) -> PathBuf {
+    flag.map(Path::to_path_buf)
+        .or_else(|| file.state_dir.as_deref().map(|p| base.join(p)))
+        .unwrap_or_else(default_state_dir)
+}
+
 /// `/var/lib/netboot` for root, `./netboot-state` otherwise.
-fn default_state_dir() -> PathBuf {
-    if nix::unistd::Uid::effective().is_root() {
+pub fn default_state_dir() -> PathBuf {
+    default_state_dir_for(nix::unistd::Uid::effective().is_root())
+}
+
+fn default_state_dir_for(root: bool) -> PathBuf {
+    if root {
         PathBuf::from("/var/lib/netboot")
     } else {
         PathBuf::from("netboot-state")
     }
 }
 
-fn dhcp_config(
-    args: &ServeArgs,
-    file: &FileConfig,
-    networks: &[(String, Ipv4Net)],
-    primary: Ipv4Net,
-    state_dir: PathBuf,
-) -> Result<DhcpConfig, PlanError> {
-    let section = &file.dhcp;
-    let mut cfg = DhcpConfig::new(primary.addr);
-    cfg.interfaces = networks.iter().map(|(name, _)| name.clone()).collect();
-    cfg.mode = if args.proxy || section.proxy.unwrap_or(false) {
-        Mode::Proxy
-    } else {
-        Mode::Authoritative
-    };
-    cfg.known_clients_only = args.known_clients_only || section.known_clients_only.unwrap_or(false);
-    cfg.ping_check = !args.no_ping && section.ping_check.unwrap_or(true);
-    if let Some(secs) = args.lease_time.or(section.lease_time) {
-        if secs < 60 {
-            return Err(invalid(format!(
-                "lease time {secs}s is too short (60 s at least)"
+/// [`own_addresses_reserved`] as a start-up error.
+pub fn refuse_own_reservations(plan: &ServePlan, registry: &Registry) -> Result<(), PlanError> {
+    let found = own_addresses_reserved(plan, registry);
+    if found.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = found.iter().map(ToString::to_string).collect();
+    Err(invalid(lines.join("\n")))
+}
+
+/// Profiles that reserve one of our own addresses, as errors at the place
+/// they are written: such a client would be offered an address it can
+/// never have.
+pub fn own_addresses_reserved(plan: &ServePlan, registry: &Registry) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (ip, loc) in registry.fixed_addresses() {
+        if let Some((name, _)) = plan.networks.iter().find(|(_, n)| n.addr == ip) {
+            out.push(loc.diag(format!(
+                "address {ip} is netboot's own address on {name}; reserve another address for this machine"
             )));
         }
-        cfg.lease_time = Duration::from_secs(secs);
     }
-    cfg.state_dir = Some(state_dir);
-    if cfg.mode == Mode::Proxy {
-        return Ok(cfg);
-    }
-    let subnet =
-        Subnet::new(primary.network(), primary.prefix).map_err(|e| invalid(e.to_string()))?;
-    let range = args.range.as_deref().or(section.range.as_deref());
-    let (first, last) = match range {
-        Some(text) => parse_range(text)?,
-        None => default_range(primary),
-    };
-    let mut pool = PoolConfig::new(subnet, first, last)
-        .map_err(|e| invalid(format!("--range {first}-{last}: {e}")))?;
-    pool.routers = args.router.or(section.router).into_iter().collect();
-    pool.dns_servers = if args.dns.is_empty() {
-        section.dns.clone()
-    } else {
-        args.dns.clone()
-    };
-    pool.domain_name = section.domain.clone();
-    cfg.pools.push(pool);
-    for relay in &section.relay_pools {
-        let subnet = Subnet::parse(&relay.subnet).ok_or_else(|| {
-            invalid(format!(
-                "relay pool subnet {:?} is not ADDRESS/PREFIX",
-                relay.subnet
-            ))
-        })?;
-        let (first, last) = parse_range(&relay.range)?;
-        let mut pool = PoolConfig::new(subnet, first, last).map_err(|e| invalid(e.to_string()))?;
-        pool.routers = relay.router.into_iter().collect();
-        pool.dns_servers = relay.dns.clone();
-        pool.domain_name = section.domain.clone();
-        cfg.pools.push(pool);
-    }
-    cfg.validate().map_err(|e| invalid(e.to_string()))?;
-    Ok(cfg)
-}
-
-/// `FIRST-LAST`.
-pub fn parse_range(text: &str) -> Result<(Ipv4Addr, Ipv4Addr), PlanError> {
-    let bad = || {
-        invalid(format!(
-            "range {text:?} is not FIRST-LAST (e.g. 10.0.0.100-10.0.0.199)"
-        ))
-    };
-    let (a, b) = text.split_once('-').ok_or_else(bad)?;
-    let first: Ipv4Addr = a.trim().parse().map_err(|_| bad())?;
-    let last: Ipv4Addr = b.trim().parse().map_err(|_| bad())?;
-    if first > last {
-        return Err(bad());
-    }
-    Ok((first, last))
-}
-
-/// The upper half of the subnet's host addresses, so that addresses people
-/// set by hand (usually low) stay clear; the server's own address is
-/// skipped by the pool.
-pub fn default_range(net: Ipv4Net) -> (Ipv4Addr, Ipv4Addr) {
-    let network = u32::from(net.network());
-    let broadcast = u32::from(net.broadcast());
-    let low = network + 1;
-    let high = broadcast.saturating_sub(1).max(low);
-    let mid = (network + (broadcast - network) / 2 + 1).clamp(low, high);
-    (Ipv4Addr::from(mid), Ipv4Addr::from(high))
+    out
 }
 
 fn tftp_config(
@@ -220,7 +170,7 @@ fn tftp_config(
         RootPolicy {
             root,
             secure: section.secure.unwrap_or(true),
-            create: args.create || section.create.unwrap_or(false),
+            create: dhcp::switch(args.create, args.no_create, section.create, false),
             permissive: section.permissive.unwrap_or(false),
             case_insensitive: true,
             umask: 0o022,
@@ -281,89 +231,4 @@ fn default_boot_files(args: &ServeArgs, file: &FileConfig, root: &Path) -> BootF
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn net(text: &str) -> Ipv4Net {
-        let (a, p) = text.split_once('/').unwrap();
-        Ipv4Net {
-            addr: a.parse().unwrap(),
-            prefix: p.parse().unwrap(),
-        }
-    }
-
-    #[test]
-    fn default_range_is_the_upper_half() {
-        assert_eq!(
-            default_range(net("10.42.0.1/24")),
-            (
-                "10.42.0.128".parse().unwrap(),
-                "10.42.0.254".parse().unwrap()
-            )
-        );
-        assert_eq!(
-            default_range(net("192.168.8.10/22")),
-            (
-                "192.168.10.0".parse().unwrap(),
-                "192.168.11.254".parse().unwrap()
-            )
-        );
-    }
-
-    #[test]
-    fn flags_win_over_the_file_and_names_are_found_in_the_root() {
-        let root = tempfile::tempdir().unwrap();
-        for f in ["undionly.kpxe", "ipxe.efi", "boot.ipxe"] {
-            std::fs::write(root.path().join(f), b"x").unwrap();
-        }
-        let file = FileConfig::parse(
-            Path::new("n.yaml"),
-            "dhcp:\n  range: 10.0.0.10-10.0.0.20\n  router: 10.0.0.254\nboot:\n  bios: pxelinux.0\n",
-        )
-        .unwrap();
-        let args = ServeArgs {
-            root: Some(root.path().to_path_buf()),
-            range: Some("10.0.0.30-10.0.0.40".into()),
-            state_dir: Some(root.path().join("state")),
-            ..ServeArgs::default()
-        };
-        let plan = plan(
-            &args,
-            &file,
-            Path::new("."),
-            vec![("eth0".into(), net("10.0.0.1/24"))],
-        )
-        .unwrap();
-        let pool = &plan.dhcp.pools[0];
-        assert_eq!(
-            (pool.first(), pool.last()),
-            ("10.0.0.30".parse().unwrap(), "10.0.0.40".parse().unwrap())
-        );
-        assert_eq!(
-            pool.routers,
-            vec!["10.0.0.254".parse::<Ipv4Addr>().unwrap()]
-        );
-        assert_eq!(plan.defaults.bios.as_deref(), Some("pxelinux.0"));
-        assert_eq!(plan.defaults.uefi_x64.as_deref(), Some("ipxe.efi"));
-        assert_eq!(plan.defaults.ipxe.as_deref(), Some("boot.ipxe"));
-        assert_eq!(plan.tftp.listen, vec!["10.0.0.1:69".parse().unwrap()]);
-        assert!(plan.tftp.root.secure);
-    }
-
-    #[test]
-    fn bad_ranges_are_refused() {
-        let root = tempfile::tempdir().unwrap();
-        let args = |range: &str| ServeArgs {
-            root: Some(root.path().to_path_buf()),
-            range: Some(range.into()),
-            ..ServeArgs::default()
-        };
-        let nets = || vec![("eth0".to_string(), net("10.0.0.1/24"))];
-        for bad in ["10.0.0.50", "10.0.0.9-10.0.0.2", "10.0.1.5-10.0.1.9", "x-y"] {
-            assert!(
-                plan(&args(bad), &FileConfig::default(), Path::new("."), nets()).is_err(),
-                "{bad}"
-            );
-        }
-    }
-}
+mod tests;

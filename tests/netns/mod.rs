@@ -1,12 +1,17 @@
 //! A private two-namespace network for DHCP tests: `nbt-srv-<pid>-<n>` holds
 //! the server side of a veth pair (10.231.0.1/24), `nbt-cli-<pid>-<n>` the
-//! client side. Nothing touches the root namespace's interfaces; the guard
-//! kills the processes it started and deletes both namespaces on drop, even
+//! client side; [`Lab::add_link`] adds more client namespaces on links of
+//! their own. Nothing touches the root namespace's interfaces; the guard
+//! kills the processes it started and deletes every namespace on drop, even
 //! when a test panics.
 
 #![allow(dead_code)]
 
 pub mod bare;
+mod links;
+
+#[allow(unused_imports)]
+pub use links::boot_root;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -80,6 +85,8 @@ pub struct Lab {
     server: Option<Child>,
     pub server_log: Arc<Mutex<Vec<String>>>,
     children: Vec<Child>,
+    /// Client namespaces added by [`Lab::add_link`].
+    extra: Vec<String>,
 }
 
 impl Lab {
@@ -112,6 +119,7 @@ impl Lab {
             server: None,
             server_log: Arc::new(Mutex::new(Vec::new())),
             children: Vec::new(),
+            extra: Vec::new(),
         };
         ip(&["netns", "add", &srv]);
         ip(&["netns", "add", &cli]);
@@ -294,18 +302,23 @@ impl Lab {
     /// Runs busybox udhcpc once in the client namespace (bounded); returns
     /// the variables of its `bound` event, empty when it got no lease.
     pub fn udhcpc(&self, extra: &[&str]) -> std::collections::HashMap<String, String> {
-        let out = self.path("udhcpc.out");
+        self.udhcpc_in(&self.cli, extra)
+    }
+
+    /// [`Lab::udhcpc`] in client namespace `ns`.
+    pub fn udhcpc_in(&self, ns: &str, extra: &[&str]) -> std::collections::HashMap<String, String> {
+        let out = self.path(&format!("udhcpc-{ns}.out"));
         let _ = std::fs::remove_file(&out);
-        let script = self.path("udhcpc.sh");
+        let script = self.path(&format!("udhcpc-{ns}.sh"));
         let body = format!(
-            "#!/bin/sh\n[ \"$1\" = bound ] || exit 0\nfor v in ip siaddr boot_file serverid subnet router dns hostname opt150; do eval \"echo $v=\\$$v\"; done > {}\n",
+            "#!/bin/sh\n[ \"$1\" = bound ] || exit 0\nfor v in ip siaddr boot_file sname serverid subnet router dns hostname lease opt150; do eval \"echo $v=\\$$v\"; done > {}\n",
             out.display()
         );
         std::fs::write(&script, body).expect("write udhcpc script");
         std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
             .expect("chmod udhcpc script");
-        let _ = self
-            .client_cmd("timeout")
+        let _ = Command::new("ip")
+            .args(["netns", "exec", ns, "timeout"])
             .args([
                 "20", "udhcpc", "-i", CLIENT_IF, "-n", "-q", "-f", "-t", "3", "-T", "2",
             ])
@@ -355,7 +368,7 @@ impl Drop for Lab {
             let _ = c.wait();
         }
         self.stop_server();
-        for ns in [&self.srv, &self.cli] {
+        for ns in [&self.srv, &self.cli].into_iter().chain(&self.extra) {
             let _ = Command::new("ip").args(["netns", "del", ns]).status();
         }
     }

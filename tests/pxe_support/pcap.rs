@@ -2,10 +2,15 @@
 //! Just enough to hand DHCP and TFTP payloads to `wire`; never panics on a
 //! truncated or foreign file.
 
-/// One UDP datagram from a capture.
+/// One UDP datagram from a capture (not every test reads every field).
+#[allow(dead_code)]
 pub struct Datagram<'a> {
     /// Seconds since the first packet of the capture.
     pub at: f64,
+    /// Ethernet destination.
+    pub eth_dst: [u8; 6],
+    /// IPv4 destination.
+    pub dst: [u8; 4],
     pub sport: u16,
     pub dport: u16,
     pub payload: &'a [u8],
@@ -49,12 +54,14 @@ pub fn udp_datagrams(bytes: &[u8]) -> Vec<Datagram<'_>> {
         };
         let t = f64::from(sec) + f64::from(frac) / if nanos { 1e9 } else { 1e6 };
         let at = t - *first.get_or_insert(t);
-        if let Some((sport, dport, payload)) = udp_payload(frame) {
+        if let Some(u) = udp_payload(frame) {
             out.push(Datagram {
                 at,
-                sport,
-                dport,
-                payload,
+                eth_dst: u.eth_dst,
+                dst: u.dst,
+                sport: u.sport,
+                dport: u.dport,
+                payload: u.payload,
             });
         }
         pos = start + caplen as usize;
@@ -62,8 +69,17 @@ pub fn udp_datagrams(bytes: &[u8]) -> Vec<Datagram<'_>> {
     out
 }
 
-/// Ethernet (optionally one VLAN tag) → IPv4 → UDP; returns ports and payload.
-fn udp_payload(frame: &[u8]) -> Option<(u16, u16, &[u8])> {
+/// The parts of a UDP frame a test looks at.
+struct Udp<'a> {
+    eth_dst: [u8; 6],
+    dst: [u8; 4],
+    sport: u16,
+    dport: u16,
+    payload: &'a [u8],
+}
+
+/// Ethernet (optionally one VLAN tag) → IPv4 → UDP.
+fn udp_payload(frame: &[u8]) -> Option<Udp<'_>> {
     let be16 = |b: &[u8], i: usize| Some(u16::from_be_bytes([*b.get(i)?, *b.get(i + 1)?]));
     let mut off = 12;
     let mut ethertype = be16(frame, off)?;
@@ -77,5 +93,11 @@ fn udp_payload(frame: &[u8]) -> Option<(u16, u16, &[u8])> {
     }
     let udp = ip.get(usize::from(ip[0] & 0x0f) * 4..)?;
     let len = usize::from(be16(udp, 4)?).clamp(8, udp.len());
-    Some((be16(udp, 0)?, be16(udp, 2)?, udp.get(8..len)?))
+    Some(Udp {
+        eth_dst: frame.get(0..6)?.try_into().ok()?,
+        dst: ip.get(16..20)?.try_into().ok()?,
+        sport: be16(udp, 0)?,
+        dport: be16(udp, 2)?,
+        payload: udp.get(8..len)?,
+    })
 }

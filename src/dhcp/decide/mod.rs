@@ -73,7 +73,7 @@ pub struct Core {
 impl Core {
     /// A core with an empty lease table.
     pub fn new(cfg: DhcpConfig) -> Self {
-        let table = LeaseTable::new(&cfg.pools, cfg.server_ip);
+        let table = LeaseTable::new(&cfg.pools, &cfg.server_addrs());
         Self { cfg, table }
     }
 
@@ -169,13 +169,20 @@ impl Core {
         }
     }
 
-    fn pool(&self, req: &Message) -> Result<usize, Reason> {
+    /// The pool a request is served from: the relay's (giaddr), else the
+    /// one on the subnet of our address on the receiving interface.
+    fn pool(&self, req: &Message, ctx: &Context) -> Result<usize, Reason> {
         let addr = if req.giaddr().is_unspecified() {
-            self.cfg.server_ip
+            ctx.server_ip
         } else {
             req.giaddr()
         };
         self.table.pool_for(addr).ok_or(Reason::NoPool(addr))
+    }
+
+    /// True when `ip` is one of our addresses (a server identifier we sent).
+    fn is_ours(&self, ip: Ipv4Addr) -> bool {
+        self.table.is_server(ip)
     }
 
     /// The client's reservation (profile first), checked against the pool.
@@ -184,6 +191,9 @@ impl Core {
         let Some(ip) = fixed.or_else(|| self.table.reservation(ex.mac())) else {
             return Ok(None);
         };
+        if self.is_ours(ip) {
+            return Err(Reason::ReservedIsServer(ip));
+        }
         if !self.table.subnet(pool).is_some_and(|s| s.is_host(ip)) {
             return Err(Reason::ReservedElsewhere(ip));
         }
@@ -191,7 +201,7 @@ impl Core {
     }
 
     fn discover(&mut self, ex: &Exchange<'_>) -> Result<Decision, Reason> {
-        let pool = self.pool(ex.req)?;
+        let pool = self.pool(ex.req, ex.ctx)?;
         let mac = ex.mac();
         let alloc = match self.reserved(ex, pool)? {
             Some(ip) => {
@@ -241,7 +251,7 @@ impl Core {
     }
 
     fn release(&mut self, ex: &Exchange<'_>) -> Decision {
-        if ex.server_id().is_some_and(|s| s != self.cfg.server_ip) {
+        if ex.server_id().is_some_and(|s| !self.is_ours(s)) {
             return Decision::silent(Reason::Silent("RELEASE for another server"));
         }
         let ip = ex.req.ciaddr();
@@ -304,7 +314,7 @@ impl Core {
         ip: Ipv4Addr,
         lease_secs: Option<u32>,
     ) -> Result<(Reply, BootNote), Reason> {
-        let mut m = reply::skeleton(ex.req, kind, self.cfg.server_ip);
+        let mut m = reply::skeleton(ex.req, kind, ex.ctx.server_ip);
         m.set_yiaddr(ip);
         let pool_cfg = self.cfg.pools.get(pool).ok_or(Reason::NoPool(ip))?;
         reply::lease_options(&mut m, pool_cfg, lease_secs);
@@ -319,7 +329,8 @@ impl Core {
     fn boot(&self, m: &mut Message, ex: &Exchange<'_>) -> BootNote {
         let (file, note) = pxe::select(&ex.client, ex.profile.as_ref());
         let params = BootParams {
-            tftp_server: self.cfg.tftp_server(),
+            tftp_server: self.cfg.tftp_server(ex.ctx.server_ip),
+            server_ip: ex.ctx.server_ip,
             server_name: self.cfg.server_name.as_deref(),
         };
         pxe::apply(m, ex.req, &ex.client, ex.profile.as_ref(), file, &params);

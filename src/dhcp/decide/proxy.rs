@@ -20,13 +20,13 @@ impl Core {
             (MessageType::Discover, Port::Dhcp) => MessageType::Offer,
             (MessageType::Request, Port::BootServer) => MessageType::Ack,
             (MessageType::Request | MessageType::Inform, Port::Dhcp)
-                if ex.server_id() == Some(self.cfg.server_ip) =>
+                if ex.server_id().is_some_and(|s| self.is_ours(s)) =>
             {
                 MessageType::Ack
             }
             _ => return Err(Reason::Silent("proxy mode: nothing to answer")),
         };
-        let mut m = reply::skeleton(ex.req, reply_kind, self.cfg.server_ip);
+        let mut m = reply::skeleton(ex.req, reply_kind, ex.ctx.server_ip);
         let boot = self.boot(&mut m, ex);
         let r =
             reply::finish(m, ex.req, reply_kind, ex.ctx, &self.cfg).map_err(Reason::Malformed)?;

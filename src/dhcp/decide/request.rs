@@ -13,7 +13,7 @@ type Verdict = Result<Ipv4Addr, (Ipv4Addr, &'static str)>;
 
 impl Core {
     pub(super) fn request(&mut self, ex: &Exchange<'_>) -> Result<Decision, Reason> {
-        let pool = self.pool(ex.req)?;
+        let pool = self.pool(ex.req, ex.ctx)?;
         let reserved = self.reserved(ex, pool)?;
         let checked = match ex.server_id() {
             Some(sid) => self.selecting(ex, pool, reserved, sid)?,
@@ -45,7 +45,7 @@ impl Core {
         sid: Ipv4Addr,
     ) -> Result<Verdict, Reason> {
         let mac = ex.mac();
-        if sid != self.cfg.server_ip {
+        if !self.is_ours(sid) {
             self.table.cancel_offer(pool, mac, ex.now);
             return Err(Reason::Silent(
                 "client chose another server; our offer is withdrawn",
@@ -109,7 +109,7 @@ impl Core {
     }
 
     fn nak(&self, ex: &Exchange<'_>, ip: Ipv4Addr, why: &'static str) -> Result<Decision, Reason> {
-        let mut m = reply::skeleton(ex.req, MessageType::Nak, self.cfg.server_ip);
+        let mut m = reply::skeleton(ex.req, MessageType::Nak, ex.ctx.server_ip);
         if !ex.req.giaddr().is_unspecified() {
             // RFC 2131 4.3.2: a relay must broadcast the NAK to the client
             m.set_flags(ex.req.flags().set_broadcast());

@@ -162,11 +162,12 @@ fn proxy_mode_answers_pxe_only_without_address() {
     let ctx4011 = Context {
         source: src,
         port: Port::BootServer,
+        server_ip: SERVER,
     };
     let d = lab.core.handle(&req, &ctx4011, &lab.profiles, lab.now);
     let r = d.reply.unwrap();
     assert_eq!(r.kind, MessageType::Ack);
-    assert_eq!(r.dest, src);
+    assert_eq!(r.dest, Destination::Ip(src));
     assert_eq!(r.message.yiaddr(), Ipv4Addr::UNSPECIFIED);
     assert_eq!(
         opt(&r.message, OptionCode::BootfileName),

@@ -17,7 +17,14 @@ fn discover_offer_request_ack_with_all_options() {
     let d = lab.request(mac(1), ip);
     let ack = d.reply.unwrap();
     assert_eq!(ack.kind, MessageType::Ack);
-    assert_eq!(ack.dest, SocketAddrV4::new(Ipv4Addr::BROADCAST, 68));
+    // broadcast bit clear, no ciaddr: unicast to the new address at chaddr
+    assert_eq!(
+        ack.dest,
+        Destination::Link {
+            addr: SocketAddrV4::new(ip, 68),
+            mac: mac(1)
+        }
+    );
     let m = &ack.message;
     assert_eq!(m.yiaddr(), ip);
     assert_eq!(m.xid(), 0x1234_5678);
@@ -158,7 +165,10 @@ fn init_reboot_wrong_subnet_naks_unknown_is_silent_known_acks() {
     let d = lab.send(&reboot(Ipv4Addr::new(192, 168, 1, 5), mac(1)));
     let nak = d.reply.unwrap();
     assert_eq!(nak.kind, MessageType::Nak);
-    assert_eq!(nak.dest, SocketAddrV4::new(Ipv4Addr::BROADCAST, 68));
+    assert_eq!(
+        nak.dest,
+        Destination::Ip(SocketAddrV4::new(Ipv4Addr::BROADCAST, 68))
+    );
     assert_eq!(nak.message.yiaddr(), Ipv4Addr::UNSPECIFIED);
     let d = lab.send(&reboot(Ipv4Addr::new(10, 231, 0, 150), mac(1)));
     assert!(d.reply.is_none(), "{}", d.reason);
@@ -180,7 +190,7 @@ fn renewing_unicasts_to_ciaddr_and_extends() {
     let d = lab.send(&r);
     let ack = d.reply.unwrap();
     assert_eq!(ack.kind, MessageType::Ack);
-    assert_eq!(ack.dest, SocketAddrV4::new(ip, 68));
+    assert_eq!(ack.dest, Destination::Ip(SocketAddrV4::new(ip, 68)));
     assert_eq!(d.changes[0].expires, lab.now + 3600);
     // rebinding another client's address: NAK
     let mut r = msg(MessageType::Request, mac(2));
@@ -229,7 +239,10 @@ fn inform_acks_without_lease() {
     assert_eq!(r.message.yiaddr(), Ipv4Addr::UNSPECIFIED);
     assert!(opt(&r.message, OptionCode::AddressLeaseTime).is_none());
     assert!(opt(&r.message, OptionCode::SubnetMask).is_some());
-    assert_eq!(r.dest, SocketAddrV4::new(Ipv4Addr::new(10, 231, 0, 77), 68));
+    assert_eq!(
+        r.dest,
+        Destination::Ip(SocketAddrV4::new(Ipv4Addr::new(10, 231, 0, 77), 68))
+    );
     assert!(d.changes.is_empty());
 }
 
@@ -244,7 +257,10 @@ fn relayed_requests_use_the_relay_pool_and_echo_option_82() {
         .insert(DhcpOption::RelayAgentInformation(info.clone()));
     let r = lab.send(&d).reply.unwrap();
     assert_eq!(r.message.yiaddr(), Ipv4Addr::new(10, 232, 0, 10));
-    assert_eq!(r.dest, SocketAddrV4::new(Ipv4Addr::new(10, 232, 0, 1), 67));
+    assert_eq!(
+        r.dest,
+        Destination::Ip(SocketAddrV4::new(Ipv4Addr::new(10, 232, 0, 1), 67))
+    );
     assert_eq!(
         opt(&r.message, OptionCode::RelayAgentInformation),
         Some(&DhcpOption::RelayAgentInformation(info))
@@ -272,7 +288,10 @@ fn broadcast_flag_and_max_message_size() {
     let r = lab.send(&d).reply.unwrap();
     assert!(r.bytes.len() <= 548, "{} bytes", r.bytes.len());
     assert!(r.message.flags().broadcast());
-    assert_eq!(r.dest.ip(), &Ipv4Addr::BROADCAST);
+    assert_eq!(
+        r.dest,
+        Destination::Ip(SocketAddrV4::new(Ipv4Addr::BROADCAST, 68))
+    );
     assert!(opt(&r.message, OptionCode::SubnetMask).is_some());
     assert!(opt(&r.message, OptionCode::BootfileName).is_some());
 }
@@ -332,7 +351,7 @@ fn relayed_nak_goes_to_the_relay_with_broadcast_flag() {
     assert_eq!(nak.kind, MessageType::Nak);
     assert_eq!(
         nak.dest,
-        SocketAddrV4::new(Ipv4Addr::new(10, 232, 0, 1), 67)
+        Destination::Ip(SocketAddrV4::new(Ipv4Addr::new(10, 232, 0, 1), 67))
     );
     assert!(nak.message.flags().broadcast());
 }

@@ -4,6 +4,7 @@
 
 mod boot;
 mod exchange;
+mod interfaces;
 
 use std::collections::HashMap;
 use std::net::{Ipv4Addr, SocketAddrV4};
@@ -16,7 +17,7 @@ use crate::dhcp::config::{DhcpConfig, Mode, PoolConfig, Subnet};
 use crate::dhcp::decide::{Core, Decision, Reason};
 use crate::dhcp::pool::LeaseState;
 use crate::dhcp::pxe::BootNote;
-use crate::dhcp::reply::{Context, Port};
+use crate::dhcp::reply::{Context, Destination, Port};
 use crate::dhcp::wire;
 use crate::mac::MacAddr;
 
@@ -121,6 +122,7 @@ pub(crate) fn ctx() -> Context {
     Context {
         source: SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, 68),
         port: Port::Dhcp,
+        server_ip: SERVER,
     }
 }
 

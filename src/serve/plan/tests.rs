@@ -1,0 +1,345 @@
+//! Plan tests: ranges, flags over the file (values and booleans), one pool
+//! per interface, the server name, the state directory, reservations of
+//! our own address.
+
+use super::*;
+use std::net::Ipv4Addr;
+
+use crate::dhcp::config::Mode;
+
+fn net(text: &str) -> Ipv4Net {
+    let (a, p) = text.split_once('/').unwrap();
+    Ipv4Net {
+        addr: a.parse().unwrap(),
+        prefix: p.parse().unwrap(),
+    }
+}
+
+#[test]
+fn default_range_is_the_upper_half() {
+    assert_eq!(
+        default_range(net("10.42.0.1/24")),
+        (
+            "10.42.0.128".parse().unwrap(),
+            "10.42.0.254".parse().unwrap()
+        )
+    );
+    assert_eq!(
+        default_range(net("192.168.8.10/22")),
+        (
+            "192.168.10.0".parse().unwrap(),
+            "192.168.11.254".parse().unwrap()
+        )
+    );
+}
+
+#[test]
+fn flags_win_over_the_file_and_names_are_found_in_the_root() {
+    let root = tempfile::tempdir().unwrap();
+    for f in ["undionly.kpxe", "ipxe.efi", "boot.ipxe"] {
+        std::fs::write(root.path().join(f), b"x").unwrap();
+    }
+    let file = FileConfig::parse(
+        Path::new("n.yaml"),
+        "dhcp:\n  range: 10.0.0.10-10.0.0.20\n  router: 10.0.0.254\nboot:\n  bios: pxelinux.0\n",
+    )
+    .unwrap();
+    let args = ServeArgs {
+        root: Some(root.path().to_path_buf()),
+        range: Some("10.0.0.30-10.0.0.40".into()),
+        state_dir: Some(root.path().join("state")),
+        ..ServeArgs::default()
+    };
+    let plan = plan(
+        &args,
+        &file,
+        Path::new("."),
+        vec![("eth0".into(), net("10.0.0.1/24"))],
+    )
+    .unwrap();
+    let pool = &plan.dhcp.pools[0];
+    assert_eq!(
+        (pool.first(), pool.last()),
+        ("10.0.0.30".parse().unwrap(), "10.0.0.40".parse().unwrap())
+    );
+    assert_eq!(
+        pool.routers,
+        vec!["10.0.0.254".parse::<Ipv4Addr>().unwrap()]
+    );
+    assert_eq!(plan.defaults.bios.as_deref(), Some("pxelinux.0"));
+    assert_eq!(plan.defaults.uefi_x64.as_deref(), Some("ipxe.efi"));
+    assert_eq!(plan.defaults.ipxe.as_deref(), Some("boot.ipxe"));
+    assert_eq!(plan.tftp.listen, vec!["10.0.0.1:69".parse().unwrap()]);
+    assert!(plan.tftp.root.secure);
+}
+
+#[test]
+fn bad_ranges_are_refused() {
+    let root = tempfile::tempdir().unwrap();
+    let args = |range: &str| ServeArgs {
+        root: Some(root.path().to_path_buf()),
+        range: Some(range.into()),
+        ..ServeArgs::default()
+    };
+    let nets = || vec![("eth0".to_string(), net("10.0.0.1/24"))];
+    for bad in ["10.0.0.50", "10.0.0.9-10.0.0.2", "10.0.1.5-10.0.1.9", "x-y"] {
+        assert!(
+            plan(&args(bad), &FileConfig::default(), Path::new("."), nets()).is_err(),
+            "{bad}"
+        );
+    }
+}
+
+fn root_with_files() -> tempfile::TempDir {
+    let root = tempfile::tempdir().unwrap();
+    for f in ["undionly.kpxe", "ipxe.efi", "boot.ipxe"] {
+        std::fs::write(root.path().join(f), b"x").unwrap();
+    }
+    root
+}
+
+fn args_in(root: &tempfile::TempDir) -> ServeArgs {
+    ServeArgs {
+        root: Some(root.path().to_path_buf()),
+        state_dir: Some(root.path().join("state")),
+        ..ServeArgs::default()
+    }
+}
+
+fn yaml(text: &str) -> FileConfig {
+    FileConfig::parse(Path::new("n.yaml"), text).unwrap()
+}
+
+#[test]
+fn every_interface_gets_a_pool_on_its_own_subnet() {
+    let root = root_with_files();
+    let args = ServeArgs {
+        range: Some("10.1.0.50-10.1.0.60".into()),
+        router: Some("10.1.0.254".parse().unwrap()),
+        dns: vec!["9.9.9.9".parse().unwrap()],
+        ..args_in(&root)
+    };
+    let nets = vec![
+        ("vs0".to_string(), net("10.0.0.1/24")),
+        ("vs1".to_string(), net("10.1.0.1/24")),
+    ];
+    let plan = plan(&args, &FileConfig::default(), Path::new("."), nets).unwrap();
+    let d = &plan.dhcp;
+    let served: Vec<(String, Ipv4Addr)> = d
+        .interfaces
+        .iter()
+        .map(|i| (i.name.clone(), i.server_ip))
+        .collect();
+    assert_eq!(
+        served,
+        vec![
+            ("vs0".to_string(), "10.0.0.1".parse().unwrap()),
+            ("vs1".to_string(), "10.1.0.1".parse().unwrap())
+        ]
+    );
+    let pools: Vec<String> = d
+        .pools
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {}-{} {:?} {:?}",
+                p.subnet(),
+                p.first(),
+                p.last(),
+                p.routers,
+                p.dns_servers
+            )
+        })
+        .collect();
+    assert_eq!(
+        pools,
+        vec![
+            "10.0.0.0/24 10.0.0.128-10.0.0.254 [] [9.9.9.9]",
+            "10.1.0.0/24 10.1.0.50-10.1.0.60 [10.1.0.254] [9.9.9.9]",
+        ],
+        "the range and router go to the interface whose subnet holds them"
+    );
+    assert_eq!(
+        plan.tftp.listen,
+        vec![
+            "10.0.0.1:69".parse().unwrap(),
+            "10.1.0.1:69".parse().unwrap()
+        ]
+    );
+}
+
+#[test]
+fn interfaces_sharing_a_subnet_or_a_stray_router_are_refused() {
+    let root = root_with_files();
+    let same = vec![
+        ("vs0".to_string(), net("10.0.0.1/24")),
+        ("vs1".to_string(), net("10.0.0.2/24")),
+    ];
+    let err = plan(
+        &args_in(&root),
+        &FileConfig::default(),
+        Path::new("."),
+        same,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("vs0 and vs1 are both on 10.0.0.0/24"),
+        "{err}"
+    );
+    let args = ServeArgs {
+        router: Some("192.168.1.1".parse().unwrap()),
+        ..args_in(&root)
+    };
+    let one = vec![("vs0".to_string(), net("10.0.0.1/24"))];
+    let err = plan(&args, &FileConfig::default(), Path::new("."), one).unwrap_err();
+    assert!(err.to_string().contains("router 192.168.1.1"), "{err}");
+}
+
+#[test]
+fn boolean_flags_override_the_file_both_ways() {
+    let root = root_with_files();
+    let nets = || vec![("eth0".to_string(), net("10.0.0.1/24"))];
+    let on = yaml(
+        "dhcp:\n  proxy: true\n  known_clients_only: true\n  ping_check: false\ntftp:\n  create: true\n",
+    );
+    let p = plan(&args_in(&root), &on, Path::new("."), nets()).unwrap();
+    assert_eq!(p.dhcp.mode, Mode::Proxy);
+    assert!(p.dhcp.known_clients_only && !p.dhcp.ping_check && p.tftp.root.create);
+    let args = ServeArgs {
+        no_proxy: true,
+        no_known_clients_only: true,
+        ping: true,
+        no_create: true,
+        ..args_in(&root)
+    };
+    let p = plan(&args, &on, Path::new("."), nets()).unwrap();
+    assert_eq!(p.dhcp.mode, Mode::Authoritative);
+    assert!(!p.dhcp.known_clients_only && p.dhcp.ping_check && !p.tftp.root.create);
+    assert_eq!(p.dhcp.pools.len(), 1, "authoritative again: a pool");
+    let off = yaml("dhcp:\n  proxy: false\n  ping_check: true\n");
+    let args = ServeArgs {
+        proxy: true,
+        known_clients_only: true,
+        no_ping: true,
+        create: true,
+        ..args_in(&root)
+    };
+    let p = plan(&args, &off, Path::new("."), nets()).unwrap();
+    assert_eq!(p.dhcp.mode, Mode::Proxy);
+    assert!(p.dhcp.known_clients_only && !p.dhcp.ping_check && p.tftp.root.create);
+}
+
+#[test]
+fn the_last_of_a_flag_pair_wins_on_the_command_line() {
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: ServeArgs,
+    }
+    let parse = |line: &[&str]| {
+        <Cli as clap::Parser>::try_parse_from(std::iter::once("serve").chain(line.iter().copied()))
+            .unwrap()
+            .args
+    };
+    let a = parse(&["--proxy", "--no-proxy"]);
+    assert!(!a.proxy && a.no_proxy);
+    let a = parse(&["--no-proxy", "--proxy"]);
+    assert!(a.proxy && !a.no_proxy);
+    let a = parse(&[
+        "--no-ping",
+        "--ping",
+        "--known-clients-only",
+        "--no-known-clients-only",
+    ]);
+    assert!(a.ping && !a.no_ping && !a.known_clients_only && a.no_known_clients_only);
+}
+
+#[test]
+fn sname_is_the_host_name_unless_configured() {
+    let root = root_with_files();
+    let nets = || vec![("eth0".to_string(), net("10.0.0.1/24"))];
+    let p = plan(
+        &args_in(&root),
+        &FileConfig::default(),
+        Path::new("."),
+        nets(),
+    )
+    .unwrap();
+    assert_eq!(p.dhcp.server_name, host_name());
+    assert!(p.dhcp.server_name.is_some(), "this machine has a host name");
+    let file = yaml("dhcp:\n  server_name: pxe-lab\n");
+    let p = plan(&args_in(&root), &file, Path::new("."), nets()).unwrap();
+    assert_eq!(p.dhcp.server_name.as_deref(), Some("pxe-lab"));
+    let args = ServeArgs {
+        server_name: Some("from-flag".into()),
+        ..args_in(&root)
+    };
+    let p = plan(&args, &file, Path::new("."), nets()).unwrap();
+    assert_eq!(p.dhcp.server_name.as_deref(), Some("from-flag"));
+    let p = plan(
+        &args_in(&root),
+        &yaml("dhcp:\n  server_name: \"\"\n"),
+        Path::new("."),
+        nets(),
+    )
+    .unwrap();
+    assert_eq!(p.dhcp.server_name, None, "empty: no sname");
+    let long = ServeArgs {
+        server_name: Some("x".repeat(64)),
+        ..args_in(&root)
+    };
+    assert!(plan(&long, &FileConfig::default(), Path::new("."), nets()).is_err());
+}
+
+#[test]
+fn state_dir_flag_then_file_then_default() {
+    let file = yaml("state_dir: leases\n");
+    let base = Path::new("/etc/netboot");
+    assert_eq!(
+        state_dir(Some(Path::new("/tmp/s")), &file, base),
+        PathBuf::from("/tmp/s")
+    );
+    assert_eq!(
+        state_dir(None, &file, base),
+        PathBuf::from("/etc/netboot/leases")
+    );
+    assert_eq!(
+        state_dir(None, &FileConfig::default(), base),
+        default_state_dir()
+    );
+    assert_eq!(
+        default_state_dir_for(true),
+        PathBuf::from("/var/lib/netboot")
+    );
+    assert_eq!(default_state_dir_for(false), PathBuf::from("netboot-state"));
+}
+
+#[test]
+fn a_profile_reserving_our_own_address_is_reported_at_its_line() {
+    let root = root_with_files();
+    let profiles = root.path().join("profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
+    std::fs::write(
+        profiles.join("desk.yaml"),
+        "name: desk\nmatch:\n  mac: 52:54:00:12:34:56\naddress: 10.0.0.1\n",
+    )
+    .unwrap();
+    let registry = crate::registry::check(&profiles, root.path()).unwrap();
+    let nets = vec![("vs0".to_string(), net("10.0.0.1/24"))];
+    let p = plan(
+        &args_in(&root),
+        &FileConfig::default(),
+        Path::new("."),
+        nets,
+    )
+    .unwrap();
+    let found = own_addresses_reserved(&p, &registry);
+    assert_eq!(found.len(), 1);
+    let shown = found[0].to_string();
+    assert!(shown.contains("desk.yaml:"), "{shown}");
+    assert!(
+        shown.contains("10.0.0.1 is netboot's own address on vs0"),
+        "{shown}"
+    );
+}
