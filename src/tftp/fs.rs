@@ -7,7 +7,9 @@
 //! remapping, or a NUL byte is an access violation. With `--secure` the
 //! resolved file must also stay inside the root once symlinks are followed.
 //! Only regular files are ever read or replaced: devices, FIFOs and
-//! directories are refused without being opened for I/O.
+//! directories are refused without being opened at all (the name is looked
+//! at without following links first, and what was opened is checked to be
+//! that same regular file).
 //!
 //! Uploads are written to a hidden temporary file in the target directory,
 //! synced, and renamed over the target only after the last block, so an
@@ -159,15 +161,27 @@ impl RootPolicy {
     /// Opens a file for a download.
     pub fn open_read(&self, path: &Path) -> Result<(File, u64), FsError> {
         let real = self.confine(path)?;
-        // O_NONBLOCK so that a FIFO cannot hang the open; refused just after.
+        // Look first, not following links (`real` has none left): a FIFO
+        // or a device is refused unopened. Opening a FIFO would wake a
+        // writer waiting on it; opening a device can have side effects.
+        let seen = fs::symlink_metadata(&real).map_err(not_found_or)?;
+        if !seen.file_type().is_file() {
+            return Err(FsError::Access("not a regular file".into()));
+        }
+        // The name can be swapped between the look and the open: no links,
+        // no blocking, no controlling terminal, then check it is the file
+        // that was looked at.
         let file = OpenOptions::new()
             .read(true)
-            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
             .open(&real)
-            .map_err(not_found_or)?;
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::ELOOP) => FsError::Access("file replaced while opening".into()),
+                _ => not_found_or(e),
+            })?;
         let meta = file.metadata()?;
-        if !meta.is_file() {
-            return Err(FsError::Access("not a regular file".into()));
+        if !meta.is_file() || meta.dev() != seen.dev() || meta.ino() != seen.ino() {
+            return Err(FsError::Access("file replaced while opening".into()));
         }
         if !self.permissive && meta.mode() & 0o004 == 0 {
             return Err(FsError::Access("file is not world-readable".into()));
@@ -233,22 +247,28 @@ impl RootPolicy {
     }
 
     fn check_room(&self, dir: &Path, size: u64) -> Result<(), FsError> {
-        if let Some(limit) = self.max_upload {
-            if size > limit {
-                return Err(FsError::DiskFull(format!(
-                    "{size} bytes exceed the upload limit of {limit}"
-                )));
-            }
-        }
         let stat = nix::sys::statvfs::statvfs(dir).map_err(io::Error::from)?;
         let free = stat.blocks_available().saturating_mul(stat.fragment_size());
-        if size > free {
+        upload_fits(size, self.max_upload, free)
+    }
+}
+
+/// Whether an upload announced (tsize) as `size` bytes is allowed under the
+/// upload `limit` and fits in `free` bytes of the file system.
+pub fn upload_fits(size: u64, limit: Option<u64>, free: u64) -> Result<(), FsError> {
+    if let Some(limit) = limit {
+        if size > limit {
             return Err(FsError::DiskFull(format!(
-                "{size} bytes announced, {free} free"
+                "{size} bytes exceed the upload limit of {limit}"
             )));
         }
-        Ok(())
     }
+    if size > free {
+        return Err(FsError::DiskFull(format!(
+            "{size} bytes announced, {free} free"
+        )));
+    }
+    Ok(())
 }
 
 fn not_found_or(e: io::Error) -> FsError {
@@ -403,6 +423,35 @@ mod tests {
     }
 
     #[test]
+    fn a_device_node_inside_the_root_is_refused() {
+        if !nix::unistd::Uid::effective().is_root() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "mknod needs root, and CI is set"
+            );
+            eprintln!("SKIP: mknod needs root");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let node = dir.path().join("null");
+        nix::sys::stat::mknod(
+            &node,
+            nix::sys::stat::SFlag::S_IFCHR,
+            nix::sys::stat::Mode::from_bits_truncate(0o666),
+            nix::sys::stat::makedev(1, 3),
+        )
+        .unwrap();
+        let p = RootPolicy {
+            permissive: true,
+            ..policy(dir.path())
+        };
+        assert!(matches!(
+            p.open_read(&p.resolve(b"null").unwrap()),
+            Err(FsError::Access(_))
+        ));
+    }
+
+    #[test]
     fn case_insensitive_lookup_finds_windows_names() {
         let dir = tempfile::tempdir().unwrap();
         fs::create_dir(dir.path().join("Boot")).unwrap();
@@ -467,6 +516,24 @@ mod tests {
         up.write(b"new").unwrap();
         up.commit().unwrap();
         assert_eq!(fs::read(&target).unwrap(), b"new");
+    }
+
+    #[test]
+    fn an_announced_size_must_fit_the_limit_and_the_free_space() {
+        assert!(upload_fits(100, None, 100).is_ok());
+        assert!(upload_fits(100, Some(100), 1000).is_ok());
+        assert!(matches!(
+            upload_fits(101, None, 100),
+            Err(FsError::DiskFull(why)) if why.contains("100 free")
+        ));
+        assert!(matches!(
+            upload_fits(101, Some(100), u64::MAX),
+            Err(FsError::DiskFull(why)) if why.contains("upload limit")
+        ));
+        assert_eq!(
+            upload_fits(1, None, 0).unwrap_err().to_tftp().0,
+            ErrorCode::DiskFull
+        );
     }
 
     #[test]
