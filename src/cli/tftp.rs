@@ -30,11 +30,11 @@ pub struct TftpArgs {
     #[arg(short = 'a', long = "address", value_name = "ADDR")]
     pub address: Vec<String>,
 
-    /// IPv4 only.
+    /// IPv4 only: the default and `:PORT` addresses mean 0.0.0.0.
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
     pub ipv4: bool,
 
-    /// IPv6 only.
+    /// IPv6 only: `[::]` no longer takes IPv4 as well.
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
 
@@ -273,6 +273,7 @@ impl TftpArgs {
         cfg.upload_dir = self.upload_dir.clone();
         cfg.max_per_client = self.max_per_client;
         cfg.trace_blocks = self.verbosity() >= 1;
+        cfg.ipv6_only = self.ipv6;
         Ok(cfg)
     }
 
@@ -460,6 +461,34 @@ mod tests {
             "0.0.0.0:69".parse().unwrap()
         );
         assert!(parse_address("nonsense:x", false).is_err());
+    }
+
+    #[test]
+    fn one_family_flags_pick_the_wildcard_and_the_socket_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().to_str().unwrap();
+        let cfg = |argv: &[&str]| {
+            let mut full = argv.to_vec();
+            full.push(d);
+            parse(&full).unwrap().to_config().unwrap()
+        };
+        let both = cfg(&[]);
+        assert_eq!(both.listen, vec!["[::]:6969".parse().unwrap()]);
+        assert!(!both.ipv6_only);
+        let v4 = cfg(&["-4"]);
+        assert_eq!(v4.listen, vec!["0.0.0.0:6969".parse().unwrap()]);
+        let v4 = cfg(&["-4", "--address", ":69"]);
+        assert_eq!(v4.listen, vec!["0.0.0.0:69".parse().unwrap()]);
+        let v6 = cfg(&["-6"]);
+        assert_eq!(v6.listen, vec!["[::]:6969".parse().unwrap()]);
+        assert!(v6.ipv6_only);
+        let v6 = cfg(&["-6", "--address", ":69"]);
+        assert_eq!(v6.listen, vec!["[::]:69".parse().unwrap()]);
+        assert!(v6.ipv6_only);
+        assert!(parse(&["-6", "--address", "0.0.0.0:69", d])
+            .unwrap()
+            .to_config()
+            .is_err());
     }
 
     #[test]

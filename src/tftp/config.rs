@@ -25,6 +25,10 @@ pub trait ClientFiles: Send + Sync {
 pub struct TftpConfig {
     /// Addresses to listen on.
     pub listen: Vec<SocketAddr>,
+    /// An IPv6 wildcard address (`[::]`) serves IPv6 only (`-6`); without
+    /// it `[::]` serves IPv4 too. A specific IPv6 address is always IPv6
+    /// only.
+    pub ipv6_only: bool,
     /// The served directory and its rules.
     pub root: RootPolicy,
     /// Option limits.
@@ -59,6 +63,7 @@ impl TftpConfig {
     pub fn new(listen: Vec<SocketAddr>, root: RootPolicy) -> Self {
         Self {
             listen,
+            ipv6_only: false,
             root,
             options: OptionPolicy::default(),
             remap: RemapRules::default(),

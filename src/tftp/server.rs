@@ -58,8 +58,10 @@ impl TftpServer {
         }
         let mut listeners = Vec::new();
         for &addr in &cfg.listen {
-            let socket =
-                udp::bind(addr, true).map_err(|source| TftpError::Bind { addr, source })?;
+            // `[::]` also takes IPv4 unless -6 asked for IPv6 alone.
+            let only_v6 = cfg.ipv6_only || !addr.ip().is_unspecified();
+            let socket = udp::bind_with(addr, true, only_v6)
+                .map_err(|source| TftpError::Bind { addr, source })?;
             let local = socket
                 .local_addr()
                 .map_err(|source| TftpError::Bind { addr, source })?;
@@ -81,8 +83,15 @@ impl TftpServer {
         let shared = Arc::new(Admission::new(&self.cfg));
         let tracker = TaskTracker::new();
         for (socket, local) in self.listeners {
+            let family = match local {
+                SocketAddr::V6(_) if local.ip().is_unspecified() && !self.cfg.ipv6_only => {
+                    " (IPv6 and IPv4)"
+                }
+                SocketAddr::V6(_) => " (IPv6 only)",
+                SocketAddr::V4(_) => "",
+            };
             info!(
-                "TFTP listening on {local}, serving {}",
+                "TFTP listening on {local}, serving {}{family}",
                 self.cfg.root.root.display()
             );
             let listener = Listener {

@@ -20,14 +20,20 @@ const BUFFER_BYTES: usize = 4 << 20;
 
 /// Binds a UDP socket with the options a TFTP server wants.
 pub fn bind(addr: SocketAddr, reuse: bool) -> io::Result<UdpSocket> {
+    // `[::]` serves IPv4 too unless the admin bound a specific address.
+    bind_with(addr, reuse, !addr.ip().is_unspecified())
+}
+
+/// Like [`bind`], with the IPv6 socket serving IPv6 alone when `only_v6`
+/// (ignored for IPv4).
+pub fn bind_with(addr: SocketAddr, reuse: bool, only_v6: bool) -> io::Result<UdpSocket> {
     let domain = Domain::for_address(addr);
     let socket = Socket::new(domain, Type::DGRAM, Some(Protocol::UDP))?;
     if reuse {
         socket.set_reuse_address(true)?;
     }
     if addr.is_ipv6() {
-        // `[::]` serves IPv4 too unless the admin bound a specific address.
-        socket.set_only_v6(!addr.ip().is_unspecified())?;
+        socket.set_only_v6(only_v6)?;
     }
     // Bigger buffers only help; failing to get them is not fatal.
     let _ = socket.set_send_buffer_size(BUFFER_BYTES);

@@ -406,3 +406,31 @@ pub fn netascii_encode(local: &[u8]) -> Vec<u8> {
 pub fn ipv6_loopback_available() -> bool {
     std::net::UdpSocket::bind("[::1]:0").is_ok()
 }
+
+/// Whether the test may use `::1`. Missing: in CI (env `CI` set) the test
+/// fails; elsewhere it prints `SKIP` and the caller returns early.
+#[track_caller]
+pub fn require_ipv6_loopback() -> bool {
+    if ipv6_loopback_available() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("::1 is required in CI (IPv6 on the loopback interface)");
+    }
+    skip("::1 is not configured on this machine");
+    false
+}
+
+/// Whether the test runs as root. Not root: in CI (env `CI` set) the test
+/// fails; elsewhere it prints `SKIP` and the caller returns early.
+#[track_caller]
+pub fn require_root(why: &str) -> bool {
+    if nix::unistd::Uid::effective().is_root() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("root is required in CI: {why}");
+    }
+    skip(&format!("not root: {why}"));
+    false
+}
