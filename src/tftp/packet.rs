@@ -273,6 +273,23 @@ pub fn error_packet(code: ErrorCode, message: &str) -> Vec<u8> {
     .to_bytes()
 }
 
+/// The smallest ERROR packet: opcode, code and an empty message's NUL.
+pub const MIN_ERROR_LEN: usize = 5;
+
+/// Encodes an ERROR packet of at most `limit` bytes: the message is cut (at
+/// a character boundary, trailing blanks dropped) to fit, down to an empty
+/// one. `None` when not even
+/// an empty message fits. Replies to a packet that may come from a spoofed
+/// address use this, so the server never sends more than it received.
+pub fn error_within(code: ErrorCode, message: &str, limit: usize) -> Option<Vec<u8>> {
+    let room = limit.checked_sub(MIN_ERROR_LEN)?;
+    let mut end = message.len().min(room);
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(error_packet(code, message[..end].trim_end()))
+}
+
 fn read_u16(body: &[u8]) -> Result<u16, ParseError> {
     match body {
         [a, b, ..] => Ok(u16::from_be_bytes([*a, *b])),
@@ -395,6 +412,47 @@ mod tests {
                 message: "abort".into()
             }
         );
+    }
+
+    #[test]
+    fn error_within_never_exceeds_the_limit() {
+        let full = error_packet(ErrorCode::FileNotFound, "File not found");
+        assert_eq!(
+            error_within(ErrorCode::FileNotFound, "File not found", 100),
+            Some(full.clone())
+        );
+        assert_eq!(
+            error_within(ErrorCode::FileNotFound, "File not found", full.len()),
+            Some(full)
+        );
+        let cut = error_within(ErrorCode::FileNotFound, "File not found", 10).unwrap();
+        assert_eq!(cut, b"\x00\x05\x00\x01File\x00");
+        assert_eq!(
+            error_within(ErrorCode::IllegalOperation, "x", 5).unwrap(),
+            b"\x00\x05\x00\x04\x00"
+        );
+        assert_eq!(error_within(ErrorCode::IllegalOperation, "x", 4), None);
+        // A multi-byte character is never split.
+        let cut = error_within(ErrorCode::NotDefined, "é", 6).unwrap();
+        assert_eq!(cut.len(), 5);
+    }
+
+    proptest! {
+        #[test]
+        fn error_within_fits_and_parses(message in "\\PC{0,40}", limit in 0usize..60) {
+            match error_within(ErrorCode::AccessViolation, &message, limit) {
+                Some(bytes) => {
+                    prop_assert!(bytes.len() <= limit);
+                    let parsed = Packet::parse(&bytes).unwrap();
+                    let Packet::Error { code, message: got } = parsed else {
+                        panic!("not an ERROR")
+                    };
+                    prop_assert_eq!(code, ErrorCode::AccessViolation);
+                    prop_assert!(message.starts_with(&got));
+                }
+                None => prop_assert!(limit < MIN_ERROR_LEN),
+            }
+        }
     }
 
     fn arb_packet_bytes() -> impl Strategy<Value = Vec<u8>> {

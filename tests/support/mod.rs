@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod clients;
+pub mod lossy;
 pub mod raw;
 
 use std::io::Read;
@@ -53,6 +54,20 @@ impl Server {
     /// Like [`Server::start`], but a server that exits before listening is
     /// an `Err` carrying everything it printed.
     pub fn try_start(args: &[&str]) -> Result<Server, String> {
+        Self::try_start_wrapped(&[], args)
+    }
+
+    /// Like [`Server::start`], with the binary run through `wrapper` (a
+    /// command that ends by exec'ing its arguments, such as `ip netns exec
+    /// NS` or `unshare -m ...`): the root is still the last argument.
+    pub fn start_wrapped(wrapper: &[&str], args: &[&str]) -> Server {
+        match Self::try_start_wrapped(wrapper, args) {
+            Ok(s) => s,
+            Err(log) => panic!("{wrapper:?} netboot tftp {args:?} did not start:\n{log}"),
+        }
+    }
+
+    fn try_start_wrapped(wrapper: &[&str], args: &[&str]) -> Result<Server, String> {
         let base = tempfile::Builder::new()
             .prefix("netboot-tftp-test-")
             .tempdir()
@@ -64,7 +79,15 @@ impl Server {
         for dir in [base.path(), &root] {
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_netboot"));
+        let binary = env!("CARGO_BIN_EXE_netboot");
+        let mut cmd = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(rest).arg(binary);
+                cmd
+            }
+            None => Command::new(binary),
+        };
         cmd.arg("tftp");
         if !args.iter().any(|a| *a == "--address" || *a == "-a") {
             cmd.args(["--address", "127.0.0.1:0"]);
@@ -113,6 +136,20 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// The server's process ID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The log lines containing `needle`.
+    pub fn log_lines(&self, needle: &str) -> Vec<String> {
+        self.log()
+            .lines()
+            .filter(|l| l.contains(needle))
+            .map(str::to_string)
+            .collect()
     }
 
     /// The served directory.

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
@@ -14,7 +15,7 @@ use super::config::TftpConfig;
 use super::fs::FsError;
 use super::netascii;
 use super::options::{negotiate, Negotiated};
-use super::packet::{ErrorCode, Mode, Packet};
+use super::packet::{error_within, ErrorCode, Mode, Packet};
 use super::remap::Remapped;
 use super::source::Source;
 use super::transfer::{Batch, Outcome, Receiver, ReceiverConfig, Sender, SenderConfig};
@@ -31,6 +32,9 @@ pub struct OwnedRequest {
     pub options: Vec<(String, String)>,
     /// A write (upload) request.
     pub write: bool,
+    /// Length of the request datagram: no reply to it (before the client
+    /// has proven its address) is larger, beyond one OACK or DATA.
+    pub wire_len: usize,
 }
 
 impl OwnedRequest {
@@ -52,10 +56,16 @@ pub struct Session {
     pub local: SocketAddr,
     /// Cancelled at shutdown.
     pub cancel: CancellationToken,
+    /// One message per copy of the request the client sent again from the
+    /// same port (the listener routes them here).
+    pub repeats: mpsc::Receiver<()>,
+    /// The request's length: an ERROR refusing it is cut to this.
+    pub first_reply_limit: usize,
 }
 
 mod report;
 mod sink;
+pub mod tid;
 
 use report::{log_end, Progress};
 use sink::Sink;
@@ -65,6 +75,8 @@ const CHUNK_BYTES: usize = 256 << 10;
 
 enum Event {
     Datagram(usize, SocketAddr),
+    /// The client sent its request again.
+    Repeated,
     /// A receive error (an ICMP error from the client): the timer decides.
     Nothing,
     Timeout,
@@ -99,12 +111,12 @@ impl Session {
         }
     }
 
+    /// Refuses the request with an ERROR no larger than the request (its
+    /// source address may be spoofed).
     async fn refuse(&self, code: ErrorCode, message: &str) {
-        let packet = Packet::Error {
-            code,
-            message: message.to_string(),
-        }
-        .to_bytes();
+        let Some(packet) = error_within(code, message, self.first_reply_limit) else {
+            return;
+        };
         if let Err(e) = self.socket.send_to(&packet, self.peer).await {
             debug!("could not send ERROR: {e}");
         }
@@ -177,6 +189,7 @@ impl Session {
             rto: self.rto_bounds(&negotiated),
             give_up_after: self.cfg.give_up_after,
             oack: negotiated.needs_oack().then(|| negotiated.oack(Some(size))),
+            request_len: request.wire_len,
         });
         let started = Instant::now();
         let mut progress = Progress::new(Some(size), started);
@@ -223,6 +236,7 @@ impl Session {
                         _ => sender.handle_illegal("unexpected packet on a read transfer"),
                     }
                 }
+                Event::Repeated => sender.handle_repeated_request(Instant::now()),
                 Event::Nothing => {}
                 Event::Timeout => sender.handle_timeout(Instant::now()),
                 Event::Cancelled => sender.abort(ErrorCode::NotDefined, "server shutting down"),
@@ -269,6 +283,7 @@ impl Session {
             give_up_after: self.cfg.give_up_after,
             oack: negotiated.needs_oack().then(|| negotiated.oack(None)),
             dally: self.cfg.dally,
+            request_len: request.wire_len,
         });
         let started = Instant::now();
         let mut progress = Progress::new(announced, started);
@@ -320,6 +335,7 @@ impl Session {
                         ),
                     }
                 }
+                Event::Repeated => receiver.handle_repeated_request(Instant::now()),
                 Event::Nothing => {}
                 Event::Timeout => receiver.handle_timeout(Instant::now()),
                 Event::Cancelled => receiver.abort(ErrorCode::NotDefined, "server shutting down"),
@@ -355,41 +371,47 @@ impl Session {
         bounds
     }
 
-    /// Waits for a datagram, the deadline, or shutdown.
-    async fn wait(&self, deadline: Option<Instant>, buf: &mut [u8]) -> Event {
+    /// Waits for a datagram, a repeated request, the deadline, or shutdown.
+    async fn wait(&mut self, deadline: Option<Instant>, buf: &mut [u8]) -> Event {
         let sleep = async {
             match deadline {
                 Some(at) => tokio::time::sleep_until(at.into()).await,
                 None => std::future::pending().await,
             }
         };
+        let Self {
+            socket,
+            repeats,
+            cancel,
+            ..
+        } = self;
         tokio::select! {
-            received = self.socket.socket().recv_from(buf) => match received {
+            received = socket.socket().recv_from(buf) => match received {
                 Ok((len, from)) => Event::Datagram(len, from),
                 Err(e) => {
                     debug!("receive error: {e}");
                     Event::Nothing
                 }
             },
+            Some(()) = repeats.recv() => Event::Repeated,
             () = sleep => Event::Timeout,
-            () = self.cancel.cancelled() => Event::Cancelled,
+            () = cancel.cancelled() => Event::Cancelled,
         }
     }
 
     /// Parses a datagram from the peer. One from another address or port is
     /// answered with ERROR 5 and otherwise ignored (RFC 1350).
     async fn accept<'b>(&self, datagram: &'b [u8], from: SocketAddr) -> Option<Packet<'b>> {
-        if from != self.peer {
-            if from != self.local {
+        match tid::check(from, self.peer, self.local, datagram.len()) {
+            tid::Origin::Peer => {}
+            tid::Origin::Stranger(reply) => {
                 debug!(%from, "packet from an unknown transfer ID");
-                let error = Packet::Error {
-                    code: ErrorCode::UnknownTid,
-                    message: "Unknown transfer ID".into(),
+                if let Some(reply) = reply {
+                    let _ = self.socket.send_to(&reply, from).await;
                 }
-                .to_bytes();
-                let _ = self.socket.send_to(&error, from).await;
+                return None;
             }
-            return None;
+            tid::Origin::Ignored => return None,
         }
         match Packet::parse(datagram) {
             Ok(packet) => Some(packet),

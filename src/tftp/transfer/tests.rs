@@ -7,7 +7,7 @@ use crate::tftp::blocknum::Rollover;
 use crate::tftp::packet::{ErrorCode, Packet};
 use crate::tftp::rto::RtoBounds;
 
-fn sender_cfg(blksize: u16, windowsize: u16, oack: bool) -> SenderConfig {
+pub(super) fn sender_cfg(blksize: u16, windowsize: u16, oack: bool) -> SenderConfig {
     SenderConfig {
         blksize,
         windowsize,
@@ -15,10 +15,11 @@ fn sender_cfg(blksize: u16, windowsize: u16, oack: bool) -> SenderConfig {
         rto: RtoBounds::default(),
         give_up_after: Duration::from_secs(5),
         oack: oack.then(|| vec![("blksize".to_string(), blksize.to_string())]),
+        request_len: 20,
     }
 }
 
-fn receiver_cfg(blksize: u16, windowsize: u16) -> ReceiverConfig {
+pub(super) fn receiver_cfg(blksize: u16, windowsize: u16) -> ReceiverConfig {
     ReceiverConfig {
         blksize,
         windowsize,
@@ -27,11 +28,12 @@ fn receiver_cfg(blksize: u16, windowsize: u16) -> ReceiverConfig {
         give_up_after: Duration::from_secs(5),
         oack: None,
         dally: Duration::from_secs(2),
+        request_len: 20,
     }
 }
 
 /// Feeds the sender blocks of `file` until it wants no more.
-fn feed(sender: &mut Sender, file: &[u8], offset: &mut usize) {
+pub(super) fn feed(sender: &mut Sender, file: &[u8], offset: &mut usize) {
     while sender.wants_block() {
         let end = (*offset + sender.blksize()).min(file.len());
         sender.push_block(&file[*offset..end]);
@@ -40,7 +42,7 @@ fn feed(sender: &mut Sender, file: &[u8], offset: &mut usize) {
 }
 
 /// Sends everything pending and returns the parsed (opcode, block, len).
-fn drain(sender: &mut Sender, now: Instant) -> Vec<(u16, u16, usize)> {
+pub(super) fn drain(sender: &mut Sender, now: Instant) -> Vec<(u16, u16, usize)> {
     let mut batch = Batch::new(64, 1 << 20);
     let mut out = Vec::new();
     while sender.poll_transmit(now, &mut batch) {
@@ -286,7 +288,7 @@ fn slow_link_stops_spurious_resends() {
 }
 
 #[test]
-fn unverified_peer_gets_few_resends() {
+fn unverified_peer_gets_one_datagram_per_request() {
     let t0 = Instant::now();
     let mut s = Sender::new(sender_cfg(512, 4, true));
     let mut now = t0;
@@ -296,8 +298,9 @@ fn unverified_peer_gets_few_resends() {
         s.handle_timeout(now);
         sent += drain(&mut s, now).len();
     }
-    assert_eq!(sent, 4, "the OACK and three resends, no ERROR");
+    assert_eq!(sent, 1, "the OACK once: no resend, no ERROR");
     assert_eq!(s.outcome(), Some(&Outcome::TimedOut));
+    assert_eq!(now - t0, Duration::from_secs(5), "waited --timeout for it");
 }
 
 #[test]
@@ -345,7 +348,7 @@ fn block_numbers_roll_over_to_one_when_asked() {
     assert_eq!(&seen[65533..65537], &[65534, 65535, 1, 2]);
 }
 
-fn recv_drain(r: &mut Receiver, now: Instant) -> Vec<(u16, u16)> {
+pub(super) fn recv_drain(r: &mut Receiver, now: Instant) -> Vec<(u16, u16)> {
     let mut out = Vec::new();
     while let Some(d) = r.poll_transmit(now) {
         match Packet::parse(&d).unwrap() {
@@ -436,18 +439,27 @@ fn receiver_reacks_on_silence_then_gives_up() {
     let mut r = Receiver::new(receiver_cfg(4, 1));
     let mut now = t0;
     recv_drain(&mut r, now);
-    let mut sent = 0;
+    // A slow first round trip keeps the timeout at its 1 s ceiling.
+    now += Duration::from_secs(1);
+    r.handle_data(now, 1, b"abcd");
+    assert_eq!(recv_drain(&mut r, now), vec![(4, 1)]);
+    let silent_from = now;
+    let mut sent = Vec::new();
     while let Some(deadline) = r.poll_timeout() {
         now = deadline;
         r.handle_timeout(now);
-        sent += recv_drain(&mut r, now).len();
+        sent.extend(recv_drain(&mut r, now));
     }
     assert_eq!(r.outcome(), Some(&Outcome::TimedOut));
     assert!(
-        now - t0 >= Duration::from_secs(5),
+        now - silent_from >= Duration::from_secs(5),
         "gave up only after the silence limit"
     );
-    assert_eq!(sent, 5, "four re-ACKs a second apart, then an ERROR");
+    assert_eq!(
+        sent,
+        vec![(4, 1), (4, 1), (4, 1), (4, 1), (5, 0)],
+        "four re-ACKs a second apart, then an ERROR"
+    );
 }
 
 /// A deterministic pseudo-random generator for the lossy link.
@@ -484,6 +496,11 @@ fn simulate(
         ..receiver_cfg(blksize, windowsize)
     });
     recv_drain(&mut r, now); // the receiver's opening ACK goes nowhere here
+                             // Until DATA arrives the client repeats what it sent last on its own
+                             // timer: the request, or ACK 0 once it has the OACK.
+    let client_timeout = Duration::from_secs(1);
+    let mut client_resend_at = now + client_timeout;
+    let mut saw_oack = false;
     let mut off = 0;
     let mut written = Vec::new();
     let mut batch = Batch::new(64, 1 << 20);
@@ -499,8 +516,11 @@ fn simulate(
                 match Packet::parse(d).unwrap() {
                     Packet::Data { block, data } => r.handle_data(now + link_delay, block, data),
                     // The client's answer to an OACK is ACK 0.
-                    Packet::Oack { .. } if !rng.chance(loss) => {
-                        s.handle_ack(now + 2 * link_delay, 0);
+                    Packet::Oack { .. } => {
+                        saw_oack = true;
+                        if !rng.chance(loss) {
+                            s.handle_ack(now + 2 * link_delay, 0);
+                        }
                     }
                     _ => {}
                 }
@@ -523,12 +543,21 @@ fn simulate(
             break;
         }
         if !progressed {
-            let next = [s.poll_timeout(), r.poll_timeout()]
+            let client = (!s.is_verified()).then_some(client_resend_at);
+            let next = [s.poll_timeout(), r.poll_timeout(), client]
                 .into_iter()
                 .flatten()
                 .min();
             let Some(next) = next else { break };
             now = now.max(next);
+            if client == Some(now) {
+                client_resend_at = now + client_timeout;
+                match (saw_oack, rng.chance(loss)) {
+                    (_, true) => {}
+                    (true, false) => s.handle_ack(now + link_delay, 0),
+                    (false, false) => s.handle_repeated_request(now + link_delay),
+                }
+            }
             s.handle_timeout(now);
             r.handle_timeout(now);
         } else {
