@@ -127,9 +127,15 @@ pub struct TftpArgs {
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub max_per_client: usize,
 
-    /// More detail: requests, and every block.
+    /// Debug logs: each request with its options, and a line per DATA and
+    /// ACK sent or received.
     #[arg(short = 'v', long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+
+    /// Transfers running longer than this log progress every 10 %, in
+    /// milliseconds (for tests; the default suits people).
+    #[arg(long, value_name = "MS", default_value_t = 3000, hide = true)]
+    pub progress_after_ms: u64,
 
     /// tftpd-hpa's verbosity level (same effect as that many -v).
     #[arg(long, value_name = "N")]
@@ -273,6 +279,7 @@ impl TftpArgs {
         cfg.upload_dir = self.upload_dir.clone();
         cfg.max_per_client = self.max_per_client;
         cfg.trace_blocks = self.verbosity() >= 1;
+        cfg.progress_after = Duration::from_millis(self.progress_after_ms);
         cfg.ipv6_only = self.ipv6;
         Ok(cfg)
     }

@@ -52,8 +52,12 @@ pub struct TftpConfig {
     /// Directory (inside the root) every upload lands in, whatever
     /// directory the client names (`--upload-dir`).
     pub upload_dir: Option<String>,
-    /// Log every block (`--verbose` twice).
+    /// Log a debug line per DATA and ACK sent or received (`netboot tftp
+    /// -v`, `netboot serve -vv`).
     pub trace_blocks: bool,
+    /// A transfer of known size that runs longer than this logs progress
+    /// every 10 %.
+    pub progress_after: Duration,
     /// Per-client files and rewrites, when the profile registry runs.
     pub client_files: Option<Arc<dyn ClientFiles>>,
 }
@@ -76,6 +80,7 @@ impl TftpConfig {
             mtu_clamp: false,
             upload_dir: None,
             trace_blocks: false,
+            progress_after: Duration::from_secs(3),
             client_files: None,
         }
     }

@@ -67,7 +67,7 @@ mod report;
 mod sink;
 pub mod tid;
 
-use report::{log_end, Progress};
+use report::{log_end, trace_datagram, trace_sent, Progress};
 use sink::Sink;
 
 /// Bytes read or written in one chunk.
@@ -192,7 +192,7 @@ impl Session {
             request_len: request.wire_len,
         });
         let started = Instant::now();
-        let mut progress = Progress::new(Some(size), started);
+        let mut progress = Progress::new(Some(size), started, self.cfg.progress_after);
         let mut batch = Batch::new(self.socket.max_segments().min(64), 64 << 10);
         let mut block = Vec::with_capacity(usize::from(negotiated.blksize));
         let mut buf = vec![0u8; 65536];
@@ -209,7 +209,7 @@ impl Session {
             let now = Instant::now();
             while sender.poll_transmit(now, &mut batch) {
                 if self.cfg.trace_blocks {
-                    debug!(datagrams = batch.len(), bytes = batch.bytes().len(), "send");
+                    trace_sent(&batch);
                 }
                 if let Err(e) = self.socket.send_batch(&batch, self.peer).await {
                     warn!("send failed: {e}");
@@ -228,7 +228,7 @@ impl Session {
                     match packet {
                         Packet::Ack { block } => {
                             if self.cfg.trace_blocks {
-                                debug!(block, "ack");
+                                debug!(block, "ACK received");
                             }
                             sender.handle_ack(Instant::now(), block);
                         }
@@ -286,12 +286,15 @@ impl Session {
             request_len: request.wire_len,
         });
         let started = Instant::now();
-        let mut progress = Progress::new(announced, started);
+        let mut progress = Progress::new(announced, started, self.cfg.progress_after);
         let mut sink = Sink::new(request.mode, upload);
         let mut buf = vec![0u8; 65536];
         loop {
             let now = Instant::now();
             while let Some(datagram) = receiver.poll_transmit(now) {
+                if self.cfg.trace_blocks {
+                    trace_datagram(&datagram);
+                }
                 if let Err(e) = self.socket.send_to(&datagram, self.peer).await {
                     debug!("send failed: {e}");
                 }
@@ -324,7 +327,7 @@ impl Session {
                     match packet {
                         Packet::Data { block, data } => {
                             if self.cfg.trace_blocks {
-                                debug!(block, len = data.len(), "data");
+                                debug!(block, bytes = data.len(), "DATA received");
                             }
                             receiver.handle_data(Instant::now(), block, data);
                         }
