@@ -2,12 +2,14 @@
 //! state machines, path resolution inside the served root, and the tokio
 //! shell (listener, one task and socket per transfer).
 //!
-//! Only `server`, `session`, `source` and `udp` do I/O; the rest is pure.
+//! Only `server`, `session`, `source`, `netascii_stream`, `fs` and `udp` do
+//! I/O; the rest is pure.
 
 pub mod blocknum;
 pub mod config;
 pub mod fs;
 pub mod netascii;
+pub mod netascii_stream;
 pub mod options;
 pub mod packet;
 pub mod remap;

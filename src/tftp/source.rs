@@ -1,7 +1,8 @@
 //! Where a download's bytes come from: a file read in large chunks on the
 //! blocking pool with one chunk of read-ahead (so a slow disk never stalls
-//! the runtime and a fast one keeps the window full), or bytes already in
-//! memory (netascii translations, files rendered for one client).
+//! the runtime and a fast one keeps the window full), the same translated
+//! to netascii as it streams, or bytes already in memory (files rendered
+//! for one client).
 
 use std::fs::File;
 use std::io;
@@ -10,15 +11,14 @@ use std::sync::Arc;
 
 use tokio::task::JoinHandle;
 
-use super::netascii;
-
-/// Largest file translated to netascii (it is translated in memory).
-pub const MAX_NETASCII_BYTES: u64 = 64 << 20;
+use super::netascii_stream::NetasciiStream;
 
 /// A download's byte stream, block by block.
 pub enum Source {
     /// A file on disk.
     File(FileSource),
+    /// A file on disk, translated to netascii.
+    Netascii(Box<NetasciiStream>),
     /// Bytes in memory.
     Memory {
         /// The whole content.
@@ -39,28 +39,18 @@ impl Source {
         Source::Memory { data, pos: 0 }
     }
 
-    /// Reads the whole file and translates it to netascii.
+    /// A file translated to netascii as it streams (its wire size counted
+    /// first, for tsize).
     pub async fn netascii(file: File, size: u64) -> io::Result<Self> {
-        if size > MAX_NETASCII_BYTES {
-            return Err(io::Error::other(format!(
-                "netascii transfers are limited to {MAX_NETASCII_BYTES} bytes"
-            )));
-        }
-        let raw = tokio::task::spawn_blocking(move || {
-            let mut raw = Vec::with_capacity(size as usize);
-            io::Read::read_to_end(&mut &file, &mut raw).map(|_| raw)
-        })
-        .await
-        .map_err(io::Error::other)??;
-        let mut wire = Vec::with_capacity(netascii::encoded_len(&raw) as usize);
-        netascii::Encoder.encode(&raw, &mut wire);
-        Ok(Self::memory(wire))
+        let stream = NetasciiStream::open(file, size, 64 << 10).await?;
+        Ok(Source::Netascii(Box::new(stream)))
     }
 
     /// Total bytes this source will produce.
     pub fn len(&self) -> u64 {
         match self {
             Source::File(f) => f.size,
+            Source::Netascii(n) => n.len(),
             Source::Memory { data, .. } => data.len() as u64,
         }
     }
@@ -76,6 +66,7 @@ impl Source {
         out.clear();
         match self {
             Source::File(f) => f.next_block(blksize, out).await,
+            Source::Netascii(n) => n.next_block(blksize, out).await,
             Source::Memory { data, pos } => {
                 let end = (*pos + blksize).min(data.len());
                 out.extend_from_slice(&data[*pos..end]);
@@ -102,7 +93,7 @@ pub struct FileSource {
 }
 
 impl FileSource {
-    fn new(file: File, size: u64, chunk: usize) -> Self {
+    pub(super) fn new(file: File, size: u64, chunk: usize) -> Self {
         Self {
             file: Arc::new(file),
             size,
@@ -130,7 +121,8 @@ impl FileSource {
         }));
     }
 
-    async fn next_block(&mut self, blksize: usize, out: &mut Vec<u8>) -> io::Result<()> {
+    /// Appends bytes to `out` until it holds `blksize` (fewer at the end).
+    pub(super) async fn next_block(&mut self, blksize: usize, out: &mut Vec<u8>) -> io::Result<()> {
         while out.len() < blksize {
             if self.buf_pos == self.buf.len() {
                 self.request_next();
