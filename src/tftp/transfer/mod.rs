@@ -8,7 +8,11 @@ mod receiver;
 mod sender;
 
 #[cfg(test)]
+mod receiver_tests;
+#[cfg(test)]
 mod rollover_tests;
+#[cfg(test)]
+mod sim_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
