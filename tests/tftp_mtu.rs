@@ -29,7 +29,7 @@ fn the_path_limit_on_loopback_is_its_mtu_less_the_headers() {
     // 65535 bytes.
     let limit = path_block_limit(addr("127.0.0.1:69"), addr("127.0.0.1:2000"));
     assert_eq!(limit.map(usize::from), Some(mtu.min(65535) - 32));
-    if support::ipv6_loopback_available() {
+    if support::require_ipv6_loopback() {
         // IPv6 40 + UDP 8 + TFTP 4.
         let limit = path_block_limit(addr("[::1]:69"), addr("[::1]:2000"));
         assert_eq!(limit.map(usize::from), Some(mtu - 52));
