@@ -1,15 +1,18 @@
 //! The command line as administrators use it: a tftpd-hpa flag line taken
-//! verbatim, `--user`, IPv6 on `::1`, `--port-range`, bad flags.
+//! verbatim, `--user` (really dropping root), `--port-range`, bad flags.
+//! IPv6 and the address families are in `tftp_ipv6.rs`.
 
 mod support;
 
 use std::process::Command;
 
-use support::clients::{atftp_get, curl_get, tftp_hpa_get, tftp_hpa_put};
-use support::raw::{ack, rrq, Packet, RawClient};
+use std::os::unix::fs::MetadataExt;
+
+use support::clients::{tftp_hpa_get, tftp_hpa_put};
+use support::raw::{ack, rrq, wrq, Packet, RawClient, ERR_ACCESS};
 use support::{
-    assert_file_is, assert_same_bytes, ipv6_loopback_available, pseudo_random, require_tool,
-    run_client, scratch, Server, CLIENT_TIMEOUT,
+    assert_file_is, assert_same_bytes, pseudo_random, require_root, require_tool, run_client,
+    scratch, Server, CLIENT_TIMEOUT,
 };
 
 fn current_user() -> String {
@@ -72,71 +75,70 @@ fn an_unknown_user_is_a_clear_startup_error() {
     assert!(err.contains("no user named"), "{err}");
 }
 
+/// The server's real, effective, saved and file-system user and group
+/// IDs, from /proc.
+fn ids_of(pid: u32) -> (Vec<u32>, Vec<u32>) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let field = |name: &str| -> Vec<u32> {
+        let line = status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("no {name} in /proc/{pid}/status"));
+        line[name.len()..]
+            .split_whitespace()
+            .map(|n| n.parse().unwrap())
+            .collect()
+    };
+    (field("Uid:"), field("Gid:"))
+}
+
 #[test]
-fn dropping_to_nobody_still_serves_world_readable_files() {
-    if current_user() != "root" {
-        support::skip("not root, cannot switch users");
+fn user_drops_root_for_good_before_serving() {
+    if !require_root("--user switches from root to another user") {
         return;
     }
-    let srv = Server::start(&["--user", "nobody", "--create"]);
+    let nobody = nix::unistd::User::from_name("nobody")
+        .unwrap()
+        .expect("user nobody");
+    let (uid, gid) = (nobody.uid.as_raw(), nobody.gid.as_raw());
+    // --permissive: only the process's own permissions decide.
+    let srv = Server::start(&["--user", "nobody", "--create", "--permissive"]);
+    let (uids, gids) = ids_of(srv.pid());
+    assert!(uids.iter().all(|u| *u == uid), "uids {uids:?}");
+    assert!(gids.iter().all(|g| *g == gid), "gids {gids:?}");
+
     let body = pseudo_random(5000, 65534);
-    srv.put_file("f", &body, 0o644);
+    srv.put_file("public", &body, 0o644);
     let mut client = RawClient::new(srv.addr);
-    client.request(&rrq("f", "octet", &[]));
+    client.request(&rrq("public", "octet", &[]));
     assert_same_bytes(&client.read_rest(None, 512, 1), &body, "as nobody");
-    // nobody may not write into the root-owned 0755 directory.
+
+    // Readable by root alone: nobody cannot open it.
+    srv.put_file("root-only", b"secret", 0o600);
     let mut client = RawClient::new(srv.addr);
-    client.request(&support::raw::wrq("new", "octet", &[]));
-    assert!(matches!(client.recv(), Packet::Error(2, _)));
+    client.request(&rrq("root-only", "octet", &[]));
+    assert!(
+        matches!(client.recv(), Packet::Error(ERR_ACCESS, _)),
+        "root's file served"
+    );
+
+    // An upload lands owned by nobody; the root-owned 0755 root refuses it.
+    let drop = srv.root().join("drop");
+    std::fs::create_dir(&drop).unwrap();
+    nix::unistd::chown(&drop, Some(nobody.uid), Some(nobody.gid)).unwrap();
+    let upload = pseudo_random(3000, 1);
+    let mut client = RawClient::new(srv.addr);
+    client.request(&wrq("drop/new", "octet", &[]));
+    assert_eq!(client.recv(), Packet::Ack(0));
+    client.write_all(&upload, 512);
+    let landed = drop.join("new");
+    assert_file_is(&landed, &upload);
+    let meta = std::fs::metadata(&landed).unwrap();
+    assert_eq!((meta.uid(), meta.gid()), (uid, gid), "owner of the upload");
+    let mut client = RawClient::new(srv.addr);
+    client.request(&wrq("new", "octet", &[]));
+    assert!(matches!(client.recv(), Packet::Error(ERR_ACCESS, _)));
     assert!(!srv.root().join("new").exists());
-}
-
-#[test]
-fn ipv6_loopback_serves_curl_tftp_hpa_and_atftp() {
-    if !ipv6_loopback_available() {
-        support::skip("::1 is not configured on this machine");
-        return;
-    }
-    let srv = Server::start(&["--address", "[::1]:0"]);
-    assert!(srv.addr.is_ipv6());
-    let body = pseudo_random(200_000, 6);
-    srv.put_file("f6", &body, 0o644);
-    let local = scratch();
-    let out = local.path().join("f6");
-    if require_tool("curl", "curl") {
-        curl_get(&srv, "f6", &out, Some(1468)).assert_success();
-        assert_file_is(&out, &body);
-    }
-    if require_tool("tftp", "tftp-hpa") {
-        std::fs::remove_file(&out).ok();
-        let run = tftp_hpa_get(&srv, "f6", &out, "binary");
-        assert!(!run.output().contains("Error"), "{run:?}");
-        assert_file_is(&out, &body);
-    }
-    if require_tool("atftp", "atftp") {
-        std::fs::remove_file(&out).ok();
-        atftp_get(&srv, "f6", &out, &["blksize 1024"], &[]).assert_success();
-        assert_file_is(&out, &body);
-    }
-    let mut client = RawClient::new(srv.addr);
-    client.request(&rrq("f6", "octet", &[]));
-    assert_same_bytes(&client.read_rest(None, 512, 1), &body, "raw over ::1");
-}
-
-#[test]
-fn two_addresses_are_both_served() {
-    if !ipv6_loopback_available() {
-        support::skip("::1 is not configured on this machine");
-        return;
-    }
-    let srv = Server::start(&["--address", "127.0.0.1:0", "--address", "[::1]:0"]);
-    assert_eq!(srv.addrs.len(), 2, "{:?}", srv.addrs);
-    srv.put_file("f", b"both", 0o644);
-    for addr in srv.addrs.clone() {
-        let mut client = RawClient::new(addr);
-        client.request(&rrq("f", "octet", &[]));
-        assert_eq!(client.read_rest(None, 512, 1), b"both");
-    }
 }
 
 #[test]

@@ -117,3 +117,29 @@ fn tftp_hpa_netascii_round_trips_unix_text() {
     assert!(!run.output().contains("Error"), "{run:?}");
     assert_file_is(&srv.root().join("uploaded"), &text);
 }
+
+#[test]
+fn a_netascii_file_over_64_mib_streams_with_the_right_tsize() {
+    let srv = Server::start(&[]);
+    // Text just over the 64 MiB that used to be the in-memory limit, with
+    // line ends of both kinds throughout.
+    let text: Vec<u8> = support::pseudo_random((64 << 20) + 4099, 64)
+        .into_iter()
+        .map(|b| match b % 61 {
+            0 => b'\n',
+            1 => b'\r',
+            n => b'a' + n % 26,
+        })
+        .collect();
+    srv.put_file("big.txt", &text, 0o644);
+    let wire = netascii_encode(&text);
+    drop(text);
+    let mut client = RawClient::new(srv.addr);
+    let options = [("tsize", "0"), ("blksize", "65464"), ("windowsize", "16")];
+    client.request(&rrq("big.txt", "netascii", &options));
+    let oack = client.recv();
+    assert_eq!(oack.option("tsize"), Some(wire.len().to_string().as_str()));
+    client.send(&support::raw::ack(0));
+    let got = client.read_rest(None, 65464, 16);
+    assert_same_bytes(&got, &wire, "netascii over 64 MiB");
+}

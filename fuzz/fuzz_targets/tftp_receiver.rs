@@ -14,6 +14,9 @@
 //!   accepted; at most `windowsize - 1` accepted blocks wait for an ACK;
 //! - the final block's ACK goes out only after the commit succeeded;
 //!   `needs_commit` is true exactly between the final block and the commit;
+//! - until the first DATA (the client unverified) at most one datagram goes
+//!   out per request (the first and each repeat), and an ERROR is no longer
+//!   than the request;
 //! - a deadline never lies before the time of the last timeout handled, and
 //!   timers stop (transfer over, or waiting for the shell) in bounded steps.
 
@@ -48,6 +51,7 @@ struct Cfg {
     rto_max_ms: u16,
     give_up_ms: u16,
     dally_ms: u16,
+    request_len: u8,
 }
 
 #[derive(Debug, Arbitrary)]
@@ -85,6 +89,8 @@ enum Event {
     /// Honest blocks until the block number has wrapped (with the magic
     /// value and blksize <= 64 only).
     Wrap(u16),
+    /// The client sends its WRQ again from the same port.
+    Repeat,
 }
 
 #[derive(Debug, Arbitrary)]
@@ -110,6 +116,11 @@ struct Fuzz {
     max_ack: Option<u64>,
     error_sent: bool,
     floor: Option<Instant>,
+    /// Requests received: the first and every repeat before verification.
+    requests: u64,
+    /// Datagrams sent while the client was unverified.
+    unverified_sends: u64,
+    request_len: usize,
 }
 
 fn payload(len: usize, fill: u8) -> Vec<u8> {
@@ -142,6 +153,7 @@ impl Fuzz {
             give_up_after: Duration::from_millis(u64::from(c.give_up_ms % 20_000)),
             oack: oack.clone(),
             dally: Duration::from_millis(u64::from(c.dally_ms)),
+            request_len: usize::from(c.request_len),
         });
         Self {
             receiver,
@@ -159,6 +171,9 @@ impl Fuzz {
             max_ack: None,
             error_sent: false,
             floor: None,
+            requests: 1,
+            unverified_sends: 0,
+            request_len: usize::from(c.request_len),
         }
     }
 
@@ -213,6 +228,21 @@ impl Fuzz {
         };
         assert!(!self.error_sent, "datagram after the ERROR");
         self.emitted += 1;
+        let unverified = !self.receiver.is_verified();
+        if unverified {
+            self.unverified_sends += 1;
+            assert!(
+                self.unverified_sends <= self.requests,
+                "{} datagrams to an unverified client for {} requests",
+                self.unverified_sends,
+                self.requests
+            );
+            assert!(
+                !matches!(Packet::parse(&datagram), Ok(Packet::Error { .. }))
+                    || datagram.len() <= self.request_len,
+                "ERROR to an unverified client longer than its request"
+            );
+        }
         let packet = Packet::parse(&datagram);
         if self.emitted == 1 {
             match (&packet, &self.oack) {
@@ -355,6 +385,12 @@ impl Fuzz {
                 if magic == WRAP_MAGIC && self.blksize <= 64 {
                     self.run(WRAP_BLOCKS.saturating_sub(self.expected));
                 }
+            }
+            Event::Repeat => {
+                if !self.receiver.is_verified() {
+                    self.requests += 1;
+                }
+                self.receiver.handle_repeated_request(self.now);
             }
         }
         self.check_state();

@@ -9,9 +9,11 @@
 //!   an ERROR that comes alone and only once the transfer is over;
 //! - a DATA carries exactly the bytes pushed for its block, at most
 //!   `blksize` of them, from the unacknowledged window;
-//! - before the client's first ACK only block 1 (or the OACK) goes out, and
-//!   at most 1 + 3 times; afterwards never past `windowsize` blocks beyond
-//!   the first unacknowledged one;
+//! - before the client's first ACK only block 1 (or the OACK) goes out;
+//!   until the sender counts the client as verified it sends at most one
+//!   datagram per request (the first and each repeat), and an ERROR no
+//!   longer than the request; afterwards never past `windowsize` blocks
+//!   beyond the first unacknowledged one;
 //! - between ACKs that make progress and timeouts no datagram is sent twice
 //!   (a duplicate ACK never triggers a resend);
 //! - batches keep the GSO shape (equal lengths, a shorter last one allowed);
@@ -53,6 +55,7 @@ struct Cfg {
     give_up_ms: u16,
     batch_count: u8,
     batch_kib: u8,
+    request_len: u8,
 }
 
 #[derive(Debug, Arbitrary)]
@@ -82,6 +85,8 @@ enum Event {
     /// Honest rounds until the block number has wrapped (with the magic
     /// value and blksize <= 64 only).
     Wrap(u16),
+    /// The client sends its request again from the same port.
+    Repeat,
 }
 
 #[derive(Debug, Arbitrary)]
@@ -107,6 +112,11 @@ struct Fuzz {
     final_len: Option<usize>,
     any_ack: bool,
     first_sends: u32,
+    /// Datagrams sent while the sender counted the client as unverified.
+    unverified_sends: u32,
+    /// Requests received: the first and every repeat.
+    requests: u32,
+    request_len: usize,
     data_seen: bool,
     oack_this_epoch: bool,
     sent_this_epoch: HashSet<u64>,
@@ -158,6 +168,7 @@ impl Fuzz {
             },
             give_up_after: Duration::from_millis(u64::from(c.give_up_ms % 5_000)),
             oack: oack.clone(),
+            request_len: usize::from(c.request_len),
         });
         let start = Instant::now();
         let (max_count, max_bytes) = (
@@ -181,6 +192,9 @@ impl Fuzz {
             final_len: None,
             any_ack: false,
             first_sends: 0,
+            unverified_sends: 0,
+            requests: 1,
+            request_len: usize::from(c.request_len),
             data_seen: false,
             oack_this_epoch: false,
             sent_this_epoch: HashSet::new(),
@@ -244,6 +258,15 @@ impl Fuzz {
 
     fn check_datagram(&mut self, datagram: &[u8], alone: bool) {
         self.sends += 1;
+        if !self.sender.is_verified() {
+            self.unverified_sends += 1;
+            assert!(
+                self.unverified_sends <= self.requests,
+                "{} datagrams to an unverified client for {} requests",
+                self.unverified_sends,
+                self.requests
+            );
+        }
         match Packet::parse(datagram) {
             Ok(Packet::Data { block, data }) => self.check_data(block, data),
             Ok(Packet::Oack { options }) => {
@@ -264,12 +287,18 @@ impl Fuzz {
             Ok(Packet::Error { .. }) => {
                 assert!(alone, "ERROR shares a batch");
                 assert!(self.sender.is_finished(), "ERROR sent mid-transfer");
+                if !self.sender.is_verified() {
+                    assert!(
+                        datagram.len() <= self.request_len,
+                        "ERROR to an unverified client longer than its request"
+                    );
+                }
             }
             other => panic!("sender emitted {other:?}"),
         }
         assert!(
-            self.first_sends <= 4,
-            "unverified client drew more than 4 sends"
+            self.first_sends <= self.requests,
+            "the client drew more first sends than it sent requests"
         );
     }
 
@@ -407,6 +436,13 @@ impl Fuzz {
                 if magic == WRAP_MAGIC && self.blksize <= 64 {
                     while self.pushed < WRAP_BLOCKS && self.run_once() {}
                 }
+            }
+            Event::Repeat => {
+                if !self.sender.is_verified() {
+                    self.requests += 1;
+                }
+                self.sender.handle_repeated_request(self.now);
+                self.new_epoch();
             }
         }
         self.check_state();

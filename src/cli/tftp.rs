@@ -30,11 +30,11 @@ pub struct TftpArgs {
     #[arg(short = 'a', long = "address", value_name = "ADDR")]
     pub address: Vec<String>,
 
-    /// IPv4 only.
+    /// IPv4 only: the default and `:PORT` addresses mean 0.0.0.0.
     #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
     pub ipv4: bool,
 
-    /// IPv6 only.
+    /// IPv6 only: `[::]` no longer takes IPv4 as well.
     #[arg(short = '6', long = "ipv6")]
     pub ipv6: bool,
 
@@ -127,9 +127,15 @@ pub struct TftpArgs {
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub max_per_client: usize,
 
-    /// More detail: requests, and every block.
+    /// Debug logs: each request with its options, and a line per DATA and
+    /// ACK sent or received.
     #[arg(short = 'v', long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+
+    /// Transfers running longer than this log progress every 10 %, in
+    /// milliseconds (for tests; the default suits people).
+    #[arg(long, value_name = "MS", default_value_t = 3000, hide = true)]
+    pub progress_after_ms: u64,
 
     /// tftpd-hpa's verbosity level (same effect as that many -v).
     #[arg(long, value_name = "N")]
@@ -273,6 +279,8 @@ impl TftpArgs {
         cfg.upload_dir = self.upload_dir.clone();
         cfg.max_per_client = self.max_per_client;
         cfg.trace_blocks = self.verbosity() >= 1;
+        cfg.progress_after = Duration::from_millis(self.progress_after_ms);
+        cfg.ipv6_only = self.ipv6;
         Ok(cfg)
     }
 
@@ -386,106 +394,5 @@ fn parse_port_range(text: &str) -> Result<(u16, u16), CliError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Wrapper {
-        #[command(flatten)]
-        args: TftpArgs,
-    }
-
-    fn parse(argv: &[&str]) -> Result<TftpArgs, clap::Error> {
-        let mut full = vec!["netboot"];
-        full.extend_from_slice(argv);
-        Wrapper::try_parse_from(full).map(|w| w.args)
-    }
-
-    #[test]
-    fn tftpd_hpa_line_works_verbatim() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path().to_str().unwrap();
-        let args = parse(&[
-            "--secure",
-            "--create",
-            "--blocksize",
-            "1468",
-            "--max-blocksize",
-            "65535",
-            "--verbose",
-            "--address",
-            "0.0.0.0:69",
-            "--user",
-            "tftp",
-            d,
-        ])
-        .unwrap();
-        let cfg = args.to_config().unwrap();
-        assert_eq!(cfg.options.max_blksize, 1468);
-        assert!(cfg.root.secure && cfg.root.create && cfg.trace_blocks);
-        assert_eq!(cfg.listen, vec!["0.0.0.0:69".parse().unwrap()]);
-        assert_eq!(args.user.as_deref(), Some("tftp"));
-        let short = parse(&[
-            "-l",
-            "-L",
-            "-s",
-            "-c",
-            "-B",
-            "1468",
-            "-a",
-            ":69",
-            "-R",
-            "4096:32767",
-            "-U",
-            "002",
-            d,
-        ])
-        .unwrap();
-        let cfg = short.to_config().unwrap();
-        assert_eq!(cfg.port_range, Some((4096, 32767)));
-        assert_eq!(cfg.root.umask, 0o002);
-    }
-
-    #[test]
-    fn addresses_in_every_tftpd_hpa_form() {
-        let p = |t: &str| parse_address(t, false).unwrap();
-        assert_eq!(p("0.0.0.0:69"), "0.0.0.0:69".parse().unwrap());
-        assert_eq!(p(":69"), "[::]:69".parse().unwrap());
-        assert_eq!(p("127.0.0.1"), "127.0.0.1:69".parse().unwrap());
-        assert_eq!(p("[::1]:6969"), "[::1]:6969".parse().unwrap());
-        assert_eq!(p("[::1]"), "[::1]:69".parse().unwrap());
-        assert_eq!(
-            parse_address(":69", true).unwrap(),
-            "0.0.0.0:69".parse().unwrap()
-        );
-        assert!(parse_address("nonsense:x", false).is_err());
-    }
-
-    #[test]
-    fn contradictions_and_bad_values_are_errors() {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path().to_str().unwrap();
-        assert!(parse(&["-4", "-6", d]).is_err());
-        assert!(parse(&["--bogus", d]).is_err());
-        for bad in [
-            vec!["-4", "--address", "[::1]:69", d],
-            vec!["--blocksize", "100", d],
-            vec!["--port-range", "2000:1000", d],
-            vec!["--umask", "999", d],
-            vec!["--refuse", "multicast", d],
-            vec!["--timeout", "0", d],
-        ] {
-            let args = parse(&bad).unwrap();
-            assert!(args.to_config().is_err(), "{bad:?}");
-        }
-        assert!(parse(&["/nonexistent/dir"]).unwrap().to_config().is_err());
-    }
-
-    #[test]
-    fn max_blocksize_above_the_rfc_limit_means_the_limit() {
-        let dir = tempfile::tempdir().unwrap();
-        let args = parse(&["--max-blocksize", "65535", dir.path().to_str().unwrap()]).unwrap();
-        assert_eq!(args.to_config().unwrap().options.max_blksize, MAX_BLKSIZE);
-    }
-}
+#[path = "tftp_tests.rs"]
+mod tests;

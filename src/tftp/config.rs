@@ -25,6 +25,10 @@ pub trait ClientFiles: Send + Sync {
 pub struct TftpConfig {
     /// Addresses to listen on.
     pub listen: Vec<SocketAddr>,
+    /// An IPv6 wildcard address (`[::]`) serves IPv6 only (`-6`); without
+    /// it `[::]` serves IPv4 too. A specific IPv6 address is always IPv6
+    /// only.
+    pub ipv6_only: bool,
     /// The served directory and its rules.
     pub root: RootPolicy,
     /// Option limits.
@@ -48,8 +52,12 @@ pub struct TftpConfig {
     /// Directory (inside the root) every upload lands in, whatever
     /// directory the client names (`--upload-dir`).
     pub upload_dir: Option<String>,
-    /// Log every block (`--verbose` twice).
+    /// Log a debug line per DATA and ACK sent or received (`netboot tftp
+    /// -v`, `netboot serve -vv`).
     pub trace_blocks: bool,
+    /// A transfer of known size that runs longer than this logs progress
+    /// every 10 %.
+    pub progress_after: Duration,
     /// Per-client files and rewrites, when the profile registry runs.
     pub client_files: Option<Arc<dyn ClientFiles>>,
 }
@@ -59,6 +67,7 @@ impl TftpConfig {
     pub fn new(listen: Vec<SocketAddr>, root: RootPolicy) -> Self {
         Self {
             listen,
+            ipv6_only: false,
             root,
             options: OptionPolicy::default(),
             remap: RemapRules::default(),
@@ -71,6 +80,7 @@ impl TftpConfig {
             mtu_clamp: false,
             upload_dir: None,
             trace_blocks: false,
+            progress_after: Duration::from_secs(3),
             client_files: None,
         }
     }

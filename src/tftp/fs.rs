@@ -7,7 +7,9 @@
 //! remapping, or a NUL byte is an access violation. With `--secure` the
 //! resolved file must also stay inside the root once symlinks are followed.
 //! Only regular files are ever read or replaced: devices, FIFOs and
-//! directories are refused without being opened for I/O.
+//! directories are refused without being opened at all (the name is looked
+//! at without following links first, and what was opened is checked to be
+//! that same regular file).
 //!
 //! Uploads are written to a hidden temporary file in the target directory,
 //! synced, and renamed over the target only after the last block, so an
@@ -159,15 +161,27 @@ impl RootPolicy {
     /// Opens a file for a download.
     pub fn open_read(&self, path: &Path) -> Result<(File, u64), FsError> {
         let real = self.confine(path)?;
-        // O_NONBLOCK so that a FIFO cannot hang the open; refused just after.
+        // Look first, not following links (`real` has none left): a FIFO
+        // or a device is refused unopened. Opening a FIFO would wake a
+        // writer waiting on it; opening a device can have side effects.
+        let seen = fs::symlink_metadata(&real).map_err(not_found_or)?;
+        if !seen.file_type().is_file() {
+            return Err(FsError::Access("not a regular file".into()));
+        }
+        // The name can be swapped between the look and the open: no links,
+        // no blocking, no controlling terminal, then check it is the file
+        // that was looked at.
         let file = OpenOptions::new()
             .read(true)
-            .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
             .open(&real)
-            .map_err(not_found_or)?;
+            .map_err(|e| match e.raw_os_error() {
+                Some(libc::ELOOP) => FsError::Access("file replaced while opening".into()),
+                _ => not_found_or(e),
+            })?;
         let meta = file.metadata()?;
-        if !meta.is_file() {
-            return Err(FsError::Access("not a regular file".into()));
+        if !meta.is_file() || meta.dev() != seen.dev() || meta.ino() != seen.ino() {
+            return Err(FsError::Access("file replaced while opening".into()));
         }
         if !self.permissive && meta.mode() & 0o004 == 0 {
             return Err(FsError::Access("file is not world-readable".into()));
@@ -233,22 +247,28 @@ impl RootPolicy {
     }
 
     fn check_room(&self, dir: &Path, size: u64) -> Result<(), FsError> {
-        if let Some(limit) = self.max_upload {
-            if size > limit {
-                return Err(FsError::DiskFull(format!(
-                    "{size} bytes exceed the upload limit of {limit}"
-                )));
-            }
-        }
         let stat = nix::sys::statvfs::statvfs(dir).map_err(io::Error::from)?;
         let free = stat.blocks_available().saturating_mul(stat.fragment_size());
-        if size > free {
+        upload_fits(size, self.max_upload, free)
+    }
+}
+
+/// Whether an upload announced (tsize) as `size` bytes is allowed under the
+/// upload `limit` and fits in `free` bytes of the file system.
+pub fn upload_fits(size: u64, limit: Option<u64>, free: u64) -> Result<(), FsError> {
+    if let Some(limit) = limit {
+        if size > limit {
             return Err(FsError::DiskFull(format!(
-                "{size} bytes announced, {free} free"
+                "{size} bytes exceed the upload limit of {limit}"
             )));
         }
-        Ok(())
     }
+    if size > free {
+        return Err(FsError::DiskFull(format!(
+            "{size} bytes announced, {free} free"
+        )));
+    }
+    Ok(())
 }
 
 fn not_found_or(e: io::Error) -> FsError {
@@ -311,182 +331,5 @@ impl Upload {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::symlink;
-
-    fn policy(dir: &Path) -> RootPolicy {
-        RootPolicy {
-            root: dir.canonicalize().unwrap(),
-            secure: true,
-            create: false,
-            permissive: false,
-            case_insensitive: false,
-            umask: 0o022,
-            max_upload: None,
-        }
-    }
-
-    fn world_readable(path: &Path, body: &[u8]) {
-        fs::write(path, body).unwrap();
-        fs::set_permissions(path, fs::Permissions::from_mode(0o644)).unwrap();
-    }
-
-    #[test]
-    fn shapes_that_leave_the_root_are_refused() {
-        for bad in [
-            &b"../etc/passwd"[..],
-            b"a/../../b",
-            b"/..",
-            b"a/..",
-            b"",
-            b"/",
-            b"a\0b",
-        ] {
-            assert!(
-                matches!(relative_path(bad), Err(FsError::Access(_))),
-                "{bad:?}"
-            );
-        }
-        assert_eq!(
-            relative_path(b"/boot//grub/./x").unwrap(),
-            Path::new("boot/grub/x")
-        );
-        assert_eq!(
-            relative_path(b"//etc/passwd").unwrap(),
-            Path::new("etc/passwd")
-        );
-    }
-
-    #[test]
-    fn reads_inside_root_and_refuses_escapes() {
-        let dir = tempfile::tempdir().unwrap();
-        let outside = tempfile::tempdir().unwrap();
-        world_readable(&dir.path().join("pxelinux.0"), b"boot");
-        world_readable(&outside.path().join("secret"), b"no");
-        symlink(outside.path().join("secret"), dir.path().join("link")).unwrap();
-        let p = policy(dir.path());
-        let (_, size) = p.open_read(&p.resolve(b"/pxelinux.0").unwrap()).unwrap();
-        assert_eq!(size, 4);
-        assert!(matches!(
-            p.open_read(&p.resolve(b"link").unwrap()),
-            Err(FsError::Access(_))
-        ));
-        assert!(matches!(
-            p.open_read(&p.resolve(b"missing").unwrap()),
-            Err(FsError::NotFound)
-        ));
-        let lax = RootPolicy { secure: false, ..p };
-        assert!(lax.open_read(&lax.resolve(b"link").unwrap()).is_ok());
-    }
-
-    #[test]
-    fn fifos_and_directories_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        nix::unistd::mkfifo(
-            &dir.path().join("fifo"),
-            nix::sys::stat::Mode::from_bits_truncate(0o666),
-        )
-        .unwrap();
-        fs::create_dir(dir.path().join("sub")).unwrap();
-        let p = policy(dir.path());
-        for name in [&b"fifo"[..], b"sub"] {
-            assert!(matches!(
-                p.open_read(&p.resolve(name).unwrap()),
-                Err(FsError::Access(_))
-            ));
-        }
-        assert!(matches!(
-            p.open_read(Path::new("/dev/null")),
-            Err(FsError::Access(_))
-        ));
-    }
-
-    #[test]
-    fn case_insensitive_lookup_finds_windows_names() {
-        let dir = tempfile::tempdir().unwrap();
-        fs::create_dir(dir.path().join("Boot")).unwrap();
-        world_readable(&dir.path().join("Boot/BCD"), b"bcd");
-        let p = RootPolicy {
-            case_insensitive: true,
-            ..policy(dir.path())
-        };
-        let path = p.resolve(b"/boot/bcd").unwrap();
-        assert_eq!(p.open_read(&path).unwrap().1, 3);
-    }
-
-    #[test]
-    fn upload_needs_create_and_lands_atomically() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = policy(dir.path());
-        let target = p.resolve(b"router-confg").unwrap();
-        assert!(matches!(
-            p.begin_upload(&target, None),
-            Err(FsError::Access(_))
-        ));
-        let p = RootPolicy { create: true, ..p };
-        let mut up = p.begin_upload(&target, Some(10)).unwrap();
-        up.write(b"hostname r1\n").unwrap();
-        assert!(!target.exists(), "nothing visible before commit");
-        up.commit().unwrap();
-        assert_eq!(fs::read(&target).unwrap(), b"hostname r1\n");
-        let mode = fs::metadata(&target).unwrap().mode() & 0o777;
-        assert_eq!(mode, 0o644, "umask applied");
-        let leftovers = fs::read_dir(dir.path()).unwrap().count();
-        assert_eq!(leftovers, 1);
-    }
-
-    #[test]
-    fn aborted_upload_leaves_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = RootPolicy {
-            create: true,
-            ..policy(dir.path())
-        };
-        let mut up = p.begin_upload(&p.resolve(b"x").unwrap(), None).unwrap();
-        up.write(b"partial").unwrap();
-        drop(up);
-        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
-    }
-
-    #[test]
-    fn existing_file_replaced_only_when_world_writable() {
-        let dir = tempfile::tempdir().unwrap();
-        let target = dir.path().join("cfg");
-        world_readable(&target, b"old");
-        let p = RootPolicy {
-            create: true,
-            ..policy(dir.path())
-        };
-        assert!(matches!(
-            p.begin_upload(&target, None),
-            Err(FsError::Exists)
-        ));
-        fs::set_permissions(&target, fs::Permissions::from_mode(0o666)).unwrap();
-        let mut up = p.begin_upload(&target, None).unwrap();
-        up.write(b"new").unwrap();
-        up.commit().unwrap();
-        assert_eq!(fs::read(&target).unwrap(), b"new");
-    }
-
-    #[test]
-    fn size_limits_are_disk_full() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = RootPolicy {
-            create: true,
-            max_upload: Some(5),
-            ..policy(dir.path())
-        };
-        let path = p.resolve(b"big").unwrap();
-        assert!(matches!(
-            p.begin_upload(&path, Some(6)),
-            Err(FsError::DiskFull(_))
-        ));
-        assert!(matches!(
-            p.begin_upload(&path, Some(u64::MAX)),
-            Err(FsError::DiskFull(_))
-        ));
-        let mut up = p.begin_upload(&path, None).unwrap();
-        assert!(matches!(up.write(b"123456"), Err(FsError::DiskFull(_))));
-    }
-}
+#[path = "fs_tests.rs"]
+mod tests;

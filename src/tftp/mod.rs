@@ -2,13 +2,14 @@
 //! state machines, path resolution inside the served root, and the shell
 //! around them (a tokio listener; one thread and socket per transfer).
 //!
-//! Only `fs`, `server`, `session`, `source` and `udp` do I/O; the rest is
-//! pure.
+//! Only `fs`, `netascii_stream`, `server`, `session`, `source` and `udp` do
+//! I/O; the rest is pure.
 
 pub mod blocknum;
 pub mod config;
 pub mod fs;
 pub mod netascii;
+pub mod netascii_stream;
 pub mod options;
 pub mod packet;
 pub mod remap;

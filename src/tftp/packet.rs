@@ -273,6 +273,23 @@ pub fn error_packet(code: ErrorCode, message: &str) -> Vec<u8> {
     .to_bytes()
 }
 
+/// The smallest ERROR packet: opcode, code and an empty message's NUL.
+pub const MIN_ERROR_LEN: usize = 5;
+
+/// Encodes an ERROR packet of at most `limit` bytes: the message is cut (at
+/// a character boundary, trailing blanks dropped) to fit, down to an empty
+/// one. `None` when not even
+/// an empty message fits. Replies to a packet that may come from a spoofed
+/// address use this, so the server never sends more than it received.
+pub fn error_within(code: ErrorCode, message: &str, limit: usize) -> Option<Vec<u8>> {
+    let room = limit.checked_sub(MIN_ERROR_LEN)?;
+    let mut end = message.len().min(room);
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    Some(error_packet(code, message[..end].trim_end()))
+}
+
 fn read_u16(body: &[u8]) -> Result<u16, ParseError> {
     match body {
         [a, b, ..] => Ok(u16::from_be_bytes([*a, *b])),
@@ -338,116 +355,5 @@ fn encode_options(options: &[(&str, &str)], out: &mut Vec<u8>) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    #[test]
-    fn parses_rrq_with_options() {
-        let raw = b"\x00\x01pxelinux.0\x00OCTET\x00tsize\x000\x00blksize\x001468\x00";
-        let Packet::Rrq(req) = Packet::parse(raw).unwrap() else {
-            panic!("not an RRQ")
-        };
-        assert_eq!(req.filename, b"pxelinux.0");
-        assert_eq!(req.mode, Mode::Octet);
-        assert_eq!(req.options, vec![("tsize", "0"), ("blksize", "1468")]);
-    }
-
-    #[test]
-    fn tolerates_nul_padding_after_request() {
-        let raw = b"\x00\x01f\x00octet\x00\x00\x00\x00";
-        assert!(matches!(Packet::parse(raw), Ok(Packet::Rrq(_))));
-    }
-
-    #[test]
-    fn rejects_bad_requests() {
-        assert_eq!(Packet::parse(b"\x00"), Err(ParseError::TooShort));
-        assert_eq!(
-            Packet::parse(b"\x00\x09"),
-            Err(ParseError::UnknownOpcode(9))
-        );
-        assert_eq!(
-            Packet::parse(b"\x00\x01f\x00octet"),
-            Err(ParseError::Unterminated)
-        );
-        assert_eq!(
-            Packet::parse(b"\x00\x01\x00octet\x00"),
-            Err(ParseError::EmptyFilename)
-        );
-        assert!(matches!(
-            Packet::parse(b"\x00\x01f\x00binary\x00"),
-            Err(ParseError::UnknownMode(_))
-        ));
-        assert!(matches!(
-            Packet::parse(b"\x00\x01f\x00octet\x00tsize\x00"),
-            Err(ParseError::OptionWithoutValue(_))
-        ));
-        assert_eq!(Packet::parse(b"\x00\x04\x00"), Err(ParseError::TooShort));
-    }
-
-    #[test]
-    fn error_without_trailing_nul_is_accepted() {
-        let p = Packet::parse(b"\x00\x05\x00\x08abort").unwrap();
-        assert_eq!(
-            p,
-            Packet::Error {
-                code: ErrorCode::OptionRefused,
-                message: "abort".into()
-            }
-        );
-    }
-
-    fn arb_packet_bytes() -> impl Strategy<Value = Vec<u8>> {
-        let name = "[a-z]{1,8}";
-        let value = "[0-9a-z]{0,8}";
-        let opts = proptest::collection::vec((name, value), 0..4);
-        prop_oneof![
-            (
-                proptest::collection::vec(1u8..=255, 1..40),
-                prop_oneof![Just(Mode::Octet), Just(Mode::Netascii), Just(Mode::Mail)],
-                opts.clone(),
-                any::<bool>()
-            )
-                .prop_map(|(f, mode, o, read)| {
-                    let options: Vec<(&str, &str)> =
-                        o.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-                    let req = Request {
-                        filename: &f,
-                        mode,
-                        options,
-                    };
-                    if read {
-                        Packet::Rrq(req).to_bytes()
-                    } else {
-                        Packet::Wrq(req).to_bytes()
-                    }
-                }),
-            (any::<u16>(), proptest::collection::vec(any::<u8>(), 0..600))
-                .prop_map(|(block, data)| Packet::Data { block, data: &data }.to_bytes()),
-            any::<u16>().prop_map(|block| Packet::Ack { block }.to_bytes()),
-            (0u16..9, "[ -~]{0,30}").prop_map(|(c, m)| Packet::Error {
-                code: ErrorCode::from_code(c),
-                message: m
-            }
-            .to_bytes()),
-            opts.prop_map(|o| {
-                let options: Vec<(&str, &str)> =
-                    o.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-                Packet::Oack { options }.to_bytes()
-            }),
-        ]
-    }
-
-    proptest! {
-        #[test]
-        fn encode_parse_round_trip(bytes in arb_packet_bytes()) {
-            let parsed = Packet::parse(&bytes).unwrap();
-            prop_assert_eq!(parsed.to_bytes(), bytes);
-        }
-
-        #[test]
-        fn parse_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
-            let _ = Packet::parse(&bytes);
-        }
-    }
-}
+#[path = "packet_tests.rs"]
+mod tests;

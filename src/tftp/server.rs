@@ -1,6 +1,9 @@
 //! The TFTP listener: receives requests on the well-known port, admits them
 //! under the server's limits, and starts one transfer with its own socket (a
 //! new transfer ID) and its own thread (see [`super::session`]) per request.
+//! A request repeated from the same address and port while its transfer runs
+//! goes to that transfer (which answers it only while the client has not yet
+//! proven its address), never to a second one.
 //! Shutdown cancels every transfer and waits a bounded time for them to send
 //! their final ERROR.
 
@@ -11,13 +14,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::net::UdpSocket;
-use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, info_span, warn};
 
 use super::config::TftpConfig;
-use super::packet::{ErrorCode, Packet, ParseError};
+use super::packet::{error_within, ErrorCode, Packet, ParseError};
 use super::session::{OwnedRequest, Session};
 use super::udp::{self, TransferSocket};
 
@@ -59,8 +62,10 @@ impl TftpServer {
         }
         let mut listeners = Vec::new();
         for &addr in &cfg.listen {
-            let socket =
-                udp::bind(addr, true).map_err(|source| TftpError::Bind { addr, source })?;
+            // `[::]` also takes IPv4 unless -6 asked for IPv6 alone.
+            let only_v6 = cfg.ipv6_only || !addr.ip().is_unspecified();
+            let socket = udp::bind_with(addr, true, only_v6)
+                .map_err(|source| TftpError::Bind { addr, source })?;
             let local = socket
                 .local_addr()
                 .map_err(|source| TftpError::Bind { addr, source })?;
@@ -82,8 +87,15 @@ impl TftpServer {
         let shared = Arc::new(Admission::new(&self.cfg));
         let tracker = TaskTracker::new();
         for (socket, local) in self.listeners {
+            let family = match local {
+                SocketAddr::V6(_) if local.ip().is_unspecified() && !self.cfg.ipv6_only => {
+                    " (IPv6 and IPv4)"
+                }
+                SocketAddr::V6(_) => " (IPv6 only)",
+                SocketAddr::V4(_) => "",
+            };
             info!(
-                "TFTP listening on {local}, serving {}",
+                "TFTP listening on {local}, serving {}{family}",
                 self.cfg.root.root.display()
             );
             let listener = Listener {
@@ -113,8 +125,14 @@ struct Admission {
     slots: Arc<Semaphore>,
     max_per_client: usize,
     per_client: Mutex<HashMap<IpAddr, usize>>,
-    active: Mutex<std::collections::HashSet<SocketAddr>>,
+    /// Transfers in progress by client address and port, each with the way
+    /// to tell it that its request came again.
+    active: Mutex<HashMap<SocketAddr, mpsc::Sender<()>>>,
 }
+
+/// Copies of a request a transfer is told about at once; more are dropped
+/// (each earns at most one reply anyway).
+const REPEATS_QUEUED: usize = 4;
 
 /// A transfer's claim on the limits, released on drop.
 struct Ticket {
@@ -141,8 +159,10 @@ impl Drop for Ticket {
 }
 
 enum Admit {
-    Yes(Ticket),
-    /// The same client port already has a transfer: a retransmitted request.
+    /// Admitted, with the receiving end of the transfer's repeat channel.
+    Yes(Ticket, mpsc::Receiver<()>),
+    /// The same client port already has a transfer: a retransmitted request,
+    /// passed on to that transfer.
     Duplicate,
     Refused(&'static str),
 }
@@ -191,7 +211,9 @@ impl Admission {
         let (Ok(mut active), Ok(mut counts)) = (self.active.lock(), self.per_client.lock()) else {
             return Admit::Refused("server error");
         };
-        if active.contains(&peer) {
+        if let Some(repeats) = active.get(&peer) {
+            // Full or closed: the transfer has enough to answer already.
+            let _ = repeats.try_send(());
             return Admit::Duplicate;
         }
         let count = counts.get(&peer.ip()).copied().unwrap_or(0);
@@ -201,13 +223,15 @@ impl Admission {
         let Ok(slot) = Arc::clone(&self.slots).try_acquire_owned() else {
             return Admit::Refused("server busy, try again");
         };
-        active.insert(peer);
+        let (repeats, repeated) = mpsc::channel(REPEATS_QUEUED);
+        active.insert(peer, repeats);
         counts.insert(peer.ip(), count + 1);
-        Admit::Yes(Ticket {
+        let ticket = Ticket {
             admission: Arc::clone(self),
             peer,
             _slot: slot,
-        })
+        };
+        Admit::Yes(ticket, repeated)
     }
 }
 
@@ -240,18 +264,18 @@ impl Listener {
 
     async fn handle(self: &Arc<Self>, datagram: &[u8], peer: SocketAddr) {
         let request = match Packet::parse(datagram) {
-            Ok(Packet::Rrq(r)) => owned(r, false),
-            Ok(Packet::Wrq(r)) => owned(r, true),
+            Ok(Packet::Rrq(r)) => owned(r, false, datagram.len()),
+            Ok(Packet::Wrq(r)) => owned(r, true, datagram.len()),
             Ok(other) => {
                 debug!(%peer, opcode = ?other.opcode(), "ignored a non-request on the listen port");
                 return;
             }
             Err(e) => return self.malformed(datagram, peer, e).await,
         };
-        let ticket = match self.admission.admit(peer) {
-            Admit::Yes(ticket) => ticket,
+        let (ticket, repeats) = match self.admission.admit(peer) {
+            Admit::Yes(ticket, repeats) => (ticket, repeats),
             Admit::Duplicate => {
-                debug!(%peer, "repeated request for a transfer in progress");
+                debug!(%peer, "repeated request, passed to its transfer");
                 return;
             }
             Admit::Refused(_) => {
@@ -260,7 +284,9 @@ impl Listener {
                 let seed = datagram.len() as u64;
                 self.tracker.spawn(async move {
                     match me.admission.admit_soon(peer).await {
-                        Admit::Yes(ticket) => me.start(request, peer, ticket, seed).await,
+                        Admit::Yes(ticket, repeats) => {
+                            me.start(request, peer, (ticket, repeats), seed).await
+                        }
                         Admit::Duplicate => {}
                         Admit::Refused(why) => me.refuse(peer, &request, why).await,
                     }
@@ -268,31 +294,33 @@ impl Listener {
                 return;
             }
         };
-        self.start(request, peer, ticket, datagram.len() as u64)
+        self.start(request, peer, (ticket, repeats), datagram.len() as u64)
             .await;
     }
 
+    /// Refuses a request with an ERROR no larger than the request (its
+    /// source may be spoofed).
     async fn refuse(&self, peer: SocketAddr, request: &OwnedRequest, why: &str) {
         warn!(%peer, file = %request.name(), "refused: {why}");
-        let error = Packet::Error {
-            code: ErrorCode::NotDefined,
-            message: why.to_string(),
-        };
-        let _ = self.socket.send_to(&error.to_bytes(), peer).await;
+        if let Some(error) = error_within(ErrorCode::NotDefined, why, request.wire_len) {
+            let _ = self.socket.send_to(&error, peer).await;
+        }
     }
 
-    async fn start(&self, request: OwnedRequest, peer: SocketAddr, ticket: Ticket, len: u64) {
+    async fn start(
+        &self,
+        request: OwnedRequest,
+        peer: SocketAddr,
+        admitted: (Ticket, mpsc::Receiver<()>),
+        len: u64,
+    ) {
+        let (ticket, repeats) = admitted;
         let seed = u64::from(peer.port()) ^ len.rotate_left(17);
         let socket = match udp::bind_transfer(self.local, self.cfg.port_range, seed) {
             Ok(socket) => TransferSocket::new(socket),
             Err(e) => {
                 warn!(%peer, "no socket for the transfer: {e}");
-                let error = Packet::Error {
-                    code: ErrorCode::NotDefined,
-                    message: "server out of ports".into(),
-                };
-                let _ = self.socket.send_to(&error.to_bytes(), peer).await;
-                return;
+                return self.refuse(peer, &request, "server out of ports").await;
             }
         };
         let span = info_span!(
@@ -308,6 +336,8 @@ impl Listener {
             peer,
             local: self.local,
             cancel: self.cancel.child_token(),
+            repeats,
+            first_reply_limit: request.wire_len,
         };
         // Tracked like a task, so shutdown waits for the thread too.
         let token = self.tracker.token();
@@ -332,25 +362,18 @@ impl Listener {
         if !is_request {
             return;
         }
-        let mut reply = Packet::Error {
-            code: ErrorCode::IllegalOperation,
-            message: err.to_string(),
-        }
-        .to_bytes();
-        if reply.len() > datagram.len() {
-            reply = Packet::Error {
-                code: ErrorCode::IllegalOperation,
-                message: String::new(),
-            }
-            .to_bytes();
-        }
-        if reply.len() <= datagram.len() {
+        let reply = error_within(
+            ErrorCode::IllegalOperation,
+            &err.to_string(),
+            datagram.len(),
+        );
+        if let Some(reply) = reply {
             let _ = self.socket.send_to(&reply, peer).await;
         }
     }
 }
 
-fn owned(request: super::packet::Request<'_>, write: bool) -> OwnedRequest {
+fn owned(request: super::packet::Request<'_>, write: bool, wire_len: usize) -> OwnedRequest {
     OwnedRequest {
         filename: request.filename.to_vec(),
         mode: request.mode,
@@ -360,5 +383,6 @@ fn owned(request: super::packet::Request<'_>, write: bool) -> OwnedRequest {
             .map(|(n, v)| (n.to_string(), v.to_string()))
             .collect(),
         write,
+        wire_len,
     }
 }

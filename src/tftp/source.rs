@@ -1,7 +1,8 @@
 //! Where a download's bytes come from: a file read in large chunks (a
 //! whole number of blocks each, so every block is a slice of the chunk and
-//! is copied once, into the sender's window), or bytes already in memory
-//! (netascii translations, files rendered for one client).
+//! is copied once, into the sender's window), the same translated to
+//! netascii as it streams, or bytes already in memory (files rendered for
+//! one client).
 //!
 //! Reads block the calling thread: transfers run on threads of their own,
 //! never on the async runtime.
@@ -10,15 +11,14 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 
-use super::netascii;
-
-/// Largest file translated to netascii (it is translated in memory).
-pub const MAX_NETASCII_BYTES: u64 = 64 << 20;
+use super::netascii_stream::NetasciiStream;
 
 /// A download's byte stream, block by block.
 pub enum Source {
     /// A file on disk.
     File(FileSource),
+    /// A file on disk, translated to netascii.
+    Netascii(Box<NetasciiStream>),
     /// Bytes in memory.
     Memory {
         /// The whole content.
@@ -40,24 +40,18 @@ impl Source {
         Source::Memory { data, pos: 0 }
     }
 
-    /// Reads the whole file and translates it to netascii.
+    /// A file translated to netascii as it streams (its wire size counted
+    /// first, for tsize).
     pub fn netascii(file: File, size: u64) -> io::Result<Self> {
-        if size > MAX_NETASCII_BYTES {
-            return Err(io::Error::other(format!(
-                "netascii transfers are limited to {MAX_NETASCII_BYTES} bytes"
-            )));
-        }
-        let mut raw = Vec::with_capacity(size as usize);
-        io::Read::read_to_end(&mut &file, &mut raw)?;
-        let mut wire = Vec::with_capacity(netascii::encoded_len(&raw) as usize);
-        netascii::Encoder.encode(&raw, &mut wire);
-        Ok(Self::memory(wire))
+        let stream = NetasciiStream::open(file, size, 64 << 10)?;
+        Ok(Source::Netascii(Box::new(stream)))
     }
 
     /// Total bytes this source will produce.
     pub fn len(&self) -> u64 {
         match self {
             Source::File(f) => f.size,
+            Source::Netascii(n) => n.len(),
             Source::Memory { data, .. } => data.len() as u64,
         }
     }
@@ -72,6 +66,7 @@ impl Source {
     pub fn next_block(&mut self, blksize: usize) -> io::Result<&[u8]> {
         match self {
             Source::File(f) => f.next_block(blksize),
+            Source::Netascii(n) => n.next_block(blksize),
             Source::Memory { data, pos } => {
                 let start = *pos;
                 let end = (start + blksize).min(data.len());
@@ -96,7 +91,7 @@ pub struct FileSource {
 }
 
 impl FileSource {
-    fn new(file: File, size: u64, chunk: usize) -> Self {
+    pub(super) fn new(file: File, size: u64, chunk: usize) -> Self {
         Self {
             file,
             size,
@@ -107,7 +102,7 @@ impl FileSource {
         }
     }
 
-    fn next_block(&mut self, blksize: usize) -> io::Result<&[u8]> {
+    pub(super) fn next_block(&mut self, blksize: usize) -> io::Result<&[u8]> {
         let blksize = blksize.max(1);
         if self.buf_pos == self.buf.len() {
             self.refill(blksize)?;

@@ -32,14 +32,13 @@ pub const MAX_SEGMENTED_BYTES: usize = 65_000;
 /// Longest single wait, so a transfer notices shutdown promptly.
 const MAX_WAIT: Duration = Duration::from_millis(200);
 
-fn new_socket(addr: SocketAddr, reuse: bool) -> io::Result<Socket> {
+fn new_socket(addr: SocketAddr, reuse: bool, only_v6: bool) -> io::Result<Socket> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
     if reuse {
         socket.set_reuse_address(true)?;
     }
     if addr.is_ipv6() {
-        // `[::]` serves IPv4 too unless the admin bound a specific address.
-        socket.set_only_v6(!addr.ip().is_unspecified())?;
+        socket.set_only_v6(only_v6)?;
     }
     // Bigger buffers only help; failing to get them is not fatal.
     let _ = socket.set_send_buffer_size(BUFFER_BYTES);
@@ -49,14 +48,22 @@ fn new_socket(addr: SocketAddr, reuse: bool) -> io::Result<Socket> {
 
 /// Binds a listening socket for the runtime.
 pub fn bind(addr: SocketAddr, reuse: bool) -> io::Result<UdpSocket> {
-    let socket = new_socket(addr, reuse)?;
+    // `[::]` serves IPv4 too unless the admin bound a specific address.
+    bind_with(addr, reuse, !addr.ip().is_unspecified())
+}
+
+/// Like [`bind`], with the IPv6 socket serving IPv6 alone when `only_v6`
+/// (ignored for IPv4).
+pub fn bind_with(addr: SocketAddr, reuse: bool, only_v6: bool) -> io::Result<UdpSocket> {
+    let socket = new_socket(addr, reuse, only_v6)?;
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     UdpSocket::from_std(socket.into())
 }
 
 fn bind_blocking(addr: SocketAddr) -> io::Result<StdUdpSocket> {
-    let socket = new_socket(addr, false)?;
+    // A transfer socket is bound to the address the request came to.
+    let socket = new_socket(addr, false, !addr.ip().is_unspecified())?;
     socket.bind(&addr.into())?;
     Ok(socket.into())
 }

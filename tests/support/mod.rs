@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod clients;
+pub mod lossy;
 pub mod raw;
 
 use std::io::Read;
@@ -53,6 +54,20 @@ impl Server {
     /// Like [`Server::start`], but a server that exits before listening is
     /// an `Err` carrying everything it printed.
     pub fn try_start(args: &[&str]) -> Result<Server, String> {
+        Self::try_start_wrapped(&[], args)
+    }
+
+    /// Like [`Server::start`], with the binary run through `wrapper` (a
+    /// command that ends by exec'ing its arguments, such as `ip netns exec
+    /// NS` or `unshare -m ...`): the root is still the last argument.
+    pub fn start_wrapped(wrapper: &[&str], args: &[&str]) -> Server {
+        match Self::try_start_wrapped(wrapper, args) {
+            Ok(s) => s,
+            Err(log) => panic!("{wrapper:?} netboot tftp {args:?} did not start:\n{log}"),
+        }
+    }
+
+    fn try_start_wrapped(wrapper: &[&str], args: &[&str]) -> Result<Server, String> {
         let base = tempfile::Builder::new()
             .prefix("netboot-tftp-test-")
             .tempdir()
@@ -64,7 +79,15 @@ impl Server {
         for dir in [base.path(), &root] {
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_netboot"));
+        let binary = env!("CARGO_BIN_EXE_netboot");
+        let mut cmd = match wrapper.split_first() {
+            Some((program, rest)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(rest).arg(binary);
+                cmd
+            }
+            None => Command::new(binary),
+        };
         cmd.arg("tftp");
         if !args.iter().any(|a| *a == "--address" || *a == "-a") {
             cmd.args(["--address", "127.0.0.1:0"]);
@@ -113,6 +136,20 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// The server's process ID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The log lines containing `needle`.
+    pub fn log_lines(&self, needle: &str) -> Vec<String> {
+        self.log()
+            .lines()
+            .filter(|l| l.contains(needle))
+            .map(str::to_string)
+            .collect()
     }
 
     /// The served directory.
@@ -405,4 +442,32 @@ pub fn netascii_encode(local: &[u8]) -> Vec<u8> {
 /// Whether `::1` is configured on this machine (binding it works).
 pub fn ipv6_loopback_available() -> bool {
     std::net::UdpSocket::bind("[::1]:0").is_ok()
+}
+
+/// Whether the test may use `::1`. Missing: in CI (env `CI` set) the test
+/// fails; elsewhere it prints `SKIP` and the caller returns early.
+#[track_caller]
+pub fn require_ipv6_loopback() -> bool {
+    if ipv6_loopback_available() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("::1 is required in CI (IPv6 on the loopback interface)");
+    }
+    skip("::1 is not configured on this machine");
+    false
+}
+
+/// Whether the test runs as root. Not root: in CI (env `CI` set) the test
+/// fails; elsewhere it prints `SKIP` and the caller returns early.
+#[track_caller]
+pub fn require_root(why: &str) -> bool {
+    if nix::unistd::Uid::effective().is_root() {
+        return true;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("root is required in CI: {why}");
+    }
+    skip(&format!("not root: {why}"));
+    false
 }

@@ -13,6 +13,12 @@ pub const ERR_ACCESS: u16 = 2;
 pub const ERR_UNKNOWN_TID: u16 = 5;
 /// Option negotiation refused (RFC 2347).
 pub const ERR_OPTION: u16 = 8;
+/// Not defined (see the message).
+pub const ERR_NOT_DEFINED: u16 = 0;
+/// Disk full or allocation exceeded.
+pub const ERR_DISK_FULL: u16 = 3;
+/// Illegal TFTP operation.
+pub const ERR_ILLEGAL: u16 = 4;
 
 /// A packet received from the server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -145,6 +151,11 @@ impl RawClient {
         } else {
             "[::1]:0"
         };
+        RawClient::bound(local, server)
+    }
+
+    /// A client bound to `local` (an address of the namespace it runs in).
+    pub fn bound(local: &str, server: SocketAddr) -> RawClient {
         let sock = UdpSocket::bind(local).expect("bind raw client");
         sock.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         RawClient {
@@ -176,8 +187,17 @@ impl RawClient {
     /// Receives one packet, or `None` after `wait`.
     #[track_caller]
     pub fn recv_within(&mut self, wait: Duration) -> Option<Packet> {
+        self.recv_datagram(wait).map(|d| Packet::parse(&d))
+    }
+
+    /// Receives one datagram as raw bytes (remembering the transfer port as
+    /// [`RawClient::recv`] does), or `None` after `wait`.
+    #[track_caller]
+    pub fn recv_datagram(&mut self, wait: Duration) -> Option<Vec<u8>> {
         let mut buf = vec![0u8; 65536];
-        self.sock.set_read_timeout(Some(wait)).unwrap();
+        self.sock
+            .set_read_timeout(Some(wait.max(Duration::from_millis(1))))
+            .unwrap();
         let received = self.sock.recv_from(&mut buf);
         self.sock
             .set_read_timeout(Some(Duration::from_secs(5)))
@@ -188,7 +208,30 @@ impl RawClient {
             None => self.peer = Some(from),
             Some(p) => assert_eq!(p, from, "packet from another port mid-transfer"),
         }
-        Some(Packet::parse(&buf[..n]))
+        buf.truncate(n);
+        Some(buf)
+    }
+
+    /// Every datagram that arrives within `wait` (raw bytes, in order).
+    #[track_caller]
+    pub fn collect_for(&mut self, wait: Duration) -> Vec<Vec<u8>> {
+        let deadline = std::time::Instant::now() + wait;
+        let mut out = Vec::new();
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                return out;
+            }
+            if let Some(d) = self.recv_datagram(left) {
+                out.push(d);
+            }
+        }
+    }
+
+    /// Sends `packet` to the listening port again, keeping the transfer
+    /// port learned so far (a client repeating its request).
+    pub fn repeat_request(&self, packet: &[u8]) {
+        self.sock.send_to(packet, self.server).unwrap();
     }
 
     /// Receives DATA blocks after an RRQ (or after the ACK of an OACK),

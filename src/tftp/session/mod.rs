@@ -13,6 +13,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
@@ -20,7 +21,7 @@ use super::config::TftpConfig;
 use super::fs::FsError;
 use super::netascii;
 use super::options::{negotiate, Negotiated};
-use super::packet::{ErrorCode, Mode, Packet};
+use super::packet::{error_within, ErrorCode, Mode, Packet};
 use super::remap::Remapped;
 use super::source::Source;
 use super::transfer::{Batch, Outcome, Receiver, ReceiverConfig, Sender, SenderConfig};
@@ -37,6 +38,9 @@ pub struct OwnedRequest {
     pub options: Vec<(String, String)>,
     /// A write (upload) request.
     pub write: bool,
+    /// Length of the request datagram: no reply to it (before the client
+    /// has proven its address) is larger, beyond one OACK or DATA.
+    pub wire_len: usize,
 }
 
 impl OwnedRequest {
@@ -58,12 +62,18 @@ pub struct Session {
     pub local: SocketAddr,
     /// Cancelled at shutdown.
     pub cancel: CancellationToken,
+    /// One message per copy of the request the client sent again from the
+    /// same port (the listener routes them here).
+    pub repeats: mpsc::Receiver<()>,
+    /// The request's length: an ERROR refusing it is cut to this.
+    pub first_reply_limit: usize,
 }
 
 mod report;
 mod sink;
+pub mod tid;
 
-use report::{log_end, Progress};
+use report::{log_end, trace_datagram, trace_sent, Progress};
 use sink::Sink;
 
 /// Bytes read or written in one chunk.
@@ -71,6 +81,8 @@ const CHUNK_BYTES: usize = 256 << 10;
 
 enum Event {
     Datagram(usize, SocketAddr),
+    /// The client sent its request again.
+    Repeated,
     Timeout,
     Cancelled,
 }
@@ -101,12 +113,12 @@ impl Session {
         }
     }
 
+    /// Refuses the request with an ERROR no larger than the request (its
+    /// source address may be spoofed).
     fn refuse(&self, code: ErrorCode, message: &str) {
-        let packet = Packet::Error {
-            code,
-            message: message.to_string(),
-        }
-        .to_bytes();
+        let Some(packet) = error_within(code, message, self.first_reply_limit) else {
+            return;
+        };
         if let Err(e) = self.socket.send_to(&packet, self.peer) {
             debug!("could not send ERROR: {e}");
         }
@@ -174,9 +186,10 @@ impl Session {
             rto: self.rto_bounds(&negotiated),
             give_up_after: self.cfg.give_up_after,
             oack: negotiated.needs_oack().then(|| negotiated.oack(Some(size))),
+            request_len: request.wire_len,
         });
         let started = Instant::now();
-        let mut progress = Progress::new(Some(size), started);
+        let mut progress = Progress::new(Some(size), started, self.cfg.progress_after);
         let mut batch = Batch::new(self.socket.max_segments(), udp::MAX_SEGMENTED_BYTES);
         let mut buf = vec![0u8; 65536];
         loop {
@@ -192,7 +205,7 @@ impl Session {
             let now = Instant::now();
             while sender.poll_transmit(now, &mut batch) {
                 if self.cfg.trace_blocks {
-                    debug!(datagrams = batch.len(), bytes = batch.byte_len(), "send");
+                    trace_sent(sender.datagrams(&batch));
                 }
                 if let Err(e) = self.send_batch(&sender, &batch) {
                     warn!("send failed: {e}");
@@ -211,7 +224,7 @@ impl Session {
                     match packet {
                         Packet::Ack { block } => {
                             if self.cfg.trace_blocks {
-                                debug!(block, "ack");
+                                debug!(block, "ACK received");
                             }
                             sender.handle_ack(Instant::now(), block);
                         }
@@ -219,6 +232,7 @@ impl Session {
                         _ => sender.handle_illegal("unexpected packet on a read transfer"),
                     }
                 }
+                Event::Repeated => sender.handle_repeated_request(Instant::now()),
                 Event::Timeout => sender.handle_timeout(Instant::now()),
                 Event::Cancelled => sender.abort(ErrorCode::NotDefined, "server shutting down"),
             }
@@ -260,14 +274,18 @@ impl Session {
             give_up_after: self.cfg.give_up_after,
             oack: negotiated.needs_oack().then(|| negotiated.oack(None)),
             dally: self.cfg.dally,
+            request_len: request.wire_len,
         });
         let started = Instant::now();
-        let mut progress = Progress::new(announced, started);
+        let mut progress = Progress::new(announced, started, self.cfg.progress_after);
         let mut sink = Sink::new(request.mode, upload);
         let mut buf = vec![0u8; 65536];
         loop {
             let now = Instant::now();
             while let Some(datagram) = receiver.poll_transmit(now) {
+                if self.cfg.trace_blocks {
+                    trace_datagram(&datagram);
+                }
                 if let Err(e) = self.socket.send_to(&datagram, self.peer) {
                     debug!("send failed: {e}");
                 }
@@ -300,7 +318,7 @@ impl Session {
                     match packet {
                         Packet::Data { block, data } => {
                             if self.cfg.trace_blocks {
-                                debug!(block, len = data.len(), "data");
+                                debug!(block, bytes = data.len(), "DATA received");
                             }
                             receiver.handle_data(Instant::now(), block, data);
                         }
@@ -311,6 +329,7 @@ impl Session {
                         ),
                     }
                 }
+                Event::Repeated => receiver.handle_repeated_request(Instant::now()),
                 Event::Timeout => receiver.handle_timeout(Instant::now()),
                 Event::Cancelled => receiver.abort(ErrorCode::NotDefined, "server shutting down"),
             }
@@ -359,11 +378,16 @@ impl Session {
         bounds
     }
 
-    /// Waits for a datagram, the deadline, or shutdown.
-    fn wait(&self, deadline: Option<Instant>, buf: &mut [u8]) -> Event {
+    /// Waits for a datagram, a repeated request, the deadline, or shutdown.
+    /// The socket is watched in slices (see [`udp::TransferSocket::recv_until`]),
+    /// and a repeated request or shutdown is noticed between them.
+    fn wait(&mut self, deadline: Option<Instant>, buf: &mut [u8]) -> Event {
         loop {
             if self.cancel.is_cancelled() {
                 return Event::Cancelled;
+            }
+            if self.repeats.try_recv().is_ok() {
+                return Event::Repeated;
             }
             match self.socket.recv_until(buf, deadline) {
                 Received::Datagram(len, from) => return Event::Datagram(len, from),
@@ -376,17 +400,16 @@ impl Session {
     /// Parses a datagram from the peer. One from another address or port is
     /// answered with ERROR 5 and otherwise ignored (RFC 1350).
     fn accept<'b>(&self, datagram: &'b [u8], from: SocketAddr) -> Option<Packet<'b>> {
-        if from != self.peer {
-            if from != self.local {
+        match tid::check(from, self.peer, self.local, datagram.len()) {
+            tid::Origin::Peer => {}
+            tid::Origin::Stranger(reply) => {
                 debug!(%from, "packet from an unknown transfer ID");
-                let error = Packet::Error {
-                    code: ErrorCode::UnknownTid,
-                    message: "Unknown transfer ID".into(),
+                if let Some(reply) = reply {
+                    let _ = self.socket.send_to(&reply, from);
                 }
-                .to_bytes();
-                let _ = self.socket.send_to(&error, from);
+                return None;
             }
-            return None;
+            tid::Origin::Ignored => return None,
         }
         match Packet::parse(datagram) {
             Ok(packet) => Some(packet),

@@ -3,27 +3,27 @@
 
 use std::time::{Duration, Instant};
 
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::OwnedRequest;
 use crate::tftp::options::Negotiated;
 use crate::tftp::transfer::{Outcome, TransferStats};
 
-/// Transfers shorter than this log no progress lines.
-const PROGRESS_AFTER: Duration = Duration::from_secs(3);
-
 /// Progress lines for long transfers: every 10 % once past a few seconds.
 pub(super) struct Progress {
     total: Option<u64>,
     started: Instant,
+    /// Transfers shorter than this log no progress lines.
+    after: Duration,
     next_tenth: u64,
 }
 
 impl Progress {
-    pub(super) fn new(total: Option<u64>, started: Instant) -> Self {
+    pub(super) fn new(total: Option<u64>, started: Instant, after: Duration) -> Self {
         Self {
             total: total.filter(|t| *t > 0),
             started,
+            after,
             next_tenth: 1,
         }
     }
@@ -35,7 +35,7 @@ impl Progress {
         }
         let elapsed = self.started.elapsed();
         let tenth = (bytes.saturating_mul(10) / total).min(9);
-        if elapsed >= PROGRESS_AFTER {
+        if elapsed >= self.after {
             info!(
                 percent = tenth * 10,
                 bytes,
@@ -45,6 +45,34 @@ impl Progress {
             );
         }
         self.next_tenth = tenth + 1;
+    }
+}
+
+/// `--verbose`: one debug line per datagram of a batch sent.
+pub(super) fn trace_sent<'a>(datagrams: impl Iterator<Item = &'a [u8]>) {
+    for datagram in datagrams {
+        trace_datagram(datagram);
+    }
+}
+
+/// `--verbose`: one debug line for a datagram sent (DATA with its block
+/// number and size, ACK with its block number, OACK, ERROR).
+pub(super) fn trace_datagram(datagram: &[u8]) {
+    let field = |at: usize| {
+        datagram
+            .get(at..at + 2)
+            .map_or(0, |b| u16::from_be_bytes([b[0], b[1]]))
+    };
+    match field(0) {
+        3 => debug!(
+            block = field(2),
+            bytes = datagram.len().saturating_sub(4),
+            "DATA sent"
+        ),
+        4 => debug!(block = field(2), "ACK sent"),
+        5 => debug!(code = field(2), "ERROR sent"),
+        6 => debug!("OACK sent"),
+        other => debug!(opcode = other, "datagram sent"),
     }
 }
 
@@ -61,8 +89,9 @@ pub(super) fn log_end(
     elapsed: Duration,
     size: Option<u64>,
 ) {
+    // As agreed in the OACK: an RRQ's tsize is the size sent back.
     let options = negotiated
-        .accepted
+        .oack(size)
         .iter()
         .map(|(n, v)| format!("{n}={v}"))
         .collect::<Vec<_>>()

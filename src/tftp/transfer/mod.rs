@@ -3,11 +3,20 @@
 //! current time, and give back datagrams to send, data to write, the next
 //! deadline and the outcome. They never touch a socket, a file or the clock.
 
+mod guard;
 mod receiver;
 mod sender;
 
 #[cfg(test)]
+mod receiver_tests;
+#[cfg(test)]
+mod rollover_tests;
+#[cfg(test)]
+mod sim_tests;
+#[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod unverified_tests;
 
 pub use receiver::{Receiver, ReceiverConfig};
 pub use sender::{Sender, SenderConfig};

@@ -8,6 +8,10 @@
 //!
 //! Rules it keeps:
 //! - the transfer opens with an OACK (options agreed) or ACK 0;
+//! - until the client's first DATA arrives (its address may be spoofed) it
+//!   gets one datagram per request datagram received: the opening once, and
+//!   again only for a repeated request ([`Receiver::handle_repeated_request`]),
+//!   never on a timer; an ERROR to it is cut to the request's length;
 //! - blocks are accepted strictly in order; an ACK goes out after every
 //!   `windowsize` blocks, once at the first gap, and again for a repeated
 //!   last-acknowledged block (its ACK was lost);
@@ -19,6 +23,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use super::guard::PeerGuard;
 use super::{Outcome, TransferStats};
 use crate::tftp::blocknum::Rollover;
 use crate::tftp::packet::{self, ErrorCode, Packet};
@@ -41,6 +46,9 @@ pub struct ReceiverConfig {
     pub oack: Option<Vec<(String, String)>>,
     /// How long to linger after the final ACK.
     pub dally: Duration,
+    /// Length of the request datagram: the largest ERROR sent before the
+    /// client has proven its address.
+    pub request_len: usize,
 }
 
 #[derive(Debug)]
@@ -76,6 +84,9 @@ pub struct Receiver {
     deadline: Option<Instant>,
     /// When the client last sent a new block (or we opened).
     last_progress: Option<Instant>,
+    /// Whether a DATA has arrived (the client's address is real), and what
+    /// it may be sent until then.
+    guard: PeerGuard,
     stats: TransferStats,
 }
 
@@ -94,6 +105,7 @@ impl Receiver {
         };
         Self {
             rto: Rto::new(cfg.rto),
+            guard: PeerGuard::new(cfg.request_len),
             cfg,
             state: State::Receiving,
             expected: 1,
@@ -123,6 +135,7 @@ impl Receiver {
     }
 
     fn receive(&mut self, now: Instant, block: u16, data: &[u8]) {
+        self.guard.verify();
         if data.len() > usize::from(self.cfg.blksize) {
             self.abort(ErrorCode::IllegalOperation, "block larger than blksize");
             return;
@@ -178,6 +191,33 @@ impl Receiver {
         self.outgoing.push_back(ack);
     }
 
+    /// The client sent its WRQ again from the same port: before its first
+    /// DATA that means our OACK or ACK 0 was lost, and it goes out once more.
+    /// Later it is a stale copy and changes nothing.
+    pub fn handle_repeated_request(&mut self, now: Instant) {
+        if !matches!(self.state, State::Receiving) || !self.guard.repeat() {
+            return;
+        }
+        self.last_progress = Some(now);
+        self.deadline = Some(now + self.cfg.give_up_after);
+        self.outgoing.push_back(self.last_control.clone());
+    }
+
+    /// True once the client has sent a DATA (its address is real).
+    pub fn is_verified(&self) -> bool {
+        self.guard.is_verified()
+    }
+
+    /// When to act next while receiving: the retransmission timeout once
+    /// verified, else only the end of the wait for an unverified client.
+    fn receiving_deadline(&self, now: Instant) -> Instant {
+        if self.guard.is_verified() {
+            now + self.timeout()
+        } else {
+            self.last_progress.unwrap_or(now) + self.cfg.give_up_after
+        }
+    }
+
     /// The receiver's patience: the adaptive timeout, never under 100 ms so
     /// a slow but healthy client is not flooded with repeated ACKs.
     fn timeout(&self) -> Duration {
@@ -231,7 +271,7 @@ impl Receiver {
             State::Dallying { .. } => return self.finish(Outcome::Complete),
             _ => {}
         }
-        self.outgoing.push_back(packet::error_packet(code, message));
+        self.outgoing.extend(self.guard.error(code, message));
         self.finish(Outcome::LocalError {
             code,
             message: message.to_string(),
@@ -251,7 +291,18 @@ impl Receiver {
             }
             State::Receiving => {
                 let since = self.last_progress.unwrap_or(now);
-                if now.saturating_duration_since(since) >= self.cfg.give_up_after {
+                let given_up = now.saturating_duration_since(since) >= self.cfg.give_up_after;
+                if !self.guard.is_verified() {
+                    // Nothing is resent to an unproven address: a real
+                    // client repeats its WRQ, and that is answered.
+                    if given_up {
+                        self.finish(Outcome::TimedOut);
+                    } else {
+                        self.deadline = Some(self.receiving_deadline(now));
+                    }
+                    return;
+                }
+                if given_up {
                     self.outgoing.push_back(packet::error_packet(
                         ErrorCode::NotDefined,
                         "timed out waiting for DATA",
@@ -270,14 +321,20 @@ impl Receiver {
 
     /// The next datagram to send.
     pub fn poll_transmit(&mut self, now: Instant) -> Option<Vec<u8>> {
-        let datagram = self.outgoing.pop_front()?;
+        let datagram = loop {
+            let datagram = self.outgoing.pop_front()?;
+            // Without a credit left, the datagram is dropped unsent.
+            if self.guard.allow() {
+                break datagram;
+            }
+        };
         if self.opened_at.is_none() {
             self.opened_at = Some(now);
             self.last_progress = Some(now);
         }
         match self.state {
             State::Receiving if self.deadline.is_none() => {
-                self.deadline = Some(now + self.timeout());
+                self.deadline = Some(self.receiving_deadline(now));
             }
             State::Dallying { until, .. } => self.deadline = Some(until),
             _ => {}

@@ -9,8 +9,11 @@
 //! - an OACK, when options were agreed, is sent first and must be ACKed
 //!   with block 0 (an ERROR instead ends the transfer: that is how UEFI
 //!   firmware ends its size probe);
-//! - until the client has ACKed once, only one datagram is in flight, so a
-//!   spoofed request draws one reply, not a window;
+//! - until the client has ACKed once (its address may be spoofed), it gets
+//!   at most one datagram per request datagram received: the OACK or DATA 1
+//!   once, and once more for each repeated request
+//!   ([`Sender::handle_repeated_request`]), never a window and never a
+//!   resend on a timer; an ERROR to it is cut to the request's length;
 //! - a window of `windowsize` blocks is sent, then the sender waits; an ACK
 //!   for the window's last block moves on, an ACK inside the window restarts
 //!   from the block after it (RFC 7440), a duplicate ACK changes nothing (no
@@ -21,13 +24,11 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+use super::guard::PeerGuard;
 use super::{Batch, Outcome, TransferStats};
 use crate::tftp::blocknum::Rollover;
 use crate::tftp::packet::{self, ErrorCode, Packet};
 use crate::tftp::rto::{Rto, RtoBounds};
-
-/// Resends of the first datagram to a client that has not answered yet.
-const UNVERIFIED_RESENDS: u32 = 3;
 
 /// How a read transfer is to run, once options are agreed.
 #[derive(Debug, Clone)]
@@ -44,6 +45,9 @@ pub struct SenderConfig {
     pub give_up_after: Duration,
     /// Options to acknowledge first, if any were agreed.
     pub oack: Option<Vec<(String, String)>>,
+    /// Length of the request datagram: the largest ERROR sent before the
+    /// client has proven its address.
+    pub request_len: usize,
 }
 
 /// A block handed to the sender and not yet acknowledged.
@@ -81,12 +85,11 @@ pub struct Sender {
     next_index: u64,
     /// The short final block has been pushed.
     eof: bool,
-    /// The client has acknowledged something, so its address is real.
-    verified: bool,
+    /// Whether the client has ACKed (proven its address), and what it may
+    /// be sent until then.
+    guard: PeerGuard,
     rto: Rto,
     deadline: Option<Instant>,
-    /// Timeouts since the last progress.
-    retries: u32,
     /// When the client last made progress (or we first sent).
     last_progress: Option<Instant>,
     /// A control datagram (OACK or ERROR) waiting to be sent.
@@ -107,15 +110,14 @@ impl Sender {
         };
         Self {
             rto: Rto::new(cfg.rto),
+            guard: PeerGuard::new(cfg.request_len),
             cfg,
             state,
             window: VecDeque::new(),
             next_tx: 0,
             next_index: 1,
             eof: false,
-            verified: false,
             deadline: None,
-            retries: 0,
             last_progress: None,
             control: None,
             spare: Vec::new(),
@@ -142,7 +144,7 @@ impl Sender {
     }
 
     fn window_limit(&self) -> usize {
-        if self.verified {
+        if self.guard.is_verified() {
             usize::from(self.cfg.windowsize.max(1))
         } else {
             1
@@ -243,8 +245,7 @@ impl Sender {
 
     fn progress(&mut self, now: Instant) {
         self.last_progress = Some(now);
-        self.verified = true;
-        self.retries = 0;
+        self.guard.verify();
         self.deadline = None;
     }
 
@@ -267,7 +268,7 @@ impl Sender {
         if self.is_finished() {
             return;
         }
-        self.control = Some(packet::error_packet(ErrorCode::IllegalOperation, what));
+        self.control = self.guard.error(ErrorCode::IllegalOperation, what);
         self.finish(Outcome::LocalError {
             code: ErrorCode::IllegalOperation,
             message: what.to_string(),
@@ -279,7 +280,7 @@ impl Sender {
         if self.is_finished() {
             return;
         }
-        self.control = Some(packet::error_packet(code, message));
+        self.control = self.guard.error(code, message);
         self.finish(Outcome::LocalError {
             code,
             message: message.to_string(),
@@ -293,21 +294,22 @@ impl Sender {
             _ => return,
         }
         self.deadline = None;
-        self.retries += 1;
-        // An unverified peer (possibly a spoofed address) gets few resends.
         let silent_for = now.saturating_duration_since(self.last_progress.unwrap_or(now));
-        let give_up = if self.verified {
-            silent_for >= self.cfg.give_up_after
-        } else {
-            self.retries > UNVERIFIED_RESENDS || silent_for >= self.cfg.give_up_after
-        };
-        if give_up {
-            if self.verified {
-                self.control = Some(packet::error_packet(
-                    ErrorCode::NotDefined,
-                    "timed out waiting for ACK",
-                ));
+        if !self.guard.is_verified() {
+            // Nothing is resent to an address that has not proven itself: a
+            // real client asks again, and that is answered.
+            if silent_for >= self.cfg.give_up_after {
+                self.finish(Outcome::TimedOut);
+            } else {
+                self.deadline = self.last_progress.map(|at| at + self.cfg.give_up_after);
             }
+            return;
+        }
+        if silent_for >= self.cfg.give_up_after {
+            self.control = Some(packet::error_packet(
+                ErrorCode::NotDefined,
+                "timed out waiting for ACK",
+            ));
             self.finish(Outcome::TimedOut);
             return;
         }
@@ -323,12 +325,40 @@ impl Sender {
         }
     }
 
+    /// The client sent its request again from the same port. While it has
+    /// not ACKed anything that means our first datagram (or its ACK) was
+    /// lost: that datagram goes out once more. Once verified, a repeated
+    /// request is a stale copy and changes nothing.
+    pub fn handle_repeated_request(&mut self, now: Instant) {
+        if self.is_finished() || !self.guard.repeat() {
+            return;
+        }
+        self.last_progress = Some(now);
+        self.deadline = Some(now + self.cfg.give_up_after);
+        match &mut self.state {
+            State::Oack { sent_at, resent } => {
+                *sent_at = None;
+                *resent = true;
+            }
+            State::Data => self.next_tx = 0,
+            State::Finished(_) => {}
+        }
+    }
+
+    /// True once the client has ACKed something (its address is real).
+    pub fn is_verified(&self) -> bool {
+        self.guard.is_verified()
+    }
+
     /// Fills `batch` with datagrams to send now; returns false when there is
     /// nothing to send. Data datagrams of one batch all have the same length
     /// except possibly the last, so the shell can send them with UDP GSO.
     pub fn poll_transmit(&mut self, now: Instant, batch: &mut Batch) -> bool {
         batch.clear();
         if let Some(control) = self.control.take() {
+            if !self.guard.allow() {
+                return false;
+            }
             batch.set_control(control);
             return true;
         }
@@ -336,6 +366,9 @@ impl Sender {
             State::Finished(_) => false,
             State::Oack { sent_at, .. } => {
                 if sent_at.is_some() {
+                    return false;
+                }
+                if !self.guard.allow() {
                     return false;
                 }
                 *sent_at = Some(now);
@@ -354,6 +387,9 @@ impl Sender {
 
     fn transmit_data(&mut self, now: Instant, batch: &mut Batch) -> bool {
         let limit = self.window_limit();
+        if self.next_tx < self.window.len().min(limit) && !self.guard.allow() {
+            return false;
+        }
         while self.next_tx < self.window.len().min(limit) && !batch.is_full() {
             let block = &mut self.window[self.next_tx];
             if !batch.fits(block.datagram.len()) {
@@ -376,9 +412,15 @@ impl Sender {
     }
 
     fn arm(&mut self, now: Instant) {
-        self.last_progress.get_or_insert(now);
+        let since = *self.last_progress.get_or_insert(now);
         if self.deadline.is_none() {
-            self.deadline = Some(now + self.rto.current());
+            // An unverified client gets no resend: the timer only ends the
+            // wait for it.
+            self.deadline = Some(if self.guard.is_verified() {
+                now + self.rto.current()
+            } else {
+                since + self.cfg.give_up_after
+            });
         }
     }
 
