@@ -13,6 +13,12 @@ use std::os::unix::fs::FileExt;
 
 use super::netascii_stream::NetasciiStream;
 
+/// Blocks at least this large are read from the file straight into their
+/// datagram, one `pread` each; smaller ones are copied out of a chunk, so a
+/// lock-step transfer of 512-byte blocks does not pay a system call per
+/// block.
+const DIRECT_READ_MIN: usize = 8 << 10;
+
 /// A download's byte stream, block by block.
 pub enum Source {
     /// A file on disk.
@@ -59,6 +65,21 @@ impl Source {
     /// True when the source holds no bytes.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// Writes the next block into `out` (`blksize` bytes long) and returns
+    /// its length: `blksize`, or fewer at the end. Large blocks of a file
+    /// are read straight into `out`; the rest is copied from a chunk.
+    pub fn read_block(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if let Source::File(f) = self {
+            if out.len() >= DIRECT_READ_MIN {
+                return f.read_direct(out);
+            }
+        }
+        let block = self.next_block(out.len())?;
+        let n = block.len();
+        out[..n].copy_from_slice(block);
+        Ok(n)
     }
 
     /// The next block: `blksize` bytes, or fewer at the end. Call once more
@@ -113,6 +134,18 @@ impl FileSource {
         Ok(&self.buf[start..end])
     }
 
+    /// Reads the next block straight into `out` (one `pread` per block: for
+    /// large blocks that costs less than copying them out of a chunk).
+    fn read_direct(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let left = self.size.saturating_sub(self.next_offset);
+        let len = left.min(out.len() as u64) as usize;
+        self.file
+            .read_exact_at(&mut out[..len], self.next_offset)
+            .map_err(shrank)?;
+        self.next_offset += len as u64;
+        Ok(len)
+    }
+
     /// Reads the next chunk: a whole number of blocks, or the rest of the
     /// file. At the end of the file it leaves the buffer empty.
     fn refill(&mut self, blksize: usize) -> io::Result<()> {
@@ -126,15 +159,18 @@ impl FileSource {
         }
         self.file
             .read_exact_at(&mut self.buf, self.next_offset)
-            .map_err(|e| {
-                if e.kind() == io::ErrorKind::UnexpectedEof {
-                    io::Error::other("file shrank while being sent")
-                } else {
-                    e
-                }
-            })?;
+            .map_err(shrank)?;
         self.next_offset += len as u64;
         Ok(())
+    }
+}
+
+/// A read that found the file shorter than when it was opened.
+fn shrank(e: io::Error) -> io::Error {
+    if e.kind() == io::ErrorKind::UnexpectedEof {
+        io::Error::other("file shrank while being sent")
+    } else {
+        e
     }
 }
 
@@ -179,6 +215,26 @@ mod tests {
             .map(|_| src.next_block(1000).unwrap().len())
             .collect();
         assert_eq!(lens, [1000, 1000, 1000, 1000, 96, 0]);
+    }
+
+    #[test]
+    fn read_block_reads_large_blocks_directly_and_small_ones_from_chunks() {
+        let data: Vec<u8> = (0..50_000u32).map(|i| (i * 7) as u8).collect();
+        for blksize in [512, 1468, 16384, 65464] {
+            let mut tmp = tempfile::NamedTempFile::new().unwrap();
+            io::Write::write_all(&mut tmp, &data).unwrap();
+            let file = File::open(tmp.path()).unwrap();
+            let mut src = Source::file(file, data.len() as u64, 4096);
+            let (mut got, mut out) = (Vec::new(), vec![0u8; blksize]);
+            loop {
+                let n = src.read_block(&mut out).unwrap();
+                got.extend_from_slice(&out[..n]);
+                if n < blksize {
+                    break;
+                }
+            }
+            assert_eq!(got, data, "blksize {blksize}");
+        }
     }
 
     #[test]

@@ -194,12 +194,9 @@ impl Session {
         let mut buf = vec![0u8; 65536];
         loop {
             while sender.wants_block() {
-                match source.next_block(sender.blksize()) {
-                    Ok(block) => sender.push_block(block),
-                    Err(e) => {
-                        warn!("read failed: {e}");
-                        sender.abort(ErrorCode::NotDefined, "read error");
-                    }
+                if let Err(e) = sender.push_block_with(|payload| source.read_block(payload)) {
+                    warn!("read failed: {e}");
+                    sender.abort(ErrorCode::NotDefined, "read error");
                 }
             }
             let now = Instant::now();

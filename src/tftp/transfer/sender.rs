@@ -155,25 +155,51 @@ impl Sender {
     /// fewer for the last block (an empty block when the file size is a
     /// multiple of `blksize`).
     pub fn push_block(&mut self, data: &[u8]) {
+        let Ok(()) = self.push_block_with(|payload| {
+            let n = data.len().min(payload.len());
+            payload[..n].copy_from_slice(&data[..n]);
+            Ok::<_, std::convert::Infallible>(n)
+        });
+    }
+
+    /// Like [`Sender::push_block`], but `fill` writes the block straight
+    /// into the datagram that will carry it: it gets the `blksize` bytes
+    /// after the header and returns how many it wrote (fewer than `blksize`
+    /// for the last block). A read from the file into that slice is the only
+    /// copy a block then needs. An error from `fill` pushes nothing.
+    pub fn push_block_with<E>(
+        &mut self,
+        fill: impl FnOnce(&mut [u8]) -> Result<usize, E>,
+    ) -> Result<(), E> {
         if self.eof || self.is_finished() {
-            return;
+            return Ok(());
         }
+        let blksize = self.blksize();
+        let mut datagram = self.spare.pop().unwrap_or_default();
+        // A reused datagram of a full block already has this length, so
+        // this neither zeroes nor moves anything.
+        datagram.resize(4 + blksize, 0);
+        let written = match fill(&mut datagram[4..]) {
+            Ok(n) => n.min(blksize),
+            Err(e) => {
+                self.spare.push(datagram);
+                return Err(e);
+            }
+        };
+        datagram.truncate(4 + written);
         let index = self.next_index;
         self.next_index += 1;
-        if data.len() < self.blksize() {
+        if written < blksize {
             self.eof = true;
         }
-        let mut datagram = self.spare.pop().unwrap_or_default();
-        datagram.clear();
-        datagram.extend_from_slice(&[0; 4]);
         packet::write_data_header(&mut datagram, self.cfg.rollover.wire(index));
-        datagram.extend_from_slice(data);
         self.window.push_back(InFlight {
             index,
             datagram,
             sent_at: None,
             resent: false,
         });
+        Ok(())
     }
 
     /// The client acknowledged wire block `block`.

@@ -76,6 +76,41 @@ fn lock_step_sends_a_block_per_ack_and_ends_on_short_block() {
 }
 
 #[test]
+fn blocks_written_in_place_reuse_their_datagrams_and_a_failed_fill_pushes_nothing() {
+    let t0 = Instant::now();
+    let mut s = Sender::new(sender_cfg(4, 1, false));
+    let failed: Result<(), &str> = s.push_block_with(|_| Err("disk gone"));
+    assert_eq!(failed, Err("disk gone"));
+    assert!(s.wants_block(), "nothing was pushed");
+    for (i, byte) in [b'a', b'b'].into_iter().enumerate() {
+        s.push_block_with(|payload| {
+            assert_eq!(payload.len(), 4, "the payload area is blksize long");
+            payload.fill(byte);
+            Ok::<_, ()>(4)
+        })
+        .unwrap();
+        let sent: Vec<Vec<u8>> = {
+            let mut batch = Batch::new(8, 1 << 16);
+            assert!(s.poll_transmit(t0, &mut batch));
+            s.datagrams(&batch).map(<[u8]>::to_vec).collect()
+        };
+        let block = i as u8 + 1;
+        assert_eq!(sent, [vec![0, 3, 0, block, byte, byte, byte, byte]]);
+        s.handle_ack(t0, u16::from(block));
+    }
+    s.push_block_with(|payload| {
+        payload[0] = b'z';
+        Ok::<_, ()>(1)
+    })
+    .unwrap();
+    assert!(!s.wants_block(), "a short block is the last");
+    assert_eq!(drain(&mut s, t0), vec![(3, 3, 1)]);
+    s.handle_ack(t0, 3);
+    assert_eq!(s.outcome(), Some(&Outcome::Complete));
+    assert_eq!(s.stats().bytes, 9);
+}
+
+#[test]
 fn exact_multiple_of_blksize_ends_with_empty_block() {
     let t0 = Instant::now();
     let file = vec![1u8; 512];
