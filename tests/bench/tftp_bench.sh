@@ -165,26 +165,28 @@ bench_client() {
 }
 field() { tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
 
-# Median MiB/s of RUNS downloads; records raw values. Args: case client server file blk win.
-measure() {
-    local case=$1 client=$2 server=$3 file=$4 blk=$5 win=$6 vals=() v line i
-    for i in $(seq 1 "$RUNS"); do
-        if [ "$client" = atftp ]; then
-            v=$(atftp_get "$server" "$file" "$blk" "$win")
-        else
-            line=$(bench_client "$server" "$file" "$blk" "$win")
-            if [ "$(echo "$line" | field ok)" = 1 ]; then v=$(echo "$line" | field mib_per_s); else v=fail; log "  $line"; fi
-        fi
-        vals+=("$v")
-        printf '%s\t%s\t%s\t%s\n' "$case" "$client" "$server" "$v" >> "$OUT/raw.tsv"
-    done
-    log "$case [$client] $server: ${vals[*]}"
-    local ok; ok=$(printf '%s\n' "${vals[@]}" | grep -vc fail || true)
+# One measurement in MiB/s (or "fail"); records it. Args: case client server file blk win.
+measure_once() {
+    local case=$1 client=$2 server=$3 file=$4 blk=$5 win=$6 v line
+    if [ "$client" = atftp ]; then
+        v=$(atftp_get "$server" "$file" "$blk" "$win")
+    else
+        line=$(bench_client "$server" "$file" "$blk" "$win")
+        if [ "$(echo "$line" | field ok)" = 1 ]; then v=$(echo "$line" | field mib_per_s); else v=fail; log "  $line"; fi
+    fi
+    printf '%s\t%s\t%s\t%s\n' "$case" "$client" "$server" "$v" >> "$OUT/raw.tsv"
+    echo "$v"
+}
+
+# "**median** (min-max)" of the values given, or "fail".
+summarize() {
+    local vals=("$@") ok
+    ok=$(printf '%s\n' "${vals[@]}" | grep -vc fail || true)
     if [ "$ok" = 0 ]; then echo "fail"; return; fi
     local spread=""
     [ "$ok" -gt 1 ] && spread=" ($(printf '%s\n' "${vals[@]}" | grep -v fail | sort -g | sed -n '1p;$p' | paste -sd- -))"
     local failed=""
-    [ "$ok" -lt "$RUNS" ] && failed=", $((RUNS - ok)) failed"
+    [ "$ok" -lt "${#vals[@]}" ] && failed=", $((${#vals[@]} - ok)) failed"
     echo "**$(printf '%s\n' "${vals[@]}" | grep -v fail | median)**$spread$failed"
 }
 
@@ -211,45 +213,71 @@ granted_blksize() {
     echo "$line" | field blksize
 }
 
+# Each case is measured RUNS rounds; a round asks every server once, so a
+# noisy moment of the shared machine hits all servers alike.
 throughput_tables() {
-    local server client case blk win
+    local server client blk win i
     local cases=("512 1" "1468 1" "65464 1" "1468 4" "1468 16" "65464 16")
     for client in bench atftp; do
         for c in "${cases[@]}"; do
             read -r blk win <<< "$c"
+            local servers=()
             for server in "${SERVERS[@]}"; do
                 # Servers without windowsize appear in the lock-step rows only.
                 if [ "$win" != 1 ] && { [ "$server" = tftpd-hpa ] || [ "$server" = dnsmasq ]; }; then
                     RESULT["$blk/$win/$client/$server"]="lock-step"
-                    continue
+                else
+                    servers+=("$server")
                 fi
-                RESULT["$blk/$win/$client/$server"]=$(measure "b$blk w$win" "$client" "$server" big.bin "$blk" "$win")
             done
+            declare -A VALS=()
+            for i in $(seq 1 "$RUNS"); do
+                for server in "${servers[@]}"; do
+                    VALS[$server]+="$(measure_once "b$blk w$win" "$client" "$server" big.bin "$blk" "$win") "
+                done
+            done
+            for server in "${servers[@]}"; do
+                log "b$blk w$win [$client] $server: ${VALS[$server]}"
+                # shellcheck disable=SC2086 # the values are words
+                RESULT["$blk/$win/$client/$server"]=$(summarize ${VALS[$server]})
+            done
+            unset VALS
         done
     done
 }
 
 load_table() {
-    local server win line vals slow
+    local server win line i
     for win in 1 16; do
+        local servers=()
         for server in "${SERVERS[@]}"; do
             if [ "$win" != 1 ] && { [ "$server" = tftpd-hpa ] || [ "$server" = dnsmasq ]; }; then
-                RESULT["load/$win/$server"]="lock-step"; continue
+                RESULT["load/$win/$server"]="lock-step"
+            else
+                servers+=("$server")
             fi
-            vals=() slow=()
-            for _ in $(seq 1 "$RUNS"); do
-                line=$(bench_client "$server" small.bin 1468 "$win" "$CLIENTS")
-                if [ "$(echo "$line" | field ok)" = 1 ]; then
-                    vals+=("$(echo "$line" | field mib_per_s)"); slow+=("$(echo "$line" | field slowest_s)")
-                else
-                    log "  $line"; vals+=(fail); slow+=(fail)
-                fi
-                printf 'load w%s\tbench\t%s\t%s\t%s\n' "$win" "$server" "${vals[-1]}" "${slow[-1]}" >> "$OUT/raw.tsv"
-            done
-            log "load $CLIENTS x 8 MiB w$win $server: ${vals[*]} (slowest ${slow[*]} s)"
-            RESULT["load/$win/$server"]="$(printf '%s\n' "${vals[@]}" | grep -v fail | median) MiB/s, slowest $(printf '%s\n' "${slow[@]}" | grep -v fail | median) s"
-            if printf '%s\n' "${vals[@]}" | grep -q fail; then RESULT["load/$win/$server"]+=" (some runs failed)"; fi
         done
+        declare -A VALS=() SLOW=()
+        for i in $(seq 1 "$RUNS"); do
+            for server in "${servers[@]}"; do
+                line=$(bench_client "$server" small.bin 1468 "$win" "$CLIENTS")
+                local v=fail s=fail
+                if [ "$(echo "$line" | field ok)" = 1 ]; then
+                    v=$(echo "$line" | field mib_per_s); s=$(echo "$line" | field slowest_s)
+                else
+                    log "  $line"
+                fi
+                VALS[$server]+="$v " SLOW[$server]+="$s "
+                printf 'load w%s\tbench\t%s\t%s\t%s\n' "$win" "$server" "$v" "$s" >> "$OUT/raw.tsv"
+            done
+        done
+        for server in "${servers[@]}"; do
+            log "load $CLIENTS x 8 MiB w$win $server: ${VALS[$server]}(slowest ${SLOW[$server]}s)"
+            # shellcheck disable=SC2086 # the values are words
+            RESULT["load/$win/$server"]="$(printf '%s\n' ${VALS[$server]} | grep -v fail | median) MiB/s, slowest $(printf '%s\n' ${SLOW[$server]} | grep -v fail | median) s"
+            if [[ " ${VALS[$server]} " == *" fail "* ]]; then RESULT["load/$win/$server"]+=" (some runs failed)"; fi
+        done
+        unset VALS SLOW
     done
 }
 
