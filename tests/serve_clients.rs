@@ -2,7 +2,8 @@
 //! this test creates and deletes: udhcpc gets its reserved lease and boot
 //! file from a profile, busybox tftp fetches the boot file and the file
 //! rendered for that client, profiles reload on change (a bad edit keeps the
-//! last good registry), `netboot leases` lists the lease, and quick mode
+//! last good registry), `netboot leases` lists the lease, a router's backup
+//! lands in its profile's `upload_dir`, and quick mode
 //! runs with nothing but `--interface`. dhclient and nmap are in
 //! `serve_dhclient_nmap.rs`, several interfaces, unicast and config files in
 //! `serve_networks.rs`.
@@ -119,6 +120,60 @@ fn profile_reservation_boot_file_and_rendered_file() {
             .any(|l| l.contains(CLIENT_MAC) && l.contains("10.231.0.42") && l.contains("bound")),
         "{table}"
     );
+}
+
+#[test]
+fn a_routers_backup_lands_in_its_profiles_upload_dir() {
+    if !netns::ready(&["udhcpc", "busybox"]) {
+        return;
+    }
+    let mut lab = Lab::new();
+    let root = lab.path("root");
+    boot_root(&root);
+    std::fs::create_dir_all(root.join("backups")).unwrap();
+    let profiles = lab.path("profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
+    std::fs::write(
+        profiles.join("routers.yaml"),
+        "name: routers\nmatch:\n  mac_prefix: 52:54:00\ntftp_servers: [self]\nupload_dir: backups/\n",
+    )
+    .unwrap();
+    lab.start_serve(
+        &[
+            "--root",
+            root.to_str().unwrap(),
+            "--profiles",
+            profiles.to_str().unwrap(),
+            "--state-dir",
+            lab.path("state").to_str().unwrap(),
+            "--no-ping",
+            "--create",
+        ],
+        None,
+    );
+    let lease = lab.udhcpc(&[]);
+    let ip = lease.get("ip").cloned().expect("a lease");
+    lab.client_addr(&format!("{ip}/24"));
+    let config = b"hostname edge-1\ninterface Gi0/0\n ip address dhcp\nend\n";
+    let local = lab.path("running-config");
+    std::fs::write(&local, config).unwrap();
+    let status = lab
+        .client_cmd("timeout")
+        .args(["20", "busybox", "tftp", "-p", "-l"])
+        .arg(&local)
+        .args(["-r", "edge-1-confg", SERVER_IP])
+        .status()
+        .unwrap();
+    assert!(status.success(), "{}", lab.log());
+    assert_eq!(
+        std::fs::read(root.join("backups/edge-1-confg"))
+            .ok()
+            .as_deref(),
+        Some(&config[..]),
+        "the upload is in the profile's upload_dir\n{}",
+        lab.log()
+    );
+    assert!(!root.join("edge-1-confg").exists(), "and nowhere else");
 }
 
 #[test]

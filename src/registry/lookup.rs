@@ -142,7 +142,9 @@ impl Registry {
             .find_map(|p| p.rewrites.iter().find_map(|r| r.apply(wanted)))
     }
 
-    /// The advisory upload directory of the best profile for `mac` that has one.
+    /// The upload directory of the best profile for `mac` that has one
+    /// (only profiles that match by MAC: the TFTP side knows no more of a
+    /// client than the MAC its lease gives).
     pub fn upload_dir(&self, mac: &MacAddr) -> Option<&str> {
         self.candidates(*mac)
             .filter_map(|e| self.profiles.get(e.profile))

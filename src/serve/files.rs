@@ -1,7 +1,7 @@
 //! Per-client TFTP files for `netboot serve`: the TFTP peer's address is
 //! looked up in the DHCP leases to find its MAC, and the registry renders
-//! that client's files (`SEP<MAC>.cnf.xml`, `pxelinux.cfg/01-<mac>`) and
-//! applies its path rewrites.
+//! that client's files (`SEP<MAC>.cnf.xml`, `pxelinux.cfg/01-<mac>`),
+//! applies its path rewrites and says where its uploads go.
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -56,5 +56,13 @@ impl ClientFiles for RegistryFiles {
             .load()
             .virtual_file(&facts, path)
             .map(|r| r.map_err(|e| e.to_string()))
+    }
+
+    fn upload_dir(&self, client: IpAddr) -> Option<String> {
+        let facts = self.facts(client)?;
+        self.registry
+            .load()
+            .upload_dir(&facts.mac)
+            .map(str::to_string)
     }
 }

@@ -18,6 +18,11 @@ pub trait ClientFiles: Send + Sync {
     fn rewrite(&self, client: IpAddr, path: &str) -> Option<String>;
     /// The bytes of `path` for this client, if it is one of its own files.
     fn file(&self, client: IpAddr, path: &str) -> Option<Result<Vec<u8>, String>>;
+    /// The directory (inside the root) this client's uploads land in, if
+    /// its profile names one; it takes the place of `--upload-dir`.
+    fn upload_dir(&self, _client: IpAddr) -> Option<String> {
+        None
+    }
 }
 
 /// Everything the TFTP server needs to run.

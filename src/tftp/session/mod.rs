@@ -247,7 +247,12 @@ impl Session {
     }
 
     fn run_write(&mut self, request: &OwnedRequest, name: &str) {
-        let name = match &self.cfg.upload_dir {
+        let client_dir = self
+            .cfg
+            .client_files
+            .as_ref()
+            .and_then(|files| files.upload_dir(self.peer.ip()));
+        let name = match client_dir.as_ref().or(self.cfg.upload_dir.as_ref()) {
             Some(dir) => format!("{}/{}", dir.trim_matches('/'), name.trim_start_matches('/')),
             None => name.to_string(),
         };
