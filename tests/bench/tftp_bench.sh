@@ -12,8 +12,9 @@
 # the private namespace. Every process started here is killed by PID on
 # exit and the namespace is deleted, even on failure.
 #
-# Output: progress on stderr, the result tables (markdown) on stdout and in
-# $OUT/tables.md, raw measurements in $OUT/raw.tsv.
+# Output: progress on stderr, the result tables (markdown) on stdout, in
+# $OUT/tables.md and in docs/benchmarks.md between its tftp_bench.sh markers
+# (WRITE_DOC=0 to leave the doc alone), raw measurements in $OUT/raw.tsv.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -396,7 +397,31 @@ report() {
     done
 }
 
+# Puts the tables into docs/benchmarks.md between its markers, with the
+# date, commit and command (WRITE_DOC=0 leaves the file alone).
+write_doc() {
+    local doc=$REPO/docs/benchmarks.md begin='<!-- tftp_bench.sh: begin -->' end='<!-- tftp_bench.sh: end -->'
+    [ "${WRITE_DOC:-1}" = 1 ] || return 0
+    if ! grep -qF "$begin" "$doc" || ! grep -qF "$end" "$doc"; then
+        log "no markers in $doc; tables left in $OUT/tables.md"; return 0
+    fi
+    local commit; commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+    {
+        echo "Run of $(date -u +%F) at commit $commit: \`RUNS=$RUNS PARTS=\"$PARTS\" bash tests/bench/tftp_bench.sh\`"
+        echo "(load average at the start: $LOAD_AT_START)."
+        echo
+        cat "$OUT/tables.md"
+    } > "$OUT/doc-block.md"
+    awk -v b="$begin" -v e="$end" -v f="$OUT/doc-block.md" '
+        $0 == b { print; while ((getline l < f) > 0) print l; skip = 1; next }
+        $0 == e { skip = 0 }
+        !skip { print }' "$doc" > "$OUT/benchmarks.md.new"
+    mv "$OUT/benchmarks.md.new" "$doc"
+    log "tables written into $doc"
+}
+
 main() {
+    LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
     setup
     start_servers
     log "iperf3 loopback ceiling"
@@ -408,6 +433,7 @@ main() {
     if has load; then load_table; fi
     if has lossy; then lossy_table; fi
     report | tee "$OUT/tables.md"
+    write_doc
     log "done in $(($(date +%s) - SCRIPT_START)) s; tables in $OUT/tables.md"
 }
 
