@@ -1,7 +1,8 @@
 //! `netboot serve` end to end with real clients, inside network namespaces
 //! this test creates and deletes: udhcpc gets its reserved lease and boot
 //! file from a profile, busybox tftp fetches the boot file and the file
-//! rendered for that client, profiles reload on change (a bad edit keeps the
+//! rendered for that client (and a path rewrite of its profile; another
+//! client gets neither), profiles reload on change (a bad edit keeps the
 //! last good registry), `netboot leases` lists the lease, a router's backup
 //! lands in its profile's `upload_dir`, and quick mode
 //! runs with nothing but `--interface`. dhclient and nmap are in
@@ -37,7 +38,8 @@ fn profile(hostname: &str, boot: &str) -> String {
     format!(
         "name: desk\nmatch:\n  mac: {CLIENT_MAC}\naddress: 10.231.0.42\nhostname: {hostname}\n\
          tftp_servers: [self]\nboot:\n  bios: {boot}\nfiles:\n  \"SEP{{{{ mac.upper }}}}.cnf.xml\":\n    \
-         content: \"<device><name>{{{{ hostname }}}}</name><ip>{{{{ ip }}}}</ip></device>\\n\"\n"
+         content: \"<device><name>{{{{ hostname }}}}</name><ip>{{{{ ip }}}}</ip></device>\\n\"\n\
+         rewrite:\n  - {{from: grub.cfg, to: desk/grub.cfg}}\n"
     )
 }
 
@@ -109,6 +111,13 @@ fn profile_reservation_boot_file_and_rendered_file() {
         "<device><name>desk-01</name><ip>10.231.0.42</ip></device>\n"
     );
 
+    // The profile's rewrite: this client asking grub.cfg gets its own.
+    std::fs::create_dir_all(root.join("desk")).unwrap();
+    std::fs::write(root.join("grub.cfg"), "menuentry everyone\n").unwrap();
+    std::fs::write(root.join("desk/grub.cfg"), "menuentry desk\n").unwrap();
+    let grub = tftp_get(&lab, "grub.cfg").expect("grub.cfg over TFTP");
+    assert_eq!(grub, b"menuentry desk\n", "rewritten for this client");
+
     let listing = Command::new(BIN)
         .args(["leases", "--state-dir", state.to_str().unwrap()])
         .output()
@@ -120,6 +129,31 @@ fn profile_reservation_boot_file_and_rendered_file() {
             .any(|l| l.contains(CLIENT_MAC) && l.contains("10.231.0.42") && l.contains("bound")),
         "{table}"
     );
+
+    // Another machine (another MAC, a lease from the pool) gets neither the
+    // first one's rendered file nor its rewrite.
+    let flushed = lab
+        .client_cmd("ip")
+        .args(["addr", "flush", "dev", netns::CLIENT_IF])
+        .status()
+        .unwrap();
+    assert!(flushed.success());
+    lab.client_mac("52:54:00:99:88:77");
+    let other = lab.udhcpc(&[]);
+    let other_ip = other
+        .get("ip")
+        .cloned()
+        .expect("a lease for the second MAC");
+    assert_ne!(other_ip, "10.231.0.42");
+    lab.client_addr(&format!("{other_ip}/24"));
+    assert_eq!(
+        tftp_get(&lab, "SEP525400123456.cnf.xml"),
+        None,
+        "another client's rendered file is not served\n{}",
+        lab.log()
+    );
+    let grub = tftp_get(&lab, "grub.cfg").expect("grub.cfg over TFTP");
+    assert_eq!(grub, b"menuentry everyone\n", "no rewrite for a stranger");
 }
 
 #[test]
