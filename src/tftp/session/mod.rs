@@ -190,7 +190,7 @@ impl Session {
         });
         let started = Instant::now();
         let mut progress = Progress::new(Some(size), started, self.cfg.progress_after);
-        let mut batch = Batch::new(self.socket.max_segments(), udp::MAX_SEGMENTED_BYTES);
+        let mut batch = Batch::new(udp::MAX_SEGMENTS, udp::MAX_BATCH_BYTES);
         let mut buf = vec![0u8; 65536];
         loop {
             while sender.wants_block() {
