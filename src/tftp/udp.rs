@@ -1,6 +1,7 @@
 //! UDP sockets for the TFTP shell: the listener (async, on the runtime) and
 //! the per-transfer sockets (one ephemeral port, the transfer ID, each),
-//! which are blocking sockets driven by the transfer's own thread.
+//! which are blocking sockets driven by the transfer's own thread: a wait is
+//! a blocking receive bounded by the socket's receive timeout.
 //!
 //! A window of equal-sized DATA datagrams goes out in one `sendmsg` with UDP
 //! generic segmentation offload (`UDP_SEGMENT`), gathered straight from the
@@ -12,10 +13,9 @@
 
 use std::io::{self, IoSlice};
 use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, SockaddrStorage};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use tokio::net::UdpSocket;
@@ -36,6 +36,10 @@ pub const MAX_BATCH_BYTES: usize = MAX_SEGMENTS * 65_536;
 
 /// Longest single wait, so a transfer notices shutdown promptly.
 const MAX_WAIT: Duration = Duration::from_millis(200);
+
+/// How far the socket's receive timeout may be from the wanted wait before
+/// it is set again.
+const TIMEOUT_TOLERANCE: Duration = Duration::from_millis(1);
 
 fn new_socket(addr: SocketAddr, reuse: bool, only_v6: bool) -> io::Result<Socket> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
@@ -114,6 +118,8 @@ pub enum Received {
 pub struct TransferSocket {
     socket: StdUdpSocket,
     segmentation: bool,
+    /// The receive timeout the socket has now.
+    timeout: std::cell::Cell<Option<Duration>>,
 }
 
 impl TransferSocket {
@@ -125,6 +131,7 @@ impl TransferSocket {
         Self {
             socket,
             segmentation: true,
+            timeout: std::cell::Cell::new(None),
         }
     }
 
@@ -248,27 +255,34 @@ impl TransferSocket {
             },
             None => MAX_WAIT,
         };
-        // Round up to whole milliseconds: never wake before the deadline.
-        let millis = wait.as_micros().div_ceil(1000);
-        let timeout = PollTimeout::try_from(millis).unwrap_or(PollTimeout::MAX);
-        let mut fds = [PollFd::new(self.socket.as_fd(), PollFlags::POLLIN)];
-        match nix::poll::poll(&mut fds, timeout) {
-            Ok(0) => {
+        // The wait is the socket's receive timeout, set only when it is off
+        // by more than the tolerance: in lock-step the wait is the same
+        // retransmission timeout block after block, so a block costs one
+        // receive and one send, no further system call.
+        let current = self.timeout.get();
+        if current.is_none_or(|c| c.abs_diff(wait) > TIMEOUT_TOLERANCE) {
+            if let Err(e) = self.socket.set_read_timeout(Some(wait)) {
+                tracing::debug!("cannot set the receive timeout: {e}");
+                return Received::Again;
+            }
+            self.timeout.set(Some(wait));
+        }
+        match self.socket.recv_from(buf) {
+            Ok((len, from)) => Received::Datagram(len, from),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 if deadline.is_some_and(|at| Instant::now() >= at) {
                     Received::Timeout
                 } else {
                     Received::Again
                 }
             }
-            Ok(_) => match self.socket.recv_from(buf) {
-                Ok((len, from)) => Received::Datagram(len, from),
-                Err(e) => {
-                    tracing::debug!("receive error: {e}");
-                    Received::Again
-                }
-            },
             Err(e) => {
-                tracing::debug!("poll error: {e}");
+                tracing::debug!("receive error: {e}");
                 Received::Again
             }
         }

@@ -5,7 +5,7 @@
 //!
 //! A transfer runs on a thread of its own with blocking I/O, as tftpd-hpa
 //! runs a process per transfer: in lock-step every block is a round trip,
-//! and a thread asleep in `poll` on its own socket wakes straight into the
+//! and a thread asleep in a receive on its own socket wakes straight into the
 //! next send, with no runtime in between (no event loop hand-off, no
 //! cross-thread wake-up). File reads and writes block only that thread.
 
