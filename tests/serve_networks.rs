@@ -214,6 +214,18 @@ fn replies_are_unicast_unless_the_client_asks_for_broadcast() {
     let (capture, idx) = start_capture(&mut lab);
     // busybox udhcpc clears the broadcast bit unless given -B
     let unicast = lab.udhcpc(&[]);
+    // Right after the exchange the server's neighbour table has no entry
+    // for the address it unicast to. Nothing else could have made one: the
+    // client only records its lease (it never configures or uses the
+    // address) and has no address at all, so an entry for yiaddr could only
+    // come from the way the server sends (an ARP entry written for it, or
+    // the kernel resolving it for a UDP send), which is what must not happen.
+    let yiaddr = format!("{} ", unicast.get("ip").map_or("?", String::as_str));
+    let neigh = lab.server_neighbours();
+    assert!(
+        !neigh.iter().any(|l| l.starts_with(&yiaddr)),
+        "a neighbour entry for {yiaddr}: {neigh:?}"
+    );
     let broadcast = lab.udhcpc(&["-B"]);
     lab.stop_child(idx);
     assert!(unicast.contains_key("ip"), "{}", lab.log());
