@@ -229,7 +229,7 @@ impl Shell {
             unix_now(),
         );
         if let Some(why) = &done.in_use {
-            warn!(ip = %done.ip, "address in use, not offered ({why}): marked in use");
+            warn!(ip = %done.ip, "address in use, not offered ({why})");
         }
         self.carry_out(decision, done.msg, done.ctx, done.listener, probe_tx)
             .await;
