@@ -15,3 +15,4 @@ pub mod privileges;
 pub mod registry;
 pub mod serve;
 pub mod tftp;
+pub mod udp4;

@@ -1,6 +1,7 @@
 //! The `netboot` binary: parses the command line and runs a subcommand.
 
 use std::future::Future;
+use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
@@ -128,8 +129,17 @@ fn run_leases(args: &LeasesArgs) -> anyhow::Result<()> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    print!("{}", netboot::dhcp::store::format_table(&leases, now));
-    Ok(())
+    let table = netboot::dhcp::store::format_table(&leases, now);
+    let mut out = std::io::stdout().lock();
+    let written = table
+        .lines()
+        .try_for_each(|line| writeln!(out, "{line}"))
+        .and_then(|()| out.flush());
+    match written {
+        // `netboot leases | head`: the reader has all it wanted
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write the lease table"),
+    }
 }
 
 /// Cancels `token` on SIGINT or SIGTERM.

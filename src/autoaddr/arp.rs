@@ -133,12 +133,29 @@ impl Prober {
     /// Three probes at 0, 250 and 500 ms; listens for 1 s in all.
     pub fn new(now: Instant, mac: [u8; 6], target: Ipv4Addr) -> Self {
         let ms = Duration::from_millis;
+        Self::with_timing(now, mac, target, &[ms(0), ms(250), ms(500)], ms(1000))
+    }
+
+    /// Probes sent at the offsets `sends` from `now`; listens for `listen`
+    /// in all (the DHCP server's probe before an offer is shorter).
+    pub fn with_timing(
+        now: Instant,
+        mac: [u8; 6],
+        target: Ipv4Addr,
+        sends: &[Duration],
+        listen: Duration,
+    ) -> Self {
         Self {
             mac,
             target,
-            schedule: Schedule::new(now, &[ms(0), ms(250), ms(500)], ms(1000)),
+            schedule: Schedule::new(now, sends, listen),
             found: None,
         }
+    }
+
+    /// The address being probed.
+    pub fn target(&self) -> Ipv4Addr {
+        self.target
     }
 
     /// The next probe to broadcast, when one is due.
@@ -153,8 +170,15 @@ impl Prober {
 
     /// Feeds one received ARP packet (any bytes: garbage is ignored).
     pub fn handle(&mut self, bytes: &[u8]) {
+        if let Some(p) = Arp::parse(bytes) {
+            self.handle_arp(&p);
+        }
+    }
+
+    /// Feeds one ARP packet that was already parsed.
+    pub fn handle_arp(&mut self, packet: &Arp) {
         if self.found.is_none() {
-            self.found = Arp::parse(bytes).and_then(|p| conflict(self.mac, self.target, &p));
+            self.found = conflict(self.mac, self.target, packet);
         }
     }
 

@@ -91,6 +91,13 @@ impl PacketSocket {
         })
     }
 
+    /// The socket itself, for a caller that drives it in its own way (the
+    /// DHCP server's non-blocking ARP probes and unicast replies). Opened
+    /// with EtherType 0 it receives nothing and only sends.
+    pub fn into_socket(self) -> Socket {
+        self.sock
+    }
+
     /// Sends `payload` to the Ethernet broadcast address.
     pub fn broadcast(&self, payload: &[u8]) -> std::io::Result<()> {
         let to = link_addr(self.index, self.ethertype, Some([0xff; 6]));
@@ -118,7 +125,9 @@ impl PacketSocket {
     }
 }
 
-fn link_addr(index: u32, ethertype: u16, dest: Option<[u8; 6]>) -> SockAddr {
+/// The `sockaddr_ll` for interface `index` and `ethertype` (host order),
+/// with `dest` as the destination MAC when given.
+pub fn link_addr(index: u32, ethertype: u16, dest: Option<[u8; 6]>) -> SockAddr {
     let mut storage = SockAddrStorage::zeroed();
     // SAFETY: sockaddr_ll is one of this platform's sockaddr types and fits in the storage
     let ll = unsafe { storage.view_as::<libc::sockaddr_ll>() };

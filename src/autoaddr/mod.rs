@@ -47,10 +47,16 @@ mod tests {
             ("sniff.rs", include_str!("sniff.rs")),
             ("schedule.rs", include_str!("schedule.rs")),
             ("candidates.rs", include_str!("candidates.rs")),
+            ("../udp4.rs", include_str!("../udp4.rs")),
         ];
+        // socket types, not `SocketAddrV4` (a plain value the packet builders take)
         let banned = [
             "tokio::",
-            "Socket",
+            "socket2",
+            "UdpSocket",
+            "TcpStream",
+            "PacketSocket",
+            "Socket::",
             "std::fs",
             "Instant::now",
             "SystemTime",

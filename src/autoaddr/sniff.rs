@@ -10,19 +10,19 @@
 //! reverse-path filtering drops offers from a subnet the machine has no route
 //! to. That is why DHCP clients use packet sockets too.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddrV4};
 use std::time::{Duration, Instant};
 
 use dhcproto::v4::{DhcpOption, Flags, Message, MessageType, Opcode, OptionCode};
 
 use crate::dhcp::wire;
 use crate::mac::MacAddr;
+use crate::udp4::{self, UDP};
 
 use super::schedule::Schedule;
 
 /// EtherType of IPv4.
 pub const ETH_P_IP: u16 = 0x0800;
-const UDP: u8 = 17;
 const CLIENT_PORT: u16 = 68;
 const SERVER_PORT: u16 = 67;
 
@@ -60,39 +60,11 @@ pub fn discover(mac: MacAddr, xid: u32) -> Vec<u8> {
     ]));
     // a DISCOVER this small always encodes; an empty payload would just be ignored
     let dhcp = wire::encode(&mut msg, wire::MAX_REPLY).unwrap_or_default();
-    ipv4_udp(zero, Ipv4Addr::BROADCAST, CLIENT_PORT, SERVER_PORT, &dhcp)
-}
-
-/// Wraps `payload` in UDP and IPv4 headers (UDP checksum 0: none, as IPv4 allows).
-fn ipv4_udp(src: Ipv4Addr, dst: Ipv4Addr, sport: u16, dport: u16, payload: &[u8]) -> Vec<u8> {
-    let udp_len = 8 + payload.len();
-    let total = 20 + udp_len;
-    let mut p = Vec::with_capacity(total);
-    p.extend_from_slice(&[0x45, 0]);
-    p.extend_from_slice(&(total as u16).to_be_bytes());
-    p.extend_from_slice(&[0, 0, 0, 0, 64, UDP, 0, 0]);
-    p.extend_from_slice(&src.octets());
-    p.extend_from_slice(&dst.octets());
-    let sum = checksum(&p[..20]);
-    p[10..12].copy_from_slice(&sum.to_be_bytes());
-    p.extend_from_slice(&sport.to_be_bytes());
-    p.extend_from_slice(&dport.to_be_bytes());
-    p.extend_from_slice(&(udp_len as u16).to_be_bytes());
-    p.extend_from_slice(&[0, 0]);
-    p.extend_from_slice(payload);
-    p
-}
-
-/// The Internet checksum (RFC 1071).
-fn checksum(bytes: &[u8]) -> u16 {
-    let mut sum: u32 = bytes
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], c.get(1).copied().unwrap_or(0)])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
+    udp4::packet(
+        SocketAddrV4::new(zero, CLIENT_PORT),
+        SocketAddrV4::new(Ipv4Addr::BROADCAST, SERVER_PORT),
+        &dhcp,
+    )
 }
 
 /// The UDP payload of an IPv4 packet addressed to port 68, with the source address.
@@ -215,13 +187,17 @@ mod tests {
         m.opts_mut().insert(DhcpOption::MessageType(kind));
         m.opts_mut().insert(DhcpOption::ServerIdentifier(SERVER));
         let dhcp = wire::encode(&mut m, 1400).unwrap();
-        ipv4_udp(SERVER, Ipv4Addr::BROADCAST, 67, 68, &dhcp)
+        udp4::packet(
+            SocketAddrV4::new(SERVER, 67),
+            SocketAddrV4::new(Ipv4Addr::BROADCAST, 68),
+            &dhcp,
+        )
     }
 
     #[test]
     fn discover_is_a_valid_broadcast_packet() {
         let p = discover(MAC, 0xabcd);
-        assert_eq!(checksum(&p[..20]), 0, "IPv4 header checksum verifies");
+        assert_eq!(udp4::checksum(&p[..20]), 0, "IPv4 header checksum verifies");
         assert_eq!(&p[12..20], &[0, 0, 0, 0, 255, 255, 255, 255]);
         assert_eq!(u16::from_be_bytes([p[20], p[21]]), 68);
         assert_eq!(u16::from_be_bytes([p[22], p[23]]), 67);

@@ -69,12 +69,13 @@ pub struct ServeArgs {
     #[arg(long, overrides_with = "known_clients_only")]
     pub no_known_clients_only: bool,
 
-    /// Ping an address before offering it even if netboot.yaml says
-    /// `dhcp.ping_check: false` (the default is to ping).
+    /// Check that no machine uses an address before offering it (ARP on the
+    /// link, ping behind a relay) even if netboot.yaml says
+    /// `dhcp.ping_check: false` (the default is to check).
     #[arg(long, overrides_with = "no_ping")]
     pub ping: bool,
 
-    /// Do not ping an address before offering it.
+    /// Do not probe an address before offering it.
     #[arg(long, overrides_with = "ping")]
     pub no_ping: bool,
 

@@ -2,7 +2,7 @@
 //! `fdatasync` ran are written with one write and one `fdatasync`, and only
 //! then are those replies sent, so no ACK leaves before its lease is on disk.
 //! Sending also carries out the core's choice of destination: a unicast to a
-//! client without an address first gets its ARP cache entry (`arp_cache`).
+//! client without an address goes out as a frame to its MAC (`unicast`).
 //!
 //! The store is reached through the [`Journal`] trait, so tests can put a
 //! slow or failing store behind the committer.
@@ -12,9 +12,9 @@ use std::sync::Arc;
 
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
-use tracing::{debug, warn};
+use tracing::warn;
 
-use crate::dhcp::arp_cache;
+use crate::dhcp::listen::Link;
 use crate::dhcp::pool::Lease;
 use crate::dhcp::reply::Destination;
 use crate::dhcp::store::{LeaseStore, StoreError};
@@ -42,8 +42,8 @@ pub(crate) struct Outgoing {
     pub sock: Arc<UdpSocket>,
     pub bytes: Vec<u8>,
     pub dest: Destination,
-    /// The interface the request arrived on (for the ARP entry).
-    pub device: Option<String>,
+    /// The interface the request arrived on (for a frame to the client's MAC).
+    pub link: Option<Arc<Link>>,
 }
 
 /// Work for the committer, in decision order.
@@ -54,29 +54,26 @@ pub(crate) enum Commit {
     Compact(Vec<Lease>),
 }
 
-/// The address to send to: a unicast to a client without an address needs
-/// its ARP entry first; without one (no CAP_NET_ADMIN, say, or a socket not
-/// bound to an interface, whose ARP cache we must not guess), broadcast.
-fn resolve(o: &Outgoing) -> SocketAddrV4 {
-    let (addr, mac) = match o.dest {
-        Destination::Ip(addr) => return addr,
-        Destination::Link { addr, mac } => (addr, mac),
-    };
-    let broadcast = SocketAddrV4::new(Ipv4Addr::BROADCAST, addr.port());
-    let Some(device) = o.device.as_deref() else {
-        return broadcast;
-    };
-    match arp_cache::insert(&*o.sock, device, *addr.ip(), mac) {
-        Ok(()) => addr,
-        Err(e) => {
-            debug!(%addr, %mac, device, error = %e, "cannot add the ARP entry for a unicast reply; broadcasting it");
-            broadcast
-        }
-    }
-}
-
+/// Sends a reply where the core said. A unicast to a client without an
+/// address goes out as a frame to its MAC on the interface's packet socket;
+/// without one (no CAP_NET_RAW, no interface configured) or when that send
+/// fails, it is broadcast, as RFC 2131 allows.
 pub(crate) async fn send(o: &Outgoing) {
-    let dest = resolve(o);
+    let dest = match o.dest {
+        Destination::Ip(addr) => addr,
+        Destination::Link { addr, mac } => {
+            let link = o.link.as_deref();
+            if let Some((link, frames)) = link.and_then(|l| Some((l, l.frames.as_ref()?))) {
+                match frames.send(link.source, addr, mac, &o.bytes).await {
+                    Ok(()) => return,
+                    Err(e) => {
+                        warn!(%addr, %mac, interface = %link.name, error = %e, "unicast frame failed; broadcasting the reply");
+                    }
+                }
+            }
+            SocketAddrV4::new(Ipv4Addr::BROADCAST, addr.port())
+        }
+    };
     // the common case needs no wake-up: the socket buffer has room
     let result = match o.sock.try_send_to(&o.bytes, dest.into()) {
         Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
@@ -260,7 +257,7 @@ mod tests {
                 sock: Arc::clone(&self.server),
                 bytes: vec![n; 4],
                 dest: Destination::Ip(to),
-                device: None,
+                link: None,
             };
             self.to_commit
                 .send(Commit::Leases(vec![lease], Some(out)))

@@ -1,24 +1,31 @@
 //! The DHCPv4 responder: a sans-IO decision core ([`decide`]) over an address
 //! pool and lease table ([`pool`]), PXE/iPXE boot-file logic ([`pxe`]), a
-//! crash-safe lease store ([`store`]), an ICMP address probe ([`probe`]) and
-//! the tokio shell ([`server`]) that moves datagrams in and out.
+//! crash-safe lease store ([`store`]), the address probe before an offer (by
+//! ARP on the link, [`arp_probe`], or ICMP for relayed pools, [`probe`]; the
+//! choice and its bounds in [`probing`]), unicast replies as link-layer
+//! frames ([`unicast`]) and the tokio shell ([`server`]) that moves datagrams
+//! in and out.
 //!
-//! Invariant: `decide`, `pool`, `pxe`, `reply`, `wire` and `config` do no I/O
-//! and never read the clock; time comes in as seconds since the Unix epoch.
+//! Invariant: `decide`, `pool`, `pxe`, `reply`, `wire`, `probing` and `config`
+//! do no I/O and never read the clock; time comes in as an argument (seconds
+//! since the Unix epoch, or an `Instant` for the probe budget).
 //! See `docs/dhcp.md` for modes, the store format and the probe.
 
-mod arp_cache;
+pub mod arp_probe;
 mod commit;
 pub mod config;
 pub mod decide;
 pub mod lease;
+mod listen;
 pub mod pool;
 pub mod probe;
+pub mod probing;
 pub mod pxe;
 pub mod reason;
 pub mod reply;
 pub mod server;
 pub mod store;
+pub mod unicast;
 pub mod view;
 pub mod wire;
 

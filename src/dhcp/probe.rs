@@ -1,6 +1,9 @@
-//! The address probe: one ICMP echo to an address before it is first offered
+//! The ICMP address probe: one echo to an address before it is first offered
 //! (as dnsmasq and ISC dhcpd do), so a machine squatting on a pool address is
-//! noticed before a client is given the same address.
+//! noticed before a client is given the same address. Used for relayed pools
+//! (off-link addresses) and where no ARP socket could be opened; on-link
+//! addresses are probed by ARP (`arp_probe`, see `probing` for why). The
+//! shell bounds these probes (`probing::Budget`).
 //!
 //! Uses an unprivileged ICMP datagram socket when `net.ipv4.ping_group_range`
 //! allows, else a raw ICMP socket (root). The socket is bound to the interface
@@ -56,20 +59,9 @@ pub fn echo_request(ident: u16, seq: u16) -> [u8; 16] {
     p[4..6].copy_from_slice(&ident.to_be_bytes());
     p[6..8].copy_from_slice(&seq.to_be_bytes());
     p[8..16].copy_from_slice(b"netboot!");
-    let sum = checksum(&p);
+    let sum = crate::udp4::checksum(&p);
     p[2..4].copy_from_slice(&sum.to_be_bytes());
     p
-}
-
-fn checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = data
-        .chunks(2)
-        .map(|c| u32::from(u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)])))
-        .sum();
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
 }
 
 /// True for an echo reply from `ip` (raw sockets see the IP header and every
@@ -107,7 +99,7 @@ mod tests {
     #[test]
     fn echo_checksum_verifies() {
         let p = echo_request(0x1234, 1);
-        assert_eq!(checksum(&p), 0);
+        assert_eq!(crate::udp4::checksum(&p), 0);
     }
 
     #[test]

@@ -62,7 +62,7 @@ impl fmt::Display for Reason {
             Self::ProxyOffer { boot } => write!(f, "proxy offer (no address); {boot}"),
             Self::ProxyAck { boot } => write!(f, "proxy ack (no address); {boot}"),
             Self::Nak { ip, why } => write!(f, "NAK for {ip}: {why}"),
-            Self::Probe(ip) => write!(f, "pinging {ip} before offering it"),
+            Self::Probe(ip) => write!(f, "probing {ip} before offering it"),
             Self::Released(ip) => write!(f, "client released {ip}"),
             Self::Declined(ip) => write!(f, "client declined {ip}: out of use for a while"),
             Self::UnknownClient => {

@@ -4,8 +4,8 @@
 //!
 //! The destination is decided here, not in the shell: a client that has no
 //! address yet and cleared the broadcast bit gets [`Destination::Link`]
-//! (yiaddr at chaddr), and the shell carries that out with an ARP cache
-//! entry, or broadcasts when it cannot.
+//! (yiaddr at chaddr), and the shell carries that out with a link-layer
+//! frame to chaddr, or broadcasts when it cannot.
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
@@ -44,9 +44,9 @@ pub enum Destination {
     Ip(SocketAddrV4),
     /// A client without an address that asked for unicast (broadcast bit
     /// clear): `addr` is yiaddr:68, `mac` its chaddr. The kernel cannot
-    /// resolve that address by ARP yet, so the shell first adds the ARP
-    /// cache entry addr → mac; when it cannot, it broadcasts instead
-    /// (RFC 2131 §4.1 allows that).
+    /// resolve that address by ARP yet, so the shell sends the IPv4/UDP
+    /// packet itself in a frame to `mac` (`unicast`); when it cannot, it
+    /// broadcasts instead (RFC 2131 §4.1 allows that).
     Link {
         /// yiaddr and the client port.
         addr: SocketAddrV4,

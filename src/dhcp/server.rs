@@ -17,23 +17,22 @@
 use std::collections::HashSet;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
-use std::task::Poll;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use dhcproto::v4::Message;
-use socket2::{Domain, Protocol, Socket, Type};
-use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::boot::ProfileLookup;
 use crate::dhcp::commit::{commit_loop, send, Commit, Outgoing};
-use crate::dhcp::config::{ConfigError, DhcpConfig, Mode};
+use crate::dhcp::config::{ConfigError, DhcpConfig};
 use crate::dhcp::decide::{Core, Decision};
+use crate::dhcp::listen::{open_listeners, recv_any, Listener};
 use crate::dhcp::pool::{Lease, Secs};
 use crate::dhcp::probe;
-use crate::dhcp::reply::{Context, Port};
+use crate::dhcp::probing::{self, Budget, Method};
+use crate::dhcp::reply::Context;
 use crate::dhcp::store::{LeaseStore, StoreError};
 use crate::dhcp::view::LeaseView;
 use crate::dhcp::wire;
@@ -66,17 +65,12 @@ pub enum DhcpError {
 /// Compact the journal after this many records (and at least twice the table).
 const COMPACT_AFTER: usize = 20_000;
 
-struct Listener {
-    sock: Arc<UdpSocket>,
-    port: Port,
-    device: Option<String>,
-    /// Our address on `device`: what requests arriving here are served as.
-    server_ip: Ipv4Addr,
-}
-
 struct ProbeDone {
     ip: Ipv4Addr,
-    in_use: bool,
+    /// Why the address is in use; `None` when the probe heard nothing.
+    in_use: Option<String>,
+    /// It was an ICMP probe (its budget is given back).
+    icmp: bool,
     msg: Message,
     ctx: Context,
     listener: usize,
@@ -107,7 +101,7 @@ pub async fn run_with_view(
     let listeners = open_listeners(&config)?;
     let names: Vec<&str> = listeners
         .iter()
-        .map(|l| l.device.as_deref().unwrap_or("*"))
+        .map(|l| l.link.as_ref().map_or("*", |l| l.name.as_str()))
         .collect();
     info!(leases = leases.len(), mode = ?config.mode, "dhcp listening on {}", names.join(","));
 
@@ -121,6 +115,7 @@ pub async fn run_with_view(
         commit_tx,
         since_compact: 0,
         probing: HashSet::new(),
+        icmp: Budget::icmp(),
     };
     shell.decide_loop(cancel).await;
     let Shell { commit_tx, .. } = shell;
@@ -138,72 +133,6 @@ async fn open_store(config: &DhcpConfig) -> Result<(Option<LeaseStore>, Vec<Leas
     Ok((Some(store), leases))
 }
 
-fn open_listeners(config: &DhcpConfig) -> Result<Vec<Listener>, DhcpError> {
-    let devices: Vec<(Option<String>, Ipv4Addr)> = if config.interfaces.is_empty() {
-        vec![(None, config.server_ip)]
-    } else {
-        config
-            .interfaces
-            .iter()
-            .map(|i| (Some(i.name.clone()), i.server_ip))
-            .collect()
-    };
-    let mut ports = vec![(config.server_port, Port::Dhcp)];
-    if config.mode == Mode::Proxy {
-        ports.push((config.proxy_port, Port::BootServer));
-    }
-    let mut out = Vec::new();
-    for (device, server_ip) in &devices {
-        for &(port, kind) in &ports {
-            let addr = SocketAddrV4::new(config.bind_addr, port);
-            let what = format!("{addr} on {}", device.as_deref().unwrap_or("any interface"));
-            let sock = bind(addr, device.as_deref())
-                .map_err(|source| DhcpError::Socket { what, source })?;
-            out.push(Listener {
-                sock: Arc::new(sock),
-                port: kind,
-                device: device.clone(),
-                server_ip: *server_ip,
-            });
-        }
-    }
-    Ok(out)
-}
-
-fn bind(addr: SocketAddrV4, device: Option<&str>) -> std::io::Result<UdpSocket> {
-    let sock = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
-    sock.set_reuse_address(true)?;
-    sock.set_broadcast(true)?;
-    // bursts of thousands of DISCOVERs must queue, not drop (best effort:
-    // the kernel caps it at net.core.rmem_max)
-    let _ = sock.set_recv_buffer_size(4 << 20);
-    let _ = sock.set_send_buffer_size(4 << 20);
-    if let Some(dev) = device {
-        sock.bind_device(Some(dev.as_bytes()))?;
-    }
-    sock.bind(&addr.into())?;
-    sock.set_nonblocking(true)?;
-    UdpSocket::from_std(sock.into())
-}
-
-/// Waits for a datagram on any listener; returns the listener's index.
-async fn recv_any(
-    listeners: &[Listener],
-    buf: &mut [u8],
-) -> (usize, std::io::Result<(usize, SocketAddr)>) {
-    std::future::poll_fn(|cx| {
-        for (i, l) in listeners.iter().enumerate() {
-            let mut rb = tokio::io::ReadBuf::new(buf);
-            if let Poll::Ready(r) = l.sock.poll_recv_from(cx, &mut rb) {
-                let n = rb.filled().len();
-                return Poll::Ready((i, r.map(|addr| (n, addr))));
-            }
-        }
-        Poll::Pending
-    })
-    .await
-}
-
 fn unix_now() -> Secs {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -219,6 +148,8 @@ struct Shell {
     commit_tx: mpsc::UnboundedSender<Commit>,
     since_compact: usize,
     probing: HashSet<Ipv4Addr>,
+    /// Bounds ICMP probes (ARP probes need no bound: they cost the kernel nothing).
+    icmp: Budget,
 }
 
 impl Shell {
@@ -285,17 +216,20 @@ impl Shell {
 
     async fn on_probe(&mut self, done: ProbeDone, probe_tx: &mpsc::Sender<ProbeDone>) {
         self.probing.remove(&done.ip);
+        if done.icmp {
+            self.icmp.finish();
+        }
         let profiles = self.profiles();
         let decision = self.core.probe_result(
             done.ip,
-            done.in_use,
+            done.in_use.is_some(),
             &done.msg,
             &done.ctx,
             &*profiles,
             unix_now(),
         );
-        if done.in_use {
-            warn!(ip = %done.ip, "address answered the ping probe: marked in use");
+        if let Some(why) = &done.in_use {
+            warn!(ip = %done.ip, "address in use, not offered ({why})");
         }
         self.carry_out(decision, done.msg, done.ctx, done.listener, probe_tx)
             .await;
@@ -323,7 +257,7 @@ impl Shell {
             sock: Arc::clone(&l.sock),
             bytes: r.bytes,
             dest: r.dest,
-            device: l.device.clone(),
+            link: l.link.clone(),
         });
         if !d.changes.is_empty() {
             // the reply (if any) leaves once the changes are on disk
@@ -347,6 +281,9 @@ impl Shell {
         }
     }
 
+    /// Probes `ip` in a task of its own (ARP on the link, ICMP for a pool
+    /// behind a relay on another subnet, within the ICMP budget) and
+    /// re-feeds the request with the result; never holds up other clients.
     fn start_probe(
         &mut self,
         ip: Ipv4Addr,
@@ -359,29 +296,60 @@ impl Shell {
             debug!(%ip, "probe already running");
             return;
         }
-        let device = self.listeners.get(listener).and_then(|l| l.device.clone());
+        let link = self.listeners.get(listener).and_then(|l| l.link.clone());
+        let on_link = probing::on_link(&self.core.config().pools, ctx.server_ip, ip);
+        let has_arp = link.as_ref().is_some_and(|l| l.arp.is_some());
+        let mut method = probing::method(on_link, link.is_some(), has_arp);
+        if method == Method::Icmp && !self.icmp.try_start(Instant::now()) {
+            debug!(%ip, in_flight = self.icmp.in_flight(), "ping probe budget used up: offering without a probe");
+            method = Method::Skip;
+        }
         let timeout = self.core.config().ping_timeout;
         tokio::spawn(async move {
-            let in_use = match device {
-                // never ping without an interface to pin the probe to
-                None => false,
-                Some(dev) => match probe::probe(ip, &dev, timeout).await {
-                    Ok(answered) => answered,
-                    Err(e) => {
-                        warn!(%ip, error = %e, "ping probe unavailable; offering without it");
-                        false
-                    }
+            let in_use = match (&method, link.as_deref()) {
+                (Method::Arp, Some(link)) => match link.arp.as_ref() {
+                    Some(arp) => arp_probe(arp, ip, timeout).await,
+                    None => None,
                 },
+                (Method::Icmp, Some(link)) => ping_probe(ip, &link.name, timeout).await,
+                _ => None,
             };
-            let _ = tx
-                .send(ProbeDone {
-                    ip,
-                    in_use,
-                    msg,
-                    ctx,
-                    listener,
-                })
-                .await;
+            let done = ProbeDone {
+                ip,
+                in_use,
+                icmp: method == Method::Icmp,
+                msg,
+                ctx,
+                listener,
+            };
+            let _ = tx.send(done).await;
         });
+    }
+}
+
+/// The ARP probe's verdict as the log line's reason.
+async fn arp_probe(
+    arp: &crate::dhcp::arp_probe::ArpProbes,
+    ip: Ipv4Addr,
+    timeout: std::time::Duration,
+) -> Option<String> {
+    match arp.probe(ip, timeout).await {
+        Ok(found) => found.map(|c| format!("ARP probe: {c}")),
+        Err(e) => {
+            warn!(%ip, error = %e, "ARP probe failed; offering without it");
+            None
+        }
+    }
+}
+
+/// The ICMP probe's verdict as the log line's reason.
+async fn ping_probe(ip: Ipv4Addr, device: &str, timeout: std::time::Duration) -> Option<String> {
+    match probe::probe(ip, device, timeout).await {
+        Ok(true) => Some("it answered the ping probe".to_string()),
+        Ok(false) => None,
+        Err(e) => {
+            warn!(%ip, error = %e, "ping probe unavailable; offering without it");
+            None
+        }
     }
 }

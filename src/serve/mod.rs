@@ -212,7 +212,7 @@ pub fn describe(plan: &ServePlan, registry: &Registry) -> String {
                     pool.last(),
                     pool.subnet(),
                     plan.dhcp.lease_time.as_secs(),
-                    if plan.dhcp.ping_check { ", each pinged before it is offered" } else { "" }
+                    if plan.dhcp.ping_check { ", each probed (ARP, or ping behind a relay) before it is offered" } else { "" }
                 ));
             }
         }

@@ -237,16 +237,20 @@ def cmd_table(*paths):
             continue
         print("\n### %s: completed DISCOVER-to-ACK exchanges/s, median (min-max) of runs\n" % title)
         print("| server | clients | rate asked | ping | exchanges/s | incomplete % | offer ms | ACK ms "
-              "| server CPU µs/exchange | fsyncs/s | ACKs per fsync | srv RcvbufErr | cli RcvbufErr | leases on disk (renewed) |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+              "| server CPU µs/exchange | fsyncs/s | ACKs per fsync | srv RcvbufErr | cli RcvbufErr | leases on disk (renewed) "
+              "| neighbour entries (max) |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for k in keys:
             rs = cells[k]
             acks, sent = med(rs, "ra_received"), med(rs, "do_sent")
             e = per_exchange(rs)
-            print("| %s | %s | %s | %s | %s | %.1f | %.1f | %.1f | %.0f | %.0f | %.1f | %.0f | %.0f | %s |" % (
+            # older raw.tsv files have no neigh_max column
+            neigh = [float(r[col["neigh_max"]]) for r in rs if "neigh_max" in col and len(r) > col["neigh_max"]]
+            print("| %s | %s | %s | %s | %s | %.1f | %.1f | %.1f | %.0f | %.0f | %.1f | %.0f | %.0f | %s | %s |" % (
                 k[1], k[2], k[3], k[4], xps(rs), 100.0 * (1 - acks / sent) if sent else 0,
                 med(rs, "do_avg"), e["ack_ms"], e["cpu"], e["syncs"], e["group"],
-                med(rs, "srv_rcvbuf"), med(rs, "cli_rcvbuf"), "%d (%d)" % (med(rs, "leases"), med(rs, "renewed"))))
+                med(rs, "srv_rcvbuf"), med(rs, "cli_rcvbuf"), "%d (%d)" % (med(rs, "leases"), med(rs, "renewed")),
+                "%.0f" % max(neigh) if neigh else "-"))
 
 
 def main():

@@ -138,7 +138,7 @@ for n in $CLIENTS 20000; do [ -f "$WORK/macs-$n" ] || $PY macs "$n" "$WORK/macs-
     echo "state on $STATE_BASE ($fstype); PERIOD=$PERIOD RUNS=$RUNS SHIM=$SHIM"
 } > "$OUT/machine.txt"
 cat "$OUT/machine.txt" >&2
-printf 'part\tserver\tclients\trate\tping\trun\tperiod\txps\tdo_sent\tdo_received\tdo_avg\tra_sent\tra_received\tra_avg\tcpu_us\tsyncs\tsrv_in\tsrv_out\tsrv_rcvbuf\tcli_rcvbuf\tcli_noports\tleases\trenewed\twarnings\tload\n' > "$OUT/raw.tsv"
+printf 'part\tserver\tclients\trate\tping\trun\tperiod\txps\tdo_sent\tdo_received\tdo_avg\tra_sent\tra_received\tra_avg\tcpu_us\tsyncs\tsrv_in\tsrv_out\tsrv_rcvbuf\tcli_rcvbuf\tcli_noports\tleases\trenewed\twarnings\tload\tneigh_max\n' > "$OUT/raw.tsv"
 
 # --- one server ------------------------------------------------------------------
 # wait_idle PID: until the process used no CPU for 0.6 s (bounded, 60 s).
@@ -204,6 +204,11 @@ snmp() { # snmp NS PROTO FIELD
         '$1 == p && !h { for (i = 2; i <= NF; i++) c[$i] = i; h = 1; next } $1 == p { print $c[f] }'
 }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# sample_neigh FILE: the server namespace's neighbour-table size every 0.2 s
+# until stopped (bounded: 10 minutes).
+sample_neigh() {
+    for _ in $(seq 1 3000); do ip -n "$SRV" neigh show | wc -l; sleep 0.2; done > "$1"
+}
 
 # perfdhcp_run CLIENTS RATE REPORT: bounded; ACKs that arrive within
 # PD_WAIT µs after the period still count (-W), nothing is sent after it.
@@ -218,14 +223,16 @@ perfdhcp_run() {
 # cell PART SERVER CLIENTS RATE PING RUN SEEDED
 cell() {
     local part=$1 name=$2 n=$3 rate=$4 ping=$5 run=$6 seeded=$7
-    local dir=$WORK/cell report now seed_exp c0 c1 si0 so0 sr0 cr0 cn0 perfpid syncs
+    local dir=$WORK/cell report now seed_exp c0 c1 si0 so0 sr0 cr0 cn0 perfpid syncs neighpid neigh
     rm -rf "$dir"; mkdir -p "$dir"
     report=$OUT/perfdhcp-$part-$name-$n-$rate-ping$ping-$run.txt
     now=$(date +%s); seed_exp=$((now + 1800))
     [ "$seeded" = 1 ] && seed "$name" "$dir" "$n" "$seed_exp"
     start_server "$name" "$dir" "$ping"
     start perf stat -x, -e syscalls:sys_enter_fdatasync,syscalls:sys_enter_fsync -p "$SPID" -o "$dir/syncs"
-    perfpid=$LAST; sleep 0.3
+    perfpid=$LAST
+    start sample_neigh "$dir/neigh"
+    neighpid=$LAST; sleep 0.3
     c0=$(cpu_ticks "$SPID")
     si0=$(snmp "$SRV" Udp InDatagrams) so0=$(snmp "$SRV" Udp OutDatagrams) sr0=$(snmp "$SRV" Udp RcvbufErrors)
     cr0=$(snmp "$CLI" Udp RcvbufErrors) cn0=$(snmp "$CLI" Udp NoPorts)
@@ -235,9 +242,11 @@ cell() {
     si=$(($(snmp "$SRV" Udp InDatagrams) - si0)) so=$(($(snmp "$SRV" Udp OutDatagrams) - so0))
     sr=$(($(snmp "$SRV" Udp RcvbufErrors) - sr0))
     cr=$(($(snmp "$CLI" Udp RcvbufErrors) - cr0)) cn=$(($(snmp "$CLI" Udp NoPorts) - cn0))
+    stop "$neighpid"
     stop "$perfpid" INT
     stop "$SPID"
     syncs=$(awk -F, '/syscalls/ { s += $1 } END { print s + 0 }' "$dir/syncs")
+    neigh=$(sort -n "$dir/neigh" | tail -n 1)
     local lc warn
     lc=$(leases "$name" "$dir" "$seed_exp")
     warn=$(grep -ciE ' WARN |ERROR|unavailable|failed' "$SLOG" || true)
@@ -246,11 +255,11 @@ cell() {
     while IFS== read -r k v; do r[$k]=$v; done < <($PY perfdhcp "$report")
     local xps
     xps=$(awk -v a="${r[ra_received]}" -v p="$PERIOD" 'BEGIN { printf "%.1f", a / p }')
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' \
         "$part" "$name" "$n" "$rate" "$ping" "$run" "$PERIOD" "$xps" "${r[do_sent]}" "${r[do_received]}" \
         "${r[do_avg]}" "${r[ra_sent]}" "${r[ra_received]}" "${r[ra_avg]}" "$(((c1 - c0) * 10000))" "$syncs" \
-        "$si" "$so" "$sr" "$cr" "$cn" ${lc% *} ${lc#* } "$warn" "$(cut -d' ' -f1 /proc/loadavg)" >> "$OUT/raw.tsv"
-    log "$part $name clients=$n rate=$rate ping=$ping run=$run: $xps exchanges/s, ${r[ra_received]} ACKs, $syncs syncs, cpu $(((c1 - c0) * 10)) ms, srv/cli rcvbuf errors $sr/$cr, leases ${lc% *} (${lc#* } renewed)"
+        "$si" "$so" "$sr" "$cr" "$cn" ${lc% *} ${lc#* } "$warn" "$(cut -d' ' -f1 /proc/loadavg)" "${neigh:-0}" >> "$OUT/raw.tsv"
+    log "$part $name clients=$n rate=$rate ping=$ping run=$run: $xps exchanges/s, ${r[ra_received]} ACKs, $syncs syncs, cpu $(((c1 - c0) * 10)) ms, srv/cli rcvbuf errors $sr/$cr, leases ${lc% *} (${lc#* } renewed), at most ${neigh:-0} neighbour entries"
 }
 
 # --- the parts -----------------------------------------------------------------
@@ -260,13 +269,19 @@ if [[ " $PARTS " == *" table "* ]]; then
     done; done; done; done
 fi
 
-# The probe part pings up to 20,000 silent addresses on the link: each leaves
-# an INCOMPLETE, then FAILED, ARP entry. The kernel's ARP table is one table
-# for all namespaces, capped by net.ipv4.neigh.default.gc_thresh3 (1024 by
-# default, global): past it, creating any neighbour fails machine-wide
-# ("neighbor table overflow"), and perfdhcp's own broadcasts fail with
-# ENOBUFS. So the part raises gc_thresh2/3 while it runs and restores them
-# (also on failure); PROBE_NEIGH=default keeps the defaults.
+# In the probe part dnsmasq pings up to 20,000 silent addresses on the link:
+# each leaves an INCOMPLETE, then FAILED, ARP entry. The kernel's ARP table is
+# one table for all namespaces, capped by net.ipv4.neigh.default.gc_thresh3
+# (1024 by default, global): past it, creating any neighbour fails
+# machine-wide ("neighbor table overflow"), and perfdhcp's own broadcasts fail
+# with ENOBUFS. So the part raises gc_thresh2/3 while it runs and restores
+# them (also on failure); PROBE_NEIGH=default keeps the defaults. netboot
+# probes on-link addresses by ARP from a packet socket, which creates no
+# entries (perfdhcp presents itself as a relay on the link, giaddr 10.77.0.2,
+# and the pool holds our own address, so its addresses are on-link), and
+# needs no raise: SERVERS=netboot PROBE_NEIGH=default shows that. The
+# server namespace's neighbour count is sampled during every cell
+# (neigh_max in raw.tsv).
 if [[ " $PARTS " == *" probe "* ]]; then
     if [ "${PROBE_NEIGH:-raise}" != default ]; then
         NEIGH_SAVED="$(sysctl -n net.ipv4.neigh.default.gc_thresh2) $(sysctl -n net.ipv4.neigh.default.gc_thresh3)"

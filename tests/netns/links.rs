@@ -1,6 +1,7 @@
-//! More of the lab: client namespaces on links of their own, commands and
-//! signals in the server namespace, stopping adopted processes gently, and
-//! a stand-in boot root.
+//! More of the lab: client namespaces on links of their own, another
+//! machine on the client's link, the server namespace's neighbour table,
+//! commands and signals in the server namespace, stopping adopted processes
+//! gently, and a stand-in boot root.
 
 use std::path::Path;
 use std::process::Command;
@@ -55,6 +56,60 @@ impl Lab {
         ip(&["-n", &ns, "link", "set", CLIENT_IF, "up"]);
         ip(&["-n", &ns, "link", "set", "lo", "up"]);
         ns
+    }
+
+    /// Puts another machine on the client's link: the client namespace gets
+    /// a bridge `br0` (MAC `client_mac`) holding `vc0`, and a new namespace
+    /// (returned, deleted with the lab) holds `cidr` on an interface with
+    /// MAC `mac` plugged into that bridge. It answers ARP for its address
+    /// but ignores pings. DHCP clients in the client namespace then run on
+    /// `br0`.
+    pub fn add_squatter(&mut self, cidr: &str, mac: &str, client_mac: &str) -> String {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let ns = format!("nbt-sq-{}-{n}", std::process::id());
+        // recorded first, so a failure below still deletes it
+        self.extra.push(ns.clone());
+        ip(&["netns", "add", &ns]);
+        let cli = self.cli.clone();
+        ip(&["-n", &cli, "link", "add", "br0", "type", "bridge"]);
+        ip(&["-n", &cli, "link", "set", "br0", "address", client_mac]);
+        ip(&["-n", &cli, "link", "set", CLIENT_IF, "master", "br0"]);
+        ip(&[
+            "-n", &cli, "link", "add", "vq0", "type", "veth", "peer", "name", "vq1", "netns", &ns,
+        ]);
+        ip(&["-n", &cli, "link", "set", "vq0", "master", "br0"]);
+        for dev in ["vq0", "br0"] {
+            ip(&["-n", &cli, "link", "set", dev, "up"]);
+        }
+        ip(&["-n", &ns, "link", "set", "vq1", "address", mac]);
+        ip(&["-n", &ns, "addr", "add", cidr, "dev", "vq1"]);
+        ip(&["-n", &ns, "link", "set", "vq1", "up"]);
+        let quiet = Command::new("ip")
+            .args(["netns", "exec", &ns, "sysctl", "-qw"])
+            .arg("net.ipv4.icmp_echo_ignore_all=1")
+            .status()
+            .expect("run sysctl");
+        assert!(quiet.success(), "cannot make {ns} ignore pings");
+        ns
+    }
+
+    /// The server namespace's neighbour (ARP) table, one entry a line, as
+    /// `ip neigh show` lists it. An `ip` failure fails the test.
+    pub fn server_neighbours(&self) -> Vec<String> {
+        let out = Command::new("ip")
+            .args(["-n", &self.srv, "-4", "neigh", "show"])
+            .output()
+            .expect("ip neigh");
+        assert!(
+            out.status.success(),
+            "ip -n {} neigh show: {}",
+            self.srv,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 
     /// A command run inside the server namespace.

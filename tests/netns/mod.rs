@@ -307,6 +307,16 @@ impl Lab {
 
     /// [`Lab::udhcpc`] in client namespace `ns`.
     pub fn udhcpc_in(&self, ns: &str, extra: &[&str]) -> std::collections::HashMap<String, String> {
+        self.udhcpc_on(ns, CLIENT_IF, extra)
+    }
+
+    /// [`Lab::udhcpc`] in namespace `ns` on interface `ifname`.
+    pub fn udhcpc_on(
+        &self,
+        ns: &str,
+        ifname: &str,
+        extra: &[&str],
+    ) -> std::collections::HashMap<String, String> {
         let out = self.path(&format!("udhcpc-{ns}.out"));
         let _ = std::fs::remove_file(&out);
         let script = self.path(&format!("udhcpc-{ns}.sh"));
@@ -320,7 +330,7 @@ impl Lab {
         let _ = Command::new("ip")
             .args(["netns", "exec", ns, "timeout"])
             .args([
-                "20", "udhcpc", "-i", CLIENT_IF, "-n", "-q", "-f", "-t", "3", "-T", "2",
+                "20", "udhcpc", "-i", ifname, "-n", "-q", "-f", "-t", "3", "-T", "2",
             ])
             .arg("-s")
             .arg(&script)
