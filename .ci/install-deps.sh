@@ -9,6 +9,8 @@ PACKAGES=(
     tftp-hpa atftp curl busybox tftpd-hpa dnsmasq-base
     # network namespaces and DHCP clients/tools
     iproute2 isc-dhcp-client udhcpc nmap kea-admin
+    # a DHCP relay between namespaces (dhcrelay), for the relayed-pool test
+    isc-dhcp-relay
     # network boot in a VM
     qemu-system-x86 ipxe-qemu ovmf ipxe pxelinux syslinux-common
     # ps, pgrep for the tests' process handling

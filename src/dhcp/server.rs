@@ -229,7 +229,8 @@ impl Shell {
             unix_now(),
         );
         if let Some(why) = &done.in_use {
-            warn!(ip = %done.ip, "address in use, not offered ({why})");
+            exchange_span(&done.msg)
+                .in_scope(|| warn!(ip = %done.ip, "address in use, not offered ({why})"));
         }
         self.carry_out(decision, done.msg, done.ctx, done.listener, probe_tx)
             .await;
@@ -243,10 +244,7 @@ impl Shell {
         listener: usize,
         probe_tx: &mpsc::Sender<ProbeDone>,
     ) {
-        let mac =
-            crate::mac::MacAddr::from_slice(msg.chaddr()).unwrap_or(crate::mac::MacAddr([0; 6]));
-        let kind = msg.opts().msg_type();
-        let span = info_span!("dhcp", %mac, xid = %format_args!("{:08x}", msg.xid()), kind = ?kind);
+        let span = exchange_span(&msg);
         span.in_scope(
             || info!(reason = %d.reason, reply = ?d.reply.as_ref().map(|r| r.kind), "decision"),
         );
@@ -325,6 +323,14 @@ impl Shell {
             let _ = tx.send(done).await;
         });
     }
+}
+
+/// The span of one DHCP exchange: the client's MAC, the transaction id and
+/// the message type, on every line logged about it.
+fn exchange_span(msg: &Message) -> tracing::Span {
+    let mac = crate::mac::MacAddr::from_slice(msg.chaddr()).unwrap_or(crate::mac::MacAddr([0; 6]));
+    let kind = msg.opts().msg_type();
+    info_span!("dhcp", %mac, xid = %format_args!("{:08x}", msg.xid()), kind = ?kind)
 }
 
 /// The ARP probe's verdict as the log line's reason.

@@ -1,5 +1,6 @@
-//! More of the lab: client namespaces on links of their own, another
-//! machine on the client's link, the server namespace's neighbour table,
+//! More of the lab: client namespaces on links of their own, a segment
+//! behind the client namespace (a routed network), another machine on the
+//! client's link, the server namespace's neighbour table,
 //! commands and signals in the server namespace, stopping adopted processes
 //! gently, and a stand-in boot root.
 
@@ -52,6 +53,34 @@ impl Lab {
             server_if,
         ]);
         ip(&["-n", &self.srv, "link", "set", server_if, "up"]);
+        ip(&["-n", &ns, "link", "set", CLIENT_IF, "address", mac]);
+        ip(&["-n", &ns, "link", "set", CLIENT_IF, "up"]);
+        ip(&["-n", &ns, "link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// A namespace one hop beyond the client namespace (which then plays a
+    /// router): veth `near_if` in the client namespace (with `near_cidr` on
+    /// it) to `vc0` with MAC `mac` in the new namespace, whose name is
+    /// returned. Deleted with the lab.
+    pub fn add_segment_behind_client(
+        &mut self,
+        near_if: &str,
+        near_cidr: &str,
+        mac: &str,
+    ) -> String {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let ns = format!("nbt-far-{}-{n}", std::process::id());
+        // recorded first, so a failure below still deletes it
+        self.extra.push(ns.clone());
+        ip(&["netns", "add", &ns]);
+        let cli = self.cli.clone();
+        ip(&[
+            "-n", &cli, "link", "add", near_if, "type", "veth", "peer", "name", CLIENT_IF, "netns",
+            &ns,
+        ]);
+        ip(&["-n", &cli, "addr", "add", near_cidr, "dev", near_if]);
+        ip(&["-n", &cli, "link", "set", near_if, "up"]);
         ip(&["-n", &ns, "link", "set", CLIENT_IF, "address", mac]);
         ip(&["-n", &ns, "link", "set", CLIENT_IF, "up"]);
         ip(&["-n", &ns, "link", "set", "lo", "up"]);
