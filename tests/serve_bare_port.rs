@@ -9,7 +9,6 @@
 mod netns;
 
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
 
 use netns::bare::{quick_dir, serve_to_exit};
@@ -23,26 +22,9 @@ fn bios_lease(lab: &Lab) -> std::collections::HashMap<String, String> {
 /// Fetches `name` from `server` with busybox tftp in the client namespace
 /// and compares it with the file in `cwd/boot-images`.
 fn fetch_matches(lab: &Lab, cwd: &Path, server: &str, name: &str) {
-    let local = lab.path("fetched");
-    let _ = std::fs::remove_file(&local);
-    let status = lab
-        .client_cmd("timeout")
-        .args(["20", "busybox", "tftp", "-g", "-r", name, "-l"])
-        .arg(&local)
-        .arg(server)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert!(
-        status.success(),
-        "tftp {name} from {server}:\n{}",
-        lab.log()
-    );
-    assert_eq!(
-        std::fs::read(&local).unwrap(),
-        std::fs::read(cwd.join("boot-images").join(name)).unwrap()
-    );
+    let got = lab.tftp_get_in(&lab.cli, server, name);
+    assert!(got.is_some(), "tftp {name} from {server}:\n{}", lab.log());
+    assert_eq!(got, std::fs::read(cwd.join("boot-images").join(name)).ok());
 }
 
 /// SIGTERM or SIGINT: a clean exit, the address gone.

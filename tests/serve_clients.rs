@@ -11,27 +11,16 @@
 
 mod netns;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
-use netns::{boot_root, Lab, CLIENT_MAC, SERVER_IP};
+use netns::{assert_lease_listed, boot_root, Lab, CLIENT_MAC, SERVER_IP};
 
 const BIN: &str = env!("CARGO_BIN_EXE_netboot");
 
 /// Fetches `remote` over TFTP from the client namespace with busybox.
 fn tftp_get(lab: &Lab, remote: &str) -> Option<Vec<u8>> {
-    let local = lab.path("fetched");
-    let _ = std::fs::remove_file(&local);
-    let status = lab
-        .client_cmd("timeout")
-        .args(["20", "busybox", "tftp", "-g", "-r", remote, "-l"])
-        .arg(&local)
-        .arg(SERVER_IP)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    status.success().then(|| std::fs::read(&local).unwrap())
+    lab.tftp_get_in(&lab.cli, SERVER_IP, remote)
 }
 
 fn profile(hostname: &str, boot: &str) -> String {
@@ -118,17 +107,7 @@ fn profile_reservation_boot_file_and_rendered_file() {
     let grub = tftp_get(&lab, "grub.cfg").expect("grub.cfg over TFTP");
     assert_eq!(grub, b"menuentry desk\n", "rewritten for this client");
 
-    let listing = Command::new(BIN)
-        .args(["leases", "--state-dir", state.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let table = String::from_utf8_lossy(&listing.stdout);
-    assert!(
-        table
-            .lines()
-            .any(|l| l.contains(CLIENT_MAC) && l.contains("10.231.0.42") && l.contains("bound")),
-        "{table}"
-    );
+    assert_lease_listed(&state, &[CLIENT_MAC, "10.231.0.42", "bound"]);
 
     // Another machine (another MAC, a lease from the pool) gets neither the
     // first one's rendered file nor its rewrite.

@@ -91,15 +91,7 @@ fn tftp_from(lab: &Lab, ns: &str, ip: &str, server: &str, remote: &str) -> Optio
         .status()
         .unwrap();
     assert!(added.success());
-    let local = lab.path("fetched");
-    let got = Command::new("ip")
-        .args(["netns", "exec", ns, "timeout", "20", "busybox", "tftp"])
-        .args(["-g", "-r", remote, "-l", text(&local), server])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    got.success().then(|| std::fs::read(&local).unwrap())
+    lab.tftp_get_in(ns, server, remote)
 }
 
 /// One DHCP message of a capture: who sent it where, and its header.

@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 
 use netns::{boot_root, ip, Lab, SERVER_IF};
 
-const BIN: &str = env!("CARGO_BIN_EXE_netboot");
 const SQUATTER_MAC: &str = "52:54:00:99:99:99";
 
 /// The address of an `ip neigh show` line.
@@ -59,18 +58,7 @@ fn an_address_answering_arp_but_not_ping_is_not_offered() {
         lab.log()
     );
     // the admin sees it in the lease table, held back from clients
-    let out = Command::new(BIN)
-        .arg("leases")
-        .env("NETBOOT_STATE_DIR", lab.path("state"))
-        .output()
-        .unwrap();
-    let table = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        table
-            .lines()
-            .any(|l| l.contains("10.231.0.50") && l.contains("declined")),
-        "{table}"
-    );
+    netns::assert_lease_listed(&lab.path("state"), &["10.231.0.50", "declined"]);
     // neither probe left a neighbour entry for the addresses it asked about
     let probed: Vec<String> = lab
         .server_neighbours()

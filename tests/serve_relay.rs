@@ -20,9 +20,8 @@ mod netns;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use netns::{boot_root, ip, Lab, CLIENT_IF, SERVER_IF, SERVER_IP};
+use netns::{assert_lease_listed, boot_root, ip, Lab, CLIENT_IF, SERVER_IF, SERVER_IP};
 
-const BIN: &str = env!("CARGO_BIN_EXE_netboot");
 const RELAY_UP: &str = "10.231.0.2";
 const FAR_MAC: &str = "52:54:00:40:00:07";
 
@@ -176,26 +175,7 @@ fn a_client_behind_a_relay_is_served_from_its_relay_pool_and_boots() {
         "ip",
         &["route", "add", "default", "via", "10.240.0.1"],
     );
-    let fetch = |remote: &str| -> Option<Vec<u8>> {
-        let local = lab.path("fetched");
-        let _ = std::fs::remove_file(&local);
-        let out = in_ns(
-            &far,
-            "timeout",
-            &[
-                "20",
-                "busybox",
-                "tftp",
-                "-g",
-                "-r",
-                remote,
-                "-l",
-                local.to_str().unwrap(),
-                SERVER_IP,
-            ],
-        );
-        out.status.success().then(|| std::fs::read(&local).unwrap())
-    };
+    let fetch = |remote: &str| lab.tftp_get_in(&far, SERVER_IP, remote);
     let got = fetch(&boot_file).expect("boot file over TFTP through the router");
     assert_eq!(got, std::fs::read(root.join(&boot_file)).unwrap());
     let sep = fetch("SEP525400400007.cnf.xml").expect("the file rendered for this client");
@@ -204,15 +184,5 @@ fn a_client_behind_a_relay_is_served_from_its_relay_pool_and_boots() {
         "<device><name>far-01</name><ip>10.240.0.11</ip></device>\n"
     );
 
-    let listing = Command::new(BIN)
-        .args(["leases", "--state-dir", state.to_str().unwrap()])
-        .output()
-        .unwrap();
-    let table = String::from_utf8_lossy(&listing.stdout);
-    assert!(
-        table
-            .lines()
-            .any(|l| l.contains(FAR_MAC) && l.contains("10.240.0.11") && l.contains("bound")),
-        "{table}"
-    );
+    assert_lease_listed(&state, &[FAR_MAC, "10.240.0.11", "bound"]);
 }

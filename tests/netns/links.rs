@@ -1,11 +1,12 @@
 //! More of the lab: client namespaces on links of their own, a segment
 //! behind the client namespace (a routed network), another machine on the
-//! client's link, the server namespace's neighbour table,
+//! client's link, busybox tftp from any of the namespaces, the lease
+//! table, the server namespace's neighbour table,
 //! commands and signals in the server namespace, stopping adopted processes
 //! gently, and a stand-in boot root.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -85,6 +86,27 @@ impl Lab {
         ip(&["-n", &ns, "link", "set", CLIENT_IF, "up"]);
         ip(&["-n", &ns, "link", "set", "lo", "up"]);
         ns
+    }
+
+    /// Fetches `remote` from `server` with busybox tftp inside namespace
+    /// `ns` (bounded); the bytes that arrived, or None when it failed.
+    pub fn tftp_get_in(&self, ns: &str, server: &str, remote: &str) -> Option<Vec<u8>> {
+        let local = self.path("fetched");
+        let _ = std::fs::remove_file(&local);
+        let ok = Command::new("ip")
+            .args(["netns", "exec", ns, "timeout", "20", "busybox", "tftp"])
+            .args(["-g", "-r", remote, "-l"])
+            .arg(&local)
+            .arg(server)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if ok {
+            std::fs::read(&local).ok()
+        } else {
+            None
+        }
     }
 
     /// Puts another machine on the client's link: the client namespace gets
@@ -189,4 +211,26 @@ impl Lab {
         let _ = c.kill();
         let _ = c.wait();
     }
+}
+
+/// `netboot leases` for state directory `state`: the table it prints.
+pub fn leases_table(state: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_netboot"))
+        .arg("leases")
+        .arg("--state-dir")
+        .arg(state)
+        .output()
+        .expect("run netboot leases");
+    assert!(out.status.success(), "netboot leases: {out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Fails the test unless `netboot leases` lists a row holding every one of
+/// `words` (a MAC, an address, a state).
+pub fn assert_lease_listed(state: &Path, words: &[&str]) {
+    let table = leases_table(state);
+    assert!(
+        table.lines().any(|l| words.iter().all(|w| l.contains(w))),
+        "no lease row with {words:?}:\n{table}"
+    );
 }
