@@ -1,6 +1,6 @@
 //! Fuzz target: the read-transfer state machine (`Sender`) driven by a
 //! sequence of events over a virtual clock: file blocks pushed (only while
-//! it wants them, as the shell does), ACKs, ERRORs, local aborts, time
+//! it wants them, as the shell does, and one read ahead of the window), ACKs, ERRORs, local aborts, time
 //! passing, timers firing, transmit polls, and runs of an honest client
 //! (long enough to roll the 16-bit block number over).
 //!
@@ -64,6 +64,8 @@ enum Event {
     PushFull,
     /// The last, short block (length modulo blksize), if wanted.
     PushShort(u16),
+    /// A full block read ahead of the window, if the sender takes one.
+    PushAhead,
     /// An ACK with this wire number.
     Ack(u16),
     /// An ACK for the highest block sent, shifted by the offset.
@@ -204,7 +206,11 @@ impl Fuzz {
     }
 
     fn push(&mut self, len: usize) -> bool {
-        if !self.sender.wants_block() || self.pushed_bytes > BYTE_BUDGET {
+        self.push_if(len, self.sender.wants_block())
+    }
+
+    fn push_if(&mut self, len: usize, wanted: bool) -> bool {
+        if !wanted || self.pushed_bytes > BYTE_BUDGET {
             return false;
         }
         let index = self.pushed + 1;
@@ -405,6 +411,9 @@ impl Fuzz {
             }
             Event::PushShort(n) => {
                 self.push(usize::from(n) % self.blksize);
+            }
+            Event::PushAhead => {
+                self.push_if(self.blksize, self.sender.wants_read_ahead());
             }
             Event::Ack(block) => self.ack(block),
             Event::AckNear(offset) => {

@@ -192,12 +192,15 @@ impl Session {
         let mut progress = Progress::new(Some(size), started, self.cfg.progress_after);
         let mut batch = Batch::new(udp::MAX_SEGMENTS, udp::MAX_BATCH_BYTES);
         let mut buf = vec![0u8; 65536];
+        let read = |sender: &mut Sender, source: &mut Source| {
+            if let Err(e) = sender.push_block_with(|payload| source.read_block(payload)) {
+                warn!("read failed: {e}");
+                sender.abort(ErrorCode::NotDefined, "read error");
+            }
+        };
         loop {
             while sender.wants_block() {
-                if let Err(e) = sender.push_block_with(|payload| source.read_block(payload)) {
-                    warn!("read failed: {e}");
-                    sender.abort(ErrorCode::NotDefined, "read error");
-                }
+                read(&mut sender, &mut source);
             }
             let now = Instant::now();
             while sender.poll_transmit(now, &mut batch) {
@@ -211,6 +214,10 @@ impl Session {
             }
             if sender.is_finished() {
                 break;
+            }
+            // while the client takes in what was just sent
+            while sender.wants_read_ahead() {
+                read(&mut sender, &mut source);
             }
             progress.report(sender.stats().bytes);
             match self.wait(sender.poll_timeout(), &mut buf) {

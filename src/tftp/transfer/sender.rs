@@ -1,6 +1,7 @@
 //! The sending side of a read request (RRQ), as a sans-IO state machine.
 //!
-//! The shell feeds it file blocks in order ([`Sender::push_block`]), the
+//! The shell feeds it file blocks in order ([`Sender::push_block`]: those
+//! it can send now, then one read ahead), the
 //! client's packets ([`Sender::handle_ack`], [`Sender::handle_error`]) and
 //! timer expiries ([`Sender::handle_timeout`]); it drains datagrams with
 //! [`Sender::poll_transmit`] and arms a timer at [`Sender::poll_timeout`].
@@ -29,6 +30,10 @@ use super::{Batch, Outcome, TransferStats};
 use crate::tftp::blocknum::Rollover;
 use crate::tftp::packet::{self, ErrorCode, Packet};
 use crate::tftp::rto::{Rto, RtoBounds};
+
+/// Blocks the sender holds beyond the window, read ahead of the ACK that
+/// lets them go ([`Sender::wants_read_ahead`]).
+const READ_AHEAD_BLOCKS: usize = 1;
 
 /// How a read transfer is to run, once options are agreed.
 #[derive(Debug, Clone)]
@@ -130,9 +135,23 @@ impl Sender {
         usize::from(self.cfg.blksize)
     }
 
-    /// True while the sender has room for another block from the file.
+    /// True while the sender has room for another block from the file that
+    /// it could send now.
     pub fn wants_block(&self) -> bool {
-        !self.eof && !self.is_finished() && self.window.len() < self.window_limit()
+        self.has_room(0)
+    }
+
+    /// True while the sender would take one block beyond those it may send
+    /// now. The shell reads it after sending, while the client is busy with
+    /// the window, so when the ACK comes the next block is already in
+    /// memory and the file read is off the round trip (tftpd-hpa reads ahead
+    /// the same way). A block read ahead waits until the window moves on.
+    pub fn wants_read_ahead(&self) -> bool {
+        self.has_room(READ_AHEAD_BLOCKS)
+    }
+
+    fn has_room(&self, beyond_window: usize) -> bool {
+        !self.eof && !self.is_finished() && self.window.len() < self.window_limit() + beyond_window
     }
 
     /// How many more blocks the sender would take now.

@@ -110,6 +110,71 @@ fn blocks_written_in_place_reuse_their_datagrams_and_a_failed_fill_pushes_nothin
     assert_eq!(s.stats().bytes, 9);
 }
 
+/// Pushes blocks of `file` while the sender takes one read ahead.
+fn feed_ahead(sender: &mut Sender, file: &[u8], offset: &mut usize) {
+    while sender.wants_read_ahead() {
+        let end = (*offset + sender.blksize()).min(file.len());
+        sender.push_block(&file[*offset..end]);
+        *offset = end;
+    }
+}
+
+#[test]
+fn a_block_read_ahead_waits_for_the_ack_and_then_goes_without_another_read() {
+    let t0 = Instant::now();
+    let file: Vec<u8> = (0..1200u32).map(|i| i as u8).collect();
+    let mut s = Sender::new(sender_cfg(512, 1, false));
+    let mut off = 0;
+    feed(&mut s, &file, &mut off);
+    assert_eq!(drain(&mut s, t0), vec![(3, 1, 512)]);
+    feed_ahead(&mut s, &file, &mut off);
+    assert_eq!(off, 1024, "exactly one block read ahead");
+    assert!(!s.wants_block() && !s.wants_read_ahead());
+    assert_eq!(drain(&mut s, t0), vec![], "the read-ahead block waits");
+    // the ACK lets it go with nothing more pushed
+    s.handle_ack(t0, 1);
+    assert!(!s.wants_block(), "block 2 is already there");
+    assert_eq!(drain(&mut s, t0), vec![(3, 2, 512)]);
+    feed_ahead(&mut s, &file, &mut off);
+    assert_eq!(off, 1200, "the short last block read ahead");
+    assert!(!s.wants_read_ahead(), "nothing after the last block");
+    // a timeout resends the window, not the block read ahead
+    let resend_at = s.poll_timeout().unwrap();
+    s.handle_timeout(resend_at);
+    assert_eq!(drain(&mut s, resend_at), vec![(3, 2, 512)]);
+    s.handle_ack(resend_at, 2);
+    assert_eq!(drain(&mut s, resend_at), vec![(3, 3, 176)]);
+    s.handle_ack(resend_at, 3);
+    assert_eq!(s.outcome(), Some(&Outcome::Complete));
+    assert_eq!(s.stats().bytes, 1200);
+}
+
+#[test]
+fn an_ack_inside_a_window_with_a_block_read_ahead_restarts_within_the_window() {
+    let t0 = Instant::now();
+    let file = vec![3u8; 512 * 8];
+    let mut s = Sender::new(sender_cfg(512, 3, false));
+    let mut off = 0;
+    // the first ACK opens the window
+    feed(&mut s, &file, &mut off);
+    assert_eq!(drain(&mut s, t0), vec![(3, 1, 512)]);
+    s.handle_ack(t0, 1);
+    feed(&mut s, &file, &mut off);
+    assert_eq!(
+        drain(&mut s, t0),
+        vec![(3, 2, 512), (3, 3, 512), (3, 4, 512)]
+    );
+    feed_ahead(&mut s, &file, &mut off);
+    assert_eq!(off, 512 * 5);
+    // block 3 lost: the client ACKs 2; 3 and 4 go again, and 5 joins them
+    s.handle_ack(t0, 2);
+    feed(&mut s, &file, &mut off);
+    assert_eq!(
+        drain(&mut s, t0),
+        vec![(3, 3, 512), (3, 4, 512), (3, 5, 512)]
+    );
+}
+
 #[test]
 fn exact_multiple_of_blksize_ends_with_empty_block() {
     let t0 = Instant::now();
