@@ -387,3 +387,53 @@ fn a_reservation_of_our_own_address_is_refused_at_start() {
         "{out}"
     );
 }
+
+#[test]
+fn a_second_server_on_the_same_lease_store_or_tftp_port_is_refused() {
+    if !netns::ready(&["udhcpc"]) {
+        return;
+    }
+    let mut lab = Lab::new();
+    let root = lab.path("root");
+    boot_root(&root);
+    let none = lab.path("no-profiles");
+    let state = lab.path("state");
+    let base = ["--root", text(&root), "--profiles", text(&none)];
+    lab.start_serve(
+        &base
+            .into_iter()
+            .chain(["--state-dir", text(&state), "--no-ping"])
+            .collect::<Vec<_>>(),
+        None,
+    );
+    let second = |extra: &[&str]| {
+        lab.server_run(
+            "timeout",
+            &["20", BIN, "serve", "--interface", SERVER_IF]
+                .into_iter()
+                .chain(base)
+                .chain(extra.iter().copied())
+                .collect::<Vec<_>>(),
+        )
+    };
+    // the same TFTP port
+    let other_state = lab.path("other-state");
+    let (ok, out) = second(&["--state-dir", text(&other_state)]);
+    assert!(!ok, "a second server shared port 69:\n{out}");
+    assert!(
+        out.contains("cannot listen on 10.231.0.1:69: another TFTP server"),
+        "{out}"
+    );
+    // the same leases, on another TFTP port
+    let (ok, out) = second(&["--state-dir", text(&state), "--tftp-port", "1069"]);
+    assert!(!ok, "a second server shared the lease store:\n{out}");
+    assert!(out.contains("is in use by another netboot (PID "), "{out}");
+    assert!(out.contains("--state-dir"), "{out}");
+    // the first one still serves
+    let lease = lab.udhcpc(&[]);
+    assert!(
+        host_part(&lease, "10.231.0.").is_some(),
+        "{lease:?}\n{}",
+        lab.log()
+    );
+}

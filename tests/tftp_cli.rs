@@ -175,3 +175,22 @@ fn bad_flags_are_refused_with_the_flag_named() {
         assert!(err.contains(needle), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_port_another_server_holds_is_a_clear_startup_error() {
+    let first = Server::start(&[]);
+    let addr = first.addr.to_string();
+    let err = match Server::try_start(&["--address", &addr]) {
+        Ok(_) => panic!("a second server started on {addr}, sharing the first one's port"),
+        Err(log) => log,
+    };
+    assert!(
+        err.contains(&format!("cannot listen on {addr}")) && err.contains("another TFTP server"),
+        "{err}"
+    );
+    // the first one still serves
+    first.put_file("f", b"still here", 0o644);
+    let mut client = RawClient::new(first.addr);
+    client.request(&rrq("f", "octet", &[]));
+    assert_eq!(client.read_rest(None, 512, 1), b"still here");
+}

@@ -152,3 +152,22 @@ fn dash_4_serves_ipv4_only() {
     assert_eq!(fetch_via(&srv, "::1"), None, "IPv6 served");
     assert!(port_free_on(&srv, "::1"), "IPv6 port held");
 }
+
+#[test]
+fn both_wildcards_on_one_port_serve_each_family() {
+    if !require_ipv6_loopback() {
+        return;
+    }
+    // a port free in both families, as an admin would name it
+    let port = {
+        let probe = UdpSocket::bind("[::]:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let four = format!("0.0.0.0:{port}");
+    let six = format!("[::]:{port}");
+    let srv = Server::start(&["--address", &four, "--address", &six]);
+    assert_eq!(srv.addrs.len(), 2, "{:?}\n{}", srv.addrs, srv.log());
+    srv.put_file("f", b"each", 0o644);
+    assert_eq!(fetch_via(&srv, "127.0.0.1").as_deref(), Some(&b"each"[..]));
+    assert_eq!(fetch_via(&srv, "::1").as_deref(), Some(&b"each"[..]));
+}

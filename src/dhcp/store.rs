@@ -1,6 +1,8 @@
 //! The persistent lease store: an append-only journal plus a snapshot.
 //!
-//! Files in the state directory: `leases.snapshot` and `leases.journal`, both
+//! Files in the state directory: `leases.lock` (held while a server has the
+//! store open, so a second server on the same directory stops with an error
+//! naming the first one's PID), `leases.snapshot` and `leases.journal`, both
 //! made of lines `CRC32HEX JSON\n`, the CRC (IEEE, `crc32fast`) taken over the
 //! JSON text. Each line is the whole state of one address; later lines win.
 //! Loading reads the snapshot, then replays the journal; a line without its
@@ -22,6 +24,8 @@ use std::io::Write;
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 
+use nix::errno::Errno;
+use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
 use crate::dhcp::pool::{Lease, LeaseState, Secs};
@@ -29,6 +33,10 @@ use crate::mac::MacAddr;
 
 const SNAPSHOT: &str = "leases.snapshot";
 const JOURNAL: &str = "leases.journal";
+/// Locked (`flock`, exclusive) for as long as a store is open, and holding
+/// that server's PID: two servers appending to one store would hand out the
+/// same addresses.
+const LOCK: &str = "leases.lock";
 
 /// Why the store could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +47,13 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// Another server has the store open.
+    #[error(
+        "the lease store in {dir} is in use by another netboot ({holder}): two servers on one \
+         store would hand out the same addresses; stop that one, or give this one its own \
+         --state-dir"
+    )]
+    Busy { dir: PathBuf, holder: String },
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
@@ -128,6 +143,8 @@ pub fn load(dir: &Path) -> Result<Vec<Lease>, StoreError> {
 #[derive(Debug)]
 pub struct LeaseStore {
     dir: PathBuf,
+    /// Held until the store is dropped (see [`LOCK`]).
+    _lock: Flock<File>,
     journal: File,
     records: usize,
     /// Journal length after the last complete append or compaction;
@@ -141,13 +158,16 @@ impl LeaseStore {
     /// Opens (creating) the store in `dir`, returns it with the leases found.
     /// The loaded state is compacted at once, so a torn journal tail is gone
     /// before anything is appended.
+    /// Fails with [`StoreError::Busy`] while another store is open on `dir`.
     pub fn open(dir: &Path) -> Result<(Self, Vec<Lease>), StoreError> {
         fs::create_dir_all(dir).map_err(io(dir))?;
+        let lock = lock(dir)?;
         let leases = load(dir)?;
         let journal_path = dir.join(JOURNAL);
         let journal = open_append(&journal_path)?;
         let mut store = Self {
             dir: dir.to_path_buf(),
+            _lock: lock,
             journal,
             records: 0,
             good_len: Some(0),
@@ -244,6 +264,37 @@ impl LeaseStore {
     }
 }
 
+/// Takes the store's lock (without waiting) and writes our PID into it.
+fn lock(dir: &Path) -> Result<Flock<File>, StoreError> {
+    let path = dir.join(LOCK);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(io(&path))?;
+    let mut locked = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+        Ok(locked) => locked,
+        Err((_, Errno::EWOULDBLOCK)) => {
+            let holder = fs::read_to_string(&path)
+                .ok()
+                .and_then(|text| text.trim().parse::<u32>().ok())
+                .map_or_else(|| "another process".to_string(), |pid| format!("PID {pid}"));
+            return Err(StoreError::Busy {
+                dir: dir.to_path_buf(),
+                holder,
+            });
+        }
+        Err((_, errno)) => return Err(io(&path)(errno.into())),
+    };
+    // Only a hint for the message above: failing to write it is harmless.
+    let _ = locked
+        .set_len(0)
+        .and_then(|()| writeln!(locked, "{}", std::process::id()));
+    Ok(locked)
+}
+
 fn open_append(path: &Path) -> Result<File, StoreError> {
     OpenOptions::new()
         .create(true)
@@ -288,6 +339,21 @@ pub fn format_table(leases: &[Lease], now: Secs) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_second_store_on_the_same_directory_is_refused_until_the_first_closes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (first, _) = LeaseStore::open(dir.path()).unwrap();
+        let err = LeaseStore::open(dir.path()).unwrap_err();
+        let text = err.to_string();
+        assert!(matches!(err, StoreError::Busy { .. }), "{err:?}");
+        assert!(
+            text.contains(&format!("PID {}", std::process::id())) && text.contains("--state-dir"),
+            "{text}"
+        );
+        drop(first);
+        LeaseStore::open(dir.path()).expect("free again once the first is closed");
+    }
 
     fn lease(n: u8, state: LeaseState) -> Lease {
         Lease {

@@ -35,6 +35,15 @@ pub enum TftpError {
         /// Why.
         source: std::io::Error,
     },
+    /// Another server already listens there.
+    #[error(
+        "cannot listen on {addr}: another TFTP server (tftpd-hpa, dnsmasq, another netboot) \
+         already serves that port; stop it, or listen elsewhere (--address)"
+    )]
+    InUse {
+        /// The address.
+        addr: SocketAddr,
+    },
     /// No listen address was given.
     #[error("no address to listen on")]
     NoListenAddress,
@@ -62,10 +71,22 @@ impl TftpServer {
         }
         let mut listeners = Vec::new();
         for &addr in &cfg.listen {
-            // `[::]` also takes IPv4 unless -6 asked for IPv6 alone.
-            let only_v6 = cfg.ipv6_only || !addr.ip().is_unspecified();
-            let socket = udp::bind_with(addr, true, only_v6)
-                .map_err(|source| TftpError::Bind { addr, source })?;
+            // `[::]` also takes IPv4 unless -6 asked for IPv6 alone, or
+            // `0.0.0.0` on the same port is listed as well.
+            let ipv4_listed = cfg
+                .listen
+                .iter()
+                .any(|a| a.is_ipv4() && a.ip().is_unspecified() && a.port() == addr.port());
+            let only_v6 = cfg.ipv6_only || !addr.ip().is_unspecified() || ipv4_listed;
+            // No SO_REUSEADDR: a port another server (tftpd-hpa, dnsmasq, a
+            // second netboot) already serves is an error, not shared.
+            let socket = udp::bind_with(addr, only_v6).map_err(|source| {
+                if source.kind() == std::io::ErrorKind::AddrInUse {
+                    TftpError::InUse { addr }
+                } else {
+                    TftpError::Bind { addr, source }
+                }
+            })?;
             let local = socket
                 .local_addr()
                 .map_err(|source| TftpError::Bind { addr, source })?;

@@ -41,11 +41,8 @@ const MAX_WAIT: Duration = Duration::from_millis(200);
 /// it is set again.
 const TIMEOUT_TOLERANCE: Duration = Duration::from_millis(1);
 
-fn new_socket(addr: SocketAddr, reuse: bool, only_v6: bool) -> io::Result<Socket> {
+fn new_socket(addr: SocketAddr, only_v6: bool) -> io::Result<Socket> {
     let socket = Socket::new(Domain::for_address(addr), Type::DGRAM, Some(Protocol::UDP))?;
-    if reuse {
-        socket.set_reuse_address(true)?;
-    }
     if addr.is_ipv6() {
         socket.set_only_v6(only_v6)?;
     }
@@ -55,16 +52,10 @@ fn new_socket(addr: SocketAddr, reuse: bool, only_v6: bool) -> io::Result<Socket
     Ok(socket)
 }
 
-/// Binds a listening socket for the runtime.
-pub fn bind(addr: SocketAddr, reuse: bool) -> io::Result<UdpSocket> {
-    // `[::]` serves IPv4 too unless the admin bound a specific address.
-    bind_with(addr, reuse, !addr.ip().is_unspecified())
-}
-
-/// Like [`bind`], with the IPv6 socket serving IPv6 alone when `only_v6`
-/// (ignored for IPv4).
-pub fn bind_with(addr: SocketAddr, reuse: bool, only_v6: bool) -> io::Result<UdpSocket> {
-    let socket = new_socket(addr, reuse, only_v6)?;
+/// Binds a listening socket for the runtime, the IPv6 socket serving IPv6
+/// alone when `only_v6` (ignored for IPv4).
+pub fn bind_with(addr: SocketAddr, only_v6: bool) -> io::Result<UdpSocket> {
+    let socket = new_socket(addr, only_v6)?;
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     UdpSocket::from_std(socket.into())
@@ -72,7 +63,7 @@ pub fn bind_with(addr: SocketAddr, reuse: bool, only_v6: bool) -> io::Result<Udp
 
 fn bind_blocking(addr: SocketAddr) -> io::Result<StdUdpSocket> {
     // A transfer socket is bound to the address the request came to.
-    let socket = new_socket(addr, false, !addr.ip().is_unspecified())?;
+    let socket = new_socket(addr, !addr.ip().is_unspecified())?;
     socket.bind(&addr.into())?;
     Ok(socket.into())
 }
