@@ -67,6 +67,9 @@ fn a_five_gib_image_crosses_the_4_gib_block_number_wrap_intact() {
     assert!(status.success(), "curl: {status} {errors}\n{}", srv.log());
     assert_eq!(got.1, SIZE, "bytes received");
     assert_eq!(got.0, want.0, "CRC-32 of the 5 GiB image");
+    // the server logs once the final ACK is in, which may be just after
+    // curl has exited
+    srv.wait_for_log("bytes=5368709120", Duration::from_secs(10));
     let done = srv.log_lines("transfer complete");
     assert!(
         done.iter().any(|l| l.contains("bytes=5368709120")),
