@@ -167,6 +167,7 @@ fn bad_flags_are_refused_with_the_flag_named() {
         (&["--umask", "999"][..], "--umask"),
         (&["--refuse", "multicast"][..], "--refuse"),
         (&["--port-range", "9:1"][..], "--port-range"),
+        (&["--busy-poll", "20000"][..], "--busy-poll"),
     ] {
         let err = match Server::try_start(args) {
             Ok(_) => panic!("started with {args:?}"),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::tftp::config::TftpConfig;
+use crate::tftp::config::{TftpConfig, MAX_BUSY_POLL_US};
 use crate::tftp::fs::RootPolicy;
 use crate::tftp::options::{MAX_BLKSIZE, MIN_BLKSIZE};
 use crate::tftp::remap::RemapRules;
@@ -76,6 +76,12 @@ pub struct TftpArgs {
     /// Lower bound of the adaptive retransmission timeout, milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 10)]
     pub rto_min: u64,
+
+    /// Longest a transfer checks its socket without sleeping while its
+    /// client, whose round trip is known to be shorter, is expected to
+    /// answer (microseconds, at most 10000; 0 = always sleep).
+    #[arg(long, value_name = "MICROSECONDS", default_value_t = 100)]
+    pub busy_poll: u64,
 
     /// Never grant this option (blksize, tsize, timeout, windowsize,
     /// rollover); repeatable.
@@ -254,6 +260,10 @@ impl TftpArgs {
         cfg.rto.initial = initial;
         cfg.rto.max = initial.max(Duration::from_secs(1));
         cfg.rto.min = Duration::from_millis(self.rto_min.max(1)).min(initial);
+        if self.busy_poll > MAX_BUSY_POLL_US {
+            return Err(invalid("--busy-poll", "must be at most 10000 microseconds"));
+        }
+        cfg.busy_poll = Duration::from_micros(self.busy_poll);
         cfg.port_range = self
             .port_range
             .as_deref()

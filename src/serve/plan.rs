@@ -186,6 +186,12 @@ fn tftp_config(
     if let Some(max) = section.max_windowsize {
         cfg.options.max_windowsize = max.max(1);
     }
+    if let Some(us) = section.busy_poll_us {
+        if us > crate::tftp::config::MAX_BUSY_POLL_US {
+            return Err(invalid("tftp.busy_poll_us must be at most 10000"));
+        }
+        cfg.busy_poll = std::time::Duration::from_micros(us);
+    }
     cfg.upload_dir = section.upload_dir.clone();
     cfg.trace_blocks = args.verbose >= 2;
     Ok(cfg)

@@ -25,6 +25,12 @@ pub trait ClientFiles: Send + Sync {
     }
 }
 
+/// Default of [`TftpConfig::busy_poll`]: a loopback or LAN round trip.
+pub const DEFAULT_BUSY_POLL: Duration = Duration::from_micros(100);
+/// Largest [`TftpConfig::busy_poll`] the command line and config accept, in
+/// microseconds.
+pub const MAX_BUSY_POLL_US: u64 = 10_000;
+
 /// Everything the TFTP server needs to run.
 #[derive(Clone)]
 pub struct TftpConfig {
@@ -65,6 +71,10 @@ pub struct TftpConfig {
     pub progress_after: Duration,
     /// Per-client files and rewrites, when the profile registry runs.
     pub client_files: Option<Arc<dyn ClientFiles>>,
+    /// Longest a transfer whose client answers within microseconds checks
+    /// its socket without sleeping before it sleeps (`--busy-poll`; zero:
+    /// never). See [`super::udp::TransferSocket::recv_until`].
+    pub busy_poll: Duration,
 }
 
 impl TftpConfig {
@@ -87,6 +97,7 @@ impl TftpConfig {
             trace_blocks: false,
             progress_after: Duration::from_secs(3),
             client_files: None,
+            busy_poll: DEFAULT_BUSY_POLL,
         }
     }
 }
@@ -100,6 +111,7 @@ impl std::fmt::Debug for TftpConfig {
             .field("rto", &self.rto)
             .field("port_range", &self.port_range)
             .field("max_transfers", &self.max_transfers)
+            .field("busy_poll", &self.busy_poll)
             .finish_non_exhaustive()
     }
 }

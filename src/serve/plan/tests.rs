@@ -343,3 +343,32 @@ fn a_profile_reserving_our_own_address_is_reported_at_its_line() {
         "{shown}"
     );
 }
+
+#[test]
+fn the_busy_poll_comes_from_the_file_and_is_bounded() {
+    let root = root_with_files();
+    let nets = || vec![("vs0".to_string(), net("10.0.0.1/24"))];
+    let args = args_in(&root);
+    let default = plan(&args, &FileConfig::default(), Path::new("."), nets()).unwrap();
+    assert_eq!(
+        default.tftp.busy_poll,
+        crate::tftp::config::DEFAULT_BUSY_POLL
+    );
+    let off = plan(
+        &args,
+        &yaml("tftp:\n  busy_poll_us: 0\n"),
+        Path::new("."),
+        nets(),
+    )
+    .unwrap();
+    assert_eq!(off.tftp.busy_poll, std::time::Duration::ZERO);
+    let err = plan(
+        &args,
+        &yaml("tftp:\n  busy_poll_us: 20000\n"),
+        Path::new("."),
+        nets(),
+    )
+    .map(|_| ())
+    .unwrap_err();
+    assert!(err.to_string().contains("tftp.busy_poll_us"), "{err}");
+}

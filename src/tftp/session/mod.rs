@@ -11,7 +11,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -220,7 +220,7 @@ impl Session {
                 read(&mut sender, &mut source);
             }
             progress.report(sender.stats().bytes);
-            match self.wait(sender.poll_timeout(), &mut buf) {
+            match self.wait(sender.poll_timeout(), sender.round_trip(), &mut buf) {
                 Event::Datagram(len, from) => {
                     let Some(packet) = self.accept(&buf[..len], from) else {
                         continue;
@@ -319,7 +319,7 @@ impl Session {
                 continue;
             }
             progress.report(receiver.stats().bytes);
-            match self.wait(receiver.poll_timeout(), &mut buf) {
+            match self.wait(receiver.poll_timeout(), receiver.round_trip(), &mut buf) {
                 Event::Datagram(len, from) => {
                     let Some(packet) = self.accept(&buf[..len], from) else {
                         continue;
@@ -390,7 +390,15 @@ impl Session {
     /// Waits for a datagram, a repeated request, the deadline, or shutdown.
     /// The socket is watched in slices (see [`udp::TransferSocket::recv_until`]),
     /// and a repeated request or shutdown is noticed between them.
-    fn wait(&mut self, deadline: Option<Instant>, buf: &mut [u8]) -> Event {
+    /// A client whose round trip is known is waited for by polling first
+    /// ([`busy_poll_budget`]).
+    fn wait(
+        &mut self,
+        deadline: Option<Instant>,
+        round_trip: Option<Duration>,
+        buf: &mut [u8],
+    ) -> Event {
+        let busy = busy_poll_budget(self.cfg.busy_poll, round_trip);
         loop {
             if self.cancel.is_cancelled() {
                 return Event::Cancelled;
@@ -398,7 +406,7 @@ impl Session {
             if self.repeats.try_recv().is_ok() {
                 return Event::Repeated;
             }
-            match self.socket.recv_until(buf, deadline) {
+            match self.socket.recv_until(buf, deadline, busy) {
                 Received::Datagram(len, from) => return Event::Datagram(len, from),
                 Received::Timeout => return Event::Timeout,
                 Received::Again => {}
@@ -430,6 +438,16 @@ impl Session {
     }
 }
 
+/// How long to poll before sleeping: twice the client's round trip, at most
+/// `cap`, and nothing while the round trip is unknown or not shorter than
+/// `cap` (the answer would not come within the poll).
+fn busy_poll_budget(cap: Duration, round_trip: Option<Duration>) -> Duration {
+    match round_trip {
+        Some(rtt) if rtt < cap => (rtt * 2).min(cap),
+        _ => Duration::ZERO,
+    }
+}
+
 fn encode_mode(bytes: Vec<u8>, mode: Mode) -> Source {
     match mode {
         Mode::Netascii => {
@@ -438,5 +456,29 @@ fn encode_mode(bytes: Vec<u8>, mode: Mode) -> Source {
             Source::memory(wire)
         }
         _ => Source::memory(bytes),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_client_known_to_answer_within_the_cap_is_polled_for() {
+        let cap = Duration::from_micros(100);
+        let us = Duration::from_micros;
+        assert_eq!(busy_poll_budget(cap, None), Duration::ZERO, "unknown");
+        assert_eq!(busy_poll_budget(cap, Some(us(20))), us(40));
+        assert_eq!(busy_poll_budget(cap, Some(us(70))), cap);
+        assert_eq!(
+            busy_poll_budget(cap, Some(us(100))),
+            Duration::ZERO,
+            "too far"
+        );
+        assert_eq!(
+            busy_poll_budget(Duration::ZERO, Some(us(5))),
+            Duration::ZERO,
+            "off"
+        );
     }
 }

@@ -347,6 +347,11 @@ impl Receiver {
         self.writes.pop_front()
     }
 
+    /// The smoothed round trip to the client, once one was measured.
+    pub fn round_trip(&self) -> Option<Duration> {
+        self.rto.srtt()
+    }
+
     /// When [`Receiver::handle_timeout`] must be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         self.deadline

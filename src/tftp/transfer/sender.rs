@@ -485,6 +485,11 @@ impl Sender {
             .chain(data.map(|block| block.datagram.as_slice()))
     }
 
+    /// The smoothed round trip to the client, once one was measured.
+    pub fn round_trip(&self) -> Option<Duration> {
+        self.rto.srtt()
+    }
+
     /// When [`Sender::handle_timeout`] must be called next.
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.is_finished() {
