@@ -14,7 +14,7 @@ mod netns;
 use std::process::Command;
 use std::time::Duration;
 
-use netns::{assert_lease_listed, boot_root, Lab, CLIENT_MAC, SERVER_IP};
+use netns::{assert_lease_listed, boot_root, Lab, ServeDirs, CLIENT_MAC, SERVER_IP};
 
 const BIN: &str = env!("CARGO_BIN_EXE_netboot");
 
@@ -42,23 +42,11 @@ fn profile_reservation_boot_file_and_rendered_file() {
         return;
     }
     let mut lab = Lab::new();
-    let root = lab.path("root");
-    boot_root(&root);
-    let profiles = lab.path("profiles");
-    std::fs::create_dir_all(&profiles).unwrap();
-    std::fs::write(profiles.join("desk.yaml"), profile("desk-01", "pxelinux.0")).unwrap();
     let state = lab.path("state");
-    lab.start_serve(
-        &[
-            "--root",
-            root.to_str().unwrap(),
-            "--profiles",
-            profiles.to_str().unwrap(),
-            "--state-dir",
-            state.to_str().unwrap(),
-            "--no-ping",
-        ],
-        None,
+    let desk = profile("desk-01", "pxelinux.0");
+    let ServeDirs { root, .. } = lab.start_serve_on(
+        &[("desk.yaml", &desk)],
+        &["--state-dir", state.to_str().unwrap(), "--no-ping"],
     );
     assert!(
         lab.log_contains("netboot serves interface vs0 as 10.231.0.1/24"),
@@ -141,29 +129,14 @@ fn a_routers_backup_lands_in_its_profiles_upload_dir() {
         return;
     }
     let mut lab = Lab::new();
-    let root = lab.path("root");
-    boot_root(&root);
-    std::fs::create_dir_all(root.join("backups")).unwrap();
-    let profiles = lab.path("profiles");
-    std::fs::create_dir_all(&profiles).unwrap();
-    std::fs::write(
-        profiles.join("routers.yaml"),
-        "name: routers\nmatch:\n  mac_prefix: 52:54:00\ntftp_servers: [self]\nupload_dir: backups/\n",
-    )
-    .unwrap();
-    lab.start_serve(
-        &[
-            "--root",
-            root.to_str().unwrap(),
-            "--profiles",
-            profiles.to_str().unwrap(),
-            "--state-dir",
-            lab.path("state").to_str().unwrap(),
-            "--no-ping",
-            "--create",
-        ],
-        None,
+    let ServeDirs { root, .. } = lab.start_serve_on(
+        &[(
+            "routers.yaml",
+            "name: routers\nmatch:\n  mac_prefix: 52:54:00\ntftp_servers: [self]\nupload_dir: backups/\n",
+        )],
+        &["--no-ping", "--create"],
     );
+    std::fs::create_dir_all(root.join("backups")).unwrap();
     let lease = lab.udhcpc(&[]);
     let ip = lease.get("ip").cloned().expect("a lease");
     lab.client_addr(&format!("{ip}/24"));
@@ -195,24 +168,9 @@ fn profiles_reload_and_a_bad_edit_keeps_the_last_good_registry() {
         return;
     }
     let mut lab = Lab::new();
-    let root = lab.path("root");
-    boot_root(&root);
-    let profiles = lab.path("profiles");
-    std::fs::create_dir_all(&profiles).unwrap();
-    let file = profiles.join("desk.yaml");
-    std::fs::write(&file, profile("desk-01", "pxelinux.0")).unwrap();
-    lab.start_serve(
-        &[
-            "--root",
-            root.to_str().unwrap(),
-            "--profiles",
-            profiles.to_str().unwrap(),
-            "--state-dir",
-            lab.path("state").to_str().unwrap(),
-            "--no-ping",
-        ],
-        None,
-    );
+    let desk = profile("desk-01", "pxelinux.0");
+    let dirs = lab.start_serve_on(&[("desk.yaml", &desk)], &["--no-ping"]);
+    let file = dirs.profiles.join("desk.yaml");
     assert_eq!(
         lab.udhcpc(&["-O", "150"])
             .get("boot_file")
@@ -274,27 +232,12 @@ fn known_clients_only_ignores_strangers() {
         return;
     }
     let mut lab = Lab::new();
-    let root = lab.path("root");
-    boot_root(&root);
-    let profiles = lab.path("profiles");
-    std::fs::create_dir_all(&profiles).unwrap();
-    std::fs::write(
-        profiles.join("other.yaml"),
-        "name: other\nmatch:\n  mac: 52:54:00:99:99:99\nboot:\n  bios: pxelinux.0\n",
-    )
-    .unwrap();
-    lab.start_serve(
-        &[
-            "--root",
-            root.to_str().unwrap(),
-            "--profiles",
-            profiles.to_str().unwrap(),
-            "--state-dir",
-            lab.path("state").to_str().unwrap(),
-            "--known-clients-only",
-            "--no-ping",
-        ],
-        None,
+    lab.start_serve_on(
+        &[(
+            "other.yaml",
+            "name: other\nmatch:\n  mac: 52:54:00:99:99:99\nboot:\n  bios: pxelinux.0\n",
+        )],
+        &["--known-clients-only", "--no-ping"],
     );
     assert!(
         lab.udhcpc(&["-O", "150"]).is_empty(),

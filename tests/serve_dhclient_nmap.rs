@@ -8,26 +8,16 @@ mod netns;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use netns::{boot_root, Lab, CLIENT_MAC, SERVER_IP};
+use netns::{Lab, CLIENT_MAC, SERVER_IP};
 
 /// Starts `netboot serve` with a profile reserving 10.231.0.50 as `web1`
 /// for the client's MAC, router and DNS options, default boot files.
 fn serve_with_reservation(lab: &mut Lab) {
-    let root = lab.path("root");
-    boot_root(&root);
-    let profiles = lab.path("profiles");
-    std::fs::create_dir_all(&profiles).unwrap();
-    std::fs::write(
-        profiles.join("web1.yaml"),
-        format!("name: web1\nmatch:\n  mac: {CLIENT_MAC}\naddress: 10.231.0.50\nhostname: web1\n"),
-    )
-    .unwrap();
-    lab.start_serve(
+    let web1 =
+        format!("name: web1\nmatch:\n  mac: {CLIENT_MAC}\naddress: 10.231.0.50\nhostname: web1\n");
+    lab.start_serve_on(
+        &[("web1.yaml", &web1)],
         &[
-            "--root",
-            root.to_str().unwrap(),
-            "--profiles",
-            profiles.to_str().unwrap(),
             "--range",
             "10.231.0.100-10.231.0.199",
             "--router",
@@ -37,7 +27,6 @@ fn serve_with_reservation(lab: &mut Lab) {
             "--boot-bios",
             "undionly.kpxe",
         ],
-        None,
     );
 }
 

@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use netns::{boot_root, Lab, CLIENT_MAC, SERVER_IF, SERVER_IP};
+use netns::{boot_root, Lab, ServeDirs, CLIENT_MAC, SERVER_IF, SERVER_IP};
 
 const BIN: &str = env!("CARGO_BIN_EXE_netboot");
 
@@ -37,16 +37,7 @@ fn two_interfaces_are_each_served_from_their_own_subnet() {
     }
     let mut lab = Lab::new();
     let second = lab.add_link("vs1", "10.232.0.1/24", "52:54:00:12:34:57");
-    let root = lab.path("root");
-    boot_root(&root);
-    let none = lab.path("no-profiles");
-    lab.start_serve(
-        &["--interface", "vs1", "--root", text(&root)]
-            .into_iter()
-            .chain(["--profiles", text(&none), "--no-ping"])
-            .collect::<Vec<_>>(),
-        None,
-    );
+    lab.start_serve_on(&[], &["--interface", "vs1", "--no-ping"]);
     assert!(
         lab.log_contains("netboot serves interface vs1 as 10.232.0.1/24"),
         "{}",
@@ -190,19 +181,7 @@ fn replies_are_unicast_unless_the_client_asks_for_broadcast() {
         return;
     }
     let mut lab = Lab::new();
-    let root = lab.path("root");
-    boot_root(&root);
-    let none = lab.path("no-profiles");
-    lab.start_serve(
-        &[
-            "--root",
-            text(&root),
-            "--profiles",
-            text(&none),
-            "--no-ping",
-        ],
-        None,
-    );
+    lab.start_serve_on(&[], &["--no-ping"]);
     let (capture, idx) = start_capture(&mut lab);
     // busybox udhcpc clears the broadcast bit unless given -B
     let unicast = lab.udhcpc(&[]);
@@ -313,19 +292,8 @@ fn sighup_without_a_profiles_directory_reloads_instead_of_killing() {
         return;
     }
     let mut lab = Lab::new();
-    let root = lab.path("root");
-    boot_root(&root);
-    let profiles = lab.path("profiles");
-    lab.start_serve(
-        &[
-            "--root",
-            text(&root),
-            "--profiles",
-            text(&profiles),
-            "--no-ping",
-        ],
-        None,
-    );
+    // no profile: no profiles directory at all
+    let ServeDirs { profiles, .. } = lab.start_serve_on(&[], &["--no-ping"]);
     assert!(lab.signal_server("HUP"));
     lab.wait_log("nothing to reload", Duration::from_secs(15));
     assert!(lab.server_running(), "SIGHUP killed the server");
@@ -394,18 +362,14 @@ fn a_second_server_on_the_same_lease_store_or_tftp_port_is_refused() {
         return;
     }
     let mut lab = Lab::new();
-    let root = lab.path("root");
-    boot_root(&root);
-    let none = lab.path("no-profiles");
     let state = lab.path("state");
-    let base = ["--root", text(&root), "--profiles", text(&none)];
-    lab.start_serve(
-        &base
-            .into_iter()
-            .chain(["--state-dir", text(&state), "--no-ping"])
-            .collect::<Vec<_>>(),
-        None,
-    );
+    let dirs = lab.start_serve_on(&[], &["--state-dir", text(&state), "--no-ping"]);
+    let base = [
+        "--root",
+        text(&dirs.root),
+        "--profiles",
+        text(&dirs.profiles),
+    ];
     let second = |extra: &[&str]| {
         lab.server_run(
             "timeout",

@@ -11,7 +11,7 @@ use std::net::Ipv4Addr;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use netns::{boot_root, ip, Lab, SERVER_IF};
+use netns::{ip, Lab, SERVER_IF};
 
 const SQUATTER_MAC: &str = "52:54:00:99:99:99";
 
@@ -27,22 +27,8 @@ fn an_address_answering_arp_but_not_ping_is_not_offered() {
     }
     let mut lab = Lab::new();
     let squatter = lab.add_squatter("10.231.0.50/24", SQUATTER_MAC, "52:54:00:12:34:58");
-    let root = lab.path("root");
-    boot_root(&root);
-    let none = lab.path("no-profiles");
-    let (root, none) = (root.to_str().unwrap(), none.to_str().unwrap());
     // the probe is on by default; .50 is the first address handed out
-    lab.start_serve(
-        &[
-            "--root",
-            root,
-            "--profiles",
-            none,
-            "--range",
-            "10.231.0.50-10.231.0.60",
-        ],
-        None,
-    );
+    lab.start_serve_on(&[], &["--range", "10.231.0.50-10.231.0.60"]);
     let cli = lab.cli.clone();
     let lease = lab.udhcpc_on(&cli, "br0", &[]);
     assert_eq!(
@@ -117,21 +103,7 @@ fn probing_hundreds_of_new_clients_leaves_the_neighbour_table_alone() {
     ]);
     // perfdhcp sends from the client's address, as a relay on this link
     lab.client_addr("10.231.0.2/16");
-    let root = lab.path("root");
-    boot_root(&root);
-    let none = lab.path("no-profiles");
-    let (root, none) = (root.to_str().unwrap(), none.to_str().unwrap());
-    lab.start_serve(
-        &[
-            "--root",
-            root,
-            "--profiles",
-            none,
-            "--range",
-            "10.231.1.1-10.231.2.254",
-        ],
-        None,
-    );
+    lab.start_serve_on(&[], &["--range", "10.231.1.1-10.231.2.254"]);
     let before = lab.server_neighbours().len();
     // 300 simulated clients, each new, at 300 exchanges/s for 3 s
     let report = lab.path("perfdhcp.txt");

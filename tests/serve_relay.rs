@@ -20,7 +20,7 @@ mod netns;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use netns::{assert_lease_listed, boot_root, ip, Lab, CLIENT_IF, SERVER_IF, SERVER_IP};
+use netns::{assert_lease_listed, ip, Lab, ServeDirs, CLIENT_IF, SERVER_IF, SERVER_IP};
 
 const RELAY_UP: &str = "10.231.0.2";
 const FAR_MAC: &str = "52:54:00:40:00:07";
@@ -99,19 +99,11 @@ fn a_client_behind_a_relay_is_served_from_its_relay_pool_and_boots() {
     lab.adopt(child);
     wait_for_port_67(&relay, &relay_log);
 
-    let root = lab.path("root");
-    boot_root(&root);
-    let profiles = lab.path("profiles");
-    std::fs::create_dir_all(&profiles).unwrap();
-    std::fs::write(
-        profiles.join("far-phone.yaml"),
-        format!(
-            "name: far-phone\nmatch:\n  mac: {FAR_MAC}\nhostname: far-01\nfiles:\n  \
-             \"SEP{{{{ mac.upper }}}}.cnf.xml\":\n    \
-             content: \"<device><name>{{{{ hostname }}}}</name><ip>{{{{ ip }}}}</ip></device>\\n\"\n"
-        ),
-    )
-    .unwrap();
+    let phone = format!(
+        "name: far-phone\nmatch:\n  mac: {FAR_MAC}\nhostname: far-01\nfiles:\n  \
+         \"SEP{{{{ mac.upper }}}}.cnf.xml\":\n    \
+         content: \"<device><name>{{{{ hostname }}}}</name><ip>{{{{ ip }}}}</ip></device>\\n\"\n"
+    );
     let config = lab.path("netboot.yaml");
     std::fs::write(
         &config,
@@ -120,18 +112,14 @@ fn a_client_behind_a_relay_is_served_from_its_relay_pool_and_boots() {
     )
     .unwrap();
     let state = lab.path("state");
-    lab.start_serve(
+    let ServeDirs { root, .. } = lab.start_serve_on(
+        &[("far-phone.yaml", &phone)],
         &[
             "--config",
             config.to_str().unwrap(),
-            "--root",
-            root.to_str().unwrap(),
-            "--profiles",
-            profiles.to_str().unwrap(),
             "--state-dir",
             state.to_str().unwrap(),
         ],
-        None,
     );
 
     let lease = lab.udhcpc_in(&far, &[]);

@@ -3,9 +3,9 @@
 //! client's link, busybox tftp from any of the namespaces, the lease
 //! table, the server namespace's neighbour table,
 //! commands and signals in the server namespace, stopping adopted processes
-//! gently, and a stand-in boot root.
+//! gently, and a stand-in boot root with `netboot serve` started on it.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -29,7 +29,39 @@ pub fn boot_root(dir: &Path) {
     }
 }
 
+/// What [`Lab::start_serve_on`] served from.
+pub struct ServeDirs {
+    /// Stand-in boot files ([`boot_root`]).
+    pub root: PathBuf,
+    /// The profiles directory (missing when no profile was given).
+    pub profiles: PathBuf,
+}
+
 impl Lab {
+    /// Starts `netboot serve --interface vs0 --root ROOT --profiles DIR
+    /// EXTRA`: ROOT holds the stand-in boot files, DIR the `profiles` given
+    /// as (file name, YAML), and does not exist when there are none.
+    pub fn start_serve_on(&mut self, profiles: &[(&str, &str)], extra: &[&str]) -> ServeDirs {
+        let dirs = ServeDirs {
+            root: self.path("root"),
+            profiles: self.path("profiles"),
+        };
+        boot_root(&dirs.root);
+        if !profiles.is_empty() {
+            std::fs::create_dir_all(&dirs.profiles).unwrap();
+        }
+        for (name, yaml) in profiles {
+            std::fs::write(dirs.profiles.join(name), yaml).unwrap();
+        }
+        let (root, dir) = (dirs.root.to_str().unwrap(), dirs.profiles.to_str().unwrap());
+        let args: Vec<&str> = ["--root", root, "--profiles", dir]
+            .into_iter()
+            .chain(extra.iter().copied())
+            .collect();
+        self.start_serve(&args, None);
+        dirs
+    }
+
     /// Another client namespace on a link of its own: veth `server_if` in
     /// the server namespace (with `server_cidr` on it) to `vc0` with MAC
     /// `mac` in the new namespace, whose name is returned. Deleted with the

@@ -11,7 +11,7 @@ pub mod bare;
 mod links;
 
 #[allow(unused_imports)]
-pub use links::{assert_lease_listed, boot_root, leases_table};
+pub use links::{assert_lease_listed, boot_root, leases_table, ServeDirs};
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
