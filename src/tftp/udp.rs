@@ -311,16 +311,10 @@ impl TransferSocket {
         }
         let _slot = PollSlot::take()?;
         let until = Instant::now() + busy;
-        let sock = SockRef::from(&self.socket);
-        // SAFETY: `MaybeUninit<u8>` has the layout of `u8`, and the kernel
-        // only writes initialised bytes into the buffer.
-        let uninit = unsafe { &mut *(std::ptr::from_mut(buf) as *mut [std::mem::MaybeUninit<u8>]) };
         loop {
-            match sock.recv_from_with_flags(uninit, libc::MSG_DONTWAIT) {
-                Ok((len, from)) => {
-                    return from.as_socket().map(|from| Received::Datagram(len, from))
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            match self.try_recv(buf) {
+                Ok(Some((len, from))) => return Some(Received::Datagram(len, from)),
+                Ok(None) => {}
                 // an ICMP error and the like: the sleeping receive reports it
                 Err(_) => return None,
             }
@@ -328,6 +322,19 @@ impl TransferSocket {
                 return None;
             }
             std::thread::yield_now();
+        }
+    }
+
+    /// A datagram already queued on the socket, taken without waiting;
+    /// `None` when there is none.
+    pub fn try_recv(&self, buf: &mut [u8]) -> io::Result<Option<(usize, SocketAddr)>> {
+        // SAFETY: `MaybeUninit<u8>` has the layout of `u8`, and the kernel
+        // only writes initialised bytes into the buffer.
+        let uninit = unsafe { &mut *(std::ptr::from_mut(buf) as *mut [std::mem::MaybeUninit<u8>]) };
+        match SockRef::from(&self.socket).recv_from_with_flags(uninit, libc::MSG_DONTWAIT) {
+            Ok((len, from)) => Ok(from.as_socket().map(|from| (len, from))),
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(None),
+            Err(e) => Err(e),
         }
     }
 }

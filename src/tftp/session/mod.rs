@@ -403,8 +403,16 @@ impl Session {
             if self.cancel.is_cancelled() {
                 return Event::Cancelled;
             }
-            if self.repeats.try_recv().is_ok() {
-                return Event::Repeated;
+            if !self.repeats.is_empty() {
+                // What the client sent before repeating its request comes
+                // first: its ACK may already be queued (then the copy is
+                // stale), and the copy must not be answered as if unanswered.
+                if let Ok(Some((len, from))) = self.socket.try_recv(buf) {
+                    return Event::Datagram(len, from);
+                }
+                if self.repeats.try_recv().is_ok() {
+                    return Event::Repeated;
+                }
             }
             match self.socket.recv_until(buf, deadline, busy) {
                 Received::Datagram(len, from) => return Event::Datagram(len, from),
