@@ -56,10 +56,25 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("netboot: {e:#}");
+            eprintln!("netboot: {}", said_once(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, each cause added only when the message so far
+/// does not already say it (library errors often include their cause's
+/// text), so nothing is printed twice.
+fn said_once(error: &anyhow::Error) -> String {
+    let mut out = error.to_string();
+    for cause in error.chain().skip(1) {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
 }
 
 /// Runs `body` on a multi-threaded runtime with a token cancelled by
@@ -96,25 +111,15 @@ fn run_tftp(args: TftpArgs) -> anyhow::Result<()> {
     })
 }
 
+/// `netboot check`: exactly the checks `netboot serve` runs before it
+/// starts (flags given to `check` stand for the same flags of `serve`).
 fn run_check(args: &CheckArgs) -> anyhow::Result<()> {
-    let (file, base) = netboot::serve::load_file(args.config.as_deref())?;
-    let in_base = |p: &std::path::Path| base.join(p);
-    let profiles = args
-        .profiles
-        .clone()
-        .or_else(|| file.profiles.as_deref().map(in_base))
-        .unwrap_or_else(|| "profiles".into());
-    let root = args
-        .root
-        .clone()
-        .or_else(|| file.root.as_deref().map(in_base))
-        .unwrap_or_else(|| "boot-images".into());
-    let registry = netboot::serve::load_registry(&profiles, &root)?;
+    let checked = netboot::serve::preflight::preflight(&args.as_serve_args())?;
     println!(
         "ok: {} profile(s) in {}, boot files checked in {}",
-        registry.profile_count(),
-        profiles.display(),
-        root.display()
+        checked.registry.profile_count(),
+        checked.profiles.display(),
+        checked.root.display()
     );
     Ok(())
 }
@@ -124,6 +129,13 @@ fn run_leases(args: &LeasesArgs) -> anyhow::Result<()> {
     // the same resolution as `netboot serve`: flag or NETBOOT_STATE_DIR,
     // the file, then /var/lib/netboot (root) or ./netboot-state
     let dir = netboot::serve::plan::state_dir(args.state_dir.as_deref(), &file, &base);
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "the state directory {} does not exist: netboot serve creates it when it first starts; \
+             give the one serve uses with --state-dir (or NETBOOT_STATE_DIR)",
+            dir.display()
+        );
+    }
     let leases = netboot::dhcp::store::load(&dir)
         .with_context(|| format!("cannot read leases in {}", dir.display()))?;
     let now = std::time::SystemTime::now()

@@ -18,6 +18,7 @@ const BOOT_FILES: &[&str] = &[
 
 fn load() -> Registry {
     let boot = tempfile::tempdir().unwrap();
+    std::fs::create_dir(boot.path().join("backups")).unwrap();
     for f in BOOT_FILES {
         std::fs::write(boot.path().join(f), b"").unwrap();
     }

@@ -136,7 +136,6 @@ fn a_routers_backup_lands_in_its_profiles_upload_dir() {
         )],
         &["--no-ping", "--create"],
     );
-    std::fs::create_dir_all(root.join("backups")).unwrap();
     let lease = lab.udhcpc(&[]);
     let ip = lease.get("ip").cloned().expect("a lease");
     lab.client_addr(&format!("{ip}/24"));

@@ -140,6 +140,19 @@ pub struct CheckArgs {
     pub root: Option<PathBuf>,
 }
 
+impl CheckArgs {
+    /// The `netboot serve` flags these stand for, so `check` runs the same
+    /// checks as `serve`.
+    pub fn as_serve_args(&self) -> ServeArgs {
+        ServeArgs {
+            config: self.config.clone(),
+            profiles: self.profiles.clone(),
+            root: self.root.clone(),
+            ..ServeArgs::default()
+        }
+    }
+}
+
 /// Flags of `netboot leases`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct LeasesArgs {

@@ -7,6 +7,7 @@ mod bare;
 pub mod files;
 pub mod lookup;
 pub mod plan;
+pub mod preflight;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -41,8 +42,11 @@ pub enum ServeError {
     /// An interface cannot be served as it is.
     #[error("{0}")]
     Interface(String),
+    /// The settings (file and flags) cannot be served.
+    #[error(transparent)]
+    Settings(#[from] preflight::SettingsProblems),
     /// The profiles do not validate.
-    #[error("{0}\n(boot files named by profiles must exist in the TFTP root; boot-images/fill.sh copies the usual ones from Debian's packages)")]
+    #[error(transparent)]
     Profiles(Diagnostics),
     /// The TFTP server cannot start.
     #[error(transparent)]
@@ -176,18 +180,6 @@ fn existing_address(name: &str, ip: std::net::Ipv4Addr) -> Result<Ipv4Net, Serve
         })
 }
 
-/// Loads the profiles; a missing directory means "no profiles".
-pub fn load_registry(profiles: &Path, root: &Path) -> Result<Registry, ServeError> {
-    if !profiles.is_dir() {
-        warn!(
-            "no profiles directory at {}: every client gets the default boot files",
-            profiles.display()
-        );
-        return Ok(Registry::default());
-    }
-    registry::check(profiles, root).map_err(|d| ServeError::Profiles(Diagnostics(d)))
-}
-
 /// What will be served, in plain words.
 pub fn describe(plan: &ServePlan, registry: &Registry) -> String {
     let mut out = String::new();
@@ -259,8 +251,8 @@ pub fn describe(plan: &ServePlan, registry: &Registry) -> String {
 /// added to bare ports are removed on the way out, whether it stops on a
 /// signal or on a fatal error.
 pub async fn run(mut args: ServeArgs, cancel: CancellationToken) -> Result<(), ServeError> {
-    let (file, base) = load_file(args.config.as_deref())?;
-    let Networks { nets, assigned } = networks(&mut args, &file).await?;
+    let checked = preflight::preflight(&args)?;
+    let Networks { nets, assigned } = networks(&mut args, &checked.file).await?;
     let keep = cancel.child_token();
     let watchers: Vec<_> = assigned
         .iter()
@@ -270,7 +262,7 @@ pub async fn run(mut args: ServeArgs, cancel: CancellationToken) -> Result<(), S
             tokio::spawn(async move { autoaddr::watch(&guard, Duration::from_secs(2), stop).await })
         })
         .collect();
-    let result = serve(&args, &file, &base, nets, cancel).await;
+    let result = serve(&args, checked, nets, cancel).await;
     // the watchers stop first, so none puts an address back after its removal
     keep.cancel();
     for w in watchers {
@@ -295,13 +287,12 @@ pub async fn run(mut args: ServeArgs, cancel: CancellationToken) -> Result<(), S
 /// until `cancel` or a fatal error.
 async fn serve(
     args: &ServeArgs,
-    file: &FileConfig,
-    base: &Path,
+    checked: preflight::Preflight,
     nets: Vec<(String, Ipv4Net)>,
     cancel: CancellationToken,
 ) -> Result<(), ServeError> {
-    let mut plan = plan(args, file, base, nets)?;
-    let registry = load_registry(&plan.profiles, &plan.tftp.root.root)?;
+    let mut plan = plan(args, &checked.file, &checked.base, nets)?;
+    let registry = checked.registry;
     plan::refuse_own_reservations(&plan, &registry)?;
     eprint!("{}", describe(&plan, &registry));
     let shared = Arc::new(ArcSwap::from_pointee(registry));

@@ -6,7 +6,10 @@
 
 mod dhcp;
 
-pub use dhcp::{default_range, host_name, parse_range, switch};
+pub use dhcp::{
+    at_range, at_relay, default_range, host_name, lease_time, parse_range, relay_pool, server_name,
+    switch,
+};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -69,27 +72,11 @@ pub fn plan(
     if networks.is_empty() {
         return Err(invalid("no interface to serve: give --interface IF"));
     }
-    let in_base = |p: &Path| {
-        if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            base.join(p)
-        }
-    };
-    let root = args
-        .root
-        .clone()
-        .or_else(|| file.root.as_deref().map(in_base))
-        .unwrap_or_else(|| PathBuf::from("boot-images"));
+    let Directories { root, profiles, .. } = directories(args, file, base);
     let root = root.canonicalize().map_err(|source| PlanError::Root {
         path: root.clone(),
         source,
     })?;
-    let profiles = args
-        .profiles
-        .clone()
-        .or_else(|| file.profiles.as_deref().map(in_base))
-        .unwrap_or_else(|| PathBuf::from("profiles"));
     let state_dir = state_dir(args.state_dir.as_deref(), file, base);
 
     let dhcp = dhcp::dhcp_config(args, file, &networks, state_dir)?;
@@ -103,6 +90,50 @@ pub fn plan(
         networks,
         config_file: super::config_path(args.config.as_deref()),
     })
+}
+
+/// The boot root and the profiles directory, from the flags, else the
+/// file (relative to its directory `base`), else the defaults; with where
+/// each was named, for errors.
+pub struct Directories {
+    /// The boot root as named (not yet resolved).
+    pub root: PathBuf,
+    /// `--root`, the `root` key's place in the file, or "the default boot root".
+    pub root_place: String,
+    /// The profiles directory.
+    pub profiles: PathBuf,
+    /// `--profiles`, the `profiles` key's place, or "the default".
+    pub profiles_place: String,
+    /// The profiles directory was named (a missing one is then an error).
+    pub profiles_given: bool,
+}
+
+/// See [`Directories`].
+pub fn directories(args: &ServeArgs, file: &FileConfig, base: &Path) -> Directories {
+    let in_base = |p: &Path| {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            base.join(p)
+        }
+    };
+    let pick = |flag: &Option<PathBuf>, key: &Option<PathBuf>, name: &str, default: &str| match (
+        flag, key,
+    ) {
+        (Some(path), _) => (path.clone(), format!("--{name}"), true),
+        (None, Some(path)) => (in_base(path), file.place(&[name]), true),
+        (None, None) => (PathBuf::from(default), format!("{name} (default)"), false),
+    };
+    let (root, root_place, _) = pick(&args.root, &file.root, "root", "boot-images");
+    let (profiles, profiles_place, profiles_given) =
+        pick(&args.profiles, &file.profiles, "profiles", "profiles");
+    Directories {
+        root,
+        root_place,
+        profiles,
+        profiles_place,
+        profiles_given,
+    }
 }
 
 /// Where leases are kept: `flag` (`--state-dir` or `NETBOOT_STATE_DIR`),
@@ -153,7 +184,8 @@ pub fn own_addresses_reserved(plan: &ServePlan, registry: &Registry) -> Vec<Diag
     out
 }
 
-fn tftp_config(
+/// The TFTP half of the plan (`networks` empty: checks the settings only).
+pub fn tftp_config(
     args: &ServeArgs,
     file: &FileConfig,
     networks: &[(String, Ipv4Net)],

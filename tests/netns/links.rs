@@ -14,7 +14,8 @@ use super::{ip, Lab, CLIENT_IF, COUNTER};
 
 /// Stand-ins for the usual boot files in `dir`, world-readable.
 pub fn boot_root(dir: &Path) {
-    std::fs::create_dir_all(dir).unwrap();
+    // `backups/` as shipped in boot-images/, for profiles' upload_dir
+    std::fs::create_dir_all(dir.join("backups")).unwrap();
     for (name, body) in [
         ("pxelinux.0", &b"PXELINUX stand-in\n"[..]),
         ("undionly.kpxe", b"iPXE stand-in\n"),

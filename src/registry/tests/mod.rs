@@ -15,6 +15,7 @@ use super::{build_registry, ClientFacts, Registry, SourceFile, Sources};
 pub(super) struct Mem {
     pub(super) templates: HashMap<String, String>,
     pub(super) boot: HashSet<String>,
+    pub(super) dirs: HashSet<String>,
 }
 
 impl Sources for Mem {
@@ -26,6 +27,9 @@ impl Sources for Mem {
     }
     fn boot_file_exists(&self, rel: &str) -> bool {
         self.boot.contains(rel)
+    }
+    fn boot_dir_exists(&self, rel: &str) -> bool {
+        self.dirs.contains(rel.trim_end_matches('/'))
     }
 }
 
@@ -40,6 +44,7 @@ pub(super) fn mem() -> Mem {
     ] {
         m.boot.insert(f.to_string());
     }
+    m.dirs.insert("backups".to_string());
     m
 }
 
