@@ -54,7 +54,7 @@ fn profile_reservation_boot_file_and_rendered_file() {
         lab.log()
     );
 
-    let lease = lab.udhcpc(&["-O", "150"]);
+    let lease = lab.udhcpc_pxe(&["-O", "150"]);
     assert_eq!(
         lease.get("ip").map(String::as_str),
         Some("10.231.0.42"),
@@ -112,6 +112,11 @@ fn profile_reservation_boot_file_and_rendered_file() {
         .cloned()
         .expect("a lease for the second MAC");
     assert_ne!(other_ip, "10.231.0.42");
+    assert_eq!(
+        other.get("boot_file").map(String::as_str).unwrap_or(""),
+        "",
+        "an operating system's DHCP client (no PXEClient, no option 93) gets no boot file"
+    );
     lab.client_addr(&format!("{other_ip}/24"));
     assert_eq!(
         tftp_get(&lab, "SEP525400123456.cnf.xml"),
@@ -132,12 +137,18 @@ fn a_routers_backup_lands_in_its_profiles_upload_dir() {
     let ServeDirs { root, .. } = lab.start_serve_on(
         &[(
             "routers.yaml",
-            "name: routers\nmatch:\n  mac_prefix: 52:54:00\ntftp_servers: [self]\nupload_dir: backups/\n",
+            "name: routers\nmatch:\n  mac_prefix: 52:54:00\ntftp_servers: [self]\nupload_dir: backups/\n\
+             boot:\n  other: network-confg\nfiles:\n  network-confg:\n    content: \"ip host netboot 10.231.0.1\\n\"\n",
         )],
         &["--no-ping", "--create"],
     );
-    let lease = lab.udhcpc(&[]);
+    let lease = lab.udhcpc(&["-V", "ciscopnp"]);
     let ip = lease.get("ip").cloned().expect("a lease");
+    assert_eq!(
+        lease.get("boot_file").map(String::as_str),
+        Some("network-confg"),
+        "autoinstall's file from the profile's boot.other, not a PXE loader"
+    );
     lab.client_addr(&format!("{ip}/24"));
     let config = b"hostname edge-1\ninterface Gi0/0\n ip address dhcp\nend\n";
     let local = lab.path("running-config");
@@ -171,7 +182,7 @@ fn profiles_reload_and_a_bad_edit_keeps_the_last_good_registry() {
     let dirs = lab.start_serve_on(&[("desk.yaml", &desk)], &["--no-ping"]);
     let file = dirs.profiles.join("desk.yaml");
     assert_eq!(
-        lab.udhcpc(&["-O", "150"])
+        lab.udhcpc_pxe(&["-O", "150"])
             .get("boot_file")
             .map(String::as_str),
         Some("pxelinux.0")
@@ -180,7 +191,7 @@ fn profiles_reload_and_a_bad_edit_keeps_the_last_good_registry() {
     std::fs::write(&file, profile("desk-01", "undionly.kpxe")).unwrap();
     wait_for(&mut lab, "profiles loaded");
     assert_eq!(
-        lab.udhcpc(&["-O", "150"])
+        lab.udhcpc_pxe(&["-O", "150"])
             .get("boot_file")
             .map(String::as_str),
         Some("undionly.kpxe")
@@ -194,7 +205,7 @@ fn profiles_reload_and_a_bad_edit_keeps_the_last_good_registry() {
         lab.log()
     );
     assert_eq!(
-        lab.udhcpc(&["-O", "150"])
+        lab.udhcpc_pxe(&["-O", "150"])
             .get("boot_file")
             .map(String::as_str),
         Some("undionly.kpxe"),
@@ -212,7 +223,7 @@ fn quick_mode_needs_only_the_interface() {
     boot_root(&cwd.join("boot-images"));
     std::fs::create_dir_all(cwd.join("netboot-state")).unwrap();
     lab.start_serve(&["--no-ping", "--state-dir", "netboot-state"], Some(&cwd));
-    let lease = lab.udhcpc(&["-O", "150"]);
+    let lease = lab.udhcpc_pxe(&["-O", "150"]);
     let ip = lease.get("ip").cloned().unwrap_or_default();
     assert!(ip.starts_with("10.231.0."), "{lease:?}\n{}", lab.log());
     assert_eq!(lease.get("siaddr").map(String::as_str), Some(SERVER_IP));
@@ -239,7 +250,7 @@ fn known_clients_only_ignores_strangers() {
         &["--known-clients-only", "--no-ping"],
     );
     assert!(
-        lab.udhcpc(&["-O", "150"]).is_empty(),
+        lab.udhcpc_pxe(&["-O", "150"]).is_empty(),
         "a stranger gets no lease"
     );
     assert!(

@@ -31,6 +31,11 @@ pub enum BootNote {
     UnsupportedArch(u16),
 }
 
+/// What a client that is not network-boot firmware and whose profile gives
+/// it no `boot.other` is told in the log.
+const NOT_FIRMWARE: &str = "not network-boot firmware (no option 60 PXEClient/HTTPClient, \
+     no option 93, not iPXE or U-Boot) and no profile gives it `boot.other`: address only";
+
 /// Firmware families, as `BootFiles` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
@@ -40,6 +45,8 @@ pub enum Family {
     UefiArm64,
     Http,
     Ipxe,
+    /// Not network-boot firmware: a router, a phone, a laptop's OS.
+    Other,
 }
 
 impl Family {
@@ -51,6 +58,7 @@ impl Family {
             Self::UefiArm64 => "uefi_arm64",
             Self::Http => "http",
             Self::Ipxe => "ipxe",
+            Self::Other => "other",
         }
     }
 
@@ -62,6 +70,7 @@ impl Family {
             Self::UefiArm64 => files.uefi_arm64.as_ref(),
             Self::Http => files.http.as_ref(),
             Self::Ipxe => files.ipxe.as_ref(),
+            Self::Other => files.other.as_ref(),
         }
     }
 }
@@ -71,6 +80,7 @@ impl fmt::Display for BootNote {
         match self {
             Self::File(fam) => write!(f, "boot file for {}", fam.name()),
             Self::NoProfile => f.write_str("no profile matched: address only, no boot file"),
+            Self::NoFileFor(Family::Other) => f.write_str(NOT_FIRMWARE),
             Self::NoFileFor(fam) => {
                 write!(f, "profile has no {} boot file: address only", fam.name())
             }
@@ -125,15 +135,36 @@ pub fn is_http(client: &ClientId) -> bool {
             .is_some_and(|v| v.starts_with("HTTPClient"))
 }
 
+/// True for U-Boot (vendor class `U-Boot…`, as its `dhcp` command sends).
+pub fn is_uboot(client: &ClientId) -> bool {
+    client
+        .vendor_class
+        .as_deref()
+        .is_some_and(|v| v.starts_with("U-Boot"))
+}
+
+/// True for network-boot firmware and boot loaders: PXE or HTTP boot
+/// clients, anything sending option 93, iPXE and U-Boot. Everything else (a
+/// router's autoinstall, a phone, an operating system's DHCP client) gets a
+/// boot file only when its profile gives one in `boot.other`.
+pub fn is_boot_firmware(client: &ClientId) -> bool {
+    client.is_ipxe || client.arch.is_some() || is_pxe(client) || is_http(client) || is_uboot(client)
+}
+
 /// The firmware family of a client: iPXE first (so iPXE never gets iPXE
-/// again), then HTTP boot, then option 93 (absent = BIOS). `Err(arch)` for an
-/// architecture without a mapping.
+/// again), then HTTP boot, then option 93 (absent = BIOS, for PXE clients
+/// that do not send it); [`Family::Other`] for a client that is not
+/// network-boot firmware. `Err(arch)` for an architecture without a mapping.
 pub fn family(client: &ClientId) -> Result<Family, u16> {
     if client.is_ipxe {
         return Ok(Family::Ipxe);
     }
     if is_http(client) {
         return Ok(Family::Http);
+    }
+    // U-Boot without option 93 names no architecture: never a BIOS binary
+    if !is_boot_firmware(client) || (client.arch.is_none() && is_uboot(client)) {
+        return Ok(Family::Other);
     }
     match client.arch.unwrap_or(0) {
         0 => Ok(Family::Bios),
@@ -264,6 +295,7 @@ mod tests {
                 uefi_arm64: Some("arm64.efi".into()),
                 http: Some("http://10.0.0.1/boot.efi".into()),
                 ipxe: Some("boot.ipxe".into()),
+                other: None,
             },
             ..Default::default()
         }
@@ -273,7 +305,10 @@ mod tests {
     fn arch_selects_file() {
         let p = profile();
         let cases = [
-            (None, None, false, Some("undionly.kpxe")),
+            (None, Some("PXEClient"), false, Some("undionly.kpxe")),
+            (None, None, false, None),
+            (None, Some("Cisco Systems, Inc."), false, None),
+            (None, Some("U-Boot.armv8"), false, None),
             (
                 Some(0),
                 Some("PXEClient:Arch:00000"),
@@ -300,6 +335,19 @@ mod tests {
             let (file, _) = select(&client(arch, class, ipxe), Some(&p));
             assert_eq!(file, want, "arch {arch:?} ipxe {ipxe}");
         }
+    }
+
+    #[test]
+    fn only_a_profile_gives_a_file_to_what_is_not_boot_firmware() {
+        let router = client(None, Some("ciscopnp"), false);
+        let mut p = profile();
+        assert_eq!(select(&router, Some(&p)), (None, BootNote::NoFileFor(Family::Other)));
+        assert!(BootNote::NoFileFor(Family::Other).to_string().contains("boot.other"));
+        p.boot.other = Some("network-confg".into());
+        assert_eq!(
+            select(&router, Some(&p)),
+            (Some("network-confg"), BootNote::File(Family::Other))
+        );
     }
 
     #[test]

@@ -227,6 +227,7 @@ impl Cx<'_> {
             uefi_arm64: field(self, "uefi_arm64", &b.uefi_arm64),
             http: field(self, "http", &b.http),
             ipxe: field(self, "ipxe", &b.ipxe),
+            other: field(self, "other", &b.other),
         }
     }
 

@@ -149,6 +149,9 @@ pub struct WireBoot {
     /// For clients that already run iPXE: a script name or URL.
     #[serde(default)]
     pub ipxe: Option<String>,
+    /// For clients that are not network-boot firmware (routers, appliances).
+    #[serde(default)]
+    pub other: Option<String>,
 }
 
 /// A typed DHCP option value: exactly one of these keys (checked in `options`).

@@ -265,6 +265,7 @@ fn default_boot_files(args: &ServeArgs, file: &FileConfig, root: &Path) -> BootF
             .or_else(|| first_present(&["ipxe-arm64.efi", "bootaa64.efi", "grubaa64.efi"])),
         http: file.boot.http.clone(),
         ipxe,
+        other: None,
     }
 }
 

@@ -24,6 +24,9 @@ pub const SERVER_IP: &str = "10.231.0.1";
 pub const CLIENT_MAC: &str = "52:54:00:12:34:56";
 pub const SERVER_IF: &str = "vs0";
 pub const CLIENT_IF: &str = "vc0";
+/// udhcpc flags that make it look like BIOS PXE firmware (vendor class
+/// `PXEClient`, option 93 = 0): only network-boot firmware gets a boot file.
+pub const PXE_BIOS: &[&str] = &["-V", "PXEClient:Arch:00000:UNDI:002001", "-x", "0x5d:0000"];
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -303,6 +306,11 @@ impl Lab {
     /// the variables of its `bound` event, empty when it got no lease.
     pub fn udhcpc(&self, extra: &[&str]) -> std::collections::HashMap<String, String> {
         self.udhcpc_in(&self.cli, extra)
+    }
+
+    /// [`Lab::udhcpc`] as BIOS PXE firmware ([`PXE_BIOS`]) plus `extra`.
+    pub fn udhcpc_pxe(&self, extra: &[&str]) -> std::collections::HashMap<String, String> {
+        self.udhcpc_in(&self.cli, &[PXE_BIOS, extra].concat())
     }
 
     /// [`Lab::udhcpc`] in client namespace `ns`.
