@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use netns::{boot_root, Lab, ServeDirs, CLIENT_MAC, SERVER_IF, SERVER_IP};
+use netns::{boot_root, Lab, CLIENT_MAC, SERVER_IF, SERVER_IP};
 
 const BIN: &str = env!("CARGO_BIN_EXE_netboot");
 

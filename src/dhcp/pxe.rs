@@ -341,8 +341,13 @@ mod tests {
     fn only_a_profile_gives_a_file_to_what_is_not_boot_firmware() {
         let router = client(None, Some("ciscopnp"), false);
         let mut p = profile();
-        assert_eq!(select(&router, Some(&p)), (None, BootNote::NoFileFor(Family::Other)));
-        assert!(BootNote::NoFileFor(Family::Other).to_string().contains("boot.other"));
+        assert_eq!(
+            select(&router, Some(&p)),
+            (None, BootNote::NoFileFor(Family::Other))
+        );
+        assert!(BootNote::NoFileFor(Family::Other)
+            .to_string()
+            .contains("boot.other"));
         p.boot.other = Some("network-confg".into());
         assert_eq!(
             select(&router, Some(&p)),

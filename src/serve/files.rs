@@ -1,7 +1,9 @@
 //! Per-client TFTP files for `netboot serve`: the TFTP peer's address is
 //! looked up in the DHCP leases to find its MAC, and the registry renders
 //! that client's files (`SEP<MAC>.cnf.xml`, `pxelinux.cfg/01-<mac>`),
-//! applies its path rewrites and says where its uploads go.
+//! applies its path rewrites and says where its uploads go. Files netboot
+//! generates for every client (the default iPXE script) are served here too,
+//! leased or not (ProxyDHCP clients have no lease of ours).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
@@ -21,6 +23,8 @@ pub struct RegistryFiles {
     pub leases: LeaseView,
     /// Our networks, to tell each client the server address it sees.
     pub networks: Vec<Ipv4Net>,
+    /// Files netboot wrote for every client: (name in the root, bytes).
+    pub generated: Vec<(String, Vec<u8>)>,
 }
 
 impl RegistryFiles {
@@ -51,11 +55,19 @@ impl ClientFiles for RegistryFiles {
     }
 
     fn file(&self, client: IpAddr, path: &str) -> Option<Result<Vec<u8>, String>> {
-        let facts = self.facts(client)?;
-        self.registry
-            .load()
-            .virtual_file(&facts, path)
-            .map(|r| r.map_err(|e| e.to_string()))
+        let own = self.facts(client).and_then(|facts| {
+            self.registry
+                .load()
+                .virtual_file(&facts, path)
+                .map(|r| r.map_err(|e| e.to_string()))
+        });
+        own.or_else(|| {
+            let wanted = path.trim_start_matches('/');
+            self.generated
+                .iter()
+                .find(|(name, _)| name == wanted)
+                .map(|(_, bytes)| Ok(bytes.clone()))
+        })
     }
 
     fn upload_dir(&self, client: IpAddr) -> Option<String> {

@@ -5,6 +5,7 @@
 
 mod bare;
 pub mod files;
+pub mod ipxe_script;
 pub mod lookup;
 pub mod plan;
 pub mod preflight;
@@ -227,7 +228,13 @@ pub fn describe(plan: &ServePlan, registry: &Registry) -> String {
         }
     ));
     let d = &plan.defaults;
-    let show = |f: &Option<String>| f.clone().unwrap_or_else(|| "(none)".into());
+    let show = |f: &Option<String>| match f {
+        Some(name) if plan.generated.iter().any(|(g, _)| g == name) => {
+            format!("{name} (written by netboot: the root has no boot.ipxe)")
+        }
+        Some(name) => name.clone(),
+        None => "(none)".into(),
+    };
     out.push_str(&format!(
         "  boot files: BIOS {}, UEFI x64 {}, UEFI ARM64 {}, iPXE clients {}\n",
         show(&d.bios),
@@ -301,6 +308,7 @@ async fn serve(
         registry: Arc::clone(&shared),
         leases: leases.clone(),
         networks: plan.networks.iter().map(|(_, n)| *n).collect(),
+        generated: plan.generated.clone(),
     }));
 
     let tftp = TftpServer::bind(plan.tftp.clone())?;

@@ -23,6 +23,8 @@ use crate::registry::{Diagnostic, Registry};
 use crate::tftp::config::TftpConfig;
 use crate::tftp::fs::RootPolicy;
 
+use super::ipxe_script;
+
 /// Everything `netboot serve` will run.
 #[derive(Debug, Clone)]
 pub struct ServePlan {
@@ -38,6 +40,9 @@ pub struct ServePlan {
     pub networks: Vec<(String, Ipv4Net)>,
     /// The `netboot.yaml` read, if any.
     pub config_file: Option<PathBuf>,
+    /// Files netboot serves that it wrote itself (the default iPXE script
+    /// when the root has none): (name, bytes).
+    pub generated: Vec<(String, Vec<u8>)>,
 }
 
 /// Why the flags and file do not make a plan.
@@ -81,7 +86,15 @@ pub fn plan(
 
     let dhcp = dhcp::dhcp_config(args, file, &networks, state_dir)?;
     let tftp = tftp_config(args, file, &networks, root)?;
-    let defaults = default_boot_files(args, file, &tftp.root.root);
+    let mut defaults = default_boot_files(args, file, &tftp.root.root);
+    let mut generated = Vec::new();
+    if defaults.ipxe.is_none() {
+        defaults.ipxe = Some(ipxe_script::NAME.to_string());
+        generated.push((
+            ipxe_script::NAME.to_string(),
+            ipxe_script::for_root(&tftp.root.root),
+        ));
+    }
     Ok(ServePlan {
         dhcp,
         tftp,
@@ -89,6 +102,7 @@ pub fn plan(
         defaults,
         networks,
         config_file: super::config_path(args.config.as_deref()),
+        generated,
     })
 }
 
@@ -243,13 +257,13 @@ fn default_boot_files(args: &ServeArgs, file: &FileConfig, root: &Path) -> BootF
         .clone()
         .or_else(|| file.boot.bios.clone())
         .or_else(|| first_present(&["undionly.kpxe", "pxelinux.0"]));
-    // iPXE must not be handed iPXE again: a script if there is one, else a
-    // boot loader that is not iPXE.
+    // iPXE must not be handed iPXE again, nor a boot loader of another
+    // architecture: a script (netboot writes one when the root has none).
     let ipxe = args
         .boot_ipxe
         .clone()
         .or_else(|| file.boot.ipxe.clone())
-        .or_else(|| first_present(&["boot.ipxe", "autoexec.ipxe", "pxelinux.0"]));
+        .or_else(|| first_present(&["boot.ipxe", "autoexec.ipxe"]));
     BootFiles {
         bios,
         uefi_ia32: file.boot.uefi_ia32.clone(),

@@ -117,15 +117,28 @@ fn a_router_or_phone_gets_an_address_and_no_boot_file_unless_its_profile_gives_o
     let d = lab.send(&router);
     let offer = d.reply.unwrap().message;
     assert_ne!(offer.yiaddr(), Ipv4Addr::UNSPECIFIED);
-    assert!(opt(&offer, OptionCode::BootfileName).is_none(), "no PXE file for a router");
+    assert!(
+        opt(&offer, OptionCode::BootfileName).is_none(),
+        "no PXE file for a router"
+    );
     assert!(opt(&offer, OptionCode::TFTPServerName).is_none());
-    assert!(offer.fname_str().is_none_or(|f| f.map_or(true, |f| f.is_empty())));
-    assert!(d.reason.to_string().contains("not network-boot firmware"), "{}", d.reason);
+    assert!(offer
+        .fname_str()
+        .is_none_or(|f| f.map_or(true, |f| f.is_empty())));
+    assert!(
+        d.reason.to_string().contains("not network-boot firmware"),
+        "{}",
+        d.reason
+    );
 
     let mut p = profiles();
     p.default.as_mut().unwrap().boot.other = Some("network-confg".into());
     lab.profiles = p;
-    let offer = lab.send(&os_msg(MessageType::Discover, mac(8))).reply.unwrap().message;
+    let offer = lab
+        .send(&os_msg(MessageType::Discover, mac(8)))
+        .reply
+        .unwrap()
+        .message;
     assert_eq!(
         opt(&offer, OptionCode::BootfileName),
         Some(&DhcpOption::BootfileName(b"network-confg".to_vec())),
