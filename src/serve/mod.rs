@@ -9,6 +9,7 @@ pub mod ipxe_script;
 pub mod lookup;
 pub mod plan;
 pub mod preflight;
+pub mod reservations;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -302,6 +303,12 @@ async fn serve(
     let registry = checked.registry;
     plan::refuse_own_reservations(&plan, &registry)?;
     eprint!("{}", describe(&plan, &registry));
+    // ProxyDHCP hands out no addresses: reservations mean nothing there
+    let served: Option<Vec<_>> = (plan.dhcp.mode == Mode::Authoritative)
+        .then(|| plan.dhcp.pools.iter().map(|p| p.subnet()).collect());
+    if let Some(served) = &served {
+        reservations::warn_outside(&registry, served);
+    }
     let shared = Arc::new(ArcSwap::from_pointee(registry));
     let leases = LeaseView::default();
     plan.tftp.client_files = Some(Arc::new(files::RegistryFiles {
@@ -318,6 +325,7 @@ async fn serve(
         plan.tftp.root.root.clone(),
         Arc::clone(&shared),
         cancel.child_token(),
+        served.map(reservations::after_reload),
     ));
     let tftp_task = tokio::spawn(tftp.run(cancel.child_token()));
     let lookup = lookup::source(Arc::clone(&shared), plan.defaults.clone());

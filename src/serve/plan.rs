@@ -188,7 +188,7 @@ pub fn refuse_own_reservations(plan: &ServePlan, registry: &Registry) -> Result<
 /// never have.
 pub fn own_addresses_reserved(plan: &ServePlan, registry: &Registry) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    for (ip, loc) in registry.fixed_addresses() {
+    for (ip, _, loc) in registry.fixed_addresses() {
         if let Some((name, _)) = plan.networks.iter().find(|(_, n)| n.addr == ip) {
             out.push(loc.diag(format!(
                 "address {ip} is netboot's own address on {name}; reserve another address for this machine"
