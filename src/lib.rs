@@ -8,6 +8,7 @@ pub mod boot;
 pub mod cli;
 pub mod config;
 pub mod dhcp;
+pub mod http;
 pub mod logging;
 pub mod mac;
 pub mod net;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use netboot::cli::http::HttpArgs;
 use netboot::cli::serve::{CheckArgs, LeasesArgs, ServeArgs};
 use netboot::cli::tftp::TftpArgs;
 use netboot::logging::{self, LogFormat};
@@ -30,6 +31,8 @@ enum Command {
     Serve(ServeArgs),
     /// Run a standalone TFTP server (flags compatible with tftpd-hpa).
     Tftp(TftpArgs),
+    /// Run a standalone HTTP server for boot files (ranges, keep-alive).
+    Http(HttpArgs),
     /// Validate netboot.yaml and the profiles without serving.
     Check(CheckArgs),
     /// List the leases in the state directory.
@@ -46,6 +49,10 @@ fn main() -> ExitCode {
         Command::Tftp(args) => {
             logging::init(cli.log_format, args.verbosity());
             run_tftp(args)
+        }
+        Command::Http(args) => {
+            logging::init(cli.log_format, args.verbose);
+            run_http(args)
         }
         Command::Check(args) => {
             logging::init(cli.log_format, 0);
@@ -105,6 +112,18 @@ fn run_tftp(args: TftpArgs) -> anyhow::Result<()> {
         if let Some(pidfile) = &args.pidfile {
             std::fs::write(pidfile, format!("{}\n", std::process::id()))
                 .with_context(|| format!("cannot write {}", pidfile.display()))?;
+        }
+        server.run(cancel).await;
+        Ok(())
+    })
+}
+
+fn run_http(args: HttpArgs) -> anyhow::Result<()> {
+    let cfg = args.to_config()?;
+    with_runtime(|cancel| async move {
+        let server = netboot::http::HttpServer::bind(cfg)?;
+        if let Some(user) = &args.user {
+            netboot::privileges::drop_to(user)?;
         }
         server.run(cancel).await;
         Ok(())
