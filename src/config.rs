@@ -39,6 +39,9 @@ pub struct FileConfig {
     /// TFTP settings.
     #[serde(default)]
     pub tftp: TftpSection,
+    /// HTTP settings.
+    #[serde(default)]
+    pub http: HttpSection,
     /// Where the file was read from, to point errors at a key's line.
     #[serde(skip)]
     pub origin: Option<Origin>,
@@ -137,6 +140,16 @@ pub struct TftpSection {
     pub upload_dir: Option<String>,
     /// `--busy-poll` of `netboot tftp`, microseconds (0 = always sleep).
     pub busy_poll_us: Option<u64>,
+}
+
+/// `http:`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSection {
+    /// Serve HTTP beside TFTP (default true).
+    pub enabled: Option<bool>,
+    /// Port (default: 80 when netboot may bind it, else 8080).
+    pub port: Option<u16>,
 }
 
 /// A configuration file that cannot be used.

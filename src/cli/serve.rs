@@ -122,6 +122,19 @@ pub struct ServeArgs {
     /// More detail in the logs.
     #[arg(short = 'v', long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+
+    /// HTTP port (default: 80 when netboot may bind it, else 8080).
+    #[arg(long, value_name = "PORT")]
+    pub http_port: Option<u16>,
+
+    /// No HTTP server (TFTP only), even if netboot.yaml says
+    /// `http.enabled: true`.
+    #[arg(long, overrides_with = "http")]
+    pub no_http: bool,
+
+    /// Run the HTTP server even if netboot.yaml says `http.enabled: false`.
+    #[arg(long, overrides_with = "no_http")]
+    pub http: bool,
 }
 
 /// Flags of `netboot check`.

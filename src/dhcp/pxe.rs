@@ -175,20 +175,70 @@ pub fn family(client: &ClientId) -> Result<Family, u16> {
     }
 }
 
-/// The boot file for this client, and the note for the log.
-pub fn select<'p>(
+/// The boot file for this client, and the note for the log. HTTP boot
+/// clients get a URL: the profile's `http`, else (when our HTTP server
+/// runs) the file for the architecture they announced, on our server; so
+/// does iPXE for a script that is a file of ours.
+pub fn select(
     client: &ClientId,
-    profile: Option<&'p ClientProfile>,
-) -> (Option<&'p str>, BootNote) {
+    profile: Option<&ClientProfile>,
+    params: &BootParams<'_>,
+) -> (Option<String>, BootNote) {
     let Some(profile) = profile else {
         return (None, BootNote::NoProfile);
     };
     match family(client) {
-        Ok(fam) => match fam.pick(&profile.boot) {
-            Some(file) => (Some(file.as_str()), BootNote::File(fam)),
-            None => (None, BootNote::NoFileFor(fam)),
-        },
+        Ok(fam) => {
+            let file = fam
+                .pick(&profile.boot)
+                .or_else(|| http_fallback(fam, client, &profile.boot, params));
+            match file {
+                Some(file) => (Some(locate(fam, file, params)), BootNote::File(fam)),
+                None => (None, BootNote::NoFileFor(fam)),
+            }
+        }
         Err(arch) => (None, BootNote::UnsupportedArch(arch)),
+    }
+}
+
+/// An HTTP boot client with no `http` URL, while our HTTP server runs: the
+/// UEFI file of the architecture it announced (15 IA32, 16 x64, 19 ARM64).
+fn http_fallback<'f>(
+    fam: Family,
+    client: &ClientId,
+    files: &'f BootFiles,
+    params: &BootParams<'_>,
+) -> Option<&'f String> {
+    if fam != Family::Http || params.http_port.is_none() {
+        return None;
+    }
+    match client.arch {
+        Some(15) => files.uefi_ia32.as_ref(),
+        Some(16) => files.uefi_x64.as_ref(),
+        Some(19) => files.uefi_arm64.as_ref(),
+        _ => None,
+    }
+}
+
+/// `file` as the client must ask for it: a URL stays one; a file of ours
+/// becomes `http://<our address>[:port]/file` for HTTP boot and iPXE when
+/// our HTTP server runs.
+fn locate(fam: Family, file: &str, params: &BootParams<'_>) -> String {
+    match params.http_port {
+        Some(port) if matches!(fam, Family::Http | Family::Ipxe) && !file.contains("://") => {
+            http_url(params.server_ip, port, file)
+        }
+        _ => file.to_string(),
+    }
+}
+
+/// `http://ip[:port]/path` (no `:80`).
+pub fn http_url(ip: Ipv4Addr, port: u16, path: &str) -> String {
+    let path = path.trim_start_matches('/');
+    if port == 80 {
+        format!("http://{ip}/{path}")
+    } else {
+        format!("http://{ip}:{port}/{path}")
     }
 }
 
@@ -201,6 +251,8 @@ pub struct BootParams<'a> {
     pub server_ip: Ipv4Addr,
     /// `sname` header field.
     pub server_name: Option<&'a str>,
+    /// Our HTTP server's port, when it runs.
+    pub http_port: Option<u16>,
 }
 
 /// Writes the boot information into `reply`.
@@ -285,6 +337,13 @@ mod tests {
         }
     }
 
+    const TFTP: BootParams<'static> = BootParams {
+        tftp_server: Ipv4Addr::new(10, 0, 0, 1),
+        server_ip: Ipv4Addr::new(10, 0, 0, 1),
+        server_name: None,
+        http_port: None,
+    };
+
     fn profile() -> ClientProfile {
         ClientProfile {
             name: "p".into(),
@@ -332,8 +391,8 @@ mod tests {
             (Some(10), None, false, None),
         ];
         for (arch, class, ipxe, want) in cases {
-            let (file, _) = select(&client(arch, class, ipxe), Some(&p));
-            assert_eq!(file, want, "arch {arch:?} ipxe {ipxe}");
+            let (file, _) = select(&client(arch, class, ipxe), Some(&p), &TFTP);
+            assert_eq!(file.as_deref(), want, "arch {arch:?} ipxe {ipxe}");
         }
     }
 
@@ -342,7 +401,7 @@ mod tests {
         let router = client(None, Some("ciscopnp"), false);
         let mut p = profile();
         assert_eq!(
-            select(&router, Some(&p)),
+            select(&router, Some(&p), &TFTP),
             (None, BootNote::NoFileFor(Family::Other))
         );
         assert!(BootNote::NoFileFor(Family::Other)
@@ -350,8 +409,60 @@ mod tests {
             .contains("boot.other"));
         p.boot.other = Some("network-confg".into());
         assert_eq!(
-            select(&router, Some(&p)),
-            (Some("network-confg"), BootNote::File(Family::Other))
+            select(&router, Some(&p), &TFTP),
+            (
+                Some("network-confg".to_string()),
+                BootNote::File(Family::Other)
+            )
+        );
+    }
+
+    #[test]
+    fn with_http_on_http_clients_get_their_arch_file_and_ipxe_its_script_as_urls() {
+        let web = BootParams {
+            http_port: Some(8080),
+            ..TFTP
+        };
+        let mut p = profile();
+        p.boot.http = None;
+        let x64 = client(Some(16), Some("HTTPClient:Arch:00016:UNDI:003001"), false);
+        assert_eq!(
+            select(&x64, Some(&p), &web).0.as_deref(),
+            Some("http://10.0.0.1:8080/ipxe.efi")
+        );
+        let arm = client(Some(19), Some("HTTPClient:Arch:00019"), false);
+        assert_eq!(
+            select(&arm, Some(&p), &web).0.as_deref(),
+            Some("http://10.0.0.1:8080/arm64.efi")
+        );
+        assert_eq!(
+            select(&x64, Some(&p), &TFTP).0,
+            None,
+            "no HTTP server, no URL"
+        );
+        let ipxe = client(Some(7), None, true);
+        assert_eq!(
+            select(&ipxe, Some(&p), &web).0.as_deref(),
+            Some("http://10.0.0.1:8080/boot.ipxe")
+        );
+        let port80 = BootParams {
+            http_port: Some(80),
+            ..TFTP
+        };
+        assert_eq!(
+            select(&ipxe, Some(&p), &port80).0.as_deref(),
+            Some("http://10.0.0.1/boot.ipxe")
+        );
+        p.boot.http = Some("http://mirror/boot.efi".into());
+        assert_eq!(
+            select(&x64, Some(&p), &web).0.as_deref(),
+            Some("http://mirror/boot.efi")
+        );
+        let bios = client(Some(0), Some("PXEClient"), false);
+        assert_eq!(
+            select(&bios, Some(&p), &web).0.as_deref(),
+            Some("undionly.kpxe"),
+            "TFTP for PXE"
         );
     }
 
@@ -359,15 +470,15 @@ mod tests {
     fn missing_file_is_explained() {
         let mut p = profile();
         p.boot.uefi_x64 = None;
-        let (file, note) = select(&client(Some(9), None, false), Some(&p));
+        let (file, note) = select(&client(Some(9), None, false), Some(&p), &TFTP);
         assert_eq!(file, None);
         assert_eq!(note, BootNote::NoFileFor(Family::UefiX64));
         assert_eq!(
-            select(&client(Some(21), None, false), Some(&p)).1,
+            select(&client(Some(21), None, false), Some(&p), &TFTP).1,
             BootNote::UnsupportedArch(21)
         );
         assert_eq!(
-            select(&client(None, None, false), None).1,
+            select(&client(None, None, false), None, &TFTP).1,
             BootNote::NoProfile
         );
     }

@@ -18,6 +18,7 @@ use crate::boot::BootFiles;
 use crate::cli::serve::ServeArgs;
 use crate::config::FileConfig;
 use crate::dhcp::config::DhcpConfig;
+use crate::http::HttpConfig;
 use crate::net::Ipv4Net;
 use crate::registry::{Diagnostic, Registry};
 use crate::tftp::config::TftpConfig;
@@ -43,6 +44,12 @@ pub struct ServePlan {
     /// Files netboot serves that it wrote itself (the default iPXE script
     /// when the root has none): (name, bytes).
     pub generated: Vec<(String, Vec<u8>)>,
+    /// The HTTP server, unless switched off; its port is 80 unless one was
+    /// given (then `http_port_given`), and `serve` falls back to 8080 when
+    /// 80 cannot be bound.
+    pub http: Option<HttpConfig>,
+    /// `--http-port` or `http.port` was given.
+    pub http_port_given: bool,
 }
 
 /// Why the flags and file do not make a plan.
@@ -95,6 +102,17 @@ pub fn plan(
             ipxe_script::for_root(&tftp.root.root),
         ));
     }
+    let http_port = args.http_port.or(file.http.port);
+    let http = dhcp::switch(args.http, args.no_http, file.http.enabled, true).then(|| {
+        let port = http_port.unwrap_or(80);
+        let listen = networks
+            .iter()
+            .map(|(_, n)| SocketAddr::new(n.addr.into(), port))
+            .collect();
+        let mut root = tftp.root.clone();
+        root.secure = true;
+        HttpConfig::new(listen, root)
+    });
     Ok(ServePlan {
         dhcp,
         tftp,
@@ -103,6 +121,8 @@ pub fn plan(
         networks,
         config_file: super::config_path(args.config.as_deref()),
         generated,
+        http,
+        http_port_given: http_port.is_some(),
     })
 }
 
