@@ -122,6 +122,16 @@ pub struct ServeArgs {
     /// More detail in the logs.
     #[arg(short = 'v', long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+
+    /// User to serve as once the sockets are open, when started as root;
+    /// default: `netboot` if that user exists, else `nobody`. `root` keeps
+    /// root (with a warning).
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Write the PID to FILE (before dropping root); removed on exit.
+    #[arg(long, value_name = "FILE")]
+    pub pidfile: Option<PathBuf>,
 }
 
 /// Flags of `netboot check`.

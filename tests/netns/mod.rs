@@ -121,6 +121,13 @@ impl Lab {
             children: Vec::new(),
             extra: Vec::new(),
         };
+        // `serve` drops root (to nobody here): its root, profiles and state
+        // directory live in here, so it must be able to look inside
+        std::fs::set_permissions(
+            lab.dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .expect("chmod lab dir");
         ip(&["netns", "add", &srv]);
         ip(&["netns", "add", &cli]);
         ip(&[
@@ -218,6 +225,11 @@ impl Lab {
         });
         self.server = Some(child);
         self.wait_log(ready, Duration::from_secs(20));
+    }
+
+    /// The running server's process ID (`ip netns exec` execs it).
+    pub fn server_pid(&self) -> u32 {
+        self.server.as_ref().expect("no server running").id()
     }
 
     /// Waits until a server log line contains `needle`.
