@@ -10,7 +10,7 @@ use netboot::cli::serve::{CheckArgs, LeasesArgs, ServeArgs};
 use netboot::cli::tftp::TftpArgs;
 use netboot::logging::{self, LogFormat};
 use netboot::pidfile::Pidfile;
-use netboot::privileges::{self, KeptCaps};
+use netboot::privileges::{self, KeptCaps, Target};
 use netboot::tftp::server::TftpServer;
 use tokio_util::sync::CancellationToken;
 
@@ -97,10 +97,15 @@ fn run_tftp(args: TftpArgs) -> anyhow::Result<()> {
     netboot::shutdown::block();
     let server = TftpServer::bind(cfg)?;
     let pidfile = args.pidfile.as_deref().map(Pidfile::create).transpose()?;
-    if let Some(user) = &args.user {
-        let target = privileges::choose(Some(user))?;
-        privileges::apply_with_pidfile(&target, &KeptCaps::none(), pidfile.as_ref())?;
-    }
+    // root stays root without --user; anyone else lets go of every
+    // capability (systemd's ambient CAP_NET_BIND_SERVICE) once the port is
+    // bound
+    let target = match &args.user {
+        Some(user) => privileges::choose(Some(user))?,
+        None if nix::unistd::Uid::effective().is_root() => Target::Root,
+        None => Target::Unchanged,
+    };
+    privileges::apply_with_pidfile(&target, &KeptCaps::none(), pidfile.as_ref())?;
     let served = with_runtime(|cancel| async move {
         server.run(cancel).await;
         Ok(())

@@ -137,6 +137,13 @@ fn a_routers_backup_lands_in_its_profiles_upload_dir() {
         &["--no-ping", "--create"],
     );
     std::fs::create_dir_all(root.join("backups")).unwrap();
+    // serve runs as nobody (no user `netboot` here): the upload directory
+    // is given to it, as an administrator would
+    let user = nix::unistd::User::from_name("netboot")
+        .unwrap()
+        .or(nix::unistd::User::from_name("nobody").unwrap())
+        .expect("user nobody");
+    nix::unistd::chown(&root.join("backups"), Some(user.uid), Some(user.gid)).unwrap();
     let lease = lab.udhcpc(&[]);
     let ip = lease.get("ip").cloned().expect("a lease");
     lab.client_addr(&format!("{ip}/24"));

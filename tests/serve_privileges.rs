@@ -71,6 +71,11 @@ fn tasks(pid: u32) -> Vec<Task> {
 /// file-system ids), in no other group, with exactly `caps` permitted,
 /// effective and bounding and none inheritable or ambient.
 fn assert_every_task(pid: u32, uid: u32, gid: u32, caps: u64, log: &str) {
+    assert_every_task_bounded(pid, uid, gid, caps, caps, log);
+}
+
+/// [`assert_every_task`] with the bounding set `bounding`.
+fn assert_every_task_bounded(pid: u32, uid: u32, gid: u32, caps: u64, bounding: u64, log: &str) {
     let all = tasks(pid);
     assert!(all.len() > 1, "only {} task(s): {all:?}", all.len());
     for t in &all {
@@ -81,7 +86,11 @@ fn assert_every_task(pid: u32, uid: u32, gid: u32, caps: u64, log: &str) {
             t.groups.is_empty() || t.groups == gid.to_string(),
             "groups of {what}"
         );
-        assert_eq!(t.caps, [0, caps, caps, caps, 0], "capabilities of {what}");
+        assert_eq!(
+            t.caps,
+            [0, caps, caps, bounding, 0],
+            "capabilities of {what}"
+        );
     }
 }
 
@@ -207,6 +216,70 @@ fn a_bare_port_keeps_net_admin_to_restore_and_remove_its_address() {
     assert!(status.success(), "{status}\n{}", lab.log());
     let left = lab.server_addrs();
     assert!(!left.contains(addr), "address left behind: {left}");
+}
+
+#[test]
+fn started_like_the_systemd_unit_it_lets_go_of_what_it_no_longer_needs() {
+    if !netns::ready(&["udhcpc", "busybox", "setpriv"]) {
+        return;
+    }
+    let (uid, gid) = nobody();
+    let mut lab = Lab::new();
+    // what systemd sets up: StateDirectory= owned by the user, then the
+    // user with the unit's ambient capabilities and bounding set
+    let state = lab.path("state");
+    std::fs::create_dir(&state).unwrap();
+    nix::unistd::chown(&state, Some(uid.into()), Some(gid.into())).unwrap();
+    let root = lab.path("root");
+    netns::boot_root(&root);
+    let caps = "+net_bind_service,+net_raw,+net_admin";
+    let (reuid, regid) = (format!("--reuid={uid}"), format!("--regid={gid}"));
+    let (inh, amb) = (
+        format!("--inh-caps={caps}"),
+        format!("--ambient-caps={caps}"),
+    );
+    let bounding = format!("--bounding-set=-all,{caps}");
+    let wrapper = [
+        "setpriv",
+        &reuid,
+        &regid,
+        "--clear-groups",
+        &inh,
+        &amb,
+        &bounding,
+        "--",
+    ];
+    let profiles = lab.path("profiles");
+    lab.start_serve_wrapped(
+        &wrapper,
+        &[
+            "--root",
+            root.to_str().unwrap(),
+            "--profiles",
+            profiles.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+        ],
+    );
+    let pid = lab.server_pid();
+    // CAP_NET_BIND_SERVICE went once the ports were bound, CAP_NET_ADMIN
+    // (no bare port) right away; the bounding set is systemd's
+    let unit_bounding = (1 << 10) | CAP_NET_ADMIN | CAP_NET_RAW;
+    assert_every_task_bounded(pid, uid, gid, CAP_NET_RAW, unit_bounding, &lab.log());
+    let lease = lab.udhcpc(&[]);
+    let ip = lease.get("ip").cloned().unwrap_or_default();
+    assert!(ip.starts_with("10.231.0."), "{lease:?}\n{}", lab.log());
+    lab.client_addr(&format!("{ip}/24"));
+    let got = lab.tftp_get_in(&lab.cli, SERVER_IP, "pxelinux.0");
+    assert_eq!(
+        got,
+        std::fs::read(root.join("pxelinux.0")).ok(),
+        "{}",
+        lab.log()
+    );
+    assert_lease_listed(&state, &[CLIENT_MAC, &ip]);
+    let status = lab.stop_server_with("TERM");
+    assert!(status.success(), "{status}\n{}", lab.log());
 }
 
 #[test]

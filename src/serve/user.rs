@@ -112,11 +112,10 @@ fn check_access(plan: &ServePlan) -> Result<(), ServeError> {
         need(existing, write, "keep leases in")?;
     }
     if plan.tftp.root.create && nix::unistd::access(root.as_path(), write).is_err() {
+        let user = user_name();
         eprintln!(
-            "  warning: uploads cannot create files: user {} may not write to {} (give it write access, e.g. `sudo chown {} {}`)",
-            user_name(),
+            "  warning: uploads cannot create files directly in {}: user {user} may not write there (give it the directories uploads go to, e.g. `sudo chown {user} {}/uploads`)",
             root.display(),
-            user_name(),
             root.display()
         );
     }

@@ -169,6 +169,17 @@ impl Lab {
         self.spawn_server(&bin, &args, cwd, "dhcp listening on");
     }
 
+    /// [`Lab::start_serve`] with the binary run through `wrapper` (a
+    /// command that ends by exec'ing its arguments, such as `setpriv ...`).
+    pub fn start_serve_wrapped(&mut self, wrapper: &[&str], extra: &[&str]) {
+        let (program, rest) = wrapper.split_first().expect("a wrapper command");
+        let mut args: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
+        args.push(env!("CARGO_BIN_EXE_netboot").into());
+        args.extend(["serve", "--interface", SERVER_IF].map(String::from));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        self.spawn_server(Path::new(program), &args, None, "dhcp listening on");
+    }
+
     /// Runs a command in the server namespace to its end (bounded by the
     /// caller's `timeout` wrapper) and returns (success, stdout + stderr).
     pub fn server_run(&self, program: &str, args: &[&str]) -> (bool, String) {
