@@ -174,7 +174,10 @@ impl Sockets {
             .into_iter()
             .map(|l| {
                 let link = l.link.and_then(|n| links.get(n)).cloned();
-                let what = format!("{:?} port on the runtime", l.port);
+                let what = l.sock.local_addr().map_or_else(
+                    |_| "a listener".to_string(),
+                    |a| format!("{a}, put on the runtime,"),
+                );
                 let sock = UdpSocket::from_std(l.sock)
                     .map_err(|source| DhcpError::Socket { what, source })?;
                 Ok(Listener {

@@ -23,6 +23,11 @@ impl KeptCaps {
         Self(caps.iter().copied().collect())
     }
 
+    /// What the calling thread has in effect now (`None` if unreadable).
+    pub fn effective() -> Option<Self> {
+        ::caps::read(None, CapSet::Effective).ok().map(Self)
+    }
+
     fn set(&self) -> &HashSet<Capability> {
         &self.0
     }

@@ -172,7 +172,11 @@ pub fn describe(target: &Target, keep: &KeptCaps) -> String {
         Target::Root => "runs as root with every capability (--user root); \
              run as an unprivileged --user unless you need this"
             .to_string(),
-        Target::Unchanged => format!("runs as user {}, keeping {}", current_name(), keep),
+        Target::Unchanged => format!(
+            "runs as user {}, keeping {}",
+            current_name(),
+            KeptCaps::effective().unwrap_or_else(|| keep.clone())
+        ),
         Target::User { name, .. } => format!("runs as user {name}, keeping {keep}"),
     }
 }

@@ -43,7 +43,10 @@ pub(super) fn drop_privileges(
     privileges::apply_with_pidfile(target, &keep, pidfile)?;
     check_access(plan)?;
     match target {
-        Target::Unchanged => tracing::debug!("not started as root: no user to switch to"),
+        Target::Unchanged => tracing::debug!(
+            "not started as root: no user to switch to; {}",
+            privileges::describe(target, &keep)
+        ),
         Target::Root => {
             eprintln!("  {}", privileges::describe(target, &keep));
             tracing::warn!("serving as root (--user root): every capability is kept");
