@@ -131,30 +131,24 @@ pub fn choose(requested: Option<&str>) -> Result<Target, PrivilegeError> {
 /// set is cut to it too, and no capability is inheritable or ambient). Must
 /// run while the process has one thread.
 pub fn apply(target: &Target, keep: &KeptCaps) -> Result<(), PrivilegeError> {
+    let user = match target {
+        Target::Root => return Ok(()),
+        Target::Unchanged => current_name(),
+        Target::User { name, .. } => name.clone(),
+    };
+    let fail = |(what, source)| PrivilegeError::Switch {
+        user: user.clone(),
+        what,
+        source,
+    };
+    let tasks = threads::settle_to_one()
+        .map_err(|source| fail(("counting threads in /proc/self/task", source)))?;
+    if tasks != 1 {
+        return Err(PrivilegeError::Threads(tasks));
+    }
     match target {
-        Target::Root => Ok(()),
-        Target::Unchanged => {
-            keep::lower_to(keep).map_err(|(what, source)| PrivilegeError::Switch {
-                user: current_name(),
-                what,
-                source,
-            })
-        }
-        Target::User { name, uid, gid } => {
-            let tasks = threads::settle_to_one().map_err(|source| PrivilegeError::Switch {
-                user: name.clone(),
-                what: "counting threads in /proc/self/task",
-                source,
-            })?;
-            if tasks != 1 {
-                return Err(PrivilegeError::Threads(tasks));
-            }
-            keep::become_user(*uid, *gid, keep).map_err(|(what, source)| PrivilegeError::Switch {
-                user: name.clone(),
-                what,
-                source,
-            })
-        }
+        Target::User { uid, gid, .. } => keep::become_user(*uid, *gid, keep).map_err(fail),
+        _ => keep::lower_to(keep).map_err(fail),
     }
 }
 
