@@ -201,6 +201,42 @@ fn user_holds_on_every_thread_and_the_pidfile_goes_on_sigterm() {
 }
 
 #[test]
+fn started_like_its_systemd_unit_it_binds_port_69_then_keeps_no_capability() {
+    if !require_root("a namespace of its own for port 69") || !require_tool("setpriv", "util-linux")
+    {
+        return;
+    }
+    // what netboot-tftp.service does: user netboot (nobody here) with the
+    // ambient CAP_NET_BIND_SERVICE, in a network namespace of its own
+    let wrapper = [
+        "unshare",
+        "--net",
+        "sh",
+        "-c",
+        "ip link set lo up && exec \"$@\"",
+        "sh",
+        "setpriv",
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+        "--inh-caps=+net_bind_service",
+        "--ambient-caps=+net_bind_service",
+        "--bounding-set=-all,+net_bind_service",
+        "--",
+    ];
+    let srv = Server::start_wrapped(&wrapper, &["--address", "127.0.0.1:69"]);
+    assert_eq!(srv.port(), 69);
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    let uid = nobody.uid.as_raw();
+    let tasks = task_ids_and_caps(srv.pid());
+    assert!(tasks.len() > 1, "{tasks:?}");
+    for (uids, caps) in &tasks {
+        assert_eq!(*uids, format!("{uid} {uid} {uid} {uid}"), "{tasks:?}");
+        assert_eq!(caps, "0000000000000000", "{tasks:?}");
+    }
+}
+
+#[test]
 fn a_pidfile_the_user_cannot_remove_is_announced_and_emptied() {
     if !require_root("--user switches from root to another user") {
         return;
