@@ -28,10 +28,10 @@ pub enum PrivilegeError {
     #[error("netboot runs as root and would drop to user `netboot` or `nobody`, but neither exists; create one (`sudo useradd --system netboot`) or choose one with --user")]
     NoDefaultUser,
     /// Not root, and asked to become someone else.
-    #[error("only root can switch to user {0:?}; run as root or drop --user")]
+    #[error("only root can switch to user {0:?}; run as root, or drop --user (or `user:` in netboot.yaml)")]
     NotRoot(String),
-    /// More than one thread: some would keep root.
-    #[error("cannot drop privileges: {0} threads are running already and would keep root (a bug in netboot; please report it)")]
+    /// More than one thread: the others would keep their privileges.
+    #[error("cannot drop privileges: {0} threads are running already and would keep theirs (a bug in netboot; please report it)")]
     Threads(usize),
     /// The PID file could not be handed to the user.
     #[error(transparent)]
