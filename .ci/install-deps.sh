@@ -19,6 +19,9 @@ PACKAGES=(
     procps
     # packet capture for the PXE tests' wire checks
     tcpdump
+    # systemd-analyze verify for the units in dist/systemd; setpriv starts
+    # serve the way the unit does
+    systemd util-linux
 )
 
 SUDO=()

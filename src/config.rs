@@ -30,6 +30,8 @@ pub struct FileConfig {
     pub state_dir: Option<PathBuf>,
     /// Our address on the served network, when the interface has several.
     pub server_address: Option<Ipv4Addr>,
+    /// User `serve` runs as once its sockets are open (`--user`).
+    pub user: Option<String>,
     /// DHCP settings.
     #[serde(default)]
     pub dhcp: DhcpSection,

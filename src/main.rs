@@ -10,6 +10,8 @@ use netboot::cli::http::HttpArgs;
 use netboot::cli::serve::{CheckArgs, LeasesArgs, ServeArgs};
 use netboot::cli::tftp::TftpArgs;
 use netboot::logging::{self, LogFormat};
+use netboot::pidfile::Pidfile;
+use netboot::privileges::{self, KeptCaps, Target};
 use netboot::tftp::server::TftpServer;
 use tokio_util::sync::CancellationToken;
 
@@ -44,7 +46,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => {
             logging::init(cli.log_format, args.verbose);
-            with_runtime(|cancel| async move { Ok(netboot::serve::run(args, cancel).await?) })
+            run_serve(args)
         }
         Command::Tftp(args) => {
             logging::init(cli.log_format, args.verbosity());
@@ -85,7 +87,7 @@ fn said_once(error: &anyhow::Error) -> String {
 }
 
 /// Runs `body` on a multi-threaded runtime with a token cancelled by
-/// SIGINT or SIGTERM.
+/// SIGINT or SIGTERM (blocked since start-up, see `netboot::shutdown`).
 fn with_runtime<F, Fut>(body: F) -> anyhow::Result<()>
 where
     F: FnOnce(CancellationToken) -> Fut,
@@ -97,34 +99,56 @@ where
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let cancel = CancellationToken::new();
-        tokio::spawn(shutdown_on_signal(cancel.clone()));
+        netboot::shutdown::on_signal(cancel.clone());
         body(cancel).await
     })
 }
 
-fn run_tftp(args: TftpArgs) -> anyhow::Result<()> {
-    let cfg = args.to_config()?;
-    with_runtime(|cancel| async move {
-        let server = TftpServer::bind(cfg)?;
-        if let Some(user) = &args.user {
-            netboot::privileges::drop_to(user)?;
-        }
-        if let Some(pidfile) = &args.pidfile {
-            std::fs::write(pidfile, format!("{}\n", std::process::id()))
-                .with_context(|| format!("cannot write {}", pidfile.display()))?;
-        }
-        server.run(cancel).await;
-        Ok(())
-    })
+/// `netboot serve`: the privileged start-up with one thread, then the
+/// servers on the runtime.
+fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
+    netboot::shutdown::block();
+    let prepared = netboot::serve::prepare(args)?;
+    with_runtime(|cancel| async move { Ok(prepared.run(cancel).await?) })
 }
 
+/// `netboot tftp`: binds, writes the PID file and drops to `--user` while
+/// the process has one thread, then serves; the PID file goes on exit.
+fn run_tftp(args: TftpArgs) -> anyhow::Result<()> {
+    let cfg = args.to_config()?;
+    netboot::shutdown::block();
+    let server = TftpServer::bind(cfg)?;
+    let pidfile = args.pidfile.as_deref().map(Pidfile::create).transpose()?;
+    // root stays root without --user; anyone else lets go of every
+    // capability (systemd's ambient CAP_NET_BIND_SERVICE) once the port is
+    // bound
+    let target = match &args.user {
+        Some(user) => privileges::choose(Some(user))?,
+        None if nix::unistd::Uid::effective().is_root() => Target::Root,
+        None => Target::Unchanged,
+    };
+    privileges::apply_with_pidfile(&target, &KeptCaps::none(), pidfile.as_ref())?;
+    let served = with_runtime(|cancel| async move {
+        server.run(cancel).await;
+        Ok(())
+    });
+    drop(pidfile);
+    served
+}
+
+/// `netboot http`: binds and drops to `--user` while the process has one
+/// thread (as `netboot tftp` does), then serves.
 fn run_http(args: HttpArgs) -> anyhow::Result<()> {
     let cfg = args.to_config()?;
+    netboot::shutdown::block();
+    let server = netboot::http::HttpServer::bind(cfg)?;
+    let target = match &args.user {
+        Some(user) => privileges::choose(Some(user))?,
+        None if nix::unistd::Uid::effective().is_root() => Target::Root,
+        None => Target::Unchanged,
+    };
+    privileges::apply_with_pidfile(&target, &KeptCaps::none(), None)?;
     with_runtime(|cancel| async move {
-        let server = netboot::http::HttpServer::bind(cfg)?;
-        if let Some(user) = &args.user {
-            netboot::privileges::drop_to(user)?;
-        }
         server.run(cancel).await;
         Ok(())
     })
@@ -171,22 +195,4 @@ fn run_leases(args: &LeasesArgs) -> anyhow::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("cannot write the lease table"),
     }
-}
-
-/// Cancels `token` on SIGINT or SIGTERM.
-async fn shutdown_on_signal(token: CancellationToken) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::warn!("cannot install signal handlers; stop with SIGKILL");
-        return;
-    };
-    tokio::select! {
-        _ = term.recv() => {},
-        _ = int.recv() => {},
-    }
-    tracing::info!("shutting down");
-    token.cancel();
 }

@@ -142,6 +142,13 @@ fn a_routers_backup_lands_in_its_profiles_upload_dir() {
         )],
         &["--no-ping", "--create"],
     );
+    // serve runs as nobody (no user `netboot` here): the upload directory
+    // is given to it, as an administrator would
+    let user = nix::unistd::User::from_name("netboot")
+        .unwrap()
+        .or(nix::unistd::User::from_name("nobody").unwrap())
+        .expect("user nobody");
+    nix::unistd::chown(&root.join("backups"), Some(user.uid), Some(user.gid)).unwrap();
     let lease = lab.udhcpc(&["-V", "ciscopnp"]);
     let ip = lease.get("ip").cloned().expect("a lease");
     assert_eq!(

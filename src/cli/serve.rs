@@ -135,6 +135,16 @@ pub struct ServeArgs {
     /// Run the HTTP server even if netboot.yaml says `http.enabled: false`.
     #[arg(long, overrides_with = "no_http")]
     pub http: bool,
+
+    /// User to serve as once the sockets are open, when started as root;
+    /// default: `netboot` if that user exists, else `nobody`. `root` keeps
+    /// root (with a warning).
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Write the PID to FILE (before dropping root); removed on exit.
+    #[arg(long, value_name = "FILE")]
+    pub pidfile: Option<PathBuf>,
 }
 
 /// Flags of `netboot check`.

@@ -20,6 +20,7 @@ use tracing::{debug, info, warn};
 
 use super::config::HttpConfig;
 use super::handler;
+use crate::tftp::config::ClientFiles;
 
 /// Why the HTTP server cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -40,10 +41,12 @@ pub enum HttpError {
 /// How long shutdown waits for responses in progress.
 const DRAIN: Duration = Duration::from_secs(3);
 
-/// A bound HTTP server, ready to run.
+/// A bound HTTP server, ready to run. Binding needs no runtime (it may
+/// happen before root is dropped, while the process has one thread); the
+/// sockets join the runtime in [`HttpServer::run`].
 pub struct HttpServer {
     cfg: Arc<HttpConfig>,
-    listeners: Vec<(TcpListener, SocketAddr)>,
+    listeners: Vec<(std::net::TcpListener, SocketAddr)>,
 }
 
 impl HttpServer {
@@ -70,6 +73,14 @@ impl HttpServer {
         })
     }
 
+    /// The same server, serving each client's own files too (`serve`).
+    pub fn with_client_files(mut self, files: Arc<dyn ClientFiles>) -> Self {
+        let mut cfg = (*self.cfg).clone();
+        cfg.client_files = Some(files);
+        self.cfg = Arc::new(cfg);
+        self
+    }
+
     /// The addresses bound (ports resolved when 0 was asked).
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.listeners.iter().map(|(_, a)| *a).collect()
@@ -80,6 +91,13 @@ impl HttpServer {
         let tracker = TaskTracker::new();
         let limits = Arc::new(Limits::new(&self.cfg));
         for (listener, local) in self.listeners {
+            let listener = match TcpListener::from_std(listener) {
+                Ok(l) => l,
+                Err(e) => {
+                    warn!("HTTP on {local} cannot start: {e}");
+                    continue;
+                }
+            };
             info!(
                 "HTTP listening on http://{local}/, serving {}",
                 self.cfg.root.root.display()
@@ -100,7 +118,7 @@ impl HttpServer {
     }
 }
 
-fn bind_tcp(addr: SocketAddr, only_v6: bool) -> std::io::Result<TcpListener> {
+fn bind_tcp(addr: SocketAddr, only_v6: bool) -> std::io::Result<std::net::TcpListener> {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
     if addr.is_ipv6() {
@@ -112,7 +130,7 @@ fn bind_tcp(addr: SocketAddr, only_v6: bool) -> std::io::Result<TcpListener> {
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     socket.listen(1024)?;
-    TcpListener::from_std(socket.into())
+    Ok(socket.into())
 }
 
 /// Connections in all and per client address.

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use crate::dhcp::pxe::http_url;
 use crate::dhcp::view::LeaseView;
 use crate::net::Ipv4Net;
 use crate::registry::{ClientFacts, Registry};
@@ -25,6 +26,8 @@ pub struct RegistryFiles {
     pub networks: Vec<Ipv4Net>,
     /// Files netboot wrote for every client: (name in the root, bytes).
     pub generated: Vec<(String, Vec<u8>)>,
+    /// Our HTTP server's port, when it runs (`{{ http_url }}`).
+    pub http_port: Option<u16>,
 }
 
 impl RegistryFiles {
@@ -34,8 +37,14 @@ impl RegistryFiles {
             IpAddr::V6(v6) => v6.to_ipv4_mapped()?,
         };
         let holder = self.leases.holder(ip)?;
-        let mut facts = ClientFacts::new(holder.mac, ip, self.server_ip_for(ip));
+        let server_ip = self.server_ip_for(ip);
+        let mut facts = ClientFacts::new(holder.mac, ip, server_ip);
         facts.hostname = holder.hostname;
+        facts.http_url = self.http_port.map(|port| {
+            http_url(server_ip, port, "")
+                .trim_end_matches('/')
+                .to_string()
+        });
         Some(facts)
     }
 

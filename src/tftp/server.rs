@@ -17,7 +17,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{debug, info, info_span, warn};
+use tracing::{debug, error, info, info_span, warn};
 
 use super::config::TftpConfig;
 use super::packet::{error_within, ErrorCode, Packet, ParseError};
@@ -52,7 +52,9 @@ pub enum TftpError {
 /// A bound TFTP server, ready to run.
 pub struct TftpServer {
     cfg: Arc<TftpConfig>,
-    listeners: Vec<(UdpSocket, SocketAddr)>,
+    /// Bound but not yet on the runtime: binding needs no runtime, so it
+    /// happens before privileges are dropped and the runtime starts.
+    listeners: Vec<(std::net::UdpSocket, SocketAddr)>,
 }
 
 /// How long a request over a limit waits for a transfer to end.
@@ -64,7 +66,8 @@ const MAX_WAITING: usize = 64;
 const DRAIN: Duration = Duration::from_secs(3);
 
 impl TftpServer {
-    /// Binds every listen address. Call before dropping privileges.
+    /// Binds every listen address (no runtime needed). Call before dropping
+    /// privileges.
     pub fn bind(cfg: TftpConfig) -> Result<Self, TftpError> {
         if cfg.listen.is_empty() {
             return Err(TftpError::NoListenAddress);
@@ -108,6 +111,13 @@ impl TftpServer {
         let shared = Arc::new(Admission::new(&self.cfg));
         let tracker = TaskTracker::new();
         for (socket, local) in self.listeners {
+            let socket = match UdpSocket::from_std(socket) {
+                Ok(s) => s,
+                Err(e) => {
+                    error!("cannot serve TFTP on {local}: {e}");
+                    continue;
+                }
+            };
             let family = match local {
                 SocketAddr::V6(_) if local.ip().is_unspecified() && !self.cfg.ipv6_only => {
                     " (IPv6 and IPv4)"

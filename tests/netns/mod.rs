@@ -124,6 +124,13 @@ impl Lab {
             children: Vec::new(),
             extra: Vec::new(),
         };
+        // `serve` drops root (to nobody here): its root, profiles and state
+        // directory live in here, so it must be able to look inside
+        std::fs::set_permissions(
+            lab.dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .expect("chmod lab dir");
         ip(&["netns", "add", &srv]);
         ip(&["netns", "add", &cli]);
         ip(&[
@@ -163,6 +170,17 @@ impl Lab {
         args.extend(extra.iter().map(|s| s.to_string()));
         let bin = PathBuf::from(env!("CARGO_BIN_EXE_netboot"));
         self.spawn_server(&bin, &args, cwd, "dhcp listening on");
+    }
+
+    /// [`Lab::start_serve`] with the binary run through `wrapper` (a
+    /// command that ends by exec'ing its arguments, such as `setpriv ...`).
+    pub fn start_serve_wrapped(&mut self, wrapper: &[&str], extra: &[&str]) {
+        let (program, rest) = wrapper.split_first().expect("a wrapper command");
+        let mut args: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
+        args.push(env!("CARGO_BIN_EXE_netboot").into());
+        args.extend(["serve", "--interface", SERVER_IF].map(String::from));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        self.spawn_server(Path::new(program), &args, None, "dhcp listening on");
     }
 
     /// Runs a command in the server namespace to its end (bounded by the
@@ -221,6 +239,11 @@ impl Lab {
         });
         self.server = Some(child);
         self.wait_log(ready, Duration::from_secs(20));
+    }
+
+    /// The running server's process ID (`ip netns exec` execs it).
+    pub fn server_pid(&self) -> u32 {
+        self.server.as_ref().expect("no server running").id()
     }
 
     /// Waits until a server log line contains `needle`.

@@ -143,6 +143,14 @@ impl Server {
         self.child.id()
     }
 
+    /// Sends SIGTERM (to this server's own PID) and waits up to 10 s for
+    /// it to exit; its exit status (`None`: still running, killed on drop).
+    pub fn terminate(&mut self) -> Option<ExitStatus> {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+        wait_bounded(&mut self.child, Duration::from_secs(10))
+    }
+
     /// The log lines containing `needle`.
     pub fn log_lines(&self, needle: &str) -> Vec<String> {
         self.log()
