@@ -95,13 +95,50 @@ fn boot(kind: ServerKind, firmware: Firmware) {
         );
     }
     if let Some(wire) = wire {
-        check_wire(firmware, ipxe_script(kind), &wire);
+        check_wire(kind, firmware, &wire);
     }
+    if over_http(kind) {
+        // after iPXE, everything comes over netboot's HTTP server
+        let log = server.log_tail(400);
+        let mut wanted = vec![format!("path=/{}}}: sent status=200", ipxe_script(kind))];
+        if firmware == Firmware::Bios {
+            wanted.extend(
+                [
+                    "pxelinux.0",
+                    "ldlinux.c32",
+                    "pxelinux.cfg/default",
+                    "cat.c32",
+                ]
+                .map(|f| format!("path=/{f}}}: sent status=200")),
+            );
+        }
+        for line in wanted {
+            assert!(
+                log.contains(&line),
+                "{name}: no `{line}` in the server log:\n{log}"
+            );
+        }
+    }
+}
+
+/// `netboot serve` runs its HTTP server, and sends iPXE there.
+fn over_http(kind: ServerKind) -> bool {
+    matches!(
+        kind,
+        ServerKind::Netboot | ServerKind::NetbootProxy | ServerKind::NetbootNoScript
+    )
 }
 
 /// The firmware asked what we expect and the server answered with the right
 /// boot file for each stage.
-fn check_wire(firmware: Firmware, script: &str, wire: &Wire) {
+fn check_wire(kind: ServerKind, firmware: Firmware, wire: &Wire) {
+    let name = ipxe_script(kind);
+    let url = format!("http://{}/{name}", pxe_support::lab::SERVER_IP);
+    let (script, tftp_script): (&str, &[&str]) = if over_http(kind) {
+        (&url, &[])
+    } else {
+        (name, std::slice::from_ref(&name))
+    };
     match firmware {
         Firmware::Bios => {
             assert_boot_file(
@@ -110,16 +147,18 @@ fn check_wire(firmware: Firmware, script: &str, wire: &Wire) {
                 |d| d.arch() == Some(0) && d.is_ipxe(),
                 script,
             );
-            assert_in_order(
-                wire,
-                &[
-                    script,
-                    BOOT_BIOS,
-                    "ldlinux.c32",
-                    "pxelinux.cfg/default",
-                    "cat.c32",
-                ],
-            );
+            if !over_http(kind) {
+                assert_in_order(
+                    wire,
+                    &[
+                        name,
+                        BOOT_BIOS,
+                        "ldlinux.c32",
+                        "pxelinux.cfg/default",
+                        "cat.c32",
+                    ],
+                );
+            }
         }
         Firmware::Uefi => {
             assert_boot_file(
@@ -129,7 +168,7 @@ fn check_wire(firmware: Firmware, script: &str, wire: &Wire) {
                 BOOT_UEFI,
             );
             assert_boot_file(wire, "ipxe.efi (iPXE)", |d| d.is_ipxe(), script);
-            assert_in_order(wire, &[BOOT_UEFI, script]);
+            assert_in_order(wire, &[&[BOOT_UEFI], tftp_script].concat());
         }
     }
 }
