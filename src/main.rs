@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use netboot::cli::serve::{CheckArgs, LeasesArgs, ServeArgs};
 use netboot::cli::tftp::TftpArgs;
 use netboot::logging::{self, LogFormat};
+use netboot::tftp::mapfile;
 use netboot::tftp::server::TftpServer;
 use tokio_util::sync::CancellationToken;
 
@@ -81,8 +82,14 @@ where
 }
 
 fn run_tftp(args: TftpArgs) -> anyhow::Result<()> {
+    if args.version {
+        println!("{}", netboot::cli::tftp::version_text());
+        return Ok(());
+    }
     let cfg = args.to_config()?;
     with_runtime(|cancel| async move {
+        let rules = std::sync::Arc::clone(&cfg.remap);
+        let hangups = mapfile::reload_on_hangup(cfg.map_file.clone(), rules, cancel.clone());
         let server = TftpServer::bind(cfg)?;
         if let Some(user) = &args.user {
             netboot::privileges::drop_to(user)?;
@@ -92,6 +99,7 @@ fn run_tftp(args: TftpArgs) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot write {}", pidfile.display()))?;
         }
         server.run(cancel).await;
+        hangups.abort();
         Ok(())
     })
 }

@@ -10,8 +10,9 @@ use clap::Args;
 
 use crate::tftp::config::{TftpConfig, MAX_BUSY_POLL_US};
 use crate::tftp::fs::RootPolicy;
+use crate::tftp::mapfile;
 use crate::tftp::options::{MAX_BLKSIZE, MIN_BLKSIZE};
-use crate::tftp::remap::RemapRules;
+use crate::tftp::roots::ServedDir;
 
 /// Port used when no `--address` is given: unprivileged, so the server
 /// runs without root. tftpd-hpa configurations name `:69` explicitly.
@@ -20,9 +21,10 @@ pub const DEFAULT_PORT: u16 = 6969;
 /// Flags of `netboot tftp`.
 #[derive(Debug, Clone, Args)]
 pub struct TftpArgs {
-    /// Directory to serve.
-    #[arg(default_value = "boot-images")]
-    pub directory: PathBuf,
+    /// Directories to serve, searched in turn (tftpd-hpa takes several;
+    /// with --secure only one).
+    #[arg(value_name = "DIRECTORY", default_value = "boot-images")]
+    pub directories: Vec<PathBuf>,
 
     /// Address to listen on, `[ADDRESS][:PORT]` as tftpd-hpa takes it
     /// (`0.0.0.0:69`, `:69`, `[::1]:6969`, `127.0.0.1`); repeatable.
@@ -83,8 +85,8 @@ pub struct TftpArgs {
     #[arg(long, value_name = "MICROSECONDS", default_value_t = 100)]
     pub busy_poll: u64,
 
-    /// Never grant this option (blksize, tsize, timeout, windowsize,
-    /// rollover); repeatable.
+    /// Never grant this option (blksize, blksize2, tsize, timeout,
+    /// utimeout, windowsize, rollover); repeatable.
     #[arg(short = 'r', long = "refuse", value_name = "OPTION")]
     pub refuse: Vec<String>,
 
@@ -151,6 +153,11 @@ pub struct TftpArgs {
     #[arg(short = 'P', long, value_name = "FILE")]
     pub pidfile: Option<PathBuf>,
 
+    /// Print the version and what this server supports, then exit
+    /// (tftpd-hpa's `-V`).
+    #[arg(short = 'V', long)]
+    pub version: bool,
+
     /// Accepted for tftpd-hpa compatibility: netboot always runs standalone.
     #[arg(short = 'l', long)]
     pub listen: bool,
@@ -159,6 +166,16 @@ pub struct TftpArgs {
     /// foreground (use systemd or `&` to background it).
     #[arg(short = 'L', long)]
     pub foreground: bool,
+}
+
+/// What `netboot tftp -V` prints: the version, then what is built in, as
+/// `in.tftpd -V` lists it.
+pub fn version_text() -> String {
+    format!(
+        "netboot {} (tftp: tftpd-hpa compatible flags), with remap, with IPv6, \
+         options blksize blksize2 tsize timeout utimeout windowsize rollover",
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 /// Flags that do not make a valid configuration.
@@ -205,19 +222,8 @@ impl TftpArgs {
 
     /// Checks the flags and builds the server configuration.
     pub fn to_config(&self) -> Result<TftpConfig, CliError> {
-        let root = self
-            .directory
-            .canonicalize()
-            .map_err(|source| CliError::Directory {
-                path: self.directory.clone(),
-                source,
-            })?;
-        if !root.is_dir() {
-            return Err(CliError::Directory {
-                path: self.directory.clone(),
-                source: std::io::Error::other("not a directory"),
-            });
-        }
+        let dirs = self.served_dirs()?;
+        let root = dirs[0].path.clone();
         let umask = u32::from_str_radix(self.umask.trim_start_matches("0o"), 8)
             .ok()
             .filter(|m| *m <= 0o777)
@@ -237,6 +243,7 @@ impl TftpArgs {
                 case_insensitive: self.case_insensitive,
                 umask,
                 max_upload: self.max_upload,
+                dirs,
             },
         );
         cfg.options.max_blksize = self.max_blksize()?;
@@ -270,14 +277,12 @@ impl TftpArgs {
             .map(parse_port_range)
             .transpose()?;
         if let Some(path) = &self.map_file {
-            let text = std::fs::read_to_string(path).map_err(|e| CliError::MapFile {
-                path: path.clone(),
-                message: e.to_string(),
+            let rules = mapfile::load(path).map_err(|e| CliError::MapFile {
+                path: e.path,
+                message: e.message,
             })?;
-            cfg.remap = RemapRules::parse(&text).map_err(|e| CliError::MapFile {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
+            cfg.remap.store(std::sync::Arc::new(rules));
+            cfg.map_file = Some(path.clone());
         }
         if self.max_transfers == 0 || self.max_per_client == 0 {
             return Err(invalid(
@@ -292,6 +297,37 @@ impl TftpArgs {
         cfg.progress_after = Duration::from_millis(self.progress_after_ms);
         cfg.ipv6_only = self.ipv6;
         Ok(cfg)
+    }
+
+    /// The directories, checked; never empty.
+    fn served_dirs(&self) -> Result<Vec<ServedDir>, CliError> {
+        if self.secure && self.directories.len() > 1 {
+            return Err(invalid(
+                "--secure",
+                format!(
+                    "serves exactly one directory, as tftpd-hpa's -s does, and {} were given; \
+                     give one, or drop --secure to serve several",
+                    self.directories.len()
+                ),
+            ));
+        }
+        let mut out = Vec::new();
+        for dir in &self.directories {
+            let failed = |source| CliError::Directory {
+                path: dir.clone(),
+                source,
+            };
+            let path = dir.canonicalize().map_err(failed)?;
+            if !path.is_dir() {
+                return Err(failed(std::io::Error::other("not a directory")));
+            }
+            let named = std::path::absolute(dir).map_err(failed)?;
+            out.push(ServedDir { path, named });
+        }
+        if out.is_empty() {
+            return Err(invalid("DIRECTORY", "give a directory to serve"));
+        }
+        Ok(out)
     }
 
     fn max_blksize(&self) -> Result<u16, CliError> {
@@ -318,7 +354,15 @@ impl TftpArgs {
     }
 
     fn refused(&self) -> Result<Vec<String>, CliError> {
-        const KNOWN: [&str; 5] = ["blksize", "tsize", "timeout", "windowsize", "rollover"];
+        const KNOWN: [&str; 7] = [
+            "blksize",
+            "blksize2",
+            "tsize",
+            "timeout",
+            "utimeout",
+            "windowsize",
+            "rollover",
+        ];
         self.refuse
             .iter()
             .map(|o| {

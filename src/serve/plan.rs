@@ -175,6 +175,7 @@ fn tftp_config(
             case_insensitive: true,
             umask: 0o022,
             max_upload: section.max_upload,
+            dirs: Vec::new(),
         },
     );
     if let Some(max) = section.max_blocksize {

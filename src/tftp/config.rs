@@ -2,12 +2,13 @@
 //! command line (or `netboot.yaml`) and shared read-only by every transfer.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::fs::RootPolicy;
+use super::mapfile::SharedRules;
 use super::options::OptionPolicy;
-use super::remap::RemapRules;
 use super::rto::RtoBounds;
 
 /// Files that exist only for one client (rendered from profile templates),
@@ -44,8 +45,11 @@ pub struct TftpConfig {
     pub root: RootPolicy,
     /// Option limits.
     pub options: OptionPolicy,
-    /// tftpd-hpa style name remapping.
-    pub remap: RemapRules,
+    /// tftpd-hpa style name remapping: the rules in force, swapped whole
+    /// when the map file is read again (SIGHUP).
+    pub remap: SharedRules,
+    /// The map file the rules come from (`--map-file`, `tftp.map_file`).
+    pub map_file: Option<PathBuf>,
     /// Retransmission timeout bounds (initial from `--retransmit`).
     pub rto: RtoBounds,
     /// Silence after which a transfer is abandoned (`--timeout`).
@@ -85,7 +89,8 @@ impl TftpConfig {
             ipv6_only: false,
             root,
             options: OptionPolicy::default(),
-            remap: RemapRules::default(),
+            remap: SharedRules::default(),
+            map_file: None,
             rto: RtoBounds::default(),
             give_up_after: Duration::from_secs(15),
             dally: Duration::from_secs(3),

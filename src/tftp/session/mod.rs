@@ -97,6 +97,7 @@ impl Session {
         let name = match self
             .cfg
             .remap
+            .load()
             .apply(&request.name(), request.write, self.peer.ip())
         {
             Remapped::Name(name) => name,
