@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::tftp::config::{TftpConfig, MAX_BUSY_POLL_US};
+use crate::tftp::config::{self, TftpConfig, MAX_BUSY_POLL_US, MIN_RETRANSMIT_US};
 use crate::tftp::fs::RootPolicy;
 use crate::tftp::mapfile;
 use crate::tftp::options::{MAX_BLKSIZE, MIN_BLKSIZE};
@@ -257,16 +257,16 @@ impl TftpArgs {
             return Err(invalid("--timeout", "must be at least 1 second"));
         }
         cfg.give_up_after = Duration::from_secs(self.timeout);
-        if self.retransmit < 1000 {
+        if self.retransmit < MIN_RETRANSMIT_US {
             return Err(invalid(
                 "--retransmit",
                 "must be at least 1000 microseconds",
             ));
         }
-        let initial = Duration::from_micros(self.retransmit);
-        cfg.rto.initial = initial;
-        cfg.rto.max = initial.max(Duration::from_secs(1));
-        cfg.rto.min = Duration::from_millis(self.rto_min.max(1)).min(initial);
+        cfg.set_retransmit(
+            Duration::from_micros(self.retransmit),
+            Duration::from_millis(self.rto_min),
+        );
         if self.busy_poll > MAX_BUSY_POLL_US {
             return Err(invalid("--busy-poll", "must be at most 10000 microseconds"));
         }
@@ -432,19 +432,7 @@ pub fn parse_address(text: &str, ipv4: bool) -> Result<SocketAddr, CliError> {
 }
 
 fn parse_port_range(text: &str) -> Result<(u16, u16), CliError> {
-    let bad = || {
-        invalid(
-            "--port-range",
-            format!("{text:?} is not LOW:HIGH with 1 <= LOW <= HIGH <= 65535"),
-        )
-    };
-    let (low, high) = text.split_once(':').ok_or_else(bad)?;
-    let low: u16 = low.trim().parse().map_err(|_| bad())?;
-    let high: u16 = high.trim().parse().map_err(|_| bad())?;
-    if low == 0 || low > high {
-        return Err(bad());
-    }
-    Ok((low, high))
+    config::parse_port_range(text).map_err(|message| invalid("--port-range", message))
 }
 
 #[cfg(test)]

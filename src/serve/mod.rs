@@ -234,6 +234,13 @@ pub fn describe(plan: &ServePlan, registry: &Registry) -> String {
             ""
         }
     ));
+    if let Some(map) = &plan.tftp.map_file {
+        out.push_str(&format!(
+            "  TFTP: {} map rule(s) from {} (read again on SIGHUP)\n",
+            plan.tftp.remap.load().len(),
+            map.display()
+        ));
+    }
     let d = &plan.defaults;
     let show = |f: &Option<String>| f.clone().unwrap_or_else(|| "(none)".into());
     out.push_str(&format!(
@@ -320,6 +327,11 @@ async fn serve(
         Arc::clone(&shared),
         cancel.child_token(),
     ));
+    // the map file is read again on the same SIGHUP as the profiles
+    let map_reload = plan.tftp.map_file.clone().map(|path| {
+        let rules = Arc::clone(&plan.tftp.remap);
+        crate::tftp::mapfile::reload_on_hangup(Some(path), rules, cancel.child_token())
+    });
     let tftp_task = tokio::spawn(tftp.run(cancel.child_token()));
     let lookup = lookup::source(Arc::clone(&shared), plan.defaults.clone());
     let dhcp_result =
@@ -331,6 +343,9 @@ async fn serve(
     let _ = tftp_task.await;
     if let Some(w) = watcher {
         let _ = w.await;
+    }
+    if let Some(m) = map_reload {
+        let _ = m.await;
     }
     dhcp_result.map_err(ServeError::from)
 }

@@ -107,6 +107,34 @@ impl TftpConfig {
     }
 }
 
+impl TftpConfig {
+    /// Sets the retransmission timeout before the first round-trip
+    /// measurement (`--retransmit`), which is also the largest it grows to
+    /// (at least 1 s), and the lowest it adapts down to (`--rto-min`, at
+    /// most `initial`).
+    pub fn set_retransmit(&mut self, initial: Duration, min: Duration) {
+        self.rto.initial = initial;
+        self.rto.max = initial.max(Duration::from_secs(1));
+        self.rto.min = min.max(Duration::from_millis(1)).min(initial);
+    }
+}
+
+/// Smallest `--retransmit` accepted, in microseconds.
+pub const MIN_RETRANSMIT_US: u64 = 1000;
+
+/// Parses a transfer port range, `LOW:HIGH`; the error says what a valid
+/// one looks like (the caller names the flag or key).
+pub fn parse_port_range(text: &str) -> Result<(u16, u16), String> {
+    let bad = || format!("{text:?} is not LOW:HIGH with 1 <= LOW <= HIGH <= 65535");
+    let (low, high) = text.split_once(':').ok_or_else(bad)?;
+    let low: u16 = low.trim().parse().map_err(|_| bad())?;
+    let high: u16 = high.trim().parse().map_err(|_| bad())?;
+    if low == 0 || low > high {
+        return Err(bad());
+    }
+    Ok((low, high))
+}
+
 impl std::fmt::Debug for TftpConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TftpConfig")

@@ -20,7 +20,7 @@ pub type SharedRules = Arc<ArcSwap<RemapRules>>;
 
 /// A map file that cannot be read or parsed.
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {message}")]
+#[error("map file {}: {message}", path.display())]
 pub struct MapFileError {
     /// The file.
     pub path: PathBuf,
@@ -52,7 +52,9 @@ pub fn reload(path: &Path, rules: &ArcSwap<RemapRules>) -> bool {
             true
         }
         Err(e) => {
-            tracing::warn!("map file {e}; the previous rules stay in force until it is fixed and SIGHUP is sent again");
+            tracing::warn!(
+                "{e}; the previous rules stay in force until it is fixed and SIGHUP is sent again"
+            );
             false
         }
     }

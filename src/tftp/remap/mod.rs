@@ -66,7 +66,7 @@ impl Flags {
 
 /// A map-file line that does not parse.
 #[derive(Debug, thiserror::Error)]
-#[error("map file line {line}: {message}")]
+#[error("line {line}: {message}")]
 pub struct RemapError {
     /// 1-based line number.
     pub line: usize,
