@@ -214,7 +214,7 @@ fn map_case_escapes_inverse_rules_and_refusal_messages() {
         "rg \\\\ /                                # Windows separators\n\
          r  ^/?boot/(.*)\\.(CFG)$ boot/\\L\\1\\E.\\2    # lower-case the stem\n\
          r  ^up/(.*)$ \\U\\1\n\
-         aG ^secrets/ No\\ secrets\\ here\\ for\\ \\i\n\
+         aG ^secrets/.*$ No\\ secrets\\ here\\ for\\ \\i\n\
          a~ ^(boot|up|[A-Z]) Only\\ boot\\ files\n",
     );
     let srv = Server::start(&["-m", &map]);

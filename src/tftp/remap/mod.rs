@@ -6,7 +6,8 @@
 //! first match, `g` rewrite again until the regex no longer matches, `i`
 //! match case-insensitively, `e` stop after this rule if it matched, `s`
 //! start over from the first rule if it matched, `a` refuse the request if
-//! it matched (the replacement, if any, is the error message), `~` the rule
+//! it matched (with a replacement, the name as `r` would rewrite it is the
+//! error message), `~` the rule
 //! applies when the regex does *not* match, `G` only for reads, `P` only for
 //! writes, `4` only for IPv4 clients, `6` only for IPv6 clients. In the
 //! replacement `\0`…`\9` are the match and its groups, `\i` the client's IP
@@ -126,7 +127,7 @@ impl RemapRules {
                 continue;
             }
             if rule.flags.abort {
-                return Remapped::Refused(rule.message(caps.as_ref(), client));
+                return Remapped::Refused(rule.message(&current, caps.as_ref(), client));
             }
             if rule.flags.rewrite {
                 match rule.rewrite(&current, client, &mut steps) {
@@ -152,13 +153,18 @@ impl RemapRules {
 }
 
 impl Rule {
-    /// The error message of an `a` rule: its replacement, expanded.
-    fn message(&self, caps: Option<&Captures>, client: IpAddr) -> Option<String> {
+    /// The error message of an `a` rule with a replacement: the name as
+    /// `r` would rewrite it (the text around the match stays, as in
+    /// tftpd-hpa), or the replacement alone for a `~` rule.
+    fn message(&self, name: &str, caps: Option<&Captures>, client: IpAddr) -> Option<String> {
         if self.replacement.is_empty() {
             return None;
         }
         let mut out = String::new();
+        let whole = caps.and_then(|c| c.get(0));
+        out.push_str(whole.map_or("", |m| &name[..m.start()]));
         expand(&self.replacement, caps, client, &mut out);
+        out.push_str(whole.map_or("", |m| &name[m.end()..]));
         Some(out)
     }
 

@@ -87,6 +87,12 @@ fn abort_end_and_direction() {
         name(&message, "evil.exe"),
         Remapped::Refused(Some("no evil for 192.0.2.10".into()))
     );
+    // as in tftpd-hpa, the text around the match stays in the message
+    let partial = RemapRules::parse("a ^secret No\\ secrets\n").unwrap();
+    assert_eq!(
+        name(&partial, "secret-area"),
+        Remapped::Refused(Some("No secrets-area".into()))
+    );
 }
 
 #[test]
