@@ -3,7 +3,8 @@
 //! same names asked of both with tftp-hpa: every name must end the same way
 //! (the same file's bytes, or the same TFTP error code). Covers `g`, `\U`
 //! `\L` `\E`, `\x` and `\i` for both families, `4`/`6`, `~`, `e`, `a`, and
-//! escaped spaces and `#` in fields.
+//! escaped spaces and `#` in fields. Then, without `-s`, full paths under
+//! two directories.
 
 mod support;
 
@@ -78,6 +79,12 @@ impl Endpoint for Reference {
 /// Starts `in.tftpd -L -s` on a free port of `ip`, serving `root` with
 /// the map file `map`, as the current user.
 fn start_reference(ip: &str, root: &Path, map: &Path) -> Reference {
+    let map = map.to_str().unwrap();
+    spawn_reference(ip, &["-s", "-m", map, root.to_str().unwrap()])
+}
+
+/// Starts `in.tftpd -L ARGS` on a free port of `ip`, as the current user.
+fn spawn_reference(ip: &str, args: &[&str]) -> Reference {
     let probe = UdpSocket::bind(format!("{ip}:0")).expect("a free port");
     let addr = probe.local_addr().unwrap();
     drop(probe);
@@ -86,9 +93,8 @@ fn start_reference(ip: &str, root: &Path, map: &Path) -> Reference {
         .expect("a user name")
         .name;
     let child = Command::new("in.tftpd")
-        .args(["-L", "-s", "-u", &user, "-a", &addr.to_string(), "-m"])
-        .arg(map)
-        .arg(root)
+        .args(["-L", "-u", &user, "-a", &addr.to_string()])
+        .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -176,4 +182,43 @@ fn map_files_rewrite_names_as_tftpd_hpa_does() {
         compared >= 14,
         "only {compared} names were served by tftpd-hpa"
     );
+}
+
+#[test]
+fn full_paths_under_several_directories_as_tftpd_hpa_serves_them() {
+    if !require_tool("in.tftpd", "tftpd-hpa") || !require_tool("tftp", "tftp-hpa") {
+        return;
+    }
+    let first = scratch();
+    let first_dir = first.path().to_str().unwrap().to_string();
+    std::fs::write(first.path().join("a"), b"first a").unwrap();
+    let srv = Server::start(&[&first_dir]);
+    srv.put_file("sub/b", b"second b", 0o644);
+    for dir in [first.path(), srv.root()] {
+        std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    }
+    std::fs::set_permissions(
+        first.path().join("a"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    let second_dir = srv.root().to_str().unwrap().to_string();
+    let theirs = spawn_reference("127.0.0.1", &[&first_dir, &second_dir]);
+    let names = [
+        format!("{first_dir}/a"),
+        format!("{second_dir}/sub/b"),
+        format!("{second_dir}/missing"),
+        format!(
+            "{second_dir}/../{}",
+            first.path().file_name().unwrap().to_str().unwrap()
+        ),
+        format!("{second_dir}/sub/../sub/b"),
+    ];
+    let mut served = 0;
+    for name in &names {
+        let want = outcome(&theirs, name);
+        assert_eq!(outcome(&srv, name), want, "{name:?}");
+        served += usize::from(want.is_ok());
+    }
+    assert_eq!(served, 2, "tftpd-hpa served the two full paths");
 }
