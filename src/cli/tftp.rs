@@ -12,7 +12,6 @@ use crate::tftp::config::{self, TftpConfig, MAX_BUSY_POLL_US, MIN_RETRANSMIT_US}
 use crate::tftp::fs::RootPolicy;
 use crate::tftp::mapfile;
 use crate::tftp::options::{MAX_BLKSIZE, MIN_BLKSIZE};
-use crate::tftp::roots::ServedDir;
 
 /// Port used when no `--address` is given: unprivileged, so the server
 /// runs without root. tftpd-hpa configurations name `:69` explicitly.
@@ -168,16 +167,6 @@ pub struct TftpArgs {
     pub foreground: bool,
 }
 
-/// What `netboot tftp -V` prints: the version, then what is built in, as
-/// `in.tftpd -V` lists it.
-pub fn version_text() -> String {
-    format!(
-        "netboot {} (tftp: tftpd-hpa compatible flags), with remap, with IPv6, \
-         options blksize blksize2 tsize timeout utimeout windowsize rollover",
-        env!("CARGO_PKG_VERSION")
-    )
-}
-
 /// Flags that do not make a valid configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -222,7 +211,7 @@ impl TftpArgs {
 
     /// Checks the flags and builds the server configuration.
     pub fn to_config(&self) -> Result<TftpConfig, CliError> {
-        let dirs = self.served_dirs()?;
+        let dirs = dirs::served_dirs(&self.directories, self.secure)?;
         let root = dirs[0].path.clone();
         let umask = u32::from_str_radix(self.umask.trim_start_matches("0o"), 8)
             .ok()
@@ -297,37 +286,6 @@ impl TftpArgs {
         cfg.progress_after = Duration::from_millis(self.progress_after_ms);
         cfg.ipv6_only = self.ipv6;
         Ok(cfg)
-    }
-
-    /// The directories, checked; never empty.
-    fn served_dirs(&self) -> Result<Vec<ServedDir>, CliError> {
-        if self.secure && self.directories.len() > 1 {
-            return Err(invalid(
-                "--secure",
-                format!(
-                    "serves exactly one directory, as tftpd-hpa's -s does, and {} were given; \
-                     give one, or drop --secure to serve several",
-                    self.directories.len()
-                ),
-            ));
-        }
-        let mut out = Vec::new();
-        for dir in &self.directories {
-            let failed = |source| CliError::Directory {
-                path: dir.clone(),
-                source,
-            };
-            let path = dir.canonicalize().map_err(failed)?;
-            if !path.is_dir() {
-                return Err(failed(std::io::Error::other("not a directory")));
-            }
-            let named = std::path::absolute(dir).map_err(failed)?;
-            out.push(ServedDir { path, named });
-        }
-        if out.is_empty() {
-            return Err(invalid("DIRECTORY", "give a directory to serve"));
-        }
-        Ok(out)
     }
 
     fn max_blksize(&self) -> Result<u16, CliError> {
@@ -434,6 +392,11 @@ pub fn parse_address(text: &str, ipv4: bool) -> Result<SocketAddr, CliError> {
 fn parse_port_range(text: &str) -> Result<(u16, u16), CliError> {
     config::parse_port_range(text).map_err(|message| invalid("--port-range", message))
 }
+
+#[path = "tftp_dirs.rs"]
+mod dirs;
+
+pub use dirs::version_text;
 
 #[cfg(test)]
 #[path = "tftp_tests.rs"]
