@@ -142,6 +142,20 @@ pub struct TftpSection {
     pub upload_dir: Option<String>,
     /// `--busy-poll` of `netboot tftp`, microseconds (0 = always sleep).
     pub busy_poll_us: Option<u64>,
+    /// tftpd-hpa map file (relative to this file's directory).
+    pub map_file: Option<PathBuf>,
+    /// Look a missing name up ignoring case (default true in `serve`).
+    pub case_insensitive: Option<bool>,
+    /// Ports for transfers, `LOW:HIGH`.
+    pub port_range: Option<String>,
+    /// Concurrent transfers in all.
+    pub max_transfers: Option<usize>,
+    /// Concurrent transfers per client address.
+    pub max_per_client: Option<usize>,
+    /// Seconds of silence after which a transfer is dropped.
+    pub timeout: Option<u64>,
+    /// Retransmission timeout before the first round-trip measurement, µs.
+    pub retransmit_us: Option<u64>,
 }
 
 /// `http:`.

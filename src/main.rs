@@ -12,6 +12,7 @@ use netboot::cli::tftp::TftpArgs;
 use netboot::logging::{self, LogFormat};
 use netboot::pidfile::Pidfile;
 use netboot::privileges::{self, KeptCaps, Target};
+use netboot::tftp::mapfile;
 use netboot::tftp::server::TftpServer;
 use tokio_util::sync::CancellationToken;
 
@@ -115,8 +116,13 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
 /// `netboot tftp`: binds, writes the PID file and drops to `--user` while
 /// the process has one thread, then serves; the PID file goes on exit.
 fn run_tftp(args: TftpArgs) -> anyhow::Result<()> {
+    if args.version {
+        println!("{}", netboot::cli::tftp::version_text());
+        return Ok(());
+    }
     let cfg = args.to_config()?;
     netboot::shutdown::block();
+    let (rules, map_file) = (std::sync::Arc::clone(&cfg.remap), cfg.map_file.clone());
     let server = TftpServer::bind(cfg)?;
     let pidfile = args.pidfile.as_deref().map(Pidfile::create).transpose()?;
     // root stays root without --user; anyone else lets go of every
@@ -129,7 +135,9 @@ fn run_tftp(args: TftpArgs) -> anyhow::Result<()> {
     };
     privileges::apply_with_pidfile(&target, &KeptCaps::none(), pidfile.as_ref())?;
     let served = with_runtime(|cancel| async move {
+        let hangups = mapfile::reload_on_hangup(map_file, rules, cancel.clone());
         server.run(cancel).await;
+        hangups.abort();
         Ok(())
     });
     drop(pidfile);

@@ -86,6 +86,7 @@ impl HttpArgs {
             case_insensitive: false,
             umask: 0o022,
             max_upload: None,
+            dirs: Vec::new(),
         };
         let mut cfg = HttpConfig::new(listen, policy);
         if self.max_connections == 0 || self.max_per_client == 0 || self.header_timeout == 0 {

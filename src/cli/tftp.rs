@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::tftp::config::{TftpConfig, MAX_BUSY_POLL_US};
+use crate::tftp::config::{self, TftpConfig, MAX_BUSY_POLL_US, MIN_RETRANSMIT_US};
 use crate::tftp::fs::RootPolicy;
+use crate::tftp::mapfile;
 use crate::tftp::options::{MAX_BLKSIZE, MIN_BLKSIZE};
-use crate::tftp::remap::RemapRules;
 
 /// Port used when no `--address` is given: unprivileged, so the server
 /// runs without root. tftpd-hpa configurations name `:69` explicitly.
@@ -20,9 +20,10 @@ pub const DEFAULT_PORT: u16 = 6969;
 /// Flags of `netboot tftp`.
 #[derive(Debug, Clone, Args)]
 pub struct TftpArgs {
-    /// Directory to serve.
-    #[arg(default_value = "boot-images")]
-    pub directory: PathBuf,
+    /// Directories to serve, searched in turn (tftpd-hpa takes several;
+    /// with --secure only one).
+    #[arg(value_name = "DIRECTORY", default_value = "boot-images")]
+    pub directories: Vec<PathBuf>,
 
     /// Address to listen on, `[ADDRESS][:PORT]` as tftpd-hpa takes it
     /// (`0.0.0.0:69`, `:69`, `[::1]:6969`, `127.0.0.1`); repeatable.
@@ -83,8 +84,8 @@ pub struct TftpArgs {
     #[arg(long, value_name = "MICROSECONDS", default_value_t = 100)]
     pub busy_poll: u64,
 
-    /// Never grant this option (blksize, tsize, timeout, windowsize,
-    /// rollover); repeatable.
+    /// Never grant this option (blksize, blksize2, tsize, timeout,
+    /// utimeout, windowsize, rollover); repeatable.
     #[arg(short = 'r', long = "refuse", value_name = "OPTION")]
     pub refuse: Vec<String>,
 
@@ -151,6 +152,11 @@ pub struct TftpArgs {
     #[arg(short = 'P', long, value_name = "FILE")]
     pub pidfile: Option<PathBuf>,
 
+    /// Print the version and what this server supports, then exit
+    /// (tftpd-hpa's `-V`).
+    #[arg(short = 'V', long)]
+    pub version: bool,
+
     /// Accepted for tftpd-hpa compatibility: netboot always runs standalone.
     #[arg(short = 'l', long)]
     pub listen: bool,
@@ -205,19 +211,8 @@ impl TftpArgs {
 
     /// Checks the flags and builds the server configuration.
     pub fn to_config(&self) -> Result<TftpConfig, CliError> {
-        let root = self
-            .directory
-            .canonicalize()
-            .map_err(|source| CliError::Directory {
-                path: self.directory.clone(),
-                source,
-            })?;
-        if !root.is_dir() {
-            return Err(CliError::Directory {
-                path: self.directory.clone(),
-                source: std::io::Error::other("not a directory"),
-            });
-        }
+        let dirs = dirs::served_dirs(&self.directories, self.secure)?;
+        let root = dirs[0].path.clone();
         let umask = u32::from_str_radix(self.umask.trim_start_matches("0o"), 8)
             .ok()
             .filter(|m| *m <= 0o777)
@@ -237,6 +232,7 @@ impl TftpArgs {
                 case_insensitive: self.case_insensitive,
                 umask,
                 max_upload: self.max_upload,
+                dirs,
             },
         );
         cfg.options.max_blksize = self.max_blksize()?;
@@ -250,16 +246,16 @@ impl TftpArgs {
             return Err(invalid("--timeout", "must be at least 1 second"));
         }
         cfg.give_up_after = Duration::from_secs(self.timeout);
-        if self.retransmit < 1000 {
+        if self.retransmit < MIN_RETRANSMIT_US {
             return Err(invalid(
                 "--retransmit",
                 "must be at least 1000 microseconds",
             ));
         }
-        let initial = Duration::from_micros(self.retransmit);
-        cfg.rto.initial = initial;
-        cfg.rto.max = initial.max(Duration::from_secs(1));
-        cfg.rto.min = Duration::from_millis(self.rto_min.max(1)).min(initial);
+        cfg.set_retransmit(
+            Duration::from_micros(self.retransmit),
+            Duration::from_millis(self.rto_min),
+        );
         if self.busy_poll > MAX_BUSY_POLL_US {
             return Err(invalid("--busy-poll", "must be at most 10000 microseconds"));
         }
@@ -270,14 +266,12 @@ impl TftpArgs {
             .map(parse_port_range)
             .transpose()?;
         if let Some(path) = &self.map_file {
-            let text = std::fs::read_to_string(path).map_err(|e| CliError::MapFile {
-                path: path.clone(),
-                message: e.to_string(),
+            let rules = mapfile::load(path).map_err(|e| CliError::MapFile {
+                path: e.path,
+                message: e.message,
             })?;
-            cfg.remap = RemapRules::parse(&text).map_err(|e| CliError::MapFile {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
+            cfg.remap.store(std::sync::Arc::new(rules));
+            cfg.map_file = Some(path.clone());
         }
         if self.max_transfers == 0 || self.max_per_client == 0 {
             return Err(invalid(
@@ -318,7 +312,15 @@ impl TftpArgs {
     }
 
     fn refused(&self) -> Result<Vec<String>, CliError> {
-        const KNOWN: [&str; 5] = ["blksize", "tsize", "timeout", "windowsize", "rollover"];
+        const KNOWN: [&str; 7] = [
+            "blksize",
+            "blksize2",
+            "tsize",
+            "timeout",
+            "utimeout",
+            "windowsize",
+            "rollover",
+        ];
         self.refuse
             .iter()
             .map(|o| {
@@ -388,20 +390,13 @@ pub fn parse_address(text: &str, ipv4: bool) -> Result<SocketAddr, CliError> {
 }
 
 fn parse_port_range(text: &str) -> Result<(u16, u16), CliError> {
-    let bad = || {
-        invalid(
-            "--port-range",
-            format!("{text:?} is not LOW:HIGH with 1 <= LOW <= HIGH <= 65535"),
-        )
-    };
-    let (low, high) = text.split_once(':').ok_or_else(bad)?;
-    let low: u16 = low.trim().parse().map_err(|_| bad())?;
-    let high: u16 = high.trim().parse().map_err(|_| bad())?;
-    if low == 0 || low > high {
-        return Err(bad());
-    }
-    Ok((low, high))
+    config::parse_port_range(text).map_err(|message| invalid("--port-range", message))
 }
+
+#[path = "tftp_dirs.rs"]
+mod dirs;
+
+pub use dirs::version_text;
 
 #[cfg(test)]
 #[path = "tftp_tests.rs"]

@@ -233,6 +233,13 @@ pub fn describe(plan: &ServePlan, registry: &Registry) -> String {
             ""
         }
     ));
+    if let Some(map) = &plan.tftp.map_file {
+        out.push_str(&format!(
+            "  TFTP: {} map rule(s) from {} (read again on SIGHUP)\n",
+            plan.tftp.remap.load().len(),
+            map.display()
+        ));
+    }
     match &plan.http {
         Some(http) => {
             let urls: Vec<String> = http.listen.iter().map(|a| format!("http://{a}/")).collect();

@@ -5,6 +5,7 @@
 //! served. The DHCP half (a pool per interface) is in `plan/dhcp.rs`.
 
 mod dhcp;
+mod tftp_settings;
 
 pub use dhcp::{
     at_range, at_relay, default_range, host_name, lease_time, parse_range, relay_pool, server_name,
@@ -92,7 +93,8 @@ pub fn plan(
     let state_dir = state_dir(args.state_dir.as_deref(), file, base);
 
     let dhcp = dhcp::dhcp_config(args, file, &networks, state_dir)?;
-    let tftp = tftp_config(args, file, &networks, root)?;
+    let mut tftp = tftp_config(args, file, &networks, root)?;
+    tftp_settings::apply(args, &file.tftp, base, &mut tftp)?;
     let mut defaults = default_boot_files(args, file, &tftp.root.root);
     let mut generated = Vec::new();
     if defaults.ipxe.is_none() {
@@ -241,6 +243,7 @@ pub fn tftp_config(
             case_insensitive: true,
             umask: 0o022,
             max_upload: section.max_upload,
+            dirs: Vec::new(),
         },
     );
     if let Some(max) = section.max_blocksize {
@@ -251,12 +254,6 @@ pub fn tftp_config(
     }
     if let Some(max) = section.max_windowsize {
         cfg.options.max_windowsize = max.max(1);
-    }
-    if let Some(us) = section.busy_poll_us {
-        if us > crate::tftp::config::MAX_BUSY_POLL_US {
-            return Err(invalid("tftp.busy_poll_us must be at most 10000"));
-        }
-        cfg.busy_poll = std::time::Duration::from_micros(us);
     }
     cfg.upload_dir = section.upload_dir.clone();
     cfg.trace_blocks = args.verbose >= 2;

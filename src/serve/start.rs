@@ -207,6 +207,11 @@ async fn serve(
         cancel.child_token(),
         after_reload,
     );
+    // the map file is read again on the same SIGHUP as the profiles
+    let map_reload = plan.tftp.map_file.clone().map(|path| {
+        let rules = Arc::clone(&plan.tftp.remap);
+        crate::tftp::mapfile::reload_on_hangup(Some(path), rules, cancel.child_token())
+    });
     let tftp_task = tokio::spawn(tftp.run(cancel.child_token()));
     let http_task = http.map(|h| tokio::spawn(h.run(cancel.child_token())));
     let lookup = lookup::source(Arc::clone(&shared), plan.defaults.clone());
@@ -226,5 +231,8 @@ async fn serve(
         let _ = task.await;
     }
     let _ = watcher.await;
+    if let Some(m) = map_reload {
+        let _ = m.await;
+    }
     dhcp_result.map_err(ServeError::from)
 }

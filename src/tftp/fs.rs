@@ -23,6 +23,7 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use super::packet::ErrorCode;
+use super::roots::{self, ServedDir};
 
 /// How the root is served; set from the command line.
 #[derive(Debug, Clone)]
@@ -42,6 +43,9 @@ pub struct RootPolicy {
     pub umask: u32,
     /// Largest upload accepted, in bytes.
     pub max_upload: Option<u64>,
+    /// Every served directory in lookup order, `root` first (`netboot
+    /// tftp DIR1 DIR2`); empty means `root` alone. See [`roots`].
+    pub dirs: Vec<ServedDir>,
 }
 
 /// Why a request for a file is refused; maps onto a TFTP error.
@@ -116,17 +120,39 @@ impl RootPolicy {
     /// Resolves a request's name to a path under the root. A missing file is
     /// not an error here (uploads create files); the path returned exists up
     /// to its parent directory.
+    /// With several directories, the first that has the name wins (an
+    /// upload of a new file goes to the first candidate).
     pub fn resolve(&self, name: &[u8]) -> Result<PathBuf, FsError> {
         let relative = relative_path(name)?;
-        let joined = self.root.join(&relative);
-        if joined.symlink_metadata().is_ok() || !self.case_insensitive {
-            return Ok(joined);
+        let alone = [ServedDir {
+            path: self.root.clone(),
+            named: self.root.clone(),
+        }];
+        let dirs = if self.dirs.is_empty() {
+            &alone[..]
+        } else {
+            &self.dirs
+        };
+        let candidates = roots::candidates(name, &relative, dirs, !self.secure);
+        if let Some(found) = candidates.iter().find(|p| p.symlink_metadata().is_ok()) {
+            return Ok(found.clone());
         }
-        Ok(self.find_case_insensitive(&relative).unwrap_or(joined))
+        if self.case_insensitive {
+            let mut found = dirs
+                .iter()
+                .filter_map(|dir| self.find_case_insensitive(&dir.path, &relative));
+            if let Some(path) = found.next() {
+                return Ok(path);
+            }
+        }
+        Ok(candidates
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| self.root.join(&relative)))
     }
 
-    fn find_case_insensitive(&self, relative: &Path) -> Option<PathBuf> {
-        let mut current = self.root.clone();
+    fn find_case_insensitive(&self, base: &Path, relative: &Path) -> Option<PathBuf> {
+        let mut current = base.to_path_buf();
         for part in relative.components() {
             let exact = current.join(part);
             if exact.symlink_metadata().is_ok() {

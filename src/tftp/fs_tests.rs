@@ -12,6 +12,7 @@ fn policy(dir: &Path) -> RootPolicy {
         case_insensitive: false,
         umask: 0o022,
         max_upload: None,
+        dirs: Vec::new(),
     }
 }
 

@@ -97,12 +97,14 @@ impl Session {
         let name = match self
             .cfg
             .remap
+            .load()
             .apply(&request.name(), request.write, self.peer.ip())
         {
             Remapped::Name(name) => name,
-            Remapped::Refused => {
+            Remapped::Refused(message) => {
                 info!("refused by the map file");
-                self.refuse(ErrorCode::AccessViolation, "Access violation");
+                let message = message.as_deref().unwrap_or("Access violation");
+                self.refuse(ErrorCode::AccessViolation, message);
                 return;
             }
         };
