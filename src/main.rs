@@ -31,9 +31,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run DHCP, TFTP and the profile registry together: the appliance.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run a standalone TFTP server (flags compatible with tftpd-hpa).
-    Tftp(TftpArgs),
+    Tftp(Box<TftpArgs>),
     /// Run a standalone HTTP server for boot files (ranges, keep-alive).
     Http(HttpArgs),
     /// Validate netboot.yaml and the profiles without serving.
@@ -47,11 +47,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => {
             logging::init(cli.log_format, args.verbose);
-            run_serve(args)
+            run_serve(*args)
         }
         Command::Tftp(args) => {
             logging::init(cli.log_format, args.verbosity());
-            run_tftp(args)
+            run_tftp(*args)
         }
         Command::Http(args) => {
             logging::init(cli.log_format, args.verbose);
