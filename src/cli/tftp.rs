@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::tftp::config::{TftpConfig, MAX_BUSY_POLL_US};
-use crate::tftp::fs::RootPolicy;
+use crate::tftp::fs::{default_umask, RootPolicy};
 use crate::tftp::options::{MAX_BLKSIZE, MIN_BLKSIZE};
 use crate::tftp::remap::RemapRules;
 
@@ -50,9 +50,11 @@ pub struct TftpArgs {
     #[arg(short = 'u', long, value_name = "USER")]
     pub user: Option<String>,
 
-    /// Permission bits cleared on uploaded files, octal.
-    #[arg(short = 'U', long, value_name = "OCTAL", default_value = "022")]
-    pub umask: String,
+    /// Permission bits cleared on uploaded files, octal. Default, as with
+    /// tftpd-hpa: 000 (uploads are rw-rw-rw-, so the next upload may
+    /// replace them), or the inherited umask with --permissive.
+    #[arg(short = 'U', long, value_name = "OCTAL")]
+    pub umask: Option<String>,
 
     /// Serve files that are not world-readable and replace files that are
     /// not world-writable.
@@ -218,15 +220,15 @@ impl TftpArgs {
                 source: std::io::Error::other("not a directory"),
             });
         }
-        let umask = u32::from_str_radix(self.umask.trim_start_matches("0o"), 8)
-            .ok()
-            .filter(|m| *m <= 0o777)
-            .ok_or_else(|| {
-                invalid(
-                    "--umask",
-                    format!("{:?} is not an octal mask like 022", self.umask),
-                )
-            })?;
+        let umask = match &self.umask {
+            None => default_umask(self.permissive),
+            Some(text) => u32::from_str_radix(text.trim_start_matches("0o"), 8)
+                .ok()
+                .filter(|m| *m <= 0o777)
+                .ok_or_else(|| {
+                    invalid("--umask", format!("{text:?} is not an octal mask like 022"))
+                })?,
+        };
         let mut cfg = TftpConfig::new(
             self.listen_addrs()?,
             RootPolicy {

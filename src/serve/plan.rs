@@ -165,15 +165,17 @@ fn tftp_config(
         .iter()
         .map(|(_, net)| SocketAddr::new(net.addr.into(), port))
         .collect();
+    let permissive = section.permissive.unwrap_or(false);
     let mut cfg = TftpConfig::new(
         listen,
         RootPolicy {
             root,
             secure: section.secure.unwrap_or(true),
             create: dhcp::switch(args.create, args.no_create, section.create, false),
-            permissive: section.permissive.unwrap_or(false),
+            permissive,
             case_insensitive: true,
-            umask: 0o022,
+            // as tftpd-hpa: uploads rw-rw-rw- so the next one may replace them
+            umask: crate::tftp::fs::default_umask(permissive),
             max_upload: section.max_upload,
         },
     );

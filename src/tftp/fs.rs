@@ -53,9 +53,16 @@ pub enum FsError {
     /// No such file.
     #[error("file not found")]
     NotFound,
-    /// The upload would replace a file it may not replace.
-    #[error("file already exists")]
-    Exists,
+    /// An upload names a file that does not exist, and uploads may not
+    /// create files. tftpd-hpa answers this with ERROR 1 too.
+    #[error("file does not exist and uploads may not create files (--create)")]
+    NoCreate,
+    /// The upload would replace a file that is not world-writable (without
+    /// `--permissive`), as tftpd-hpa refuses it: ERROR 2.
+    #[error(
+        "file is not world-writable, so an upload may not replace it (chmod o+w, or --permissive)"
+    )]
+    NotWritable,
     /// The upload does not fit.
     #[error("disk full or allocation exceeded: {0}")]
     DiskFull(String),
@@ -72,8 +79,13 @@ impl FsError {
                 ErrorCode::AccessViolation,
                 format!("Access violation: {why}"),
             ),
-            FsError::NotFound => (ErrorCode::FileNotFound, "File not found".into()),
-            FsError::Exists => (ErrorCode::FileExists, "File already exists".into()),
+            FsError::NotFound | FsError::NoCreate => {
+                (ErrorCode::FileNotFound, "File not found".into())
+            }
+            FsError::NotWritable => (
+                ErrorCode::AccessViolation,
+                "Access violation: file not world-writable".into(),
+            ),
             FsError::DiskFull(why) => (ErrorCode::DiskFull, format!("Disk full: {why}")),
             FsError::Io(e) if e.raw_os_error() == Some(libc::ENOSPC) => (
                 ErrorCode::DiskFull,
@@ -212,9 +224,7 @@ impl RootPolicy {
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 if !self.create {
-                    return Err(FsError::Access(
-                        "file does not exist and uploads may not create files (--create)".into(),
-                    ));
+                    return Err(FsError::NoCreate);
                 }
             }
             Err(e) => return Err(e.into()),
@@ -241,7 +251,7 @@ impl RootPolicy {
             return Err(FsError::Access("not a regular file".into()));
         }
         if !self.permissive && meta.mode() & 0o002 == 0 {
-            return Err(FsError::Exists);
+            return Err(FsError::NotWritable);
         }
         Ok(())
     }
@@ -251,6 +261,25 @@ impl RootPolicy {
         let free = stat.blocks_available().saturating_mul(stat.fragment_size());
         upload_fits(size, self.max_upload, free)
     }
+}
+
+/// The umask uploads get when none is given, as tftpd-hpa chooses it: 0
+/// (files created `rw-rw-rw-`, so the next upload of the same name may
+/// replace them), or with `--permissive` the umask the process inherited.
+pub fn default_umask(permissive: bool) -> u32 {
+    if permissive {
+        inherited_umask().unwrap_or(0o022)
+    } else {
+        0
+    }
+}
+
+/// The process's umask, read from `/proc/self/status` (setting it to read
+/// it would race with other threads creating files).
+fn inherited_umask() -> Option<u32> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("Umask:"))?;
+    u32::from_str_radix(line.trim_start_matches("Umask:").trim(), 8).ok()
 }
 
 /// Whether an upload announced (tsize) as `size` bytes is allowed under the

@@ -7,6 +7,7 @@
 
 pub mod blocknum;
 pub mod config;
+pub mod error_text;
 pub mod fs;
 pub mod netascii;
 pub mod netascii_stream;
