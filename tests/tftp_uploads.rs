@@ -300,3 +300,41 @@ fn upload_dir_collects_router_backups() {
         "nothing outside the backup directory"
     );
 }
+
+/// Sets the modification time of `path` to `age` ago.
+fn age_file(path: &std::path::Path, age: Duration) {
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    file.set_modified(std::time::SystemTime::now() - age)
+        .unwrap();
+}
+
+#[test]
+fn temporary_files_left_by_a_crash_are_removed_at_start() {
+    // What a crash mid-upload leaves: temporary files at any depth. One
+    // touched a moment ago may belong to another server's live upload.
+    let srv = Server::start_prepared(&["--create"], &|root| {
+        std::fs::create_dir_all(root.join("backups")).unwrap();
+        for name in [".netboot-upload-Ab12Cd", "backups/.netboot-upload-Zz99"] {
+            std::fs::write(root.join(name), b"half a config").unwrap();
+            age_file(&root.join(name), Duration::from_secs(3600));
+        }
+        std::fs::write(root.join("backups/.netboot-upload-live"), b"x").unwrap();
+        std::fs::write(root.join("backups/r1-confg"), b"kept").unwrap();
+        age_file(&root.join("backups/r1-confg"), Duration::from_secs(3600));
+    });
+    assert_eq!(srv.root_entries(), vec!["backups".to_string()]);
+    let mut left: Vec<String> = std::fs::read_dir(srv.root().join("backups"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, [".netboot-upload-live", "r1-confg"]);
+    let removed = srv.log_lines("removed a stale temporary upload file");
+    assert_eq!(removed.len(), 2, "{}", srv.log());
+    assert!(
+        removed
+            .iter()
+            .any(|l| l.contains("backups/.netboot-upload-Zz99")),
+        "{removed:?}"
+    );
+}

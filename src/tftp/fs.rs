@@ -233,7 +233,7 @@ impl RootPolicy {
             self.check_room(&parent_real, size)?;
         }
         let temp = tempfile::Builder::new()
-            .prefix(".netboot-upload-")
+            .prefix(super::stale::TEMP_PREFIX)
             .tempfile_in(&parent_real)?;
         let mode = 0o666 & !self.umask;
         temp.as_file()

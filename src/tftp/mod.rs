@@ -18,5 +18,6 @@ pub mod rto;
 pub mod server;
 pub mod session;
 pub mod source;
+pub mod stale;
 pub mod transfer;
 pub mod udp;
