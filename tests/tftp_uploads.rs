@@ -8,7 +8,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::clients::{atftp_put, busybox_put, curl_put, tftp_hpa_put};
+use support::clients::{atftp_put, busybox_put, curl_put, tftp_hpa_get, tftp_hpa_put};
 use support::raw::{wrq, Packet, RawClient};
 use support::{
     assert_file_is, mode_of, pseudo_random, require_tool, scratch, wait_bounded, Server,
@@ -336,5 +336,97 @@ fn temporary_files_left_by_a_crash_are_removed_at_start() {
             .iter()
             .any(|l| l.contains("backups/.netboot-upload-Zz99")),
         "{removed:?}"
+    );
+}
+
+/// The files in `dir`, sorted by name, with their bytes.
+fn files_in(dir: &std::path::Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            (name, std::fs::read(e.path()).unwrap())
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn keep_versions_keeps_the_previous_uploads_beside_the_current_one() {
+    if !require_tool("tftp", "tftp-hpa") {
+        return;
+    }
+    let srv = Server::start(&[
+        "--create",
+        "--upload-dir",
+        "backups",
+        "--keep-versions",
+        "2",
+    ]);
+    std::fs::create_dir(srv.root().join("backups")).unwrap();
+    let local = scratch();
+    let path = local.path().join("r1-confg");
+    let nights: Vec<Vec<u8>> = (1..=4)
+        .map(|n| format!("hostname r1\n!\nntp server 192.0.2.{n}\n").into_bytes())
+        .collect();
+    // the same bytes twice keep no version
+    for body in [&nights[0], &nights[1], &nights[1], &nights[2], &nights[3]] {
+        std::fs::write(&path, body).unwrap();
+        let run = tftp_hpa_put(&srv, &path, "r1-confg", "binary");
+        assert!(!run.output().contains("Error"), "{run:?}");
+    }
+    assert_file_is(&srv.root().join("backups/r1-confg"), &nights[3]);
+    let history = srv.root().join("backups/.netboot-versions/r1-confg");
+    let kept = files_in(&history);
+    let bodies: Vec<&Vec<u8>> = kept.iter().map(|(_, b)| b).collect();
+    assert_eq!(bodies, [&nights[1], &nights[2]], "{kept:?}");
+    for (name, _) in &kept {
+        assert!(netboot::tftp::history::readable(name).is_some(), "{name}");
+    }
+    assert_eq!(
+        srv.log_lines("previous version kept").len(),
+        3,
+        "{}",
+        srv.log()
+    );
+    assert_no_temp_files(&srv);
+}
+
+#[test]
+fn history_and_temporary_files_are_out_of_reach_over_tftp() {
+    if !require_tool("tftp", "tftp-hpa") {
+        return;
+    }
+    let srv = Server::start(&["--create", "--permissive"]);
+    srv.put_file(
+        ".netboot-versions/r1-confg/20261207T031500Z",
+        b"secret",
+        0o666,
+    );
+    let local = scratch();
+    let got = local.path().join("got");
+    let run = tftp_hpa_get(
+        &srv,
+        ".netboot-versions/r1-confg/20261207T031500Z",
+        &got,
+        "binary",
+    );
+    assert!(run.output().contains("Error code 2"), "{run:?}");
+    std::fs::write(&got, b"overwrite").unwrap();
+    let run = tftp_hpa_put(
+        &srv,
+        &got,
+        ".netboot-versions/r1-confg/20261207T031500Z",
+        "binary",
+    );
+    assert!(run.output().contains("Error code 2"), "{run:?}");
+    let run = tftp_hpa_put(&srv, &got, ".netboot-upload-x", "binary");
+    assert!(run.output().contains("Error code 2"), "{run:?}");
+    assert_file_is(
+        &srv.root()
+            .join(".netboot-versions/r1-confg/20261207T031500Z"),
+        b"secret",
     );
 }

@@ -123,6 +123,12 @@ pub struct TftpArgs {
     #[arg(long, value_name = "SUBDIR")]
     pub upload_dir: Option<String>,
 
+    /// Keep this many previous versions of a file an upload replaces, in
+    /// `.netboot-versions/` beside it (`netboot backups` lists and diffs
+    /// them); 0 keeps none.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub keep_versions: usize,
+
     /// Largest upload accepted, bytes.
     #[arg(long, value_name = "BYTES")]
     pub max_upload: Option<u64>,
@@ -289,6 +295,7 @@ impl TftpArgs {
         }
         cfg.max_transfers = self.max_transfers;
         cfg.upload_dir = self.upload_dir.clone();
+        cfg.keep_versions = self.keep_versions;
         cfg.max_per_client = self.max_per_client;
         cfg.trace_blocks = self.verbosity() >= 1;
         cfg.progress_after = Duration::from_millis(self.progress_after_ms);

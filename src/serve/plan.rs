@@ -195,6 +195,7 @@ fn tftp_config(
         cfg.busy_poll = std::time::Duration::from_micros(us);
     }
     cfg.upload_dir = section.upload_dir.clone();
+    cfg.keep_versions = section.keep_versions.unwrap_or(0);
     cfg.trace_blocks = args.verbose >= 2;
     Ok(cfg)
 }

@@ -99,6 +99,10 @@ impl FsError {
     }
 }
 
+/// Names starting with this are netboot's own (temporary uploads, upload
+/// history) and refused over TFTP, for reading and writing.
+const RESERVED: &[u8] = b".netboot-";
+
 /// The root-relative path of a request, checked for shape only.
 pub fn relative_path(name: &[u8]) -> Result<PathBuf, FsError> {
     if name.contains(&0) {
@@ -110,6 +114,11 @@ pub fn relative_path(name: &[u8]) -> Result<PathBuf, FsError> {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {
+            Component::Normal(part) if part.as_encoded_bytes().starts_with(RESERVED) => {
+                return Err(FsError::Access(
+                    "name reserved for netboot's own files".into(),
+                ))
+            }
             Component::Normal(part) => out.push(part),
             Component::CurDir => {}
             Component::ParentDir => return Err(FsError::Access("'..' in file name".into())),
@@ -243,6 +252,7 @@ impl RootPolicy {
             target,
             written: 0,
             limit: self.max_upload,
+            keep_versions: 0,
         })
     }
 
@@ -316,6 +326,7 @@ pub struct Upload {
     target: PathBuf,
     written: u64,
     limit: Option<u64>,
+    keep_versions: usize,
 }
 
 impl Upload {
@@ -337,18 +348,24 @@ impl Upload {
         Ok(())
     }
 
-    /// Syncs the data and renames the file into place, then syncs the
-    /// directory so the rename survives a crash.
+    /// Keeps the file this upload replaces as one of the newest `n`
+    /// versions beside it (0: none; see [`super::history`]).
+    pub fn keep_versions(&mut self, n: usize) {
+        self.keep_versions = n;
+    }
+
+    /// Syncs the data and renames the file into place (keeping the one it
+    /// replaces when asked), then syncs the directory so the rename
+    /// survives a crash.
     pub fn commit(&mut self) -> Result<u64, FsError> {
         let temp = self
             .temp
             .take()
             .ok_or_else(|| FsError::Access("upload already finished".into()))?;
         temp.as_file().sync_all()?;
-        temp.persist(&self.target)
-            .map_err(|e| FsError::Io(e.error))?;
-        if let Some(dir) = self.target.parent() {
-            File::open(dir)?.sync_all()?;
+        let kept = super::history::replace(temp, &self.target, self.keep_versions)?;
+        if let Some(version) = kept {
+            tracing::info!(version = %version.display(), "previous version kept");
         }
         Ok(self.written)
     }

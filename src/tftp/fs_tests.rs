@@ -241,3 +241,18 @@ fn uploads_are_world_writable_by_default_so_the_next_one_replaces_them() {
         assert_eq!(fs::metadata(&target).unwrap().mode() & 0o777, 0o666);
     }
 }
+
+#[test]
+fn netboots_own_files_are_reserved_names() {
+    for name in [
+        &b".netboot-versions/r1-confg/20261207T031500Z"[..],
+        b"backups/.netboot-versions/x",
+        b"/.netboot-upload-abc",
+    ] {
+        assert!(
+            matches!(relative_path(name), Err(FsError::Access(_))),
+            "{name:?}"
+        );
+    }
+    assert!(relative_path(b".netboot.cfg").is_ok(), "only the prefix");
+}

@@ -9,6 +9,7 @@ pub mod blocknum;
 pub mod config;
 pub mod error_text;
 pub mod fs;
+pub mod history;
 pub mod netascii;
 pub mod netascii_stream;
 pub mod options;
