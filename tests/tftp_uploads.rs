@@ -392,6 +392,55 @@ fn keep_versions_keeps_the_previous_uploads_beside_the_current_one() {
         srv.log()
     );
     assert_no_temp_files(&srv);
+
+    // "What changed on r1 since last night": the listing and the diff.
+    let root = srv.root().to_str().unwrap();
+    let text = backups(&["--root", root, "r1-confg"]);
+    assert!(text.starts_with("backups/r1-confg: 3 versions\n"), "{text}");
+    assert!(text.contains("    0  current "), "{text}");
+    assert!(
+        text.contains("\n-ntp server 192.0.2.3\n+ntp server 192.0.2.4\n"),
+        "{text}"
+    );
+    let text = backups(&[
+        "--root",
+        root,
+        "backups/r1-confg",
+        "--from",
+        "2",
+        "--to",
+        "1",
+    ]);
+    assert!(
+        text.contains("\n-ntp server 192.0.2.2\n+ntp server 192.0.2.3\n"),
+        "{text}"
+    );
+    // netboot.yaml names the root, as for `netboot check`
+    let config = local.path().join("netboot.yaml");
+    std::fs::write(&config, format!("root: {root}\n")).unwrap();
+    let text = backups(&["--config", config.to_str().unwrap()]);
+    assert_eq!(
+        text.lines().next(),
+        Some("backups/r1-confg: 3 versions"),
+        "{text}"
+    );
+}
+
+/// Runs `netboot backups ARGS` and returns what it printed; it must succeed.
+fn backups(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_netboot"))
+        .arg("backups")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "netboot backups {args:?}: {text}{err}"
+    );
+    text
 }
 
 #[test]

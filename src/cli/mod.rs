@@ -1,5 +1,6 @@
 //! The command line: flags of each subcommand and their conversion into
 //! validated configurations. The binary (`src/main.rs`) only dispatches.
 
+pub mod backups;
 pub mod serve;
 pub mod tftp;
