@@ -52,7 +52,12 @@ pub fn versions_dir(target: &Path) -> Option<PathBuf> {
 /// to the newest `keep`. Returns the version kept, if any.
 pub fn replace(temp: NamedTempFile, target: &Path, keep: usize) -> io::Result<Option<PathBuf>> {
     let kept = if keep > 0 {
-        keep_current(temp.path(), target)?
+        // Refused rather than replaced without it: the history asked for
+        // would lose a version, and the current file stays as it is.
+        keep_current(temp.path(), target).map_err(|e| {
+            let what = format!("cannot keep the file it replaces as a version: {e}");
+            io::Error::new(e.kind(), what)
+        })?
     } else {
         None
     };
@@ -61,8 +66,12 @@ pub fn replace(temp: NamedTempFile, target: &Path, keep: usize) -> io::Result<Op
         File::open(dir)?.sync_all()?;
     }
     if keep > 0 {
+        // The upload is in place: a version that cannot be removed now is
+        // removed by the next upload.
         if let Some(dir) = versions_dir(target) {
-            prune(&dir, keep)?;
+            if let Err(e) = prune(&dir, keep) {
+                tracing::warn!(dir = %dir.display(), "cannot remove old versions: {e}");
+            }
         }
     }
     Ok(kept)

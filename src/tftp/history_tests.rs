@@ -157,3 +157,24 @@ fn a_symlinked_target_is_kept_by_copy() {
     let kept = &list(&versions).unwrap()[0].path;
     assert!(!fs::symlink_metadata(kept).unwrap().file_type().is_symlink());
 }
+
+#[test]
+fn when_no_version_can_be_kept_the_current_file_stays() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("r1");
+    stored_at(&target, b"v1", 100);
+    // something in the way of the versions directory
+    fs::write(dir.path().join(VERSIONS_DIR), b"not a directory").unwrap();
+    let err = replace(temp_with(dir.path(), b"v2"), &target, 3).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("cannot keep the file it replaces as a version"),
+        "{err}"
+    );
+    assert_eq!(fs::read(&target).unwrap(), b"v1");
+    let names: Vec<_> = fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "no temporary file left: {names:?}");
+}
