@@ -11,9 +11,15 @@
 //! at without following links first, and what was opened is checked to be
 //! that same regular file).
 //!
-//! Uploads are written to a hidden temporary file in the target directory,
-//! synced, and renamed over the target only after the last block, so an
-//! aborted upload leaves nothing behind and a reader never sees half a file.
+//! Uploads follow tftpd-hpa's rules: a missing file needs `--create`
+//! (else ERROR 1), an existing one must be world-writable unless
+//! `--permissive` (else ERROR 2), and new files are `0666 & ~umask` with a
+//! umask of 0 unless one is given ([`default_umask`]). They are written to
+//! a hidden temporary file in the target directory, synced, and renamed
+//! over the target only after the last block (keeping the replaced file
+//! when history is on, see [`super::history`]), so an aborted upload leaves
+//! nothing behind and a reader never sees half a file. Names starting with
+//! `.netboot-` are netboot's own and refused.
 
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
