@@ -140,6 +140,8 @@ pub struct TftpSection {
     pub max_upload: Option<u64>,
     /// Directory inside the root every upload lands in.
     pub upload_dir: Option<String>,
+    /// Previous versions kept of a file an upload replaces (0: none).
+    pub keep_versions: Option<usize>,
     /// `--busy-poll` of `netboot tftp`, microseconds (0 = always sleep).
     pub busy_poll_us: Option<u64>,
     /// tftpd-hpa map file (relative to this file's directory).

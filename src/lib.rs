@@ -4,6 +4,7 @@
 //! command line and starts the pieces. See `docs/ARCHITECTURE.md` for the map.
 
 pub mod autoaddr;
+pub mod backups;
 pub mod boot;
 pub mod cli;
 pub mod config;

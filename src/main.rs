@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use netboot::cli::backups::BackupsArgs;
 use netboot::cli::http::HttpArgs;
 use netboot::cli::serve::{CheckArgs, LeasesArgs, ServeArgs};
 use netboot::cli::tftp::TftpArgs;
@@ -40,6 +41,8 @@ enum Command {
     Check(CheckArgs),
     /// List the leases in the state directory.
     Leases(LeasesArgs),
+    /// List the versions uploads kept (--keep-versions) and diff two.
+    Backups(BackupsArgs),
 }
 
 fn main() -> ExitCode {
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
             run_check(&args)
         }
         Command::Leases(args) => run_leases(&args),
+        Command::Backups(args) => run_backups(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -202,5 +206,30 @@ fn run_leases(args: &LeasesArgs) -> anyhow::Result<()> {
         // `netboot leases | head`: the reader has all it wanted
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("cannot write the lease table"),
+    }
+}
+
+fn run_backups(args: &BackupsArgs) -> anyhow::Result<()> {
+    let (file, base) = match &args.dir {
+        Some(_) => Default::default(),
+        None => netboot::serve::load_file(args.config.as_deref())?,
+    };
+    let dir = args.search_dir(&file, &base);
+    let mut out = std::io::stdout().lock();
+    let printed = netboot::backups::report(
+        &dir,
+        args.name.as_deref(),
+        args.from.as_deref(),
+        args.to.as_deref(),
+        &mut out,
+    );
+    match printed {
+        // `netboot backups r1 | head`: the reader has all it wanted
+        Err(netboot::backups::BackupsError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            Ok(())
+        }
+        other => Ok(other?),
     }
 }

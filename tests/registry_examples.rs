@@ -131,4 +131,8 @@ fn example_files_render() {
         Some("grub/lab.cfg".to_string())
     );
     assert_eq!(reg.upload_dir(&mac("00:1e:bd:01:02:03")), Some("backups/"));
+    assert_eq!(
+        reg.upload_keep_versions(&mac("00:1e:bd:01:02:03")),
+        Some(30)
+    );
 }

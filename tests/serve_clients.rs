@@ -4,7 +4,9 @@
 //! rendered for that client (and a path rewrite of its profile; another
 //! client gets neither), profiles reload on change (a bad edit keeps the
 //! last good registry), `netboot leases` lists the lease, a router's backup
-//! lands in its profile's `upload_dir`, and quick mode
+//! lands in its profile's `upload_dir` (the next night's replaces it and
+//! the first is kept, `keep_versions`; a crash's temporary file is removed
+//! at start), and quick mode
 //! runs with nothing but `--interface`. dhclient and nmap are in
 //! `serve_dhclient_nmap.rs`, several interfaces, unicast and config files in
 //! `serve_networks.rs`.
@@ -134,21 +136,38 @@ fn a_routers_backup_lands_in_its_profiles_upload_dir() {
         return;
     }
     let mut lab = Lab::new();
-    let ServeDirs { root, .. } = lab.start_serve_on(
-        &[(
-            "routers.yaml",
-            "name: routers\nmatch:\n  mac_prefix: 52:54:00\ntftp_servers: [self]\nupload_dir: backups/\n\
-             boot:\n  other: network-confg\nfiles:\n  network-confg:\n    content: \"ip host netboot 10.231.0.1\\n\"\n",
-        )],
-        &["--no-ping", "--create"],
-    );
+    // a crash during an earlier backup left a temporary file
+    let stale = lab.path("root").join("backups/.netboot-upload-Crash1");
+    std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
+    std::fs::write(&stale, b"half a config").unwrap();
+    let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .and_then(|f| f.set_modified(old))
+        .unwrap();
     // serve runs as nobody (no user `netboot` here): the upload directory
     // is given to it, as an administrator would
     let user = nix::unistd::User::from_name("netboot")
         .unwrap()
         .or(nix::unistd::User::from_name("nobody").unwrap())
         .expect("user nobody");
-    nix::unistd::chown(&root.join("backups"), Some(user.uid), Some(user.gid)).unwrap();
+    let backups = stale.parent().unwrap();
+    nix::unistd::chown(backups, Some(user.uid), Some(user.gid)).unwrap();
+    let ServeDirs { root, .. } = lab.start_serve_on(
+        &[(
+            "routers.yaml",
+            "name: routers\nmatch:\n  mac_prefix: 52:54:00\ntftp_servers: [self]\n\
+             upload_dir: backups/\nkeep_versions: 5\nboot:\n  other: network-confg\n\
+             files:\n  network-confg:\n    content: \"ip host netboot 10.231.0.1\\n\"\n",
+        )],
+        &["--no-ping", "--create"],
+    );
+    assert!(
+        !stale.exists(),
+        "stale temporary file removed at start\n{}",
+        lab.log()
+    );
     let lease = lab.udhcpc(&["-V", "ciscopnp"]);
     let ip = lease.get("ip").cloned().expect("a lease");
     assert_eq!(
@@ -157,26 +176,43 @@ fn a_routers_backup_lands_in_its_profiles_upload_dir() {
         "autoinstall's file from the profile's boot.other, not a PXE loader"
     );
     lab.client_addr(&format!("{ip}/24"));
-    let config = b"hostname edge-1\ninterface Gi0/0\n ip address dhcp\nend\n";
-    let local = lab.path("running-config");
-    std::fs::write(&local, config).unwrap();
-    let status = lab
-        .client_cmd("timeout")
-        .args(["20", "busybox", "tftp", "-p", "-l"])
-        .arg(&local)
-        .args(["-r", "edge-1-confg", SERVER_IP])
-        .status()
-        .unwrap();
-    assert!(status.success(), "{}", lab.log());
+    // two nights: the second backup replaces the first, which is kept
+    let nights: [&[u8]; 2] = [
+        b"hostname edge-1\ninterface Gi0/0\n ip address dhcp\nend\n",
+        b"hostname edge-1\ninterface Gi0/0\n ip address dhcp\n shutdown\nend\n",
+    ];
+    for config in nights {
+        let local = lab.path("running-config");
+        std::fs::write(&local, config).unwrap();
+        let status = lab
+            .client_cmd("timeout")
+            .args(["20", "busybox", "tftp", "-p", "-l"])
+            .arg(&local)
+            .args(["-r", "edge-1-confg", SERVER_IP])
+            .status()
+            .unwrap();
+        assert!(status.success(), "{}", lab.log());
+        assert_eq!(
+            std::fs::read(root.join("backups/edge-1-confg"))
+                .ok()
+                .as_deref(),
+            Some(config),
+            "the upload is in the profile's upload_dir\n{}",
+            lab.log()
+        );
+    }
+    assert!(!root.join("edge-1-confg").exists(), "and nowhere else");
+    let versions = root.join("backups/.netboot-versions/edge-1-confg");
+    let kept: Vec<Vec<u8>> = std::fs::read_dir(&versions)
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
     assert_eq!(
-        std::fs::read(root.join("backups/edge-1-confg"))
-            .ok()
-            .as_deref(),
-        Some(&config[..]),
-        "the upload is in the profile's upload_dir\n{}",
+        kept,
+        [nights[0]],
+        "the profile's keep_versions\n{}",
         lab.log()
     );
-    assert!(!root.join("edge-1-confg").exists(), "and nowhere else");
 }
 
 #[test]

@@ -9,7 +9,7 @@ use std::time::Duration;
 use clap::Args;
 
 use crate::tftp::config::{self, TftpConfig, MAX_BUSY_POLL_US, MIN_RETRANSMIT_US};
-use crate::tftp::fs::RootPolicy;
+use crate::tftp::fs::{default_umask, RootPolicy};
 use crate::tftp::mapfile;
 use crate::tftp::options::{MAX_BLKSIZE, MIN_BLKSIZE};
 
@@ -51,9 +51,11 @@ pub struct TftpArgs {
     #[arg(short = 'u', long, value_name = "USER")]
     pub user: Option<String>,
 
-    /// Permission bits cleared on uploaded files, octal.
-    #[arg(short = 'U', long, value_name = "OCTAL", default_value = "022")]
-    pub umask: String,
+    /// Permission bits cleared on uploaded files, octal. Default, as with
+    /// tftpd-hpa: 000 (uploads are rw-rw-rw-, so the next upload may
+    /// replace them), or the inherited umask with --permissive.
+    #[arg(short = 'U', long, value_name = "OCTAL")]
+    pub umask: Option<String>,
 
     /// Serve files that are not world-readable and replace files that are
     /// not world-writable.
@@ -121,6 +123,12 @@ pub struct TftpArgs {
     /// config backups: `copy running-config tftp:` then lands in it).
     #[arg(long, value_name = "SUBDIR")]
     pub upload_dir: Option<String>,
+
+    /// Keep this many previous versions of a file an upload replaces, in
+    /// `.netboot-versions/` beside it (`netboot backups` lists and diffs
+    /// them); 0 keeps none.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub keep_versions: usize,
 
     /// Largest upload accepted, bytes.
     #[arg(long, value_name = "BYTES")]
@@ -213,15 +221,15 @@ impl TftpArgs {
     pub fn to_config(&self) -> Result<TftpConfig, CliError> {
         let dirs = dirs::served_dirs(&self.directories, self.secure)?;
         let root = dirs[0].path.clone();
-        let umask = u32::from_str_radix(self.umask.trim_start_matches("0o"), 8)
-            .ok()
-            .filter(|m| *m <= 0o777)
-            .ok_or_else(|| {
-                invalid(
-                    "--umask",
-                    format!("{:?} is not an octal mask like 022", self.umask),
-                )
-            })?;
+        let umask = match &self.umask {
+            None => default_umask(self.permissive),
+            Some(text) => u32::from_str_radix(text.trim_start_matches("0o"), 8)
+                .ok()
+                .filter(|m| *m <= 0o777)
+                .ok_or_else(|| {
+                    invalid("--umask", format!("{text:?} is not an octal mask like 022"))
+                })?,
+        };
         let mut cfg = TftpConfig::new(
             self.listen_addrs()?,
             RootPolicy {
@@ -281,6 +289,7 @@ impl TftpArgs {
         }
         cfg.max_transfers = self.max_transfers;
         cfg.upload_dir = self.upload_dir.clone();
+        cfg.keep_versions = self.keep_versions;
         cfg.max_per_client = self.max_per_client;
         cfg.trace_blocks = self.verbosity() >= 1;
         cfg.progress_after = Duration::from_millis(self.progress_after_ms);

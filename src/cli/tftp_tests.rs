@@ -61,6 +61,16 @@ fn tftpd_hpa_line_works_verbatim() {
 }
 
 #[test]
+fn the_umask_defaults_as_tftpd_hpa_chooses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let umask = |args: &[&str]| parse(args).unwrap().to_config().unwrap().root.umask;
+    assert_eq!(umask(&["-c", d]), 0, "uploads rw-rw-rw-");
+    assert_eq!(umask(&["-c", "-U", "027", d]), 0o027);
+    assert_eq!(umask(&["-p", "-U", "007", d]), 0o007);
+}
+
+#[test]
 fn addresses_in_every_tftpd_hpa_form() {
     let p = |t: &str| parse_address(t, false).unwrap();
     assert_eq!(p("0.0.0.0:69"), "0.0.0.0:69".parse().unwrap());

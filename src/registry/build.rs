@@ -155,6 +155,7 @@ impl Cx<'_> {
                 .upload_dir
                 .as_deref()
                 .and_then(|d| self.safe_path(&[Seg::Key("upload_dir")], d, "upload_dir")),
+            keep_versions: self.keep_versions(w),
         };
         if let Some(dir) = &profile.upload_dir {
             let at = self.loc(&[Seg::Key("upload_dir")]);
@@ -232,6 +233,18 @@ impl Cx<'_> {
     }
 
     /// A relative path that stays inside its root, without a leading `/`.
+    /// `keep_versions` is the history of the profile's `upload_dir`.
+    fn keep_versions(&mut self, w: &WireProfile) -> Option<usize> {
+        if w.keep_versions.is_some() && w.upload_dir.is_none() {
+            self.err(
+                &[Seg::Key("keep_versions")],
+                "keep_versions needs an upload_dir in the same profile (it keeps the history of \
+                 that directory); add upload_dir, or set tftp.keep_versions in netboot.yaml",
+            );
+        }
+        w.keep_versions
+    }
+
     pub(super) fn safe_path(&mut self, at: &[Seg<'_>], text: &str, what: &str) -> Option<String> {
         let trimmed = text.trim().trim_start_matches('/');
         let bad = trimmed.is_empty()

@@ -154,6 +154,15 @@ impl Registry {
             .filter_map(|e| self.profiles.get(e.profile))
             .find_map(|p| p.upload_dir.as_deref())
     }
+
+    /// `keep_versions` of the profile whose `upload_dir` [`Self::upload_dir`]
+    /// returns for `mac`, if it sets one.
+    pub fn upload_keep_versions(&self, mac: &MacAddr) -> Option<usize> {
+        self.candidates(*mac)
+            .filter_map(|e| self.profiles.get(e.profile))
+            .find(|p| p.upload_dir.is_some())
+            .and_then(|p| p.keep_versions)
+    }
 }
 
 /// The template context for one client under one entry.

@@ -57,6 +57,10 @@ pub struct WireProfile {
     /// Advisory: where uploads (WRQ) from these clients are meant to land.
     #[serde(default)]
     pub upload_dir: Option<String>,
+    /// Previous versions kept of a file these clients' uploads replace in
+    /// `upload_dir` (takes the place of `tftp.keep_versions`).
+    #[serde(default)]
+    pub keep_versions: Option<usize>,
 }
 
 /// The `match:` block. Every key given must hold (AND); absent keys match anything.

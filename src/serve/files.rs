@@ -86,4 +86,9 @@ impl ClientFiles for RegistryFiles {
             .upload_dir(&facts.mac)
             .map(str::to_string)
     }
+
+    fn keep_versions(&self, client: IpAddr) -> Option<usize> {
+        let facts = self.facts(client)?;
+        self.registry.load().upload_keep_versions(&facts.mac)
+    }
 }

@@ -233,15 +233,17 @@ pub fn tftp_config(
         .iter()
         .map(|(_, net)| SocketAddr::new(net.addr.into(), port))
         .collect();
+    let permissive = section.permissive.unwrap_or(false);
     let mut cfg = TftpConfig::new(
         listen,
         RootPolicy {
             root,
             secure: section.secure.unwrap_or(true),
             create: dhcp::switch(args.create, args.no_create, section.create, false),
-            permissive: section.permissive.unwrap_or(false),
+            permissive,
             case_insensitive: true,
-            umask: 0o022,
+            // as tftpd-hpa: uploads rw-rw-rw- so the next one may replace them
+            umask: crate::tftp::fs::default_umask(permissive),
             max_upload: section.max_upload,
             dirs: Vec::new(),
         },
@@ -256,6 +258,7 @@ pub fn tftp_config(
         cfg.options.max_windowsize = max.max(1);
     }
     cfg.upload_dir = section.upload_dir.clone();
+    cfg.keep_versions = section.keep_versions.unwrap_or(0);
     cfg.trace_blocks = args.verbose >= 2;
     Ok(cfg)
 }

@@ -24,6 +24,11 @@ pub trait ClientFiles: Send + Sync {
     fn upload_dir(&self, _client: IpAddr) -> Option<String> {
         None
     }
+    /// How many previous versions this client's uploads keep, if its
+    /// profile says; it takes the place of `--keep-versions`.
+    fn keep_versions(&self, _client: IpAddr) -> Option<usize> {
+        None
+    }
 }
 
 /// Default of [`TftpConfig::busy_poll`]: a loopback or LAN round trip.
@@ -67,6 +72,9 @@ pub struct TftpConfig {
     /// Directory (inside the root) every upload lands in, whatever
     /// directory the client names (`--upload-dir`).
     pub upload_dir: Option<String>,
+    /// Previous versions kept of a file an upload replaces
+    /// (`--keep-versions`, `tftp.keep_versions`; 0: none).
+    pub keep_versions: usize,
     /// Log a debug line per DATA and ACK sent or received (`netboot tftp
     /// -v`, `netboot serve -vv`).
     pub trace_blocks: bool,
@@ -99,6 +107,7 @@ impl TftpConfig {
             max_per_client: 16,
             mtu_clamp: false,
             upload_dir: None,
+            keep_versions: 0,
             trace_blocks: false,
             progress_after: Duration::from_secs(3),
             client_files: None,

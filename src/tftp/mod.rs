@@ -7,7 +7,9 @@
 
 pub mod blocknum;
 pub mod config;
+pub mod error_text;
 pub mod fs;
+pub mod history;
 pub mod mapfile;
 pub mod netascii;
 pub mod netascii_stream;
@@ -19,5 +21,6 @@ pub mod rto;
 pub mod server;
 pub mod session;
 pub mod source;
+pub mod stale;
 pub mod transfer;
 pub mod udp;

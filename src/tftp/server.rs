@@ -108,6 +108,13 @@ impl TftpServer {
 
     /// Serves until `cancel` fires.
     pub async fn run(self, cancel: CancellationToken) {
+        // No transfer runs yet: temporary files a crash left are removed
+        // before the first request.
+        let root = self.cfg.root.root.clone();
+        let swept = tokio::task::spawn_blocking(move || super::stale::sweep_and_log(&root));
+        if let Err(e) = swept.await {
+            warn!("looking for stale temporary upload files failed: {e}");
+        }
         let shared = Arc::new(Admission::new(&self.cfg));
         let tracker = TaskTracker::new();
         for (socket, local) in self.listeners {

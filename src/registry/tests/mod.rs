@@ -284,3 +284,30 @@ fn empty_registry_matches_nothing() {
 
 mod errors;
 mod fuzz;
+
+#[test]
+fn keep_versions_goes_with_the_profiles_upload_dir() {
+    let routers =
+        "name: routers\nmatch: {mac_prefix: 52:54:00}\nupload_dir: backups/\nkeep_versions: 30\n";
+    let switches = "name: switches\nmatch: {mac_prefix: 02:00:00}\nupload_dir: sw/\n";
+    let reg = build(&[("r.yaml", routers), ("s.yaml", switches)]).unwrap();
+    assert_eq!(reg.upload_dir(&mac("52:54:00:01:02:03")), Some("backups/"));
+    assert_eq!(
+        reg.upload_keep_versions(&mac("52:54:00:01:02:03")),
+        Some(30)
+    );
+    assert_eq!(
+        reg.upload_keep_versions(&mac("02:00:00:01:02:03")),
+        None,
+        "tftp.keep_versions applies"
+    );
+    let e = errors(&[(
+        "x.yaml",
+        "name: x\nmatch: {mac_prefix: 52:54:00}\nkeep_versions: 3\n",
+    )]);
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert!(
+        e[0].starts_with("profiles/x.yaml:3:16: keep_versions needs an upload_dir"),
+        "{e:#?}"
+    );
+}
