@@ -250,6 +250,7 @@ fn started_like_the_systemd_unit_it_lets_go_of_what_it_no_longer_needs() {
         "--",
     ];
     let profiles = lab.path("profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
     lab.start_serve_wrapped(
         &wrapper,
         &[
@@ -308,6 +309,7 @@ fn user_root_keeps_root_with_a_warning() {
 /// leases in the lab unless `args` say otherwise); its output.
 fn serve_fails(lab: &Lab, args: &[&str]) -> String {
     let profiles = lab.path("no-profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
     let state = lab.path("state");
     let mut all = vec!["20", BIN, "serve", "--interface", SERVER_IF, "--no-ping"];
     all.extend_from_slice(&["--profiles", profiles.to_str().unwrap()]);

@@ -290,7 +290,9 @@ fn keep_versions_goes_with_the_profiles_upload_dir() {
     let routers =
         "name: routers\nmatch: {mac_prefix: 52:54:00}\nupload_dir: backups/\nkeep_versions: 30\n";
     let switches = "name: switches\nmatch: {mac_prefix: 02:00:00}\nupload_dir: sw/\n";
-    let reg = build(&[("r.yaml", routers), ("s.yaml", switches)]).unwrap();
+    let mut sources = mem();
+    sources.dirs.insert("sw".into());
+    let reg = build_with(&sources, &[("r.yaml", routers), ("s.yaml", switches)]).unwrap();
     assert_eq!(reg.upload_dir(&mac("52:54:00:01:02:03")), Some("backups/"));
     assert_eq!(
         reg.upload_keep_versions(&mac("52:54:00:01:02:03")),
