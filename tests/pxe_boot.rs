@@ -6,6 +6,9 @@
 //!   whose text reaches the serial log.
 //! - UEFI: OVMF's own PXE over virtio-net (arch 7) → `ipxe.efi` → iPXE DHCPs
 //!   again → `boot.ipxe` → its `echo` reaches the serial log.
+//! - UEFI HTTP boot (`netboot_uefi_http_*`): OVMF with PXE switched off asks
+//!   as `HTTPClient` (arch 16), gets `http://10.77.0.1/ipxe.efi` with no flag
+//!   beyond the interface, then iPXE gets `boot.ipxe` over HTTP.
 //! - Without any `boot.ipxe` (`netboot_without_a_script_*`): iPXE gets the
 //!   `netboot.ipxe` netboot writes; on BIOS it chains PXELINUX, on UEFI it
 //!   says on the console what is missing (never a BIOS binary).
@@ -44,7 +47,7 @@ fn marker(kind: ServerKind, firmware: Firmware) -> &'static str {
         (ServerKind::NetbootNoScript, Firmware::Uefi) => {
             "netboot: no boot.ipxe in the boot root and no profile script"
         }
-        (_, Firmware::Uefi) => "NETBOOT-IPXE-MARKER platform=efi",
+        (_, Firmware::Uefi | Firmware::UefiHttp) => "NETBOOT-IPXE-MARKER platform=efi",
     }
 }
 
@@ -101,6 +104,9 @@ fn boot(kind: ServerKind, firmware: Firmware) {
         // after iPXE, everything comes over netboot's HTTP server
         let log = server.log_tail(400);
         let mut wanted = vec![format!("path=/{}}}: sent status=200", ipxe_script(kind))];
+        if firmware == Firmware::UefiHttp {
+            wanted.push(format!("path=/{BOOT_UEFI}}}: sent status=200"));
+        }
         if firmware == Firmware::Bios {
             wanted.extend(
                 [
@@ -160,6 +166,16 @@ fn check_wire(kind: ServerKind, firmware: Firmware, wire: &Wire) {
                 );
             }
         }
+        Firmware::UefiHttp => {
+            let efi = format!("http://{}/{BOOT_UEFI}", pxe_support::lab::SERVER_IP);
+            assert_boot_file(
+                wire,
+                "OVMF HTTP boot (arch 16)",
+                |d| d.arch() == Some(16) && !d.is_ipxe(),
+                &efi,
+            );
+            assert_boot_file(wire, "ipxe.efi (iPXE)", |d| d.is_ipxe(), script);
+        }
         Firmware::Uefi => {
             assert_boot_file(
                 wire,
@@ -215,6 +231,11 @@ fn netboot_bios_ipxe_rom_boots_pxelinux() {
 #[test]
 fn netboot_uefi_ovmf_boots_ipxe_script() {
     boot(ServerKind::Netboot, Firmware::Uefi);
+}
+
+#[test]
+fn netboot_uefi_http_boot_gets_ipxe_and_its_script_over_http() {
+    boot(ServerKind::Netboot, Firmware::UefiHttp);
 }
 
 #[test]

@@ -47,11 +47,13 @@ fn who(reg: &Registry, m: &str, arch: Option<u16>, vendor: Option<&str>) -> Stri
 }
 
 fn facts(m: &str) -> ClientFacts {
-    ClientFacts::new(
+    let mut facts = ClientFacts::new(
         mac(m),
         Ipv4Addr::new(192, 168, 50, 11),
         Ipv4Addr::new(192, 168, 50, 1),
-    )
+    );
+    facts.http_url = Some("http://192.168.50.1:8080".into());
+    facts
 }
 
 fn file(reg: &Registry, m: &str, path: &str) -> String {
@@ -123,7 +125,7 @@ fn example_files_render() {
     assert!(pxe.contains("console=ttyS0,115200"), "{pxe}");
     let vm = file(&reg, "52:54:00:99:00:02", "boot.ipxe");
     assert!(vm.starts_with("#!ipxe\n"), "{vm}");
-    assert!(vm.contains("tftp://192.168.50.1/vm/vmlinuz"), "{vm}");
+    assert!(vm.contains("http://192.168.50.1:8080/vm/vmlinuz"), "{vm}");
     let fallback = file(&reg, "00:11:22:33:44:55", "/pxelinux.cfg/default");
     assert!(fallback.contains("LOCALBOOT 0"), "{fallback}");
     assert_eq!(

@@ -164,7 +164,6 @@ fn stand_in(entry: &Entry) -> ClientFacts {
         Ipv4Addr::new(192, 0, 2, 1),
     );
     facts.hostname = Some(entry.hostname.clone().unwrap_or_else(|| "client".into()));
-    facts.http_url = Some("http://192.0.2.1:8080".into());
     facts
 }
 

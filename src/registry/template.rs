@@ -32,7 +32,8 @@ pub struct ClientFacts {
     /// Option 60 from its lease, when known (same use as `arch`).
     pub vendor_class: Option<String>,
     /// Our HTTP server's base URL as the client reaches it
-    /// (`http://10.0.0.1:8080`), when it runs: `{{ http_url }}`.
+    /// (`http://10.0.0.1:8080`), when it runs: `{{ http_url }}` (which is
+    /// `tftp://<server_ip>` otherwise).
     pub http_url: Option<String>,
 }
 
@@ -161,9 +162,12 @@ impl Context<'_> {
             "server_ip".into(),
             Value::from(self.facts.server_ip.to_string()),
         );
-        if let Some(url) = &self.facts.http_url {
-            map.insert("http_url".into(), Value::from(url.as_str()));
-        }
+        // without our HTTP server, the TFTP URL: iPXE fetches either
+        let url = match &self.facts.http_url {
+            Some(url) => url.clone(),
+            None => format!("tftp://{}", self.facts.server_ip),
+        };
+        map.insert("http_url".into(), Value::from(url));
         let address = self.address.map(|a| a.to_string()).unwrap_or_default();
         map.insert("address".into(), Value::from(address));
         Value::from(map)

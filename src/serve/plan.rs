@@ -93,8 +93,7 @@ pub fn plan(
     let state_dir = state_dir(args.state_dir.as_deref(), file, base);
 
     let dhcp = dhcp::dhcp_config(args, file, &networks, state_dir)?;
-    let mut tftp = tftp_config(args, file, &networks, root)?;
-    tftp_settings::apply(args, &file.tftp, base, &mut tftp)?;
+    let tftp = tftp_config(args, file, base, &networks, root)?;
     let mut defaults = default_boot_files(args, file, &tftp.root.root);
     let mut generated = Vec::new();
     if defaults.ipxe.is_none() {
@@ -222,6 +221,19 @@ pub fn own_addresses_reserved(plan: &ServePlan, registry: &Registry) -> Vec<Diag
 
 /// The TFTP half of the plan (`networks` empty: checks the settings only).
 pub fn tftp_config(
+    args: &ServeArgs,
+    file: &FileConfig,
+    base: &Path,
+    networks: &[(String, Ipv4Net)],
+    root: PathBuf,
+) -> Result<TftpConfig, PlanError> {
+    let mut cfg = tftp_base(args, file, networks, root)?;
+    tftp_settings::apply(args, &file.tftp, base, &mut cfg)?;
+    Ok(cfg)
+}
+
+/// Listen addresses, the root's rules and the block and window limits.
+fn tftp_base(
     args: &ServeArgs,
     file: &FileConfig,
     networks: &[(String, Ipv4Net)],

@@ -81,7 +81,7 @@ pub fn preflight(args: &ServeArgs) -> Result<Preflight, ServeError> {
             dirs.profiles.display()
         ));
     }
-    settings(args, &file, root.as_deref(), &mut problems);
+    settings(args, &file, &base, root.as_deref(), &mut problems);
     let Some(root) = root.filter(|_| problems.is_empty()) else {
         return Err(ServeError::Settings(SettingsProblems(problems)));
     };
@@ -115,7 +115,13 @@ fn io_reason(e: &std::io::Error) -> String {
 }
 
 /// The checks of the settings that need no interface.
-fn settings(args: &ServeArgs, file: &FileConfig, root: Option<&Path>, out: &mut Vec<String>) {
+fn settings(
+    args: &ServeArgs,
+    file: &FileConfig,
+    base: &Path,
+    root: Option<&Path>,
+    out: &mut Vec<String>,
+) {
     let section = &file.dhcp;
     if let Some(range) = args.range.as_deref().or(section.range.as_deref()) {
         if let Err(e) = parse_range(range) {
@@ -142,7 +148,7 @@ fn settings(args: &ServeArgs, file: &FileConfig, root: Option<&Path>, out: &mut 
         out.push(e.to_string());
     }
     let Some(root) = root else { return };
-    if let Err(e) = plan::tftp_config(args, file, &[], root.to_path_buf()) {
+    if let Err(e) = plan::tftp_config(args, file, base, &[], root.to_path_buf()) {
         out.push(e.to_string());
     }
     boot_files(args, file, root, out);

@@ -20,6 +20,9 @@ pub enum Firmware {
     Bios,
     /// OVMF with its own PXE over virtio-net, no option ROM (client arch 7).
     Uefi,
+    /// OVMF's own UEFI HTTP boot, PXE switched off (vendor class
+    /// `HTTPClient:Arch:00016`, client arch 16).
+    UefiHttp,
 }
 
 impl Firmware {
@@ -27,6 +30,7 @@ impl Firmware {
         match self {
             Firmware::Bios => "bios",
             Firmware::Uefi => "uefi",
+            Firmware::UefiHttp => "uefi-http",
         }
     }
 }
@@ -52,7 +56,7 @@ impl Vm {
             Firmware::Bios => {
                 cmd.args(["-device", &format!("e1000,netdev=n0,mac={VM_MAC}")]);
             }
-            Firmware::Uefi => {
+            Firmware::Uefi | Firmware::UefiHttp => {
                 let vars = lab.path("OVMF_VARS.fd");
                 std::fs::copy(OVMF_VARS, &vars).map_err(|e| format!("copy {OVMF_VARS}: {e}"))?;
                 cmd.args([
@@ -63,6 +67,12 @@ impl Vm {
                 .arg(format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}"))
                 .arg("-drive")
                 .arg(format!("if=pflash,format=raw,file={}", vars.display()));
+                if firmware == Firmware::UefiHttp {
+                    for family in ["IPv4PXESupport", "IPv6PXESupport"] {
+                        cmd.arg("-fw_cfg")
+                            .arg(format!("name=opt/org.tianocore/{family},string=n"));
+                    }
+                }
             }
         }
         let log = lab.path(&format!("qemu-{}.log", firmware.name()));
