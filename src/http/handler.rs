@@ -24,7 +24,13 @@ use crate::tftp::fs::FsError;
 /// Answers one request (never fails: errors are responses).
 pub async fn handle(cfg: &HttpConfig, peer: SocketAddr, req: Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
-    let span = info_span!("http", %peer, method = %req.method(), path = %req.uri().path());
+    let mac = cfg.client_files.as_ref().and_then(|f| f.mac(peer.ip()));
+    let span = match &mac {
+        Some(mac) => {
+            info_span!("http", %peer, %mac, method = %req.method(), path = %req.uri().path())
+        }
+        None => info_span!("http", %peer, method = %req.method(), path = %req.uri().path()),
+    };
     let head = match *req.method() {
         Method::GET => false,
         Method::HEAD => true,

@@ -91,4 +91,8 @@ impl ClientFiles for RegistryFiles {
         let facts = self.facts(client)?;
         self.registry.load().upload_keep_versions(&facts.mac)
     }
+
+    fn mac(&self, client: IpAddr) -> Option<String> {
+        self.facts(client).map(|facts| facts.mac.colon())
+    }
 }

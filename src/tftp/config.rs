@@ -29,6 +29,10 @@ pub trait ClientFiles: Send + Sync {
     fn keep_versions(&self, _client: IpAddr) -> Option<usize> {
         None
     }
+    /// The client's MAC, when its lease says (for log lines).
+    fn mac(&self, _client: IpAddr) -> Option<String> {
+        None
+    }
 }
 
 /// Default of [`TftpConfig::busy_poll`]: a loopback or LAN round trip.
