@@ -9,6 +9,10 @@
 //! - UEFI HTTP boot (`netboot_uefi_http_*`): OVMF with PXE switched off asks
 //!   as `HTTPClient` (arch 16), gets `http://10.77.0.1/ipxe.efi` with no flag
 //!   beyond the interface, then iPXE gets `boot.ipxe` over HTTP.
+//! - The Debian installer (`*_boots_the_debian_installer_over_http`): iPXE
+//!   gets `installer.ipxe` over HTTP and fetches the installer's kernel and
+//!   initrd over HTTP by relative names; the kernel's command line and its
+//!   "Run /init" (the initrd unpacked) reach the serial console.
 //! - Without any `boot.ipxe` (`netboot_without_a_script_*`): iPXE gets the
 //!   `netboot.ipxe` netboot writes; on BIOS it chains PXELINUX, on UEFI it
 //!   says on the console what is missing (never a BIOS binary).
@@ -43,6 +47,7 @@ use pxe_support::{boot_lock, boot_timeout, keep_artifacts, prerequisites_met, Ca
 /// BIOS binary).
 fn marker(kind: ServerKind, firmware: Firmware) -> &'static str {
     match (kind, firmware) {
+        (ServerKind::NetbootInstaller, _) => "Run /init as init process",
         (_, Firmware::Bios) => "NETBOOT-PXELINUX-MARKER",
         (ServerKind::NetbootNoScript, Firmware::Uefi) => {
             "netboot: no boot.ipxe in the boot root and no profile script"
@@ -55,6 +60,7 @@ fn marker(kind: ServerKind, firmware: Firmware) -> &'static str {
 fn ipxe_script(kind: ServerKind) -> &'static str {
     match kind {
         ServerKind::NetbootNoScript => "netboot.ipxe",
+        ServerKind::NetbootInstaller => pxe_support::server::INSTALLER_IPXE,
         _ => BOOT_IPXE,
     }
 }
@@ -80,7 +86,13 @@ fn boot(kind: ServerKind, firmware: Firmware) {
     let capture = Capture::start(&lab);
     let mut server = start_server(kind, &lab, &root).unwrap_or_else(|e| panic!("{name}: {e}"));
     let started = Instant::now();
-    let mut vm = Vm::start(&lab, firmware).unwrap_or_else(|e| panic!("{name}: {e}"));
+    // the installer's initrd unpacks to more than 256 MiB
+    let memory = if kind == ServerKind::NetbootInstaller {
+        1024
+    } else {
+        256
+    };
+    let mut vm = Vm::start(&lab, firmware, memory).unwrap_or_else(|e| panic!("{name}: {e}"));
     let outcome = vm.wait_for(marker(kind, firmware), boot_timeout());
     let elapsed = started.elapsed();
     vm.stop();
@@ -107,7 +119,20 @@ fn boot(kind: ServerKind, firmware: Firmware) {
         if firmware == Firmware::UefiHttp {
             wanted.push(format!("path=/{BOOT_UEFI}}}: sent status=200"));
         }
-        if firmware == Firmware::Bios {
+        if kind == ServerKind::NetbootInstaller {
+            let marker = "netboot-marker=KERNEL-OVER-HTTP";
+            assert!(
+                vm.serial().contains(marker),
+                "{name}: the kernel's command line is not on the console"
+            );
+            for f in ["linux", "initrd.gz"] {
+                let path = root.join("debian-installer/amd64").join(f);
+                let size = std::fs::metadata(path).map_or(0, |m| m.len());
+                wanted.push(format!(
+                    "path=/debian-installer/amd64/{f}}}: sent status=200 bytes={size}"
+                ));
+            }
+        } else if firmware == Firmware::Bios {
             wanted.extend(
                 [
                     "pxelinux.0",
@@ -131,7 +156,10 @@ fn boot(kind: ServerKind, firmware: Firmware) {
 fn over_http(kind: ServerKind) -> bool {
     matches!(
         kind,
-        ServerKind::Netboot | ServerKind::NetbootProxy | ServerKind::NetbootNoScript
+        ServerKind::Netboot
+            | ServerKind::NetbootProxy
+            | ServerKind::NetbootNoScript
+            | ServerKind::NetbootInstaller
     )
 }
 
@@ -236,6 +264,16 @@ fn netboot_uefi_ovmf_boots_ipxe_script() {
 #[test]
 fn netboot_uefi_http_boot_gets_ipxe_and_its_script_over_http() {
     boot(ServerKind::Netboot, Firmware::UefiHttp);
+}
+
+#[test]
+fn netboot_bios_ipxe_boots_the_debian_installer_over_http() {
+    boot(ServerKind::NetbootInstaller, Firmware::Bios);
+}
+
+#[test]
+fn netboot_uefi_ipxe_boots_the_debian_installer_over_http() {
+    boot(ServerKind::NetbootInstaller, Firmware::Uefi);
 }
 
 #[test]

@@ -31,7 +31,36 @@ const SYSTEM_FILES: &[(&str, &str)] = &[
 ];
 
 /// Text fixtures from `tests/fixtures/pxe`.
-const FIXTURES: &[&str] = &["boot.ipxe", "pxelinux.cfg/default", "marker.txt"];
+const FIXTURES: &[&str] = &[
+    "boot.ipxe",
+    "pxelinux.cfg/default",
+    "marker.txt",
+    "installer.ipxe",
+];
+
+/// The iPXE script that boots the Debian installer over HTTP.
+pub const INSTALLER_IPXE: &str = "installer.ipxe";
+
+/// Where debian-installer-12-netboot-amd64 puts the installer's kernel and
+/// initrd.
+const INSTALLER: &str = "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64";
+
+/// The installer's kernel and initrd into the boot root, where
+/// `installer.ipxe` names them.
+fn copy_installer(root: &Path) -> Result<(), String> {
+    let dir = root.join("debian-installer/amd64");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    for name in ["linux", "initrd.gz"] {
+        let from = Path::new(INSTALLER).join(name);
+        std::fs::copy(&from, dir.join(name)).map_err(|e| {
+            format!(
+                "{}: {e} (install debian-installer-12-netboot-amd64)",
+                from.display()
+            )
+        })?;
+    }
+    Ok(())
+}
 
 /// Which server answers DHCP and TFTP.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,6 +85,9 @@ pub enum ServerKind {
     /// `netboot serve` with no `boot.ipxe` anywhere: iPXE gets the script
     /// netboot writes itself.
     NetbootNoScript,
+    /// `netboot serve` sending iPXE `installer.ipxe`, which boots the Debian
+    /// installer's kernel and initrd, fetched over HTTP.
+    NetbootInstaller,
 }
 
 impl ServerKind {
@@ -69,6 +101,7 @@ impl ServerKind {
             ServerKind::NetbootParts => "netboot-parts",
             ServerKind::NetbootPartsProxy => "netboot-parts-proxy",
             ServerKind::NetbootNoScript => "netboot-no-script",
+            ServerKind::NetbootInstaller => "netboot-installer",
         }
     }
 
@@ -84,7 +117,10 @@ impl ServerKind {
     pub fn uses_dnsmasq(self) -> bool {
         !matches!(
             self,
-            ServerKind::Netboot | ServerKind::NetbootParts | ServerKind::NetbootNoScript
+            ServerKind::Netboot
+                | ServerKind::NetbootParts
+                | ServerKind::NetbootNoScript
+                | ServerKind::NetbootInstaller
         )
     }
 }
@@ -113,6 +149,10 @@ pub fn server_commands(kind: ServerKind, lab: &Lab, root: &Path) -> Result<Vec<L
     let ours = |mode| dnsmasq(lab.ns.command("dnsmasq"), mode, BRIDGE);
     Ok(match kind {
         ServerKind::Netboot => vec![netboot_serve(lab, root, false)],
+        ServerKind::NetbootInstaller => {
+            copy_installer(root)?;
+            vec![netboot_serve_with(lab, root, false, Some(INSTALLER_IPXE))]
+        }
         ServerKind::NetbootNoScript => {
             std::fs::remove_file(root.join(BOOT_IPXE)).map_err(|e| format!("{e}"))?;
             vec![netboot_serve_with(lab, root, false, None)]

@@ -42,11 +42,11 @@ pub struct Vm {
 }
 
 impl Vm {
-    /// Starts qemu inside the lab's namespace.
-    pub fn start(lab: &Lab, firmware: Firmware) -> Result<Self, String> {
+    /// Starts qemu inside the lab's namespace with `mib` MiB of memory.
+    pub fn start(lab: &Lab, firmware: Firmware, mib: u32) -> Result<Self, String> {
         let serial = lab.path(&format!("serial-{}.log", firmware.name()));
         let mut cmd = lab.ns.command("qemu-system-x86_64");
-        cmd.args(["-accel", "tcg", "-m", "256", "-display", "none"])
+        cmd.args(["-accel", "tcg", "-m", &mib.to_string(), "-display", "none"])
             .args(["-monitor", "none", "-no-reboot", "-boot", "n"])
             .arg("-serial")
             .arg(format!("file:{}", serial.display()))
