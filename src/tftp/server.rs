@@ -1,6 +1,8 @@
 //! The TFTP listener: receives requests on the well-known port, admits them
-//! under the server's limits, and starts one transfer with its own socket (a
-//! new transfer ID) and its own thread (see [`super::session`]) per request.
+//! under the server's limits (the rules are [`super::admission`]'s: a request
+//! over a limit is held, never refused, and starts when a slot frees), and
+//! starts one transfer with its own socket (a new transfer ID) and its own
+//! thread (see [`super::session`]) per request.
 //! A request repeated from the same address and port while its transfer runs
 //! goes to that transfer (which answers it only while the client has not yet
 //! proven its address), never to a second one.
@@ -8,17 +10,17 @@
 //! their final ERROR.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, info_span, warn};
 
+use super::admission::{self, Decision, Limits, Started};
 use super::config::TftpConfig;
 use super::packet::{error_within, ErrorCode, Packet, ParseError};
 use super::session::{OwnedRequest, Session};
@@ -55,10 +57,12 @@ pub struct TftpServer {
     listeners: Vec<(UdpSocket, SocketAddr)>,
 }
 
-/// How long a request over a limit waits for a transfer to end.
-const ADMIT_WAIT: Duration = Duration::from_millis(250);
-/// Requests that may wait for admission at once; past that, refused at once.
-const MAX_WAITING: usize = 64;
+/// A held request whose client has been silent this long is dropped: it
+/// has given up (firmware asks every 1-4 s, tftp-hpa and atftp every 5 s).
+const PATIENCE: Duration = Duration::from_secs(8);
+/// Requests held at once; past that, a request is dropped without an answer
+/// (its client asks again), see [`super::admission`].
+const MAX_HELD: usize = 2048;
 
 /// How long shutdown waits for transfers to end.
 const DRAIN: Duration = Duration::from_secs(3);
@@ -105,9 +109,11 @@ impl TftpServer {
 
     /// Serves until `cancel` fires.
     pub async fn run(self, cancel: CancellationToken) {
-        let shared = Arc::new(Admission::new(&self.cfg));
+        let (to_start, mut held_starts) = mpsc::unbounded_channel();
+        let shared = Arc::new(Admission::new(&self.cfg, to_start));
         let tracker = TaskTracker::new();
-        for (socket, local) in self.listeners {
+        let mut listeners = Vec::new();
+        for (index, (socket, local)) in self.listeners.into_iter().enumerate() {
             let family = match local {
                 SocketAddr::V6(_) if local.ip().is_unspecified() && !self.cfg.ipv6_only => {
                     " (IPv6 and IPv4)"
@@ -119,16 +125,32 @@ impl TftpServer {
                 "TFTP listening on {local}, serving {}{family}",
                 self.cfg.root.root.display()
             );
-            let listener = Listener {
+            let listener = Arc::new(Listener {
                 cfg: Arc::clone(&self.cfg),
                 socket,
                 local,
+                index,
                 admission: Arc::clone(&shared),
                 tracker: tracker.clone(),
                 cancel: cancel.clone(),
-            };
-            tracker.spawn(Arc::new(listener).run());
+            });
+            tracker.spawn(Arc::clone(&listener).run());
+            listeners.push(listener);
         }
+        // Held requests start here when a transfer's end frees a slot.
+        let stop = cancel.clone();
+        tracker.spawn(async move {
+            loop {
+                let started = tokio::select! {
+                    () = stop.cancelled() => return,
+                    started = held_starts.recv() => started,
+                };
+                let Some(started) = started else { return };
+                if let Some(listener) = listeners.get(started.item.listener) {
+                    listener.start_held(started).await;
+                }
+            }
+        });
         cancel.cancelled().await;
         tracker.close();
         if tokio::time::timeout(DRAIN, tracker.wait()).await.is_err() {
@@ -137,18 +159,25 @@ impl TftpServer {
     }
 }
 
-/// The limits on concurrent transfers, and the transfers in progress.
+/// A request while it is held: what starting it later takes.
+struct Pending {
+    /// Index of the listener it arrived on.
+    listener: usize,
+    request: OwnedRequest,
+}
+
+/// The admission core behind a lock, with each running transfer's way to
+/// hear that its request came again.
+struct AdmitState {
+    core: admission::Admission<Pending>,
+    repeats: HashMap<SocketAddr, mpsc::Sender<()>>,
+}
+
+/// The limits on concurrent transfers, shared by every listener.
 struct Admission {
-    /// Signalled whenever a transfer ends and frees its claim.
-    released: Notify,
-    /// Requests waiting for a claim to be freed (bounded).
-    waiting: AtomicUsize,
-    slots: Arc<Semaphore>,
-    max_per_client: usize,
-    per_client: Mutex<HashMap<IpAddr, usize>>,
-    /// Transfers in progress by client address and port, each with the way
-    /// to tell it that its request came again.
-    active: Mutex<HashMap<SocketAddr, mpsc::Sender<()>>>,
+    state: Mutex<AdmitState>,
+    /// Held requests that may start now, to the task that starts them.
+    to_start: mpsc::UnboundedSender<Started<Pending>>,
 }
 
 /// Copies of a request a transfer is told about at once; more are dropped
@@ -159,100 +188,93 @@ const REPEATS_QUEUED: usize = 4;
 struct Ticket {
     admission: Arc<Admission>,
     peer: SocketAddr,
-    _slot: OwnedSemaphorePermit,
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
-        if let Ok(mut active) = self.admission.active.lock() {
-            active.remove(&self.peer);
+        let started = {
+            let mut state = self.admission.lock();
+            state.repeats.remove(&self.peer);
+            state.core.finish(self.peer, Instant::now())
+        };
+        for next in started {
+            // Closed only at shutdown, when nothing starts any more.
+            let _ = self.admission.to_start.send(next);
         }
-        if let Ok(mut counts) = self.admission.per_client.lock() {
-            if let Some(n) = counts.get_mut(&self.peer.ip()) {
-                *n -= 1;
-                if *n == 0 {
-                    counts.remove(&self.peer.ip());
-                }
-            }
-        }
-        self.admission.released.notify_waiters();
     }
 }
 
+/// What became of a request.
 enum Admit {
-    /// Admitted, with the receiving end of the transfer's repeat channel.
-    Yes(Ticket, mpsc::Receiver<()>),
-    /// The same client port already has a transfer: a retransmitted request,
-    /// passed on to that transfer.
-    Duplicate,
-    Refused(&'static str),
+    /// Start it, with its claim and the receiving end of its repeat channel.
+    Yes(Pending, Ticket, mpsc::Receiver<()>),
+    /// The same client port already has a transfer (passed on to it), or a
+    /// held request (refreshed).
+    Repeat,
+    /// Held until a slot frees; `evicted` is a held client dropped to make
+    /// room for it.
+    Held(Option<SocketAddr>),
+    /// Too many held: dropped without an answer (the client asks again).
+    Dropped,
 }
 
 impl Admission {
-    fn new(cfg: &TftpConfig) -> Self {
+    fn new(cfg: &TftpConfig, to_start: mpsc::UnboundedSender<Started<Pending>>) -> Self {
+        let limits = Limits {
+            max_transfers: cfg.max_transfers,
+            max_per_client: cfg.max_per_client,
+            max_held: MAX_HELD,
+            patience: PATIENCE,
+        };
+        let state = AdmitState {
+            core: admission::Admission::new(limits),
+            repeats: HashMap::new(),
+        };
         Self {
-            released: Notify::new(),
-            waiting: AtomicUsize::new(0),
-            slots: Arc::new(Semaphore::new(cfg.max_transfers.max(1))),
-            max_per_client: cfg.max_per_client.max(1),
-            per_client: Mutex::new(HashMap::new()),
-            active: Mutex::new(Default::default()),
+            state: Mutex::new(state),
+            to_start,
         }
     }
 
-    /// Admits at once, or, when a limit is reached, waits up to
-    /// [`ADMIT_WAIT`] for a transfer to end first. UEFI firmware ends its
-    /// size probe with an ERROR and asks again at once; the new request can
-    /// overtake the ERROR, and must not find the probe still counted.
-    async fn admit_soon(self: &Arc<Self>, peer: SocketAddr) -> Admit {
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
-            return self.admit(peer);
-        }
-        let deadline = tokio::time::Instant::now() + ADMIT_WAIT;
-        let outcome = loop {
-            let released = self.released.notified();
-            tokio::pin!(released);
-            // Registered before the check, so a release in between is seen.
-            released.as_mut().enable();
-            match self.admit(peer) {
-                Admit::Refused(why) => {
-                    if tokio::time::timeout_at(deadline, released).await.is_err() {
-                        break Admit::Refused(why);
-                    }
-                }
-                other => break other,
+    /// The state; a panic elsewhere while it was held leaves it usable
+    /// (every change to it is a whole step of the core).
+    fn lock(&self) -> std::sync::MutexGuard<'_, AdmitState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn admit(self: &Arc<Self>, peer: SocketAddr, pending: Pending) -> Admit {
+        let mut state = self.lock();
+        match state.core.request(peer, pending, Instant::now()) {
+            Decision::Start(pending) => {
+                let (ticket, repeated) = self.claim(&mut state, peer);
+                Admit::Yes(pending, ticket, repeated)
             }
-        };
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        outcome
+            Decision::Running => {
+                if let Some(repeats) = state.repeats.get(&peer) {
+                    // Full or closed: the transfer has enough to answer already.
+                    let _ = repeats.try_send(());
+                }
+                Admit::Repeat
+            }
+            Decision::Refreshed => Admit::Repeat,
+            Decision::Held { evicted } => Admit::Held(evicted),
+            Decision::Dropped => Admit::Dropped,
+        }
     }
 
-    fn admit(self: &Arc<Self>, peer: SocketAddr) -> Admit {
-        let (Ok(mut active), Ok(mut counts)) = (self.active.lock(), self.per_client.lock()) else {
-            return Admit::Refused("server error");
-        };
-        if let Some(repeats) = active.get(&peer) {
-            // Full or closed: the transfer has enough to answer already.
-            let _ = repeats.try_send(());
-            return Admit::Duplicate;
-        }
-        let count = counts.get(&peer.ip()).copied().unwrap_or(0);
-        if count >= self.max_per_client {
-            return Admit::Refused("too many transfers from your address");
-        }
-        let Ok(slot) = Arc::clone(&self.slots).try_acquire_owned() else {
-            return Admit::Refused("server busy, try again");
-        };
+    /// The claim of a transfer the core counts as running.
+    fn claim(
+        self: &Arc<Self>,
+        state: &mut AdmitState,
+        peer: SocketAddr,
+    ) -> (Ticket, mpsc::Receiver<()>) {
         let (repeats, repeated) = mpsc::channel(REPEATS_QUEUED);
-        active.insert(peer, repeats);
-        counts.insert(peer.ip(), count + 1);
+        state.repeats.insert(peer, repeats);
         let ticket = Ticket {
             admission: Arc::clone(self),
             peer,
-            _slot: slot,
         };
-        Admit::Yes(ticket, repeated)
+        (ticket, repeated)
     }
 }
 
@@ -260,6 +282,8 @@ struct Listener {
     cfg: Arc<TftpConfig>,
     socket: UdpSocket,
     local: SocketAddr,
+    /// Its place among the server's listeners.
+    index: usize,
     admission: Arc<Admission>,
     tracker: TaskTracker,
     cancel: CancellationToken,
@@ -293,30 +317,39 @@ impl Listener {
             }
             Err(e) => return self.malformed(datagram, peer, e).await,
         };
-        let (ticket, repeats) = match self.admission.admit(peer) {
-            Admit::Yes(ticket, repeats) => (ticket, repeats),
-            Admit::Duplicate => {
-                debug!(%peer, "repeated request, passed to its transfer");
-                return;
-            }
-            Admit::Refused(_) => {
-                // Wait a moment for a transfer to end, off the listener's path.
-                let me = Arc::clone(self);
-                let seed = datagram.len() as u64;
-                self.tracker.spawn(async move {
-                    match me.admission.admit_soon(peer).await {
-                        Admit::Yes(ticket, repeats) => {
-                            me.start(request, peer, (ticket, repeats), seed).await
-                        }
-                        Admit::Duplicate => {}
-                        Admit::Refused(why) => me.refuse(peer, &request, why).await,
-                    }
-                });
-                return;
-            }
+        let pending = Pending {
+            listener: self.index,
+            request,
         };
-        self.start(request, peer, (ticket, repeats), datagram.len() as u64)
-            .await;
+        match self.admission.admit(peer, pending) {
+            Admit::Yes(pending, ticket, repeats) => {
+                let seed = datagram.len() as u64;
+                self.start(pending.request, peer, (ticket, repeats), seed)
+                    .await
+            }
+            Admit::Repeat => debug!(%peer, "repeated request, passed to its transfer or held"),
+            Admit::Dropped => {
+                debug!(%peer, "too many requests held: dropped, the client will ask again")
+            }
+            Admit::Held(evicted) => {
+                debug!(%peer, "limits reached: request held until a transfer ends");
+                if let Some(evicted) = evicted {
+                    debug!(peer = %evicted, "held request dropped to make room for another address");
+                }
+            }
+        }
+    }
+
+    /// Starts a request that was held.
+    async fn start_held(self: &Arc<Self>, started: Started<Pending>) {
+        let Started { peer, item, waited } = started;
+        debug!(%peer, ?waited, "held request starts");
+        let claim = {
+            let mut state = self.admission.lock();
+            self.admission.claim(&mut state, peer)
+        };
+        let seed = item.request.wire_len as u64;
+        self.start(item.request, peer, claim, seed).await;
     }
 
     /// Refuses a request with an ERROR no larger than the request (its
