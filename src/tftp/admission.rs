@@ -15,8 +15,8 @@
 //!   recently, so they take turns); within an address, oldest first.
 //! - A held request whose client has not been heard from (first sent or
 //!   repeated) for longer than `patience` is dropped: that client has given
-//!   up. A repeated request from the same address and port refreshes its
-//!   held entry and never adds a second one.
+//!   up. A repeated request (the same datagram from the same address and
+//!   port) refreshes its held entry and never adds a second one.
 //! - At most `max_held` requests are held. Past that a request from an
 //!   address holding fewer takes the place of the newest request of the
 //!   address holding most; otherwise it is dropped. Either way the dropped
@@ -25,8 +25,38 @@
 //! Time comes in as arguments; the shell (`tftp::server`) does the rest.
 
 use std::collections::{HashMap, HashSet, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
+
+/// A client's transfer: its address and port, and which request it made.
+/// Two requests from one port are the same transfer only when they are the
+/// same datagram: a different request from a port whose transfer still runs
+/// is a new client that was given the port of one gone (ports are reused),
+/// not a repeat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Client {
+    /// Address and port.
+    pub peer: SocketAddr,
+    /// A hash of the request datagram.
+    pub request: u64,
+}
+
+impl Client {
+    /// The client of request `datagram` from `peer`.
+    pub fn new(peer: SocketAddr, datagram: &[u8]) -> Self {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        datagram.hash(&mut hasher);
+        Self {
+            peer,
+            request: hasher.finish(),
+        }
+    }
+
+    fn ip(&self) -> IpAddr {
+        self.peer.ip()
+    }
+}
 
 /// The limits admission enforces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +81,7 @@ pub enum Decision<T> {
     /// make room for it.
     Held {
         /// The client whose held request was dropped, if any.
-        evicted: Option<SocketAddr>,
+        evicted: Option<Client>,
     },
     /// The same client port is already held: its entry was refreshed.
     Refreshed,
@@ -65,7 +95,7 @@ pub enum Decision<T> {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Started<T> {
     /// The client.
-    pub peer: SocketAddr,
+    pub client: Client,
     /// The request as it was held.
     pub item: T,
     /// How long it was held.
@@ -73,7 +103,7 @@ pub struct Started<T> {
 }
 
 struct Held<T> {
-    peer: SocketAddr,
+    client: Client,
     arrived: Instant,
     seq: u64,
     item: T,
@@ -98,11 +128,11 @@ impl<T> Default for Queue<T> {
 /// The admission state: transfers running, requests held.
 pub struct Admission<T> {
     limits: Limits,
-    running: HashSet<SocketAddr>,
+    running: HashSet<Client>,
     per_addr: HashMap<IpAddr, usize>,
     queues: HashMap<IpAddr, Queue<T>>,
     /// Held clients, with when each was last heard from.
-    last_seen: HashMap<SocketAddr, Instant>,
+    last_seen: HashMap<Client, Instant>,
     seq: u64,
     /// Held requests started so far.
     starts: u64,
@@ -138,18 +168,18 @@ impl<T> Admission<T> {
         self.last_seen.len()
     }
 
-    /// A request from `peer` arrived at `now`.
-    pub fn request(&mut self, peer: SocketAddr, item: T, now: Instant) -> Decision<T> {
-        if self.running.contains(&peer) {
+    /// A request from `client` arrived at `now`.
+    pub fn request(&mut self, client: Client, item: T, now: Instant) -> Decision<T> {
+        if self.running.contains(&client) {
             return Decision::Running;
         }
-        if let Some(seen) = self.last_seen.get_mut(&peer) {
+        if let Some(seen) = self.last_seen.get_mut(&client) {
             *seen = now;
             return Decision::Refreshed;
         }
-        let waiting = self.queues.get(&peer.ip()).map_or(0, |q| q.held.len());
-        if waiting == 0 && self.can_start(peer.ip()) {
-            self.mark_running(peer);
+        let waiting = self.queues.get(&client.ip()).map_or(0, |q| q.held.len());
+        if waiting == 0 && self.can_start(client.ip()) {
+            self.mark_running(client);
             return Decision::Start(item);
         }
         let mut evicted = None;
@@ -157,23 +187,23 @@ impl<T> Admission<T> {
             self.purge(now);
         }
         if self.held() >= self.limits.max_held {
-            match self.evict_for(peer.ip()) {
+            match self.evict_for(client.ip()) {
                 Some(victim) => evicted = Some(victim),
                 None => return Decision::Dropped,
             }
         }
-        self.hold(peer, item, now);
+        self.hold(client, item, now);
         Decision::Held { evicted }
     }
 
-    /// The transfer of `peer` ended at `now`: the held requests that start
+    /// The transfer of `client` ended at `now`: the held requests that start
     /// in the slot it freed (and any other slot free for them).
-    pub fn finish(&mut self, peer: SocketAddr, now: Instant) -> Vec<Started<T>> {
-        if self.running.remove(&peer) {
-            if let Some(n) = self.per_addr.get_mut(&peer.ip()) {
+    pub fn finish(&mut self, client: Client, now: Instant) -> Vec<Started<T>> {
+        if self.running.remove(&client) {
+            if let Some(n) = self.per_addr.get_mut(&client.ip()) {
                 *n -= 1;
                 if *n == 0 {
-                    self.per_addr.remove(&peer.ip());
+                    self.per_addr.remove(&client.ip());
                 }
             }
         }
@@ -187,10 +217,10 @@ impl<T> Admission<T> {
         for queue in self.queues.values_mut() {
             queue.held.retain(|h| {
                 let alive = last_seen
-                    .get(&h.peer)
+                    .get(&h.client)
                     .is_some_and(|seen| now.saturating_duration_since(*seen) <= patience);
                 if !alive {
-                    last_seen.remove(&h.peer);
+                    last_seen.remove(&h.client);
                 }
                 alive
             });
@@ -204,30 +234,30 @@ impl<T> Admission<T> {
         free > 0 && (mine < self.limits.max_per_client || free > self.limits.max_per_client)
     }
 
-    fn mark_running(&mut self, peer: SocketAddr) {
-        self.running.insert(peer);
-        *self.per_addr.entry(peer.ip()).or_insert(0) += 1;
+    fn mark_running(&mut self, client: Client) {
+        self.running.insert(client);
+        *self.per_addr.entry(client.ip()).or_insert(0) += 1;
     }
 
-    fn hold(&mut self, peer: SocketAddr, item: T, now: Instant) {
+    fn hold(&mut self, client: Client, item: T, now: Instant) {
         self.seq += 1;
         let held = Held {
-            peer,
+            client,
             arrived: now,
             seq: self.seq,
             item,
         };
         self.queues
-            .entry(peer.ip())
+            .entry(client.ip())
             .or_default()
             .held
             .push_back(held);
-        self.last_seen.insert(peer, now);
+        self.last_seen.insert(client, now);
     }
 
     /// Drops the newest request of the address holding most, if it holds
     /// at least two more than `ip`; returns its client.
-    fn evict_for(&mut self, ip: IpAddr) -> Option<SocketAddr> {
+    fn evict_for(&mut self, ip: IpAddr) -> Option<Client> {
         let mine = self.queues.get(&ip).map_or(0, |q| q.held.len());
         let (fattest, most) = self
             .queues
@@ -242,8 +272,8 @@ impl<T> Admission<T> {
         if queue.held.is_empty() {
             self.queues.remove(&fattest);
         }
-        self.last_seen.remove(&victim.peer);
-        Some(victim.peer)
+        self.last_seen.remove(&victim.client);
+        Some(victim.client)
     }
 
     /// Starts held requests while slots allow: fewest running first, then
@@ -254,9 +284,9 @@ impl<T> Admission<T> {
             let Some(held) = self.pop_alive(ip, now) else {
                 continue;
             };
-            self.mark_running(held.peer);
+            self.mark_running(held.client);
             started.push(Started {
-                peer: held.peer,
+                client: held.client,
                 waited: now.saturating_duration_since(held.arrived),
                 item: held.item,
             });
@@ -288,7 +318,7 @@ impl<T> Admission<T> {
             self.queues.remove(&ip);
         }
         let held = held?;
-        let seen = self.last_seen.remove(&held.peer)?;
+        let seen = self.last_seen.remove(&held.client)?;
         (now.saturating_duration_since(seen) <= self.limits.patience).then_some(held)
     }
 }

@@ -4,10 +4,12 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use super::{Admission, Decision, Limits, Started};
+use super::{Admission, Client, Decision, Limits, Started};
 
-fn peer(host: u8, port: u16) -> SocketAddr {
-    SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, host)), port)
+/// The client at 10.0.0.HOST:PORT with its first request.
+fn peer(host: u8, port: u16) -> Client {
+    let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(10, 0, 0, host)), port);
+    Client::new(addr, b"\x00\x01boot.efi\x00octet\x00")
 }
 
 fn limits(max_transfers: usize, max_per_client: usize, max_held: usize) -> Limits {
@@ -24,8 +26,8 @@ fn ms(n: u64) -> Duration {
 }
 
 /// The clients of the requests started, in order.
-fn peers(started: &[Started<u32>]) -> Vec<SocketAddr> {
-    started.iter().map(|s| s.peer).collect()
+fn peers(started: &[Started<u32>]) -> Vec<Client> {
+    started.iter().map(|s| s.client).collect()
 }
 
 #[test]
@@ -54,7 +56,7 @@ fn over_max_transfers_a_request_is_held_and_starts_when_a_slot_frees() {
     assert_eq!(
         started,
         vec![Started {
-            peer: peer(3, 1),
+            client: peer(3, 1),
             item: 3,
             waited: ms(295)
         }]
@@ -95,19 +97,19 @@ fn a_flooding_address_cannot_starve_another() {
     }
     // ...yet, as transfers end (oldest first), slots go to the address
     // running fewer, so they start within a few releases, not after 100.
-    let mut running: VecDeque<SocketAddr> = (1..=3).map(|p| peer(1, p)).collect();
+    let mut running: VecDeque<Client> = (1..=3).map(|p| peer(1, p)).collect();
     running.push_back(peer(2, 1));
     let (mut flood, mut other) = (0, 0);
     let mut t = t0 + ms(100);
     while other < 3 {
         let done = running.pop_front().expect("something runs");
         for s in a.finish(done, t) {
-            if s.peer.ip() == peer(2, 0).ip() {
+            if s.client.ip() == peer(2, 0).ip() {
                 other += 1;
             } else {
                 flood += 1;
             }
-            running.push_back(s.peer);
+            running.push_back(s.client);
         }
         t += ms(10);
     }
@@ -146,7 +148,7 @@ fn within_an_address_the_oldest_held_request_starts_first() {
     for i in 0..4 {
         let started = a.finish(current, t0 + ms(100 + i));
         assert_eq!(started.len(), 1);
-        current = started[0].peer;
+        current = started[0].client;
         order.push(started[0].item);
     }
     assert_eq!(order, vec![2, 3, 4, 5]);
@@ -269,7 +271,7 @@ fn a_storm_from_one_address_all_starts_eventually() {
         for s in a.finish(done, at) {
             longest = longest.max(s.waited);
             started += 1;
-            running.push_back((s.peer, at + ms(50)));
+            running.push_back((s.client, at + ms(50)));
         }
     }
     assert_eq!(started, 500);
@@ -285,4 +287,18 @@ fn limits_of_zero_mean_one() {
         a.request(peer(1, 2), 2, t0),
         Decision::Held { evicted: None }
     );
+}
+
+#[test]
+fn another_request_from_the_port_of_a_running_transfer_is_a_new_client() {
+    // A client ended and a new one was given its port while the server
+    // still runs the old transfer: the new request is not a repeat.
+    let t0 = Instant::now();
+    let mut a = Admission::new(limits(10, 4, 10));
+    let old = peer(1, 1);
+    let new = Client::new(old.peer, b"\x00\x01other.efi\x00octet\x00");
+    assert_eq!(a.request(old, 1, t0), Decision::Start(1));
+    assert_eq!(a.request(old, 1, t0), Decision::Running);
+    assert_eq!(a.request(new, 2, t0), Decision::Start(2));
+    assert_eq!(a.running(), 2);
 }

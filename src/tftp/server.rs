@@ -3,9 +3,9 @@
 //! over a limit is held, never refused, and starts when a slot frees), and
 //! starts one transfer with its own socket (a new transfer ID) and its own
 //! thread (see [`super::session`]) per request.
-//! A request repeated from the same address and port while its transfer runs
-//! goes to that transfer (which answers it only while the client has not yet
-//! proven its address), never to a second one.
+//! A request repeated (the same datagram) from the same address and port
+//! while its transfer runs goes to that transfer (which answers it only while
+//! the client has not yet proven its address), never to a second one.
 //! Shutdown cancels every transfer and waits a bounded time for them to send
 //! their final ERROR.
 
@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, info_span, warn};
 
-use super::admission::{self, Decision, Limits, Started};
+use super::admission::{self, Client, Decision, Limits, Started};
 use super::config::TftpConfig;
 use super::packet::{error_within, ErrorCode, Packet, ParseError};
 use super::session::{OwnedRequest, Session};
@@ -170,7 +170,7 @@ struct Pending {
 /// hear that its request came again.
 struct AdmitState {
     core: admission::Admission<Pending>,
-    repeats: HashMap<SocketAddr, mpsc::Sender<()>>,
+    repeats: HashMap<Client, mpsc::Sender<()>>,
 }
 
 /// The limits on concurrent transfers, shared by every listener.
@@ -187,15 +187,15 @@ const REPEATS_QUEUED: usize = 4;
 /// A transfer's claim on the limits, released on drop.
 struct Ticket {
     admission: Arc<Admission>,
-    peer: SocketAddr,
+    client: Client,
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
         let started = {
             let mut state = self.admission.lock();
-            state.repeats.remove(&self.peer);
-            state.core.finish(self.peer, Instant::now())
+            state.repeats.remove(&self.client);
+            state.core.finish(self.client, Instant::now())
         };
         for next in started {
             // Closed only at shutdown, when nothing starts any more.
@@ -242,22 +242,22 @@ impl Admission {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn admit(self: &Arc<Self>, peer: SocketAddr, pending: Pending) -> Admit {
+    fn admit(self: &Arc<Self>, client: Client, pending: Pending) -> Admit {
         let mut state = self.lock();
-        match state.core.request(peer, pending, Instant::now()) {
+        match state.core.request(client, pending, Instant::now()) {
             Decision::Start(pending) => {
-                let (ticket, repeated) = self.claim(&mut state, peer);
+                let (ticket, repeated) = self.claim(&mut state, client);
                 Admit::Yes(pending, ticket, repeated)
             }
             Decision::Running => {
-                if let Some(repeats) = state.repeats.get(&peer) {
+                if let Some(repeats) = state.repeats.get(&client) {
                     // Full or closed: the transfer has enough to answer already.
                     let _ = repeats.try_send(());
                 }
                 Admit::Repeat
             }
             Decision::Refreshed => Admit::Repeat,
-            Decision::Held { evicted } => Admit::Held(evicted),
+            Decision::Held { evicted } => Admit::Held(evicted.map(|c| c.peer)),
             Decision::Dropped => Admit::Dropped,
         }
     }
@@ -266,13 +266,13 @@ impl Admission {
     fn claim(
         self: &Arc<Self>,
         state: &mut AdmitState,
-        peer: SocketAddr,
+        client: Client,
     ) -> (Ticket, mpsc::Receiver<()>) {
         let (repeats, repeated) = mpsc::channel(REPEATS_QUEUED);
-        state.repeats.insert(peer, repeats);
+        state.repeats.insert(client, repeats);
         let ticket = Ticket {
             admission: Arc::clone(self),
-            peer,
+            client,
         };
         (ticket, repeated)
     }
@@ -321,7 +321,7 @@ impl Listener {
             listener: self.index,
             request,
         };
-        match self.admission.admit(peer, pending) {
+        match self.admission.admit(Client::new(peer, datagram), pending) {
             Admit::Yes(pending, ticket, repeats) => {
                 let seed = datagram.len() as u64;
                 self.start(pending.request, peer, (ticket, repeats), seed)
@@ -342,11 +342,16 @@ impl Listener {
 
     /// Starts a request that was held.
     async fn start_held(self: &Arc<Self>, started: Started<Pending>) {
-        let Started { peer, item, waited } = started;
+        let Started {
+            client,
+            item,
+            waited,
+        } = started;
+        let peer = client.peer;
         debug!(%peer, ?waited, "held request starts");
         let claim = {
             let mut state = self.admission.lock();
-            self.admission.claim(&mut state, peer)
+            self.admission.claim(&mut state, client)
         };
         let seed = item.request.wire_len as u64;
         self.start(item.request, peer, claim, seed).await;
