@@ -3,6 +3,7 @@
 #
 #   bash tests/bench/tftp_storm.sh                 # ROUNDS=3, ~10 minutes
 #   ROUNDS=1 SIZES="50" PARTS=storm WRITE_DOC=0 bash tests/bench/tftp_storm.sh   # a quick look
+#   NETBOOT_BEFORE=/path/to/older/netboot bash tests/bench/tftp_storm.sh  # a third column
 #
 # Not run by `cargo test` or CI. Needs tftpd-hpa (in.tftpd). All traffic
 # stays on the loopback interface: servers on 127.0.0.1, clients on
@@ -35,7 +36,9 @@ FILE_KIB=${FILE_KIB:-1024}        # the file every client fetches (ipxe.efi is ~
 DEADLINE=${DEADLINE:-90}          # seconds, bound of one client
 OUT=${OUT:-$REPO/target/bench}
 PORT0=${PORT0:-$((20000 + $$ % 20000))}
-P_NB=$PORT0 P_HPA=$((PORT0 + 1)) P_RELAY=$((PORT0 + 2))
+P_NB=$PORT0 P_HPA=$((PORT0 + 1)) P_RELAY=$((PORT0 + 2)) P_BEFORE=$((PORT0 + 3))
+NETBOOT_BEFORE=${NETBOOT_BEFORE:-}   # an older netboot binary, measured too (shipped limits), labelled $BEFORE_LABEL
+SERVERS=(netboot tftpd-hpa); [ -n "$NETBOOT_BEFORE" ] && SERVERS+=(before)
 SHM=/dev/shm; [ -d "$SHM" ] || SHM=/tmp
 WORK=$(mktemp -d "$SHM/nbstorm.XXXXXX")
 ROOT=$WORK/root
@@ -79,7 +82,8 @@ wait_udp() {
 has() { [[ " $PARTS " == *" $1 "* ]]; }
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "-"; else if (NR%2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 field() { tr ' ' '\n' | awk -F= -v k="$1" '$1 == k {print $2}'; }
-port_of() { case $1 in netboot) echo "$P_NB" ;; tftpd-hpa) echo "$P_HPA" ;; esac; }
+port_of() { case $1 in netboot) echo "$P_NB" ;; tftpd-hpa) echo "$P_HPA" ;; before) echo "$P_BEFORE" ;; esac; }
+label_of() { case $1 in netboot) echo "netboot (shipped limits)" ;; before) echo "${BEFORE_LABEL:-netboot before} (shipped limits)" ;; *) echo "$1" ;; esac; }
 
 setup() {
     for tool in in.tftpd ss timeout; do
@@ -102,6 +106,11 @@ start_servers() {
     wait_for "$WORK/netboot.log" "TFTP listening on"
     start in.tftpd -L -s -a "127.0.0.1:$P_HPA" "$ROOT" 2> "$WORK/tftpd-hpa.log"
     wait_udp "$P_HPA"
+    if [ -n "$NETBOOT_BEFORE" ]; then
+        log "starting $NETBOOT_BEFORE :$P_BEFORE (shipped limits)"
+        start "$NETBOOT_BEFORE" tftp --address "127.0.0.1:$P_BEFORE" "$ROOT" 2> "$WORK/before.log"
+        wait_for "$WORK/before.log" "TFTP listening on"
+    fi
 }
 
 # One storm; prints the client's result line. Args: server-or-relay-port clients [--many-addresses].
@@ -118,7 +127,11 @@ record() {   # case server line
     log "$1 $2: $3"
 }
 
-servers_in_round() { if [ $(($1 % 2)) = 1 ]; then echo netboot tftpd-hpa; else echo tftpd-hpa netboot; fi; }
+# The servers, in an order that rotates from round to round.
+servers_in_round() {
+    local n=${#SERVERS[@]} i
+    for i in $(seq 0 $((n - 1))); do printf '%s ' "${SERVERS[$(((i + $1) % n))]}"; done
+}
 
 storm_rounds() {
     local round n mode server line
@@ -177,13 +190,14 @@ report() {
         echo "Failures summed over the rounds; per-client times and the time until the last client finished:"
         echo "medians over the rounds."
         echo
-        echo "| clients | from | netboot (shipped limits) | tftpd-hpa |"
-        echo "|---|---|---|---|"
-        local n mode
+        local n mode server
+        printf '| clients | from |'; for server in "${SERVERS[@]}"; do printf ' %s |' "$(label_of "$server")"; done; echo
+        printf '|---|---|'; for server in "${SERVERS[@]}"; do printf -- '---|'; done; echo
         for n in $SIZES; do
             for mode in one many; do
-                printf '| %s | %s | %s | %s |\n' "$n" "$([ $mode = one ] && echo "127.0.0.1" || echo "$n addresses")" \
-                    "$(cell "storm $n $mode" netboot)" "$(cell "storm $n $mode" tftpd-hpa)"
+                printf '| %s | %s |' "$n" "$([ $mode = one ] && echo "127.0.0.1" || echo "$n addresses")"
+                for server in "${SERVERS[@]}"; do printf ' %s |' "$(cell "storm $n $mode" "$server")"; done
+                echo
             done
         done
         echo
@@ -195,8 +209,8 @@ report() {
         echo
         echo "| server | result |"
         echo "|---|---|"
-        printf '| netboot (shipped limits) | %s |\n' "$(lossy_cell netboot)"
-        printf '| tftpd-hpa | %s |\n' "$(lossy_cell tftpd-hpa)"
+        local server
+        for server in "${SERVERS[@]}"; do printf '| %s | %s |\n' "$(label_of "$server")" "$(lossy_cell "$server")"; done
     fi
 }
 
