@@ -39,6 +39,12 @@ PORT0=${PORT0:-$((20000 + $$ % 20000))}
 P_NB=$PORT0 P_HPA=$((PORT0 + 1)) P_RELAY=$((PORT0 + 2)) P_BEFORE=$((PORT0 + 3))
 NETBOOT_BEFORE=${NETBOOT_BEFORE:-}   # an older netboot binary, measured too (shipped limits), labelled $BEFORE_LABEL
 SERVERS=(netboot tftpd-hpa); [ -n "$NETBOOT_BEFORE" ] && SERVERS+=(before)
+# shellcheck disable=SC2206 # ONLY="netboot" measures that server alone
+[ -n "${ONLY:-}" ] && SERVERS=($ONLY)
+# After a lossy run, transfers whose client's last ACK was lost wait for it
+# (netboot: --timeout 15 s) and then send an ERROR to a port the next run's
+# relay may have been given again: wait them out.
+LINGER=${LINGER:-16}
 SHM=/dev/shm; [ -d "$SHM" ] || SHM=/tmp
 WORK=$(mktemp -d "$SHM/nbstorm.XXXXXX")
 ROOT=$WORK/root
@@ -160,6 +166,7 @@ lossy_rounds() {
             stop "$relay"
             line+=" $(grep -o 'dropped=[0-9]*' "$WORK/relay.log" | cut -d= -f2 | awk '{s += $1} END {print "dropped=" s + 0}')"
             record "lossy" "$server" "$line"
+            sleep "$LINGER"
         done
     done
 }
