@@ -8,7 +8,8 @@
 //! copy of the block it last ACKed gets that ACK again. Clients either all
 //! come from 127.0.0.1 (one address: a NAT, a container lab) or each from
 //! an address of its own in 127.1.0.0/16 (`--many-addresses`; the loopback
-//! /8 answers all of them without any set-up).
+//! /8 answers all of them without any set-up). `--loss` drops datagrams in
+//! the client, both ways, as a lossy link would, without a relay's cost.
 //!
 //! ```text
 //! cargo run --release --example tftp_storm_client -- \
@@ -61,6 +62,55 @@ struct Args {
     /// Bound on one client, seconds (a client still going is a failure).
     #[arg(long, default_value_t = 120)]
     deadline_s: u64,
+    /// Fraction of datagrams lost each way, dropped in the client itself
+    /// (a lossy link without a relay in between).
+    #[arg(long, default_value_t = 0.0)]
+    loss: f64,
+    /// Seed of the drop pattern (each client mixes in its number).
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+/// A client's socket on a link that loses `loss` of the datagrams each way.
+struct Link<'s> {
+    socket: &'s UdpSocket,
+    loss: f64,
+    state: u64,
+}
+
+impl Link<'_> {
+    /// splitmix64: whether the next datagram is lost.
+    fn lost(&mut self) -> bool {
+        if self.loss <= 0.0 {
+            return false;
+        }
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        ((z >> 11) as f64 / (1u64 << 53) as f64) < self.loss
+    }
+
+    fn send(&mut self, datagram: &[u8], to: SocketAddr) {
+        if !self.lost() {
+            let _ = self.socket.send_to(datagram, to);
+        }
+    }
+
+    /// The next datagram that is not lost, until `until`.
+    fn recv(&mut self, buf: &mut [u8], until: Instant) -> Option<(usize, SocketAddr)> {
+        loop {
+            let left = until.checked_duration_since(Instant::now())?;
+            let _ = self
+                .socket
+                .set_read_timeout(Some(left.max(Duration::from_millis(1))));
+            let got = self.socket.recv_from(buf).ok()?;
+            if !self.lost() {
+                return Some(got);
+            }
+        }
+    }
 }
 
 /// How one client ended (the texts are printed with `Debug`).
@@ -91,7 +141,15 @@ fn main() {
                 let socket = bind(&args, i);
                 barrier.wait();
                 match socket {
-                    Ok(socket) => download(&args, &socket, &expected),
+                    Ok(socket) => {
+                        let state = args.seed ^ (i as u64).wrapping_mul(0xA24B_AED4_963E_E407);
+                        let link = Link {
+                            socket: &socket,
+                            loss: args.loss,
+                            state,
+                        };
+                        download(&args, link, &expected)
+                    }
                     Err(e) => End::Error(format!("bind: {e}")),
                 }
             })
@@ -149,7 +207,7 @@ fn summary(ends: &[End], total: Duration) -> String {
 }
 
 /// One lock-step download, firmware-style.
-fn download(args: &Args, socket: &UdpSocket, expected: &[u8]) -> End {
+fn download(args: &Args, mut link: Link<'_>, expected: &[u8]) -> End {
     let t0 = Instant::now();
     let deadline = t0 + Duration::from_secs(args.deadline_s);
     let timeout = Duration::from_millis(args.timeout_ms.max(1));
@@ -161,24 +219,21 @@ fn download(args: &Args, socket: &UdpSocket, expected: &[u8]) -> End {
     let mut next: u16 = 1;
     let mut silent = 0;
     let mut buf = vec![0u8; 65536];
-    if let Err(e) = socket.send_to(&last_sent, to) {
-        return End::Error(format!("send: {e}"));
-    }
+    link.send(&last_sent, to);
+    // The retransmission timer runs from the last packet sent.
+    let mut timer = Instant::now() + timeout;
     loop {
         if Instant::now() >= deadline {
             return End::GaveUp(format!("deadline, {} bytes", got.len()));
         }
-        let _ = socket.set_read_timeout(Some(timeout));
-        let (len, from) = match socket.recv_from(&mut buf) {
-            Ok(r) => r,
-            Err(_) => {
-                silent += 1;
-                if silent >= args.retries {
-                    return End::GaveUp(format!("{silent} silent timeouts, {} bytes", got.len()));
-                }
-                let _ = socket.send_to(&last_sent, to);
-                continue;
+        let Some((len, from)) = link.recv(&mut buf, timer) else {
+            silent += 1;
+            if silent >= args.retries {
+                return End::GaveUp(format!("{silent} silent timeouts, {} bytes", got.len()));
             }
+            link.send(&last_sent, to);
+            timer = Instant::now() + timeout;
+            continue;
         };
         if tid.is_some_and(|t| t != from) {
             continue;
@@ -201,7 +256,7 @@ fn download(args: &Args, socket: &UdpSocket, expected: &[u8]) -> End {
                 last_sent = Packet::Ack { block }.to_bytes();
                 next = next.wrapping_add(1);
                 if data.len() < blksize {
-                    let _ = socket.send_to(&last_sent, from);
+                    link.send(&last_sent, from);
                     return if got == expected {
                         End::Done(t0.elapsed())
                     } else {
@@ -218,7 +273,8 @@ fn download(args: &Args, socket: &UdpSocket, expected: &[u8]) -> End {
         }
         tid = Some(from);
         to = from;
-        let _ = socket.send_to(&last_sent, to);
+        link.send(&last_sent, to);
+        timer = Instant::now() + timeout;
     }
 }
 

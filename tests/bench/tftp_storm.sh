@@ -18,6 +18,8 @@
 #          address; no loss.
 #   lossy: $LOSSY_CLIENTS clients through examples/lossy_relay.rs dropping
 #          $LOSS of the datagrams in each direction (seeded per round).
+#   direct: the same clients dropping $LOSS each way themselves (seeded per
+#          round and client): the lossy link without the relay's cost.
 # A round runs every cell against both servers, the server order
 # alternating between rounds (the VM has slow and fast phases).
 #
@@ -29,7 +31,7 @@ set -euo pipefail
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 ROUNDS=${ROUNDS:-3}
 SIZES=${SIZES:-50 200 500}
-PARTS=${PARTS:-storm lossy}
+PARTS=${PARTS:-storm lossy direct}
 LOSSY_CLIENTS=${LOSSY_CLIENTS:-300}
 LOSS=${LOSS:-0.02}
 FILE_KIB=${FILE_KIB:-1024}        # the file every client fetches (ipxe.efi is ~1 MiB)
@@ -171,6 +173,17 @@ lossy_rounds() {
     done
 }
 
+direct_rounds() {
+    local round server line
+    for round in $(seq 1 "$ROUNDS"); do
+        for server in $(servers_in_round "$round"); do
+            line=$(storm "$(port_of "$server")" "$LOSSY_CLIENTS" --loss "$LOSS" --seed "$round")
+            record "direct" "$server" "$line"
+            sleep "$LINGER"
+        done
+    done
+}
+
 # "a / b / c" of FIELD over the runs of CASE against SERVER, in round order.
 runs_of() { awk -F'\t' -v c="$1" -v s="$2" '$1 == c && $2 == s {print $3}' "$OUT/storm-raw.tsv"; }
 cell() {   # case server -> "failed F; p50 X s; p99 Y s; all done Z s" (medians over rounds, failures summed)
@@ -181,12 +194,12 @@ cell() {   # case server -> "failed F; p50 X s; p99 Y s; all done Z s" (medians 
     total=$(runs_of "$c" "$s" | field total_s | median)
     printf '%s failed; p50 %s s, p99 %s s; all done in %s s' "$failed" "$p50" "$p99" "$total"
 }
-lossy_cell() {
-    local s=$1 gave errors p99s p50
-    gave=$(runs_of lossy "$s" | field gave_up | awk '{t += $1} END {print t + 0}')
-    errors=$(runs_of lossy "$s" | field errors | awk '{t += $1} END {print t + 0}')
-    p50=$(runs_of lossy "$s" | field p50_s | median)
-    p99s=$(runs_of lossy "$s" | field p99_s | paste -sd/ -)
+lossy_cell() {   # case server
+    local c=$1 s=$2 gave errors p99s p50
+    gave=$(runs_of "$c" "$s" | field gave_up | awk '{t += $1} END {print t + 0}')
+    errors=$(runs_of "$c" "$s" | field errors | awk '{t += $1} END {print t + 0}')
+    p50=$(runs_of "$c" "$s" | field p50_s | median)
+    p99s=$(runs_of "$c" "$s" | field p99_s | paste -sd/ -)
     printf '%s gave up, %s ERRORs; p50 %s s; p99 %s s' "$gave" "$errors" "$p50" "$p99s"
 }
 
@@ -209,15 +222,18 @@ report() {
         done
         echo
     fi
-    if has lossy; then
-        echo "### Lossy storm: $LOSSY_CLIENTS firmware-like clients through a relay losing $(awk -v l="$LOSS" 'BEGIN {print l*100}') % each way ($ROUNDS rounds)"
+    if has lossy || has direct; then
+        echo "### Lossy storm: $LOSSY_CLIENTS firmware-like clients, $(awk -v l="$LOSS" 'BEGIN {print l*100}') % of the datagrams lost each way ($ROUNDS rounds)"
         echo
         echo "Give-ups and ERRORs summed over the rounds; p50 the median over the rounds; p99 of each round."
         echo
-        echo "| server | result |"
-        echo "|---|---|"
+        echo "| server | through lossy_relay | lost in the clients, no relay |"
+        echo "|---|---|---|"
         local server
-        for server in "${SERVERS[@]}"; do printf '| %s | %s |\n' "$(label_of "$server")" "$(lossy_cell "$server")"; done
+        for server in "${SERVERS[@]}"; do
+            printf '| %s | %s | %s |\n' "$(label_of "$server")" "$(has lossy && lossy_cell lossy "$server")" \
+                "$(has direct && lossy_cell direct "$server")"
+        done
     fi
 }
 
@@ -248,6 +264,7 @@ main() {
     start_servers
     if has storm; then storm_rounds; fi
     if has lossy; then lossy_rounds; fi
+    if has direct; then direct_rounds; fi
     report | tee "$OUT/storm-tables.md"
     write_doc
     log "done in $(($(date +%s) - SCRIPT_START)) s"
