@@ -7,6 +7,8 @@ set -euo pipefail
 PACKAGES=(
     # TFTP clients and reference servers
     tftp-hpa atftp curl busybox tftpd-hpa dnsmasq-base
+    # HTTP clients
+    wget
     # network namespaces and DHCP clients/tools
     iproute2 isc-dhcp-client udhcpc nmap kea-admin
     # a DHCP relay between namespaces (dhcrelay), for the relayed-pool test
@@ -17,6 +19,9 @@ PACKAGES=(
     procps
     # packet capture for the PXE tests' wire checks
     tcpdump
+    # systemd-analyze verify for the units in dist/systemd; setpriv starts
+    # serve the way the unit does
+    systemd util-linux
 )
 
 SUDO=()

@@ -120,6 +120,7 @@ fn profiles(a: &Args) -> anyhow::Result<LabProfiles> {
         uefi_arm64: a.uefi_arm64.clone(),
         http: a.http.clone(),
         ipxe: a.ipxe.clone(),
+        other: None,
     };
     let default = ClientProfile {
         name: "lab-default".into(),

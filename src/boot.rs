@@ -36,6 +36,11 @@ pub struct BootFiles {
     /// What to give a client that is already iPXE (a script name or URL),
     /// so that iPXE is not handed iPXE again.
     pub ipxe: Option<String>,
+    /// The file (option 67) for a client that is not network-boot firmware
+    /// (no option 60 `PXEClient`/`HTTPClient`, no option 93, not iPXE or
+    /// U-Boot): a router's autoinstall `network-confg`, say. Only a profile
+    /// gives one; such clients get no boot file by default.
+    pub other: Option<String>,
 }
 
 /// Everything the registry decided for one client.

@@ -9,6 +9,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::registry::locate::{Seg, SourceMap};
+use crate::registry::parse::serde_diag;
+use crate::registry::Diagnostic;
+
 /// The whole file.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -26,6 +30,8 @@ pub struct FileConfig {
     pub state_dir: Option<PathBuf>,
     /// Our address on the served network, when the interface has several.
     pub server_address: Option<Ipv4Addr>,
+    /// User `serve` runs as once its sockets are open (`--user`).
+    pub user: Option<String>,
     /// DHCP settings.
     #[serde(default)]
     pub dhcp: DhcpSection,
@@ -35,6 +41,21 @@ pub struct FileConfig {
     /// TFTP settings.
     #[serde(default)]
     pub tftp: TftpSection,
+    /// HTTP settings.
+    #[serde(default)]
+    pub http: HttpSection,
+    /// Where the file was read from, to point errors at a key's line.
+    #[serde(skip)]
+    pub origin: Option<Origin>,
+}
+
+/// The path and text a [`FileConfig`] was parsed from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Origin {
+    /// The file as named.
+    pub path: PathBuf,
+    /// Its text.
+    pub text: String,
 }
 
 /// `dhcp:`.
@@ -119,59 +140,111 @@ pub struct TftpSection {
     pub max_upload: Option<u64>,
     /// Directory inside the root every upload lands in.
     pub upload_dir: Option<String>,
+    /// Previous versions kept of a file an upload replaces (0: none).
+    pub keep_versions: Option<usize>,
     /// `--busy-poll` of `netboot tftp`, microseconds (0 = always sleep).
     pub busy_poll_us: Option<u64>,
+    /// tftpd-hpa map file (relative to this file's directory).
+    pub map_file: Option<PathBuf>,
+    /// Look a missing name up ignoring case (default true in `serve`).
+    pub case_insensitive: Option<bool>,
+    /// Ports for transfers, `LOW:HIGH`.
+    pub port_range: Option<String>,
+    /// Concurrent transfers in all.
+    pub max_transfers: Option<usize>,
+    /// Concurrent transfers per client address.
+    pub max_per_client: Option<usize>,
+    /// Seconds of silence after which a transfer is dropped.
+    pub timeout: Option<u64>,
+    /// Retransmission timeout before the first round-trip measurement, µs.
+    pub retransmit_us: Option<u64>,
+}
+
+/// `http:`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSection {
+    /// Serve HTTP beside TFTP (default true).
+    pub enabled: Option<bool>,
+    /// Port (default: 80 when netboot may bind it, else 8080).
+    pub port: Option<u16>,
 }
 
 /// A configuration file that cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigFileError {
     /// Unreadable.
-    #[error("{path}: {source}")]
+    #[error("cannot read {}: {}{}", path.display(), reason(error), read_hint(error))]
     Read {
         /// The file.
         path: PathBuf,
-        /// Why.
-        source: std::io::Error,
+        /// Why (part of the message, not a separate cause, so it is said once).
+        error: std::io::Error,
     },
-    /// Not valid YAML for this schema.
-    #[error("{path}:{line}:{column}: {message}")]
-    Parse {
-        /// The file.
-        path: PathBuf,
-        /// 1-based line.
-        line: usize,
-        /// 1-based column.
-        column: usize,
-        /// What is wrong.
-        message: String,
-    },
+    /// Not valid YAML for this schema: `file:line:column: what`.
+    #[error("{0}")]
+    Parse(Diagnostic),
+}
+
+/// An I/O error's words without the "(os error N)" suffix.
+fn reason(error: &std::io::Error) -> String {
+    let text = error.to_string();
+    match text.find(" (os error") {
+        Some(at) => text[..at].to_string(),
+        None => text,
+    }
+}
+
+fn read_hint(error: &std::io::Error) -> &'static str {
+    if error.kind() == std::io::ErrorKind::NotFound {
+        "; name an existing file with --config, or leave --config out to read ./netboot.yaml when it exists"
+    } else {
+        ""
+    }
 }
 
 impl FileConfig {
     /// Reads and parses `path`.
     pub fn load(path: &Path) -> Result<Self, ConfigFileError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigFileError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigFileError::Read {
             path: path.to_path_buf(),
-            source,
+            error,
         })?;
         Self::parse(path, &text)
     }
 
     /// Parses the text of `path`.
     pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigFileError> {
-        if text.trim().is_empty() {
-            return Ok(Self::default());
-        }
-        serde_norway::from_str(text).map_err(|e| {
-            let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-            ConfigFileError::Parse {
-                path: path.to_path_buf(),
-                line,
-                column,
-                message: e.to_string(),
-            }
-        })
+        let mut parsed: Self = if text.trim().is_empty() {
+            Self::default()
+        } else {
+            serde_norway::from_str(text)
+                .map_err(|e| ConfigFileError::Parse(serde_diag(path, &e)))?
+        };
+        parsed.origin = Some(Origin {
+            path: path.to_path_buf(),
+            text: text.to_string(),
+        });
+        Ok(parsed)
+    }
+
+    /// Where the value at `key` (`["dhcp", "range"]`) is written, as
+    /// `netboot.yaml:4:10: dhcp.range`, or the dotted key alone when the
+    /// settings did not come from a file.
+    pub fn place(&self, key: &[&str]) -> String {
+        let dotted = key.join(".");
+        let Some(origin) = &self.origin else {
+            return dotted;
+        };
+        let segs: Vec<Seg<'_>> = key
+            .iter()
+            .map(|k| match k.parse::<usize>() {
+                Ok(i) => Seg::Idx(i),
+                Err(_) => Seg::Key(k),
+            })
+            .collect();
+        let pos = SourceMap::new(&origin.text).value_pos(&segs);
+        Diagnostic::new(&origin.path, pos, dotted).to_string()
     }
 
     /// Every interface named, `interface` first.

@@ -4,15 +4,19 @@
 //! command line and starts the pieces. See `docs/ARCHITECTURE.md` for the map.
 
 pub mod autoaddr;
+pub mod backups;
 pub mod boot;
 pub mod cli;
 pub mod config;
 pub mod dhcp;
+pub mod http;
 pub mod logging;
 pub mod mac;
 pub mod net;
+pub mod pidfile;
 pub mod privileges;
 pub mod registry;
 pub mod serve;
+pub mod shutdown;
 pub mod tftp;
 pub mod udp4;

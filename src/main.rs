@@ -6,9 +6,14 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use netboot::cli::backups::BackupsArgs;
+use netboot::cli::http::HttpArgs;
 use netboot::cli::serve::{CheckArgs, LeasesArgs, ServeArgs};
 use netboot::cli::tftp::TftpArgs;
 use netboot::logging::{self, LogFormat};
+use netboot::pidfile::Pidfile;
+use netboot::privileges::{self, KeptCaps, Target};
+use netboot::tftp::mapfile;
 use netboot::tftp::server::TftpServer;
 use tokio_util::sync::CancellationToken;
 
@@ -27,13 +32,17 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run DHCP, TFTP and the profile registry together: the appliance.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run a standalone TFTP server (flags compatible with tftpd-hpa).
-    Tftp(TftpArgs),
+    Tftp(Box<TftpArgs>),
+    /// Run a standalone HTTP server for boot files (ranges, keep-alive).
+    Http(HttpArgs),
     /// Validate netboot.yaml and the profiles without serving.
     Check(CheckArgs),
     /// List the leases in the state directory.
     Leases(LeasesArgs),
+    /// List the versions uploads kept (--keep-versions) and diff two.
+    Backups(BackupsArgs),
 }
 
 fn main() -> ExitCode {
@@ -41,29 +50,49 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Serve(args) => {
             logging::init(cli.log_format, args.verbose);
-            with_runtime(|cancel| async move { Ok(netboot::serve::run(args, cancel).await?) })
+            run_serve(*args)
         }
         Command::Tftp(args) => {
             logging::init(cli.log_format, args.verbosity());
-            run_tftp(args)
+            run_tftp(*args)
+        }
+        Command::Http(args) => {
+            logging::init(cli.log_format, args.verbose);
+            run_http(args)
         }
         Command::Check(args) => {
             logging::init(cli.log_format, 0);
             run_check(&args)
         }
         Command::Leases(args) => run_leases(&args),
+        Command::Backups(args) => run_backups(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("netboot: {e:#}");
+            eprintln!("netboot: {}", said_once(&e));
             ExitCode::FAILURE
         }
     }
 }
 
+/// The error and its causes, each cause added only when the message so far
+/// does not already say it (library errors often include their cause's
+/// text), so nothing is printed twice.
+fn said_once(error: &anyhow::Error) -> String {
+    let mut out = error.to_string();
+    for cause in error.chain().skip(1) {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+    }
+    out
+}
+
 /// Runs `body` on a multi-threaded runtime with a token cancelled by
-/// SIGINT or SIGTERM.
+/// SIGINT or SIGTERM (blocked since start-up, see `netboot::shutdown`).
 fn with_runtime<F, Fut>(body: F) -> anyhow::Result<()>
 where
     F: FnOnce(CancellationToken) -> Fut,
@@ -75,46 +104,77 @@ where
         .context("cannot start the async runtime")?;
     runtime.block_on(async move {
         let cancel = CancellationToken::new();
-        tokio::spawn(shutdown_on_signal(cancel.clone()));
+        netboot::shutdown::on_signal(cancel.clone());
         body(cancel).await
     })
 }
 
+/// `netboot serve`: the privileged start-up with one thread, then the
+/// servers on the runtime.
+fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
+    netboot::shutdown::block();
+    let prepared = netboot::serve::prepare(args)?;
+    with_runtime(|cancel| async move { Ok(prepared.run(cancel).await?) })
+}
+
+/// `netboot tftp`: binds, writes the PID file and drops to `--user` while
+/// the process has one thread, then serves; the PID file goes on exit.
 fn run_tftp(args: TftpArgs) -> anyhow::Result<()> {
+    if args.version {
+        println!("{}", netboot::cli::tftp::version_text());
+        return Ok(());
+    }
     let cfg = args.to_config()?;
+    netboot::shutdown::block();
+    let (rules, map_file) = (std::sync::Arc::clone(&cfg.remap), cfg.map_file.clone());
+    let server = TftpServer::bind(cfg)?;
+    let pidfile = args.pidfile.as_deref().map(Pidfile::create).transpose()?;
+    // root stays root without --user; anyone else lets go of every
+    // capability (systemd's ambient CAP_NET_BIND_SERVICE) once the port is
+    // bound
+    let target = match &args.user {
+        Some(user) => privileges::choose(Some(user))?,
+        None if nix::unistd::Uid::effective().is_root() => Target::Root,
+        None => Target::Unchanged,
+    };
+    privileges::apply_with_pidfile(&target, &KeptCaps::none(), pidfile.as_ref())?;
+    let served = with_runtime(|cancel| async move {
+        let hangups = mapfile::reload_on_hangup(map_file, rules, cancel.clone());
+        server.run(cancel).await;
+        hangups.abort();
+        Ok(())
+    });
+    drop(pidfile);
+    served
+}
+
+/// `netboot http`: binds and drops to `--user` while the process has one
+/// thread (as `netboot tftp` does), then serves.
+fn run_http(args: HttpArgs) -> anyhow::Result<()> {
+    let cfg = args.to_config()?;
+    netboot::shutdown::block();
+    let server = netboot::http::HttpServer::bind(cfg)?;
+    let target = match &args.user {
+        Some(user) => privileges::choose(Some(user))?,
+        None if nix::unistd::Uid::effective().is_root() => Target::Root,
+        None => Target::Unchanged,
+    };
+    privileges::apply_with_pidfile(&target, &KeptCaps::none(), None)?;
     with_runtime(|cancel| async move {
-        let server = TftpServer::bind(cfg)?;
-        if let Some(user) = &args.user {
-            netboot::privileges::drop_to(user)?;
-        }
-        if let Some(pidfile) = &args.pidfile {
-            std::fs::write(pidfile, format!("{}\n", std::process::id()))
-                .with_context(|| format!("cannot write {}", pidfile.display()))?;
-        }
         server.run(cancel).await;
         Ok(())
     })
 }
 
+/// `netboot check`: exactly the checks `netboot serve` runs before it
+/// starts (flags given to `check` stand for the same flags of `serve`).
 fn run_check(args: &CheckArgs) -> anyhow::Result<()> {
-    let (file, base) = netboot::serve::load_file(args.config.as_deref())?;
-    let in_base = |p: &std::path::Path| base.join(p);
-    let profiles = args
-        .profiles
-        .clone()
-        .or_else(|| file.profiles.as_deref().map(in_base))
-        .unwrap_or_else(|| "profiles".into());
-    let root = args
-        .root
-        .clone()
-        .or_else(|| file.root.as_deref().map(in_base))
-        .unwrap_or_else(|| "boot-images".into());
-    let registry = netboot::serve::load_registry(&profiles, &root)?;
+    let checked = netboot::serve::preflight::preflight(&args.as_serve_args())?;
     println!(
         "ok: {} profile(s) in {}, boot files checked in {}",
-        registry.profile_count(),
-        profiles.display(),
-        root.display()
+        checked.registry.profile_count(),
+        checked.profiles.display(),
+        checked.root.display()
     );
     Ok(())
 }
@@ -124,6 +184,13 @@ fn run_leases(args: &LeasesArgs) -> anyhow::Result<()> {
     // the same resolution as `netboot serve`: flag or NETBOOT_STATE_DIR,
     // the file, then /var/lib/netboot (root) or ./netboot-state
     let dir = netboot::serve::plan::state_dir(args.state_dir.as_deref(), &file, &base);
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "the state directory {} does not exist: netboot serve creates it when it first starts; \
+             give the one serve uses with --state-dir (or NETBOOT_STATE_DIR)",
+            dir.display()
+        );
+    }
     let leases = netboot::dhcp::store::load(&dir)
         .with_context(|| format!("cannot read leases in {}", dir.display()))?;
     let now = std::time::SystemTime::now()
@@ -142,20 +209,27 @@ fn run_leases(args: &LeasesArgs) -> anyhow::Result<()> {
     }
 }
 
-/// Cancels `token` on SIGINT or SIGTERM.
-async fn shutdown_on_signal(token: CancellationToken) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::warn!("cannot install signal handlers; stop with SIGKILL");
-        return;
+fn run_backups(args: &BackupsArgs) -> anyhow::Result<()> {
+    let (file, base) = match &args.dir {
+        Some(_) => Default::default(),
+        None => netboot::serve::load_file(args.config.as_deref())?,
     };
-    tokio::select! {
-        _ = term.recv() => {},
-        _ = int.recv() => {},
+    let dir = args.search_dir(&file, &base);
+    let mut out = std::io::stdout().lock();
+    let printed = netboot::backups::report(
+        &dir,
+        args.name.as_deref(),
+        args.from.as_deref(),
+        args.to.as_deref(),
+        &mut out,
+    );
+    match printed {
+        // `netboot backups r1 | head`: the reader has all it wanted
+        Err(netboot::backups::BackupsError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::BrokenPipe =>
+        {
+            Ok(())
+        }
+        other => Ok(other?),
     }
-    tracing::info!("shutting down");
-    token.cancel();
 }

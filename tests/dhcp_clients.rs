@@ -31,7 +31,7 @@ fn udhcpc_gets_lease_boot_file_and_options() {
     }
     let mut lab = Lab::new();
     lab.start_server(POOL);
-    let got = lab.udhcpc(&[]);
+    let got = lab.udhcpc_pxe(&[]);
     assert_eq!(
         got.get("ip").map(String::as_str),
         Some("10.231.0.100"),

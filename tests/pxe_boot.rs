@@ -6,6 +6,9 @@
 //!   whose text reaches the serial log.
 //! - UEFI: OVMF's own PXE over virtio-net (arch 7) → `ipxe.efi` → iPXE DHCPs
 //!   again → `boot.ipxe` → its `echo` reaches the serial log.
+//! - Without any `boot.ipxe` (`netboot_without_a_script_*`): iPXE gets the
+//!   `netboot.ipxe` netboot writes; on BIOS it chains PXELINUX, on UEFI it
+//!   says on the console what is missing (never a BIOS binary).
 //!
 //! The `netboot_*` and `netboot_proxy_*` tests (`netboot serve`) run by
 //! default, about 20 s per BIOS boot and 35 s per UEFI boot; the dnsmasq
@@ -32,10 +35,24 @@ use pxe_support::wire::Wire;
 use pxe_support::{boot_lock, boot_timeout, keep_artifacts, prerequisites_met, Capture};
 
 /// What each firmware path prints on the serial console once it has booted.
-fn marker(firmware: Firmware) -> &'static str {
-    match firmware {
-        Firmware::Bios => "NETBOOT-PXELINUX-MARKER",
-        Firmware::Uefi => "NETBOOT-IPXE-MARKER platform=efi",
+/// Without a `boot.ipxe`, BIOS iPXE still reaches PXELINUX through the
+/// script netboot writes, and UEFI iPXE shows that script's words (never a
+/// BIOS binary).
+fn marker(kind: ServerKind, firmware: Firmware) -> &'static str {
+    match (kind, firmware) {
+        (_, Firmware::Bios) => "NETBOOT-PXELINUX-MARKER",
+        (ServerKind::NetbootNoScript, Firmware::Uefi) => {
+            "netboot: no boot.ipxe in the boot root and no profile script"
+        }
+        (_, Firmware::Uefi) => "NETBOOT-IPXE-MARKER platform=efi",
+    }
+}
+
+/// The script iPXE is sent to.
+fn ipxe_script(kind: ServerKind) -> &'static str {
+    match kind {
+        ServerKind::NetbootNoScript => "netboot.ipxe",
+        _ => BOOT_IPXE,
     }
 }
 
@@ -61,7 +78,7 @@ fn boot(kind: ServerKind, firmware: Firmware) {
     let mut server = start_server(kind, &lab, &root).unwrap_or_else(|e| panic!("{name}: {e}"));
     let started = Instant::now();
     let mut vm = Vm::start(&lab, firmware).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let outcome = vm.wait_for(marker(firmware), boot_timeout());
+    let outcome = vm.wait_for(marker(kind, firmware), boot_timeout());
     let elapsed = started.elapsed();
     vm.stop();
     server.stop();
@@ -78,31 +95,70 @@ fn boot(kind: ServerKind, firmware: Firmware) {
         );
     }
     if let Some(wire) = wire {
-        check_wire(firmware, &wire);
+        check_wire(kind, firmware, &wire);
     }
+    if over_http(kind) {
+        // after iPXE, everything comes over netboot's HTTP server
+        let log = server.log_tail(400);
+        let mut wanted = vec![format!("path=/{}}}: sent status=200", ipxe_script(kind))];
+        if firmware == Firmware::Bios {
+            wanted.extend(
+                [
+                    "pxelinux.0",
+                    "ldlinux.c32",
+                    "pxelinux.cfg/default",
+                    "cat.c32",
+                ]
+                .map(|f| format!("path=/{f}}}: sent status=200")),
+            );
+        }
+        for line in wanted {
+            assert!(
+                log.contains(&line),
+                "{name}: no `{line}` in the server log:\n{log}"
+            );
+        }
+    }
+}
+
+/// `netboot serve` runs its HTTP server, and sends iPXE there.
+fn over_http(kind: ServerKind) -> bool {
+    matches!(
+        kind,
+        ServerKind::Netboot | ServerKind::NetbootProxy | ServerKind::NetbootNoScript
+    )
 }
 
 /// The firmware asked what we expect and the server answered with the right
 /// boot file for each stage.
-fn check_wire(firmware: Firmware, wire: &Wire) {
+fn check_wire(kind: ServerKind, firmware: Firmware, wire: &Wire) {
+    let name = ipxe_script(kind);
+    let url = format!("http://{}/{name}", pxe_support::lab::SERVER_IP);
+    let (script, tftp_script): (&str, &[&str]) = if over_http(kind) {
+        (&url, &[])
+    } else {
+        (name, std::slice::from_ref(&name))
+    };
     match firmware {
         Firmware::Bios => {
             assert_boot_file(
                 wire,
                 "iPXE ROM (arch 0)",
                 |d| d.arch() == Some(0) && d.is_ipxe(),
-                BOOT_IPXE,
+                script,
             );
-            assert_in_order(
-                wire,
-                &[
-                    BOOT_IPXE,
-                    BOOT_BIOS,
-                    "ldlinux.c32",
-                    "pxelinux.cfg/default",
-                    "cat.c32",
-                ],
-            );
+            if !over_http(kind) {
+                assert_in_order(
+                    wire,
+                    &[
+                        name,
+                        BOOT_BIOS,
+                        "ldlinux.c32",
+                        "pxelinux.cfg/default",
+                        "cat.c32",
+                    ],
+                );
+            }
         }
         Firmware::Uefi => {
             assert_boot_file(
@@ -111,8 +167,8 @@ fn check_wire(firmware: Firmware, wire: &Wire) {
                 |d| d.arch() == Some(7) && !d.is_ipxe(),
                 BOOT_UEFI,
             );
-            assert_boot_file(wire, "ipxe.efi (iPXE)", |d| d.is_ipxe(), BOOT_IPXE);
-            assert_in_order(wire, &[BOOT_UEFI, BOOT_IPXE]);
+            assert_boot_file(wire, "ipxe.efi (iPXE)", |d| d.is_ipxe(), script);
+            assert_in_order(wire, &[&[BOOT_UEFI], tftp_script].concat());
         }
     }
 }
@@ -159,6 +215,16 @@ fn netboot_bios_ipxe_rom_boots_pxelinux() {
 #[test]
 fn netboot_uefi_ovmf_boots_ipxe_script() {
     boot(ServerKind::Netboot, Firmware::Uefi);
+}
+
+#[test]
+fn netboot_without_a_script_bios_ipxe_chains_pxelinux() {
+    boot(ServerKind::NetbootNoScript, Firmware::Bios);
+}
+
+#[test]
+fn netboot_without_a_script_uefi_ipxe_gets_netboots_script() {
+    boot(ServerKind::NetbootNoScript, Firmware::Uefi);
 }
 
 #[test]

@@ -18,6 +18,7 @@ const BOOT_FILES: &[&str] = &[
 
 fn load() -> Registry {
     let boot = tempfile::tempdir().unwrap();
+    std::fs::create_dir(boot.path().join("backups")).unwrap();
     for f in BOOT_FILES {
         std::fs::write(boot.path().join(f), b"").unwrap();
     }
@@ -130,4 +131,8 @@ fn example_files_render() {
         Some("grub/lab.cfg".to_string())
     );
     assert_eq!(reg.upload_dir(&mac("00:1e:bd:01:02:03")), Some("backups/"));
+    assert_eq!(
+        reg.upload_keep_versions(&mac("00:1e:bd:01:02:03")),
+        Some(30)
+    );
 }

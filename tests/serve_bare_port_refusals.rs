@@ -170,7 +170,21 @@ fn a_missing_interface_lists_the_ones_that_exist() {
         return;
     }
     let lab = Lab::bare();
-    let (ok, text) = lab.server_run("timeout", &["30", BIN, "serve", "--interface", "eth9"]);
+    // an empty boot root and profiles directory, so only the interface is wrong
+    let empty = tempfile::tempdir().unwrap();
+    let dir = empty.path().to_str().unwrap();
+    let args = [
+        "30",
+        BIN,
+        "serve",
+        "--interface",
+        "eth9",
+        "--root",
+        dir,
+        "--profiles",
+        dir,
+    ];
+    let (ok, text) = lab.server_run("timeout", &args);
     assert!(!ok);
     assert!(
         text.contains("there is no interface \"eth9\"; interfaces here: lo, vs0"),

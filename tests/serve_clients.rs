@@ -4,7 +4,9 @@
 //! rendered for that client (and a path rewrite of its profile; another
 //! client gets neither), profiles reload on change (a bad edit keeps the
 //! last good registry), `netboot leases` lists the lease, a router's backup
-//! lands in its profile's `upload_dir`, and quick mode
+//! lands in its profile's `upload_dir` (the next night's replaces it and
+//! the first is kept, `keep_versions`; a crash's temporary file is removed
+//! at start), and quick mode
 //! runs with nothing but `--interface`. dhclient and nmap are in
 //! `serve_dhclient_nmap.rs`, several interfaces, unicast and config files in
 //! `serve_networks.rs`.
@@ -54,7 +56,7 @@ fn profile_reservation_boot_file_and_rendered_file() {
         lab.log()
     );
 
-    let lease = lab.udhcpc(&["-O", "150"]);
+    let lease = lab.udhcpc_pxe(&["-O", "150"]);
     assert_eq!(
         lease.get("ip").map(String::as_str),
         Some("10.231.0.42"),
@@ -112,6 +114,11 @@ fn profile_reservation_boot_file_and_rendered_file() {
         .cloned()
         .expect("a lease for the second MAC");
     assert_ne!(other_ip, "10.231.0.42");
+    assert_eq!(
+        other.get("boot_file").map(String::as_str).unwrap_or(""),
+        "",
+        "an operating system's DHCP client (no PXEClient, no option 93) gets no boot file"
+    );
     lab.client_addr(&format!("{other_ip}/24"));
     assert_eq!(
         tftp_get(&lab, "SEP525400123456.cnf.xml"),
@@ -129,37 +136,83 @@ fn a_routers_backup_lands_in_its_profiles_upload_dir() {
         return;
     }
     let mut lab = Lab::new();
+    // a crash during an earlier backup left a temporary file
+    let stale = lab.path("root").join("backups/.netboot-upload-Crash1");
+    std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
+    std::fs::write(&stale, b"half a config").unwrap();
+    let old = std::time::SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::options()
+        .write(true)
+        .open(&stale)
+        .and_then(|f| f.set_modified(old))
+        .unwrap();
+    // serve runs as nobody (no user `netboot` here): the upload directory
+    // is given to it, as an administrator would
+    let user = nix::unistd::User::from_name("netboot")
+        .unwrap()
+        .or(nix::unistd::User::from_name("nobody").unwrap())
+        .expect("user nobody");
+    let backups = stale.parent().unwrap();
+    nix::unistd::chown(backups, Some(user.uid), Some(user.gid)).unwrap();
     let ServeDirs { root, .. } = lab.start_serve_on(
         &[(
             "routers.yaml",
-            "name: routers\nmatch:\n  mac_prefix: 52:54:00\ntftp_servers: [self]\nupload_dir: backups/\n",
+            "name: routers\nmatch:\n  mac_prefix: 52:54:00\ntftp_servers: [self]\n\
+             upload_dir: backups/\nkeep_versions: 5\nboot:\n  other: network-confg\n\
+             files:\n  network-confg:\n    content: \"ip host netboot 10.231.0.1\\n\"\n",
         )],
         &["--no-ping", "--create"],
     );
-    std::fs::create_dir_all(root.join("backups")).unwrap();
-    let lease = lab.udhcpc(&[]);
-    let ip = lease.get("ip").cloned().expect("a lease");
-    lab.client_addr(&format!("{ip}/24"));
-    let config = b"hostname edge-1\ninterface Gi0/0\n ip address dhcp\nend\n";
-    let local = lab.path("running-config");
-    std::fs::write(&local, config).unwrap();
-    let status = lab
-        .client_cmd("timeout")
-        .args(["20", "busybox", "tftp", "-p", "-l"])
-        .arg(&local)
-        .args(["-r", "edge-1-confg", SERVER_IP])
-        .status()
-        .unwrap();
-    assert!(status.success(), "{}", lab.log());
-    assert_eq!(
-        std::fs::read(root.join("backups/edge-1-confg"))
-            .ok()
-            .as_deref(),
-        Some(&config[..]),
-        "the upload is in the profile's upload_dir\n{}",
+    assert!(
+        !stale.exists(),
+        "stale temporary file removed at start\n{}",
         lab.log()
     );
+    let lease = lab.udhcpc(&["-V", "ciscopnp"]);
+    let ip = lease.get("ip").cloned().expect("a lease");
+    assert_eq!(
+        lease.get("boot_file").map(String::as_str),
+        Some("network-confg"),
+        "autoinstall's file from the profile's boot.other, not a PXE loader"
+    );
+    lab.client_addr(&format!("{ip}/24"));
+    // two nights: the second backup replaces the first, which is kept
+    let nights: [&[u8]; 2] = [
+        b"hostname edge-1\ninterface Gi0/0\n ip address dhcp\nend\n",
+        b"hostname edge-1\ninterface Gi0/0\n ip address dhcp\n shutdown\nend\n",
+    ];
+    for config in nights {
+        let local = lab.path("running-config");
+        std::fs::write(&local, config).unwrap();
+        let status = lab
+            .client_cmd("timeout")
+            .args(["20", "busybox", "tftp", "-p", "-l"])
+            .arg(&local)
+            .args(["-r", "edge-1-confg", SERVER_IP])
+            .status()
+            .unwrap();
+        assert!(status.success(), "{}", lab.log());
+        assert_eq!(
+            std::fs::read(root.join("backups/edge-1-confg"))
+                .ok()
+                .as_deref(),
+            Some(config),
+            "the upload is in the profile's upload_dir\n{}",
+            lab.log()
+        );
+    }
     assert!(!root.join("edge-1-confg").exists(), "and nowhere else");
+    let versions = root.join("backups/.netboot-versions/edge-1-confg");
+    let kept: Vec<Vec<u8>> = std::fs::read_dir(&versions)
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(
+        kept,
+        [nights[0]],
+        "the profile's keep_versions\n{}",
+        lab.log()
+    );
 }
 
 #[test]
@@ -172,7 +225,7 @@ fn profiles_reload_and_a_bad_edit_keeps_the_last_good_registry() {
     let dirs = lab.start_serve_on(&[("desk.yaml", &desk)], &["--no-ping"]);
     let file = dirs.profiles.join("desk.yaml");
     assert_eq!(
-        lab.udhcpc(&["-O", "150"])
+        lab.udhcpc_pxe(&["-O", "150"])
             .get("boot_file")
             .map(String::as_str),
         Some("pxelinux.0")
@@ -181,7 +234,7 @@ fn profiles_reload_and_a_bad_edit_keeps_the_last_good_registry() {
     std::fs::write(&file, profile("desk-01", "undionly.kpxe")).unwrap();
     wait_for(&mut lab, "profiles loaded");
     assert_eq!(
-        lab.udhcpc(&["-O", "150"])
+        lab.udhcpc_pxe(&["-O", "150"])
             .get("boot_file")
             .map(String::as_str),
         Some("undionly.kpxe")
@@ -195,7 +248,7 @@ fn profiles_reload_and_a_bad_edit_keeps_the_last_good_registry() {
         lab.log()
     );
     assert_eq!(
-        lab.udhcpc(&["-O", "150"])
+        lab.udhcpc_pxe(&["-O", "150"])
             .get("boot_file")
             .map(String::as_str),
         Some("undionly.kpxe"),
@@ -213,7 +266,7 @@ fn quick_mode_needs_only_the_interface() {
     boot_root(&cwd.join("boot-images"));
     std::fs::create_dir_all(cwd.join("netboot-state")).unwrap();
     lab.start_serve(&["--no-ping", "--state-dir", "netboot-state"], Some(&cwd));
-    let lease = lab.udhcpc(&["-O", "150"]);
+    let lease = lab.udhcpc_pxe(&["-O", "150"]);
     let ip = lease.get("ip").cloned().unwrap_or_default();
     assert!(ip.starts_with("10.231.0."), "{lease:?}\n{}", lab.log());
     assert_eq!(lease.get("siaddr").map(String::as_str), Some(SERVER_IP));
@@ -240,7 +293,7 @@ fn known_clients_only_ignores_strangers() {
         &["--known-clients-only", "--no-ping"],
     );
     assert!(
-        lab.udhcpc(&["-O", "150"]).is_empty(),
+        lab.udhcpc_pxe(&["-O", "150"]).is_empty(),
         "a stranger gets no lease"
     );
     assert!(

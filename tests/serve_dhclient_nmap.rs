@@ -11,10 +11,14 @@ use std::time::{Duration, Instant};
 use netns::{Lab, CLIENT_MAC, SERVER_IP};
 
 /// Starts `netboot serve` with a profile reserving 10.231.0.50 as `web1`
-/// for the client's MAC, router and DNS options, default boot files.
+/// for the client's MAC and giving it a file as the operating system's
+/// DHCP client it is (`boot.other`: dhclient is no PXE firmware), router
+/// and DNS options, default boot files.
 fn serve_with_reservation(lab: &mut Lab) {
-    let web1 =
-        format!("name: web1\nmatch:\n  mac: {CLIENT_MAC}\naddress: 10.231.0.50\nhostname: web1\n");
+    let web1 = format!(
+        "name: web1\nmatch:\n  mac: {CLIENT_MAC}\naddress: 10.231.0.50\nhostname: web1\n\
+         boot:\n  other: undionly.kpxe\n"
+    );
     lab.start_serve_on(
         &[("web1.yaml", &web1)],
         &[

@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use netns::{boot_root, Lab, ServeDirs, CLIENT_MAC, SERVER_IF, SERVER_IP};
+use netns::{boot_root, Lab, CLIENT_MAC, SERVER_IF, SERVER_IP};
 
 const BIN: &str = env!("CARGO_BIN_EXE_netboot");
 
@@ -43,7 +43,7 @@ fn two_interfaces_are_each_served_from_their_own_subnet() {
         "{}",
         lab.log()
     );
-    let first = lab.udhcpc(&[]);
+    let first = lab.udhcpc_pxe(&[]);
     assert!(
         host_part(&first, "10.231.0.").is_some(),
         "{first:?}\n{}",
@@ -52,7 +52,7 @@ fn two_interfaces_are_each_served_from_their_own_subnet() {
     assert_eq!(first["serverid"], SERVER_IP);
     assert_eq!(first["siaddr"], SERVER_IP);
 
-    let other = lab.udhcpc_in(&second, &[]);
+    let other = lab.udhcpc_in(&second, netns::PXE_BIOS);
     assert!(
         host_part(&other, "10.232.0.").is_some(),
         "{other:?}\n{}",
@@ -217,6 +217,7 @@ fn config_file_settings_reach_the_client_and_flags_win() {
     let mut lab = Lab::new();
     let site = lab.path("site");
     boot_root(&site.join("images"));
+    std::fs::create_dir_all(site.join("profiles")).unwrap();
     let config = site.join("netboot.yaml");
     std::fs::write(
         &config,
@@ -230,7 +231,7 @@ fn config_file_settings_reach_the_client_and_flags_win() {
     );
     let said = format!("netboot reads its settings from {}", config.display());
     assert!(lab.log_contains(&said), "{}", lab.log());
-    let lease = lab.udhcpc(&[]);
+    let lease = lab.udhcpc_pxe(&[]);
     let host = host_part(&lease, "10.231.0.");
     assert!(
         host.is_some_and(|h| (60..=69).contains(&h)),
@@ -292,8 +293,11 @@ fn sighup_without_a_profiles_directory_reloads_instead_of_killing() {
         return;
     }
     let mut lab = Lab::new();
-    // no profile: no profiles directory at all
-    let ServeDirs { profiles, .. } = lab.start_serve_on(&[], &["--no-ping"]);
+    // no profiles directory at all where serve looks by default (./profiles)
+    let site = lab.path("site");
+    boot_root(&site.join("boot-images"));
+    lab.start_serve(&["--no-ping"], Some(&site));
+    let profiles = site.join("profiles");
     assert!(lab.signal_server("HUP"));
     lab.wait_log("nothing to reload", Duration::from_secs(15));
     assert!(lab.server_running(), "SIGHUP killed the server");

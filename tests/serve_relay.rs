@@ -122,7 +122,7 @@ fn a_client_behind_a_relay_is_served_from_its_relay_pool_and_boots() {
         ],
     );
 
-    let lease = lab.udhcpc_in(&far, &[]);
+    let lease = lab.udhcpc_in(&far, netns::PXE_BIOS);
     let relay_text = || std::fs::read_to_string(&relay_log).unwrap_or_default();
     assert_eq!(
         lease.get("ip").map(String::as_str),

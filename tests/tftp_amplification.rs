@@ -136,7 +136,8 @@ fn errors_answering_a_request_are_no_larger_than_it() {
         (wrq("f", "mail", &[]), ERR_ILLEGAL),
         (rrq("missing", "octet", &[]), ERR_NOT_FOUND),
         (rrq("../x", "octet", &[]), ERR_ACCESS),
-        (wrq("new", "octet", &[]), ERR_ACCESS),
+        // a new file without --create: ERROR 1, as tftpd-hpa
+        (wrq("new", "octet", &[]), ERR_NOT_FOUND),
         (rrq("f", "bogus", &[]), ERR_ILLEGAL),
         (b"\x00\x01f\x00octet".to_vec(), ERR_ILLEGAL),
     ];

@@ -6,7 +6,7 @@ mod support;
 
 use std::process::Command;
 
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 
 use support::clients::{tftp_hpa_get, tftp_hpa_put};
 use support::raw::{ack, rrq, wrq, Packet, RawClient, ERR_ACCESS};
@@ -139,6 +139,129 @@ fn user_drops_root_for_good_before_serving() {
     client.request(&wrq("new", "octet", &[]));
     assert!(matches!(client.recv(), Packet::Error(ERR_ACCESS, _)));
     assert!(!srv.root().join("new").exists());
+}
+
+/// Every task's `Uid:` and `CapEff:` lines of `pid`.
+fn task_ids_and_caps(pid: u32) -> Vec<(String, String)> {
+    let dir = format!("/proc/{pid}/task");
+    std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("status")).ok())
+        .map(|status| {
+            let field = |name: &str| {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .unwrap()
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            };
+            (field("Uid:"), field("CapEff:"))
+        })
+        .collect()
+}
+
+#[test]
+fn user_holds_on_every_thread_and_the_pidfile_goes_on_sigterm() {
+    if !require_root("--user switches from root to another user") {
+        return;
+    }
+    let nobody = nix::unistd::User::from_name("nobody")
+        .unwrap()
+        .expect("user nobody");
+    // like /run/netboot: a directory nobody owns, inside one nobody can enter
+    let run = scratch();
+    std::fs::set_permissions(run.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let own = run.path().join("run");
+    std::fs::create_dir(&own).unwrap();
+    nix::unistd::chown(&own, Some(nobody.uid), Some(nobody.gid)).unwrap();
+    let pidfile = own.join("netboot-tftp.pid");
+    let mut srv = Server::start(&["--user", "nobody", "--pidfile", pidfile.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read_to_string(&pidfile).unwrap(),
+        format!("{}\n", srv.pid())
+    );
+    let uid = nobody.uid.as_raw();
+    let tasks = task_ids_and_caps(srv.pid());
+    assert!(tasks.len() > 1, "{tasks:?}");
+    for (uids, caps) in &tasks {
+        assert_eq!(*uids, format!("{uid} {uid} {uid} {uid}"), "{tasks:?}");
+        assert_eq!(caps, "0000000000000000", "{tasks:?}");
+    }
+    let body = pseudo_random(3000, 7);
+    srv.put_file("f", &body, 0o644);
+    let mut client = RawClient::new(srv.addr);
+    client.request(&rrq("f", "octet", &[]));
+    assert_same_bytes(&client.read_rest(None, 512, 1), &body, "as nobody");
+
+    let status = srv.terminate().expect("no exit within 10 s of SIGTERM");
+    assert!(status.success(), "{status}\n{}", srv.log());
+    assert!(!pidfile.exists(), "PID file left behind:\n{}", srv.log());
+}
+
+#[test]
+fn started_like_its_systemd_unit_it_binds_port_69_then_keeps_no_capability() {
+    if !require_root("a namespace of its own for port 69") || !require_tool("setpriv", "util-linux")
+    {
+        return;
+    }
+    // what netboot-tftp.service does: user netboot (nobody here) with the
+    // ambient CAP_NET_BIND_SERVICE, in a network namespace of its own
+    let wrapper = [
+        "unshare",
+        "--net",
+        "sh",
+        "-c",
+        "ip link set lo up && exec \"$@\"",
+        "sh",
+        "setpriv",
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+        "--inh-caps=+net_bind_service",
+        "--ambient-caps=+net_bind_service",
+        "--bounding-set=-all,+net_bind_service",
+        "--",
+    ];
+    let srv = Server::start_wrapped(&wrapper, &["--address", "127.0.0.1:69"]);
+    assert_eq!(srv.port(), 69);
+    let nobody = nix::unistd::User::from_name("nobody").unwrap().unwrap();
+    let uid = nobody.uid.as_raw();
+    let tasks = task_ids_and_caps(srv.pid());
+    assert!(tasks.len() > 1, "{tasks:?}");
+    for (uids, caps) in &tasks {
+        assert_eq!(*uids, format!("{uid} {uid} {uid} {uid}"), "{tasks:?}");
+        assert_eq!(caps, "0000000000000000", "{tasks:?}");
+    }
+}
+
+#[test]
+fn a_pidfile_the_user_cannot_remove_is_announced_and_emptied() {
+    if !require_root("--user switches from root to another user") {
+        return;
+    }
+    // like /run: root's, so nobody may not remove what is in it
+    let run = scratch();
+    std::fs::set_permissions(run.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let pidfile = run.path().join("netboot-tftp.pid");
+    let mut srv = Server::start(&["--user", "nobody", "--pidfile", pidfile.to_str().unwrap()]);
+    assert!(
+        srv.wait_for_log(
+            "may not remove the PID file",
+            std::time::Duration::from_secs(5)
+        ),
+        "{}",
+        srv.log()
+    );
+    assert!(srv.log().contains("/run/netboot"), "{}", srv.log());
+    let status = srv.terminate().expect("no exit within 10 s of SIGTERM");
+    assert!(status.success(), "{status}\n{}", srv.log());
+    assert_eq!(
+        std::fs::read_to_string(&pidfile).unwrap(),
+        "",
+        "not emptied"
+    );
 }
 
 #[test]

@@ -201,7 +201,7 @@ fn check_remap(map: &[u8], name: &[u8], s: &Setup) {
             );
             check_name(mapped.as_bytes());
         }
-        Remapped::Refused => {}
+        Remapped::Refused(_) => {}
     }
 }
 

@@ -1,5 +1,7 @@
 //! The command line: flags of each subcommand and their conversion into
 //! validated configurations. The binary (`src/main.rs`) only dispatches.
 
+pub mod backups;
+pub mod http;
 pub mod serve;
 pub mod tftp;

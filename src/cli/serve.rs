@@ -119,9 +119,73 @@ pub struct ServeArgs {
     #[arg(long, overrides_with = "create")]
     pub no_create: bool,
 
+    /// tftpd-hpa map file of TFTP file-name rewriting rules (read again
+    /// on SIGHUP).
+    #[arg(long, value_name = "FILE")]
+    pub map_file: Option<PathBuf>,
+
+    /// Look a missing TFTP name up ignoring case (the default).
+    #[arg(long, overrides_with = "no_case_insensitive")]
+    pub case_insensitive: bool,
+
+    /// Only exact TFTP names, even if netboot.yaml says
+    /// `tftp.case_insensitive: true`.
+    #[arg(long, overrides_with = "case_insensitive")]
+    pub no_case_insensitive: bool,
+
+    /// Ports for TFTP transfers, `LOW:HIGH`.
+    #[arg(long, value_name = "LOW:HIGH")]
+    pub port_range: Option<String>,
+
+    /// Concurrent TFTP transfers in all (default 512).
+    #[arg(long, value_name = "N")]
+    pub max_transfers: Option<usize>,
+
+    /// Concurrent TFTP transfers per client address (default 16).
+    #[arg(long, value_name = "N")]
+    pub max_per_client: Option<usize>,
+
+    /// Longest a TFTP transfer polls its socket for a fast client's ACK
+    /// before it sleeps, microseconds (at most 10000; 0 = always sleep;
+    /// default 100).
+    #[arg(long, value_name = "MICROSECONDS")]
+    pub busy_poll: Option<u64>,
+
+    /// Drop a TFTP client silent this many seconds (default 15).
+    #[arg(long, value_name = "SECONDS")]
+    pub tftp_timeout: Option<u64>,
+
+    /// TFTP retransmission timeout before the first round-trip
+    /// measurement, microseconds (default 1000000).
+    #[arg(long, value_name = "MICROSECONDS")]
+    pub retransmit: Option<u64>,
+
     /// More detail in the logs.
     #[arg(short = 'v', long, action = clap::ArgAction::Count)]
     pub verbose: u8,
+
+    /// HTTP port (default: 80 when netboot may bind it, else 8080).
+    #[arg(long, value_name = "PORT")]
+    pub http_port: Option<u16>,
+
+    /// No HTTP server (TFTP only), even if netboot.yaml says
+    /// `http.enabled: true`.
+    #[arg(long, overrides_with = "http")]
+    pub no_http: bool,
+
+    /// Run the HTTP server even if netboot.yaml says `http.enabled: false`.
+    #[arg(long, overrides_with = "no_http")]
+    pub http: bool,
+
+    /// User to serve as once the sockets are open, when started as root;
+    /// default: `netboot` if that user exists, else `nobody`. `root` keeps
+    /// root (with a warning).
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+
+    /// Write the PID to FILE (before dropping root); removed on exit.
+    #[arg(long, value_name = "FILE")]
+    pub pidfile: Option<PathBuf>,
 }
 
 /// Flags of `netboot check`.
@@ -138,6 +202,19 @@ pub struct CheckArgs {
     /// Boot root the profiles' boot files must exist in.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
+}
+
+impl CheckArgs {
+    /// The `netboot serve` flags these stand for, so `check` runs the same
+    /// checks as `serve`.
+    pub fn as_serve_args(&self) -> ServeArgs {
+        ServeArgs {
+            config: self.config.clone(),
+            profiles: self.profiles.clone(),
+            root: self.root.clone(),
+            ..ServeArgs::default()
+        }
+    }
 }
 
 /// Flags of `netboot leases`.

@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use clap::Args;
 
-use crate::tftp::config::{TftpConfig, MAX_BUSY_POLL_US};
-use crate::tftp::fs::RootPolicy;
+use crate::tftp::config::{self, TftpConfig, MAX_BUSY_POLL_US, MIN_RETRANSMIT_US};
+use crate::tftp::fs::{default_umask, RootPolicy};
+use crate::tftp::mapfile;
 use crate::tftp::options::{MAX_BLKSIZE, MIN_BLKSIZE};
-use crate::tftp::remap::RemapRules;
 
 /// Port used when no `--address` is given: unprivileged, so the server
 /// runs without root. tftpd-hpa configurations name `:69` explicitly.
@@ -20,9 +20,10 @@ pub const DEFAULT_PORT: u16 = 6969;
 /// Flags of `netboot tftp`.
 #[derive(Debug, Clone, Args)]
 pub struct TftpArgs {
-    /// Directory to serve.
-    #[arg(default_value = "boot-images")]
-    pub directory: PathBuf,
+    /// Directories to serve, searched in turn (tftpd-hpa takes several;
+    /// with --secure only one).
+    #[arg(value_name = "DIRECTORY", default_value = "boot-images")]
+    pub directories: Vec<PathBuf>,
 
     /// Address to listen on, `[ADDRESS][:PORT]` as tftpd-hpa takes it
     /// (`0.0.0.0:69`, `:69`, `[::1]:6969`, `127.0.0.1`); repeatable.
@@ -50,9 +51,11 @@ pub struct TftpArgs {
     #[arg(short = 'u', long, value_name = "USER")]
     pub user: Option<String>,
 
-    /// Permission bits cleared on uploaded files, octal.
-    #[arg(short = 'U', long, value_name = "OCTAL", default_value = "022")]
-    pub umask: String,
+    /// Permission bits cleared on uploaded files, octal. Default, as with
+    /// tftpd-hpa: 000 (uploads are rw-rw-rw-, so the next upload may
+    /// replace them), or the inherited umask with --permissive.
+    #[arg(short = 'U', long, value_name = "OCTAL")]
+    pub umask: Option<String>,
 
     /// Serve files that are not world-readable and replace files that are
     /// not world-writable.
@@ -83,8 +86,8 @@ pub struct TftpArgs {
     #[arg(long, value_name = "MICROSECONDS", default_value_t = 100)]
     pub busy_poll: u64,
 
-    /// Never grant this option (blksize, tsize, timeout, windowsize,
-    /// rollover); repeatable.
+    /// Never grant this option (blksize, blksize2, tsize, timeout,
+    /// utimeout, windowsize, rollover); repeatable.
     #[arg(short = 'r', long = "refuse", value_name = "OPTION")]
     pub refuse: Vec<String>,
 
@@ -121,6 +124,12 @@ pub struct TftpArgs {
     #[arg(long, value_name = "SUBDIR")]
     pub upload_dir: Option<String>,
 
+    /// Keep this many previous versions of a file an upload replaces, in
+    /// `.netboot-versions/` beside it (`netboot backups` lists and diffs
+    /// them); 0 keeps none.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub keep_versions: usize,
+
     /// Largest upload accepted, bytes.
     #[arg(long, value_name = "BYTES")]
     pub max_upload: Option<u64>,
@@ -152,6 +161,11 @@ pub struct TftpArgs {
     /// Write the process ID to this file.
     #[arg(short = 'P', long, value_name = "FILE")]
     pub pidfile: Option<PathBuf>,
+
+    /// Print the version and what this server supports, then exit
+    /// (tftpd-hpa's `-V`).
+    #[arg(short = 'V', long)]
+    pub version: bool,
 
     /// Accepted for tftpd-hpa compatibility: netboot always runs standalone.
     #[arg(short = 'l', long)]
@@ -207,28 +221,17 @@ impl TftpArgs {
 
     /// Checks the flags and builds the server configuration.
     pub fn to_config(&self) -> Result<TftpConfig, CliError> {
-        let root = self
-            .directory
-            .canonicalize()
-            .map_err(|source| CliError::Directory {
-                path: self.directory.clone(),
-                source,
-            })?;
-        if !root.is_dir() {
-            return Err(CliError::Directory {
-                path: self.directory.clone(),
-                source: std::io::Error::other("not a directory"),
-            });
-        }
-        let umask = u32::from_str_radix(self.umask.trim_start_matches("0o"), 8)
-            .ok()
-            .filter(|m| *m <= 0o777)
-            .ok_or_else(|| {
-                invalid(
-                    "--umask",
-                    format!("{:?} is not an octal mask like 022", self.umask),
-                )
-            })?;
+        let dirs = dirs::served_dirs(&self.directories, self.secure)?;
+        let root = dirs[0].path.clone();
+        let umask = match &self.umask {
+            None => default_umask(self.permissive),
+            Some(text) => u32::from_str_radix(text.trim_start_matches("0o"), 8)
+                .ok()
+                .filter(|m| *m <= 0o777)
+                .ok_or_else(|| {
+                    invalid("--umask", format!("{text:?} is not an octal mask like 022"))
+                })?,
+        };
         let mut cfg = TftpConfig::new(
             self.listen_addrs()?,
             RootPolicy {
@@ -239,6 +242,7 @@ impl TftpArgs {
                 case_insensitive: self.case_insensitive,
                 umask,
                 max_upload: self.max_upload,
+                dirs,
             },
         );
         cfg.options.max_blksize = self.max_blksize()?;
@@ -252,16 +256,16 @@ impl TftpArgs {
             return Err(invalid("--timeout", "must be at least 1 second"));
         }
         cfg.give_up_after = Duration::from_secs(self.timeout);
-        if self.retransmit < 1000 {
+        if self.retransmit < MIN_RETRANSMIT_US {
             return Err(invalid(
                 "--retransmit",
                 "must be at least 1000 microseconds",
             ));
         }
-        let initial = Duration::from_micros(self.retransmit);
-        cfg.rto.initial = initial;
-        cfg.rto.max = initial.max(Duration::from_secs(1));
-        cfg.rto.min = Duration::from_millis(self.rto_min.max(1)).min(initial);
+        cfg.set_retransmit(
+            Duration::from_micros(self.retransmit),
+            Duration::from_millis(self.rto_min),
+        );
         if self.busy_poll > MAX_BUSY_POLL_US {
             return Err(invalid("--busy-poll", "must be at most 10000 microseconds"));
         }
@@ -272,14 +276,12 @@ impl TftpArgs {
             .map(parse_port_range)
             .transpose()?;
         if let Some(path) = &self.map_file {
-            let text = std::fs::read_to_string(path).map_err(|e| CliError::MapFile {
-                path: path.clone(),
-                message: e.to_string(),
+            let rules = mapfile::load(path).map_err(|e| CliError::MapFile {
+                path: e.path,
+                message: e.message,
             })?;
-            cfg.remap = RemapRules::parse(&text).map_err(|e| CliError::MapFile {
-                path: path.clone(),
-                message: e.to_string(),
-            })?;
+            cfg.remap.store(std::sync::Arc::new(rules));
+            cfg.map_file = Some(path.clone());
         }
         if self.max_transfers == 0 || self.max_per_client == 0 {
             return Err(invalid(
@@ -289,6 +291,7 @@ impl TftpArgs {
         }
         cfg.max_transfers = self.max_transfers;
         cfg.upload_dir = self.upload_dir.clone();
+        cfg.keep_versions = self.keep_versions;
         cfg.max_per_client = self.max_per_client;
         cfg.trace_blocks = self.verbosity() >= 1;
         cfg.progress_after = Duration::from_millis(self.progress_after_ms);
@@ -320,7 +323,15 @@ impl TftpArgs {
     }
 
     fn refused(&self) -> Result<Vec<String>, CliError> {
-        const KNOWN: [&str; 5] = ["blksize", "tsize", "timeout", "windowsize", "rollover"];
+        const KNOWN: [&str; 7] = [
+            "blksize",
+            "blksize2",
+            "tsize",
+            "timeout",
+            "utimeout",
+            "windowsize",
+            "rollover",
+        ];
         self.refuse
             .iter()
             .map(|o| {
@@ -390,20 +401,13 @@ pub fn parse_address(text: &str, ipv4: bool) -> Result<SocketAddr, CliError> {
 }
 
 fn parse_port_range(text: &str) -> Result<(u16, u16), CliError> {
-    let bad = || {
-        invalid(
-            "--port-range",
-            format!("{text:?} is not LOW:HIGH with 1 <= LOW <= HIGH <= 65535"),
-        )
-    };
-    let (low, high) = text.split_once(':').ok_or_else(bad)?;
-    let low: u16 = low.trim().parse().map_err(|_| bad())?;
-    let high: u16 = high.trim().parse().map_err(|_| bad())?;
-    if low == 0 || low > high {
-        return Err(bad());
-    }
-    Ok((low, high))
+    config::parse_port_range(text).map_err(|message| invalid("--port-range", message))
 }
+
+#[path = "tftp_dirs.rs"]
+mod dirs;
+
+pub use dirs::version_text;
 
 #[cfg(test)]
 #[path = "tftp_tests.rs"]

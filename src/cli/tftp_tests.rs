@@ -61,6 +61,16 @@ fn tftpd_hpa_line_works_verbatim() {
 }
 
 #[test]
+fn the_umask_defaults_as_tftpd_hpa_chooses_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let umask = |args: &[&str]| parse(args).unwrap().to_config().unwrap().root.umask;
+    assert_eq!(umask(&["-c", d]), 0, "uploads rw-rw-rw-");
+    assert_eq!(umask(&["-c", "-U", "027", d]), 0o027);
+    assert_eq!(umask(&["-p", "-U", "007", d]), 0o007);
+}
+
+#[test]
 fn addresses_in_every_tftpd_hpa_form() {
     let p = |t: &str| parse_address(t, false).unwrap();
     assert_eq!(p("0.0.0.0:69"), "0.0.0.0:69".parse().unwrap());
@@ -128,4 +138,28 @@ fn max_blocksize_above_the_rfc_limit_means_the_limit() {
     let dir = tempfile::tempdir().unwrap();
     let args = parse(&["--max-blocksize", "65535", dir.path().to_str().unwrap()]).unwrap();
     assert_eq!(args.to_config().unwrap().options.max_blksize, MAX_BLKSIZE);
+}
+
+#[test]
+fn several_directories_unless_secure() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let (a, b) = (a.path().to_str().unwrap(), b.path().to_str().unwrap());
+    let cfg = parse(&[a, b]).unwrap().to_config().unwrap();
+    let dirs: Vec<_> = cfg.root.dirs.iter().map(|d| d.named.clone()).collect();
+    assert_eq!(dirs, vec![PathBuf::from(a), PathBuf::from(b)]);
+    assert_eq!(cfg.root.root, PathBuf::from(a).canonicalize().unwrap());
+    let err = parse(&["-s", a, b]).unwrap().to_config().unwrap_err();
+    assert!(err.to_string().contains("exactly one directory"), "{err}");
+}
+
+#[test]
+fn tftpd_hpa_option_names_and_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let args = parse(&["-r", "blksize2", "-r", "UTIMEOUT", "-V", d]).unwrap();
+    assert!(args.version);
+    let cfg = args.to_config().unwrap();
+    assert_eq!(cfg.options.refused, vec!["blksize2", "utimeout"]);
+    assert!(version_text().contains(env!("CARGO_PKG_VERSION")));
 }

@@ -53,11 +53,23 @@ impl ArpProbes {
     /// Opens the socket on interface `index` (whose MAC is `mac`) and starts
     /// its receive task; needs CAP_NET_RAW and a tokio runtime.
     pub fn open(index: u32, mac: MacAddr) -> io::Result<Self> {
+        Self::start(Self::socket(index)?, index, mac)
+    }
+
+    /// Opens the packet socket alone (CAP_NET_RAW; no runtime needed), for
+    /// [`ArpProbes::start`] once privileges are dropped.
+    pub fn socket(index: u32) -> io::Result<Socket> {
         let sock = PacketSocket::open(index, ETH_P_ARP)?.into_socket();
         sock.set_nonblocking(true)?;
         // our own requests are not looped back to this socket anyway; this
         // also keeps out the kernel's own outgoing ARP (best effort, 4.20+)
         let _ = ignore_outgoing(&sock);
+        Ok(sock)
+    }
+
+    /// Puts `sock` (from [`ArpProbes::socket`]) on the runtime and starts
+    /// its receive task.
+    pub fn start(sock: Socket, index: u32, mac: MacAddr) -> io::Result<Self> {
         // SAFETY: the Socket owns its fd, which stays open and the same
         // until the AsyncFd (its owner from here on) is dropped
         let sock = Arc::new(unsafe { AsyncFd::register(sock) }?);

@@ -232,6 +232,10 @@ pub struct DhcpConfig {
     pub client_port: u16,
     /// PXE boot server discovery port answered in proxy mode (4011).
     pub proxy_port: u16,
+    /// Port of our HTTP server, when it runs: UEFI HTTP boot clients then
+    /// get `http://<our address>:<port>/<file>` for their architecture, and
+    /// iPXE gets its script over HTTP.
+    pub http_port: Option<u16>,
 }
 
 impl DhcpConfig {
@@ -255,6 +259,7 @@ impl DhcpConfig {
             server_port: 67,
             client_port: 68,
             proxy_port: 4011,
+            http_port: None,
         }
     }
 

@@ -31,6 +31,11 @@ pub enum BootNote {
     UnsupportedArch(u16),
 }
 
+/// What a client that is not network-boot firmware and whose profile gives
+/// it no `boot.other` is told in the log.
+const NOT_FIRMWARE: &str = "not network-boot firmware (no option 60 PXEClient/HTTPClient, \
+     no option 93, not iPXE or U-Boot) and no profile gives it `boot.other`: address only";
+
 /// Firmware families, as `BootFiles` names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
@@ -40,6 +45,8 @@ pub enum Family {
     UefiArm64,
     Http,
     Ipxe,
+    /// Not network-boot firmware: a router, a phone, a laptop's OS.
+    Other,
 }
 
 impl Family {
@@ -51,6 +58,7 @@ impl Family {
             Self::UefiArm64 => "uefi_arm64",
             Self::Http => "http",
             Self::Ipxe => "ipxe",
+            Self::Other => "other",
         }
     }
 
@@ -62,6 +70,7 @@ impl Family {
             Self::UefiArm64 => files.uefi_arm64.as_ref(),
             Self::Http => files.http.as_ref(),
             Self::Ipxe => files.ipxe.as_ref(),
+            Self::Other => files.other.as_ref(),
         }
     }
 }
@@ -71,6 +80,7 @@ impl fmt::Display for BootNote {
         match self {
             Self::File(fam) => write!(f, "boot file for {}", fam.name()),
             Self::NoProfile => f.write_str("no profile matched: address only, no boot file"),
+            Self::NoFileFor(Family::Other) => f.write_str(NOT_FIRMWARE),
             Self::NoFileFor(fam) => {
                 write!(f, "profile has no {} boot file: address only", fam.name())
             }
@@ -125,15 +135,36 @@ pub fn is_http(client: &ClientId) -> bool {
             .is_some_and(|v| v.starts_with("HTTPClient"))
 }
 
+/// True for U-Boot (vendor class `U-Boot…`, as its `dhcp` command sends).
+pub fn is_uboot(client: &ClientId) -> bool {
+    client
+        .vendor_class
+        .as_deref()
+        .is_some_and(|v| v.starts_with("U-Boot"))
+}
+
+/// True for network-boot firmware and boot loaders: PXE or HTTP boot
+/// clients, anything sending option 93, iPXE and U-Boot. Everything else (a
+/// router's autoinstall, a phone, an operating system's DHCP client) gets a
+/// boot file only when its profile gives one in `boot.other`.
+pub fn is_boot_firmware(client: &ClientId) -> bool {
+    client.is_ipxe || client.arch.is_some() || is_pxe(client) || is_http(client) || is_uboot(client)
+}
+
 /// The firmware family of a client: iPXE first (so iPXE never gets iPXE
-/// again), then HTTP boot, then option 93 (absent = BIOS). `Err(arch)` for an
-/// architecture without a mapping.
+/// again), then HTTP boot, then option 93 (absent = BIOS, for PXE clients
+/// that do not send it); [`Family::Other`] for a client that is not
+/// network-boot firmware. `Err(arch)` for an architecture without a mapping.
 pub fn family(client: &ClientId) -> Result<Family, u16> {
     if client.is_ipxe {
         return Ok(Family::Ipxe);
     }
     if is_http(client) {
         return Ok(Family::Http);
+    }
+    // U-Boot without option 93 names no architecture: never a BIOS binary
+    if !is_boot_firmware(client) || (client.arch.is_none() && is_uboot(client)) {
+        return Ok(Family::Other);
     }
     match client.arch.unwrap_or(0) {
         0 => Ok(Family::Bios),
@@ -144,20 +175,70 @@ pub fn family(client: &ClientId) -> Result<Family, u16> {
     }
 }
 
-/// The boot file for this client, and the note for the log.
-pub fn select<'p>(
+/// The boot file for this client, and the note for the log. HTTP boot
+/// clients get a URL: the profile's `http`, else (when our HTTP server
+/// runs) the file for the architecture they announced, on our server; so
+/// does iPXE for a script that is a file of ours.
+pub fn select(
     client: &ClientId,
-    profile: Option<&'p ClientProfile>,
-) -> (Option<&'p str>, BootNote) {
+    profile: Option<&ClientProfile>,
+    params: &BootParams<'_>,
+) -> (Option<String>, BootNote) {
     let Some(profile) = profile else {
         return (None, BootNote::NoProfile);
     };
     match family(client) {
-        Ok(fam) => match fam.pick(&profile.boot) {
-            Some(file) => (Some(file.as_str()), BootNote::File(fam)),
-            None => (None, BootNote::NoFileFor(fam)),
-        },
+        Ok(fam) => {
+            let file = fam
+                .pick(&profile.boot)
+                .or_else(|| http_fallback(fam, client, &profile.boot, params));
+            match file {
+                Some(file) => (Some(locate(fam, file, params)), BootNote::File(fam)),
+                None => (None, BootNote::NoFileFor(fam)),
+            }
+        }
         Err(arch) => (None, BootNote::UnsupportedArch(arch)),
+    }
+}
+
+/// An HTTP boot client with no `http` URL, while our HTTP server runs: the
+/// UEFI file of the architecture it announced (15 IA32, 16 x64, 19 ARM64).
+fn http_fallback<'f>(
+    fam: Family,
+    client: &ClientId,
+    files: &'f BootFiles,
+    params: &BootParams<'_>,
+) -> Option<&'f String> {
+    if fam != Family::Http || params.http_port.is_none() {
+        return None;
+    }
+    match client.arch {
+        Some(15) => files.uefi_ia32.as_ref(),
+        Some(16) => files.uefi_x64.as_ref(),
+        Some(19) => files.uefi_arm64.as_ref(),
+        _ => None,
+    }
+}
+
+/// `file` as the client must ask for it: a URL stays one; a file of ours
+/// becomes `http://<our address>[:port]/file` for HTTP boot and iPXE when
+/// our HTTP server runs.
+fn locate(fam: Family, file: &str, params: &BootParams<'_>) -> String {
+    match params.http_port {
+        Some(port) if matches!(fam, Family::Http | Family::Ipxe) && !file.contains("://") => {
+            http_url(params.server_ip, port, file)
+        }
+        _ => file.to_string(),
+    }
+}
+
+/// `http://ip[:port]/path` (no `:80`).
+pub fn http_url(ip: Ipv4Addr, port: u16, path: &str) -> String {
+    let path = path.trim_start_matches('/');
+    if port == 80 {
+        format!("http://{ip}/{path}")
+    } else {
+        format!("http://{ip}:{port}/{path}")
     }
 }
 
@@ -170,6 +251,8 @@ pub struct BootParams<'a> {
     pub server_ip: Ipv4Addr,
     /// `sname` header field.
     pub server_name: Option<&'a str>,
+    /// Our HTTP server's port, when it runs.
+    pub http_port: Option<u16>,
 }
 
 /// Writes the boot information into `reply`.
@@ -254,6 +337,13 @@ mod tests {
         }
     }
 
+    const TFTP: BootParams<'static> = BootParams {
+        tftp_server: Ipv4Addr::new(10, 0, 0, 1),
+        server_ip: Ipv4Addr::new(10, 0, 0, 1),
+        server_name: None,
+        http_port: None,
+    };
+
     fn profile() -> ClientProfile {
         ClientProfile {
             name: "p".into(),
@@ -264,6 +354,7 @@ mod tests {
                 uefi_arm64: Some("arm64.efi".into()),
                 http: Some("http://10.0.0.1/boot.efi".into()),
                 ipxe: Some("boot.ipxe".into()),
+                other: None,
             },
             ..Default::default()
         }
@@ -273,7 +364,10 @@ mod tests {
     fn arch_selects_file() {
         let p = profile();
         let cases = [
-            (None, None, false, Some("undionly.kpxe")),
+            (None, Some("PXEClient"), false, Some("undionly.kpxe")),
+            (None, None, false, None),
+            (None, Some("Cisco Systems, Inc."), false, None),
+            (None, Some("U-Boot.armv8"), false, None),
             (
                 Some(0),
                 Some("PXEClient:Arch:00000"),
@@ -297,24 +391,94 @@ mod tests {
             (Some(10), None, false, None),
         ];
         for (arch, class, ipxe, want) in cases {
-            let (file, _) = select(&client(arch, class, ipxe), Some(&p));
-            assert_eq!(file, want, "arch {arch:?} ipxe {ipxe}");
+            let (file, _) = select(&client(arch, class, ipxe), Some(&p), &TFTP);
+            assert_eq!(file.as_deref(), want, "arch {arch:?} ipxe {ipxe}");
         }
+    }
+
+    #[test]
+    fn only_a_profile_gives_a_file_to_what_is_not_boot_firmware() {
+        let router = client(None, Some("ciscopnp"), false);
+        let mut p = profile();
+        assert_eq!(
+            select(&router, Some(&p), &TFTP),
+            (None, BootNote::NoFileFor(Family::Other))
+        );
+        assert!(BootNote::NoFileFor(Family::Other)
+            .to_string()
+            .contains("boot.other"));
+        p.boot.other = Some("network-confg".into());
+        assert_eq!(
+            select(&router, Some(&p), &TFTP),
+            (
+                Some("network-confg".to_string()),
+                BootNote::File(Family::Other)
+            )
+        );
+    }
+
+    #[test]
+    fn with_http_on_http_clients_get_their_arch_file_and_ipxe_its_script_as_urls() {
+        let web = BootParams {
+            http_port: Some(8080),
+            ..TFTP
+        };
+        let mut p = profile();
+        p.boot.http = None;
+        let x64 = client(Some(16), Some("HTTPClient:Arch:00016:UNDI:003001"), false);
+        assert_eq!(
+            select(&x64, Some(&p), &web).0.as_deref(),
+            Some("http://10.0.0.1:8080/ipxe.efi")
+        );
+        let arm = client(Some(19), Some("HTTPClient:Arch:00019"), false);
+        assert_eq!(
+            select(&arm, Some(&p), &web).0.as_deref(),
+            Some("http://10.0.0.1:8080/arm64.efi")
+        );
+        assert_eq!(
+            select(&x64, Some(&p), &TFTP).0,
+            None,
+            "no HTTP server, no URL"
+        );
+        let ipxe = client(Some(7), None, true);
+        assert_eq!(
+            select(&ipxe, Some(&p), &web).0.as_deref(),
+            Some("http://10.0.0.1:8080/boot.ipxe")
+        );
+        let port80 = BootParams {
+            http_port: Some(80),
+            ..TFTP
+        };
+        assert_eq!(
+            select(&ipxe, Some(&p), &port80).0.as_deref(),
+            Some("http://10.0.0.1/boot.ipxe")
+        );
+        p.boot.http = Some("http://mirror/boot.efi".into());
+        assert_eq!(
+            select(&x64, Some(&p), &web).0.as_deref(),
+            Some("http://mirror/boot.efi")
+        );
+        let bios = client(Some(0), Some("PXEClient"), false);
+        assert_eq!(
+            select(&bios, Some(&p), &web).0.as_deref(),
+            Some("undionly.kpxe"),
+            "TFTP for PXE"
+        );
     }
 
     #[test]
     fn missing_file_is_explained() {
         let mut p = profile();
         p.boot.uefi_x64 = None;
-        let (file, note) = select(&client(Some(9), None, false), Some(&p));
+        let (file, note) = select(&client(Some(9), None, false), Some(&p), &TFTP);
         assert_eq!(file, None);
         assert_eq!(note, BootNote::NoFileFor(Family::UefiX64));
         assert_eq!(
-            select(&client(Some(21), None, false), Some(&p)).1,
+            select(&client(Some(21), None, false), Some(&p), &TFTP).1,
             BootNote::UnsupportedArch(21)
         );
         assert_eq!(
-            select(&client(None, None, false), None).1,
+            select(&client(None, None, false), None, &TFTP).1,
             BootNote::NoProfile
         );
     }

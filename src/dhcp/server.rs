@@ -28,7 +28,8 @@ use crate::boot::ProfileLookup;
 use crate::dhcp::commit::{commit_loop, send, Commit, Outgoing};
 use crate::dhcp::config::{ConfigError, DhcpConfig};
 use crate::dhcp::decide::{Core, Decision};
-use crate::dhcp::listen::{open_listeners, recv_any, Listener};
+pub use crate::dhcp::listen::Sockets;
+use crate::dhcp::listen::{recv_any, Listener};
 use crate::dhcp::pool::{Lease, Secs};
 use crate::dhcp::probe;
 use crate::dhcp::probing::{self, Budget, Method};
@@ -93,12 +94,25 @@ pub async fn run_with_view(
     view: LeaseView,
     cancel: CancellationToken,
 ) -> Result<(), DhcpError> {
+    let sockets = Sockets::open(&config)?;
+    run_with_sockets(config, sockets, lookup, view, cancel).await
+}
+
+/// [`run_with_view`] on sockets opened beforehand ([`Sockets::open`], with
+/// the same `config`), perhaps before privileges were dropped.
+pub async fn run_with_sockets(
+    config: DhcpConfig,
+    sockets: Sockets,
+    lookup: LookupSource,
+    view: LeaseView,
+    cancel: CancellationToken,
+) -> Result<(), DhcpError> {
     config.validate()?;
     let (store, leases) = open_store(&config).await?;
     view.apply(&leases);
     let mut core = Core::new(config.clone());
     core.restore(&leases);
-    let listeners = open_listeners(&config)?;
+    let listeners = sockets.register()?;
     let names: Vec<&str> = listeners
         .iter()
         .map(|l| l.link.as_ref().map_or("*", |l| l.name.as_str()))

@@ -37,6 +37,10 @@ const JOURNAL: &str = "leases.journal";
 /// that server's PID: two servers appending to one store would hand out the
 /// same addresses.
 const LOCK: &str = "leases.lock";
+/// Every file the store keeps in its directory (the last one only while a
+/// snapshot is written): what `serve` hands to the user it drops to.
+pub const FILES: [&str; 4] = [SNAPSHOT, JOURNAL, LOCK, SNAPSHOT_TMP];
+const SNAPSHOT_TMP: &str = "leases.snapshot.tmp";
 
 /// Why the store could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -244,7 +248,7 @@ impl LeaseStore {
     /// Replaces the snapshot with `all` (the complete current state) and
     /// empties the journal.
     pub fn compact(&mut self, all: &[Lease]) -> Result<(), StoreError> {
-        let tmp = self.dir.join(format!("{SNAPSHOT}.tmp"));
+        let tmp = self.dir.join(SNAPSHOT_TMP);
         let snap = self.dir.join(SNAPSHOT);
         let text: String = all.iter().map(encode_line).collect();
         {

@@ -34,10 +34,21 @@ impl FrameSender {
     /// Opens the send-only packet socket on interface `index`; needs
     /// CAP_NET_RAW and a tokio runtime.
     pub fn open(index: u32) -> io::Result<Self> {
+        Self::new(Self::socket(index)?, index)
+    }
+
+    /// Opens the packet socket alone (CAP_NET_RAW; no runtime needed), for
+    /// [`FrameSender::new`] once privileges are dropped.
+    pub fn socket(index: u32) -> io::Result<Socket> {
         let sock = PacketSocket::open(index, 0)?.into_socket();
         sock.set_nonblocking(true)?;
         // a group commit sends its ACKs back to back (best effort)
         let _ = sock.set_send_buffer_size(4 << 20);
+        Ok(sock)
+    }
+
+    /// Puts `sock` (from [`FrameSender::socket`]) on the runtime.
+    pub fn new(sock: Socket, index: u32) -> io::Result<Self> {
         // SAFETY: the Socket owns its fd, which stays open and the same
         // until the AsyncFd (its owner from here on) is dropped
         let sock = unsafe { AsyncFd::register(sock) }?;

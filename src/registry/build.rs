@@ -24,6 +24,8 @@ pub trait Sources {
     fn read_template(&self, rel: &str) -> Result<(PathBuf, String), String>;
     /// Whether `rel` is a file under the boot root.
     fn boot_file_exists(&self, rel: &str) -> bool;
+    /// Whether `rel` is a directory under the boot root.
+    fn boot_dir_exists(&self, rel: &str) -> bool;
 }
 
 /// One profile file: the path to show in diagnostics and its text.
@@ -47,6 +49,8 @@ pub struct Built {
     pub file_locs: Vec<Vec<(Loc, Loc)>>,
     /// Boot files to look for under the boot root, with where they were named.
     pub boot_files: Vec<(String, Loc)>,
+    /// Upload directories that must exist under the boot root, and where.
+    pub upload_dirs: Vec<(String, Loc)>,
     /// Paths served by `files:` without template syntax.
     pub literal_files: HashSet<String>,
     /// Where each profile's name was written.
@@ -65,6 +69,7 @@ pub fn convert_all(
         templates: Templates::default(),
         file_locs: Vec::new(),
         boot_files: Vec::new(),
+        upload_dirs: Vec::new(),
         literal_files: HashSet::new(),
         name_locs: Vec::new(),
     };
@@ -150,7 +155,12 @@ impl Cx<'_> {
                 .upload_dir
                 .as_deref()
                 .and_then(|d| self.safe_path(&[Seg::Key("upload_dir")], d, "upload_dir")),
+            keep_versions: self.keep_versions(w),
         };
+        if let Some(dir) = &profile.upload_dir {
+            let at = self.loc(&[Seg::Key("upload_dir")]);
+            built.upload_dirs.push((dir.clone(), at));
+        }
         built.name_locs.push(self.loc(&[Seg::Key("name")]));
         built.profiles.push(profile);
         built.entries.extend(entries);
@@ -218,10 +228,23 @@ impl Cx<'_> {
             uefi_arm64: field(self, "uefi_arm64", &b.uefi_arm64),
             http: field(self, "http", &b.http),
             ipxe: field(self, "ipxe", &b.ipxe),
+            other: field(self, "other", &b.other),
         }
     }
 
     /// A relative path that stays inside its root, without a leading `/`.
+    /// `keep_versions` is the history of the profile's `upload_dir`.
+    fn keep_versions(&mut self, w: &WireProfile) -> Option<usize> {
+        if w.keep_versions.is_some() && w.upload_dir.is_none() {
+            self.err(
+                &[Seg::Key("keep_versions")],
+                "keep_versions needs an upload_dir in the same profile (it keeps the history of \
+                 that directory); add upload_dir, or set tftp.keep_versions in netboot.yaml",
+            );
+        }
+        w.keep_versions
+    }
+
     pub(super) fn safe_path(&mut self, at: &[Seg<'_>], text: &str, what: &str) -> Option<String> {
         let trimmed = text.trim().trim_start_matches('/');
         let bad = trimmed.is_empty()

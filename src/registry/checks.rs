@@ -26,6 +26,7 @@ pub fn build_registry(
     exact_macs_and_addresses(&built, &mut diags);
     no_ambiguity(&built, &mut diags);
     boot_files_exist(&built, sources, &mut diags);
+    upload_dirs_exist(&built, sources, &mut diags);
     templates_render(&built, &mut diags);
     if diags.is_empty() {
         Ok(Registry::new(
@@ -105,8 +106,21 @@ fn no_ambiguity(built: &Built, diags: &mut Vec<Diagnostic>) {
 fn boot_files_exist(built: &Built, sources: &dyn Sources, diags: &mut Vec<Diagnostic>) {
     for (name, loc) in &built.boot_files {
         if !built.literal_files.contains(name) && !sources.boot_file_exists(name) {
-            diags.push(loc.diag(format!(
+            let mut d = loc.diag(format!(
                 "boot file `{name}` not found under the boot root (nor given by a `files:` entry)"
+            ));
+            d.missing_boot_file = Some(name.clone());
+            diags.push(d);
+        }
+    }
+}
+
+fn upload_dirs_exist(built: &Built, sources: &dyn Sources, diags: &mut Vec<Diagnostic>) {
+    for (dir, loc) in &built.upload_dirs {
+        if !sources.boot_dir_exists(dir) {
+            diags.push(loc.diag(format!(
+                "upload_dir `{dir}` is not a directory in the boot root: create it there, \
+                 writable by the user netboot runs as"
             )));
         }
     }
@@ -150,6 +164,7 @@ fn stand_in(entry: &Entry) -> ClientFacts {
         Ipv4Addr::new(192, 0, 2, 1),
     );
     facts.hostname = Some(entry.hostname.clone().unwrap_or_else(|| "client".into()));
+    facts.http_url = Some("http://192.0.2.1:8080".into());
     facts
 }
 

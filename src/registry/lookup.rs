@@ -53,12 +53,16 @@ impl Registry {
         self.profiles.len()
     }
 
-    /// Every fixed address with the place it is written, for checks that
-    /// need more than the registry knows (the server's own addresses).
-    pub fn fixed_addresses(&self) -> Vec<(Ipv4Addr, &Loc)> {
+    /// Every fixed address with its profile's name and the place it is
+    /// written, for checks that need more than the registry knows (the
+    /// server's own addresses, the subnets served).
+    pub fn fixed_addresses(&self) -> Vec<(Ipv4Addr, &str, &Loc)> {
         self.entries
             .iter()
-            .filter_map(|e| e.address.map(|ip| (ip, &e.loc)))
+            .filter_map(|e| {
+                let name = self.profiles.get(e.profile).map_or("", |p| p.name.as_str());
+                e.address.map(|ip| (ip, name, &e.loc))
+            })
             .collect()
     }
 
@@ -149,6 +153,15 @@ impl Registry {
         self.candidates(*mac)
             .filter_map(|e| self.profiles.get(e.profile))
             .find_map(|p| p.upload_dir.as_deref())
+    }
+
+    /// `keep_versions` of the profile whose `upload_dir` [`Self::upload_dir`]
+    /// returns for `mac`, if it sets one.
+    pub fn upload_keep_versions(&self, mac: &MacAddr) -> Option<usize> {
+        self.candidates(*mac)
+            .filter_map(|e| self.profiles.get(e.profile))
+            .find(|p| p.upload_dir.is_some())
+            .and_then(|p| p.keep_versions)
     }
 }
 

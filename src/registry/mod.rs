@@ -31,7 +31,7 @@ pub use diag::{Diagnostic, Diagnostics, Pos};
 pub use lookup::Registry;
 pub use source::check;
 pub use template::{ClientFacts, RenderError};
-pub use watch::{reload, watch, Reloaded};
+pub use watch::{reload, watch, AfterSwap, Reloaded};
 
 #[cfg(test)]
 mod tests;

@@ -56,6 +56,8 @@ pub struct Profile {
     pub vars: BTreeMap<String, minijinja::Value>,
     /// Advisory upload directory.
     pub upload_dir: Option<String>,
+    /// Versions kept of files replaced in `upload_dir`.
+    pub keep_versions: Option<usize>,
 }
 
 /// One way a profile matches clients: its `match:` block, or one of its hosts.

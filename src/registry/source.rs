@@ -83,4 +83,8 @@ impl Sources for FsSources {
     fn boot_file_exists(&self, rel: &str) -> bool {
         self.boot_root.join(rel).is_file()
     }
+
+    fn boot_dir_exists(&self, rel: &str) -> bool {
+        self.boot_root.join(rel).is_dir()
+    }
 }

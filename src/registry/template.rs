@@ -31,6 +31,9 @@ pub struct ClientFacts {
     pub arch: Option<u16>,
     /// Option 60 from its lease, when known (same use as `arch`).
     pub vendor_class: Option<String>,
+    /// Our HTTP server's base URL as the client reaches it
+    /// (`http://10.0.0.1:8080`), when it runs: `{{ http_url }}`.
+    pub http_url: Option<String>,
 }
 
 impl ClientFacts {
@@ -43,6 +46,7 @@ impl ClientFacts {
             server_ip,
             arch: None,
             vendor_class: None,
+            http_url: None,
         }
     }
 }
@@ -129,7 +133,15 @@ pub struct Context<'a> {
 }
 
 /// Names a profile's `vars` may not use, because they are built in.
-pub const BUILTIN_VARS: &[&str] = &["mac", "ip", "hostname", "profile", "server_ip", "address"];
+pub const BUILTIN_VARS: &[&str] = &[
+    "mac",
+    "ip",
+    "hostname",
+    "profile",
+    "server_ip",
+    "address",
+    "http_url",
+];
 
 impl Context<'_> {
     /// The minijinja value: built-ins plus the variables at the top level.
@@ -149,6 +161,9 @@ impl Context<'_> {
             "server_ip".into(),
             Value::from(self.facts.server_ip.to_string()),
         );
+        if let Some(url) = &self.facts.http_url {
+            map.insert("http_url".into(), Value::from(url.as_str()));
+        }
         let address = self.address.map(|a| a.to_string()).unwrap_or_default();
         map.insert("address".into(), Value::from(address));
         Value::from(map)

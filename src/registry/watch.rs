@@ -30,6 +30,10 @@ pub const DEBOUNCE: Duration = Duration::from_millis(200);
 /// reloaded this often.
 const MAX_DEBOUNCE: Duration = Duration::from_secs(2);
 
+/// Called with the new registry after each reload that swapped one in
+/// (`serve` checks its reservations against the served subnets).
+pub type AfterSwap = Arc<dyn Fn(&Registry) + Send + Sync>;
+
 /// What one reload attempt did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reloaded {
@@ -84,13 +88,15 @@ pub fn reload(profiles_dir: &Path, boot_root: &Path, shared: &ArcSwap<Registry>)
 }
 
 /// Watches `profiles_dir` (and its subdirectories, for templates) and
-/// listens for SIGHUP, reloading into `shared` until `cancel` fires. The
-/// first load is the caller's (`check` at startup); this only reloads.
+/// listens for SIGHUP, reloading into `shared` until `cancel` fires, and
+/// calling `after_swap` with each registry swapped in. The first load is
+/// the caller's (`check` at startup); this only reloads.
 pub fn watch(
     profiles_dir: PathBuf,
     boot_root: PathBuf,
     shared: Arc<ArcSwap<Registry>>,
     cancel: CancellationToken,
+    after_swap: Option<AfterSwap>,
 ) -> JoinHandle<()> {
     // installed before returning, so a SIGHUP right after start-up is ours
     let mut hup = hangups();
@@ -109,7 +115,13 @@ pub fn watch(
                 Some(()) = next_hangup(&mut hup) => tracing::info!("SIGHUP: reloading profiles"),
             }
             let (dir, root, reg) = (profiles_dir.clone(), boot_root.clone(), shared.clone());
-            let done = tokio::task::spawn_blocking(move || reload(&dir, &root, &reg)).await;
+            let hook = after_swap.clone();
+            let done = tokio::task::spawn_blocking(move || {
+                if let (Reloaded::Swapped { .. }, Some(hook)) = (reload(&dir, &root, &reg), hook) {
+                    hook(&reg.load());
+                }
+            })
+            .await;
             if let Err(e) = done {
                 tracing::warn!("profile reload task failed: {e}");
             }
@@ -247,6 +259,7 @@ mod tests {
             dir.path().into(),
             shared.clone(),
             cancel.clone(),
+            None,
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
 
@@ -293,6 +306,7 @@ mod tests {
             boot.path().into(),
             shared.clone(),
             cancel.clone(),
+            None,
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
         // The boot root is not watched: adding the file changes nothing until SIGHUP.

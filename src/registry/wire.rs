@@ -57,6 +57,10 @@ pub struct WireProfile {
     /// Advisory: where uploads (WRQ) from these clients are meant to land.
     #[serde(default)]
     pub upload_dir: Option<String>,
+    /// Previous versions kept of a file these clients' uploads replace in
+    /// `upload_dir` (takes the place of `tftp.keep_versions`).
+    #[serde(default)]
+    pub keep_versions: Option<usize>,
 }
 
 /// The `match:` block. Every key given must hold (AND); absent keys match anything.
@@ -149,6 +153,9 @@ pub struct WireBoot {
     /// For clients that already run iPXE: a script name or URL.
     #[serde(default)]
     pub ipxe: Option<String>,
+    /// For clients that are not network-boot firmware (routers, appliances).
+    #[serde(default)]
+    pub other: Option<String>,
 }
 
 /// A typed DHCP option value: exactly one of these keys (checked in `options`).

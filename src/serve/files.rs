@@ -1,13 +1,16 @@
 //! Per-client TFTP files for `netboot serve`: the TFTP peer's address is
 //! looked up in the DHCP leases to find its MAC, and the registry renders
 //! that client's files (`SEP<MAC>.cnf.xml`, `pxelinux.cfg/01-<mac>`),
-//! applies its path rewrites and says where its uploads go.
+//! applies its path rewrites and says where its uploads go. Files netboot
+//! generates for every client (the default iPXE script) are served here too,
+//! leased or not (ProxyDHCP clients have no lease of ours).
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use crate::dhcp::pxe::http_url;
 use crate::dhcp::view::LeaseView;
 use crate::net::Ipv4Net;
 use crate::registry::{ClientFacts, Registry};
@@ -21,6 +24,10 @@ pub struct RegistryFiles {
     pub leases: LeaseView,
     /// Our networks, to tell each client the server address it sees.
     pub networks: Vec<Ipv4Net>,
+    /// Files netboot wrote for every client: (name in the root, bytes).
+    pub generated: Vec<(String, Vec<u8>)>,
+    /// Our HTTP server's port, when it runs (`{{ http_url }}`).
+    pub http_port: Option<u16>,
 }
 
 impl RegistryFiles {
@@ -30,8 +37,14 @@ impl RegistryFiles {
             IpAddr::V6(v6) => v6.to_ipv4_mapped()?,
         };
         let holder = self.leases.holder(ip)?;
-        let mut facts = ClientFacts::new(holder.mac, ip, self.server_ip_for(ip));
+        let server_ip = self.server_ip_for(ip);
+        let mut facts = ClientFacts::new(holder.mac, ip, server_ip);
         facts.hostname = holder.hostname;
+        facts.http_url = self.http_port.map(|port| {
+            http_url(server_ip, port, "")
+                .trim_end_matches('/')
+                .to_string()
+        });
         Some(facts)
     }
 
@@ -51,11 +64,19 @@ impl ClientFiles for RegistryFiles {
     }
 
     fn file(&self, client: IpAddr, path: &str) -> Option<Result<Vec<u8>, String>> {
-        let facts = self.facts(client)?;
-        self.registry
-            .load()
-            .virtual_file(&facts, path)
-            .map(|r| r.map_err(|e| e.to_string()))
+        let own = self.facts(client).and_then(|facts| {
+            self.registry
+                .load()
+                .virtual_file(&facts, path)
+                .map(|r| r.map_err(|e| e.to_string()))
+        });
+        own.or_else(|| {
+            let wanted = path.trim_start_matches('/');
+            self.generated
+                .iter()
+                .find(|(name, _)| name == wanted)
+                .map(|(_, bytes)| Ok(bytes.clone()))
+        })
     }
 
     fn upload_dir(&self, client: IpAddr) -> Option<String> {
@@ -64,5 +85,10 @@ impl ClientFiles for RegistryFiles {
             .load()
             .upload_dir(&facts.mac)
             .map(str::to_string)
+    }
+
+    fn keep_versions(&self, client: IpAddr) -> Option<usize> {
+        let facts = self.facts(client)?;
+        self.registry.load().upload_keep_versions(&facts.mac)
     }
 }

@@ -1,30 +1,32 @@
 //! `netboot serve`: the appliance. Works out what to serve (`plan`), loads
-//! the profile registry, prints in plain words what it is about to do, then
-//! runs the DHCP responder, the TFTP server and the registry watcher under
-//! one cancellation token until SIGINT or SIGTERM.
+//! the profile registry, prints in plain words what it is about to do, opens
+//! its sockets and drops root (`start::prepare`, one thread, no runtime yet),
+//! then runs the DHCP responder, the TFTP server and the registry watcher
+//! under one cancellation token until SIGINT or SIGTERM (`start::Prepared`).
 
 mod bare;
 pub mod files;
+pub mod ipxe_script;
 pub mod lookup;
 pub mod plan;
+pub mod preflight;
+pub mod reservations;
+mod start;
+pub mod user;
+
+pub use start::{prepare, Prepared};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
-
-use arc_swap::ArcSwap;
-use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
 
 use crate::autoaddr::{self, AssignedAddress, AutoAddrError, Plan};
 use crate::cli::serve::ServeArgs;
 use crate::config::{ConfigFileError, FileConfig};
 use crate::dhcp::config::Mode;
-use crate::dhcp::view::LeaseView;
 use crate::net::{self, Ipv4Net, NetError};
-use crate::registry::{self, Diagnostics, Registry};
-use crate::tftp::server::{TftpError, TftpServer};
-use plan::{plan, PlanError, ServePlan};
+use crate::registry::{Diagnostics, Registry};
+use crate::tftp::server::TftpError;
+use plan::{PlanError, ServePlan};
 
 /// Why `netboot serve` could not start or had to stop.
 #[derive(Debug, thiserror::Error)]
@@ -41,8 +43,11 @@ pub enum ServeError {
     /// An interface cannot be served as it is.
     #[error("{0}")]
     Interface(String),
+    /// The settings (file and flags) cannot be served.
+    #[error(transparent)]
+    Settings(#[from] preflight::SettingsProblems),
     /// The profiles do not validate.
-    #[error("{0}\n(boot files named by profiles must exist in the TFTP root; boot-images/fill.sh copies the usual ones from Debian's packages)")]
+    #[error(transparent)]
     Profiles(Diagnostics),
     /// The TFTP server cannot start.
     #[error(transparent)]
@@ -58,9 +63,24 @@ pub enum ServeError {
         /// Who answered, and what it offered.
         found: autoaddr::ForeignDhcp,
     },
+    /// The HTTP server cannot start.
+    #[error(transparent)]
+    Http(#[from] crate::http::HttpError),
     /// The DHCP responder stopped.
     #[error(transparent)]
     Dhcp(#[from] crate::dhcp::server::DhcpError),
+    /// Root could not be dropped.
+    #[error(transparent)]
+    Privileges(#[from] crate::privileges::PrivilegeError),
+    /// The PID file could not be written.
+    #[error(transparent)]
+    Pidfile(#[from] crate::pidfile::PidfileError),
+    /// The state directory cannot be given to the user served as.
+    #[error("{0}")]
+    StateDir(String),
+    /// The user served as cannot reach a directory it needs.
+    #[error("{0}")]
+    Access(String),
 }
 
 /// The `netboot.yaml` to read: `--config`, else `./netboot.yaml` when it
@@ -95,7 +115,7 @@ struct Networks {
     assigned: Vec<Arc<AssignedAddress>>,
 }
 
-async fn networks(args: &mut ServeArgs, file: &FileConfig) -> Result<Networks, ServeError> {
+fn networks(args: &mut ServeArgs, file: &FileConfig) -> Result<Networks, ServeError> {
     let names = if args.interfaces.is_empty() {
         file.all_interfaces()
     } else {
@@ -122,10 +142,7 @@ async fn networks(args: &mut ServeArgs, file: &FileConfig) -> Result<Networks, S
             out.nets.push((name.clone(), existing_address(&name, ip)?));
             continue;
         }
-        let ifname = name.clone();
-        let look = tokio::task::spawn_blocking(move || bare::look(&ifname, explicit))
-            .await
-            .map_err(|e| ServeError::Interface(format!("interface check failed: {e}")))??;
+        let look = bare::look(&name, explicit)?;
         let net = match look.plan {
             Plan::Existing(net) => net,
             Plan::Assign {
@@ -143,13 +160,7 @@ async fn networks(args: &mut ServeArgs, file: &FileConfig) -> Result<Networks, S
                 if out.nets.is_empty() {
                     bare::set_pool(args, file, &name, net)?;
                 }
-                let ifname = name.clone();
-                let guard = tokio::task::spawn_blocking(move || bare::take(&ifname, &look))
-                    .await
-                    .map_err(|e| {
-                        ServeError::Interface(format!("adding the address failed: {e}"))
-                    })??;
-                out.assigned.push(Arc::new(guard));
+                out.assigned.push(Arc::new(bare::take(&name, &look)?));
                 net
             }
         };
@@ -174,18 +185,6 @@ fn existing_address(name: &str, ip: std::net::Ipv4Addr) -> Result<Ipv4Net, Serve
         .ok_or_else(|| {
             ServeError::Interface(format!("interface {name} does not have the address {ip}"))
         })
-}
-
-/// Loads the profiles; a missing directory means "no profiles".
-pub fn load_registry(profiles: &Path, root: &Path) -> Result<Registry, ServeError> {
-    if !profiles.is_dir() {
-        warn!(
-            "no profiles directory at {}: every client gets the default boot files",
-            profiles.display()
-        );
-        return Ok(Registry::default());
-    }
-    registry::check(profiles, root).map_err(|d| ServeError::Profiles(Diagnostics(d)))
 }
 
 /// What will be served, in plain words.
@@ -234,8 +233,31 @@ pub fn describe(plan: &ServePlan, registry: &Registry) -> String {
             ""
         }
     ));
+    if let Some(map) = &plan.tftp.map_file {
+        out.push_str(&format!(
+            "  TFTP: {} map rule(s) from {} (read again on SIGHUP)\n",
+            plan.tftp.remap.load().len(),
+            map.display()
+        ));
+    }
+    match &plan.http {
+        Some(http) => {
+            let urls: Vec<String> = http.listen.iter().map(|a| format!("http://{a}/")).collect();
+            out.push_str(&format!(
+                "  HTTP: {} (the same files; UEFI HTTP boot and iPXE are sent here)\n",
+                urls.join(", ")
+            ));
+        }
+        None => out.push_str("  HTTP: off\n"),
+    }
     let d = &plan.defaults;
-    let show = |f: &Option<String>| f.clone().unwrap_or_else(|| "(none)".into());
+    let show = |f: &Option<String>| match f {
+        Some(name) if plan.generated.iter().any(|(g, _)| g == name) => {
+            format!("{name} (written by netboot: the root has no boot.ipxe)")
+        }
+        Some(name) => name.clone(),
+        None => "(none)".into(),
+    };
     out.push_str(&format!(
         "  boot files: BIOS {}, UEFI x64 {}, UEFI ARM64 {}, iPXE clients {}\n",
         show(&d.bios),
@@ -253,84 +275,4 @@ pub fn describe(plan: &ServePlan, registry: &Registry) -> String {
         out.push_str(&format!("  leases kept in {}\n", dir.display()));
     }
     out
-}
-
-/// Runs `netboot serve` until SIGINT/SIGTERM (`cancel`). Addresses netboot
-/// added to bare ports are removed on the way out, whether it stops on a
-/// signal or on a fatal error.
-pub async fn run(mut args: ServeArgs, cancel: CancellationToken) -> Result<(), ServeError> {
-    let (file, base) = load_file(args.config.as_deref())?;
-    let Networks { nets, assigned } = networks(&mut args, &file).await?;
-    let keep = cancel.child_token();
-    let watchers: Vec<_> = assigned
-        .iter()
-        .map(|guard| {
-            let guard = Arc::clone(guard);
-            let stop = keep.clone();
-            tokio::spawn(async move { autoaddr::watch(&guard, Duration::from_secs(2), stop).await })
-        })
-        .collect();
-    let result = serve(&args, &file, &base, nets, cancel).await;
-    // the watchers stop first, so none puts an address back after its removal
-    keep.cancel();
-    for w in watchers {
-        let _ = w.await;
-    }
-    for guard in &assigned {
-        if let Err(e) = guard.remove() {
-            warn!(
-                "could not remove {} from {}: {e}; remove it with `sudo ip addr del {} dev {}`",
-                guard.net(),
-                guard.interface(),
-                guard.net(),
-                guard.interface()
-            );
-        }
-    }
-    info!("stopped");
-    result
-}
-
-/// Plans, loads the profiles, prints what is served and runs the servers
-/// until `cancel` or a fatal error.
-async fn serve(
-    args: &ServeArgs,
-    file: &FileConfig,
-    base: &Path,
-    nets: Vec<(String, Ipv4Net)>,
-    cancel: CancellationToken,
-) -> Result<(), ServeError> {
-    let mut plan = plan(args, file, base, nets)?;
-    let registry = load_registry(&plan.profiles, &plan.tftp.root.root)?;
-    plan::refuse_own_reservations(&plan, &registry)?;
-    eprint!("{}", describe(&plan, &registry));
-    let shared = Arc::new(ArcSwap::from_pointee(registry));
-    let leases = LeaseView::default();
-    plan.tftp.client_files = Some(Arc::new(files::RegistryFiles {
-        registry: Arc::clone(&shared),
-        leases: leases.clone(),
-        networks: plan.networks.iter().map(|(_, n)| *n).collect(),
-    }));
-
-    let tftp = TftpServer::bind(plan.tftp.clone())?;
-    // always: SIGHUP must reload (or say there is nothing to), never kill
-    let watcher = Some(registry::watch(
-        plan.profiles.clone(),
-        plan.tftp.root.root.clone(),
-        Arc::clone(&shared),
-        cancel.child_token(),
-    ));
-    let tftp_task = tokio::spawn(tftp.run(cancel.child_token()));
-    let lookup = lookup::source(Arc::clone(&shared), plan.defaults.clone());
-    let dhcp_result =
-        crate::dhcp::server::run_with_view(plan.dhcp.clone(), lookup, leases, cancel.child_token())
-            .await;
-    // The DHCP side ends on shutdown or on a fatal error; either way the
-    // rest stops too.
-    cancel.cancel();
-    let _ = tftp_task.await;
-    if let Some(w) = watcher {
-        let _ = w.await;
-    }
-    dhcp_result.map_err(ServeError::from)
 }

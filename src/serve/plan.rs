@@ -5,8 +5,12 @@
 //! served. The DHCP half (a pool per interface) is in `plan/dhcp.rs`.
 
 mod dhcp;
+mod tftp_settings;
 
-pub use dhcp::{default_range, host_name, parse_range, switch};
+pub use dhcp::{
+    at_range, at_relay, default_range, host_name, lease_time, parse_range, relay_pool, server_name,
+    switch,
+};
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -15,10 +19,13 @@ use crate::boot::BootFiles;
 use crate::cli::serve::ServeArgs;
 use crate::config::FileConfig;
 use crate::dhcp::config::DhcpConfig;
+use crate::http::HttpConfig;
 use crate::net::Ipv4Net;
 use crate::registry::{Diagnostic, Registry};
 use crate::tftp::config::TftpConfig;
 use crate::tftp::fs::RootPolicy;
+
+use super::ipxe_script;
 
 /// Everything `netboot serve` will run.
 #[derive(Debug, Clone)]
@@ -35,6 +42,15 @@ pub struct ServePlan {
     pub networks: Vec<(String, Ipv4Net)>,
     /// The `netboot.yaml` read, if any.
     pub config_file: Option<PathBuf>,
+    /// Files netboot serves that it wrote itself (the default iPXE script
+    /// when the root has none): (name, bytes).
+    pub generated: Vec<(String, Vec<u8>)>,
+    /// The HTTP server, unless switched off; its port is 80 unless one was
+    /// given (then `http_port_given`), and `serve` falls back to 8080 when
+    /// 80 cannot be bound.
+    pub http: Option<HttpConfig>,
+    /// `--http-port` or `http.port` was given.
+    pub http_port_given: bool,
 }
 
 /// Why the flags and file do not make a plan.
@@ -69,32 +85,36 @@ pub fn plan(
     if networks.is_empty() {
         return Err(invalid("no interface to serve: give --interface IF"));
     }
-    let in_base = |p: &Path| {
-        if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            base.join(p)
-        }
-    };
-    let root = args
-        .root
-        .clone()
-        .or_else(|| file.root.as_deref().map(in_base))
-        .unwrap_or_else(|| PathBuf::from("boot-images"));
+    let Directories { root, profiles, .. } = directories(args, file, base);
     let root = root.canonicalize().map_err(|source| PlanError::Root {
         path: root.clone(),
         source,
     })?;
-    let profiles = args
-        .profiles
-        .clone()
-        .or_else(|| file.profiles.as_deref().map(in_base))
-        .unwrap_or_else(|| PathBuf::from("profiles"));
     let state_dir = state_dir(args.state_dir.as_deref(), file, base);
 
     let dhcp = dhcp::dhcp_config(args, file, &networks, state_dir)?;
-    let tftp = tftp_config(args, file, &networks, root)?;
-    let defaults = default_boot_files(args, file, &tftp.root.root);
+    let mut tftp = tftp_config(args, file, &networks, root)?;
+    tftp_settings::apply(args, &file.tftp, base, &mut tftp)?;
+    let mut defaults = default_boot_files(args, file, &tftp.root.root);
+    let mut generated = Vec::new();
+    if defaults.ipxe.is_none() {
+        defaults.ipxe = Some(ipxe_script::NAME.to_string());
+        generated.push((
+            ipxe_script::NAME.to_string(),
+            ipxe_script::for_root(&tftp.root.root),
+        ));
+    }
+    let http_port = args.http_port.or(file.http.port);
+    let http = dhcp::switch(args.http, args.no_http, file.http.enabled, true).then(|| {
+        let port = http_port.unwrap_or(80);
+        let listen = networks
+            .iter()
+            .map(|(_, n)| SocketAddr::new(n.addr.into(), port))
+            .collect();
+        let mut root = tftp.root.clone();
+        root.secure = true;
+        HttpConfig::new(listen, root)
+    });
     Ok(ServePlan {
         dhcp,
         tftp,
@@ -102,7 +122,54 @@ pub fn plan(
         defaults,
         networks,
         config_file: super::config_path(args.config.as_deref()),
+        generated,
+        http,
+        http_port_given: http_port.is_some(),
     })
+}
+
+/// The boot root and the profiles directory, from the flags, else the
+/// file (relative to its directory `base`), else the defaults; with where
+/// each was named, for errors.
+pub struct Directories {
+    /// The boot root as named (not yet resolved).
+    pub root: PathBuf,
+    /// `--root`, the `root` key's place in the file, or "the default boot root".
+    pub root_place: String,
+    /// The profiles directory.
+    pub profiles: PathBuf,
+    /// `--profiles`, the `profiles` key's place, or "the default".
+    pub profiles_place: String,
+    /// The profiles directory was named (a missing one is then an error).
+    pub profiles_given: bool,
+}
+
+/// See [`Directories`].
+pub fn directories(args: &ServeArgs, file: &FileConfig, base: &Path) -> Directories {
+    let in_base = |p: &Path| {
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            base.join(p)
+        }
+    };
+    let pick = |flag: &Option<PathBuf>, key: &Option<PathBuf>, name: &str, default: &str| match (
+        flag, key,
+    ) {
+        (Some(path), _) => (path.clone(), format!("--{name}"), true),
+        (None, Some(path)) => (in_base(path), file.place(&[name]), true),
+        (None, None) => (PathBuf::from(default), format!("{name} (default)"), false),
+    };
+    let (root, root_place, _) = pick(&args.root, &file.root, "root", "boot-images");
+    let (profiles, profiles_place, profiles_given) =
+        pick(&args.profiles, &file.profiles, "profiles", "profiles");
+    Directories {
+        root,
+        root_place,
+        profiles,
+        profiles_place,
+        profiles_given,
+    }
 }
 
 /// Where leases are kept: `flag` (`--state-dir` or `NETBOOT_STATE_DIR`),
@@ -143,7 +210,7 @@ pub fn refuse_own_reservations(plan: &ServePlan, registry: &Registry) -> Result<
 /// never have.
 pub fn own_addresses_reserved(plan: &ServePlan, registry: &Registry) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    for (ip, loc) in registry.fixed_addresses() {
+    for (ip, _, loc) in registry.fixed_addresses() {
         if let Some((name, _)) = plan.networks.iter().find(|(_, n)| n.addr == ip) {
             out.push(loc.diag(format!(
                 "address {ip} is netboot's own address on {name}; reserve another address for this machine"
@@ -153,7 +220,8 @@ pub fn own_addresses_reserved(plan: &ServePlan, registry: &Registry) -> Vec<Diag
     out
 }
 
-fn tftp_config(
+/// The TFTP half of the plan (`networks` empty: checks the settings only).
+pub fn tftp_config(
     args: &ServeArgs,
     file: &FileConfig,
     networks: &[(String, Ipv4Net)],
@@ -165,16 +233,19 @@ fn tftp_config(
         .iter()
         .map(|(_, net)| SocketAddr::new(net.addr.into(), port))
         .collect();
+    let permissive = section.permissive.unwrap_or(false);
     let mut cfg = TftpConfig::new(
         listen,
         RootPolicy {
             root,
             secure: section.secure.unwrap_or(true),
             create: dhcp::switch(args.create, args.no_create, section.create, false),
-            permissive: section.permissive.unwrap_or(false),
+            permissive,
             case_insensitive: true,
-            umask: 0o022,
+            // as tftpd-hpa: uploads rw-rw-rw- so the next one may replace them
+            umask: crate::tftp::fs::default_umask(permissive),
             max_upload: section.max_upload,
+            dirs: Vec::new(),
         },
     );
     if let Some(max) = section.max_blocksize {
@@ -186,13 +257,8 @@ fn tftp_config(
     if let Some(max) = section.max_windowsize {
         cfg.options.max_windowsize = max.max(1);
     }
-    if let Some(us) = section.busy_poll_us {
-        if us > crate::tftp::config::MAX_BUSY_POLL_US {
-            return Err(invalid("tftp.busy_poll_us must be at most 10000"));
-        }
-        cfg.busy_poll = std::time::Duration::from_micros(us);
-    }
     cfg.upload_dir = section.upload_dir.clone();
+    cfg.keep_versions = section.keep_versions.unwrap_or(0);
     cfg.trace_blocks = args.verbose >= 2;
     Ok(cfg)
 }
@@ -211,13 +277,13 @@ fn default_boot_files(args: &ServeArgs, file: &FileConfig, root: &Path) -> BootF
         .clone()
         .or_else(|| file.boot.bios.clone())
         .or_else(|| first_present(&["undionly.kpxe", "pxelinux.0"]));
-    // iPXE must not be handed iPXE again: a script if there is one, else a
-    // boot loader that is not iPXE.
+    // iPXE must not be handed iPXE again, nor a boot loader of another
+    // architecture: a script (netboot writes one when the root has none).
     let ipxe = args
         .boot_ipxe
         .clone()
         .or_else(|| file.boot.ipxe.clone())
-        .or_else(|| first_present(&["boot.ipxe", "autoexec.ipxe", "pxelinux.0"]));
+        .or_else(|| first_present(&["boot.ipxe", "autoexec.ipxe"]));
     BootFiles {
         bios,
         uefi_ia32: file.boot.uefi_ia32.clone(),
@@ -233,6 +299,7 @@ fn default_boot_files(args: &ServeArgs, file: &FileConfig, root: &Path) -> BootF
             .or_else(|| first_present(&["ipxe-arm64.efi", "bootaa64.efi", "grubaa64.efi"])),
         http: file.boot.http.clone(),
         ipxe,
+        other: None,
     }
 }
 

@@ -2,12 +2,13 @@
 //! command line (or `netboot.yaml`) and shared read-only by every transfer.
 
 use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::fs::RootPolicy;
+use super::mapfile::SharedRules;
 use super::options::OptionPolicy;
-use super::remap::RemapRules;
 use super::rto::RtoBounds;
 
 /// Files that exist only for one client (rendered from profile templates),
@@ -21,6 +22,11 @@ pub trait ClientFiles: Send + Sync {
     /// The directory (inside the root) this client's uploads land in, if
     /// its profile names one; it takes the place of `--upload-dir`.
     fn upload_dir(&self, _client: IpAddr) -> Option<String> {
+        None
+    }
+    /// How many previous versions this client's uploads keep, if its
+    /// profile says; it takes the place of `--keep-versions`.
+    fn keep_versions(&self, _client: IpAddr) -> Option<usize> {
         None
     }
 }
@@ -44,8 +50,11 @@ pub struct TftpConfig {
     pub root: RootPolicy,
     /// Option limits.
     pub options: OptionPolicy,
-    /// tftpd-hpa style name remapping.
-    pub remap: RemapRules,
+    /// tftpd-hpa style name remapping: the rules in force, swapped whole
+    /// when the map file is read again (SIGHUP).
+    pub remap: SharedRules,
+    /// The map file the rules come from (`--map-file`, `tftp.map_file`).
+    pub map_file: Option<PathBuf>,
     /// Retransmission timeout bounds (initial from `--retransmit`).
     pub rto: RtoBounds,
     /// Silence after which a transfer is abandoned (`--timeout`).
@@ -64,6 +73,9 @@ pub struct TftpConfig {
     /// Directory (inside the root) every upload lands in, whatever
     /// directory the client names (`--upload-dir`).
     pub upload_dir: Option<String>,
+    /// Previous versions kept of a file an upload replaces
+    /// (`--keep-versions`, `tftp.keep_versions`; 0: none).
+    pub keep_versions: usize,
     /// Log a debug line per DATA and ACK sent or received (`netboot tftp
     /// -v`, `netboot serve -vv`).
     pub trace_blocks: bool,
@@ -86,7 +98,8 @@ impl TftpConfig {
             ipv6_only: false,
             root,
             options: OptionPolicy::default(),
-            remap: RemapRules::default(),
+            remap: SharedRules::default(),
+            map_file: None,
             rto: RtoBounds::default(),
             give_up_after: Duration::from_secs(15),
             dally: Duration::from_secs(3),
@@ -95,12 +108,41 @@ impl TftpConfig {
             max_per_client: 16,
             mtu_clamp: false,
             upload_dir: None,
+            keep_versions: 0,
             trace_blocks: false,
             progress_after: Duration::from_secs(3),
             client_files: None,
             busy_poll: DEFAULT_BUSY_POLL,
         }
     }
+}
+
+impl TftpConfig {
+    /// Sets the retransmission timeout before the first round-trip
+    /// measurement (`--retransmit`), which is also the largest it grows to
+    /// (at least 1 s), and the lowest it adapts down to (`--rto-min`, at
+    /// most `initial`).
+    pub fn set_retransmit(&mut self, initial: Duration, min: Duration) {
+        self.rto.initial = initial;
+        self.rto.max = initial.max(Duration::from_secs(1));
+        self.rto.min = min.max(Duration::from_millis(1)).min(initial);
+    }
+}
+
+/// Smallest `--retransmit` accepted, in microseconds.
+pub const MIN_RETRANSMIT_US: u64 = 1000;
+
+/// Parses a transfer port range, `LOW:HIGH`; the error says what a valid
+/// one looks like (the caller names the flag or key).
+pub fn parse_port_range(text: &str) -> Result<(u16, u16), String> {
+    let bad = || format!("{text:?} is not LOW:HIGH with 1 <= LOW <= HIGH <= 65535");
+    let (low, high) = text.split_once(':').ok_or_else(bad)?;
+    let low: u16 = low.trim().parse().map_err(|_| bad())?;
+    let high: u16 = high.trim().parse().map_err(|_| bad())?;
+    if low == 0 || low > high {
+        return Err(bad());
+    }
+    Ok((low, high))
 }
 
 impl std::fmt::Debug for TftpConfig {

@@ -11,9 +11,15 @@
 //! at without following links first, and what was opened is checked to be
 //! that same regular file).
 //!
-//! Uploads are written to a hidden temporary file in the target directory,
-//! synced, and renamed over the target only after the last block, so an
-//! aborted upload leaves nothing behind and a reader never sees half a file.
+//! Uploads follow tftpd-hpa's rules: a missing file needs `--create`
+//! (else ERROR 1), an existing one must be world-writable unless
+//! `--permissive` (else ERROR 2), and new files are `0666 & ~umask` with a
+//! umask of 0 unless one is given ([`default_umask`]). They are written to
+//! a hidden temporary file in the target directory, synced, and renamed
+//! over the target only after the last block (keeping the replaced file
+//! when history is on, see [`super::history`]), so an aborted upload leaves
+//! nothing behind and a reader never sees half a file. Names starting with
+//! `.netboot-` are netboot's own and refused.
 
 use std::ffi::OsStr;
 use std::fs::{self, File, OpenOptions};
@@ -23,6 +29,7 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use super::packet::ErrorCode;
+use super::roots::{self, ServedDir};
 
 /// How the root is served; set from the command line.
 #[derive(Debug, Clone)]
@@ -42,6 +49,9 @@ pub struct RootPolicy {
     pub umask: u32,
     /// Largest upload accepted, in bytes.
     pub max_upload: Option<u64>,
+    /// Every served directory in lookup order, `root` first (`netboot
+    /// tftp DIR1 DIR2`); empty means `root` alone. See [`roots`].
+    pub dirs: Vec<ServedDir>,
 }
 
 /// Why a request for a file is refused; maps onto a TFTP error.
@@ -53,9 +63,16 @@ pub enum FsError {
     /// No such file.
     #[error("file not found")]
     NotFound,
-    /// The upload would replace a file it may not replace.
-    #[error("file already exists")]
-    Exists,
+    /// An upload names a file that does not exist, and uploads may not
+    /// create files. tftpd-hpa answers this with ERROR 1 too.
+    #[error("file does not exist and uploads may not create files (--create)")]
+    NoCreate,
+    /// The upload would replace a file that is not world-writable (without
+    /// `--permissive`), as tftpd-hpa refuses it: ERROR 2.
+    #[error(
+        "file is not world-writable, so an upload may not replace it (chmod o+w, or --permissive)"
+    )]
+    NotWritable,
     /// The upload does not fit.
     #[error("disk full or allocation exceeded: {0}")]
     DiskFull(String),
@@ -72,8 +89,13 @@ impl FsError {
                 ErrorCode::AccessViolation,
                 format!("Access violation: {why}"),
             ),
-            FsError::NotFound => (ErrorCode::FileNotFound, "File not found".into()),
-            FsError::Exists => (ErrorCode::FileExists, "File already exists".into()),
+            FsError::NotFound | FsError::NoCreate => {
+                (ErrorCode::FileNotFound, "File not found".into())
+            }
+            FsError::NotWritable => (
+                ErrorCode::AccessViolation,
+                "Access violation: file not world-writable".into(),
+            ),
             FsError::DiskFull(why) => (ErrorCode::DiskFull, format!("Disk full: {why}")),
             FsError::Io(e) if e.raw_os_error() == Some(libc::ENOSPC) => (
                 ErrorCode::DiskFull,
@@ -87,6 +109,10 @@ impl FsError {
     }
 }
 
+/// Names starting with this are netboot's own (temporary uploads, upload
+/// history) and refused over TFTP, for reading and writing.
+const RESERVED: &[u8] = b".netboot-";
+
 /// The root-relative path of a request, checked for shape only.
 pub fn relative_path(name: &[u8]) -> Result<PathBuf, FsError> {
     if name.contains(&0) {
@@ -98,6 +124,11 @@ pub fn relative_path(name: &[u8]) -> Result<PathBuf, FsError> {
     let mut out = PathBuf::new();
     for component in path.components() {
         match component {
+            Component::Normal(part) if part.as_encoded_bytes().starts_with(RESERVED) => {
+                return Err(FsError::Access(
+                    "name reserved for netboot's own files".into(),
+                ))
+            }
             Component::Normal(part) => out.push(part),
             Component::CurDir => {}
             Component::ParentDir => return Err(FsError::Access("'..' in file name".into())),
@@ -116,17 +147,39 @@ impl RootPolicy {
     /// Resolves a request's name to a path under the root. A missing file is
     /// not an error here (uploads create files); the path returned exists up
     /// to its parent directory.
+    /// With several directories, the first that has the name wins (an
+    /// upload of a new file goes to the first candidate).
     pub fn resolve(&self, name: &[u8]) -> Result<PathBuf, FsError> {
         let relative = relative_path(name)?;
-        let joined = self.root.join(&relative);
-        if joined.symlink_metadata().is_ok() || !self.case_insensitive {
-            return Ok(joined);
+        let alone = [ServedDir {
+            path: self.root.clone(),
+            named: self.root.clone(),
+        }];
+        let dirs = if self.dirs.is_empty() {
+            &alone[..]
+        } else {
+            &self.dirs
+        };
+        let candidates = roots::candidates(name, &relative, dirs, !self.secure);
+        if let Some(found) = candidates.iter().find(|p| p.symlink_metadata().is_ok()) {
+            return Ok(found.clone());
         }
-        Ok(self.find_case_insensitive(&relative).unwrap_or(joined))
+        if self.case_insensitive {
+            let mut found = dirs
+                .iter()
+                .filter_map(|dir| self.find_case_insensitive(&dir.path, &relative));
+            if let Some(path) = found.next() {
+                return Ok(path);
+            }
+        }
+        Ok(candidates
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| self.root.join(&relative)))
     }
 
-    fn find_case_insensitive(&self, relative: &Path) -> Option<PathBuf> {
-        let mut current = self.root.clone();
+    fn find_case_insensitive(&self, base: &Path, relative: &Path) -> Option<PathBuf> {
+        let mut current = base.to_path_buf();
         for part in relative.components() {
             let exact = current.join(part);
             if exact.symlink_metadata().is_ok() {
@@ -212,9 +265,7 @@ impl RootPolicy {
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 if !self.create {
-                    return Err(FsError::Access(
-                        "file does not exist and uploads may not create files (--create)".into(),
-                    ));
+                    return Err(FsError::NoCreate);
                 }
             }
             Err(e) => return Err(e.into()),
@@ -223,7 +274,7 @@ impl RootPolicy {
             self.check_room(&parent_real, size)?;
         }
         let temp = tempfile::Builder::new()
-            .prefix(".netboot-upload-")
+            .prefix(super::stale::TEMP_PREFIX)
             .tempfile_in(&parent_real)?;
         let mode = 0o666 & !self.umask;
         temp.as_file()
@@ -233,6 +284,7 @@ impl RootPolicy {
             target,
             written: 0,
             limit: self.max_upload,
+            keep_versions: 0,
         })
     }
 
@@ -241,7 +293,7 @@ impl RootPolicy {
             return Err(FsError::Access("not a regular file".into()));
         }
         if !self.permissive && meta.mode() & 0o002 == 0 {
-            return Err(FsError::Exists);
+            return Err(FsError::NotWritable);
         }
         Ok(())
     }
@@ -251,6 +303,25 @@ impl RootPolicy {
         let free = stat.blocks_available().saturating_mul(stat.fragment_size());
         upload_fits(size, self.max_upload, free)
     }
+}
+
+/// The umask uploads get when none is given, as tftpd-hpa chooses it: 0
+/// (files created `rw-rw-rw-`, so the next upload of the same name may
+/// replace them), or with `--permissive` the umask the process inherited.
+pub fn default_umask(permissive: bool) -> u32 {
+    if permissive {
+        inherited_umask().unwrap_or(0o022)
+    } else {
+        0
+    }
+}
+
+/// The process's umask, read from `/proc/self/status` (setting it to read
+/// it would race with other threads creating files).
+fn inherited_umask() -> Option<u32> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("Umask:"))?;
+    u32::from_str_radix(line.trim_start_matches("Umask:").trim(), 8).ok()
 }
 
 /// Whether an upload announced (tsize) as `size` bytes is allowed under the
@@ -287,6 +358,7 @@ pub struct Upload {
     target: PathBuf,
     written: u64,
     limit: Option<u64>,
+    keep_versions: usize,
 }
 
 impl Upload {
@@ -308,18 +380,24 @@ impl Upload {
         Ok(())
     }
 
-    /// Syncs the data and renames the file into place, then syncs the
-    /// directory so the rename survives a crash.
+    /// Keeps the file this upload replaces as one of the newest `n`
+    /// versions beside it (0: none; see [`super::history`]).
+    pub fn keep_versions(&mut self, n: usize) {
+        self.keep_versions = n;
+    }
+
+    /// Syncs the data and renames the file into place (keeping the one it
+    /// replaces when asked), then syncs the directory so the rename
+    /// survives a crash.
     pub fn commit(&mut self) -> Result<u64, FsError> {
         let temp = self
             .temp
             .take()
             .ok_or_else(|| FsError::Access("upload already finished".into()))?;
         temp.as_file().sync_all()?;
-        temp.persist(&self.target)
-            .map_err(|e| FsError::Io(e.error))?;
-        if let Some(dir) = self.target.parent() {
-            File::open(dir)?.sync_all()?;
+        let kept = super::history::replace(temp, &self.target, self.keep_versions)?;
+        if let Some(version) = kept {
+            tracing::info!(version = %version.display(), "previous version kept");
         }
         Ok(self.written)
     }

@@ -12,6 +12,7 @@ fn policy(dir: &Path) -> RootPolicy {
         case_insensitive: false,
         umask: 0o022,
         max_upload: None,
+        dirs: Vec::new(),
     }
 }
 
@@ -137,10 +138,9 @@ fn upload_needs_create_and_lands_atomically() {
     let dir = tempfile::tempdir().unwrap();
     let p = policy(dir.path());
     let target = p.resolve(b"router-confg").unwrap();
-    assert!(matches!(
-        p.begin_upload(&target, None),
-        Err(FsError::Access(_))
-    ));
+    let refused = p.begin_upload(&target, None).unwrap_err();
+    assert!(matches!(refused, FsError::NoCreate), "{refused:?}");
+    assert_eq!(refused.to_tftp().0, ErrorCode::FileNotFound, "as tftpd-hpa");
     let p = RootPolicy { create: true, ..p };
     let mut up = p.begin_upload(&target, Some(10)).unwrap();
     up.write(b"hostname r1\n").unwrap();
@@ -175,10 +175,9 @@ fn existing_file_replaced_only_when_world_writable() {
         create: true,
         ..policy(dir.path())
     };
-    assert!(matches!(
-        p.begin_upload(&target, None),
-        Err(FsError::Exists)
-    ));
+    let refused = p.begin_upload(&target, None).unwrap_err();
+    assert!(matches!(refused, FsError::NotWritable), "{refused:?}");
+    assert_eq!(refused.to_tftp().0, ErrorCode::AccessViolation);
     fs::set_permissions(&target, fs::Permissions::from_mode(0o666)).unwrap();
     let mut up = p.begin_upload(&target, None).unwrap();
     up.write(b"new").unwrap();
@@ -223,4 +222,38 @@ fn size_limits_are_disk_full() {
     ));
     let mut up = p.begin_upload(&path, None).unwrap();
     assert!(matches!(up.write(b"123456"), Err(FsError::DiskFull(_))));
+}
+
+#[test]
+fn uploads_are_world_writable_by_default_so_the_next_one_replaces_them() {
+    assert_eq!(default_umask(false), 0);
+    let dir = tempfile::tempdir().unwrap();
+    let p = RootPolicy {
+        create: true,
+        umask: default_umask(false),
+        ..policy(dir.path())
+    };
+    let target = p.resolve(b"r1-confg").unwrap();
+    for night in [&b"first\n"[..], b"second\n"] {
+        let mut up = p.begin_upload(&target, None).unwrap();
+        up.write(night).unwrap();
+        up.commit().unwrap();
+        assert_eq!(fs::read(&target).unwrap(), night);
+        assert_eq!(fs::metadata(&target).unwrap().mode() & 0o777, 0o666);
+    }
+}
+
+#[test]
+fn netboots_own_files_are_reserved_names() {
+    for name in [
+        &b".netboot-versions/r1-confg/20261207T031500Z"[..],
+        b"backups/.netboot-versions/x",
+        b"/.netboot-upload-abc",
+    ] {
+        assert!(
+            matches!(relative_path(name), Err(FsError::Access(_))),
+            "{name:?}"
+        );
+    }
+    assert!(relative_path(b".netboot.cfg").is_ok(), "only the prefix");
 }

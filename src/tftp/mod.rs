@@ -2,21 +2,26 @@
 //! state machines, path resolution inside the served root, and the shell
 //! around them (a tokio listener; one thread and socket per transfer).
 //!
-//! Only `fs`, `netascii_stream`, `server`, `session`, `source` and `udp` do
+//! Only `fs`, `mapfile`, `netascii_stream`, `server`, `session`, `source` and `udp` do
 //! I/O; the rest is pure.
 
 pub mod admission;
 pub mod blocknum;
 pub mod config;
+pub mod error_text;
 pub mod fs;
+pub mod history;
+pub mod mapfile;
 pub mod netascii;
 pub mod netascii_stream;
 pub mod options;
 pub mod packet;
 pub mod remap;
+pub mod roots;
 pub mod rto;
 pub mod server;
 pub mod session;
 pub mod source;
+pub mod stale;
 pub mod transfer;
 pub mod udp;

@@ -1,6 +1,7 @@
 //! Option negotiation (RFC 2347 OACK, RFC 2348 blksize, RFC 2349 timeout and
-//! tsize, RFC 7440 windowsize, and the `rollover` extension): what the client
-//! asked, what the server allows, and the OACK that says what was agreed.
+//! tsize, RFC 7440 windowsize, and tftpd-hpa's extensions `rollover`,
+//! `blksize2` and `utimeout`): what the client asked, what the server
+//! allows, and the OACK that says what was agreed.
 //!
 //! Unknown options and malformed values are ignored, as RFC 2347 asks: the
 //! transfer goes on without them.
@@ -97,7 +98,8 @@ pub fn negotiate(
     let mut out = Negotiated::plain();
     for (raw_name, raw_value) in requested {
         let name = raw_name.to_ascii_lowercase();
-        if policy.refused.contains(&name) || out.accepted.iter().any(|(n, _)| *n == name) {
+        let seen = |n: &str| same_kind(n) == same_kind(&name);
+        if policy.refused.contains(&name) || out.accepted.iter().any(|(n, _)| seen(n)) {
             continue;
         }
         let value = raw_value.trim();
@@ -106,6 +108,18 @@ pub fn negotiate(
                 out.blksize = b;
                 b.to_string()
             }),
+            "blksize2" => negotiate_blksize2(value, policy, mtu_limit).map(|b| {
+                out.blksize = b;
+                b.to_string()
+            }),
+            "utimeout" => value
+                .parse::<u64>()
+                .ok()
+                .filter(|t| (10_000..=255_000_000).contains(t))
+                .map(|t| {
+                    out.timeout = Some(Duration::from_micros(t));
+                    t.to_string()
+                }),
             "windowsize" => value.parse::<u32>().ok().filter(|w| *w >= 1).map(|w| {
                 let w = w.min(u32::from(policy.max_windowsize.max(1))) as u16;
                 out.windowsize = w;
@@ -139,6 +153,23 @@ pub fn negotiate(
         }
     }
     out
+}
+
+/// Options that set the same thing: only the first one asked is granted.
+fn same_kind(name: &str) -> &str {
+    match name {
+        "blksize2" => "blksize",
+        "utimeout" => "timeout",
+        other => other,
+    }
+}
+
+/// tftpd-hpa's `blksize2`: the largest power of two within what `blksize`
+/// would grant (at most 32768).
+fn negotiate_blksize2(value: &str, policy: &OptionPolicy, mtu_limit: Option<u16>) -> Option<u16> {
+    let cap = negotiate_blksize(value, policy, mtu_limit)?;
+    let power = 1u16 << (15 - cap.leading_zeros().min(15));
+    Some(power.min(cap))
 }
 
 fn negotiate_blksize(value: &str, policy: &OptionPolicy, mtu_limit: Option<u16>) -> Option<u16> {
@@ -257,6 +288,51 @@ mod tests {
             n.oack(None),
             vec![("tsize".to_string(), "4096".to_string())]
         );
+    }
+
+    #[test]
+    fn tftpd_hpa_extensions() {
+        let policy = OptionPolicy {
+            max_blksize: 1468,
+            ..OptionPolicy::default()
+        };
+        let n = negotiate(
+            &opts(&[("blksize2", "65464"), ("blksize", "1400")]),
+            &policy,
+            None,
+        );
+        assert_eq!(
+            n.blksize, 1024,
+            "a power of two, and blksize comes too late"
+        );
+        assert_eq!(
+            n.oack(None),
+            vec![("blksize2".to_string(), "1024".to_string())]
+        );
+        let n = negotiate(
+            &opts(&[("blksize2", "512")]),
+            &OptionPolicy::default(),
+            None,
+        );
+        assert_eq!(n.blksize, 512);
+        let n = negotiate(
+            &opts(&[("utimeout", "25000"), ("timeout", "3")]),
+            &policy,
+            None,
+        );
+        assert_eq!(n.timeout, Some(Duration::from_micros(25_000)));
+        let n = negotiate(&opts(&[("utimeout", "9999")]), &policy, None);
+        assert_eq!(n, Negotiated::plain(), "under 10 ms is ignored");
+        let refusing = OptionPolicy {
+            refused: vec!["blksize2".into(), "utimeout".into()],
+            ..OptionPolicy::default()
+        };
+        let n = negotiate(
+            &opts(&[("blksize2", "4096"), ("utimeout", "50000")]),
+            &refusing,
+            None,
+        );
+        assert_eq!(n, Negotiated::plain());
     }
 
     #[test]

@@ -276,18 +276,19 @@ pub fn error_packet(code: ErrorCode, message: &str) -> Vec<u8> {
 /// The smallest ERROR packet: opcode, code and an empty message's NUL.
 pub const MIN_ERROR_LEN: usize = 5;
 
-/// Encodes an ERROR packet of at most `limit` bytes: the message is cut (at
-/// a character boundary, trailing blanks dropped) to fit, down to an empty
-/// one. `None` when not even
-/// an empty message fits. Replies to a packet that may come from a spoofed
-/// address use this, so the server never sends more than it received.
+/// Encodes an ERROR packet of at most `limit` bytes. The message is sent
+/// whole when it fits; otherwise whole words that do (its head before
+/// `": "`, or a shorter standard text for the code, see
+/// [`super::error_text`]), down to an empty one, never a cut word. `None`
+/// when not even an empty message fits. Replies to a packet that may come
+/// from a spoofed address use this, so the server never sends more than it
+/// received.
 pub fn error_within(code: ErrorCode, message: &str, limit: usize) -> Option<Vec<u8>> {
     let room = limit.checked_sub(MIN_ERROR_LEN)?;
-    let mut end = message.len().min(room);
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    Some(error_packet(code, message[..end].trim_end()))
+    Some(error_packet(
+        code,
+        super::error_text::fitting(code, message, room),
+    ))
 }
 
 fn read_u16(body: &[u8]) -> Result<u16, ParseError> {

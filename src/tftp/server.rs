@@ -17,7 +17,7 @@ use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{debug, info, info_span, warn};
+use tracing::{debug, error, info, info_span, warn};
 
 use super::admission::{Client, Started};
 use super::config::TftpConfig;
@@ -56,14 +56,17 @@ pub enum TftpError {
 /// A bound TFTP server, ready to run.
 pub struct TftpServer {
     cfg: Arc<TftpConfig>,
-    listeners: Vec<(UdpSocket, SocketAddr)>,
+    /// Bound but not yet on the runtime: binding needs no runtime, so it
+    /// happens before privileges are dropped and the runtime starts.
+    listeners: Vec<(std::net::UdpSocket, SocketAddr)>,
 }
 
 /// How long shutdown waits for transfers to end.
 const DRAIN: Duration = Duration::from_secs(3);
 
 impl TftpServer {
-    /// Binds every listen address. Call before dropping privileges.
+    /// Binds every listen address (no runtime needed). Call before dropping
+    /// privileges.
     pub fn bind(cfg: TftpConfig) -> Result<Self, TftpError> {
         if cfg.listen.is_empty() {
             return Err(TftpError::NoListenAddress);
@@ -104,11 +107,25 @@ impl TftpServer {
 
     /// Serves until `cancel` fires.
     pub async fn run(self, cancel: CancellationToken) {
+        // No transfer runs yet: temporary files a crash left are removed
+        // before the first request.
+        let root = self.cfg.root.root.clone();
+        let swept = tokio::task::spawn_blocking(move || super::stale::sweep_and_log(&root));
+        if let Err(e) = swept.await {
+            warn!("looking for stale temporary upload files failed: {e}");
+        }
         let (to_start, mut held_starts) = mpsc::unbounded_channel();
         let shared = Arc::new(Admission::new(&self.cfg, to_start));
         let tracker = TaskTracker::new();
         let mut listeners = Vec::new();
-        for (index, (socket, local)) in self.listeners.into_iter().enumerate() {
+        for (socket, local) in self.listeners {
+            let socket = match UdpSocket::from_std(socket) {
+                Ok(s) => s,
+                Err(e) => {
+                    error!("cannot serve TFTP on {local}: {e}");
+                    continue;
+                }
+            };
             let family = match local {
                 SocketAddr::V6(_) if local.ip().is_unspecified() && !self.cfg.ipv6_only => {
                     " (IPv6 and IPv4)"
@@ -124,7 +141,8 @@ impl TftpServer {
                 cfg: Arc::clone(&self.cfg),
                 socket,
                 local,
-                index,
+                // Its place in `listeners`, where held requests find it.
+                index: listeners.len(),
                 admission: Arc::clone(&shared),
                 tracker: tracker.clone(),
                 cancel: cancel.clone(),

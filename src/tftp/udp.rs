@@ -21,7 +21,6 @@ use std::time::{Duration, Instant};
 
 use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, SockaddrStorage};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
-use tokio::net::UdpSocket;
 
 /// Socket buffer size asked for: a few windows of the largest blocks.
 const BUFFER_BYTES: usize = 4 << 20;
@@ -55,13 +54,14 @@ fn new_socket(addr: SocketAddr, only_v6: bool) -> io::Result<Socket> {
     Ok(socket)
 }
 
-/// Binds a listening socket for the runtime, the IPv6 socket serving IPv6
-/// alone when `only_v6` (ignored for IPv4).
-pub fn bind_with(addr: SocketAddr, only_v6: bool) -> io::Result<UdpSocket> {
+/// Binds a listening socket, non-blocking and ready for the runtime (it
+/// needs none yet: privileges are dropped in between), the IPv6 socket
+/// serving IPv6 alone when `only_v6` (ignored for IPv4).
+pub fn bind_with(addr: SocketAddr, only_v6: bool) -> io::Result<StdUdpSocket> {
     let socket = new_socket(addr, only_v6)?;
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
-    UdpSocket::from_std(socket.into())
+    Ok(socket.into())
 }
 
 fn bind_blocking(addr: SocketAddr) -> io::Result<StdUdpSocket> {

@@ -70,6 +70,8 @@ done
 fstype=$(stat -f -c %T "$STATE_BASE")
 case $fstype in tmpfs|ramfs) die "STATE_BASE=$STATE_BASE is $fstype: fsync would cost nothing";; esac
 WORK=$(mktemp -d "$STATE_BASE/nbdhcp.XXXXXX")
+# netboot serve drops root (to nobody): it must be able to look inside
+chmod 755 "$WORK"
 
 declare -A ALIVE   # PIDs we started and have not reaped yet
 NEIGH_SAVED=       # "gc_thresh2 gc_thresh3" to restore (probe part)

@@ -14,7 +14,8 @@ use super::{ip, Lab, CLIENT_IF, COUNTER};
 
 /// Stand-ins for the usual boot files in `dir`, world-readable.
 pub fn boot_root(dir: &Path) {
-    std::fs::create_dir_all(dir).unwrap();
+    // `backups/` as shipped in boot-images/, for profiles' upload_dir
+    std::fs::create_dir_all(dir.join("backups")).unwrap();
     for (name, body) in [
         ("pxelinux.0", &b"PXELINUX stand-in\n"[..]),
         ("undionly.kpxe", b"iPXE stand-in\n"),
@@ -33,23 +34,21 @@ pub fn boot_root(dir: &Path) {
 pub struct ServeDirs {
     /// Stand-in boot files ([`boot_root`]).
     pub root: PathBuf,
-    /// The profiles directory (missing when no profile was given).
+    /// The profiles directory (empty when no profile was given).
     pub profiles: PathBuf,
 }
 
 impl Lab {
     /// Starts `netboot serve --interface vs0 --root ROOT --profiles DIR
     /// EXTRA`: ROOT holds the stand-in boot files, DIR the `profiles` given
-    /// as (file name, YAML), and does not exist when there are none.
+    /// as (file name, YAML), if any.
     pub fn start_serve_on(&mut self, profiles: &[(&str, &str)], extra: &[&str]) -> ServeDirs {
         let dirs = ServeDirs {
             root: self.path("root"),
             profiles: self.path("profiles"),
         };
         boot_root(&dirs.root);
-        if !profiles.is_empty() {
-            std::fs::create_dir_all(&dirs.profiles).unwrap();
-        }
+        std::fs::create_dir_all(&dirs.profiles).unwrap();
         for (name, yaml) in profiles {
             std::fs::write(dirs.profiles.join(name), yaml).unwrap();
         }

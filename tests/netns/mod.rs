@@ -24,6 +24,9 @@ pub const SERVER_IP: &str = "10.231.0.1";
 pub const CLIENT_MAC: &str = "52:54:00:12:34:56";
 pub const SERVER_IF: &str = "vs0";
 pub const CLIENT_IF: &str = "vc0";
+/// udhcpc flags that make it look like BIOS PXE firmware (vendor class
+/// `PXEClient`, option 93 = 0): only network-boot firmware gets a boot file.
+pub const PXE_BIOS: &[&str] = &["-V", "PXEClient:Arch:00000:UNDI:002001", "-x", "0x5d:0000"];
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
@@ -121,6 +124,13 @@ impl Lab {
             children: Vec::new(),
             extra: Vec::new(),
         };
+        // `serve` drops root (to nobody here): its root, profiles and state
+        // directory live in here, so it must be able to look inside
+        std::fs::set_permissions(
+            lab.dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .expect("chmod lab dir");
         ip(&["netns", "add", &srv]);
         ip(&["netns", "add", &cli]);
         ip(&[
@@ -160,6 +170,17 @@ impl Lab {
         args.extend(extra.iter().map(|s| s.to_string()));
         let bin = PathBuf::from(env!("CARGO_BIN_EXE_netboot"));
         self.spawn_server(&bin, &args, cwd, "dhcp listening on");
+    }
+
+    /// [`Lab::start_serve`] with the binary run through `wrapper` (a
+    /// command that ends by exec'ing its arguments, such as `setpriv ...`).
+    pub fn start_serve_wrapped(&mut self, wrapper: &[&str], extra: &[&str]) {
+        let (program, rest) = wrapper.split_first().expect("a wrapper command");
+        let mut args: Vec<String> = rest.iter().map(|s| s.to_string()).collect();
+        args.push(env!("CARGO_BIN_EXE_netboot").into());
+        args.extend(["serve", "--interface", SERVER_IF].map(String::from));
+        args.extend(extra.iter().map(|s| s.to_string()));
+        self.spawn_server(Path::new(program), &args, None, "dhcp listening on");
     }
 
     /// Runs a command in the server namespace to its end (bounded by the
@@ -218,6 +239,11 @@ impl Lab {
         });
         self.server = Some(child);
         self.wait_log(ready, Duration::from_secs(20));
+    }
+
+    /// The running server's process ID (`ip netns exec` execs it).
+    pub fn server_pid(&self) -> u32 {
+        self.server.as_ref().expect("no server running").id()
     }
 
     /// Waits until a server log line contains `needle`.
@@ -303,6 +329,11 @@ impl Lab {
     /// the variables of its `bound` event, empty when it got no lease.
     pub fn udhcpc(&self, extra: &[&str]) -> std::collections::HashMap<String, String> {
         self.udhcpc_in(&self.cli, extra)
+    }
+
+    /// [`Lab::udhcpc`] as BIOS PXE firmware ([`PXE_BIOS`]) plus `extra`.
+    pub fn udhcpc_pxe(&self, extra: &[&str]) -> std::collections::HashMap<String, String> {
+        self.udhcpc_in(&self.cli, &[PXE_BIOS, extra].concat())
     }
 
     /// [`Lab::udhcpc`] in client namespace `ns`.

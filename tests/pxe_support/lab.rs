@@ -92,6 +92,12 @@ impl Lab {
             .prefix("nbpxe-")
             .tempdir()
             .map_err(|e| format!("temp dir: {e}"))?;
+        // `serve` drops root: it must be able to look inside
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .map_err(|e| format!("chmod temp dir: {e}"))?;
         let ns = Netns::create()?;
         let addr = format!("{SERVER_IP}/{PREFIX_LEN}");
         ns.ip(&["link", "set", "lo", "up"])?;

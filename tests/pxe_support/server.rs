@@ -53,6 +53,9 @@ pub enum ServerKind {
     NetbootParts,
     /// Site DHCP + `dhcp_lab --proxy` + `netboot tftp`.
     NetbootPartsProxy,
+    /// `netboot serve` with no `boot.ipxe` anywhere: iPXE gets the script
+    /// netboot writes itself.
+    NetbootNoScript,
 }
 
 impl ServerKind {
@@ -65,6 +68,7 @@ impl ServerKind {
             ServerKind::DnsmasqProxy => "dnsmasq-proxy",
             ServerKind::NetbootParts => "netboot-parts",
             ServerKind::NetbootPartsProxy => "netboot-parts-proxy",
+            ServerKind::NetbootNoScript => "netboot-no-script",
         }
     }
 
@@ -78,7 +82,10 @@ impl ServerKind {
 
     /// Whether dnsmasq is part of this setup.
     pub fn uses_dnsmasq(self) -> bool {
-        !matches!(self, ServerKind::Netboot | ServerKind::NetbootParts)
+        !matches!(
+            self,
+            ServerKind::Netboot | ServerKind::NetbootParts | ServerKind::NetbootNoScript
+        )
     }
 }
 
@@ -106,6 +113,10 @@ pub fn server_commands(kind: ServerKind, lab: &Lab, root: &Path) -> Result<Vec<L
     let ours = |mode| dnsmasq(lab.ns.command("dnsmasq"), mode, BRIDGE);
     Ok(match kind {
         ServerKind::Netboot => vec![netboot_serve(lab, root, false)],
+        ServerKind::NetbootNoScript => {
+            std::fs::remove_file(root.join(BOOT_IPXE)).map_err(|e| format!("{e}"))?;
+            vec![netboot_serve_with(lab, root, false, None)]
+        }
         ServerKind::Dnsmasq => vec![ours(Mode::Full(root))],
         ServerKind::DnsmasqNetbootTftp => vec![ours(Mode::BootDhcp), netboot_tftp(lab, root)],
         ServerKind::NetbootProxy => vec![site_dhcp()?, netboot_serve(lab, root, true)],
@@ -117,18 +128,31 @@ pub fn server_commands(kind: ServerKind, lab: &Lab, root: &Path) -> Result<Vec<L
     })
 }
 
+fn empty_dir(path: PathBuf) -> PathBuf {
+    let _ = std::fs::create_dir_all(&path);
+    path
+}
+
 fn netboot_serve(lab: &Lab, root: &Path, proxy: bool) -> Launch {
+    netboot_serve_with(lab, root, proxy, Some(BOOT_IPXE))
+}
+
+/// `netboot serve` on the bridge; `ipxe` is the `--boot-ipxe` given, if any.
+fn netboot_serve_with(lab: &Lab, root: &Path, proxy: bool, ipxe: Option<&str>) -> Launch {
     let mut cmd = lab.ns.command(env!("CARGO_BIN_EXE_netboot"));
     cmd.args(["serve", "--interface", BRIDGE, "--root"])
         .arg(root)
-        .args(["--boot-bios", BOOT_BIOS, "--boot-uefi", BOOT_UEFI])
-        .args(["--boot-ipxe", BOOT_IPXE, "--state-dir"])
+        .args(["--boot-bios", BOOT_BIOS, "--boot-uefi", BOOT_UEFI]);
+    if let Some(script) = ipxe {
+        cmd.args(["--boot-ipxe", script]);
+    }
+    cmd.arg("--state-dir")
         .arg(lab.path("state"))
         .arg("-v")
         // No profiles: every client gets the --boot-* files. Run from the
         // scratch dir so no netboot.yaml or profiles/ of the checkout applies.
         .arg("--profiles")
-        .arg(lab.path("no-profiles"))
+        .arg(empty_dir(lab.path("no-profiles")))
         .current_dir(lab.dir())
         .env("NO_COLOR", "1");
     if proxy {

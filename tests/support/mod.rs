@@ -54,20 +54,33 @@ impl Server {
     /// Like [`Server::start`], but a server that exits before listening is
     /// an `Err` carrying everything it printed.
     pub fn try_start(args: &[&str]) -> Result<Server, String> {
-        Self::try_start_wrapped(&[], args)
+        Self::try_start_wrapped(&[], args, &|_| {})
+    }
+
+    /// Like [`Server::start`], with `prepare` given the root to fill before
+    /// the server starts.
+    pub fn start_prepared(args: &[&str], prepare: &dyn Fn(&Path)) -> Server {
+        match Self::try_start_wrapped(&[], args, prepare) {
+            Ok(s) => s,
+            Err(log) => panic!("netboot tftp {args:?} did not start:\n{log}"),
+        }
     }
 
     /// Like [`Server::start`], with the binary run through `wrapper` (a
     /// command that ends by exec'ing its arguments, such as `ip netns exec
     /// NS` or `unshare -m ...`): the root is still the last argument.
     pub fn start_wrapped(wrapper: &[&str], args: &[&str]) -> Server {
-        match Self::try_start_wrapped(wrapper, args) {
+        match Self::try_start_wrapped(wrapper, args, &|_| {}) {
             Ok(s) => s,
             Err(log) => panic!("{wrapper:?} netboot tftp {args:?} did not start:\n{log}"),
         }
     }
 
-    fn try_start_wrapped(wrapper: &[&str], args: &[&str]) -> Result<Server, String> {
+    fn try_start_wrapped(
+        wrapper: &[&str],
+        args: &[&str],
+        prepare: &dyn Fn(&Path),
+    ) -> Result<Server, String> {
         let base = tempfile::Builder::new()
             .prefix("netboot-tftp-test-")
             .tempdir()
@@ -79,6 +92,7 @@ impl Server {
         for dir in [base.path(), &root] {
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
         }
+        prepare(&root);
         let binary = env!("CARGO_BIN_EXE_netboot");
         let mut cmd = match wrapper.split_first() {
             Some((program, rest)) => {
@@ -141,6 +155,14 @@ impl Server {
     /// The server's process ID.
     pub fn pid(&self) -> u32 {
         self.child.id()
+    }
+
+    /// Sends SIGTERM (to this server's own PID) and waits up to 10 s for
+    /// it to exit; its exit status (`None`: still running, killed on drop).
+    pub fn terminate(&mut self) -> Option<ExitStatus> {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+        wait_bounded(&mut self.child, Duration::from_secs(10))
     }
 
     /// The log lines containing `needle`.

@@ -327,13 +327,21 @@ impl Core {
     }
 
     fn boot(&self, m: &mut Message, ex: &Exchange<'_>) -> BootNote {
-        let (file, note) = pxe::select(&ex.client, ex.profile.as_ref());
         let params = BootParams {
             tftp_server: self.cfg.tftp_server(ex.ctx.server_ip),
             server_ip: ex.ctx.server_ip,
             server_name: self.cfg.server_name.as_deref(),
+            http_port: self.cfg.http_port,
         };
-        pxe::apply(m, ex.req, &ex.client, ex.profile.as_ref(), file, &params);
+        let (file, note) = pxe::select(&ex.client, ex.profile.as_ref(), &params);
+        pxe::apply(
+            m,
+            ex.req,
+            &ex.client,
+            ex.profile.as_ref(),
+            file.as_deref(),
+            &params,
+        );
         note
     }
 }

@@ -111,6 +111,42 @@ fn pxe_options_per_arch_ipxe_and_http() {
 }
 
 #[test]
+fn a_router_or_phone_gets_an_address_and_no_boot_file_unless_its_profile_gives_one() {
+    let mut lab = Lab::new(config());
+    let router = os_msg(MessageType::Discover, mac(7));
+    let d = lab.send(&router);
+    let offer = d.reply.unwrap().message;
+    assert_ne!(offer.yiaddr(), Ipv4Addr::UNSPECIFIED);
+    assert!(
+        opt(&offer, OptionCode::BootfileName).is_none(),
+        "no PXE file for a router"
+    );
+    assert!(opt(&offer, OptionCode::TFTPServerName).is_none());
+    assert!(offer
+        .fname_str()
+        .is_none_or(|f| f.map_or(true, |f| f.is_empty())));
+    assert!(
+        d.reason.to_string().contains("not network-boot firmware"),
+        "{}",
+        d.reason
+    );
+
+    let mut p = profiles();
+    p.default.as_mut().unwrap().boot.other = Some("network-confg".into());
+    lab.profiles = p;
+    let offer = lab
+        .send(&os_msg(MessageType::Discover, mac(8)))
+        .reply
+        .unwrap()
+        .message;
+    assert_eq!(
+        opt(&offer, OptionCode::BootfileName),
+        Some(&DhcpOption::BootfileName(b"network-confg".to_vec())),
+        "autoinstall's configuration file, from the profile"
+    );
+}
+
+#[test]
 fn next_server_from_profile() {
     let mut lab = Lab::new(config());
     let mut p = profiles();

@@ -105,7 +105,17 @@ pub(crate) fn profiles() -> Profiles {
     p
 }
 
+/// A request from network-boot firmware (option 93 = 0, BIOS), as most
+/// tests here want; [`os_msg`] is one from an operating system or a router.
 pub(crate) fn msg(kind: MessageType, m: MacAddr) -> Message {
+    let mut msg = os_msg(kind, m);
+    msg.opts_mut()
+        .insert(DhcpOption::ClientSystemArchitecture(0u16.into()));
+    msg
+}
+
+/// A request with no sign of network-boot firmware (no option 60 or 93).
+pub(crate) fn os_msg(kind: MessageType, m: MacAddr) -> Message {
     let mut msg = Message::new_with_id(
         0x1234_5678,
         Ipv4Addr::UNSPECIFIED,

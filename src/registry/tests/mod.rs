@@ -15,6 +15,7 @@ use super::{build_registry, ClientFacts, Registry, SourceFile, Sources};
 pub(super) struct Mem {
     pub(super) templates: HashMap<String, String>,
     pub(super) boot: HashSet<String>,
+    pub(super) dirs: HashSet<String>,
 }
 
 impl Sources for Mem {
@@ -26,6 +27,9 @@ impl Sources for Mem {
     }
     fn boot_file_exists(&self, rel: &str) -> bool {
         self.boot.contains(rel)
+    }
+    fn boot_dir_exists(&self, rel: &str) -> bool {
+        self.dirs.contains(rel.trim_end_matches('/'))
     }
 }
 
@@ -40,6 +44,7 @@ pub(super) fn mem() -> Mem {
     ] {
         m.boot.insert(f.to_string());
     }
+    m.dirs.insert("backups".to_string());
     m
 }
 
@@ -279,3 +284,32 @@ fn empty_registry_matches_nothing() {
 
 mod errors;
 mod fuzz;
+
+#[test]
+fn keep_versions_goes_with_the_profiles_upload_dir() {
+    let routers =
+        "name: routers\nmatch: {mac_prefix: 52:54:00}\nupload_dir: backups/\nkeep_versions: 30\n";
+    let switches = "name: switches\nmatch: {mac_prefix: 02:00:00}\nupload_dir: sw/\n";
+    let mut sources = mem();
+    sources.dirs.insert("sw".into());
+    let reg = build_with(&sources, &[("r.yaml", routers), ("s.yaml", switches)]).unwrap();
+    assert_eq!(reg.upload_dir(&mac("52:54:00:01:02:03")), Some("backups/"));
+    assert_eq!(
+        reg.upload_keep_versions(&mac("52:54:00:01:02:03")),
+        Some(30)
+    );
+    assert_eq!(
+        reg.upload_keep_versions(&mac("02:00:00:01:02:03")),
+        None,
+        "tftp.keep_versions applies"
+    );
+    let e = errors(&[(
+        "x.yaml",
+        "name: x\nmatch: {mac_prefix: 52:54:00}\nkeep_versions: 3\n",
+    )]);
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert!(
+        e[0].starts_with("profiles/x.yaml:3:16: keep_versions needs an upload_dir"),
+        "{e:#?}"
+    );
+}

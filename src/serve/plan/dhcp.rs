@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use super::{invalid, PlanError};
 use crate::cli::serve::ServeArgs;
-use crate::config::{DhcpSection, FileConfig};
+use crate::config::{DhcpSection, FileConfig, RelayPool};
 use crate::dhcp::config::{DhcpConfig, Interface, Mode, PoolConfig, Subnet};
 use crate::net::Ipv4Net;
 
@@ -55,31 +55,17 @@ pub(super) fn dhcp_config(
         false,
     );
     cfg.ping_check = switch(args.ping, args.no_ping, section.ping_check, true);
-    if let Some(secs) = args.lease_time.or(section.lease_time) {
-        if secs < 60 {
-            return Err(invalid(format!(
-                "lease time {secs}s is too short (60 s at least)"
-            )));
-        }
-        cfg.lease_time = Duration::from_secs(secs);
+    if let Some(lease) = lease_time(args, section)? {
+        cfg.lease_time = lease;
     }
     cfg.server_name = server_name(args, section)?;
     cfg.state_dir = Some(state_dir);
     if cfg.mode == Mode::Proxy {
         return Ok(cfg);
     }
-    cfg.pools = interface_pools(args, section, networks)?;
-    for relay in &section.relay_pools {
-        let subnet = Subnet::parse(&relay.subnet).ok_or_else(|| {
-            invalid(format!(
-                "relay pool subnet {:?} is not ADDRESS/PREFIX",
-                relay.subnet
-            ))
-        })?;
-        let (first, last) = parse_range(&relay.range)?;
-        let mut pool = PoolConfig::new(subnet, first, last).map_err(|e| invalid(e.to_string()))?;
-        pool.routers = relay.router.into_iter().collect();
-        pool.dns_servers = relay.dns.clone();
+    cfg.pools = interface_pools(args, file, networks)?;
+    for (i, relay) in section.relay_pools.iter().enumerate() {
+        let mut pool = relay_pool(relay).map_err(|e| at_relay(file, i, e))?;
         pool.domain_name = section.domain.clone();
         cfg.pools.push(pool);
     }
@@ -87,9 +73,56 @@ pub(super) fn dhcp_config(
     Ok(cfg)
 }
 
+/// `--lease-time`, else `dhcp.lease_time`: at least a minute.
+pub fn lease_time(args: &ServeArgs, section: &DhcpSection) -> Result<Option<Duration>, PlanError> {
+    let Some(secs) = args.lease_time.or(section.lease_time) else {
+        return Ok(None);
+    };
+    if secs < 60 {
+        return Err(invalid(format!(
+            "lease time {secs} s is too short: give 60 s at least"
+        )));
+    }
+    Ok(Some(Duration::from_secs(secs)))
+}
+
+/// One `dhcp.relay_pools` entry as a pool: the subnet, the range inside it
+/// and the router on it.
+pub fn relay_pool(relay: &RelayPool) -> Result<PoolConfig, PlanError> {
+    let subnet = Subnet::parse(&relay.subnet).ok_or_else(|| {
+        invalid(format!(
+            "subnet {:?} is not ADDRESS/PREFIX (e.g. 10.1.0.0/24)",
+            relay.subnet
+        ))
+    })?;
+    let (first, last) = parse_range(&relay.range)?;
+    let mut pool = PoolConfig::new(subnet, first, last).map_err(|_| {
+        invalid(format!(
+            "range {first}-{last} is not inside the pool's subnet {subnet}"
+        ))
+    })?;
+    if let Some(router) = relay.router.filter(|r| !subnet.is_host(*r)) {
+        return Err(invalid(format!(
+            "router {router} is not on the pool's subnet {subnet}"
+        )));
+    }
+    pool.routers = relay.router.into_iter().collect();
+    pool.dns_servers = relay.dns.clone();
+    Ok(pool)
+}
+
+/// A relay pool's error, at the pool's place in the file.
+pub fn at_relay(file: &FileConfig, index: usize, err: PlanError) -> PlanError {
+    let i = index.to_string();
+    invalid(format!(
+        "{}: {err}",
+        file.place(&["dhcp", "relay_pools", &i])
+    ))
+}
+
 /// `--server-name`, else `dhcp.server_name`, else the host name; empty
 /// means none. The `sname` field holds 63 bytes.
-fn server_name(args: &ServeArgs, section: &DhcpSection) -> Result<Option<String>, PlanError> {
+pub fn server_name(args: &ServeArgs, section: &DhcpSection) -> Result<Option<String>, PlanError> {
     let given = args
         .server_name
         .clone()
@@ -117,9 +150,10 @@ pub fn host_name() -> Option<String> {
 /// the one whose subnet holds it; DNS servers and domain go to all.
 fn interface_pools(
     args: &ServeArgs,
-    section: &DhcpSection,
+    file: &FileConfig,
     networks: &[(String, Ipv4Net)],
 ) -> Result<Vec<PoolConfig>, PlanError> {
+    let section = &file.dhcp;
     let subnets = subnets(networks)?;
     let served = || {
         let list: Vec<String> = subnets.iter().map(|(n, s, _)| format!("{n} {s}")).collect();
@@ -130,7 +164,8 @@ fn interface_pools(
         .as_deref()
         .or(section.range.as_deref())
         .map(parse_range)
-        .transpose()?;
+        .transpose()
+        .map_err(|e| at_range(args, file, e))?;
     if let Some((first, last)) = range {
         if !subnets
             .iter()
@@ -199,9 +234,21 @@ pub fn parse_range(text: &str) -> Result<(Ipv4Addr, Ipv4Addr), PlanError> {
     let first: Ipv4Addr = a.trim().parse().map_err(|_| bad())?;
     let last: Ipv4Addr = b.trim().parse().map_err(|_| bad())?;
     if first > last {
-        return Err(bad());
+        return Err(invalid(format!(
+            "range {text:?} runs backwards: write the lower address first ({last}-{first})"
+        )));
     }
     Ok((first, last))
+}
+
+/// A range error, at `--range` or at `dhcp.range` in the file.
+pub fn at_range(args: &ServeArgs, file: &FileConfig, err: PlanError) -> PlanError {
+    let place = if args.range.is_some() {
+        "--range".to_string()
+    } else {
+        file.place(&["dhcp", "range"])
+    };
+    invalid(format!("{place}: {err}"))
 }
 
 /// The upper half of the subnet's host addresses, so that addresses people

@@ -372,3 +372,16 @@ fn the_busy_poll_comes_from_the_file_and_is_bounded() {
     .unwrap_err();
     assert!(err.to_string().contains("tftp.busy_poll_us"), "{err}");
 }
+
+#[test]
+fn uploads_follow_tftpd_hpa_and_keep_the_versions_the_file_asks_for() {
+    let root = root_with_files();
+    let nets = || vec![("vs0".to_string(), net("10.0.0.1/24"))];
+    let args = args_in(&root);
+    let default = plan(&args, &FileConfig::default(), Path::new("."), nets()).unwrap();
+    assert_eq!(default.tftp.root.umask, 0, "uploads rw-rw-rw-");
+    assert_eq!(default.tftp.keep_versions, 0);
+    let file = yaml("tftp:\n  keep_versions: 30\n");
+    let p = plan(&args, &file, Path::new("."), nets()).unwrap();
+    assert_eq!(p.tftp.keep_versions, 30);
+}

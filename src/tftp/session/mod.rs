@@ -97,12 +97,14 @@ impl Session {
         let name = match self
             .cfg
             .remap
+            .load()
             .apply(&request.name(), request.write, self.peer.ip())
         {
             Remapped::Name(name) => name,
-            Remapped::Refused => {
+            Remapped::Refused(message) => {
                 info!("refused by the map file");
-                self.refuse(ErrorCode::AccessViolation, "Access violation");
+                let message = message.as_deref().unwrap_or("Access violation");
+                self.refuse(ErrorCode::AccessViolation, message);
                 return;
             }
         };
@@ -270,10 +272,16 @@ impl Session {
         let begun = root
             .resolve(name.as_bytes())
             .and_then(|path| root.begin_upload(&path, announced));
-        let upload = match begun {
+        let mut upload = match begun {
             Ok(upload) => upload,
             Err(err) => return self.refuse_fs(&err),
         };
+        let client_keep = self
+            .cfg
+            .client_files
+            .as_ref()
+            .and_then(|files| files.keep_versions(self.peer.ip()));
+        upload.keep_versions(client_keep.unwrap_or(self.cfg.keep_versions));
         let target = upload.target().to_path_buf();
         let mut receiver = Receiver::new(ReceiverConfig {
             blksize: negotiated.blksize,

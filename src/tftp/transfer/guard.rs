@@ -93,7 +93,7 @@ mod tests {
     fn errors_to_an_unverified_client_fit_its_request() {
         let mut guard = PeerGuard::new(12);
         let cut = guard.error(ErrorCode::AccessViolation, "Access violation: x");
-        assert_eq!(cut.as_deref(), Some(&b"\x00\x05\x00\x02Access\x00"[..]));
+        assert_eq!(cut.as_deref(), Some(&b"\x00\x05\x00\x02Denied\x00"[..]));
         assert_eq!(PeerGuard::new(4).error(ErrorCode::NotDefined, ""), None);
         guard.verify();
         let whole = guard.error(ErrorCode::AccessViolation, "Access violation: x");

@@ -65,7 +65,7 @@ fn an_error_to_an_unverified_client_is_cut_to_its_request() {
     let mut batch = Batch::new(8, 1 << 16);
     assert!(s.poll_transmit(t0, &mut batch));
     let sent: Vec<&[u8]> = s.datagrams(&batch).collect();
-    assert_eq!(sent, [b"\x00\x05\x00\x00read er\x00"]);
+    assert_eq!(sent, [b"\x00\x05\x00\x00read\x00"], "whole words");
 
     // After the OACK, the one reply is used: shutdown sends nothing.
     let mut s = Sender::new(sender_cfg(512, 1, true));

@@ -1,0 +1,158 @@
+//! A response body made of [`Piece`]s, streamed: literal bytes as they are,
+//! spans of a file read in large chunks on the blocking pool (positioned
+//! reads, so many responses share one open file), spans of a rendered file
+//! sliced from memory. The [`Delivery`] it carries logs one line when the
+//! body is done or dropped: bytes sent of bytes planned, and how long.
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use futures_util::stream::{self, StreamExt};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::Frame;
+
+use super::plan::Piece;
+
+/// Bytes read from a file at once.
+const CHUNK: u64 = 512 << 10;
+
+/// The body type every response has.
+pub type Body = UnsyncBoxBody<Bytes, std::io::Error>;
+
+/// What a response's spans are taken from.
+#[derive(Clone)]
+pub enum Content {
+    /// A file of the root, opened and checked.
+    File(Arc<File>),
+    /// A file rendered for this client.
+    Memory(Bytes),
+}
+
+/// Logs the end of one response (when its body is finished or dropped).
+pub struct Delivery {
+    /// The request's span.
+    pub span: tracing::Span,
+    /// Status code sent.
+    pub status: u16,
+    /// Body bytes planned.
+    pub planned: u64,
+    /// Body bytes handed to the connection so far.
+    pub sent: u64,
+    /// When the request arrived.
+    pub started: Instant,
+    /// Ranges served, as text, for the log (`-` for the whole resource).
+    pub ranges: String,
+    /// A progress line is due after this (long downloads).
+    pub next_progress: Duration,
+}
+
+/// Long downloads log progress this often.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
+impl Delivery {
+    fn sent(&mut self, n: u64) {
+        self.sent += n;
+        let elapsed = self.started.elapsed();
+        if elapsed >= self.next_progress && self.planned > 0 {
+            self.next_progress = elapsed + PROGRESS_EVERY;
+            let percent = self.sent.saturating_mul(100) / self.planned;
+            tracing::info!(parent: &self.span, sent = self.sent, of = self.planned, "{percent}% sent");
+        }
+    }
+}
+
+impl Drop for Delivery {
+    fn drop(&mut self) {
+        let ms = self.started.elapsed().as_millis();
+        let (status, sent, of, ranges) = (self.status, self.sent, self.planned, &self.ranges);
+        if sent >= of {
+            tracing::info!(parent: &self.span, status, bytes = sent, range = %ranges, ms, "sent");
+        } else {
+            tracing::warn!(parent: &self.span, status, bytes = sent, of, range = %ranges, ms, "client went away");
+        }
+    }
+}
+
+struct State {
+    content: Content,
+    pieces: VecDeque<Piece>,
+    delivery: Delivery,
+}
+
+/// A body that sends `pieces` of `content`, logging through `delivery`.
+pub fn stream(content: Content, pieces: Vec<Piece>, delivery: Delivery) -> Body {
+    let state = State {
+        content,
+        pieces: pieces.into(),
+        delivery,
+    };
+    let frames = stream::unfold(state, |mut state| async move {
+        let next = next_chunk(&mut state).await?;
+        if let Ok(bytes) = &next {
+            state.delivery.sent(bytes.len() as u64);
+        }
+        Some((next.map(Frame::data), state))
+    });
+    BodyExt::boxed_unsync(StreamBody::new(StreamExt::boxed(frames)))
+}
+
+/// The next chunk of the body, `None` at its end.
+async fn next_chunk(state: &mut State) -> Option<std::io::Result<Bytes>> {
+    let piece = state.pieces.pop_front()?;
+    let (start, len) = match piece {
+        Piece::Bytes(bytes) => return Some(Ok(bytes)),
+        Piece::Span { start, len } => (start, len),
+    };
+    let take = len.min(CHUNK);
+    if take < len {
+        state.pieces.push_front(Piece::Span {
+            start: start + take,
+            len: len - take,
+        });
+    }
+    Some(read(&state.content, start, take).await)
+}
+
+async fn read(content: &Content, start: u64, len: u64) -> std::io::Result<Bytes> {
+    match content {
+        Content::Memory(bytes) => {
+            let from = usize::try_from(start)
+                .unwrap_or(usize::MAX)
+                .min(bytes.len());
+            let to = from
+                .saturating_add(usize::try_from(len).unwrap_or(usize::MAX))
+                .min(bytes.len());
+            Ok(bytes.slice(from..to))
+        }
+        Content::File(file) => {
+            let file = Arc::clone(file);
+            tokio::task::spawn_blocking(move || read_at(&file, start, len))
+                .await
+                .map_err(std::io::Error::other)?
+        }
+    }
+}
+
+/// Exactly `len` bytes from `start`; a file that shrank meanwhile is an error.
+fn read_at(file: &File, start: u64, len: u64) -> std::io::Result<Bytes> {
+    let size = usize::try_from(len).map_err(std::io::Error::other)?;
+    let mut buf = BytesMut::zeroed(size);
+    let mut filled = 0;
+    while filled < size {
+        match file.read_at(&mut buf[filled..], start + filled as u64)? {
+            0 => {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::UnexpectedEof,
+                    "file shrank while being sent",
+                ))
+            }
+            n => filled += n,
+        }
+    }
+    Ok(buf.freeze())
+}

@@ -1,0 +1,156 @@
+//! One request: GET or HEAD only; the path decoded and confined
+//! ([`super::path`]); the client's own files first (a rendered file, a
+//! path rewrite: client identified as TFTP does it, IP → lease → MAC →
+//! profile), then the root through the same checks as TFTP (no symlink out
+//! of the root, regular files only, opened without following links); then
+//! the answer [`super::plan`] decides, streamed by [`super::body`].
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
+
+use bytes::Bytes;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
+use tracing::info_span;
+
+use super::body::{self, Body, Content, Delivery};
+use super::config::HttpConfig;
+use super::path::{request_path, PathError};
+use super::plan::{self, etag_for, Resource};
+use crate::tftp::fs::FsError;
+
+/// Answers one request (never fails: errors are responses).
+pub async fn handle(cfg: &HttpConfig, peer: SocketAddr, req: Request<Incoming>) -> Response<Body> {
+    let started = Instant::now();
+    let span = info_span!("http", %peer, method = %req.method(), path = %req.uri().path());
+    let head = match *req.method() {
+        Method::GET => false,
+        Method::HEAD => true,
+        _ => return refuse(&span, StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD"),
+    };
+    let name = match request_path(req.uri().path()) {
+        Ok(p) => p.name,
+        Err(e @ (PathError::BadEscape | PathError::NotUtf8)) => {
+            return refuse(&span, StatusCode::BAD_REQUEST, &e.to_string())
+        }
+        Err(e) => return refuse(&span, StatusCode::FORBIDDEN, &e.to_string()),
+    };
+    let found = match find(cfg, peer, name).await {
+        Ok(found) => found,
+        Err(e) => return refuse(&span, status_of(&e), &e.to_string()),
+    };
+    let answer = plan::answer(&found.resource, req.headers(), head);
+    let delivery = Delivery {
+        span,
+        status: answer.status.as_u16(),
+        planned: answer.body_len(),
+        sent: 0,
+        started,
+        ranges: describe_ranges(answer.ranges.as_deref()),
+        next_progress: std::time::Duration::from_secs(5),
+    };
+    let mut response = Response::new(body::stream(found.content, answer.body, delivery));
+    *response.status_mut() = answer.status;
+    response.headers_mut().extend(answer.headers);
+    response
+}
+
+fn describe_ranges(ranges: Option<&[std::ops::RangeInclusive<u64>]>) -> String {
+    match ranges {
+        None => "-".into(),
+        Some(list) => {
+            let parts: Vec<String> = list
+                .iter()
+                .map(|r| format!("{}-{}", r.start(), r.end()))
+                .collect();
+            parts.join(",")
+        }
+    }
+}
+
+/// A resource found for a request.
+struct Found {
+    resource: Resource,
+    content: Content,
+}
+
+/// The client's rendered file or rewrite, else the file in the root.
+async fn find(cfg: &HttpConfig, peer: SocketAddr, name: String) -> Result<Found, FsError> {
+    let mut name = name;
+    if let Some(files) = &cfg.client_files {
+        if let Some(to) = files.rewrite(peer.ip(), &name) {
+            name = to;
+        }
+        if let Some(rendered) = files.file(peer.ip(), &name) {
+            let bytes = Bytes::from(rendered.map_err(|e| FsError::Io(std::io::Error::other(e)))?);
+            let resource = Resource {
+                len: bytes.len() as u64,
+                modified: None,
+                etag: format!("\"r-{:08x}\"", crc32fast::hash(&bytes)),
+            };
+            return Ok(Found {
+                resource,
+                content: Content::Memory(bytes),
+            });
+        }
+    }
+    let root = cfg.root.clone();
+    tokio::task::spawn_blocking(move || open(&root, &name))
+        .await
+        .map_err(|e| FsError::Io(std::io::Error::other(e)))?
+}
+
+fn open(root: &crate::tftp::fs::RootPolicy, name: &str) -> Result<Found, FsError> {
+    let path = root.resolve(name.as_bytes())?;
+    let (file, len) = root.open_read(&path)?;
+    let modified: Option<SystemTime> = file.metadata().ok().and_then(|m| m.modified().ok());
+    let resource = Resource {
+        len,
+        modified,
+        etag: etag_for(len, modified),
+    };
+    Ok(Found {
+        resource,
+        content: Content::File(Arc::new(file)),
+    })
+}
+
+fn status_of(e: &FsError) -> StatusCode {
+    match e {
+        FsError::NotFound => StatusCode::NOT_FOUND,
+        FsError::Access(_) => StatusCode::FORBIDDEN,
+        FsError::Io(io) if io.kind() == std::io::ErrorKind::PermissionDenied => {
+            StatusCode::FORBIDDEN
+        }
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// An error response with a one-line text body, logged.
+fn refuse(span: &tracing::Span, status: StatusCode, why: &str) -> Response<Body> {
+    tracing::info!(parent: span, status = status.as_u16(), "refused: {why}");
+    let text = format!(
+        "{} {}: {why}\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    );
+    let len = text.len();
+    let mut response = Response::new(http_body_util::BodyExt::boxed_unsync(
+        http_body_util::BodyExt::map_err(http_body_util::Full::new(Bytes::from(text)), |never| {
+            match never {}
+        }),
+    ));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    if status == StatusCode::METHOD_NOT_ALLOWED {
+        headers.insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    }
+    response
+}

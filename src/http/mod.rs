@@ -1,0 +1,20 @@
+//! The HTTP server of the appliance: the same tree as TFTP (the root, each
+//! client's rendered files and path rewrites), with the same confinement,
+//! over HTTP/1.1 for boot clients: GET and HEAD, single and multiple
+//! ranges, validators and conditional requests, keep-alive, files past
+//! 4 GiB. hyper parses HTTP; the modules here decide what to answer.
+//!
+//! `path` (request target → confined name) and `plan` (status, headers and
+//! body pieces for a resource and a request's headers) are pure; `handler`
+//! finds the resource, `body` streams it, `server` accepts connections
+//! under the limits.
+
+pub mod body;
+pub mod config;
+pub mod handler;
+pub mod path;
+pub mod plan;
+pub mod server;
+
+pub use config::HttpConfig;
+pub use server::{HttpError, HttpServer};

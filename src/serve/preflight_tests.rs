@@ -1,0 +1,100 @@
+use std::path::Path;
+
+use super::*;
+
+/// A boot root with one boot file and an upload directory, and a file
+/// `netboot.yaml` beside it with `text`.
+fn setup(text: &str) -> (tempfile::TempDir, ServeArgs) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("root/backups")).unwrap();
+    std::fs::write(dir.path().join("root/undionly.kpxe"), b"x").unwrap();
+    std::fs::write(dir.path().join("netboot.yaml"), text).unwrap();
+    let args = ServeArgs {
+        config: Some(dir.path().join("netboot.yaml")),
+        ..ServeArgs::default()
+    };
+    (dir, args)
+}
+
+fn problems(text: &str) -> Vec<String> {
+    let (_dir, args) = setup(text);
+    match preflight(&args) {
+        Err(ServeError::Settings(SettingsProblems(p))) => p,
+        Err(other) => vec![other.to_string()],
+        Ok(_) => vec![],
+    }
+}
+
+#[test]
+fn good_settings_pass_and_bad_ones_are_all_named_at_their_line() {
+    let ok = "root: root\nprofiles: root\ndhcp:\n  range: 10.0.0.10-10.0.0.20\nboot:\n  bios: undionly.kpxe\n  http: http://10.0.0.1/boot.efi\ntftp:\n  upload_dir: backups\n";
+    assert_eq!(problems(ok), Vec::<String>::new());
+    let bad = "root: root\ndhcp:\n  range: 10.0.0.20-10.0.0.10\n  relay_pools:\n    - subnet: banana\n      range: 10.1.0.1-10.1.0.9\n    - subnet: 10.2.0.0/24\n      range: 10.3.0.1-10.3.0.9\nboot:\n  bios: missing.0\n  http: notaurl\ntftp:\n  upload_dir: ../../etc\n";
+    let found = problems(bad);
+    let expect = [
+        ("netboot.yaml:3:10: dhcp.range:", "backwards"),
+        (
+            "netboot.yaml:5:7: dhcp.relay_pools.0:",
+            "not ADDRESS/PREFIX",
+        ),
+        (
+            "netboot.yaml:7:7: dhcp.relay_pools.1:",
+            "not inside the pool's subnet",
+        ),
+        ("netboot.yaml:10:9: boot.bios:", "fill.sh"),
+        ("netboot.yaml:11:9: boot.http:", "not a URL"),
+        (
+            "netboot.yaml:13:15: tftp.upload_dir:",
+            "inside the boot root",
+        ),
+    ];
+    assert_eq!(found.len(), expect.len(), "{found:#?}");
+    for ((start, words), got) in expect.iter().zip(&found) {
+        assert!(got.contains(start) && got.contains(words), "{got}");
+    }
+}
+
+#[test]
+fn missing_directories_and_upload_dir_are_refused() {
+    let found = problems("root: root\nprofiles: typo\ntftp:\n  upload_dir: nothere\n");
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(
+        found[0].contains("netboot.yaml:2:11: profiles: the profiles directory"),
+        "{}",
+        found[0]
+    );
+    assert!(
+        found[1].contains("nothere is not a directory; create it"),
+        "{}",
+        found[1]
+    );
+    let found = problems("root: nowhere\n");
+    assert!(
+        found[0].contains("netboot.yaml:1:7: root: the boot root"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn flags_are_named_instead_of_keys() {
+    let (dir, mut args) = setup("root: root\n");
+    args.range = Some("banana".into());
+    args.boot_bios = Some("nope.0".into());
+    args.profiles = Some(dir.path().join("typo"));
+    let Err(ServeError::Settings(SettingsProblems(found))) = preflight(&args) else {
+        panic!("accepted");
+    };
+    assert!(
+        found.iter().any(|p| p.starts_with("--range: ")),
+        "{found:?}"
+    );
+    assert!(
+        found.iter().any(|p| p.starts_with("--boot-bios: ")),
+        "{found:?}"
+    );
+    assert!(
+        found.iter().any(|p| p.starts_with("--profiles: ")),
+        "{found:?}"
+    );
+    assert!(Path::new(&dir.path().join("netboot.yaml")).exists());
+}

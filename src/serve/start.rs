@@ -1,0 +1,238 @@
+//! The two halves of `netboot serve`. [`prepare`] runs before the async
+//! runtime exists, while the process has one thread: it adds a bare port's
+//! address, binds every socket, writes the PID file and drops root, so every
+//! thread started afterwards inherits the unprivileged user and the few
+//! capabilities kept (capabilities are per thread on Linux). [`Prepared::run`]
+//! serves on the runtime until cancelled, and removes the addresses netboot
+//! added on every exit path.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+
+use crate::autoaddr::{self, AssignedAddress};
+use crate::cli::serve::ServeArgs;
+use crate::dhcp::server::Sockets;
+use crate::dhcp::view::LeaseView;
+use crate::pidfile::Pidfile;
+use crate::privileges;
+use crate::registry::{self, Registry};
+use crate::tftp::server::TftpServer;
+
+use super::plan::{self, plan, ServePlan};
+use super::preflight::{preflight, Preflight};
+use super::{describe, files, lookup, networks, reservations, user, Networks, ServeError};
+use crate::dhcp::config::{Mode, Subnet};
+use crate::http::config::DEFAULT_PORT;
+use crate::http::HttpServer;
+use crate::tftp::config::ClientFiles;
+
+/// Everything opened with privileges, ready to serve without them.
+pub struct Prepared {
+    plan: ServePlan,
+    registry: Arc<ArcSwap<Registry>>,
+    leases: LeaseView,
+    tftp: TftpServer,
+    http: Option<HttpServer>,
+    dhcp: Sockets,
+    assigned: Vec<Arc<AssignedAddress>>,
+    pidfile: Option<Pidfile>,
+    /// The subnets served, for the reservation check after each reload.
+    served: Option<Vec<Subnet>>,
+}
+
+/// Plans, adds bare-port addresses, loads the profiles, prints what is
+/// served, binds TFTP and DHCP, writes the PID file and drops root. Call it
+/// before any other thread exists (no async runtime yet).
+pub fn prepare(mut args: ServeArgs) -> Result<Prepared, ServeError> {
+    // everything that can be checked without touching an interface first
+    let Preflight {
+        file,
+        base,
+        registry,
+        ..
+    } = preflight(&args)?;
+    let target = privileges::choose(args.user.as_deref().or(file.user.as_deref()))?;
+    let Networks { nets, assigned } = networks(&mut args, &file)?;
+    let mut plan = plan(&args, &file, &base, nets)?;
+    plan::refuse_own_reservations(&plan, &registry)?;
+    let http = bind_http(&mut plan)?;
+    eprint!("{}", describe(&plan, &registry));
+    let served = served_subnets(&plan);
+    if let Some(served) = &served {
+        reservations::warn_outside(&registry, served);
+    }
+    let shared = Arc::new(ArcSwap::from_pointee(registry));
+    let leases = LeaseView::default();
+    let client_files: Arc<dyn ClientFiles> = Arc::new(files::RegistryFiles {
+        registry: Arc::clone(&shared),
+        leases: leases.clone(),
+        networks: plan.networks.iter().map(|(_, n)| *n).collect(),
+        generated: plan.generated.clone(),
+        http_port: plan.dhcp.http_port,
+    });
+    plan.tftp.client_files = Some(Arc::clone(&client_files));
+    let http = http.map(|h| h.with_client_files(client_files));
+    let tftp = TftpServer::bind(plan.tftp.clone())?;
+    let dhcp = Sockets::open(&plan.dhcp)?;
+    let pidfile = args.pidfile.as_deref().map(Pidfile::create).transpose()?;
+    user::drop_privileges(&target, &plan, !assigned.is_empty(), pidfile.as_ref())?;
+    Ok(Prepared {
+        plan,
+        registry: shared,
+        leases,
+        tftp,
+        http,
+        dhcp,
+        assigned,
+        pidfile,
+        served,
+    })
+}
+
+/// The subnets whose addresses we hand out (none in ProxyDHCP mode, where
+/// reservations mean nothing).
+fn served_subnets(plan: &ServePlan) -> Option<Vec<Subnet>> {
+    (plan.dhcp.mode == Mode::Authoritative)
+        .then(|| plan.dhcp.pools.iter().map(|p| p.subnet()).collect())
+}
+
+/// Binds the HTTP server of the plan, if it has one: on the port given, or
+/// on 80 and, when 80 cannot be had (no privilege, or taken), on 8080. The
+/// port bound goes to the DHCP side (URLs for HTTP boot and iPXE) and back
+/// into the plan for the start-up message.
+fn bind_http(plan: &mut ServePlan) -> Result<Option<HttpServer>, ServeError> {
+    let Some(cfg) = plan.http.clone() else {
+        return Ok(None);
+    };
+    let server = match HttpServer::bind(cfg.clone()) {
+        Ok(server) => server,
+        Err(e) if !plan.http_port_given => {
+            info!("HTTP: {e}; using port {DEFAULT_PORT} instead (give --http-port to choose)");
+            let mut cfg = cfg;
+            cfg.listen.iter_mut().for_each(|a| a.set_port(DEFAULT_PORT));
+            HttpServer::bind(cfg)?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let bound = server.local_addrs();
+    plan.dhcp.http_port = bound.first().map(|a| a.port());
+    if let Some(cfg) = &mut plan.http {
+        cfg.listen = bound;
+    }
+    Ok(Some(server))
+}
+
+impl Prepared {
+    /// Serves until SIGINT/SIGTERM (`cancel`) or a fatal error. Addresses
+    /// netboot added to bare ports are removed on the way out, and the PID
+    /// file with them.
+    pub async fn run(self, cancel: CancellationToken) -> Result<(), ServeError> {
+        let keep = cancel.child_token();
+        let watchers: Vec<_> = self
+            .assigned
+            .iter()
+            .map(|guard| {
+                let guard = Arc::clone(guard);
+                let stop = keep.clone();
+                tokio::spawn(
+                    async move { autoaddr::watch(&guard, Duration::from_secs(2), stop).await },
+                )
+            })
+            .collect();
+        let assigned = self.assigned.clone();
+        let pidfile = self.pidfile;
+        let servers = Servers {
+            tftp: self.tftp,
+            http: self.http,
+            dhcp: self.dhcp,
+        };
+        let after_reload = self.served.map(reservations::after_reload);
+        let result = serve(
+            self.plan,
+            self.registry,
+            self.leases,
+            servers,
+            after_reload,
+            cancel,
+        )
+        .await;
+        // the watchers stop first, so none puts an address back after its removal
+        keep.cancel();
+        for w in watchers {
+            let _ = w.await;
+        }
+        for guard in &assigned {
+            if let Err(e) = guard.remove() {
+                warn!(
+                    "could not remove {} from {}: {e}; remove it with `sudo ip addr del {} dev {}`",
+                    guard.net(),
+                    guard.interface(),
+                    guard.net(),
+                    guard.interface()
+                );
+            }
+        }
+        drop(pidfile);
+        info!("stopped");
+        result
+    }
+}
+
+/// The bound servers.
+struct Servers {
+    tftp: TftpServer,
+    http: Option<HttpServer>,
+    dhcp: Sockets,
+}
+
+/// Runs the servers until `cancel` or a fatal error.
+async fn serve(
+    plan: ServePlan,
+    shared: Arc<ArcSwap<Registry>>,
+    leases: LeaseView,
+    servers: Servers,
+    after_reload: Option<registry::AfterSwap>,
+    cancel: CancellationToken,
+) -> Result<(), ServeError> {
+    let Servers { tftp, http, dhcp } = servers;
+    // always: SIGHUP must reload (or say there is nothing to), never kill
+    let watcher = registry::watch(
+        plan.profiles.clone(),
+        plan.tftp.root.root.clone(),
+        Arc::clone(&shared),
+        cancel.child_token(),
+        after_reload,
+    );
+    // the map file is read again on the same SIGHUP as the profiles
+    let map_reload = plan.tftp.map_file.clone().map(|path| {
+        let rules = Arc::clone(&plan.tftp.remap);
+        crate::tftp::mapfile::reload_on_hangup(Some(path), rules, cancel.child_token())
+    });
+    let tftp_task = tokio::spawn(tftp.run(cancel.child_token()));
+    let http_task = http.map(|h| tokio::spawn(h.run(cancel.child_token())));
+    let lookup = lookup::source(Arc::clone(&shared), plan.defaults.clone());
+    let dhcp_result = crate::dhcp::server::run_with_sockets(
+        plan.dhcp.clone(),
+        dhcp,
+        lookup,
+        leases,
+        cancel.child_token(),
+    )
+    .await;
+    // The DHCP side ends on shutdown or on a fatal error; either way the
+    // rest stops too.
+    cancel.cancel();
+    let _ = tftp_task.await;
+    if let Some(task) = http_task {
+        let _ = task.await;
+    }
+    let _ = watcher.await;
+    if let Some(m) = map_reload {
+        let _ = m.await;
+    }
+    dhcp_result.map_err(ServeError::from)
+}
