@@ -5,7 +5,8 @@
 //! upstream socket: the client's request goes to the server's listening
 //! port, the first reply teaches the session the server's transfer ID, and
 //! from then on datagrams flow both ways (the client keeps talking to the
-//! relay's port, which it takes for the server's transfer ID). A seeded
+//! relay's port, which it takes for the server's transfer ID); a repeated
+//! request still goes to the server's listening port. A seeded
 //! generator drops the given fraction of datagrams in each direction, so a
 //! run is repeatable.
 //!
@@ -107,7 +108,8 @@ type Sessions = Arc<Mutex<HashMap<SocketAddr, Arc<Session>>>>;
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let runtime = tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()?;
     runtime.block_on(run(args))
@@ -177,12 +179,15 @@ async fn relay_loop(
             totals.up_dropped.fetch_add(1, Ordering::Relaxed);
             continue;
         }
-        let to = session
-            .tid
-            .lock()
-            .ok()
-            .and_then(|t| *t)
-            .unwrap_or(args.server);
+        // A request (a client asking again after a lost first reply) goes
+        // to the listening port, as it would on a real link; the rest to
+        // the transfer ID.
+        let is_request = matches!(buf.get(..2), Some([0, 1]) | Some([0, 2]));
+        let tid = session.tid.lock().ok().and_then(|t| *t);
+        let to = match tid {
+            Some(tid) if !is_request => tid,
+            _ => args.server,
+        };
         if session.upstream.send_to(&buf[..len], to).await.is_ok() {
             totals.up_forwarded.fetch_add(1, Ordering::Relaxed);
         }

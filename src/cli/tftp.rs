@@ -134,11 +134,13 @@ pub struct TftpArgs {
     #[arg(long, value_name = "BYTES")]
     pub max_upload: Option<u64>,
 
-    /// Concurrent transfers in all.
+    /// Concurrent transfers in all; more requests wait for a slot, never
+    /// refused.
     #[arg(long, value_name = "N", default_value_t = 512)]
     pub max_transfers: usize,
 
-    /// Concurrent transfers per client address.
+    /// Concurrent transfers a client address always gets; beyond them it
+    /// uses free slots while N stay free for other addresses.
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub max_per_client: usize,
 

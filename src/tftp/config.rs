@@ -67,9 +67,10 @@ pub struct TftpConfig {
     pub dally: Duration,
     /// Ports for transfer sockets (`--port-range`).
     pub port_range: Option<(u16, u16)>,
-    /// Concurrent transfers in all.
+    /// Concurrent transfers in all (see [`super::admission`]).
     pub max_transfers: usize,
-    /// Concurrent transfers per client address.
+    /// Concurrent transfers a client address always gets, and the slots
+    /// kept free for others when it runs more.
     pub max_per_client: usize,
     /// Cap blksize at the path MTU.
     pub mtu_clamp: bool,

@@ -5,6 +5,7 @@
 //! Only `fs`, `mapfile`, `netascii_stream`, `server`, `session`, `source` and `udp` do
 //! I/O; the rest is pure.
 
+pub mod admission;
 pub mod blocknum;
 pub mod config;
 pub mod error_text;

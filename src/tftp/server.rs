@@ -1,28 +1,32 @@
 //! The TFTP listener: receives requests on the well-known port, admits them
-//! under the server's limits, and starts one transfer with its own socket (a
-//! new transfer ID) and its own thread (see [`super::session`]) per request.
-//! A request repeated from the same address and port while its transfer runs
-//! goes to that transfer (which answers it only while the client has not yet
-//! proven its address), never to a second one.
+//! under the server's limits (the rules are [`super::admission`]'s: a request
+//! over a limit is held, never refused, and starts when a slot frees), and
+//! starts one transfer with its own socket (a new transfer ID) and its own
+//! thread (see [`super::session`]) per request.
+//! A request repeated (the same datagram) from the same address and port
+//! while its transfer runs goes to that transfer (which answers it only while
+//! the client has not yet proven its address), never to a second one.
 //! Shutdown cancels every transfer and waits a bounded time for them to send
 //! their final ERROR.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::UdpSocket;
-use tokio::sync::{mpsc, Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, error, info, info_span, warn};
 
+use super::admission::{Client, Started};
 use super::config::TftpConfig;
 use super::packet::{error_within, ErrorCode, Packet, ParseError};
 use super::session::{OwnedRequest, Session};
 use super::udp::{self, TransferSocket};
+
+mod admit;
+use admit::{Admission, Admit, Pending, Ticket};
 
 /// Errors that stop the TFTP server.
 #[derive(Debug, thiserror::Error)]
@@ -56,11 +60,6 @@ pub struct TftpServer {
     /// happens before privileges are dropped and the runtime starts.
     listeners: Vec<(std::net::UdpSocket, SocketAddr)>,
 }
-
-/// How long a request over a limit waits for a transfer to end.
-const ADMIT_WAIT: Duration = Duration::from_millis(250);
-/// Requests that may wait for admission at once; past that, refused at once.
-const MAX_WAITING: usize = 64;
 
 /// How long shutdown waits for transfers to end.
 const DRAIN: Duration = Duration::from_secs(3);
@@ -115,8 +114,10 @@ impl TftpServer {
         if let Err(e) = swept.await {
             warn!("looking for stale temporary upload files failed: {e}");
         }
-        let shared = Arc::new(Admission::new(&self.cfg));
+        let (to_start, mut held_starts) = mpsc::unbounded_channel();
+        let shared = Arc::new(Admission::new(&self.cfg, to_start));
         let tracker = TaskTracker::new();
+        let mut listeners = Vec::new();
         for (socket, local) in self.listeners {
             let socket = match UdpSocket::from_std(socket) {
                 Ok(s) => s,
@@ -136,16 +137,33 @@ impl TftpServer {
                 "TFTP listening on {local}, serving {}{family}",
                 self.cfg.root.root.display()
             );
-            let listener = Listener {
+            let listener = Arc::new(Listener {
                 cfg: Arc::clone(&self.cfg),
                 socket,
                 local,
+                // Its place in `listeners`, where held requests find it.
+                index: listeners.len(),
                 admission: Arc::clone(&shared),
                 tracker: tracker.clone(),
                 cancel: cancel.clone(),
-            };
-            tracker.spawn(Arc::new(listener).run());
+            });
+            tracker.spawn(Arc::clone(&listener).run());
+            listeners.push(listener);
         }
+        // Held requests start here when a transfer's end frees a slot.
+        let stop = cancel.clone();
+        tracker.spawn(async move {
+            loop {
+                let started = tokio::select! {
+                    () = stop.cancelled() => return,
+                    started = held_starts.recv() => started,
+                };
+                let Some(started) = started else { return };
+                if let Some(listener) = listeners.get(started.item.listener) {
+                    listener.start_held(started).await;
+                }
+            }
+        });
         cancel.cancelled().await;
         tracker.close();
         if tokio::time::timeout(DRAIN, tracker.wait()).await.is_err() {
@@ -154,129 +172,12 @@ impl TftpServer {
     }
 }
 
-/// The limits on concurrent transfers, and the transfers in progress.
-struct Admission {
-    /// Signalled whenever a transfer ends and frees its claim.
-    released: Notify,
-    /// Requests waiting for a claim to be freed (bounded).
-    waiting: AtomicUsize,
-    slots: Arc<Semaphore>,
-    max_per_client: usize,
-    per_client: Mutex<HashMap<IpAddr, usize>>,
-    /// Transfers in progress by client address and port, each with the way
-    /// to tell it that its request came again.
-    active: Mutex<HashMap<SocketAddr, mpsc::Sender<()>>>,
-}
-
-/// Copies of a request a transfer is told about at once; more are dropped
-/// (each earns at most one reply anyway).
-const REPEATS_QUEUED: usize = 4;
-
-/// A transfer's claim on the limits, released on drop.
-struct Ticket {
-    admission: Arc<Admission>,
-    peer: SocketAddr,
-    _slot: OwnedSemaphorePermit,
-}
-
-impl Drop for Ticket {
-    fn drop(&mut self) {
-        if let Ok(mut active) = self.admission.active.lock() {
-            active.remove(&self.peer);
-        }
-        if let Ok(mut counts) = self.admission.per_client.lock() {
-            if let Some(n) = counts.get_mut(&self.peer.ip()) {
-                *n -= 1;
-                if *n == 0 {
-                    counts.remove(&self.peer.ip());
-                }
-            }
-        }
-        self.admission.released.notify_waiters();
-    }
-}
-
-enum Admit {
-    /// Admitted, with the receiving end of the transfer's repeat channel.
-    Yes(Ticket, mpsc::Receiver<()>),
-    /// The same client port already has a transfer: a retransmitted request,
-    /// passed on to that transfer.
-    Duplicate,
-    Refused(&'static str),
-}
-
-impl Admission {
-    fn new(cfg: &TftpConfig) -> Self {
-        Self {
-            released: Notify::new(),
-            waiting: AtomicUsize::new(0),
-            slots: Arc::new(Semaphore::new(cfg.max_transfers.max(1))),
-            max_per_client: cfg.max_per_client.max(1),
-            per_client: Mutex::new(HashMap::new()),
-            active: Mutex::new(Default::default()),
-        }
-    }
-
-    /// Admits at once, or, when a limit is reached, waits up to
-    /// [`ADMIT_WAIT`] for a transfer to end first. UEFI firmware ends its
-    /// size probe with an ERROR and asks again at once; the new request can
-    /// overtake the ERROR, and must not find the probe still counted.
-    async fn admit_soon(self: &Arc<Self>, peer: SocketAddr) -> Admit {
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= MAX_WAITING {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
-            return self.admit(peer);
-        }
-        let deadline = tokio::time::Instant::now() + ADMIT_WAIT;
-        let outcome = loop {
-            let released = self.released.notified();
-            tokio::pin!(released);
-            // Registered before the check, so a release in between is seen.
-            released.as_mut().enable();
-            match self.admit(peer) {
-                Admit::Refused(why) => {
-                    if tokio::time::timeout_at(deadline, released).await.is_err() {
-                        break Admit::Refused(why);
-                    }
-                }
-                other => break other,
-            }
-        };
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        outcome
-    }
-
-    fn admit(self: &Arc<Self>, peer: SocketAddr) -> Admit {
-        let (Ok(mut active), Ok(mut counts)) = (self.active.lock(), self.per_client.lock()) else {
-            return Admit::Refused("server error");
-        };
-        if let Some(repeats) = active.get(&peer) {
-            // Full or closed: the transfer has enough to answer already.
-            let _ = repeats.try_send(());
-            return Admit::Duplicate;
-        }
-        let count = counts.get(&peer.ip()).copied().unwrap_or(0);
-        if count >= self.max_per_client {
-            return Admit::Refused("too many transfers from your address");
-        }
-        let Ok(slot) = Arc::clone(&self.slots).try_acquire_owned() else {
-            return Admit::Refused("server busy, try again");
-        };
-        let (repeats, repeated) = mpsc::channel(REPEATS_QUEUED);
-        active.insert(peer, repeats);
-        counts.insert(peer.ip(), count + 1);
-        let ticket = Ticket {
-            admission: Arc::clone(self),
-            peer,
-            _slot: slot,
-        };
-        Admit::Yes(ticket, repeated)
-    }
-}
-
 struct Listener {
     cfg: Arc<TftpConfig>,
     socket: UdpSocket,
     local: SocketAddr,
+    /// Its place among the server's listeners.
+    index: usize,
     admission: Arc<Admission>,
     tracker: TaskTracker,
     cancel: CancellationToken,
@@ -310,30 +211,41 @@ impl Listener {
             }
             Err(e) => return self.malformed(datagram, peer, e).await,
         };
-        let (ticket, repeats) = match self.admission.admit(peer) {
-            Admit::Yes(ticket, repeats) => (ticket, repeats),
-            Admit::Duplicate => {
-                debug!(%peer, "repeated request, passed to its transfer");
-                return;
-            }
-            Admit::Refused(_) => {
-                // Wait a moment for a transfer to end, off the listener's path.
-                let me = Arc::clone(self);
-                let seed = datagram.len() as u64;
-                self.tracker.spawn(async move {
-                    match me.admission.admit_soon(peer).await {
-                        Admit::Yes(ticket, repeats) => {
-                            me.start(request, peer, (ticket, repeats), seed).await
-                        }
-                        Admit::Duplicate => {}
-                        Admit::Refused(why) => me.refuse(peer, &request, why).await,
-                    }
-                });
-                return;
-            }
+        let pending = Pending {
+            listener: self.index,
+            request,
         };
-        self.start(request, peer, (ticket, repeats), datagram.len() as u64)
-            .await;
+        match self.admission.admit(Client::new(peer, datagram), pending) {
+            Admit::Yes(pending, ticket, repeats) => {
+                let seed = datagram.len() as u64;
+                self.start(pending.request, peer, (ticket, repeats), seed)
+                    .await
+            }
+            Admit::Repeat => debug!(%peer, "repeated request, passed to its transfer or held"),
+            Admit::Dropped => {
+                debug!(%peer, "too many requests held: dropped, the client will ask again")
+            }
+            Admit::Held(evicted) => {
+                debug!(%peer, "limits reached: request held until a transfer ends");
+                if let Some(evicted) = evicted {
+                    debug!(peer = %evicted, "held request dropped to make room for another address");
+                }
+            }
+        }
+    }
+
+    /// Starts a request that was held.
+    async fn start_held(self: &Arc<Self>, started: Started<Pending>) {
+        let Started {
+            client,
+            item,
+            waited,
+        } = started;
+        let peer = client.peer;
+        debug!(%peer, ?waited, "held request starts");
+        let claim = self.admission.claim_started(client);
+        let seed = item.request.wire_len as u64;
+        self.start(item.request, peer, claim, seed).await;
     }
 
     /// Refuses a request with an ERROR no larger than the request (its
