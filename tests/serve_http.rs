@@ -5,6 +5,7 @@
 //! file, the file rendered for that client and its profile's rewrite over
 //! HTTP, with the client's MAC in the log; `--no-http` switches it off.
 
+mod http_support;
 mod netns;
 
 use netns::{Lab, ServeDirs, CLIENT_MAC, SERVER_IP};
@@ -17,13 +18,7 @@ fn curl(lab: &Lab, path: &str) -> (Vec<u8>, u16) {
         .arg(format!("http://{SERVER_IP}/{path}"))
         .output()
         .unwrap();
-    let text = out.stdout;
-    let cut = text.iter().rposition(|&b| b == b'\n').unwrap_or(0);
-    let code = String::from_utf8_lossy(&text[cut..])
-        .trim()
-        .parse()
-        .unwrap_or(0);
-    (text[..cut].to_vec(), code)
+    http_support::split_code(out.stdout)
 }
 
 const DESK: &str = "name: desk\nmatch:\n  mac: 52:54:00:12:34:56\naddress: 10.231.0.42\n\

@@ -139,7 +139,11 @@ pub fn run(program: &str, args: &[&str]) -> Output {
 /// (`-w %{http_code}` is added).
 pub fn curl(args: &[&str]) -> (Vec<u8>, u16) {
     let out = run("curl", &[&["-s", "-w", "\n%{http_code}"], args].concat());
-    let text = out.stdout;
+    split_code(out.stdout)
+}
+
+/// curl's output with `-w "\n%{http_code}"`: the body and the status code.
+pub fn split_code(text: Vec<u8>) -> (Vec<u8>, u16) {
     let cut = text.iter().rposition(|&b| b == b'\n').unwrap_or(0);
     let code = String::from_utf8_lossy(&text[cut..])
         .trim()
