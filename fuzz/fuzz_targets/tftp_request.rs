@@ -101,8 +101,12 @@ fn check_name(name: &[u8]) {
         let empty = name
             .split(|&b| b == b'/')
             .all(|s| s.is_empty() || s == b".");
+        // names starting `.netboot-` are netboot's own (uploads, history)
+        let reserved = name
+            .split(|&b| b == b'/')
+            .any(|s| s.starts_with(b".netboot-"));
         assert!(
-            has_dotdot || empty || name.contains(&0),
+            has_dotdot || empty || reserved || name.contains(&0),
             "relative_path refused a harmless name {name:?}"
         );
     }
