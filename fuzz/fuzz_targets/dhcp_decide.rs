@@ -41,17 +41,37 @@ impl ProfileLookup for Profiles {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&knobs, packet)) = data.split_first() else { return };
-    let Ok(req) = wire::decode(packet) else { return };
-    let Some(subnet) = Subnet::parse("10.0.0.0/24") else { return };
-    let Ok(pool) = PoolConfig::new(subnet, Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 9)) else { return };
+    let Some((&knobs, packet)) = data.split_first() else {
+        return;
+    };
+    let Ok(req) = wire::decode(packet) else {
+        return;
+    };
+    let Some(subnet) = Subnet::parse("10.0.0.0/24") else {
+        return;
+    };
+    let Ok(pool) = PoolConfig::new(
+        subnet,
+        Ipv4Addr::new(10, 0, 0, 2),
+        Ipv4Addr::new(10, 0, 0, 9),
+    ) else {
+        return;
+    };
     let mut cfg = DhcpConfig::new(Ipv4Addr::new(10, 0, 0, 1));
     cfg.pools = vec![pool];
-    cfg.mode = if knobs & 1 == 0 { Mode::Authoritative } else { Mode::Proxy };
+    cfg.mode = if knobs & 1 == 0 {
+        Mode::Authoritative
+    } else {
+        Mode::Proxy
+    };
     cfg.ping_check = knobs & 2 != 0;
     cfg.known_clients_only = knobs & 8 != 0;
     cfg.lease_time = Duration::from_secs(u64::from(knobs) * 1000 + 1);
-    let port = if knobs & 4 == 0 { Port::Dhcp } else { Port::BootServer };
+    let port = if knobs & 4 == 0 {
+        Port::Dhcp
+    } else {
+        Port::BootServer
+    };
     let ctx = Context {
         source: SocketAddrV4::new(Ipv4Addr::new(10, 0, 0, 7), 68),
         port,

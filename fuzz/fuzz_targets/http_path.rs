@@ -28,7 +28,11 @@ fn check_name(target: &str) {
 }
 
 fn check_answer(len: u64, range: &[u8], if_range: Option<&[u8]>) {
-    let res = Resource { len, modified: None, etag: etag_for(len, None) };
+    let res = Resource {
+        len,
+        modified: None,
+        etag: etag_for(len, None),
+    };
     let mut headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_bytes(range) {
         headers.insert(RANGE, v);
@@ -39,10 +43,17 @@ fn check_answer(len: u64, range: &[u8], if_range: Option<&[u8]>) {
     let a = answer(&res, &headers, false);
     for piece in &a.body {
         if let Piece::Span { start, len: n } = piece {
-            assert!(*n > 0 && start.checked_add(*n).is_some_and(|end| end <= len), "{start}+{n} of {len}");
+            assert!(
+                *n > 0 && start.checked_add(*n).is_some_and(|end| end <= len),
+                "{start}+{n} of {len}"
+            );
         }
     }
-    let declared = a.headers.iter().find(|(k, _)| *k == CONTENT_LENGTH).map(|(_, v)| v.to_str().unwrap_or("").to_string());
+    let declared = a
+        .headers
+        .iter()
+        .find(|(k, _)| *k == CONTENT_LENGTH)
+        .map(|(_, v)| v.to_str().unwrap_or("").to_string());
     assert_eq!(declared, Some(a.body_len().to_string()));
 }
 
@@ -50,7 +61,9 @@ fuzz_target!(|data: &[u8]| {
     let mut parts = data.splitn(3, |&b| b == b'\n');
     let target = parts.next().unwrap_or_default();
     check_name(&String::from_utf8_lossy(target));
-    let len = data.get(..8).map_or(1000, |b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])) >> 16);
+    let len = data.get(..8).map_or(1000, |b| {
+        u64::from_le_bytes(b.try_into().unwrap_or([0; 8])) >> 16
+    });
     if let Some(range) = parts.next() {
         check_answer(len, range, parts.next());
     }
