@@ -18,8 +18,9 @@ use hyper::body::Frame;
 
 use super::plan::Piece;
 
-/// Bytes read from a file at once.
-const CHUNK: u64 = 512 << 10;
+/// Bytes read from a file at once (two are in memory per response: the one
+/// being written and the next, read meanwhile).
+const CHUNK: u64 = 256 << 10;
 
 /// The body type every response has.
 pub type Body = UnsyncBoxBody<Bytes, std::io::Error>;
@@ -78,10 +79,23 @@ impl Drop for Delivery {
     }
 }
 
+/// A chunk being read ahead: where, and the read.
+type Ahead = ((u64, u64), tokio::task::JoinHandle<std::io::Result<Bytes>>);
+
 struct State {
     content: Content,
     pieces: VecDeque<Piece>,
     delivery: Delivery,
+    /// The next chunk of the file, read while the connection writes this one.
+    ahead: Option<Ahead>,
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        if let Some((_, read)) = self.ahead.take() {
+            read.abort();
+        }
+    }
 }
 
 /// A body that sends `pieces` of `content`, logging through `delivery`.
@@ -90,6 +104,7 @@ pub fn stream(content: Content, pieces: Vec<Piece>, delivery: Delivery) -> Body 
         content,
         pieces: pieces.into(),
         delivery,
+        ahead: None,
     };
     let frames = stream::unfold(state, |mut state| async move {
         let next = next_chunk(&mut state).await?;
@@ -115,7 +130,32 @@ async fn next_chunk(state: &mut State) -> Option<std::io::Result<Bytes>> {
             len: len - take,
         });
     }
-    Some(read(&state.content, start, take).await)
+    let chunk = match state.ahead.take() {
+        Some((at, read)) if at == (start, take) => {
+            read.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
+        }
+        stale => {
+            if let Some((_, read)) = stale {
+                read.abort();
+            }
+            read(&state.content, start, take).await
+        }
+    };
+    read_ahead(state);
+    Some(chunk)
+}
+
+/// Starts reading the next chunk of the file, if the next piece is one.
+fn read_ahead(state: &mut State) {
+    let (Content::File(file), Some(Piece::Span { start, len })) =
+        (&state.content, state.pieces.front())
+    else {
+        return;
+    };
+    let (start, take) = (*start, (*len).min(CHUNK));
+    let file = Arc::clone(file);
+    let read = tokio::task::spawn_blocking(move || read_at(&file, start, take));
+    state.ahead = Some(((start, take), read));
 }
 
 async fn read(content: &Content, start: u64, len: u64) -> std::io::Result<Bytes> {
