@@ -6,6 +6,7 @@
 pub mod autoaddr;
 pub mod backups;
 pub mod boot;
+pub mod catalogue;
 pub mod cli;
 pub mod config;
 pub mod dhcp;
