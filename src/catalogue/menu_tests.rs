@@ -1,0 +1,182 @@
+use std::sync::Arc;
+
+use super::*;
+use crate::catalogue::model::Recognised;
+use crate::catalogue::Source;
+
+fn linux(id: &str, arch: Arch, args: &str) -> Entry {
+    Entry {
+        id: id.into(),
+        source: Source::Iso(Arc::default()),
+        size: 1,
+        recognised: Recognised {
+            kind: Kind::Linux {
+                distro: "debian-installer".into(),
+            },
+            title: format!("{id} title"),
+            boots: vec![Boot {
+                arch,
+                kernel: "install.amd/vmlinuz".into(),
+                initrds: vec!["install.amd/initrd.gz".into()],
+                args: args.into(),
+                secure_boot: SecureBoot::Unsigned {
+                    reason: "no shim".into(),
+                },
+            }],
+            notes: vec![],
+        },
+        stamp: None,
+    }
+}
+
+fn catalogue() -> Catalogue {
+    Catalogue {
+        entries: vec![
+            linux(
+                "debian 12.iso",
+                Arch::X86_64,
+                "url={iso_url} fetch={tree_url}live/fs",
+            ),
+            linux("arm.iso", Arch::Arm64, ""),
+        ],
+        ..Catalogue::default()
+    }
+}
+
+const BASE: &str = "http://10.0.0.1:8080/";
+
+fn script(client: Client, choice: &Choice) -> String {
+    let ctx = Context {
+        base_url: BASE,
+        has_wimboot: false,
+        choice,
+    };
+    ipxe(&catalogue(), client, &ctx)
+}
+
+#[test]
+fn client_from_the_file_name_ipxe_asks_for() {
+    assert_eq!(
+        Client::from_file_name("menu-efi-x86_64.ipxe"),
+        Some(Client {
+            efi: true,
+            arch: Arch::X86_64
+        })
+    );
+    assert_eq!(
+        Client::from_file_name("menu-pcbios-i386.ipxe"),
+        Some(Client {
+            efi: false,
+            arch: Arch::I386
+        })
+    );
+    assert_eq!(Client::from_file_name("menu-efi-riscv.ipxe"), None);
+    assert_eq!(Client::from_file_name("boot.ipxe"), None);
+}
+
+#[test]
+fn a_bios_client_gets_x86_entries_and_the_local_disk_by_default() {
+    let s = script(
+        Client {
+            efi: false,
+            arch: Arch::I386,
+        },
+        &Choice::default(),
+    );
+    assert!(s.starts_with("#!ipxe\n"), "{s}");
+    assert!(s.contains("item e0 debian 12.iso title\n"), "{s}");
+    assert!(!s.contains("arm.iso"), "{s}");
+    assert!(
+        s.contains("choose --default local --timeout 10000 target"),
+        "{s}"
+    );
+    assert!(
+        s.contains("kernel http://10.0.0.1:8080/debian%2012.iso/install.amd/vmlinuz url=http://10.0.0.1:8080/debian%2012.iso fetch=http://10.0.0.1:8080/debian%2012.iso/live/fs || goto failed\n"),
+        "{s}"
+    );
+    assert!(s.contains("initrd -n initrd.gz http://10.0.0.1:8080/debian%2012.iso/install.amd/initrd.gz || goto failed\n"), "{s}");
+}
+
+#[test]
+fn an_efi_kernel_is_told_its_initrd_by_name() {
+    let s = script(
+        Client {
+            efi: true,
+            arch: Arch::X86_64,
+        },
+        &Choice::default(),
+    );
+    assert!(s.contains(" initrd=initrd.gz || goto failed\n"), "{s}");
+    let arm = script(
+        Client {
+            efi: true,
+            arch: Arch::Arm64,
+        },
+        &Choice::default(),
+    );
+    assert!(arm.contains("item e0 arm.iso title"), "{arm}");
+    assert!(!arm.contains("debian"), "{arm}");
+}
+
+#[test]
+fn a_default_entry_and_a_single_entry() {
+    let choice = Choice::Menu {
+        default: Some("debian 12.iso".into()),
+        timeout_s: 3,
+    };
+    let s = script(
+        Client {
+            efi: true,
+            arch: Arch::X86_64,
+        },
+        &choice,
+    );
+    assert!(
+        s.contains("choose --default e0 --timeout 3000 target"),
+        "{s}"
+    );
+    let one = script(
+        Client {
+            efi: true,
+            arch: Arch::X86_64,
+        },
+        &Choice::Entry("debian 12.iso".into()),
+    );
+    assert!(!one.contains("menu"), "{one}");
+    assert!(one.contains("boot || goto fail\n"), "{one}");
+    let missing = script(
+        Client {
+            efi: true,
+            arch: Arch::X86_64,
+        },
+        &Choice::Entry("gone.iso".into()),
+    );
+    assert!(
+        missing.contains("entry gone.iso is not in the catalogue"),
+        "{missing}"
+    );
+    assert!(missing.contains("choose --default local"), "{missing}");
+}
+
+#[test]
+fn titles_cannot_inject_ipxe_settings_or_lines() {
+    let mut cat = catalogue();
+    cat.entries[0].recognised.title = "evil ${net0/ip}\nchain http://x".into();
+    let ctx = Context {
+        base_url: BASE,
+        has_wimboot: false,
+        choice: &Choice::default(),
+    };
+    let s = ipxe(
+        &cat,
+        Client {
+            efi: false,
+            arch: Arch::I386,
+        },
+        &ctx,
+    );
+    assert!(
+        s.contains("item e0 evil  {net0/ip} chain http://x\n"),
+        "{s}"
+    );
+}

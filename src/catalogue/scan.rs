@@ -1,0 +1,213 @@
+//! The bounded walk of the boot root that finds candidates (ISO files;
+//! directories holding a kernel and an initrd, an `entry.yaml`, or Windows
+//! PE), recognises each and builds the [`Catalogue`]. An ISO unchanged since
+//! the previous scan (same size and modification time) is not read again.
+//! Nothing here fails: a candidate that cannot be used is listed as skipped
+//! with the reason.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use super::dir_tree::DirTree;
+use super::entry_file::{self, EntryFile};
+use super::iso_source::{self, IsoProblem};
+use super::model::Recognised;
+use super::tree::Tree;
+use super::{pending, Catalogue, Entry, Skipped, Source};
+
+/// Deepest level of the root searched for candidates.
+const MAX_DEPTH: usize = 4;
+/// Most directory entries looked at in one scan.
+const MAX_VISITED: usize = 50_000;
+
+/// A thing found by the walk.
+enum Candidate {
+    Iso(String),
+    Directory(String),
+}
+
+/// Scans `root`, reusing what `previous` knew of unchanged ISOs.
+pub fn scan(root: &Path, previous: Option<&Catalogue>) -> Catalogue {
+    let mut found = Vec::new();
+    let mut visited = 0;
+    walk(root, "", 0, &mut visited, &mut found);
+    let mut catalogue = Catalogue {
+        root: root.to_path_buf(),
+        ..Catalogue::default()
+    };
+    for candidate in found {
+        match candidate {
+            Candidate::Iso(id) => add_iso(root, id, previous, &mut catalogue),
+            Candidate::Directory(id) => add_directory(root, id, &mut catalogue),
+        }
+    }
+    catalogue.entries.sort_by(|a, b| a.id.cmp(&b.id));
+    catalogue.skipped.sort_by(|a, b| a.id.cmp(&b.id));
+    catalogue
+}
+
+fn walk(dir: &Path, prefix: &str, depth: usize, visited: &mut usize, out: &mut Vec<Candidate>) {
+    let Ok(items) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for item in items.flatten() {
+        *visited += 1;
+        if *visited > MAX_VISITED {
+            return;
+        }
+        let Some(name) = item.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        let Ok(kind) = item.file_type() else { continue };
+        if name.starts_with('.') || name == "pxelinux.cfg" {
+            continue;
+        }
+        let id = format!("{prefix}{name}");
+        if kind.is_file() && is_iso_name(&name) {
+            out.push(Candidate::Iso(id));
+        } else if kind.is_dir() && depth < MAX_DEPTH {
+            if looks_bootable(&item.path()) {
+                out.push(Candidate::Directory(id));
+            } else {
+                walk(&item.path(), &format!("{id}/"), depth + 1, visited, out);
+            }
+        }
+    }
+}
+
+fn is_iso_name(name: &str) -> bool {
+    name.len() > 4 && name[name.len() - 4..].eq_ignore_ascii_case(".iso")
+}
+
+/// A directory whose own files name a kernel and an initrd, an
+/// `entry.yaml`, or Windows PE's `bootmgr` / `sources`.
+fn looks_bootable(dir: &Path) -> bool {
+    let Ok(items) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    let names: Vec<String> = items
+        .flatten()
+        .filter_map(|i| i.file_name().to_str().map(str::to_ascii_lowercase))
+        .collect();
+    let has = |pred: &dyn Fn(&str) -> bool| names.iter().any(|n| pred(n));
+    let kernel = has(&|n| n.starts_with("vmlinuz") || n == "linux" || n == "bzimage");
+    let initrd = has(&|n| n.starts_with("initrd") || n.starts_with("initramfs"));
+    (kernel && initrd)
+        || has(&|n| n == entry_file::NAME)
+        || (has(&|n| n == "bootmgr") && has(&|n| n == "sources"))
+}
+
+fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    Some((meta.modified().ok()?, meta.len()))
+}
+
+fn add_iso(root: &Path, id: String, previous: Option<&Catalogue>, out: &mut Catalogue) {
+    let path = root.join(&id);
+    let stamp = stamp(&path);
+    if let Some(prev) = previous.filter(|_| stamp.is_some()) {
+        if let Some(entry) = prev.entries.iter().find(|e| e.id == id && e.stamp == stamp) {
+            out.entries.push(entry.clone());
+            return;
+        }
+        if let Some(skipped) = prev.skipped.iter().find(|s| s.id == id && s.stamp == stamp) {
+            out.skipped.push(skipped.clone());
+            return;
+        }
+    }
+    match iso_source::open(&path) {
+        Ok(iso) => {
+            let mut recognised = pending::recognise(iso.tree.as_ref());
+            if recognised.title.is_empty() {
+                recognised.title = iso.volume_id.clone();
+            }
+            let entry = Entry {
+                id,
+                source: Source::Iso(Arc::new(iso.regions)),
+                size: stamp.map_or(0, |s| s.1),
+                recognised,
+                stamp,
+            };
+            tracing::info!(entry = %entry.id, kind = ?entry.recognised.kind, "catalogue: ISO added");
+            out.entries.push(entry);
+        }
+        Err(problem) => skip(
+            out,
+            id,
+            problem.to_string(),
+            stamp,
+            matches!(problem, IsoProblem::Incomplete(_)),
+        ),
+    }
+}
+
+fn add_directory(root: &Path, id: String, out: &mut Catalogue) {
+    let tree = match DirTree::open(&root.join(&id)) {
+        Ok(tree) => tree,
+        Err(e) => return skip(out, id, format!("cannot list it: {e}"), None, false),
+    };
+    let settings = match entry_settings(&tree, &id) {
+        Ok(settings) => settings,
+        Err(why) => return skip(out, id, why, None, false),
+    };
+    let Some(mut recognised) = recognise_directory(&tree) else {
+        return skip(
+            out,
+            id,
+            "no kernel and initrd found in it".into(),
+            None,
+            false,
+        );
+    };
+    settings.apply(&mut recognised);
+    if recognised.title.is_empty() {
+        recognised.title.clone_from(&id);
+    }
+    let size = tree.files().values().sum();
+    out.entries.push(Entry {
+        id,
+        source: Source::Directory,
+        size,
+        recognised,
+        stamp: None,
+    });
+}
+
+/// A distribution layout unpacked into the directory, else a plain
+/// kernel + initrd directory.
+fn recognise_directory(tree: &DirTree) -> Option<Recognised> {
+    let found = pending::recognise(tree);
+    if !found.boots.is_empty() {
+        return Some(found);
+    }
+    pending::recognise_directory(tree)
+}
+
+fn entry_settings(tree: &DirTree, id: &str) -> Result<EntryFile, String> {
+    let Some(name) = tree.find(entry_file::NAME).map(str::to_owned) else {
+        return Ok(EntryFile::default());
+    };
+    let shown = Path::new(id).join(&name);
+    let bytes = tree
+        .read(&name, entry_file::MAX_BYTES)
+        .map_err(|e| e.to_string())?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| format!("{}: not UTF-8 text", shown.display()))?;
+    entry_file::parse(&shown, &text).map_err(|d| d.to_string())
+}
+
+fn skip(
+    out: &mut Catalogue,
+    id: String,
+    reason: String,
+    stamp: Option<(SystemTime, u64)>,
+    waiting: bool,
+) {
+    if waiting {
+        tracing::info!(entry = %id, "catalogue: not yet: {reason}");
+    } else {
+        tracing::warn!(entry = %id, "catalogue: skipped: {reason}");
+    }
+    out.skipped.push(Skipped { id, reason, stamp });
+}
