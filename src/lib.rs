@@ -21,3 +21,4 @@ pub mod serve;
 pub mod shutdown;
 pub mod tftp;
 pub mod udp4;
+pub mod watch;

@@ -14,8 +14,9 @@
 //!   initrd over HTTP by relative names; the kernel's command line and its
 //!   "Run /init" (the initrd unpacked) reach the serial console.
 //! - Without any `boot.ipxe` (`netboot_without_a_script_*`): iPXE gets the
-//!   `netboot.ipxe` netboot writes; on BIOS it chains PXELINUX, on UEFI it
-//!   says on the console what is missing (never a BIOS binary).
+//!   `netboot.ipxe` netboot writes, which chains the image catalogue's menu;
+//!   with nothing catalogued, on BIOS it chains PXELINUX, on UEFI it says on
+//!   the console what is missing (never a BIOS binary).
 //!
 //! The `netboot_*` and `netboot_proxy_*` tests (`netboot serve`) run by
 //! default, about 20 s per BIOS boot and 35 s per UEFI boot; the dnsmasq
@@ -50,7 +51,7 @@ fn marker(kind: ServerKind, firmware: Firmware) -> &'static str {
         (ServerKind::NetbootInstaller, _) => "Run /init as init process",
         (_, Firmware::Bios) => "NETBOOT-PXELINUX-MARKER",
         (ServerKind::NetbootNoScript, Firmware::Uefi) => {
-            "netboot: no boot.ipxe in the boot root and no profile script"
+            "(no boot.ipxe, no image in the catalogue)"
         }
         (_, Firmware::Uefi | Firmware::UefiHttp) => "NETBOOT-IPXE-MARKER platform=efi",
     }

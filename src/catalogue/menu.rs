@@ -81,6 +81,8 @@ pub struct Context<'a> {
     pub base_url: &'a str,
     /// `wimboot` is in the root (Windows PE entries need it).
     pub has_wimboot: bool,
+    /// `pxelinux.0` is in the root (BIOS machines are offered its menu).
+    pub has_pxelinux: bool,
     /// What this client is shown.
     pub choice: &'a Choice,
 }
@@ -110,8 +112,28 @@ pub fn ipxe(catalogue: &Catalogue, client: Client, ctx: &Context<'_>) -> String 
             }
         }
     }
-    menu(&mut out, &items, client, ctx);
+    if items.is_empty() {
+        nothing_catalogued(&mut out, client, ctx);
+    } else {
+        menu(&mut out, &items, client, ctx);
+    }
     out
+}
+
+/// With no entry for this client: PXELINUX on BIOS when the root has it,
+/// else the next boot device, saying why on the console.
+fn nothing_catalogued(out: &mut String, client: Client, ctx: &Context<'_>) {
+    if ctx.has_pxelinux && !client.efi {
+        out.push_str(
+            "echo netboot: nothing in the image catalogue for this machine; chaining PXELINUX\n",
+        );
+        out.push_str("chain pxelinux.0 ||\n");
+    }
+    out.push_str(
+        "echo netboot: nothing to boot for ${platform} ${buildarch} here (no boot.ipxe, no image in the catalogue); trying the next boot device\n\
+         sleep 5\n\
+         exit\n",
+    );
 }
 
 /// The boot of `entry` this client can run, if any.
@@ -146,6 +168,9 @@ fn menu(out: &mut String, items: &[(&Entry, &Boot)], client: Client, ctx: &Conte
             marks(entry, boot)
         );
     }
+    if ctx.has_pxelinux && !client.efi {
+        out.push_str("item pxelinux The PXELINUX menu\n");
+    }
     out.push_str("item local Boot from the local disk\n");
     let _ = writeln!(
         out,
@@ -157,6 +182,7 @@ fn menu(out: &mut String, items: &[(&Entry, &Boot)], client: Client, ctx: &Conte
         out.push_str(&entry_body(entry, boot, client, ctx, "failed"));
     }
     out.push_str(":failed\necho netboot: booting that entry failed\nsleep 3\ngoto menu\n");
+    out.push_str(":pxelinux\nchain pxelinux.0 || goto failed\n");
     out.push_str(":local\necho netboot: booting from the local disk\nexit\n");
 }
 

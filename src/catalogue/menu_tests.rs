@@ -49,6 +49,7 @@ fn script(client: Client, choice: &Choice) -> String {
     let ctx = Context {
         base_url: BASE,
         has_wimboot: false,
+        has_pxelinux: false,
         choice,
     };
     ipxe(&catalogue(), client, &ctx)
@@ -165,6 +166,7 @@ fn titles_cannot_inject_ipxe_settings_or_lines() {
     let ctx = Context {
         base_url: BASE,
         has_wimboot: false,
+        has_pxelinux: false,
         choice: &Choice::default(),
     };
     let s = ipxe(
@@ -179,4 +181,34 @@ fn titles_cannot_inject_ipxe_settings_or_lines() {
         s.contains("item e0 evil  {net0/ip} chain http://x\n"),
         "{s}"
     );
+}
+
+#[test]
+fn with_nothing_catalogued_bios_chains_pxelinux_and_efi_goes_on() {
+    let empty = Catalogue::default();
+    let ctx = Context {
+        base_url: BASE,
+        has_wimboot: false,
+        has_pxelinux: true,
+        choice: &Choice::default(),
+    };
+    let bios = ipxe(
+        &empty,
+        Client {
+            efi: false,
+            arch: Arch::I386,
+        },
+        &ctx,
+    );
+    assert!(bios.contains("chain pxelinux.0 ||\n"), "{bios}");
+    let efi = ipxe(
+        &empty,
+        Client {
+            efi: true,
+            arch: Arch::X86_64,
+        },
+        &ctx,
+    );
+    assert!(!efi.contains("chain"), "{efi}");
+    assert!(efi.trim_end().ends_with("exit"), "{efi}");
 }

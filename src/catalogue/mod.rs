@@ -16,6 +16,7 @@
 pub mod dir_tree;
 pub mod entry_file;
 pub mod iso_source;
+pub mod live;
 pub mod menu;
 pub mod model;
 mod pending;

@@ -32,6 +32,20 @@ pub enum Content {
     File(Arc<File>),
     /// A file rendered for this client.
     Memory(Bytes),
+    /// A region of a file of the root starting at this offset (a file
+    /// inside an ISO image).
+    Region(Arc<File>, u64),
+}
+
+impl Content {
+    /// The file to read and where the resource starts in it.
+    fn file(&self) -> Option<(&Arc<File>, u64)> {
+        match self {
+            Content::File(file) => Some((file, 0)),
+            Content::Region(file, offset) => Some((file, *offset)),
+            Content::Memory(_) => None,
+        }
+    }
 }
 
 /// Logs the end of one response (when its body is finished or dropped).
@@ -147,35 +161,38 @@ async fn next_chunk(state: &mut State) -> Option<std::io::Result<Bytes>> {
 
 /// Starts reading the next chunk of the file, if the next piece is one.
 fn read_ahead(state: &mut State) {
-    let (Content::File(file), Some(Piece::Span { start, len })) =
-        (&state.content, state.pieces.front())
+    let (Some((file, base)), Some(Piece::Span { start, len })) =
+        (state.content.file(), state.pieces.front())
     else {
         return;
     };
     let (start, take) = (*start, (*len).min(CHUNK));
     let file = Arc::clone(file);
-    let read = tokio::task::spawn_blocking(move || read_at(&file, start, take));
+    let read = tokio::task::spawn_blocking(move || read_at(&file, base + start, take));
     state.ahead = Some(((start, take), read));
 }
 
 async fn read(content: &Content, start: u64, len: u64) -> std::io::Result<Bytes> {
-    match content {
-        Content::Memory(bytes) => {
-            let from = usize::try_from(start)
-                .unwrap_or(usize::MAX)
-                .min(bytes.len());
-            let to = from
-                .saturating_add(usize::try_from(len).unwrap_or(usize::MAX))
-                .min(bytes.len());
-            Ok(bytes.slice(from..to))
-        }
-        Content::File(file) => {
-            let file = Arc::clone(file);
-            tokio::task::spawn_blocking(move || read_at(&file, start, len))
-                .await
-                .map_err(std::io::Error::other)?
-        }
-    }
+    let Some((file, base)) = content.file() else {
+        return Ok(memory_slice(content, start, len));
+    };
+    let file = Arc::clone(file);
+    tokio::task::spawn_blocking(move || read_at(&file, base + start, len))
+        .await
+        .map_err(std::io::Error::other)?
+}
+
+fn memory_slice(content: &Content, start: u64, len: u64) -> Bytes {
+    let Content::Memory(bytes) = content else {
+        return Bytes::new();
+    };
+    let from = usize::try_from(start)
+        .unwrap_or(usize::MAX)
+        .min(bytes.len());
+    let to = from
+        .saturating_add(usize::try_from(len).unwrap_or(usize::MAX))
+        .min(bytes.len());
+    bytes.slice(from..to)
 }
 
 /// Exactly `len` bytes from `start`; a file that shrank meanwhile is an error.

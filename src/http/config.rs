@@ -12,6 +12,25 @@ use crate::tftp::fs::RootPolicy;
 /// Default port of `netboot http` and of `serve` when port 80 is not ours.
 pub const DEFAULT_PORT: u16 = 8080;
 
+/// A file served as a region of a file of the root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Region {
+    /// The containing file, relative to the root.
+    pub file: String,
+    /// Where the region starts in it.
+    pub offset: u64,
+    /// Its length.
+    pub len: u64,
+}
+
+/// Files that live inside files of the root (the files of a catalogued ISO
+/// image, served without unpacking it).
+pub trait Regions: Send + Sync {
+    /// For a request name: `None` when it is not inside such a file, else
+    /// the region, or why it cannot be served.
+    fn region(&self, name: &str) -> Option<Result<Region, String>>;
+}
+
 /// Everything the HTTP server needs.
 #[derive(Clone)]
 pub struct HttpConfig {
@@ -21,6 +40,8 @@ pub struct HttpConfig {
     pub root: RootPolicy,
     /// Per-client rendered files and path rewrites (`serve` only).
     pub client_files: Option<Arc<dyn ClientFiles>>,
+    /// Files inside files of the root (the image catalogue's ISOs).
+    pub regions: Option<Arc<dyn Regions>>,
     /// Open connections in all.
     pub max_connections: usize,
     /// Open connections from one client address.
@@ -40,6 +61,7 @@ impl HttpConfig {
             listen,
             root,
             client_files: None,
+            regions: None,
             max_connections: 1024,
             max_per_client: 64,
             header_timeout: Duration::from_secs(10),

@@ -16,7 +16,7 @@ use hyper::{Method, Request, Response, StatusCode};
 use tracing::info_span;
 
 use super::body::{self, Body, Content, Delivery};
-use super::config::HttpConfig;
+use super::config::{HttpConfig, Region};
 use super::path::{request_path, PathError};
 use super::plan::{self, etag_for, Resource};
 use crate::tftp::fs::FsError;
@@ -102,10 +102,14 @@ async fn find(cfg: &HttpConfig, peer: SocketAddr, name: String) -> Result<Found,
             });
         }
     }
+    let region = cfg.regions.as_ref().and_then(|r| r.region(&name));
     let root = cfg.root.clone();
-    tokio::task::spawn_blocking(move || open(&root, &name))
-        .await
-        .map_err(|e| FsError::Io(std::io::Error::other(e)))?
+    tokio::task::spawn_blocking(move || match region {
+        Some(region) => open_region(&root, region.map_err(FsError::Access)?),
+        None => open(&root, &name),
+    })
+    .await
+    .map_err(|e| FsError::Io(std::io::Error::other(e)))?
 }
 
 fn open(root: &crate::tftp::fs::RootPolicy, name: &str) -> Result<Found, FsError> {
@@ -120,6 +124,31 @@ fn open(root: &crate::tftp::fs::RootPolicy, name: &str) -> Result<Found, FsError
     Ok(Found {
         resource,
         content: Content::File(Arc::new(file)),
+    })
+}
+
+/// A file inside a file of the root: the containing file opened with the
+/// same checks, the region checked to lie inside it.
+fn open_region(root: &crate::tftp::fs::RootPolicy, region: Region) -> Result<Found, FsError> {
+    let path = root.resolve(region.file.as_bytes())?;
+    let (file, file_len) = root.open_read(&path)?;
+    let end = region.offset.checked_add(region.len);
+    if end.is_none_or(|end| end > file_len) {
+        return Err(FsError::Io(std::io::Error::other(format!(
+            "{} is shorter than its directory says: changed since it was read",
+            region.file
+        ))));
+    }
+    let modified: Option<SystemTime> = file.metadata().ok().and_then(|m| m.modified().ok());
+    let whole = etag_for(file_len, modified);
+    let resource = Resource {
+        len: region.len,
+        modified,
+        etag: format!("{}-{:x}\"", whole.trim_end_matches('"'), region.offset),
+    };
+    Ok(Found {
+        resource,
+        content: Content::Region(Arc::new(file), region.offset),
     })
 }
 

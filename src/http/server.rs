@@ -81,6 +81,14 @@ impl HttpServer {
         self
     }
 
+    /// Serves the files inside these files of the root too.
+    pub fn with_regions(mut self, regions: Arc<dyn crate::http::config::Regions>) -> Self {
+        let mut cfg = (*self.cfg).clone();
+        cfg.regions = Some(regions);
+        self.cfg = Arc::new(cfg);
+        self
+    }
+
     /// The addresses bound (ports resolved when 0 was asked).
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.listeners.iter().map(|(_, a)| *a).collect()

@@ -9,26 +9,17 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use notify::{EventKind, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::boot::ProfileLookup;
+use crate::watch::{settle, Events};
 
 use super::lookup::Registry;
 use super::source::check;
-
-/// Quiet time after the last change before reloading: editors write a file in
-/// several steps (truncate, write, rename), and we want the final state.
-pub const DEBOUNCE: Duration = Duration::from_millis(200);
-
-/// Longest wait for quiet; a directory that never stops changing is still
-/// reloaded this often.
-const MAX_DEBOUNCE: Duration = Duration::from_secs(2);
 
 /// Called with the new registry after each reload that swapped one in
 /// (`serve` checks its reservations against the served subnets).
@@ -136,40 +127,7 @@ fn start_watcher(dir: &Path, tx: mpsc::Sender<()>) -> Option<notify::Recommended
         tracing::info!(dir = %dir.display(), "no profiles directory to watch; once it exists, load it with SIGHUP");
         return None;
     }
-    let handler = move |res: notify::Result<notify::Event>| {
-        if let Ok(event) = res {
-            if !matches!(event.kind, EventKind::Access(_)) {
-                // Full means a reload is already pending: nothing is lost.
-                let _ = tx.try_send(());
-            }
-        }
-    };
-    let mut watcher = match notify::recommended_watcher(handler) {
-        Ok(w) => w,
-        Err(e) => {
-            tracing::warn!("cannot watch profiles for changes ({e}); reload with SIGHUP");
-            return None;
-        }
-    };
-    if let Err(e) = watcher.watch(dir, RecursiveMode::Recursive) {
-        tracing::warn!(dir = %dir.display(), "cannot watch profiles for changes ({e}); reload with SIGHUP");
-        return None;
-    }
-    Some(watcher)
-}
-
-/// Waits until no change arrived for [`DEBOUNCE`] (at most [`MAX_DEBOUNCE`]).
-/// False when cancelled meanwhile.
-async fn settle(rx: &mut mpsc::Receiver<()>, cancel: &CancellationToken) -> bool {
-    let deadline = tokio::time::Instant::now() + MAX_DEBOUNCE;
-    loop {
-        tokio::select! {
-            _ = cancel.cancelled() => return false,
-            _ = tokio::time::sleep(DEBOUNCE) => return true,
-            _ = tokio::time::sleep_until(deadline) => return true,
-            more = rx.recv() => if more.is_none() { return true },
-        }
-    }
+    crate::watch::start(dir, "profiles", Events::Modifications, tx)
 }
 
 type Hangups = Option<tokio::signal::unix::Signal>;
@@ -194,6 +152,7 @@ async fn next_hangup(hup: &mut Hangups) -> Option<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     const GOOD: &str = "name: a\nmatch: {default: true}\n";
     const GOOD_TWO: &str =
@@ -268,7 +227,7 @@ mod tests {
 
         let before = shared.load_full();
         std::fs::write(&file, "- name: a\n  match: {arch: nope}\n").unwrap();
-        tokio::time::sleep(DEBOUNCE * 4).await;
+        tokio::time::sleep(crate::watch::DEBOUNCE * 4).await;
         assert!(
             Arc::ptr_eq(&before, &shared.load_full()),
             "bad edit kept the old registry"

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
+use crate::catalogue::{self, menu, Catalogue};
 use crate::dhcp::pxe::http_url;
 use crate::dhcp::view::LeaseView;
 use crate::net::Ipv4Net;
@@ -28,6 +29,8 @@ pub struct RegistryFiles {
     pub generated: Vec<(String, Vec<u8>)>,
     /// Our HTTP server's port, when it runs (`{{ http_url }}`).
     pub http_port: Option<u16>,
+    /// The image catalogue (menus offer its entries when HTTP runs).
+    pub catalogue: catalogue::live::Shared,
 }
 
 impl RegistryFiles {
@@ -46,6 +49,45 @@ impl RegistryFiles {
                 .to_string()
         });
         Some(facts)
+    }
+
+    /// `menu-<platform>-<arch>.ipxe` for this client, if `path` names one.
+    fn menu(&self, client: IpAddr, path: &str) -> Option<Vec<u8>> {
+        let kind = menu::Client::from_file_name(path)?;
+        let catalogue = self.catalogue.load();
+        let root = &catalogue.root;
+        let base_url = self.base_url(client);
+        let empty = Catalogue::default();
+        let ctx = menu::Context {
+            base_url: base_url.as_deref().unwrap_or(""),
+            has_wimboot: root.join("wimboot").is_file(),
+            has_pxelinux: root.join("pxelinux.0").is_file(),
+            choice: &menu::Choice::default(),
+        };
+        let shown = if base_url.is_some() {
+            &**catalogue
+        } else {
+            &empty
+        };
+        Some(menu::ipxe(shown, kind, &ctx).into_bytes())
+    }
+
+    /// Our HTTP base URL as `client` reaches it (`None` without HTTP).
+    fn base_url(&self, client: IpAddr) -> Option<String> {
+        let port = self.http_port?;
+        let ip = match client {
+            IpAddr::V4(v4) => Some(v4),
+            IpAddr::V6(v6) => v6.to_ipv4_mapped(),
+        };
+        let server = ip.map_or_else(
+            || {
+                self.networks
+                    .first()
+                    .map_or(Ipv4Addr::UNSPECIFIED, |n| n.addr)
+            },
+            |ip| self.server_ip_for(ip),
+        );
+        Some(http_url(server, port, ""))
     }
 
     fn server_ip_for(&self, client: Ipv4Addr) -> Ipv4Addr {
@@ -72,6 +114,9 @@ impl ClientFiles for RegistryFiles {
         });
         own.or_else(|| {
             let wanted = path.trim_start_matches('/');
+            if let Some(menu) = self.menu(client, wanted) {
+                return Some(Ok(menu));
+            }
             self.generated
                 .iter()
                 .find(|(name, _)| name == wanted)

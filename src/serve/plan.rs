@@ -100,7 +100,7 @@ pub fn plan(
         defaults.ipxe = Some(ipxe_script::NAME.to_string());
         generated.push((
             ipxe_script::NAME.to_string(),
-            ipxe_script::for_root(&tftp.root.root),
+            ipxe_script::script().into_bytes(),
         ));
     }
     let http_port = args.http_port.or(file.http.port);

@@ -25,6 +25,7 @@ use crate::tftp::server::TftpServer;
 use super::plan::{self, plan, ServePlan};
 use super::preflight::{preflight, Preflight};
 use super::{describe, files, lookup, networks, reservations, user, Networks, ServeError};
+use crate::catalogue;
 use crate::dhcp::config::{Mode, Subnet};
 use crate::http::config::DEFAULT_PORT;
 use crate::http::HttpServer;
@@ -42,6 +43,8 @@ pub struct Prepared {
     pidfile: Option<Pidfile>,
     /// The subnets served, for the reservation check after each reload.
     served: Option<Vec<Subnet>>,
+    /// The image catalogue, scanned and watched once running (when HTTP runs).
+    catalogue: catalogue::live::Shared,
 }
 
 /// Plans, adds bare-port addresses, loads the profiles, prints what is
@@ -67,15 +70,18 @@ pub fn prepare(mut args: ServeArgs) -> Result<Prepared, ServeError> {
     }
     let shared = Arc::new(ArcSwap::from_pointee(registry));
     let leases = LeaseView::default();
+    let catalogue = catalogue::live::empty(plan.tftp.root.root.clone());
     let client_files: Arc<dyn ClientFiles> = Arc::new(files::RegistryFiles {
         registry: Arc::clone(&shared),
         leases: leases.clone(),
         networks: plan.networks.iter().map(|(_, n)| *n).collect(),
         generated: plan.generated.clone(),
         http_port: plan.dhcp.http_port,
+        catalogue: Arc::clone(&catalogue),
     });
     plan.tftp.client_files = Some(Arc::clone(&client_files));
-    let http = http.map(|h| h.with_client_files(client_files));
+    let regions = Arc::new(catalogue::live::IsoFiles(Arc::clone(&catalogue)));
+    let http = http.map(|h| h.with_client_files(client_files).with_regions(regions));
     let tftp = TftpServer::bind(plan.tftp.clone())?;
     let dhcp = Sockets::open(&plan.dhcp)?;
     let pidfile = args.pidfile.as_deref().map(Pidfile::create).transpose()?;
@@ -90,6 +96,7 @@ pub fn prepare(mut args: ServeArgs) -> Result<Prepared, ServeError> {
         assigned,
         pidfile,
         served,
+        catalogue,
     })
 }
 
@@ -143,6 +150,10 @@ impl Prepared {
                 )
             })
             .collect();
+        let catalogue = self
+            .http
+            .is_some()
+            .then(|| catalogue::live::watch(self.catalogue, keep.clone()));
         let assigned = self.assigned.clone();
         let pidfile = self.pidfile;
         let servers = Servers {
@@ -164,6 +175,9 @@ impl Prepared {
         keep.cancel();
         for w in watchers {
             let _ = w.await;
+        }
+        if let Some(task) = catalogue {
+            let _ = task.await;
         }
         for guard in &assigned {
             if let Err(e) = guard.remove() {

@@ -1,0 +1,96 @@
+//! The catalogue in service: held in an `ArcSwap` and swapped whole by a
+//! rescan when something under the root changes (or on SIGHUP), so a menu
+//! or a download always sees one consistent catalogue and a broken ISO never
+//! takes the menu down. Also the HTTP server's view of the files inside
+//! catalogued ISOs.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use super::{scan, Catalogue};
+use crate::http::config::{Region, Regions};
+use crate::watch::{self, Events};
+
+/// The catalogue every server reads.
+pub type Shared = Arc<ArcSwap<Catalogue>>;
+
+/// An empty catalogue of `root`, filled by [`watch`]'s first scan.
+pub fn empty(root: PathBuf) -> Shared {
+    Arc::new(ArcSwap::from_pointee(Catalogue {
+        root,
+        ..Catalogue::default()
+    }))
+}
+
+/// Scans the root into `shared` at once, then again whenever something
+/// under it changes or on SIGHUP, until `cancel`.
+pub fn watch(shared: Shared, cancel: CancellationToken) -> JoinHandle<()> {
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
+    tokio::spawn(async move {
+        let root = shared.load().root.clone();
+        let (tx, mut rx) = mpsc::channel::<()>(1);
+        let _watcher = watch::start(&root, "the boot root", Events::ModificationsAndCloses, tx);
+        rescan(&shared).await;
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                Some(()) = rx.recv() => if !watch::settle(&mut rx, &cancel).await { break },
+                Some(()) = async { hup.as_mut()?.recv().await } => {},
+            }
+            rescan(&shared).await;
+        }
+    })
+}
+
+async fn rescan(shared: &Shared) {
+    let shared = Arc::clone(shared);
+    let done = tokio::task::spawn_blocking(move || {
+        let old = shared.load_full();
+        let new = scan(&old.root, Some(&old));
+        if changed(&old, &new) {
+            let root = new.root.display().to_string();
+            let (entries, skipped) = (new.entries.len(), new.skipped.len());
+            tracing::info!(entries, skipped, root, "image catalogue");
+        }
+        shared.store(Arc::new(new));
+    })
+    .await;
+    if let Err(e) = done {
+        tracing::warn!("catalogue rescan failed: {e}");
+    }
+}
+
+fn changed(old: &Catalogue, new: &Catalogue) -> bool {
+    let ids = |c: &Catalogue| c.entries.iter().map(|e| e.id.clone()).collect::<Vec<_>>();
+    ids(old) != ids(new) || old.skipped != new.skipped
+}
+
+/// The files inside catalogued ISOs, for the HTTP server.
+pub struct IsoFiles(pub Shared);
+
+impl Regions for IsoFiles {
+    fn region(&self, name: &str) -> Option<Result<Region, String>> {
+        let catalogue = self.0.load();
+        let (iso, extents) = catalogue.iso_file(name)?;
+        Some(match extents {
+            [] => Ok(Region {
+                file: iso.to_string(),
+                offset: 0,
+                len: 0,
+            }),
+            [(offset, len)] => Ok(Region {
+                file: iso.to_string(),
+                offset: *offset,
+                len: *len,
+            }),
+            _ => Err(format!(
+                "{name} is stored in several pieces in {iso}: not served"
+            )),
+        })
+    }
+}

@@ -1,0 +1,83 @@
+//! Watching a directory for changes, debounced: the shared half of the
+//! profile registry's reload and the image catalogue's rescan. Editors and
+//! copies write a file in several steps; a change is reported once things
+//! have been quiet for [`DEBOUNCE`] (or at least every [`MAX_DEBOUNCE`]).
+
+use std::path::Path;
+use std::time::Duration;
+
+use notify::{EventKind, RecursiveMode, Watcher};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+/// Quiet time after the last change before acting on it.
+pub const DEBOUNCE: Duration = Duration::from_millis(200);
+
+/// Longest wait for quiet; a directory that never stops changing is still
+/// acted on this often.
+pub const MAX_DEBOUNCE: Duration = Duration::from_secs(2);
+
+/// Which events count as a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Events {
+    /// Anything but reads (profiles: a write is seen as a modification).
+    Modifications,
+    /// Modifications and a file closed after writing (the end of a copy).
+    ModificationsAndCloses,
+}
+
+impl Events {
+    fn counts(self, kind: &EventKind) -> bool {
+        use notify::event::{AccessKind, AccessMode};
+        match kind {
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) => {
+                self == Events::ModificationsAndCloses
+            }
+            EventKind::Access(_) => false,
+            _ => true,
+        }
+    }
+}
+
+/// Starts watching `dir` recursively; each change is a message on `tx`
+/// (dropped when one is already pending: nothing is lost). `what` names the
+/// directory in log lines. `None` (logged) when it cannot be watched.
+pub fn start(
+    dir: &Path,
+    what: &str,
+    events: Events,
+    tx: mpsc::Sender<()>,
+) -> Option<notify::RecommendedWatcher> {
+    let handler = move |res: notify::Result<notify::Event>| {
+        if let Ok(event) = res {
+            if events.counts(&event.kind) {
+                let _ = tx.try_send(());
+            }
+        }
+    };
+    let watched = notify::recommended_watcher(handler).and_then(|mut w| {
+        w.watch(dir, RecursiveMode::Recursive)?;
+        Ok(w)
+    });
+    match watched {
+        Ok(w) => Some(w),
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), "cannot watch {what} for changes ({e}); reload with SIGHUP");
+            None
+        }
+    }
+}
+
+/// Waits until no change arrived for [`DEBOUNCE`] (at most [`MAX_DEBOUNCE`]).
+/// False when cancelled meanwhile.
+pub async fn settle(rx: &mut mpsc::Receiver<()>, cancel: &CancellationToken) -> bool {
+    let deadline = tokio::time::Instant::now() + MAX_DEBOUNCE;
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return false,
+            _ = tokio::time::sleep(DEBOUNCE) => return true,
+            _ = tokio::time::sleep_until(deadline) => return true,
+            more = rx.recv() => if more.is_none() { return true },
+        }
+    }
+}
