@@ -1,24 +1,32 @@
-//! The ARP probe of RFC 5227 as a sans-IO core: ARP requests with sender IP
-//! 0.0.0.0 asking for the candidate address, and the rule that decides from
-//! the ARP traffic seen meanwhile whether another machine holds (or is about
-//! to take) that address. Bytes and time in, bytes and a verdict out.
+//! ARP as both of its users need it: the bare-port check (`autoaddr`, is a
+//! candidate address free?) and the DHCP server (is an address free before
+//! it is offered?). The pure parts only: the Ethernet/IPv4 wire format
+//! ([`Arp`]), the RFC 5227 probe (requests with sender IP 0.0.0.0 asking
+//! for the address) and the rule that decides from the ARP traffic seen
+//! meanwhile whether another machine holds (or is about to take) it
+//! ([`conflict`], run by a [`Prober`]), and when a check sends and listens
+//! ([`schedule`]). Bytes and time in, bytes and a verdict out; the sockets
+//! are the callers' (`crate::packet`).
 //!
-//! The timing is shorter than RFC 5227's (three probes 1–2 s apart): three
-//! probes 250 ms apart and 1 s of listening in all, enough for any host on a
-//! switched segment to answer, short enough for an interactive start-up.
+//! [`Prober::new`]'s timing is shorter than RFC 5227's (three probes 1–2 s
+//! apart): three probes 250 ms apart and 1 s of listening in all, enough for
+//! any host on a switched segment to answer, short enough for an interactive
+//! start-up. The DHCP server gives its own ([`Prober::with_timing`]).
+
+pub mod schedule;
 
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use crate::mac::MacAddr;
 
-use super::schedule::Schedule;
+use crate::udp4::ETH_P_IP;
+use schedule::Schedule;
 
 /// Length of an Ethernet/IPv4 ARP packet (without the Ethernet header).
 pub const ARP_LEN: usize = 28;
 /// EtherType of ARP.
 pub const ETH_P_ARP: u16 = 0x0806;
-const ETH_P_IP: u16 = 0x0800;
 const OP_REQUEST: u16 = 1;
 const OP_REPLY: u16 = 2;
 
@@ -201,6 +209,33 @@ impl Prober {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Pure and shared: no sockets, files or clock outside the tests, and
+    /// nothing from either of its users.
+    #[test]
+    fn arp_does_no_io_and_depends_on_neither_user() {
+        let sources = [
+            ("arp/mod.rs", include_str!("mod.rs")),
+            ("arp/schedule.rs", include_str!("schedule.rs")),
+        ];
+        let banned = [
+            "tokio::",
+            "socket2",
+            "Socket",
+            "std::fs",
+            "Instant::now",
+            "SystemTime",
+            "libc::",
+            "crate::autoaddr",
+            "crate::dhcp",
+        ];
+        for (name, text) in sources {
+            let code = text.split("#[cfg(test)]").next().unwrap_or(text);
+            for word in banned {
+                assert!(!code.contains(word), "{name} mentions {word}");
+            }
+        }
+    }
 
     const OURS: [u8; 6] = [2, 0, 0, 0, 0, 1];
     const THEIRS: [u8; 6] = [2, 0, 0, 0, 0, 2];
