@@ -22,4 +22,6 @@ pub mod registry;
 pub mod serve;
 pub mod shutdown;
 pub mod tftp;
+#[cfg(test)]
+mod tidy;
 pub mod udp4;

@@ -229,12 +229,7 @@ mod tests {
             "crate::autoaddr",
             "crate::dhcp",
         ];
-        for (name, text) in sources {
-            let code = text.split("#[cfg(test)]").next().unwrap_or(text);
-            for word in banned {
-                assert!(!code.contains(word), "{name} mentions {word}");
-            }
-        }
+        crate::tidy::assert_code_free_of(&sources, &banned);
     }
 
     const OURS: [u8; 6] = [2, 0, 0, 0, 0, 1];
@@ -258,16 +253,20 @@ mod tests {
         assert_eq!(Arp::parse(&bytes), None);
     }
 
-    #[test]
-    fn reply_from_owner_is_a_conflict() {
-        let reply = Arp {
+    /// The holder of `T` answering our probe.
+    fn reply_from_owner() -> Arp {
+        Arp {
             op: OP_REPLY,
             sha: THEIRS,
             spa: T,
             tha: OURS,
             tpa: Ipv4Addr::UNSPECIFIED,
-        };
-        let c = conflict(OURS, T, &reply).unwrap();
+        }
+    }
+
+    #[test]
+    fn reply_from_owner_is_a_conflict() {
+        let c = conflict(OURS, T, &reply_from_owner()).unwrap();
         assert!(!c.probing);
         assert!(c.to_string().contains("02:00:00:00:00:02"));
     }
@@ -317,14 +316,7 @@ mod tests {
         p.handle(&Arp::probe(OURS, T).emit()); // our own, looped back
         p.handle(b"garbage");
         assert_eq!(p.verdict(t0), None);
-        let reply = Arp {
-            op: OP_REPLY,
-            sha: THEIRS,
-            spa: T,
-            tha: OURS,
-            tpa: Ipv4Addr::UNSPECIFIED,
-        };
-        p.handle(&reply.emit());
+        p.handle(&reply_from_owner().emit());
         assert!(matches!(p.verdict(t0), Some(Some(_))));
         assert!(p.poll_transmit(t0 + Duration::from_millis(300)).is_none());
     }

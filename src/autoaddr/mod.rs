@@ -60,11 +60,6 @@ mod tests {
             "Command",
             "libc::",
         ];
-        for (name, text) in sources {
-            let code = text.split("#[cfg(test)]").next().unwrap_or(text);
-            for word in banned {
-                assert!(!code.contains(word), "{name} mentions {word}");
-            }
-        }
+        crate::tidy::assert_code_free_of(&sources, &banned);
     }
 }
