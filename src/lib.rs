@@ -3,6 +3,7 @@
 //! The library holds every piece of the appliance; `src/main.rs` only parses the
 //! command line and starts the pieces. See `docs/ARCHITECTURE.md` for the map.
 
+pub mod arp;
 pub mod autoaddr;
 pub mod backups;
 pub mod boot;
@@ -14,11 +15,14 @@ pub mod http;
 pub mod logging;
 pub mod mac;
 pub mod net;
+pub mod packet;
 pub mod pidfile;
 pub mod privileges;
 pub mod registry;
 pub mod serve;
 pub mod shutdown;
 pub mod tftp;
+#[cfg(test)]
+mod tidy;
 pub mod udp4;
 pub mod watch;

@@ -113,7 +113,7 @@ where
 /// servers on the runtime.
 fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
     netboot::shutdown::block();
-    let prepared = netboot::serve::prepare(args)?;
+    let prepared = netboot::serve::prepare(args.into_options())?;
     with_runtime(|cancel| async move { Ok(prepared.run(cancel).await?) })
 }
 
@@ -169,7 +169,7 @@ fn run_http(args: HttpArgs) -> anyhow::Result<()> {
 /// `netboot check`: exactly the checks `netboot serve` runs before it
 /// starts (flags given to `check` stand for the same flags of `serve`).
 fn run_check(args: &CheckArgs) -> anyhow::Result<()> {
-    let checked = netboot::serve::preflight::preflight(&args.as_serve_args())?;
+    let checked = netboot::serve::preflight::preflight(&args.as_serve_options())?;
     println!(
         "ok: {} profile(s) in {}, boot files checked in {}",
         checked.registry.profile_count(),

@@ -10,6 +10,8 @@
 
 use std::net::SocketAddrV4;
 
+/// EtherType of IPv4 (also ARP's protocol type for IPv4 addresses).
+pub const ETH_P_IP: u16 = 0x0800;
 /// IPv4 (20, no options) plus UDP (8) header bytes.
 pub const HEADERS_LEN: usize = 28;
 /// IP protocol number of UDP.

@@ -11,7 +11,7 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use netboot::autoaddr::arp::{self, Arp, Prober};
+use netboot::arp::{self, Arp, Prober};
 use netboot::autoaddr::sniff::{self, Listener};
 use netboot::dhcp::probe;
 use netboot::mac::MacAddr;

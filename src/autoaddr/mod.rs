@@ -4,9 +4,10 @@
 //!
 //! The pieces, one concern each:
 //! - [`candidates`]: the ordered list of /24s we try and `--assign-address` parsing (pure);
-//! - [`arp`] and [`sniff`]: the ARP probe and the foreign-DHCP-server check as
-//!   sans-IO cores (bytes and time in, bytes and verdicts out);
-//! - [`schedule`]: when those checks send and how long they listen (pure);
+//! - [`sniff`]: the foreign-DHCP-server check as a sans-IO core (bytes and
+//!   time in, bytes and a verdict out); the ARP probe's core is shared with
+//!   the DHCP server ([`crate::arp`]), and so are the AF_PACKET sockets
+//!   ([`crate::packet`]);
 //! - [`link`]: the thin blocking shell that runs a check on an AF_PACKET socket;
 //! - [`netlink`]: adding and removing the address with a blocking rtnetlink socket;
 //! - [`assigned`]: [`AssignedAddress`], the guard that removes the address on drop,
@@ -18,7 +19,6 @@
 //! so it runs before or outside a tokio runtime, and removal from `Drop` works
 //! in either. See `docs/bare-port.md` for the behaviour as a user sees it.
 
-pub mod arp;
 pub mod assigned;
 pub mod candidates;
 pub mod error;
@@ -26,7 +26,6 @@ pub mod link;
 pub mod manager;
 pub mod netlink;
 pub mod plan;
-pub mod schedule;
 pub mod sniff;
 
 pub use assigned::{assign, ensure, watch, AssignedAddress, Ensured};
@@ -43,9 +42,7 @@ mod tests {
     #[test]
     fn cores_do_no_io() {
         let sources = [
-            ("arp.rs", include_str!("arp.rs")),
             ("sniff.rs", include_str!("sniff.rs")),
-            ("schedule.rs", include_str!("schedule.rs")),
             ("candidates.rs", include_str!("candidates.rs")),
             ("../udp4.rs", include_str!("../udp4.rs")),
         ];
@@ -63,11 +60,6 @@ mod tests {
             "Command",
             "libc::",
         ];
-        for (name, text) in sources {
-            let code = text.split("#[cfg(test)]").next().unwrap_or(text);
-            for word in banned {
-                assert!(!code.contains(word), "{name} mentions {word}");
-            }
-        }
+        crate::tidy::assert_code_free_of(&sources, &banned);
     }
 }

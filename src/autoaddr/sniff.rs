@@ -19,10 +19,8 @@ use crate::dhcp::wire;
 use crate::mac::MacAddr;
 use crate::udp4::{self, UDP};
 
-use super::schedule::Schedule;
+use crate::arp::schedule::Schedule;
 
-/// EtherType of IPv4.
-pub const ETH_P_IP: u16 = 0x0800;
 const CLIENT_PORT: u16 = 68;
 const SERVER_PORT: u16 = 67;
 

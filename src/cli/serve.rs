@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::serve::options::ServeOptions;
+
 /// Flags of `netboot serve`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct ServeArgs {
@@ -188,6 +190,66 @@ pub struct ServeArgs {
     pub pidfile: Option<PathBuf>,
 }
 
+impl ServeArgs {
+    /// The options these flags give `serve` (a pair `--x`/`--no-x` becomes
+    /// one `Option<bool>`: clap keeps only the last of the two given).
+    pub fn into_options(self) -> ServeOptions {
+        ServeOptions {
+            config: self.config,
+            interfaces: self.interfaces,
+            root: self.root,
+            profiles: self.profiles,
+            state_dir: self.state_dir,
+            range: self.range,
+            boot_bios: self.boot_bios,
+            boot_uefi: self.boot_uefi,
+            boot_uefi_arm64: self.boot_uefi_arm64,
+            boot_ipxe: self.boot_ipxe,
+            proxy: pair(self.proxy, self.no_proxy),
+            known_clients_only: pair(self.known_clients_only, self.no_known_clients_only),
+            ping: pair(self.ping, self.no_ping),
+            server_name: self.server_name,
+            lease_time: self.lease_time,
+            router: self.router,
+            dns: self.dns,
+            assign_address: self.assign_address,
+            server_address: self.server_address,
+            tftp_port: self.tftp_port,
+            create: pair(self.create, self.no_create),
+            map_file: self.map_file,
+            case_insensitive: pair(self.case_insensitive, self.no_case_insensitive),
+            port_range: self.port_range,
+            max_transfers: self.max_transfers,
+            max_per_client: self.max_per_client,
+            busy_poll: self.busy_poll,
+            tftp_timeout: self.tftp_timeout,
+            retransmit: self.retransmit,
+            verbose: self.verbose,
+            http_port: self.http_port,
+            http: pair(self.http, self.no_http),
+            user: self.user,
+            pidfile: self.pidfile,
+        }
+    }
+}
+
+impl From<ServeArgs> for ServeOptions {
+    fn from(args: ServeArgs) -> Self {
+        args.into_options()
+    }
+}
+
+/// A flag pair `--x` / `--no-x`: on, off, or not given.
+fn pair(on: bool, off: bool) -> Option<bool> {
+    if on {
+        Some(true)
+    } else if off {
+        Some(false)
+    } else {
+        None
+    }
+}
+
 /// Flags of `netboot check`.
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
@@ -205,14 +267,14 @@ pub struct CheckArgs {
 }
 
 impl CheckArgs {
-    /// The `netboot serve` flags these stand for, so `check` runs the same
-    /// checks as `serve`.
-    pub fn as_serve_args(&self) -> ServeArgs {
-        ServeArgs {
+    /// The `netboot serve` options these stand for, so `check` runs the
+    /// same checks as `serve`.
+    pub fn as_serve_options(&self) -> ServeOptions {
+        ServeOptions {
             config: self.config.clone(),
             profiles: self.profiles.clone(),
             root: self.root.clone(),
-            ..ServeArgs::default()
+            ..ServeOptions::default()
         }
     }
 }
@@ -229,4 +291,88 @@ pub struct LeasesArgs {
     /// `./netboot.yaml` when it exists.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &[&str]) -> ServeOptions {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: ServeArgs,
+        }
+        let all = std::iter::once("serve").chain(line.iter().copied());
+        <Cli as clap::Parser>::try_parse_from(all)
+            .unwrap()
+            .args
+            .into_options()
+    }
+
+    #[test]
+    fn the_last_of_a_flag_pair_wins_on_the_command_line() {
+        assert_eq!(parse(&["--proxy", "--no-proxy"]).proxy, Some(false));
+        assert_eq!(parse(&["--no-proxy", "--proxy"]).proxy, Some(true));
+        let o = parse(&[
+            "--no-ping",
+            "--ping",
+            "--known-clients-only",
+            "--no-known-clients-only",
+        ]);
+        assert_eq!((o.ping, o.known_clients_only), (Some(true), Some(false)));
+        let o = parse(&["--create", "--no-case-insensitive", "--no-http"]);
+        assert_eq!(o.create, Some(true));
+        assert_eq!(o.case_insensitive, Some(false));
+        assert_eq!(o.http, Some(false));
+    }
+
+    #[test]
+    fn flags_not_given_are_none() {
+        let mut o = parse(&[]);
+        o.state_dir = None; // NETBOOT_STATE_DIR may be set around the tests
+        assert_eq!(o, ServeOptions::default());
+    }
+
+    #[test]
+    fn values_carry_over_unchanged() {
+        let o = parse(&[
+            "-i",
+            "eth0",
+            "--interface",
+            "eth1",
+            "--range",
+            "10.0.0.5-10.0.0.9",
+            "--dns",
+            "10.0.0.53",
+            "--lease-time",
+            "600",
+            "--port-range",
+            "5000:5100",
+            "-vv",
+            "--pidfile",
+            "/run/n.pid",
+        ]);
+        assert_eq!(o.interfaces, ["eth0", "eth1"]);
+        assert_eq!(o.range.as_deref(), Some("10.0.0.5-10.0.0.9"));
+        assert_eq!(o.dns, [Ipv4Addr::new(10, 0, 0, 53)]);
+        assert_eq!(o.lease_time, Some(600));
+        assert_eq!(o.port_range.as_deref(), Some("5000:5100"));
+        assert_eq!(o.verbose, 2);
+        assert_eq!(o.pidfile, Some(PathBuf::from("/run/n.pid")));
+    }
+
+    #[test]
+    fn check_stands_for_serve_with_the_same_directories() {
+        let check = CheckArgs {
+            config: Some("n.yaml".into()),
+            profiles: Some("p".into()),
+            root: Some("r".into()),
+        };
+        let o = check.as_serve_options();
+        assert_eq!(o.config, Some(PathBuf::from("n.yaml")));
+        assert_eq!(o.profiles, Some(PathBuf::from("p")));
+        assert_eq!(o.root, Some(PathBuf::from("r")));
+        assert_eq!(o.interfaces, Vec::<String>::new());
+    }
 }

@@ -2,8 +2,8 @@
 //! socket per interface (EtherType ARP) shared by every probe on it, and one
 //! receive task that hands each ARP packet to the probes waiting for the
 //! addresses it names ([`Waiting`]). Each probe runs the sans-IO
-//! [`Prober`] of the bare-port check with the server's timing: requests at
-//! 0 and half of `ping_timeout`, a verdict after `ping_timeout`.
+//! [`Prober`] (shared with the bare-port check) with the server's timing:
+//! requests at 0 and half of `ping_timeout`, a verdict after `ping_timeout`.
 //!
 //! The requests are RFC 5227 probes: from the interface's MAC with sender IP
 //! 0.0.0.0. A host holding the address answers them like any request (Linux
@@ -22,10 +22,10 @@ use tokio::io::unix::AsyncFd;
 use tokio::sync::mpsc;
 use tracing::warn;
 
-use crate::autoaddr::arp::{Arp, Conflict, Prober, ETH_P_ARP};
-use crate::autoaddr::link::{link_addr, PacketSocket};
+use crate::arp::{Arp, Conflict, Prober, ETH_P_ARP};
 use crate::dhcp::probing::Waiting;
 use crate::mac::MacAddr;
+use crate::packet::{link_addr, PacketSocket};
 
 type Pending = Arc<Mutex<Waiting<mpsc::Sender<Arp>>>>;
 
@@ -50,12 +50,6 @@ fn lock(p: &Pending) -> MutexGuard<'_, Waiting<mpsc::Sender<Arp>>> {
 }
 
 impl ArpProbes {
-    /// Opens the socket on interface `index` (whose MAC is `mac`) and starts
-    /// its receive task; needs CAP_NET_RAW and a tokio runtime.
-    pub fn open(index: u32, mac: MacAddr) -> io::Result<Self> {
-        Self::start(Self::socket(index)?, index, mac)
-    }
-
     /// Opens the packet socket alone (CAP_NET_RAW; no runtime needed), for
     /// [`ArpProbes::start`] once privileges are dropped.
     pub fn socket(index: u32) -> io::Result<Socket> {

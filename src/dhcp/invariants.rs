@@ -247,10 +247,5 @@ fn core_modules_do_no_io() {
         "SystemTime",
         "socket2::",
     ];
-    for (name, text) in sources {
-        let code = text.split("#[cfg(test)]").next().unwrap_or(text);
-        for word in banned {
-            assert!(!code.contains(word), "{name} mentions {word}");
-        }
-    }
+    crate::tidy::assert_code_free_of(&sources, &banned);
 }

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use crate::autoaddr::arp::Arp;
+use crate::arp::Arp;
 use crate::dhcp::config::PoolConfig;
 
 /// How one address is probed.
@@ -167,7 +167,7 @@ impl<T> Waiting<T> {
     /// address (someone using the address answers or announces), and, for
     /// a probe from 0.0.0.0, the one of its target (someone else about to
     /// take it). Whether it is a conflict is the prober's call
-    /// ([`crate::autoaddr::arp::conflict`]).
+    /// ([`crate::arp::conflict`]).
     pub fn concerned<'a>(&'a self, packet: &Arp) -> impl Iterator<Item = &'a T> + 'a {
         let sender = (!packet.spa.is_unspecified()).then_some(packet.spa);
         let target =

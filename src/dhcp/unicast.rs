@@ -19,10 +19,9 @@ use std::net::SocketAddrV4;
 use socket2::Socket;
 use tokio::io::unix::AsyncFd;
 
-use crate::autoaddr::link::{link_addr, PacketSocket};
-use crate::autoaddr::sniff::ETH_P_IP;
 use crate::mac::MacAddr;
-use crate::udp4;
+use crate::packet::{link_addr, PacketSocket};
+use crate::udp4::{self, ETH_P_IP};
 
 /// Sends IPv4 packets as link-layer frames to a given MAC on one interface.
 pub struct FrameSender {
@@ -31,12 +30,6 @@ pub struct FrameSender {
 }
 
 impl FrameSender {
-    /// Opens the send-only packet socket on interface `index`; needs
-    /// CAP_NET_RAW and a tokio runtime.
-    pub fn open(index: u32) -> io::Result<Self> {
-        Self::new(Self::socket(index)?, index)
-    }
-
     /// Opens the packet socket alone (CAP_NET_RAW; no runtime needed), for
     /// [`FrameSender::new`] once privileges are dropped.
     pub fn socket(index: u32) -> io::Result<Socket> {

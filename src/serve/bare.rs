@@ -7,9 +7,9 @@
 use std::net::Ipv4Addr;
 
 use crate::autoaddr::{self, AssignedAddress, AutoAddrError, Manager, Plan};
-use crate::cli::serve::ServeArgs;
 use crate::config::FileConfig;
 use crate::net::Ipv4Net;
+use crate::serve::options::ServeOptions;
 
 use super::plan::parse_range;
 use super::ServeError;
@@ -46,7 +46,7 @@ pub(super) enum RangeFrom<'a> {
 /// `ifname` (see [`pool`]): `--range`, else the config file's `dhcp.range`,
 /// when it lies in the /24; else the whole /24 but the server address.
 pub(super) fn set_pool(
-    args: &mut ServeArgs,
+    args: &mut ServeOptions,
     file: &FileConfig,
     ifname: &str,
     net: Ipv4Net,

@@ -8,19 +8,22 @@ mod bare;
 pub mod files;
 pub mod ipxe_script;
 pub mod lookup;
+pub mod options;
 pub mod plan;
 pub mod preflight;
 pub mod reservations;
 mod start;
+#[cfg(test)]
+mod tidy;
 pub mod user;
 
+pub use options::ServeOptions;
 pub use start::{prepare, Prepared};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::autoaddr::{self, AssignedAddress, AutoAddrError, Plan};
-use crate::cli::serve::ServeArgs;
 use crate::config::{ConfigFileError, FileConfig};
 use crate::dhcp::config::Mode;
 use crate::net::{self, Ipv4Net, NetError};
@@ -115,7 +118,7 @@ struct Networks {
     assigned: Vec<Arc<AssignedAddress>>,
 }
 
-fn networks(args: &mut ServeArgs, file: &FileConfig) -> Result<Networks, ServeError> {
+fn networks(args: &mut ServeOptions, file: &FileConfig) -> Result<Networks, ServeError> {
     let names = if args.interfaces.is_empty() {
         file.all_interfaces()
     } else {

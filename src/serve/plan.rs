@@ -16,12 +16,12 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use crate::boot::BootFiles;
-use crate::cli::serve::ServeArgs;
 use crate::config::FileConfig;
 use crate::dhcp::config::DhcpConfig;
 use crate::http::HttpConfig;
 use crate::net::Ipv4Net;
 use crate::registry::{Diagnostic, Registry};
+use crate::serve::options::ServeOptions;
 use crate::tftp::config::TftpConfig;
 use crate::tftp::fs::RootPolicy;
 
@@ -77,7 +77,7 @@ fn invalid(message: impl Into<String>) -> PlanError {
 /// chosen on each; `base` is the directory relative paths in the file are
 /// taken from.
 pub fn plan(
-    args: &ServeArgs,
+    args: &ServeOptions,
     file: &FileConfig,
     base: &Path,
     networks: Vec<(String, Ipv4Net)>,
@@ -104,7 +104,7 @@ pub fn plan(
         ));
     }
     let http_port = args.http_port.or(file.http.port);
-    let http = dhcp::switch(args.http, args.no_http, file.http.enabled, true).then(|| {
+    let http = dhcp::switch(args.http, file.http.enabled, true).then(|| {
         let port = http_port.unwrap_or(80);
         let listen = networks
             .iter()
@@ -144,7 +144,7 @@ pub struct Directories {
 }
 
 /// See [`Directories`].
-pub fn directories(args: &ServeArgs, file: &FileConfig, base: &Path) -> Directories {
+pub fn directories(args: &ServeOptions, file: &FileConfig, base: &Path) -> Directories {
     let in_base = |p: &Path| {
         if p.is_absolute() {
             p.to_path_buf()
@@ -221,7 +221,7 @@ pub fn own_addresses_reserved(plan: &ServePlan, registry: &Registry) -> Vec<Diag
 
 /// The TFTP half of the plan (`networks` empty: checks the settings only).
 pub fn tftp_config(
-    args: &ServeArgs,
+    args: &ServeOptions,
     file: &FileConfig,
     base: &Path,
     networks: &[(String, Ipv4Net)],
@@ -234,7 +234,7 @@ pub fn tftp_config(
 
 /// Listen addresses, the root's rules and the block and window limits.
 fn tftp_base(
-    args: &ServeArgs,
+    args: &ServeOptions,
     file: &FileConfig,
     networks: &[(String, Ipv4Net)],
     root: PathBuf,
@@ -251,7 +251,7 @@ fn tftp_base(
         RootPolicy {
             root,
             secure: section.secure.unwrap_or(true),
-            create: dhcp::switch(args.create, args.no_create, section.create, false),
+            create: dhcp::switch(args.create, section.create, false),
             permissive,
             case_insensitive: true,
             // as tftpd-hpa: uploads rw-rw-rw- so the next one may replace them
@@ -277,7 +277,7 @@ fn tftp_base(
 
 /// Boot files for clients no profile gives one to: flags, then the file,
 /// then the first of the usual names that exists in the root.
-fn default_boot_files(args: &ServeArgs, file: &FileConfig, root: &Path) -> BootFiles {
+fn default_boot_files(args: &ServeOptions, file: &FileConfig, root: &Path) -> BootFiles {
     let first_present = |names: &[&str]| {
         names
             .iter()

@@ -12,9 +12,9 @@ use tracing::warn;
 
 use super::plan::{self, at_range, at_relay, lease_time, parse_range, relay_pool};
 use super::{load_file, ServeError};
-use crate::cli::serve::ServeArgs;
 use crate::config::FileConfig;
 use crate::registry::{self, Diagnostics, Registry};
+use crate::serve::options::ServeOptions;
 
 /// Settings and profiles that passed every check.
 pub struct Preflight {
@@ -50,7 +50,7 @@ fn render(problems: &[String]) -> String {
 }
 
 /// Runs every check `serve` runs before it starts.
-pub fn preflight(args: &ServeArgs) -> Result<Preflight, ServeError> {
+pub fn preflight(args: &ServeOptions) -> Result<Preflight, ServeError> {
     let (file, base) = load_file(args.config.as_deref())?;
     let dirs = plan::directories(args, &file, &base);
     let mut problems = Vec::new();
@@ -116,7 +116,7 @@ fn io_reason(e: &std::io::Error) -> String {
 
 /// The checks of the settings that need no interface.
 fn settings(
-    args: &ServeArgs,
+    args: &ServeOptions,
     file: &FileConfig,
     base: &Path,
     root: Option<&Path>,
@@ -165,7 +165,7 @@ fn flag_or_key(flag_given: bool, flag: &str, file: &FileConfig, key: &[&str]) ->
 
 /// Default boot files given by flag or file: each a file in the root (or,
 /// for `boot.http`, an http:// or https:// URL).
-fn boot_files(args: &ServeArgs, file: &FileConfig, root: &Path, out: &mut Vec<String>) {
+fn boot_files(args: &ServeOptions, file: &FileConfig, root: &Path, out: &mut Vec<String>) {
     let b = &file.boot;
     let given = [
         (&args.boot_bios, "--boot-bios", &b.bios, "bios"),

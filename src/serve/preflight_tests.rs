@@ -4,14 +4,14 @@ use super::*;
 
 /// A boot root with one boot file and an upload directory, and a file
 /// `netboot.yaml` beside it with `text`.
-fn setup(text: &str) -> (tempfile::TempDir, ServeArgs) {
+fn setup(text: &str) -> (tempfile::TempDir, ServeOptions) {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("root/backups")).unwrap();
     std::fs::write(dir.path().join("root/undionly.kpxe"), b"x").unwrap();
     std::fs::write(dir.path().join("netboot.yaml"), text).unwrap();
-    let args = ServeArgs {
+    let args = ServeOptions {
         config: Some(dir.path().join("netboot.yaml")),
-        ..ServeArgs::default()
+        ..ServeOptions::default()
     };
     (dir, args)
 }

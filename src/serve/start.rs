@@ -14,12 +14,12 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::autoaddr::{self, AssignedAddress};
-use crate::cli::serve::ServeArgs;
 use crate::dhcp::server::Sockets;
 use crate::dhcp::view::LeaseView;
 use crate::pidfile::Pidfile;
 use crate::privileges;
 use crate::registry::{self, Registry};
+use crate::serve::options::ServeOptions;
 use crate::tftp::server::TftpServer;
 
 use super::plan::{self, plan, ServePlan};
@@ -50,7 +50,7 @@ pub struct Prepared {
 /// Plans, adds bare-port addresses, loads the profiles, prints what is
 /// served, binds TFTP and DHCP, writes the PID file and drops root. Call it
 /// before any other thread exists (no async runtime yet).
-pub fn prepare(mut args: ServeArgs) -> Result<Prepared, ServeError> {
+pub fn prepare(mut args: ServeOptions) -> Result<Prepared, ServeError> {
     // everything that can be checked without touching an interface first
     let Preflight {
         file,

@@ -9,26 +9,20 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{invalid, PlanError};
-use crate::cli::serve::ServeArgs;
 use crate::config::{DhcpSection, FileConfig, RelayPool};
 use crate::dhcp::config::{DhcpConfig, Interface, Mode, PoolConfig, Subnet};
 use crate::net::Ipv4Net;
+use crate::serve::options::ServeOptions;
 
-/// A boolean setting: `--x` or `--no-x` on the command line wins (clap
-/// keeps only the last of the two), else the file, else `default`.
-pub fn switch(on: bool, off: bool, file: Option<bool>, default: bool) -> bool {
-    if on {
-        true
-    } else if off {
-        false
-    } else {
-        file.unwrap_or(default)
-    }
+/// A boolean setting: the option (`--x` or `--no-x`) wins, else the file,
+/// else `default`.
+pub fn switch(option: Option<bool>, file: Option<bool>, default: bool) -> bool {
+    option.or(file).unwrap_or(default)
 }
 
 /// The DHCP configuration for `networks` (at least one).
 pub(super) fn dhcp_config(
-    args: &ServeArgs,
+    args: &ServeOptions,
     file: &FileConfig,
     networks: &[(String, Ipv4Net)],
     state_dir: PathBuf,
@@ -43,18 +37,13 @@ pub(super) fn dhcp_config(
         .iter()
         .map(|(name, net)| Interface::new(name.clone(), net.addr))
         .collect();
-    cfg.mode = if switch(args.proxy, args.no_proxy, section.proxy, false) {
+    cfg.mode = if switch(args.proxy, section.proxy, false) {
         Mode::Proxy
     } else {
         Mode::Authoritative
     };
-    cfg.known_clients_only = switch(
-        args.known_clients_only,
-        args.no_known_clients_only,
-        section.known_clients_only,
-        false,
-    );
-    cfg.ping_check = switch(args.ping, args.no_ping, section.ping_check, true);
+    cfg.known_clients_only = switch(args.known_clients_only, section.known_clients_only, false);
+    cfg.ping_check = switch(args.ping, section.ping_check, true);
     if let Some(lease) = lease_time(args, section)? {
         cfg.lease_time = lease;
     }
@@ -74,7 +63,10 @@ pub(super) fn dhcp_config(
 }
 
 /// `--lease-time`, else `dhcp.lease_time`: at least a minute.
-pub fn lease_time(args: &ServeArgs, section: &DhcpSection) -> Result<Option<Duration>, PlanError> {
+pub fn lease_time(
+    args: &ServeOptions,
+    section: &DhcpSection,
+) -> Result<Option<Duration>, PlanError> {
     let Some(secs) = args.lease_time.or(section.lease_time) else {
         return Ok(None);
     };
@@ -122,7 +114,10 @@ pub fn at_relay(file: &FileConfig, index: usize, err: PlanError) -> PlanError {
 
 /// `--server-name`, else `dhcp.server_name`, else the host name; empty
 /// means none. The `sname` field holds 63 bytes.
-pub fn server_name(args: &ServeArgs, section: &DhcpSection) -> Result<Option<String>, PlanError> {
+pub fn server_name(
+    args: &ServeOptions,
+    section: &DhcpSection,
+) -> Result<Option<String>, PlanError> {
     let given = args
         .server_name
         .clone()
@@ -149,7 +144,7 @@ pub fn host_name() -> Option<String> {
 /// interface whose subnet holds it, the router (which must be on-link) to
 /// the one whose subnet holds it; DNS servers and domain go to all.
 fn interface_pools(
-    args: &ServeArgs,
+    args: &ServeOptions,
     file: &FileConfig,
     networks: &[(String, Ipv4Net)],
 ) -> Result<Vec<PoolConfig>, PlanError> {
@@ -242,7 +237,7 @@ pub fn parse_range(text: &str) -> Result<(Ipv4Addr, Ipv4Addr), PlanError> {
 }
 
 /// A range error, at `--range` or at `dhcp.range` in the file.
-pub fn at_range(args: &ServeArgs, file: &FileConfig, err: PlanError) -> PlanError {
+pub fn at_range(args: &ServeOptions, file: &FileConfig, err: PlanError) -> PlanError {
     let place = if args.range.is_some() {
         "--range".to_string()
     } else {

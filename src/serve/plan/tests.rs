@@ -44,11 +44,11 @@ fn flags_win_over_the_file_and_names_are_found_in_the_root() {
         "dhcp:\n  range: 10.0.0.10-10.0.0.20\n  router: 10.0.0.254\nboot:\n  bios: pxelinux.0\n",
     )
     .unwrap();
-    let args = ServeArgs {
+    let args = ServeOptions {
         root: Some(root.path().to_path_buf()),
         range: Some("10.0.0.30-10.0.0.40".into()),
         state_dir: Some(root.path().join("state")),
-        ..ServeArgs::default()
+        ..ServeOptions::default()
     };
     let plan = plan(
         &args,
@@ -76,10 +76,10 @@ fn flags_win_over_the_file_and_names_are_found_in_the_root() {
 #[test]
 fn bad_ranges_are_refused() {
     let root = tempfile::tempdir().unwrap();
-    let args = |range: &str| ServeArgs {
+    let args = |range: &str| ServeOptions {
         root: Some(root.path().to_path_buf()),
         range: Some(range.into()),
-        ..ServeArgs::default()
+        ..ServeOptions::default()
     };
     let nets = || vec![("eth0".to_string(), net("10.0.0.1/24"))];
     for bad in ["10.0.0.50", "10.0.0.9-10.0.0.2", "10.0.1.5-10.0.1.9", "x-y"] {
@@ -98,11 +98,11 @@ fn root_with_files() -> tempfile::TempDir {
     root
 }
 
-fn args_in(root: &tempfile::TempDir) -> ServeArgs {
-    ServeArgs {
+fn args_in(root: &tempfile::TempDir) -> ServeOptions {
+    ServeOptions {
         root: Some(root.path().to_path_buf()),
         state_dir: Some(root.path().join("state")),
-        ..ServeArgs::default()
+        ..ServeOptions::default()
     }
 }
 
@@ -113,7 +113,7 @@ fn yaml(text: &str) -> FileConfig {
 #[test]
 fn every_interface_gets_a_pool_on_its_own_subnet() {
     let root = root_with_files();
-    let args = ServeArgs {
+    let args = ServeOptions {
         range: Some("10.1.0.50-10.1.0.60".into()),
         router: Some("10.1.0.254".parse().unwrap()),
         dns: vec!["9.9.9.9".parse().unwrap()],
@@ -187,7 +187,7 @@ fn interfaces_sharing_a_subnet_or_a_stray_router_are_refused() {
             .contains("vs0 and vs1 are both on 10.0.0.0/24"),
         "{err}"
     );
-    let args = ServeArgs {
+    let args = ServeOptions {
         router: Some("192.168.1.1".parse().unwrap()),
         ..args_in(&root)
     };
@@ -206,11 +206,11 @@ fn boolean_flags_override_the_file_both_ways() {
     let p = plan(&args_in(&root), &on, Path::new("."), nets()).unwrap();
     assert_eq!(p.dhcp.mode, Mode::Proxy);
     assert!(p.dhcp.known_clients_only && !p.dhcp.ping_check && p.tftp.root.create);
-    let args = ServeArgs {
-        no_proxy: true,
-        no_known_clients_only: true,
-        ping: true,
-        no_create: true,
+    let args = ServeOptions {
+        proxy: Some(false),
+        known_clients_only: Some(false),
+        ping: Some(true),
+        create: Some(false),
         ..args_in(&root)
     };
     let p = plan(&args, &on, Path::new("."), nets()).unwrap();
@@ -218,41 +218,16 @@ fn boolean_flags_override_the_file_both_ways() {
     assert!(!p.dhcp.known_clients_only && p.dhcp.ping_check && !p.tftp.root.create);
     assert_eq!(p.dhcp.pools.len(), 1, "authoritative again: a pool");
     let off = yaml("dhcp:\n  proxy: false\n  ping_check: true\n");
-    let args = ServeArgs {
-        proxy: true,
-        known_clients_only: true,
-        no_ping: true,
-        create: true,
+    let args = ServeOptions {
+        proxy: Some(true),
+        known_clients_only: Some(true),
+        ping: Some(false),
+        create: Some(true),
         ..args_in(&root)
     };
     let p = plan(&args, &off, Path::new("."), nets()).unwrap();
     assert_eq!(p.dhcp.mode, Mode::Proxy);
     assert!(p.dhcp.known_clients_only && !p.dhcp.ping_check && p.tftp.root.create);
-}
-
-#[test]
-fn the_last_of_a_flag_pair_wins_on_the_command_line() {
-    #[derive(clap::Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: ServeArgs,
-    }
-    let parse = |line: &[&str]| {
-        <Cli as clap::Parser>::try_parse_from(std::iter::once("serve").chain(line.iter().copied()))
-            .unwrap()
-            .args
-    };
-    let a = parse(&["--proxy", "--no-proxy"]);
-    assert!(!a.proxy && a.no_proxy);
-    let a = parse(&["--no-proxy", "--proxy"]);
-    assert!(a.proxy && !a.no_proxy);
-    let a = parse(&[
-        "--no-ping",
-        "--ping",
-        "--known-clients-only",
-        "--no-known-clients-only",
-    ]);
-    assert!(a.ping && !a.no_ping && !a.known_clients_only && a.no_known_clients_only);
 }
 
 #[test]
@@ -271,7 +246,7 @@ fn sname_is_the_host_name_unless_configured() {
     let file = yaml("dhcp:\n  server_name: pxe-lab\n");
     let p = plan(&args_in(&root), &file, Path::new("."), nets()).unwrap();
     assert_eq!(p.dhcp.server_name.as_deref(), Some("pxe-lab"));
-    let args = ServeArgs {
+    let args = ServeOptions {
         server_name: Some("from-flag".into()),
         ..args_in(&root)
     };
@@ -285,7 +260,7 @@ fn sname_is_the_host_name_unless_configured() {
     )
     .unwrap();
     assert_eq!(p.dhcp.server_name, None, "empty: no sname");
-    let long = ServeArgs {
+    let long = ServeOptions {
         server_name: Some("x".repeat(64)),
         ..args_in(&root)
     };

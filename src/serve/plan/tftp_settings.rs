@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{dhcp::switch, invalid, PlanError};
-use crate::cli::serve::ServeArgs;
 use crate::config::TftpSection;
+use crate::serve::options::ServeOptions;
 use crate::tftp::config::{self, TftpConfig, MAX_BUSY_POLL_US, MIN_RETRANSMIT_US};
 use crate::tftp::mapfile;
 
@@ -28,7 +28,7 @@ fn pick<T: Clone>(
 /// Lays the flags and `section` over `cfg`; `base` is the directory of
 /// netboot.yaml (a map file named there is relative to it).
 pub(super) fn apply(
-    args: &ServeArgs,
+    args: &ServeOptions,
     section: &TftpSection,
     base: &Path,
     cfg: &mut TftpConfig,
@@ -42,12 +42,7 @@ pub(super) fn apply(
         cfg.remap.store(Arc::new(rules));
         cfg.map_file = Some(path);
     }
-    cfg.root.case_insensitive = switch(
-        args.case_insensitive,
-        args.no_case_insensitive,
-        section.case_insensitive,
-        true,
-    );
+    cfg.root.case_insensitive = switch(args.case_insensitive, section.case_insensitive, true);
     let ports = (&args.port_range, "--port-range", &section.port_range);
     if let Some((text, name)) = pick(ports.0, ports.1, ports.2, "tftp.port_range") {
         let range = config::parse_port_range(&text).map_err(|m| invalid(format!("{name}: {m}")))?;
@@ -64,7 +59,11 @@ fn at_least_one(value: Option<(usize, &str)>) -> Result<Option<usize>, PlanError
     }
 }
 
-fn limits(args: &ServeArgs, section: &TftpSection, cfg: &mut TftpConfig) -> Result<(), PlanError> {
+fn limits(
+    args: &ServeOptions,
+    section: &TftpSection,
+    cfg: &mut TftpConfig,
+) -> Result<(), PlanError> {
     let all = pick(
         &args.max_transfers,
         "--max-transfers",
@@ -86,7 +85,11 @@ fn limits(args: &ServeArgs, section: &TftpSection, cfg: &mut TftpConfig) -> Resu
     Ok(())
 }
 
-fn timing(args: &ServeArgs, section: &TftpSection, cfg: &mut TftpConfig) -> Result<(), PlanError> {
+fn timing(
+    args: &ServeOptions,
+    section: &TftpSection,
+    cfg: &mut TftpConfig,
+) -> Result<(), PlanError> {
     if let Some((us, name)) = pick(
         &args.busy_poll,
         "--busy-poll",

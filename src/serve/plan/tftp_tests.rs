@@ -5,9 +5,9 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
 use std::time::Duration;
 
-use crate::cli::serve::ServeArgs;
 use crate::config::FileConfig;
 use crate::net::Ipv4Net;
+use crate::serve::options::ServeOptions;
 use crate::serve::plan::{plan, PlanError, ServePlan};
 use crate::tftp::remap::Remapped;
 
@@ -21,16 +21,16 @@ fn nets() -> Vec<(String, Ipv4Net)> {
     )]
 }
 
-fn planned(args: &ServeArgs, text: &str, base: &Path) -> Result<ServePlan, PlanError> {
+fn planned(args: &ServeOptions, text: &str, base: &Path) -> Result<ServePlan, PlanError> {
     let file = FileConfig::parse(Path::new("n.yaml"), text).unwrap();
     plan(args, &file, base, nets())
 }
 
-fn args_in(dir: &Path) -> ServeArgs {
-    ServeArgs {
+fn args_in(dir: &Path) -> ServeOptions {
+    ServeOptions {
         root: Some(dir.to_path_buf()),
         state_dir: Some(dir.join("state")),
-        ..ServeArgs::default()
+        ..ServeOptions::default()
     }
 }
 
@@ -69,9 +69,9 @@ fn keys_are_read_and_the_map_file_is_found_beside_netboot_yaml() {
 fn flags_win_over_the_keys() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("flag.map"), "r ^old$ flag\n").unwrap();
-    let args = ServeArgs {
+    let args = ServeOptions {
         map_file: Some(dir.path().join("flag.map")),
-        case_insensitive: true,
+        case_insensitive: Some(true),
         port_range: Some("6000:6001".into()),
         max_transfers: Some(3),
         max_per_client: Some(1),
@@ -93,8 +93,8 @@ fn flags_win_over_the_keys() {
     assert_eq!(p.tftp.busy_poll, Duration::from_micros(50));
     assert_eq!(p.tftp.give_up_after, Duration::from_secs(5));
     assert_eq!(p.tftp.rto.initial, Duration::from_millis(100));
-    let off = ServeArgs {
-        no_case_insensitive: true,
+    let off = ServeOptions {
+        case_insensitive: Some(false),
         ..args_in(dir.path())
     };
     assert!(
@@ -136,7 +136,7 @@ fn bad_values_name_the_flag_or_the_key() {
         let err = key_err(text);
         assert!(err.contains(want), "{text}: {err}");
     }
-    let args = ServeArgs {
+    let args = ServeOptions {
         port_range: Some("x".into()),
         ..args_in(dir.path())
     };

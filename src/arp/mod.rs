@@ -1,24 +1,32 @@
-//! The ARP probe of RFC 5227 as a sans-IO core: ARP requests with sender IP
-//! 0.0.0.0 asking for the candidate address, and the rule that decides from
-//! the ARP traffic seen meanwhile whether another machine holds (or is about
-//! to take) that address. Bytes and time in, bytes and a verdict out.
+//! ARP as both of its users need it: the bare-port check (`autoaddr`, is a
+//! candidate address free?) and the DHCP server (is an address free before
+//! it is offered?). The pure parts only: the Ethernet/IPv4 wire format
+//! ([`Arp`]), the RFC 5227 probe (requests with sender IP 0.0.0.0 asking
+//! for the address) and the rule that decides from the ARP traffic seen
+//! meanwhile whether another machine holds (or is about to take) it
+//! ([`conflict`], run by a [`Prober`]), and when a check sends and listens
+//! ([`schedule`]). Bytes and time in, bytes and a verdict out; the sockets
+//! are the callers' (`crate::packet`).
 //!
-//! The timing is shorter than RFC 5227's (three probes 1–2 s apart): three
-//! probes 250 ms apart and 1 s of listening in all, enough for any host on a
-//! switched segment to answer, short enough for an interactive start-up.
+//! [`Prober::new`]'s timing is shorter than RFC 5227's (three probes 1–2 s
+//! apart): three probes 250 ms apart and 1 s of listening in all, enough for
+//! any host on a switched segment to answer, short enough for an interactive
+//! start-up. The DHCP server gives its own ([`Prober::with_timing`]).
+
+pub mod schedule;
 
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use crate::mac::MacAddr;
 
-use super::schedule::Schedule;
+use crate::udp4::ETH_P_IP;
+use schedule::Schedule;
 
 /// Length of an Ethernet/IPv4 ARP packet (without the Ethernet header).
 pub const ARP_LEN: usize = 28;
 /// EtherType of ARP.
 pub const ETH_P_ARP: u16 = 0x0806;
-const ETH_P_IP: u16 = 0x0800;
 const OP_REQUEST: u16 = 1;
 const OP_REPLY: u16 = 2;
 
@@ -202,6 +210,28 @@ impl Prober {
 mod tests {
     use super::*;
 
+    /// Pure and shared: no sockets, files or clock outside the tests, and
+    /// nothing from either of its users.
+    #[test]
+    fn arp_does_no_io_and_depends_on_neither_user() {
+        let sources = [
+            ("arp/mod.rs", include_str!("mod.rs")),
+            ("arp/schedule.rs", include_str!("schedule.rs")),
+        ];
+        let banned = [
+            "tokio::",
+            "socket2",
+            "Socket",
+            "std::fs",
+            "Instant::now",
+            "SystemTime",
+            "libc::",
+            "crate::autoaddr",
+            "crate::dhcp",
+        ];
+        crate::tidy::assert_code_free_of(&sources, &banned);
+    }
+
     const OURS: [u8; 6] = [2, 0, 0, 0, 0, 1];
     const THEIRS: [u8; 6] = [2, 0, 0, 0, 0, 2];
     const T: Ipv4Addr = Ipv4Addr::new(10, 42, 0, 1);
@@ -223,16 +253,20 @@ mod tests {
         assert_eq!(Arp::parse(&bytes), None);
     }
 
-    #[test]
-    fn reply_from_owner_is_a_conflict() {
-        let reply = Arp {
+    /// The holder of `T` answering our probe.
+    fn reply_from_owner() -> Arp {
+        Arp {
             op: OP_REPLY,
             sha: THEIRS,
             spa: T,
             tha: OURS,
             tpa: Ipv4Addr::UNSPECIFIED,
-        };
-        let c = conflict(OURS, T, &reply).unwrap();
+        }
+    }
+
+    #[test]
+    fn reply_from_owner_is_a_conflict() {
+        let c = conflict(OURS, T, &reply_from_owner()).unwrap();
         assert!(!c.probing);
         assert!(c.to_string().contains("02:00:00:00:00:02"));
     }
@@ -282,14 +316,7 @@ mod tests {
         p.handle(&Arp::probe(OURS, T).emit()); // our own, looped back
         p.handle(b"garbage");
         assert_eq!(p.verdict(t0), None);
-        let reply = Arp {
-            op: OP_REPLY,
-            sha: THEIRS,
-            spa: T,
-            tha: OURS,
-            tpa: Ipv4Addr::UNSPECIFIED,
-        };
-        p.handle(&reply.emit());
+        p.handle(&reply_from_owner().emit());
         assert!(matches!(p.verdict(t0), Some(Some(_))));
         assert!(p.poll_transmit(t0 + Duration::from_millis(300)).is_none());
     }
