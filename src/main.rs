@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use netboot::cli::backups::BackupsArgs;
 use netboot::cli::http::HttpArgs;
+use netboot::cli::images::{ImagesArgs, NextArgs};
 use netboot::cli::serve::{CheckArgs, LeasesArgs, ServeArgs};
 use netboot::cli::tftp::TftpArgs;
 use netboot::logging::{self, LogFormat};
@@ -43,6 +44,10 @@ enum Command {
     Leases(LeasesArgs),
     /// List the versions uploads kept (--keep-versions) and diff two.
     Backups(BackupsArgs),
+    /// List the image catalogue: what each ISO and directory under the boot root boots, and what was skipped.
+    Images(ImagesArgs),
+    /// Make a machine boot a catalogue entry once (`next MAC ENTRY`), cancel it (`--clear`), or list them.
+    Next(NextArgs),
 }
 
 fn main() -> ExitCode {
@@ -66,6 +71,8 @@ fn main() -> ExitCode {
         }
         Command::Leases(args) => run_leases(&args),
         Command::Backups(args) => run_backups(&args),
+        Command::Images(args) => print(netboot::cli::images::images(&args)),
+        Command::Next(args) => print(netboot::cli::images::next(&args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -196,7 +203,13 @@ fn run_leases(args: &LeasesArgs) -> anyhow::Result<()> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    let table = netboot::dhcp::store::format_table(&leases, now);
+    let mut table = netboot::dhcp::store::format_table(&leases, now);
+    for (mac, next) in netboot::catalogue::next_boot::list(&dir) {
+        table.push_str(&format!(
+            "{mac}: boots {} once (netboot next)\n",
+            next.entry
+        ));
+    }
     let mut out = std::io::stdout().lock();
     let written = table
         .lines()
@@ -206,6 +219,16 @@ fn run_leases(args: &LeasesArgs) -> anyhow::Result<()> {
         // `netboot leases | head`: the reader has all it wanted
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("cannot write the lease table"),
+    }
+}
+
+/// Prints a command's text (a closed pipe is not an error).
+fn print(text: Result<String, netboot::cli::images::ImagesError>) -> anyhow::Result<()> {
+    let text = text?;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
     }
 }
 

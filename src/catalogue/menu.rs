@@ -79,6 +79,8 @@ impl Client {
 pub struct Context<'a> {
     /// Our HTTP base URL as this client reaches it, ending in `/`.
     pub base_url: &'a str,
+    /// The URL an installer requests at its end (`{done_url}` in arguments).
+    pub done_url: Option<&'a str>,
     /// `wimboot` is in the root (Windows PE entries need it).
     pub has_wimboot: bool,
     /// `pxelinux.0` is in the root (BIOS machines are offered its menu).

@@ -48,6 +48,7 @@ const BASE: &str = "http://10.0.0.1:8080/";
 fn script(client: Client, choice: &Choice) -> String {
     let ctx = Context {
         base_url: BASE,
+        done_url: None,
         has_wimboot: false,
         has_pxelinux: false,
         choice,
@@ -165,6 +166,7 @@ fn titles_cannot_inject_ipxe_settings_or_lines() {
     cat.entries[0].recognised.title = "evil ${net0/ip}\nchain http://x".into();
     let ctx = Context {
         base_url: BASE,
+        done_url: None,
         has_wimboot: false,
         has_pxelinux: false,
         choice: &Choice::default(),
@@ -188,6 +190,7 @@ fn with_nothing_catalogued_bios_chains_pxelinux_and_efi_goes_on() {
     let empty = Catalogue::default();
     let ctx = Context {
         base_url: BASE,
+        done_url: None,
         has_wimboot: false,
         has_pxelinux: true,
         choice: &Choice::default(),

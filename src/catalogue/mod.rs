@@ -19,7 +19,9 @@ pub mod iso_source;
 pub mod live;
 pub mod menu;
 pub mod model;
+pub mod next_boot;
 mod pending;
+pub mod report;
 pub mod scan;
 pub mod tree;
 

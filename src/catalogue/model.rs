@@ -62,8 +62,10 @@ pub struct Boot {
     /// files wimboot is given: `bootmgr`, `boot/bcd`, `boot/boot.sdi`, `sources/boot.wim`).
     pub initrds: Vec<String>,
     /// The kernel command line. May contain `{iso_url}` (the URL of the ISO
-    /// itself) and `{tree_url}` (the URL of the directory or ISO whose files
-    /// are served, ending in `/`): the menus replace them per client.
+    /// itself), `{tree_url}` (the URL of the directory or ISO whose files
+    /// are served, ending in `/`) and `{done_url}` (the URL an installer
+    /// requests at its end, which ends a one-shot boot): the menus replace
+    /// them per client.
     pub args: String,
     /// Whether this way boots with Secure Boot on.
     pub secure_boot: SecureBoot,

@@ -3,5 +3,6 @@
 
 pub mod backups;
 pub mod http;
+pub mod images;
 pub mod serve;
 pub mod tftp;

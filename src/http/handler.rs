@@ -47,6 +47,11 @@ pub async fn handle(cfg: &HttpConfig, peer: SocketAddr, req: Request<Incoming>) 
         Ok(found) => found,
         Err(e) => return refuse(&span, status_of(&e), &e.to_string()),
     };
+    if !head {
+        if let Some(files) = &cfg.client_files {
+            files.fetched(peer.ip(), &found.name);
+        }
+    }
     let answer = plan::answer(&found.resource, req.headers(), head);
     let delivery = Delivery {
         span,
@@ -78,6 +83,8 @@ fn describe_ranges(ranges: Option<&[std::ops::RangeInclusive<u64>]>) -> String {
 
 /// A resource found for a request.
 struct Found {
+    /// The name served (after the client's path rewrite).
+    name: String,
     resource: Resource,
     content: Content,
 }
@@ -97,6 +104,7 @@ async fn find(cfg: &HttpConfig, peer: SocketAddr, name: String) -> Result<Found,
                 etag: format!("\"r-{:08x}\"", crc32fast::hash(&bytes)),
             };
             return Ok(Found {
+                name,
                 resource,
                 content: Content::Memory(bytes),
             });
@@ -105,14 +113,14 @@ async fn find(cfg: &HttpConfig, peer: SocketAddr, name: String) -> Result<Found,
     let region = cfg.regions.as_ref().and_then(|r| r.region(&name));
     let root = cfg.root.clone();
     tokio::task::spawn_blocking(move || match region {
-        Some(region) => open_region(&root, region.map_err(FsError::Access)?),
-        None => open(&root, &name),
+        Some(region) => open_region(&root, region.map_err(FsError::Access)?, name),
+        None => open(&root, name),
     })
     .await
     .map_err(|e| FsError::Io(std::io::Error::other(e)))?
 }
 
-fn open(root: &crate::tftp::fs::RootPolicy, name: &str) -> Result<Found, FsError> {
+fn open(root: &crate::tftp::fs::RootPolicy, name: String) -> Result<Found, FsError> {
     let path = root.resolve(name.as_bytes())?;
     let (file, len) = root.open_read(&path)?;
     let modified: Option<SystemTime> = file.metadata().ok().and_then(|m| m.modified().ok());
@@ -122,6 +130,7 @@ fn open(root: &crate::tftp::fs::RootPolicy, name: &str) -> Result<Found, FsError
         etag: etag_for(len, modified),
     };
     Ok(Found {
+        name,
         resource,
         content: Content::File(Arc::new(file)),
     })
@@ -129,7 +138,11 @@ fn open(root: &crate::tftp::fs::RootPolicy, name: &str) -> Result<Found, FsError
 
 /// A file inside a file of the root: the containing file opened with the
 /// same checks, the region checked to lie inside it.
-fn open_region(root: &crate::tftp::fs::RootPolicy, region: Region) -> Result<Found, FsError> {
+fn open_region(
+    root: &crate::tftp::fs::RootPolicy,
+    region: Region,
+    name: String,
+) -> Result<Found, FsError> {
     let path = root.resolve(region.file.as_bytes())?;
     let (file, file_len) = root.open_read(&path)?;
     let end = region.offset.checked_add(region.len);
@@ -147,6 +160,7 @@ fn open_region(root: &crate::tftp::fs::RootPolicy, region: Region) -> Result<Fou
         etag: format!("{}-{:x}\"", whole.trim_end_matches('"'), region.offset),
     };
     Ok(Found {
+        name,
         resource,
         content: Content::Region(Arc::new(file), region.offset),
     })

@@ -3,6 +3,7 @@
 //! text, and the two questions that need the disk (a template's text, whether a
 //! boot file exists) go through [`Sources`].
 
+use crate::catalogue::menu::{Choice, DEFAULT_TIMEOUT_S};
 use std::collections::{BTreeMap, HashSet};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -15,7 +16,7 @@ use super::model::{Entry, Loc, Profile, Rewrite};
 use super::options;
 use super::parse::{parse_file, too_big, Parsed};
 use super::template::{Templates, BUILTIN_VARS};
-use super::wire::{WireBoot, WireProfile};
+use super::wire::{WireBoot, WireMenu, WireProfile};
 
 /// What building needs from the outside world.
 pub trait Sources {
@@ -156,6 +157,7 @@ impl Cx<'_> {
                 .as_deref()
                 .and_then(|d| self.safe_path(&[Seg::Key("upload_dir")], d, "upload_dir")),
             keep_versions: self.keep_versions(w),
+            menu: w.menu.as_ref().and_then(|m| self.menu(m)),
         };
         if let Some(dir) = &profile.upload_dir {
             let at = self.loc(&[Seg::Key("upload_dir")]);
@@ -243,6 +245,26 @@ impl Cx<'_> {
             );
         }
         w.keep_versions
+    }
+
+    /// `menu:`: an entry, or a menu with a default and a timeout.
+    fn menu(&mut self, m: &WireMenu) -> Option<Choice> {
+        let at = [Seg::Key("menu")];
+        match (&m.entry, &m.default, m.timeout) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                self.err(
+                    &at,
+                    "menu: give either `entry` (boot it at once, no menu) or `default`/`timeout` \
+                     (the menu), not both",
+                );
+                None
+            }
+            (Some(entry), None, None) => Some(Choice::Entry(entry.trim().to_string())),
+            (None, default, timeout) => Some(Choice::Menu {
+                default: default.as_ref().map(|d| d.trim().to_string()),
+                timeout_s: timeout.unwrap_or(DEFAULT_TIMEOUT_S),
+            }),
+        }
     }
 
     pub(super) fn safe_path(&mut self, at: &[Seg<'_>], text: &str, what: &str) -> Option<String> {

@@ -3,6 +3,7 @@
 //! architecture, then default), which virtual file a TFTP client gets, how its
 //! paths are rewritten, and the reservations the address pool must respect.
 
+use crate::catalogue::menu::Choice;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
@@ -153,6 +154,13 @@ impl Registry {
         self.candidates(*mac)
             .filter_map(|e| self.profiles.get(e.profile))
             .find_map(|p| p.upload_dir.as_deref())
+    }
+
+    /// The catalogue choice of the best profile for `mac` that makes one.
+    pub fn menu_choice(&self, mac: &MacAddr) -> Option<&Choice> {
+        self.candidates(*mac)
+            .filter_map(|e| self.profiles.get(e.profile))
+            .find_map(|p| p.menu.as_ref())
     }
 
     /// `keep_versions` of the profile whose `upload_dir` [`Self::upload_dir`]

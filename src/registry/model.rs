@@ -1,6 +1,7 @@
 //! The validated profile model the servers use: no serde, no strings where a
 //! type exists. Built once by `build` from the wire shapes; never changed after.
 
+use crate::catalogue::menu::Choice;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -58,6 +59,8 @@ pub struct Profile {
     pub upload_dir: Option<String>,
     /// Versions kept of files replaced in `upload_dir`.
     pub keep_versions: Option<usize>,
+    /// What these clients are shown of the image catalogue.
+    pub menu: Option<Choice>,
 }
 
 /// One way a profile matches clients: its `match:` block, or one of its hosts.

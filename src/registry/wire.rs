@@ -61,6 +61,22 @@ pub struct WireProfile {
     /// `upload_dir` (takes the place of `tftp.keep_versions`).
     #[serde(default)]
     pub keep_versions: Option<usize>,
+    /// What these clients are shown of the image catalogue.
+    #[serde(default)]
+    pub menu: Option<WireMenu>,
+}
+
+/// The `menu:` block: one catalogue entry booted at once (`entry`), or the
+/// menu with a default entry and a timeout.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WireMenu {
+    /// Boot this entry at once, no menu.
+    pub entry: Option<String>,
+    /// The entry the menu boots when nobody chooses (default: the local disk).
+    pub default: Option<String>,
+    /// Seconds the menu waits.
+    pub timeout: Option<u32>,
 }
 
 /// The `match:` block. Every key given must hold (AND); absent keys match anything.

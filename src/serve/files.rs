@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use arc_swap::ArcSwap;
 
-use crate::catalogue::{self, menu, Catalogue};
+use super::menus::{Asker, Menus};
 use crate::dhcp::pxe::http_url;
 use crate::dhcp::view::LeaseView;
 use crate::net::Ipv4Net;
@@ -29,8 +29,8 @@ pub struct RegistryFiles {
     pub generated: Vec<(String, Vec<u8>)>,
     /// Our HTTP server's port, when it runs (`{{ http_url }}`).
     pub http_port: Option<u16>,
-    /// The image catalogue (menus offer its entries when HTTP runs).
-    pub catalogue: catalogue::live::Shared,
+    /// The image catalogue's menus and one-shot boots.
+    pub menus: Menus,
 }
 
 impl RegistryFiles {
@@ -51,25 +51,16 @@ impl RegistryFiles {
         Some(facts)
     }
 
-    /// `menu-<platform>-<arch>.ipxe` for this client, if `path` names one.
-    fn menu(&self, client: IpAddr, path: &str) -> Option<Vec<u8>> {
-        let kind = menu::Client::from_file_name(path)?;
-        let catalogue = self.catalogue.load();
-        let root = &catalogue.root;
-        let base_url = self.base_url(client);
-        let empty = Catalogue::default();
-        let ctx = menu::Context {
-            base_url: base_url.as_deref().unwrap_or(""),
-            has_wimboot: root.join("wimboot").is_file(),
-            has_pxelinux: root.join("pxelinux.0").is_file(),
-            choice: &menu::Choice::default(),
+    /// A menu or the done URL, if `path` names one.
+    fn menus_file(&self, client: IpAddr, path: &str) -> Option<Vec<u8>> {
+        let mac = self.facts(client).map(|f| f.mac);
+        let registry = self.registry.load();
+        let asker = Asker {
+            mac,
+            base_url: self.base_url(client),
+            profile_choice: mac.and_then(|m| registry.menu_choice(&m)),
         };
-        let shown = if base_url.is_some() {
-            &**catalogue
-        } else {
-            &empty
-        };
-        Some(menu::ipxe(shown, kind, &ctx).into_bytes())
+        self.menus.file(&asker, path)
     }
 
     /// Our HTTP base URL as `client` reaches it (`None` without HTTP).
@@ -114,7 +105,7 @@ impl ClientFiles for RegistryFiles {
         });
         own.or_else(|| {
             let wanted = path.trim_start_matches('/');
-            if let Some(menu) = self.menu(client, wanted) {
+            if let Some(menu) = self.menus_file(client, wanted) {
                 return Some(Ok(menu));
             }
             self.generated
@@ -135,6 +126,12 @@ impl ClientFiles for RegistryFiles {
     fn keep_versions(&self, client: IpAddr) -> Option<usize> {
         let facts = self.facts(client)?;
         self.registry.load().upload_keep_versions(&facts.mac)
+    }
+
+    fn fetched(&self, client: IpAddr, path: &str) {
+        if let Some(facts) = self.facts(client) {
+            self.menus.fetched(&facts.mac, path);
+        }
     }
 
     fn mac(&self, client: IpAddr) -> Option<String> {

@@ -8,6 +8,7 @@ mod bare;
 pub mod files;
 pub mod ipxe_script;
 pub mod lookup;
+pub mod menus;
 pub mod options;
 pub mod plan;
 pub mod preflight;

@@ -22,6 +22,7 @@ use crate::registry::{self, Registry};
 use crate::serve::options::ServeOptions;
 use crate::tftp::server::TftpServer;
 
+use super::menus;
 use super::plan::{self, plan, ServePlan};
 use super::preflight::{preflight, Preflight};
 use super::{describe, files, lookup, networks, reservations, user, Networks, ServeError};
@@ -77,7 +78,10 @@ pub fn prepare(mut args: ServeOptions) -> Result<Prepared, ServeError> {
         networks: plan.networks.iter().map(|(_, n)| *n).collect(),
         generated: plan.generated.clone(),
         http_port: plan.dhcp.http_port,
-        catalogue: Arc::clone(&catalogue),
+        menus: menus::Menus {
+            catalogue: Arc::clone(&catalogue),
+            state_dir: plan.dhcp.state_dir.clone().unwrap_or_default(),
+        },
     });
     plan.tftp.client_files = Some(Arc::clone(&client_files));
     let regions = Arc::new(catalogue::live::IsoFiles(Arc::clone(&catalogue)));
