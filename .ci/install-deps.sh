@@ -17,6 +17,9 @@ PACKAGES=(
     qemu-system-x86 ipxe-qemu ovmf ipxe pxelinux syslinux-common
     # the Debian installer's kernel and initrd, booted by iPXE over HTTP
     debian-installer-12-netboot-amd64
+    # ISO images for the image catalogue, laid out and made bootable as
+    # Debian makes its own (El Torito BIOS via isolinux, an EFI FAT image)
+    xorriso isolinux mtools dosfstools
     # ps, pgrep for the tests' process handling
     procps
     # packet capture for the PXE tests' wire checks

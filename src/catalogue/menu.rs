@@ -24,6 +24,15 @@ pub enum Choice {
     Entry(String),
 }
 
+/// What a profile's `menu:` says.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Prefs {
+    /// What the client is shown.
+    pub choice: Choice,
+    /// Appended to every entry's kernel command line (`console=ttyS0`, say).
+    pub args: Option<String>,
+}
+
 /// Seconds an unconfigured menu waits before booting the local disk.
 pub const DEFAULT_TIMEOUT_S: u32 = 10;
 
@@ -87,6 +96,8 @@ pub struct Context<'a> {
     pub has_pxelinux: bool,
     /// What this client is shown.
     pub choice: &'a Choice,
+    /// Appended to every entry's kernel command line.
+    pub extra_args: Option<&'a str>,
 }
 
 /// The script for `client`.
@@ -219,7 +230,12 @@ fn entry_body(entry: &Entry, boot: &Boot, client: Client, ctx: &Context<'_>, fai
             let args = boot
                 .args
                 .replace("{iso_url}", &iso_url)
-                .replace("{tree_url}", &tree_url);
+                .replace("{tree_url}", &tree_url)
+                .replace("{done_url}", ctx.done_url.unwrap_or(""));
+            let args = match ctx.extra_args {
+                Some(extra) => format!("{args} {extra}"),
+                None => args,
+            };
             let mut line = format!(
                 "kernel {tree_url}{} {}",
                 encode_path(&boot.kernel),

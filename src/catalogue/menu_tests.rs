@@ -52,6 +52,7 @@ fn script(client: Client, choice: &Choice) -> String {
         has_wimboot: false,
         has_pxelinux: false,
         choice,
+        extra_args: Some("console=ttyS0"),
     };
     ipxe(&catalogue(), client, &ctx)
 }
@@ -93,7 +94,7 @@ fn a_bios_client_gets_x86_entries_and_the_local_disk_by_default() {
         "{s}"
     );
     assert!(
-        s.contains("kernel http://10.0.0.1:8080/debian%2012.iso/install.amd/vmlinuz url=http://10.0.0.1:8080/debian%2012.iso fetch=http://10.0.0.1:8080/debian%2012.iso/live/fs || goto failed\n"),
+        s.contains("kernel http://10.0.0.1:8080/debian%2012.iso/install.amd/vmlinuz url=http://10.0.0.1:8080/debian%2012.iso fetch=http://10.0.0.1:8080/debian%2012.iso/live/fs console=ttyS0 || goto failed\n"),
         "{s}"
     );
     assert!(s.contains("initrd -n initrd.gz http://10.0.0.1:8080/debian%2012.iso/install.amd/initrd.gz || goto failed\n"), "{s}");
@@ -108,7 +109,10 @@ fn an_efi_kernel_is_told_its_initrd_by_name() {
         },
         &Choice::default(),
     );
-    assert!(s.contains(" initrd=initrd.gz || goto failed\n"), "{s}");
+    assert!(
+        s.contains(" console=ttyS0 initrd=initrd.gz || goto failed\n"),
+        "{s}"
+    );
     let arm = script(
         Client {
             efi: true,
@@ -170,6 +174,7 @@ fn titles_cannot_inject_ipxe_settings_or_lines() {
         has_wimboot: false,
         has_pxelinux: false,
         choice: &Choice::default(),
+        extra_args: None,
     };
     let s = ipxe(
         &cat,
@@ -194,6 +199,7 @@ fn with_nothing_catalogued_bios_chains_pxelinux_and_efi_goes_on() {
         has_wimboot: false,
         has_pxelinux: true,
         choice: &Choice::default(),
+        extra_args: None,
     };
     let bios = ipxe(
         &empty,

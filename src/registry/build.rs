@@ -3,7 +3,7 @@
 //! text, and the two questions that need the disk (a template's text, whether a
 //! boot file exists) go through [`Sources`].
 
-use crate::catalogue::menu::{Choice, DEFAULT_TIMEOUT_S};
+use crate::catalogue::menu::{Choice, Prefs, DEFAULT_TIMEOUT_S};
 use std::collections::{BTreeMap, HashSet};
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
@@ -248,7 +248,17 @@ impl Cx<'_> {
     }
 
     /// `menu:`: an entry, or a menu with a default and a timeout.
-    fn menu(&mut self, m: &WireMenu) -> Option<Choice> {
+    fn menu(&mut self, m: &WireMenu) -> Option<Prefs> {
+        let choice = self.menu_choice(m)?;
+        let args = m
+            .args
+            .as_ref()
+            .map(|a| a.trim().to_string())
+            .filter(|a| !a.is_empty());
+        Some(Prefs { choice, args })
+    }
+
+    fn menu_choice(&mut self, m: &WireMenu) -> Option<Choice> {
         let at = [Seg::Key("menu")];
         match (&m.entry, &m.default, m.timeout) {
             (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {

@@ -3,7 +3,7 @@
 //! architecture, then default), which virtual file a TFTP client gets, how its
 //! paths are rewritten, and the reservations the address pool must respect.
 
-use crate::catalogue::menu::Choice;
+use crate::catalogue::menu::Prefs;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 
@@ -156,8 +156,8 @@ impl Registry {
             .find_map(|p| p.upload_dir.as_deref())
     }
 
-    /// The catalogue choice of the best profile for `mac` that makes one.
-    pub fn menu_choice(&self, mac: &MacAddr) -> Option<&Choice> {
+    /// The `menu:` of the best profile for `mac` that has one.
+    pub fn menu_prefs(&self, mac: &MacAddr) -> Option<&Prefs> {
         self.candidates(*mac)
             .filter_map(|e| self.profiles.get(e.profile))
             .find_map(|p| p.menu.as_ref())

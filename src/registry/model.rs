@@ -1,7 +1,7 @@
 //! The validated profile model the servers use: no serde, no strings where a
 //! type exists. Built once by `build` from the wire shapes; never changed after.
 
-use crate::catalogue::menu::Choice;
+use crate::catalogue::menu::Prefs;
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
@@ -60,7 +60,7 @@ pub struct Profile {
     /// Versions kept of files replaced in `upload_dir`.
     pub keep_versions: Option<usize>,
     /// What these clients are shown of the image catalogue.
-    pub menu: Option<Choice>,
+    pub menu: Option<Prefs>,
 }
 
 /// One way a profile matches clients: its `match:` block, or one of its hosts.

@@ -77,6 +77,8 @@ pub struct WireMenu {
     pub default: Option<String>,
     /// Seconds the menu waits.
     pub timeout: Option<u32>,
+    /// Appended to every entry's kernel command line (`console=ttyS0`, say).
+    pub args: Option<String>,
 }
 
 /// The `match:` block. Every key given must hold (AND); absent keys match anything.

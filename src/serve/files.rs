@@ -58,7 +58,7 @@ impl RegistryFiles {
         let asker = Asker {
             mac,
             base_url: self.base_url(client),
-            profile_choice: mac.and_then(|m| registry.menu_choice(&m)),
+            prefs: mac.and_then(|m| registry.menu_prefs(&m)),
         };
         self.menus.file(&asker, path)
     }

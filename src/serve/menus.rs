@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 
-use crate::catalogue::menu::{self, Choice};
+use crate::catalogue::menu::{self, Choice, Prefs};
 use crate::catalogue::next_boot::{self, Until};
 use crate::catalogue::{live, Catalogue, Entry};
 use crate::mac::MacAddr;
@@ -29,7 +29,7 @@ pub struct Asker<'a> {
     /// Our HTTP base URL as it reaches us (`None` without HTTP).
     pub base_url: Option<String>,
     /// Its profile's `menu:`.
-    pub profile_choice: Option<&'a Choice>,
+    pub prefs: Option<&'a Prefs>,
 }
 
 impl Menus {
@@ -43,9 +43,9 @@ impl Menus {
         let next = asker
             .mac
             .and_then(|mac| next_boot::get(&self.state_dir, &mac));
-        let choice = match (&next, asker.profile_choice) {
+        let choice = match (&next, asker.prefs) {
             (Some(next), _) => Choice::Entry(next.entry.clone()),
-            (None, Some(choice)) => choice.clone(),
+            (None, Some(prefs)) => prefs.choice.clone(),
             (None, None) => Choice::default(),
         };
         let done_url = asker.base_url.as_ref().map(|b| format!("{b}{DONE}"));
@@ -55,6 +55,7 @@ impl Menus {
             has_wimboot: catalogue.root.join("wimboot").is_file(),
             has_pxelinux: catalogue.root.join("pxelinux.0").is_file(),
             choice: &choice,
+            extra_args: asker.prefs.and_then(|p| p.args.as_deref()),
         };
         let empty = Catalogue::default();
         let shown = if asker.base_url.is_some() {

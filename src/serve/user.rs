@@ -7,6 +7,7 @@
 //! after it, the directories it must read or write are checked as that user,
 //! so a permission problem is one clear start-up error, not failures later.
 
+use crate::catalogue::next_boot;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
@@ -76,9 +77,10 @@ fn hand_over(dir: &Path, name: &str, uid: u32, gid: u32) -> Result<(), ServeErro
             .map_err(fail)?
             .filter_map(Result::ok)
             .any(|e| {
-                !crate::dhcp::store::FILES
-                    .iter()
-                    .any(|f| e.file_name() == *f)
+                e.file_name() != next_boot::DIR
+                    && !crate::dhcp::store::FILES
+                        .iter()
+                        .any(|f| e.file_name() == *f)
             });
         if foreign {
             return Err(ServeError::StateDir(format!(
@@ -95,6 +97,10 @@ fn hand_over(dir: &Path, name: &str, uid: u32, gid: u32) -> Result<(), ServeErro
             std::os::unix::fs::lchown(&path, Some(uid), Some(gid)).map_err(fail)?;
         }
     }
+    // one-shot boots: `netboot next` (root) writes them, serve removes them
+    let next = dir.join(next_boot::DIR);
+    std::fs::create_dir_all(&next).map_err(fail)?;
+    std::os::unix::fs::lchown(&next, Some(uid), Some(gid)).map_err(fail)?;
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 //! requests), `process` (children stopped by PID on drop). Boots run one at
 //! a time.
 
+pub mod iso;
 pub mod lab;
 pub mod pcap;
 pub mod process;

@@ -313,3 +313,33 @@ fn keep_versions_goes_with_the_profiles_upload_dir() {
         "{e:#?}"
     );
 }
+
+#[test]
+fn a_profiles_menu_is_one_entry_or_a_default_with_a_timeout() {
+    use crate::catalogue::menu::{Choice, Prefs};
+    let lab = "name: lab\nmatch: {mac_prefix: 52:54:00}\nmenu: {default: debian.iso, timeout: 5, args: console=ttyS0}\n";
+    let one = "name: one\nmatch: {mac: 02:00:00:00:00:01}\nmenu: {entry: rescue}\n";
+    let reg = build_with(&mem(), &[("l.yaml", lab), ("o.yaml", one)]).unwrap();
+    assert_eq!(
+        reg.menu_prefs(&mac("52:54:00:01:02:03")),
+        Some(&Prefs {
+            choice: Choice::Menu {
+                default: Some("debian.iso".into()),
+                timeout_s: 5
+            },
+            args: Some("console=ttyS0".into()),
+        })
+    );
+    assert_eq!(
+        reg.menu_prefs(&mac("02:00:00:00:00:01")).map(|p| &p.choice),
+        Some(&Choice::Entry("rescue".into()))
+    );
+    assert_eq!(reg.menu_prefs(&mac("02:00:00:00:00:02")), None);
+    let e = errors(&[(
+        "x.yaml",
+        "name: x\nmatch: {mac_prefix: 52:54:00}\nmenu: {entry: a, default: b}\n",
+    )]);
+    assert_eq!(e.len(), 1, "{e:#?}");
+    assert!(e[0].starts_with("profiles/x.yaml:3:"), "{e:#?}");
+    assert!(e[0].contains("either `entry`"), "{e:#?}");
+}
