@@ -13,6 +13,10 @@
 //!   gets `installer.ipxe` over HTTP and fetches the installer's kernel and
 //!   initrd over HTTP by relative names; the kernel's command line and its
 //!   "Run /init" (the initrd unpacked) reach the serial console.
+//! - The image catalogue (`*_boots_an_iso_from_the_catalogue`): a Debian
+//!   installer ISO built with Debian's tools lies in the root; a profile for
+//!   every machine says `menu: {entry: ...}`; iPXE gets `netboot.ipxe`, then
+//!   its menu, then the kernel and initrd from inside the ISO over HTTP.
 //! - Without any `boot.ipxe` (`netboot_without_a_script_*`): iPXE gets the
 //!   `netboot.ipxe` netboot writes, which chains the image catalogue's menu;
 //!   with nothing catalogued, on BIOS it chains PXELINUX, on UEFI it says on
@@ -48,7 +52,9 @@ use pxe_support::{boot_lock, boot_timeout, keep_artifacts, prerequisites_met, Ca
 /// BIOS binary).
 fn marker(kind: ServerKind, firmware: Firmware) -> &'static str {
     match (kind, firmware) {
-        (ServerKind::NetbootInstaller, _) => "Run /init as init process",
+        (ServerKind::NetbootInstaller | ServerKind::NetbootCatalogue, _) => {
+            "Run /init as init process"
+        }
         (_, Firmware::Bios) => "NETBOOT-PXELINUX-MARKER",
         (ServerKind::NetbootNoScript, Firmware::Uefi) => {
             "(no boot.ipxe, no image in the catalogue)"
@@ -60,7 +66,7 @@ fn marker(kind: ServerKind, firmware: Firmware) -> &'static str {
 /// The script iPXE is sent to.
 fn ipxe_script(kind: ServerKind) -> &'static str {
     match kind {
-        ServerKind::NetbootNoScript => "netboot.ipxe",
+        ServerKind::NetbootNoScript | ServerKind::NetbootCatalogue => "netboot.ipxe",
         ServerKind::NetbootInstaller => pxe_support::server::INSTALLER_IPXE,
         _ => BOOT_IPXE,
     }
@@ -88,7 +94,10 @@ fn boot(kind: ServerKind, firmware: Firmware) {
     let mut server = start_server(kind, &lab, &root).unwrap_or_else(|e| panic!("{name}: {e}"));
     let started = Instant::now();
     // the installer's initrd unpacks to more than 256 MiB
-    let memory = if kind == ServerKind::NetbootInstaller {
+    let memory = if matches!(
+        kind,
+        ServerKind::NetbootInstaller | ServerKind::NetbootCatalogue
+    ) {
         1024
     } else {
         256
@@ -133,6 +142,8 @@ fn boot(kind: ServerKind, firmware: Firmware) {
                     "path=/debian-installer/amd64/{f}}}: sent status=200 bytes={size}"
                 ));
             }
+        } else if kind == ServerKind::NetbootCatalogue {
+            wanted.extend(catalogue_fetches(firmware));
         } else if firmware == Firmware::Bios {
             wanted.extend(
                 [
@@ -161,7 +172,32 @@ fn over_http(kind: ServerKind) -> bool {
             | ServerKind::NetbootProxy
             | ServerKind::NetbootNoScript
             | ServerKind::NetbootInstaller
+            | ServerKind::NetbootCatalogue
     )
+}
+
+/// What iPXE fetches when the catalogue's menu boots the ISO's installer:
+/// its menu, then the kernel and initrd from inside the ISO, whole.
+fn catalogue_fetches(firmware: Firmware) -> Vec<String> {
+    let menu = match firmware {
+        Firmware::Bios => "menu-pcbios-i386.ipxe",
+        Firmware::Uefi | Firmware::UefiHttp => "menu-efi-x86_64.ipxe",
+    };
+    let inst = std::path::Path::new(pxe_support::iso::INSTALLER);
+    let size = |f: &str| std::fs::metadata(inst.join(f)).map_or(0, |m| m.len());
+    vec![
+        format!("path=/{menu}}}: sent status=200"),
+        format!(
+            "path=/{}/install.amd/vmlinuz}}: sent status=200 bytes={}",
+            pxe_support::server::CATALOGUE_ISO,
+            size("linux")
+        ),
+        format!(
+            "path=/{}/install.amd/initrd.gz}}: sent status=200 bytes={}",
+            pxe_support::server::CATALOGUE_ISO,
+            size("initrd.gz")
+        ),
+    ]
 }
 
 /// The firmware asked what we expect and the server answered with the right
@@ -285,6 +321,16 @@ fn netboot_without_a_script_bios_ipxe_chains_pxelinux() {
 #[test]
 fn netboot_without_a_script_uefi_ipxe_gets_netboots_script() {
     boot(ServerKind::NetbootNoScript, Firmware::Uefi);
+}
+
+#[test]
+fn netboot_bios_boots_an_iso_from_the_catalogue() {
+    boot(ServerKind::NetbootCatalogue, Firmware::Bios);
+}
+
+#[test]
+fn netboot_uefi_boots_an_iso_from_the_catalogue() {
+    boot(ServerKind::NetbootCatalogue, Firmware::Uefi);
 }
 
 #[test]

@@ -88,7 +88,18 @@ pub enum ServerKind {
     /// `netboot serve` sending iPXE `installer.ipxe`, which boots the Debian
     /// installer's kernel and initrd, fetched over HTTP.
     NetbootInstaller,
+    /// `netboot serve` with no `boot.ipxe` and a Debian installer ISO in the
+    /// root: iPXE boots it from the catalogue's menu (a profile for every
+    /// machine picks the entry).
+    NetbootCatalogue,
 }
+
+/// The ISO's name in the root for [`ServerKind::NetbootCatalogue`].
+pub const CATALOGUE_ISO: &str = "debian-12-netinst.iso";
+
+/// Every machine boots the ISO's installer, with the serial console.
+const CATALOGUE_PROFILE: &str = "name: lab\nmatch: {default: true}\n\
+    menu: {entry: debian-12-netinst.iso, args: console=ttyS0,115200n8}\n";
 
 impl ServerKind {
     pub fn name(self) -> &'static str {
@@ -102,6 +113,7 @@ impl ServerKind {
             ServerKind::NetbootPartsProxy => "netboot-parts-proxy",
             ServerKind::NetbootNoScript => "netboot-no-script",
             ServerKind::NetbootInstaller => "netboot-installer",
+            ServerKind::NetbootCatalogue => "netboot-catalogue",
         }
     }
 
@@ -121,6 +133,7 @@ impl ServerKind {
                 | ServerKind::NetbootParts
                 | ServerKind::NetbootNoScript
                 | ServerKind::NetbootInstaller
+                | ServerKind::NetbootCatalogue
         )
     }
 }
@@ -151,11 +164,27 @@ pub fn server_commands(kind: ServerKind, lab: &Lab, root: &Path) -> Result<Vec<L
         ServerKind::Netboot => vec![netboot_serve(lab, root, false)],
         ServerKind::NetbootInstaller => {
             copy_installer(root)?;
-            vec![netboot_serve_with(lab, root, false, Some(INSTALLER_IPXE))]
+            vec![netboot_serve_with(
+                lab,
+                root,
+                false,
+                Some(INSTALLER_IPXE),
+                None,
+            )]
         }
         ServerKind::NetbootNoScript => {
             std::fs::remove_file(root.join(BOOT_IPXE)).map_err(|e| format!("{e}"))?;
-            vec![netboot_serve_with(lab, root, false, None)]
+            vec![netboot_serve_with(lab, root, false, None, None)]
+        }
+        ServerKind::NetbootCatalogue => {
+            std::fs::remove_file(root.join(BOOT_IPXE)).map_err(|e| format!("{e}"))?;
+            let work = empty_dir(lab.path("iso-work"));
+            let iso = super::iso::debian_installer_iso(&work)?;
+            std::fs::rename(&iso, root.join(CATALOGUE_ISO)).map_err(|e| e.to_string())?;
+            let profiles = empty_dir(lab.path("catalogue-profiles"));
+            std::fs::write(profiles.join("lab.yaml"), CATALOGUE_PROFILE)
+                .map_err(|e| e.to_string())?;
+            vec![netboot_serve_with(lab, root, false, None, Some(profiles))]
         }
         ServerKind::Dnsmasq => vec![ours(Mode::Full(root))],
         ServerKind::DnsmasqNetbootTftp => vec![ours(Mode::BootDhcp), netboot_tftp(lab, root)],
@@ -174,11 +203,17 @@ fn empty_dir(path: PathBuf) -> PathBuf {
 }
 
 fn netboot_serve(lab: &Lab, root: &Path, proxy: bool) -> Launch {
-    netboot_serve_with(lab, root, proxy, Some(BOOT_IPXE))
+    netboot_serve_with(lab, root, proxy, Some(BOOT_IPXE), None)
 }
 
 /// `netboot serve` on the bridge; `ipxe` is the `--boot-ipxe` given, if any.
-fn netboot_serve_with(lab: &Lab, root: &Path, proxy: bool, ipxe: Option<&str>) -> Launch {
+fn netboot_serve_with(
+    lab: &Lab,
+    root: &Path,
+    proxy: bool,
+    ipxe: Option<&str>,
+    profiles: Option<PathBuf>,
+) -> Launch {
     let mut cmd = lab.ns.command(env!("CARGO_BIN_EXE_netboot"));
     cmd.args(["serve", "--interface", BRIDGE, "--root"])
         .arg(root)
@@ -189,10 +224,10 @@ fn netboot_serve_with(lab: &Lab, root: &Path, proxy: bool, ipxe: Option<&str>) -
     cmd.arg("--state-dir")
         .arg(lab.path("state"))
         .arg("-v")
-        // No profiles: every client gets the --boot-* files. Run from the
-        // scratch dir so no netboot.yaml or profiles/ of the checkout applies.
+        // No profiles unless given: every client gets the --boot-* files. Run
+        // from the scratch dir so no netboot.yaml or profiles/ of the checkout applies.
         .arg("--profiles")
-        .arg(empty_dir(lab.path("no-profiles")))
+        .arg(profiles.unwrap_or_else(|| empty_dir(lab.path("no-profiles"))))
         .current_dir(lab.dir())
         .env("NO_COLOR", "1");
     if proxy {
@@ -394,6 +429,15 @@ pub const REQUIRED_FILES: &[(&str, &str)] = &[
         "syslinux-common",
     ),
     ("/usr/lib/syslinux/modules/bios/cat.c32", "syslinux-common"),
+    // the installer booted over HTTP, and the ISO the catalogue tests build
+    (
+        "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64/linux",
+        "debian-installer-12-netboot-amd64",
+    ),
+    ("/usr/bin/xorriso", "xorriso"),
+    ("/usr/lib/ISOLINUX/isolinux.bin", "isolinux"),
+    ("/usr/bin/mcopy", "mtools"),
+    ("/usr/sbin/mkfs.vfat", "dosfstools"),
 ];
 
 /// Extra files the dnsmasq reference needs.
