@@ -1,11 +1,14 @@
 //! The image catalogue as each client sees it: its iPXE menu
 //! (`menu-<platform>-<arch>.ipxe`: a one-shot boot first, else its
-//! profile's `menu:`, else the whole menu with the local disk as default),
+//! profile's `menu:`, else the whole menu with the local disk as default)
+//! and its GRUB menu (`grub.cfg` where GRUB looks for it, unless the root
+//! has that file),
 //! the done URL an installer calls at its end (`netboot-done`), and the end
 //! of a one-shot boot once the machine has fetched the entry's kernel.
 
 use std::path::PathBuf;
 
+use crate::catalogue::grub_menu;
 use crate::catalogue::menu::{self, Choice, Prefs};
 use crate::catalogue::next_boot::{self, Until};
 use crate::catalogue::{live, Catalogue, Entry};
@@ -38,8 +41,15 @@ impl Menus {
         if path == DONE {
             return Some(self.done(asker.mac));
         }
-        let client = menu::Client::from_file_name(path)?;
+        let client = menu::Client::from_file_name(path);
+        let grub = grub_menu::is_grub_cfg(path);
+        if client.is_none() && !grub {
+            return None;
+        }
         let catalogue = self.catalogue.load();
+        if grub && (asker.base_url.is_none() || catalogue.root.join(path).exists()) {
+            return None;
+        }
         let next = asker
             .mac
             .and_then(|mac| next_boot::get(&self.state_dir, &mac));
@@ -63,7 +73,13 @@ impl Menus {
         } else {
             &empty
         };
-        Some(menu::ipxe(shown, client, &ctx).into_bytes())
+        Some(
+            match client {
+                Some(client) => menu::ipxe(shown, client, &ctx),
+                None => grub_menu::grub_cfg(shown, &ctx),
+            }
+            .into_bytes(),
+        )
     }
 
     /// The installer's call at its end: a one-shot boot is over.

@@ -1,0 +1,141 @@
+//! The GRUB menu (`grub.cfg`) for machines that boot GRUB from the network:
+//! the way a Secure Boot machine boots (shim → GRUB → a signed kernel), so
+//! entries that will not pass Secure Boot are left out when GRUB runs
+//! locked down (`$lockdown` is `y` under Secure Boot), and each entry is
+//! guarded by the CPU GRUB runs on (`$grub_cpu`). Kernels and initrds come
+//! over HTTP from our address. Pure: catalogue and choice in, text out.
+
+use std::fmt::Write as _;
+
+use super::menu::{encode_path, Choice, Context, DEFAULT_TIMEOUT_S};
+use super::model::{Arch, Boot, Kind, SecureBoot};
+use super::{Catalogue, Entry};
+
+/// Whether `path` names a GRUB configuration file GRUB looks for over the
+/// network (`grub.cfg` at the top or in a directory named `grub`).
+pub fn is_grub_cfg(path: &str) -> bool {
+    let path = path.trim_start_matches('/');
+    path == "grub.cfg" || path.ends_with("/grub/grub.cfg") || path == "grub/grub.cfg"
+}
+
+/// `$grub_cpu` for an architecture.
+fn cpu(arch: Arch) -> &'static str {
+    match arch {
+        Arch::I386 => "i386",
+        Arch::X86_64 => "x86_64",
+        Arch::Arm64 => "arm64",
+    }
+}
+
+/// The GRUB device for our HTTP server, from a base URL `http://IPV4[:PORT]/`.
+pub fn http_device(base_url: &str) -> Option<String> {
+    let host = base_url.strip_prefix("http://")?.trim_end_matches('/');
+    Some(match host.split_once(':') {
+        Some((ip, port)) => format!("(http,{ip},{port})"),
+        None => format!("(http,{host})"),
+    })
+}
+
+/// The `grub.cfg` for this client.
+pub fn grub_cfg(catalogue: &Catalogue, ctx: &Context<'_>) -> String {
+    let device = http_device(ctx.base_url).unwrap_or_default();
+    let mut out = String::from("# Written by netboot from the image catalogue.\n");
+    let (default, timeout_s) = match ctx.choice {
+        Choice::Menu { default, timeout_s } => (default.as_deref(), *timeout_s),
+        Choice::Entry(id) => (Some(id.as_str()), 0),
+    };
+    let items: Vec<(usize, &Entry, &Boot)> = catalogue
+        .entries
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| matches!(e.recognised.kind, Kind::Linux { .. }))
+        .flat_map(|(i, e)| e.recognised.boots.iter().map(move |b| (i, e, b)))
+        .collect();
+    let default_id = items
+        .iter()
+        .find(|(_, e, _)| Some(e.id.as_str()) == default)
+        .map_or("local".to_string(), |(i, _, _)| format!("e{i}"));
+    let timeout = if default_id == "local" && timeout_s == 0 {
+        DEFAULT_TIMEOUT_S
+    } else {
+        timeout_s
+    };
+    let _ = writeln!(out, "set default={default_id}\nset timeout={timeout}");
+    for (i, entry, boot) in items {
+        menuentry(&mut out, i, entry, boot, &device, ctx);
+    }
+    out.push_str("menuentry 'Boot from the local disk' --id local {\n  exit\n}\n");
+    out
+}
+
+fn menuentry(
+    out: &mut String,
+    i: usize,
+    entry: &Entry,
+    boot: &Boot,
+    device: &str,
+    ctx: &Context<'_>,
+) {
+    let tree = format!("{device}/{}/", encode_path(&entry.id));
+    let tree_url = format!("{}{}/", ctx.base_url, encode_path(&entry.id));
+    let iso_url = format!("{}{}", ctx.base_url, encode_path(&entry.id));
+    let mut args = boot
+        .args
+        .replace("{iso_url}", &iso_url)
+        .replace("{tree_url}", &tree_url)
+        .replace("{done_url}", ctx.done_url.unwrap_or(""));
+    if let Some(extra) = ctx.extra_args {
+        args = format!("{args} {extra}");
+    }
+    let signed = matches!(boot.secure_boot, SecureBoot::Signed { .. });
+    let _ = writeln!(out, "if [ \"$grub_cpu\" = \"{}\" ]; then", cpu(boot.arch));
+    if !signed {
+        out.push_str("if [ \"$lockdown\" != \"y\" ]; then\n");
+    }
+    let mark = if signed { " [Secure Boot ok]" } else { "" };
+    let _ = writeln!(
+        out,
+        "menuentry '{}{mark}' --id e{i} {{",
+        quote(&entry.recognised.title)
+    );
+    let _ = writeln!(
+        out,
+        "  echo 'netboot: booting {}'",
+        quote(&entry.recognised.title)
+    );
+    let _ = writeln!(
+        out,
+        "  linux {tree}{} {}",
+        encode_path(&boot.kernel),
+        clean(&args)
+    );
+    let initrds: Vec<String> = boot
+        .initrds
+        .iter()
+        .map(|i| format!("{tree}{}", encode_path(i)))
+        .collect();
+    if !initrds.is_empty() {
+        let _ = writeln!(out, "  initrd {}", initrds.join(" "));
+    }
+    out.push_str("}\n");
+    if !signed {
+        out.push_str("fi\n");
+    }
+    out.push_str("fi\n");
+}
+
+/// Text inside single quotes: a quote closes, is escaped, and reopens.
+fn quote(text: &str) -> String {
+    clean(text).replace('\'', "'\\''")
+}
+
+/// No control characters or line breaks; no `$` expansion outside quotes.
+fn clean(text: &str) -> String {
+    text.chars()
+        .map(|c| if c == '$' || c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+#[path = "grub_menu_tests.rs"]
+mod tests;

@@ -1,0 +1,114 @@
+use std::sync::Arc;
+
+use super::*;
+use crate::catalogue::model::Recognised;
+use crate::catalogue::Source;
+
+fn entry(id: &str, secure_boot: SecureBoot) -> Entry {
+    Entry {
+        id: id.into(),
+        source: Source::Iso(Arc::default()),
+        size: 1,
+        recognised: Recognised {
+            kind: Kind::Linux {
+                distro: "debian-installer".into(),
+            },
+            title: format!("{id}'s title"),
+            boots: vec![Boot {
+                arch: Arch::X86_64,
+                kernel: "install.amd/vmlinuz".into(),
+                initrds: vec!["install.amd/initrd.gz".into()],
+                args: "url={iso_url}".into(),
+                secure_boot,
+            }],
+            notes: vec![],
+        },
+        stamp: None,
+    }
+}
+
+fn signed() -> SecureBoot {
+    SecureBoot::Signed {
+        shim: "EFI/boot/bootx64.efi".into(),
+        grub: "EFI/boot/grubx64.efi".into(),
+        signer: None,
+    }
+}
+
+fn cfg(choice: &Choice) -> String {
+    let catalogue = Catalogue {
+        entries: vec![
+            entry("signed.iso", signed()),
+            entry(
+                "plain.iso",
+                SecureBoot::Unsigned {
+                    reason: "no shim".into(),
+                },
+            ),
+        ],
+        ..Catalogue::default()
+    };
+    let ctx = Context {
+        base_url: "http://10.0.0.1/",
+        done_url: None,
+        has_wimboot: false,
+        has_pxelinux: false,
+        choice,
+        extra_args: Some("console=ttyS0"),
+    };
+    grub_cfg(&catalogue, &ctx)
+}
+
+#[test]
+fn where_grub_looks_for_its_config() {
+    assert!(is_grub_cfg("/grub/grub.cfg"));
+    assert!(is_grub_cfg("debian-installer/amd64/grub/grub.cfg"));
+    assert!(is_grub_cfg("grub.cfg"));
+    assert!(!is_grub_cfg("desk/grub.cfg"));
+    assert!(!is_grub_cfg("grub.cfg-01-52-54-00-12-34-56"));
+}
+
+#[test]
+fn http_device_with_and_without_a_port() {
+    assert_eq!(
+        http_device("http://10.0.0.1/").as_deref(),
+        Some("(http,10.0.0.1)")
+    );
+    assert_eq!(
+        http_device("http://10.0.0.1:8080/").as_deref(),
+        Some("(http,10.0.0.1,8080)")
+    );
+}
+
+#[test]
+fn unsigned_entries_are_hidden_under_secure_boot_and_signed_ones_are_marked() {
+    let s = cfg(&Choice::default());
+    assert!(s.contains("set default=local\nset timeout=10\n"), "{s}");
+    assert!(
+        s.contains("menuentry 'signed.iso'\\''s title [Secure Boot ok]' --id e0 {"),
+        "{s}"
+    );
+    assert!(
+        s.contains("  linux (http,10.0.0.1)/signed.iso/install.amd/vmlinuz url=http://10.0.0.1/signed.iso console=ttyS0\n"),
+        "{s}"
+    );
+    assert!(
+        s.contains("  initrd (http,10.0.0.1)/signed.iso/install.amd/initrd.gz\n"),
+        "{s}"
+    );
+    let plain = s.find("--id e1").unwrap();
+    let guard = s[..plain]
+        .rfind("if [ \"$lockdown\" != \"y\" ]; then")
+        .unwrap();
+    assert!(
+        guard > s.find("--id e0").unwrap(),
+        "only the unsigned entry is guarded: {s}"
+    );
+    assert!(s.contains("if [ \"$grub_cpu\" = \"x86_64\" ]; then"), "{s}");
+}
+
+#[test]
+fn one_entry_boots_at_once() {
+    let s = cfg(&Choice::Entry("signed.iso".into()));
+    assert!(s.contains("set default=e0\nset timeout=0\n"), "{s}");
+}
