@@ -3,6 +3,7 @@
 //! tools, `pxe_support/iso.rs`) copied into the boot root in two halves while
 //! netboot runs appears in the client's iPXE menu once whole; its kernel and
 //! initrd are served over HTTP straight out of the ISO (bytes, ranges); a
+//! GRUB gets the same entries in `grub.cfg` where it looks for it; a
 //! broken ISO is skipped with a log line naming it and the menu stays; a
 //! profile's `menu:` sets the default; `netboot next` makes the machine boot
 //! the entry once, shows in `netboot leases`, and ends when the machine
@@ -100,6 +101,14 @@ fn an_iso_dropped_in_is_offered_served_from_inside_and_booted_once_on_request() 
         shown.contains("choose --default e0 --timeout 3000"),
         "the profile's default: {shown}"
     );
+    let (grub, code) = curl(&lab, "debian-installer/amd64/grub/grub.cfg", &[]);
+    let grub = String::from_utf8(grub).unwrap();
+    assert_eq!(code, 200);
+    assert!(
+        grub.contains(&format!("linux (http,{SERVER_IP})/{KERNEL_URL}")),
+        "{grub}"
+    );
+    assert!(grub.contains("set default=e0\nset timeout=3\n"), "{grub}");
 
     let kernel = std::fs::read(Path::new(iso::INSTALLER).join("linux")).unwrap();
     let (got, code) = curl(&lab, KERNEL_URL, &[]);
