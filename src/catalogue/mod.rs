@@ -13,4 +13,5 @@
 //!   Arch, Alpine, Windows PE, unknown).
 
 pub mod model;
+pub mod recognise;
 pub mod tree;
