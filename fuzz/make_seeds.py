@@ -150,6 +150,45 @@ def pe_signature():
     write(t, "gzip_kernel", b"\x1f\x8b\x08\x00" + bytes(60))
 
 
+def recognise_tree():
+    """Trees as `path\\0contents` entries joined by 0xFF; `#path` entries are sizes."""
+    t = "recognise_tree"
+
+    def tree(*entries):
+        return b"\xff".join(entries)
+
+    def sized(path, size):
+        return b"#" + path + b"\0" + struct.pack("<Q", size)
+
+    shim = pe_image(0x8664, "Microsoft Corporation UEFI CA 2011")
+    signed = pe_image(0x8664, "Debian Secure Boot CA")
+    write(t, "debian_netinst", tree(
+        b".disk/info\0Debian GNU/Linux 12.8.0 \"Bookworm\" - Official amd64 NETINST",
+        b"EFI/boot/bootx64.efi\0" + shim, b"EFI/boot/grubx64.efi\0" + signed,
+        b"install.amd/vmlinuz\0" + signed, sized(b"install.amd/initrd.gz", 19_000_000),
+        b"isolinux/txt.cfg\0label install\n\tkernel /install.amd/vmlinuz\n"
+        b"\tappend vga=788 initrd=/install.amd/initrd.gz --- quiet\n"))
+    write(t, "ubuntu_server", tree(
+        b".disk/info\0Ubuntu-Server 24.04.1 LTS \"Noble Numbat\" - Release amd64 (20240827)",
+        b"boot/grub/grub.cfg\0menuentry \"Try or Install Ubuntu Server\" {\n"
+        b"\tlinux\t/casper/vmlinuz  ---\n\tinitrd\t/casper/initrd\n}\n",
+        b"casper/vmlinuz\0" + signed, sized(b"casper/initrd", 70_000_000)))
+    write(t, "rocky_treeinfo", tree(
+        b".treeinfo\0[release]\nname = Rocky Linux\nversion = 9.5\n[images-x86_64]\n"
+        b"kernel = images/pxeboot/vmlinuz\ninitrd = images/pxeboot/initrd.img\n",
+        b"images/pxeboot/vmlinuz\0" + signed, sized(b"images/pxeboot/initrd.img", 100_000_000),
+        sized(b"BaseOS/repodata/repomd.xml", 4000)))
+    write(t, "arch_alpine_windows", tree(
+        sized(b"arch/boot/x86_64/vmlinuz-linux", 14_000_000),
+        sized(b"arch/boot/x86_64/initramfs-linux.img", 130_000_000),
+        sized(b"arch/x86_64/airootfs.sfs", 860_000_000),
+        b".alpine-release\03.20.3 240906\n", sized(b"boot/vmlinuz-lts", 1),
+        sized(b"boot/initramfs-lts", 1), sized(b"boot/modloop-lts", 1),
+        sized(b"BOOTMGR", 1), sized(b"BOOT/BCD", 1), sized(b"BOOT/BOOT.SDI", 1),
+        sized(b"SOURCES/BOOT.WIM", 1)))
+    write(t, "directory", tree(b"linux\0" + signed, sized(b"initrd.gz", 30_000_000)))
+
+
 def link_frames():
     n = "link_frames"
     mac = bytes([0x52, 0x54, 0, 0x12, 0x34, 0x56])
@@ -175,6 +214,7 @@ def main():
     parsers()
     link_frames()
     pe_signature()
+    recognise_tree()
     S, R = SENDER, RECEIVER
     write("tftp_sender", "lockstep", sender_cfg(512, 1) + events(S, [
         ("PushFull", b""), ("Drain", b""), ("Ack", u16(1)), ("PushShort", u16(100)),

@@ -102,8 +102,14 @@ pub fn files_in<'t>(tree: &'t dyn Tree, dir: &str, prefix: &str) -> Vec<&'t str>
     let dir = format!("{}/", dir.trim_end_matches('/'));
     tree.files()
         .keys()
-        .filter(|p| p.len() > dir.len() && p[..dir.len()].eq_ignore_ascii_case(&dir))
-        .filter(|p| !p[dir.len()..].contains('/'))
+        .filter(|p| {
+            p.get(..dir.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(&dir))
+        })
+        .filter(|p| {
+            p.get(dir.len()..)
+                .is_some_and(|name| !name.is_empty() && !name.contains('/'))
+        })
         .filter(|p| file_name(p).to_ascii_lowercase().starts_with(prefix))
         .map(String::as_str)
         .collect()

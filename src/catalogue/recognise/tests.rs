@@ -105,3 +105,25 @@ fn a_hostile_tree_never_panics() {
     assert!(!r.boots.is_empty());
     let _ = recognise_directory(&tree);
 }
+
+#[test]
+fn names_that_are_not_ascii_never_split_a_character() {
+    let mut tree = MemTree::new();
+    for name in [
+        "liv€/x",
+        "l€",
+        "€€€€€€€€€€€€€€€€/vmlinuz-linux",
+        "arch/boot/€/vmlinuz-linux",
+        "casper€",
+        "boot/vmlinuz-€",
+        "isolinu€/a.cfg",
+    ] {
+        tree = tree.with(name, "label €\nkernel /€\nmenuentry '€' {\nlinux /€ €\n}\n");
+    }
+    let tree = tree
+        .with(".alpine-release", "€ €")
+        .with_size("boot/initramfs-€", 1)
+        .with_size("boot/modloop-€", 1);
+    let _ = recognise(&tree);
+    let _ = recognise_directory(&tree);
+}
