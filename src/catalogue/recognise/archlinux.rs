@@ -3,64 +3,73 @@
 //! booted with archiso's HTTP boot (`archiso_http_srv=`, which fetches
 //! `arch/x86_64/airootfs.sfs` into memory, and `ip=dhcp` for its network).
 
-use super::bootcfg;
+use super::bootcfg::{self, Entry};
 use super::{args, common};
 use crate::catalogue::model::{Boot, Kind, Recognised};
 use crate::catalogue::tree::Tree;
 
 const UCODE: [&str; 2] = ["arch/boot/intel-ucode.img", "arch/boot/amd-ucode.img"];
 
+/// The arguments archiso's HTTP boot needs.
+const ADDED: [&str; 3] = [
+    "archisobasedir=arch",
+    "archiso_http_srv={tree_url}",
+    "ip=dhcp",
+];
+
 /// An Arch Linux install medium.
 pub fn try_archlinux(tree: &dyn Tree) -> Option<Recognised> {
     let entries = bootcfg::entries(tree);
-    let mut boots: Vec<Boot> = Vec::new();
-    let mut roots: Vec<String> = Vec::new();
-    for kernel in tree.files().keys().filter(|p| is_kernel(p)) {
-        let dir = &kernel["arch/boot/".len()..kernel.len() - "/vmlinuz-linux".len()];
-        let Some(arch) = common::arch_word(dir) else {
-            continue;
-        };
-        let root = ["sfs", "erofs"]
-            .iter()
-            .find_map(|ext| common::find(tree, &format!("arch/{dir}/airootfs.{ext}")));
-        let Some(root) = root else { continue };
-        let entry = bootcfg::for_kernel(&entries, kernel);
-        let mut initrds = entry
-            .map(|e| bootcfg::initrds_in(tree, e))
-            .unwrap_or_default();
-        if initrds.is_empty() {
-            initrds = UCODE.iter().filter_map(|p| common::find(tree, p)).collect();
-            initrds.push(common::find(
-                tree,
-                &format!("arch/boot/{dir}/initramfs-linux.img"),
-            )?);
-        }
-        let distro_args = entry.map(|e| e.args.as_slice()).unwrap_or_default();
-        let added = [
-            "archisobasedir=arch",
-            "archiso_http_srv={tree_url}",
-            "ip=dhcp",
-        ];
-        let args = args::network(distro_args, &added);
-        boots.push(common::boot(tree, arch, kernel, initrds, args));
-        roots.push(format!("{root} ({} MiB)", common::mib(tree, &root)));
-    }
-    if boots.is_empty() {
+    let found: Vec<(Boot, String)> = tree
+        .files()
+        .keys()
+        .filter(|p| is_kernel(p))
+        .filter_map(|kernel| arch_boot(tree, &entries, kernel))
+        .collect();
+    if found.is_empty() {
         return None;
     }
+    let roots: Vec<&str> = found.iter().map(|(_, root)| root.as_str()).collect();
+    let note = format!(
+        "archiso downloads {} into memory at boot (archiso_http_srv=): the machine needs more RAM than that",
+        roots.join(", ")
+    );
     let version = common::text(tree, "arch/version").map(|v| v.trim().to_string());
     Some(Recognised {
-        kind: Kind::Linux { distro: "arch".into() },
+        kind: Kind::Linux {
+            distro: "arch".into(),
+        },
         title: match version {
             Some(v) if !v.is_empty() => format!("Arch Linux {v} install medium"),
             _ => "Arch Linux install medium".into(),
         },
-        boots,
-        notes: vec![format!(
-            "archiso downloads {} into memory at boot (archiso_http_srv=): the machine needs more RAM than that",
-            roots.join(", ")
-        )],
+        boots: found.into_iter().map(|(boot, _)| boot).collect(),
+        notes: vec![note],
     })
+}
+
+/// The way to boot `arch/boot/<dir>/vmlinuz-linux`, and its root image with
+/// its size, when the disc has that root image and an initramfs.
+fn arch_boot(tree: &dyn Tree, entries: &[Entry], kernel: &str) -> Option<(Boot, String)> {
+    let dir = &kernel["arch/boot/".len()..kernel.len() - "/vmlinuz-linux".len()];
+    let arch = common::arch_word(dir)?;
+    let root = ["sfs", "erofs"]
+        .iter()
+        .find_map(|ext| common::find(tree, &format!("arch/{dir}/airootfs.{ext}")))?;
+    let entry = bootcfg::for_kernel(entries, kernel);
+    let mut initrds = entry
+        .map(|e| bootcfg::initrds_in(tree, e))
+        .unwrap_or_default();
+    if initrds.is_empty() {
+        initrds = UCODE.iter().filter_map(|p| common::find(tree, p)).collect();
+        initrds.push(common::find(
+            tree,
+            &format!("arch/boot/{dir}/initramfs-linux.img"),
+        )?);
+    }
+    let args = args::network(entry.map(|e| e.args.as_slice()).unwrap_or_default(), &ADDED);
+    let size = format!("{root} ({} MiB)", common::mib(tree, &root));
+    Some((common::boot(tree, arch, kernel, initrds, args), size))
 }
 
 /// `arch/boot/<arch>/vmlinuz-linux` (case as archiso writes it).

@@ -54,6 +54,57 @@ fn treeinfo_images(tree: &dyn Tree, info: &TreeInfo) -> Vec<(Arch, String, Strin
     images.collect()
 }
 
+/// How a disc boots over HTTP: the arguments added, the distro name, the
+/// title's last word and a note.
+struct Plan {
+    added: Vec<String>,
+    distro: &'static str,
+    what: &'static str,
+    note: String,
+}
+
+/// Live media fetch their squashfs; an installer fetches the packages on the
+/// disc when it has a repository, else only its stage 2.
+fn plan(tree: &dyn Tree, live: Option<&str>) -> Plan {
+    let has_repo = tree
+        .files()
+        .keys()
+        .any(|p| p.to_ascii_lowercase().ends_with("repodata/repomd.xml"));
+    let (added, distro, what, note) = match (live, has_repo) {
+        (Some(squashfs), _) => (
+            vec![format!("root=live:{{tree_url}}{squashfs}"), "rd.live.image".into()],
+            "fedora-live",
+            "live",
+            format!(
+                "dracut downloads {squashfs} ({} MiB) into memory at boot: the machine needs more RAM than that",
+                common::mib(tree, squashfs)
+            ),
+        ),
+        (None, true) => (
+            vec!["inst.repo={tree_url}".into()],
+            "fedora",
+            "installer",
+            "Anaconda installs from the packages on the ISO over HTTP (inst.repo=)".into(),
+        ),
+        (None, false) => (
+            vec!["inst.stage2={tree_url}".into()],
+            "fedora",
+            "installer",
+            "a boot/netinst disc: Anaconda loads its stage 2 from the ISO (inst.stage2=) \
+             and the packages from the distribution's mirrors"
+                .into(),
+        ),
+    };
+    let mut added = added;
+    added.push("ip=dhcp".into());
+    Plan {
+        added,
+        distro,
+        what,
+        note,
+    }
+}
+
 /// A Fedora-family installer or live disc.
 pub fn try_fedora(tree: &dyn Tree) -> Option<Recognised> {
     let info = parse_treeinfo(&common::text(tree, ".treeinfo").unwrap_or_default());
@@ -66,46 +117,29 @@ pub fn try_fedora(tree: &dyn Tree) -> Option<Recognised> {
     if found.is_empty() {
         return None;
     }
-    let has_repo = tree
-        .files()
-        .keys()
-        .any(|p| p.to_ascii_lowercase().ends_with("repodata/repomd.xml"));
-    let (added, distro, kind_title, note) = match (&live, has_repo) {
-        (Some(squashfs), _) => (
-            vec![format!("root=live:{{tree_url}}{squashfs}"), "rd.live.image".into()],
-            "fedora-live",
-            "live",
-            format!("dracut downloads {squashfs} ({} MiB) into memory at boot: the machine needs more RAM than that", common::mib(tree, squashfs)),
-        ),
-        (None, true) => (vec!["inst.repo={tree_url}".into()], "fedora", "installer", "Anaconda installs from the packages on the ISO over HTTP (inst.repo=)".into()),
-        (None, false) => (vec!["inst.stage2={tree_url}".into()], "fedora", "installer", "a boot/netinst disc: Anaconda loads its stage 2 from the ISO (inst.stage2=) and the packages from the distribution's mirrors".into()),
-    };
+    let plan = plan(tree, live.as_deref());
+    let added: Vec<&str> = plan.added.iter().map(String::as_str).collect();
     let boots: Vec<Boot> = found
         .into_iter()
         .map(|(arch, kernel, initrd)| {
-            let distro_args = bootcfg::for_kernel(&entries, &kernel)
-                .map(|e| e.args.as_slice())
-                .unwrap_or_default();
-            let mut all: Vec<&str> = added.iter().map(String::as_str).collect();
-            all.push("ip=dhcp");
-            let args = args::network(distro_args, &all);
+            let entry = bootcfg::for_kernel(&entries, &kernel);
+            let args = args::network(entry.map(|e| e.args.as_slice()).unwrap_or_default(), &added);
             common::boot(tree, arch, &kernel, vec![initrd], args)
         })
         .collect();
+    let first_title = entries
+        .first()
+        .map(|e| e.title.trim_start_matches("Start ").to_string());
     let name = title(&info)
-        .or_else(|| {
-            entries
-                .first()
-                .map(|e| e.title.trim_start_matches("Start ").to_string())
-        })
+        .or(first_title)
         .unwrap_or_else(|| "Fedora".into());
     Some(Recognised {
         kind: Kind::Linux {
-            distro: distro.into(),
+            distro: plan.distro.into(),
         },
-        title: format!("{name} {kind_title}"),
+        title: format!("{name} {}", plan.what),
         boots,
-        notes: vec![note],
+        notes: vec![plan.note],
     })
 }
 
