@@ -36,7 +36,7 @@ pub fn try_alpine(tree: &dyn Tree) -> Option<Recognised> {
         distro_args,
         &["alpine_repo={tree_url}apks", &modloop_arg, "ip=dhcp"],
     );
-    let version = release.split_whitespace().next().unwrap_or("");
+    let version = version(&release);
     Some(Recognised {
         kind: Kind::Linux { distro: "alpine".into() },
         title: format!("Alpine Linux {version} ({flavour})").replace("  ", " "),
@@ -45,6 +45,16 @@ pub fn try_alpine(tree: &dyn Tree) -> Option<Recognised> {
             "boots to Alpine's diskless system: packages come from the ISO's apks/ over HTTP (alpine_repo=)".into(),
         ],
     })
+}
+
+/// The version in `.alpine-release`: its first word (`3.20.3`), or the
+/// numeric part of an image name there (`alpine-virt-3.20.3-x86_64`).
+fn version(release: &str) -> &str {
+    let word = release.split_whitespace().next().unwrap_or("");
+    let numeric = word
+        .split('-')
+        .find(|p| p.starts_with(|c: char| c.is_ascii_digit()));
+    numeric.unwrap_or(word)
 }
 
 /// The architecture of the packages in `apks/<arch>/`.
