@@ -14,12 +14,29 @@ const INSTALL_DIRS: [(&str, Arch); 3] = [
     ("install.386", Arch::I386),
 ];
 
-/// What a user should know about the installer from a disc, booted over the network.
-pub const INSTALLER_NOTE: &str = "the installer's initrd on this disc is the CD flavour: \
+/// What a user should know about the installer of one of Debian's own discs
+/// (they carry packages: `dists/`, `pool/`), booted over the network.
+pub const CD_INITRD_NOTE: &str = "the installer's initrd on this disc is the CD flavour: \
      booted over the network it starts, but it looks for its packages on an installation \
      disc the machine does not have, and there are no kernel arguments that point it at \
      the ISO over HTTP; for an installation from a mirror, use Debian's netboot kernel and \
      initrd (netboot.tar.gz, or the debian-installer-12-netboot-* package) as a directory entry";
+
+/// The same for an image without Debian's package pool (a custom image,
+/// for instance of the netboot kernel and initrd).
+pub const OTHER_INITRD_NOTE: &str = "the installer's initrd is booted as it is: \
+     a netboot initrd installs from a mirror; a CD initrd would look for an installation \
+     disc the machine does not have";
+
+/// Whether the tree is one of Debian's discs, with its package pool.
+fn has_package_pool(tree: &dyn Tree) -> bool {
+    tree.files().keys().any(|p| {
+        let lower = p.to_ascii_lowercase();
+        lower.starts_with("dists/")
+            || lower.starts_with("pool/")
+            || lower == ".disk/base_installable"
+    })
+}
 
 /// A Debian installer disc.
 pub fn try_installer(tree: &dyn Tree) -> Option<Recognised> {
@@ -32,7 +49,12 @@ pub fn try_installer(tree: &dyn Tree) -> Option<Recognised> {
         return None;
     }
     let name = common::disk_info(tree).unwrap_or_else(|| "Debian".into());
-    let mut notes = vec![INSTALLER_NOTE.to_string()];
+    let note = if has_package_pool(tree) {
+        CD_INITRD_NOTE
+    } else {
+        OTHER_INITRD_NOTE
+    };
+    let mut notes = vec![note.to_string()];
     if tree.find("install.amd/gtk/vmlinuz").is_some() {
         notes.push("the graphical installer (install.amd/gtk/) is not offered".into());
     }

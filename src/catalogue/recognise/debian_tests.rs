@@ -74,7 +74,7 @@ fn recognises_the_amd64_netinst_with_a_signed_chain() {
             signer: Some(MS_CA.into())
         }
     );
-    assert_eq!(r.notes[0], INSTALLER_NOTE);
+    assert_eq!(r.notes[0], CD_INITRD_NOTE);
     assert!(r.notes[1].contains("install.amd/gtk/"));
     assert_eq!(try_live(&netinst()), None);
 }
@@ -106,6 +106,11 @@ fn without_info_or_configs_the_well_known_paths_still_do() {
         .with_size("INSTALL.A64/INITRD.GZ", 17_000_000);
     let r = try_installer(&tree).unwrap();
     assert_eq!(r.title, "Debian installer");
+    assert_eq!(
+        r.notes,
+        [OTHER_INITRD_NOTE],
+        "no package pool: not one of Debian's discs"
+    );
     assert_eq!(r.boots[0].arch, Arch::Arm64);
     assert_eq!(r.boots[0].initrds, ["INSTALL.A64/INITRD.GZ"]);
 }
