@@ -103,6 +103,92 @@ def ipv4_udp(src, dst, sport, dport, payload):
                         bytes(src), bytes(dst)) + udp)
 
 
+def der(tag, body):
+    n = len(body)
+    head = bytes([n]) if n < 0x80 else (bytes([0x81, n]) if n < 0x100 else bytes([0x82, n >> 8, n & 0xFF]))
+    return bytes([tag]) + head + body
+
+
+def pkcs7(cn):
+    """A PKCS#7 SignedData whose signer was issued by CN `cn` (no real certificate)."""
+    name = der(0x30, der(0x31, der(0x30, der(0x06, b"\x55\x04\x03") + der(0x0C, cn.encode()))))
+    signer = der(0x30, der(0x02, b"\x01") + der(0x30, name + der(0x02, b"\x07")))
+    signed = der(0x30, der(0x02, b"\x01") + der(0x31, b"") + der(0x30, der(0x06, b"\x2b\x06\x01"))
+                 + der(0xA0, der(0x30, b"certificate")) + der(0x31, signer))
+    oid = der(0x06, bytes([0x2A, 0x86, 0x48, 0x86, 0xF7, 0x0D, 0x01, 0x07, 0x02]))
+    return der(0x30, oid + der(0xA0, signed))
+
+
+def pe_image(machine, cn=None, magic=0x20B):
+    """A PE32+ (or PE32) header, 0x200 bytes of body and, with `cn`, a WIN_CERTIFICATE."""
+    b = bytearray(0x200)
+    b[0:2] = b"MZ"
+    b[0x3C:0x40] = struct.pack("<I", 0x80)
+    b[0x80:0x84] = b"PE\0\0"
+    b[0x84:0x86] = struct.pack("<H", machine)
+    b[0x94:0x96] = struct.pack("<H", 240)
+    opt = 0x98
+    b[opt:opt + 2] = struct.pack("<H", magic)
+    count, dirs = (108, 112) if magic == 0x20B else (92, 96)
+    b[opt + count:opt + count + 4] = struct.pack("<I", 16)
+    if cn is not None:
+        cert = pkcs7(cn)
+        entry = struct.pack("<IHH", 8 + len(cert), 0x0200, 0x0002) + cert
+        entry += bytes(-len(entry) % 8)
+        b[opt + dirs + 32:opt + dirs + 40] = struct.pack("<II", len(b), len(entry))
+        b += entry
+    return bytes(b)
+
+
+def pe_signature():
+    t = "pe_signature"
+    write(t, "signed_shim", pe_image(0x8664, "Microsoft Corporation UEFI CA 2011"))
+    write(t, "signed_arm64", pe_image(0xAA64, "Debian Secure Boot CA"))
+    write(t, "unsigned", pe_image(0x8664))
+    write(t, "pe32_signed", pe_image(0x14C, "Fedora Secure Boot CA", magic=0x10B))
+    write(t, "pkcs7_alone", pkcs7("Canonical Ltd. Master Certificate Authority"))
+    write(t, "gzip_kernel", b"\x1f\x8b\x08\x00" + bytes(60))
+
+
+def recognise_tree():
+    """Trees as `path\\0contents` entries joined by 0xFF; `#path` entries are sizes."""
+    t = "recognise_tree"
+
+    def tree(*entries):
+        return b"\xff".join(entries)
+
+    def sized(path, size):
+        return b"#" + path + b"\0" + struct.pack("<Q", size)
+
+    shim = pe_image(0x8664, "Microsoft Corporation UEFI CA 2011")
+    signed = pe_image(0x8664, "Debian Secure Boot CA")
+    write(t, "debian_netinst", tree(
+        b".disk/info\0Debian GNU/Linux 12.8.0 \"Bookworm\" - Official amd64 NETINST",
+        b"EFI/boot/bootx64.efi\0" + shim, b"EFI/boot/grubx64.efi\0" + signed,
+        b"install.amd/vmlinuz\0" + signed, sized(b"install.amd/initrd.gz", 19_000_000),
+        b"isolinux/txt.cfg\0label install\n\tkernel /install.amd/vmlinuz\n"
+        b"\tappend vga=788 initrd=/install.amd/initrd.gz --- quiet\n"))
+    write(t, "ubuntu_server", tree(
+        b".disk/info\0Ubuntu-Server 24.04.1 LTS \"Noble Numbat\" - Release amd64 (20240827)",
+        b"boot/grub/grub.cfg\0menuentry \"Try or Install Ubuntu Server\" {\n"
+        b"\tlinux\t/casper/vmlinuz  ---\n\tinitrd\t/casper/initrd\n}\n",
+        b"casper/vmlinuz\0" + signed, sized(b"casper/initrd", 70_000_000)))
+    write(t, "rocky_treeinfo", tree(
+        b".treeinfo\0[release]\nname = Rocky Linux\nversion = 9.5\n[images-x86_64]\n"
+        b"kernel = images/pxeboot/vmlinuz\ninitrd = images/pxeboot/initrd.img\n",
+        b"images/pxeboot/vmlinuz\0" + signed, sized(b"images/pxeboot/initrd.img", 100_000_000),
+        sized(b"BaseOS/repodata/repomd.xml", 4000)))
+    write(t, "arch_alpine_windows", tree(
+        sized(b"arch/boot/x86_64/vmlinuz-linux", 14_000_000),
+        sized(b"arch/boot/x86_64/initramfs-linux.img", 130_000_000),
+        sized(b"arch/x86_64/airootfs.sfs", 860_000_000),
+        b".alpine-release\03.20.3 240906\n", sized(b"boot/vmlinuz-lts", 1),
+        sized(b"boot/initramfs-lts", 1), sized(b"boot/modloop-lts", 1),
+        sized(b"BOOTMGR", 1), sized(b"BOOT/BCD", 1), sized(b"BOOT/BOOT.SDI", 1),
+        sized(b"SOURCES/BOOT.WIM", 1)))
+    write(t, "directory", tree(b"linux\0" + signed, sized(b"initrd.gz", 30_000_000)))
+
+
 def link_frames():
     n = "link_frames"
     mac = bytes([0x52, 0x54, 0, 0x12, 0x34, 0x56])
@@ -127,6 +213,8 @@ def main():
     os.chdir(os.path.dirname(os.path.abspath(__file__)))
     parsers()
     link_frames()
+    pe_signature()
+    recognise_tree()
     S, R = SENDER, RECEIVER
     write("tftp_sender", "lockstep", sender_cfg(512, 1) + events(S, [
         ("PushFull", b""), ("Drain", b""), ("Ack", u16(1)), ("PushShort", u16(100)),

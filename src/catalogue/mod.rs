@@ -9,7 +9,12 @@
 //! - `iso_source`: an ISO file opened for the catalogue: its tree and where
 //!   each of its files lies in the image, so files are served straight out
 //!   of the ISO.
+//! - `recognise`: the pure layout recognisers (Debian, Ubuntu, Fedora family,
+//!   Arch, Alpine, Windows PE, unknown), with Secure Boot verdicts.
 //! - `entry_file`: a directory entry's optional `entry.yaml`.
+//! - `menu`, `grub_menu`: the iPXE and GRUB menus for one client (pure).
+//! - `live`: the catalogue in service, rescanned on change; `next_boot`:
+//!   one-shot boots; `report`: `netboot images`.
 //! - `scan`: the bounded walk of the root that finds candidates and builds
 //!   the [`Catalogue`], reusing what it knew of unchanged ISOs.
 
@@ -21,7 +26,7 @@ pub mod live;
 pub mod menu;
 pub mod model;
 pub mod next_boot;
-mod pending;
+pub mod recognise;
 pub mod report;
 pub mod scan;
 pub mod tree;

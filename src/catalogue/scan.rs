@@ -12,9 +12,9 @@ use std::time::SystemTime;
 use super::dir_tree::DirTree;
 use super::entry_file::{self, EntryFile};
 use super::iso_source::{self, IsoProblem};
-use super::model::Recognised;
+use super::model::{Arch, Boot, Kind, SecureBoot};
 use super::tree::Tree;
-use super::{pending, Catalogue, Entry, Skipped, Source};
+use super::{recognise, Catalogue, Entry, Skipped, Source};
 
 /// Deepest level of the root searched for candidates.
 const MAX_DEPTH: usize = 4;
@@ -118,9 +118,16 @@ fn add_iso(root: &Path, id: String, previous: Option<&Catalogue>, out: &mut Cata
     }
     match iso_source::open(&path) {
         Ok(iso) => {
-            let mut recognised = pending::recognise(iso.tree.as_ref());
+            let mut recognised = recognise::recognise(iso.tree.as_ref());
             if recognised.title.is_empty() {
-                recognised.title = iso.volume_id.clone();
+                recognised.title = if iso.volume_id.trim().is_empty() {
+                    id.clone()
+                } else {
+                    iso.volume_id.clone()
+                };
+            }
+            if recognised.kind == Kind::Sanboot && recognised.boots.is_empty() {
+                recognised.boots.push(whole_image());
             }
             let entry = Entry {
                 id,
@@ -151,7 +158,7 @@ fn add_directory(root: &Path, id: String, out: &mut Catalogue) {
         Ok(settings) => settings,
         Err(why) => return skip(out, id, why, None, false),
     };
-    let Some(mut recognised) = recognise_directory(&tree) else {
+    let Some(mut recognised) = recognise::recognise_directory(&tree) else {
         return skip(
             out,
             id,
@@ -160,10 +167,14 @@ fn add_directory(root: &Path, id: String, out: &mut Catalogue) {
             false,
         );
     };
-    settings.apply(&mut recognised);
-    if recognised.title.is_empty() {
+    let plain = recognised.kind
+        == (Kind::Linux {
+            distro: "directory".into(),
+        });
+    if plain || recognised.title.is_empty() {
         recognised.title.clone_from(&id);
     }
+    settings.apply(&mut recognised);
     let size = tree.files().values().sum();
     out.entries.push(Entry {
         id,
@@ -174,14 +185,18 @@ fn add_directory(root: &Path, id: String, out: &mut Catalogue) {
     });
 }
 
-/// A distribution layout unpacked into the directory, else a plain
-/// kernel + initrd directory.
-fn recognise_directory(tree: &DirTree) -> Option<Recognised> {
-    let found = pending::recognise(tree);
-    if !found.boots.is_empty() {
-        return Some(found);
+/// How an image of unknown layout boots: whole, through iPXE's sanboot,
+/// on x86 (BIOS or UEFI, as its El Torito catalogue allows).
+fn whole_image() -> Boot {
+    Boot {
+        arch: Arch::X86_64,
+        kernel: String::new(),
+        initrds: Vec::new(),
+        args: String::new(),
+        secure_boot: SecureBoot::Unsigned {
+            reason: "booted whole through iPXE, which is not signed".into(),
+        },
     }
-    pending::recognise_directory(tree)
 }
 
 fn entry_settings(tree: &DirTree, id: &str) -> Result<EntryFile, String> {
