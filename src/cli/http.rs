@@ -43,6 +43,10 @@ pub struct HttpArgs {
     #[arg(short = 'u', long, value_name = "USER")]
     pub user: Option<String>,
 
+    /// Write the process ID to this file (removed again on exit).
+    #[arg(short = 'P', long, value_name = "FILE")]
+    pub pidfile: Option<PathBuf>,
+
     /// More detail in the logs.
     #[arg(short = 'v', long, action = clap::ArgAction::Count)]
     pub verbose: u8,
