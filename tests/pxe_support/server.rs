@@ -41,6 +41,9 @@ const FIXTURES: &[&str] = &[
 /// The iPXE script that boots the Debian installer over HTTP.
 pub const INSTALLER_IPXE: &str = "installer.ipxe";
 
+/// The iPXE script of [`ServerKind::NetbootSanboot`].
+pub const SANBOOT_IPXE: &str = "sanboot.ipxe";
+
 /// Where debian-installer-12-netboot-amd64 puts the installer's kernel and
 /// initrd.
 const INSTALLER: &str = "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64";
@@ -88,6 +91,10 @@ pub enum ServerKind {
     /// `netboot serve` sending iPXE `installer.ipxe`, which boots the Debian
     /// installer's kernel and initrd, fetched over HTTP.
     NetbootInstaller,
+    /// `netboot serve` sending iPXE `sanboot.ipxe` (the test writes it and
+    /// the disk image it names into the root; tests/pxe_boot_sanboot.rs).
+    #[allow(dead_code)]
+    NetbootSanboot,
 }
 
 impl ServerKind {
@@ -102,6 +109,7 @@ impl ServerKind {
             ServerKind::NetbootPartsProxy => "netboot-parts-proxy",
             ServerKind::NetbootNoScript => "netboot-no-script",
             ServerKind::NetbootInstaller => "netboot-installer",
+            ServerKind::NetbootSanboot => "netboot-sanboot",
         }
     }
 
@@ -121,6 +129,7 @@ impl ServerKind {
                 | ServerKind::NetbootParts
                 | ServerKind::NetbootNoScript
                 | ServerKind::NetbootInstaller
+                | ServerKind::NetbootSanboot
         )
     }
 }
@@ -152,6 +161,9 @@ pub fn server_commands(kind: ServerKind, lab: &Lab, root: &Path) -> Result<Vec<L
         ServerKind::NetbootInstaller => {
             copy_installer(root)?;
             vec![netboot_serve_with(lab, root, false, Some(INSTALLER_IPXE))]
+        }
+        ServerKind::NetbootSanboot => {
+            vec![netboot_serve_with(lab, root, false, Some(SANBOOT_IPXE))]
         }
         ServerKind::NetbootNoScript => {
             std::fs::remove_file(root.join(BOOT_IPXE)).map_err(|e| format!("{e}"))?;
