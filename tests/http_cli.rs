@@ -76,6 +76,8 @@ fn curl_fetches_over_ipv6_loopback_beside_ipv4() {
         return;
     }
     let srv = HttpServer::start(&["--address", "[::1]:0"]);
+    // start() returns at the first listener's line; the second follows
+    srv.wait_log("HTTP listening on http://[::1]:");
     let addrs = srv.listening();
     let v6 = addrs
         .iter()
