@@ -13,12 +13,19 @@
 //! the image came back right; netboot's log must show the HEAD and the
 //! ranged GETs (206), the one for LBA 4096 by its exact range.
 //!
-//! UEFI sanboot is not tested: it needs a FAT file system image holding
-//! `EFI/BOOT/BOOTX64.EFI`, and no FAT tool (mtools, dosfstools) is among
-//! the installed packages; see docs/http-boot.md.
+//! UEFI: OVMF PXE gets `ipxe.efi` over TFTP, iPXE gets the script, which
+//! says `sanboot http://10.77.0.1/esp.img`: a FAT file system image (made
+//! with mkfs.fat and mtools) holding `EFI/BOOT/BOOTX64.EFI`, which is iPXE
+//! again. The firmware reads the FAT through iPXE's block device, loads
+//! and starts that file: after iPXE's "Booting from SAN device 0x80" the
+//! console shows a second "iPXE initialising devices" (that second iPXE
+//! goes no further: the first still holds the network card), the script's
+//! failure line never appears, and the ranged reads of the image add up
+//! to more than the file.
 //!
-//! Needs root, qemu-system-x86, ipxe-qemu (see tests/pxe_boot.rs); prints
-//! SKIP without them, or panics when `CI` is set. About 20 s.
+//! Needs root, qemu-system-x86, ipxe-qemu, ovmf, ipxe, and dosfstools +
+//! mtools for the UEFI case (see tests/pxe_boot.rs); prints SKIP without
+//! them, or panics when `CI` is set. About 20 s (BIOS) and 60 s (UEFI).
 
 #[allow(dead_code)] // the DHCP wire checks of tests/pxe_boot.rs are not used here
 mod pxe_support;
@@ -181,5 +188,129 @@ fn netboot_bios_ipxe_sanboots_a_disk_image_over_http() {
     assert!(
         !log.contains("method=GET path=/disk.img}: sent status=200"),
         "{name}: iPXE was sent the whole image, not ranges:\n{log}"
+    );
+}
+
+/// What iPXE prints as it boots the SAN device, and as an iPXE starts.
+const SAN_BOOTING: &str = "Booting from SAN device 0x80";
+const IPXE_STARTS: &str = "iPXE initialising devices";
+/// The UEFI script's lines: before the sanboot, and if it fails.
+const UEFI_START: &str = "NETBOOT-SANBOOT-UEFI: sanboot from iPXE";
+const UEFI_FAILED: &str = "NETBOOT-SANBOOT-UEFI: sanboot failed";
+
+/// A 32 MiB FAT image holding `EFI/BOOT/BOOTX64.EFI` = `efi`.
+fn write_esp(path: &std::path::Path, efi: &std::path::Path) -> Result<(), String> {
+    let run = |program: &str, args: &[&str]| -> Result<(), String> {
+        let out = std::process::Command::new(program)
+            .args(args)
+            .env("MTOOLS_SKIP_CHECK", "1")
+            .output()
+            .map_err(|e| format!("{program}: {e} (install dosfstools and mtools)"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{program} {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    };
+    let img = path.to_str().ok_or("path")?;
+    run("mkfs.fat", &["-C", img, "32768"])?;
+    run("mmd", &["-i", img, "::EFI", "::EFI/BOOT"])?;
+    run(
+        "mcopy",
+        &[
+            "-i",
+            img,
+            efi.to_str().ok_or("path")?,
+            "::EFI/BOOT/BOOTX64.EFI",
+        ],
+    )?;
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .map_err(|e| e.to_string())
+}
+
+/// An iPXE started after iPXE booted the SAN device: BOOTX64.EFI ran.
+fn second_ipxe(serial: &str) -> bool {
+    serial
+        .split_once(SAN_BOOTING)
+        .is_some_and(|(_, after)| after.contains(IPXE_STARTS))
+}
+
+/// Body bytes of the `206` answers for `path` in the server log.
+fn ranged_bytes(log: &str, path: &str) -> u64 {
+    let needle = format!("path={path}}}: sent status=206 bytes=");
+    log.lines()
+        .filter_map(|l| l.split(&needle).nth(1))
+        .filter_map(|rest| rest.split_whitespace().next()?.parse::<u64>().ok())
+        .sum()
+}
+
+#[test]
+fn netboot_uefi_ipxe_sanboots_an_efi_system_partition_over_http() {
+    let _one_at_a_time = boot_lock();
+    let kind = ServerKind::NetbootSanboot;
+    if !prerequisites_met(kind) {
+        return;
+    }
+    let name = "netboot-sanboot-uefi";
+    let lab = Lab::new().unwrap_or_else(|e| panic!("{name}: lab: {e}"));
+    let root = make_boot_root(&lab).unwrap_or_else(|e| panic!("{name}: boot root: {e}"));
+    let efi = root.join("ipxe.efi");
+    // no FAT tools is a failure, never a skip
+    write_esp(&root.join("esp.img"), &efi)
+        .unwrap_or_else(|e| panic!("{name}: cannot make the FAT image: {e}"));
+    let script = format!(
+        "#!ipxe\necho {UEFI_START}\nsanboot http://{SERVER_IP}/esp.img || goto failed\n\
+         :failed\necho {UEFI_FAILED}\nsleep 600\n"
+    );
+    std::fs::write(root.join(SANBOOT_IPXE), script).unwrap();
+
+    let mut server = start_server(kind, &lab, &root).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let started = Instant::now();
+    let mut vm = Vm::start(&lab, Firmware::Uefi, 256).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let deadline = started + boot_timeout();
+    let mut serial = String::new();
+    while Instant::now() < deadline {
+        serial = vm.serial();
+        if second_ipxe(&serial) || serial.contains(UEFI_FAILED) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    let elapsed = started.elapsed();
+    vm.stop();
+    server.stop();
+    let log = server.log_tail(2000);
+    keep_artifacts(&lab, name, &format!("{name}: after {elapsed:.1?}"));
+    println!("{name}: {elapsed:.1?}");
+    let report = format!(
+        "--- serial ---\n{}\n--- server log ---\n{}",
+        tail(&serial, 40),
+        tail(&log, 60)
+    );
+    assert!(
+        !serial.contains(UEFI_FAILED),
+        "{name}: sanboot failed\n{report}"
+    );
+    assert!(serial.contains(UEFI_START), "{name}: no script\n{report}");
+    assert!(
+        second_ipxe(&serial),
+        "{name}: BOOTX64.EFI from the image did not start\n{report}"
+    );
+    assert!(
+        log.contains("method=HEAD path=/esp.img}: sent status=200"),
+        "{name}: no HEAD\n{report}"
+    );
+    let efi_len = std::fs::metadata(&efi).unwrap().len();
+    let read = ranged_bytes(&log, "/esp.img");
+    assert!(
+        read > efi_len,
+        "{name}: {read} bytes read by range, BOOTX64.EFI is {efi_len}\n{report}"
+    );
+    assert!(
+        !log.contains("method=GET path=/esp.img}: sent status=200"),
+        "{name}: iPXE was sent the whole image, not ranges\n{report}"
     );
 }
