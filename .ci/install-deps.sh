@@ -15,6 +15,8 @@ PACKAGES=(
     isc-dhcp-relay
     # network boot in a VM
     qemu-system-x86 ipxe-qemu ovmf ipxe pxelinux syslinux-common
+    # a FAT EFI system partition image for the UEFI sanboot test
+    dosfstools mtools
     # the Debian installer's kernel and initrd, booted by iPXE over HTTP
     debian-installer-12-netboot-amd64
     # ISO images for the image catalogue, laid out and made bootable as

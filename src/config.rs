@@ -168,6 +168,9 @@ pub struct HttpSection {
     pub enabled: Option<bool>,
     /// Port (default: 80 when netboot may bind it, else 8080).
     pub port: Option<u16>,
+    /// Where to listen, `ADDRESS` or `ADDRESS:PORT` each (default: each
+    /// served interface's IPv4 address and its IPv6 addresses).
+    pub listen: Option<Vec<String>>,
 }
 
 /// A configuration file that cannot be used.

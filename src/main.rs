@@ -155,22 +155,26 @@ fn run_tftp(args: TftpArgs) -> anyhow::Result<()> {
     served
 }
 
-/// `netboot http`: binds and drops to `--user` while the process has one
-/// thread (as `netboot tftp` does), then serves.
+/// `netboot http`: binds, writes the PID file and drops to `--user` while
+/// the process has one thread (as `netboot tftp` does), then serves; the
+/// PID file goes on exit.
 fn run_http(args: HttpArgs) -> anyhow::Result<()> {
     let cfg = args.to_config()?;
     netboot::shutdown::block();
     let server = netboot::http::HttpServer::bind(cfg)?;
+    let pidfile = args.pidfile.as_deref().map(Pidfile::create).transpose()?;
     let target = match &args.user {
         Some(user) => privileges::choose(Some(user))?,
         None if nix::unistd::Uid::effective().is_root() => Target::Root,
         None => Target::Unchanged,
     };
-    privileges::apply_with_pidfile(&target, &KeptCaps::none(), None)?;
-    with_runtime(|cancel| async move {
+    privileges::apply_with_pidfile(&target, &KeptCaps::none(), pidfile.as_ref())?;
+    let served = with_runtime(|cancel| async move {
         server.run(cancel).await;
         Ok(())
-    })
+    });
+    drop(pidfile);
+    served
 }
 
 /// `netboot check`: exactly the checks `netboot serve` runs before it

@@ -91,3 +91,110 @@ fn no_http_means_no_http_server_and_no_urls() {
     let (_, code) = curl(&lab, "ipxe.efi");
     assert_eq!(code, 0, "nothing listens");
 }
+
+/// curl in the client namespace at `url` (IPv6 literals as written),
+/// retried for up to 10 s while the address may still be tentative.
+fn curl_url(lab: &Lab, url: &str) -> (Vec<u8>, u16) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let out = lab
+            .client_cmd("curl")
+            .args(["-s", "-g", "-m", "5", "-w", "\n%{http_code}", url])
+            .output()
+            .unwrap();
+        let got = http_support::split_code(out.stdout);
+        if got.1 != 0 || std::time::Instant::now() > deadline {
+            return got;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// The link-local address of `dev` in namespace `ns`.
+fn link_local(ns: &str, dev: &str) -> String {
+    let out = std::process::Command::new("ip")
+        .args([
+            "-n", ns, "-6", "-o", "addr", "show", "dev", dev, "scope", "link",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let cidr = text
+        .split_whitespace()
+        .skip_while(|w| *w != "inet6")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no link-local address on {dev}: {text}"));
+    cidr.split('/').next().unwrap().to_string()
+}
+
+const V6_SERVER: &str = "fd00:231::1";
+
+fn add_ipv6(lab: &Lab) {
+    netns::ip(&[
+        "-n",
+        &lab.srv,
+        "addr",
+        "add",
+        &format!("{V6_SERVER}/64"),
+        "dev",
+        netns::SERVER_IF,
+        "nodad",
+    ]);
+    netns::ip(&[
+        "-n",
+        &lab.cli,
+        "addr",
+        "add",
+        "fd00:231::2/64",
+        "dev",
+        netns::CLIENT_IF,
+        "nodad",
+    ]);
+}
+
+#[test]
+fn ipv6_clients_reach_http_on_the_interfaces_ipv6_addresses() {
+    if !netns::ready(&["curl"]) {
+        return;
+    }
+    let mut lab = Lab::new();
+    add_ipv6(&lab);
+    let ServeDirs { root, .. } = lab.start_serve_on(&[], &["--no-ping"]);
+    let said = format!("HTTP: http://10.231.0.1:80/, http://[{V6_SERVER}]:80/, http://[fe80::");
+    assert!(lab.log_contains(&said), "{}", lab.log());
+    let efi = std::fs::read(root.join("ipxe.efi")).unwrap();
+    let (body, code) = curl_url(&lab, &format!("http://[{V6_SERVER}]/ipxe.efi"));
+    assert_eq!((code, body == efi), (200, true), "{}", lab.log());
+    // the link-local address, reached through the client's interface
+    let fe80 = link_local(&lab.srv, netns::SERVER_IF);
+    let url = format!("http://[{fe80}%25{}]/ipxe.efi", netns::CLIENT_IF);
+    let (body, code) = curl_url(&lab, &url);
+    assert_eq!((code, body == efi), (200, true), "{url}\n{}", lab.log());
+    assert!(lab.log_contains("peer=[fd00:231::2]:"), "{}", lab.log());
+}
+
+#[test]
+fn http_listen_in_netboot_yaml_says_where_and_dhcp_sends_clients_there() {
+    if !netns::ready(&["udhcpc", "curl"]) {
+        return;
+    }
+    let mut lab = Lab::new();
+    add_ipv6(&lab);
+    let config = lab.dir.path().join("netboot.yaml");
+    let yaml = format!("http:\n  listen:\n    - 10.231.0.1:8081\n    - \"[{V6_SERVER}]:8081\"\n");
+    std::fs::write(&config, yaml).unwrap();
+    let ServeDirs { root, .. } =
+        lab.start_serve_on(&[], &["--no-ping", "--config", config.to_str().unwrap()]);
+    let said = format!("HTTP: http://10.231.0.1:8081/, http://[{V6_SERVER}]:8081/ (");
+    assert!(lab.log_contains(&said), "{}", lab.log());
+    let ipxe = lab.udhcpc(&["-x", "0x4d:69505845"]);
+    let boot = ipxe.get("boot_file").cloned().unwrap_or_default();
+    assert!(boot.starts_with("http://10.231.0.1:8081/"), "{ipxe:?}");
+    let efi = std::fs::read(root.join("ipxe.efi")).unwrap();
+    let (body, code) = curl_url(&lab, &format!("http://[{V6_SERVER}]:8081/ipxe.efi"));
+    assert_eq!((code, body == efi), (200, true), "{}", lab.log());
+    let ip = ipxe.get("ip").cloned().expect("a lease");
+    lab.client_addr(&format!("{ip}/24"));
+    let (body, code) = curl_url(&lab, "http://10.231.0.1:8081/ipxe.efi");
+    assert_eq!((code, body == efi), (200, true), "{}", lab.log());
+}

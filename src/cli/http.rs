@@ -43,6 +43,10 @@ pub struct HttpArgs {
     #[arg(short = 'u', long, value_name = "USER")]
     pub user: Option<String>,
 
+    /// Write the process ID to this file (removed again on exit).
+    #[arg(short = 'P', long, value_name = "FILE")]
+    pub pidfile: Option<PathBuf>,
+
     /// More detail in the logs.
     #[arg(short = 'v', long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -104,21 +108,7 @@ impl HttpArgs {
 
 /// `[ADDRESS][:PORT]`, the port defaulting to 8080.
 pub fn parse_address(text: &str) -> Result<SocketAddr, CliError> {
-    let bad = || invalid("--address", format!("{text:?} is not [ADDRESS][:PORT]"));
-    if let Ok(addr) = text.parse::<SocketAddr>() {
-        return Ok(addr);
-    }
-    if let Ok(ip) = text.trim_matches(['[', ']']).parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, DEFAULT_PORT));
-    }
-    let (host, port) = text.rsplit_once(':').ok_or_else(bad)?;
-    let port = port.parse().map_err(|_| bad())?;
-    let ip = match host.trim_matches(['[', ']']) {
-        "" => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
-        "localhost" => IpAddr::V4(std::net::Ipv4Addr::LOCALHOST),
-        other => other.parse().map_err(|_| bad())?,
-    };
-    Ok(SocketAddr::new(ip, port))
+    crate::http::listen::parse_listen(text, DEFAULT_PORT).map_err(|e| invalid("--address", e))
 }
 
 #[cfg(test)]

@@ -1,26 +1,31 @@
 //! A response body made of [`Piece`]s, streamed: literal bytes as they are,
-//! spans of a file read in large chunks on the blocking pool (positioned
+//! spans of a file read chunk by chunk by [`ChunkReader`] (positioned
 //! reads, so many responses share one open file), spans of a rendered file
 //! sliced from memory. The [`Delivery`] it carries logs one line when the
 //! body is done or dropped: bytes sent of bytes planned, and how long.
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures_util::stream::{self, StreamExt};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 
 use super::plan::Piece;
+use super::read::ChunkReader;
 
-/// Bytes read from a file at once (two are in memory per response: the one
-/// being written and the next, read meanwhile).
-const CHUNK: u64 = 256 << 10;
+/// Bytes read from a file at once. A response holds one chunk: hyper asks
+/// for the next once it has written this one (its write queue is capped at
+/// [`super::server::WRITE_QUEUE`]), and the buffer is reused.
+pub const CHUNK: u64 = 64 << 10;
+
+/// The first chunk of a response: small answers (iPXE's `sanboot` reads,
+/// scripts, configs) cost little more than their size.
+const FIRST_CHUNK: u64 = 16 << 10;
 
 /// The body type every response has.
 pub type Body = UnsyncBoxBody<Bytes, std::io::Error>;
@@ -35,17 +40,6 @@ pub enum Content {
     /// A region of a file of the root starting at this offset (a file
     /// inside an ISO image).
     Region(Arc<File>, u64),
-}
-
-impl Content {
-    /// The file to read and where the resource starts in it.
-    fn file(&self) -> Option<(&Arc<File>, u64)> {
-        match self {
-            Content::File(file) => Some((file, 0)),
-            Content::Region(file, offset) => Some((file, *offset)),
-            Content::Memory(_) => None,
-        }
-    }
 }
 
 /// Logs the end of one response (when its body is finished or dropped).
@@ -93,32 +87,30 @@ impl Drop for Delivery {
     }
 }
 
-/// A chunk being read ahead: where, and the read.
-type Ahead = ((u64, u64), tokio::task::JoinHandle<std::io::Result<Bytes>>);
-
 struct State {
     content: Content,
     pieces: VecDeque<Piece>,
     delivery: Delivery,
-    /// The next chunk of the file, read while the connection writes this one.
-    ahead: Option<Ahead>,
-}
-
-impl Drop for State {
-    fn drop(&mut self) {
-        if let Some((_, read)) = self.ahead.take() {
-            read.abort();
-        }
-    }
+    /// Reads the file's chunks (one buffer, reused), when it is a file.
+    reader: Option<ChunkReader>,
+    /// The next chunk's size: small first, so a small answer costs little,
+    /// then [`CHUNK`].
+    next_len: u64,
 }
 
 /// A body that sends `pieces` of `content`, logging through `delivery`.
 pub fn stream(content: Content, pieces: Vec<Piece>, delivery: Delivery) -> Body {
+    let reader = match &content {
+        Content::File(file) => Some(ChunkReader::new(Arc::clone(file))),
+        Content::Region(file, base) => Some(ChunkReader::at(Arc::clone(file), *base)),
+        Content::Memory(_) => None,
+    };
     let state = State {
         content,
         pieces: pieces.into(),
         delivery,
-        ahead: None,
+        reader,
+        next_len: FIRST_CHUNK,
     };
     let frames = stream::unfold(state, |mut state| async move {
         let next = next_chunk(&mut state).await?;
@@ -137,54 +129,26 @@ async fn next_chunk(state: &mut State) -> Option<std::io::Result<Bytes>> {
         Piece::Bytes(bytes) => return Some(Ok(bytes)),
         Piece::Span { start, len } => (start, len),
     };
-    let take = len.min(CHUNK);
+    let take = len.min(state.next_len);
+    state.next_len = CHUNK;
     if take < len {
         state.pieces.push_front(Piece::Span {
             start: start + take,
             len: len - take,
         });
     }
-    let chunk = match state.ahead.take() {
-        Some((at, read)) if at == (start, take) => {
-            read.await.unwrap_or_else(|e| Err(std::io::Error::other(e)))
-        }
-        stale => {
-            if let Some((_, read)) = stale {
-                read.abort();
-            }
-            read(&state.content, start, take).await
-        }
-    };
-    read_ahead(state);
-    Some(chunk)
+    Some(match (&state.content, &mut state.reader) {
+        (Content::File(_) | Content::Region(..), Some(reader)) => match usize::try_from(take) {
+            Ok(take) => reader.read(start, take).await,
+            Err(e) => Err(std::io::Error::other(e)),
+        },
+        (content, _) => read_memory(content, start, take),
+    })
 }
 
-/// Starts reading the next chunk of the file, if the next piece is one.
-fn read_ahead(state: &mut State) {
-    let (Some((file, base)), Some(Piece::Span { start, len })) =
-        (state.content.file(), state.pieces.front())
-    else {
-        return;
-    };
-    let (start, take) = (*start, (*len).min(CHUNK));
-    let file = Arc::clone(file);
-    let read = tokio::task::spawn_blocking(move || read_at(&file, base + start, take));
-    state.ahead = Some(((start, take), read));
-}
-
-async fn read(content: &Content, start: u64, len: u64) -> std::io::Result<Bytes> {
-    let Some((file, base)) = content.file() else {
-        return Ok(memory_slice(content, start, len));
-    };
-    let file = Arc::clone(file);
-    tokio::task::spawn_blocking(move || read_at(&file, base + start, len))
-        .await
-        .map_err(std::io::Error::other)?
-}
-
-fn memory_slice(content: &Content, start: u64, len: u64) -> Bytes {
+fn read_memory(content: &Content, start: u64, len: u64) -> std::io::Result<Bytes> {
     let Content::Memory(bytes) = content else {
-        return Bytes::new();
+        return Err(std::io::Error::other("a file is read by its ChunkReader"));
     };
     let from = usize::try_from(start)
         .unwrap_or(usize::MAX)
@@ -192,24 +156,5 @@ fn memory_slice(content: &Content, start: u64, len: u64) -> Bytes {
     let to = from
         .saturating_add(usize::try_from(len).unwrap_or(usize::MAX))
         .min(bytes.len());
-    bytes.slice(from..to)
-}
-
-/// Exactly `len` bytes from `start`; a file that shrank meanwhile is an error.
-fn read_at(file: &File, start: u64, len: u64) -> std::io::Result<Bytes> {
-    let size = usize::try_from(len).map_err(std::io::Error::other)?;
-    let mut buf = BytesMut::zeroed(size);
-    let mut filled = 0;
-    while filled < size {
-        match file.read_at(&mut buf[filled..], start + filled as u64)? {
-            0 => {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::UnexpectedEof,
-                    "file shrank while being sent",
-                ))
-            }
-            n => filled += n,
-        }
-    }
-    Ok(buf.freeze())
+    Ok(bytes.slice(from..to))
 }

@@ -34,8 +34,11 @@ pub trait Regions: Send + Sync {
 /// Everything the HTTP server needs.
 #[derive(Clone)]
 pub struct HttpConfig {
-    /// Addresses to listen on.
+    /// Addresses to listen on (each must be bound, or the server fails).
     pub listen: Vec<SocketAddr>,
+    /// Addresses to listen on as well when they can be bound (`serve`: the
+    /// served interfaces' IPv6 addresses); one that cannot is a warning.
+    pub also_listen: Vec<SocketAddr>,
     /// The served tree, confined as TFTP's `--secure` confines it.
     pub root: RootPolicy,
     /// Per-client rendered files and path rewrites (`serve` only).
@@ -59,6 +62,7 @@ impl HttpConfig {
     pub fn new(listen: Vec<SocketAddr>, root: RootPolicy) -> Self {
         Self {
             listen,
+            also_listen: Vec::new(),
             root,
             client_files: None,
             regions: None,
@@ -75,6 +79,7 @@ impl std::fmt::Debug for HttpConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("HttpConfig")
             .field("listen", &self.listen)
+            .field("also_listen", &self.also_listen)
             .field("root", &self.root.root)
             .field("max_connections", &self.max_connections)
             .field("max_per_client", &self.max_per_client)

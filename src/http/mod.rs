@@ -4,16 +4,21 @@
 //! ranges, validators and conditional requests, keep-alive, files past
 //! 4 GiB. hyper parses HTTP; the modules here decide what to answer.
 //!
-//! `path` (request target → confined name) and `plan` (status, headers and
+//! `listen` (listen addresses as written, which one a client's URL uses,
+//! the served interfaces' IPv6 addresses), `path` (request target →
+//! confined name) and `plan` (status, headers and
 //! body pieces for a resource and a request's headers) are pure; `handler`
-//! finds the resource, `body` streams it, `server` accepts connections
+//! finds the resource, `body` streams it (`read` reads a file's chunks
+//! without waiting on the disk inline), `server` accepts connections
 //! under the limits.
 
 pub mod body;
 pub mod config;
 pub mod handler;
+pub mod listen;
 pub mod path;
 pub mod plan;
+pub mod read;
 pub mod server;
 
 pub use config::HttpConfig;

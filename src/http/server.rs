@@ -38,6 +38,12 @@ pub enum HttpError {
     NoListenAddress,
 }
 
+/// hyper's write queue per connection (and its read buffer's limit, never
+/// below the request header limit): a body chunk is asked for once the
+/// queue is under this, so with chunks of [`super::body::CHUNK`] a
+/// connection holds one chunk, not hyper's default ~400 KiB.
+pub const WRITE_QUEUE: usize = 16 << 10;
+
 /// How long shutdown waits for responses in progress.
 const DRAIN: Duration = Duration::from_secs(3);
 
@@ -57,15 +63,16 @@ impl HttpServer {
         }
         let mut listeners = Vec::new();
         for &addr in &cfg.listen {
-            let v4_too = cfg
-                .listen
-                .iter()
-                .any(|a| a.is_ipv4() && a.port() == addr.port());
-            let only_v6 = !addr.ip().is_unspecified() || v4_too;
             let fail = |source| HttpError::Bind { addr, source };
-            let listener = bind_tcp(addr, only_v6).map_err(fail)?;
+            let listener = bind_tcp(addr, only_v6(&cfg.listen, addr)).map_err(fail)?;
             let local = listener.local_addr().map_err(fail)?;
             listeners.push((listener, local));
+        }
+        for &addr in &cfg.also_listen {
+            match bind_tcp_freebind(addr).and_then(|l| Ok((l.local_addr()?, l))) {
+                Ok((local, listener)) => listeners.push((listener, local)),
+                Err(e) => warn!("HTTP not on {addr}: {e} (serving the other addresses)"),
+            }
         }
         Ok(Self {
             cfg: Arc::new(cfg),
@@ -126,12 +133,43 @@ impl HttpServer {
     }
 }
 
+/// An IPv6 socket takes IPv4 too only when it is the wildcard and no IPv4
+/// address of `listen` has its port.
+fn only_v6(listen: &[SocketAddr], addr: SocketAddr) -> bool {
+    let v4_too = listen
+        .iter()
+        .any(|a| a.is_ipv4() && a.port() == addr.port());
+    !addr.ip().is_unspecified() || v4_too
+}
+
 fn bind_tcp(addr: SocketAddr, only_v6: bool) -> std::io::Result<std::net::TcpListener> {
-    use socket2::{Domain, Protocol, Socket, Type};
-    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+    let socket = tcp_socket(addr)?;
     if addr.is_ipv6() {
         socket.set_only_v6(only_v6)?;
     }
+    listen_on(socket, addr)
+}
+
+/// An interface's own address, bound even while it is still tentative
+/// (IPv6 duplicate address detection runs for a second or two after a
+/// link comes up, as when netboot starts at boot).
+fn bind_tcp_freebind(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    let socket = tcp_socket(addr)?;
+    if addr.is_ipv6() {
+        socket.set_only_v6(true)?;
+        socket.set_freebind_v6(true)?;
+    } else {
+        socket.set_freebind_v4(true)?;
+    }
+    listen_on(socket, addr)
+}
+
+fn tcp_socket(addr: SocketAddr) -> std::io::Result<socket2::Socket> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+}
+
+fn listen_on(socket: socket2::Socket, addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
     // TIME_WAIT from a previous run must not block a restart; two servers
     // on one port are still refused (no SO_REUSEPORT).
     socket.set_reuse_address(true)?;
@@ -246,6 +284,7 @@ async fn serve_connection(
         .header_read_timeout(cfg.header_timeout)
         .max_headers(cfg.max_headers)
         .max_header_size(cfg.max_header_bytes)
+        .max_buf_size(WRITE_QUEUE.max(cfg.max_header_bytes + 1024))
         .keep_alive(true);
     let conn = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);

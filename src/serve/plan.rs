@@ -5,6 +5,7 @@
 //! served. The DHCP half (a pool per interface) is in `plan/dhcp.rs`.
 
 mod dhcp;
+pub mod http;
 mod tftp_settings;
 
 pub use dhcp::{
@@ -104,16 +105,16 @@ pub fn plan(
         ));
     }
     let http_port = args.http_port.or(file.http.port);
-    let http = dhcp::switch(args.http, file.http.enabled, true).then(|| {
+    let http = if dhcp::switch(args.http, file.http.enabled, true) {
         let port = http_port.unwrap_or(80);
-        let listen = networks
-            .iter()
-            .map(|(_, n)| SocketAddr::new(n.addr.into(), port))
-            .collect();
         let mut root = tftp.root.clone();
         root.secure = true;
-        HttpConfig::new(listen, root)
-    });
+        let mut cfg = HttpConfig::new(http::listen(file, &networks, port)?, root);
+        cfg.also_listen = http::also_listen(file, &networks, port);
+        Some(cfg)
+    } else {
+        None
+    };
     Ok(ServePlan {
         dhcp,
         tftp,
@@ -123,7 +124,8 @@ pub fn plan(
         config_file: super::config_path(args.config.as_deref()),
         generated,
         http,
-        http_port_given: http_port.is_some(),
+        // a port written in http.listen is kept as written, too
+        http_port_given: http_port.is_some() || file.http.listen.is_some(),
     })
 }
 

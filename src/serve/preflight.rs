@@ -147,6 +147,9 @@ fn settings(
     if let Err(e) = plan::server_name(args, section) {
         out.push(e.to_string());
     }
+    if let Err(e) = plan::http::configured_listen(file, 80) {
+        out.push(e.to_string());
+    }
     let Some(root) = root else { return };
     if let Err(e) = plan::tftp_config(args, file, base, &[], root.to_path_buf()) {
         out.push(e.to_string());

@@ -98,3 +98,19 @@ fn flags_are_named_instead_of_keys() {
     );
     assert!(Path::new(&dir.path().join("netboot.yaml")).exists());
 }
+
+#[test]
+fn http_listen_entries_are_checked_at_their_line() {
+    let found =
+        problems("root: root\nhttp:\n  listen:\n    - \"[::]:8080\"\n    - 10.0.0.1:http\n");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0]
+            .contains("netboot.yaml:5:7: http.listen.1: \"10.0.0.1:http\" is not [ADDRESS][:PORT]"),
+        "{found:#?}"
+    );
+    assert_eq!(
+        problems("root: root\nprofiles: root\nhttp:\n  listen: [\":8080\", 10.0.0.1]\n"),
+        Vec::<String>::new()
+    );
+}

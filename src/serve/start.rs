@@ -125,12 +125,19 @@ fn bind_http(plan: &mut ServePlan) -> Result<Option<HttpServer>, ServeError> {
             info!("HTTP: {e}; using port {DEFAULT_PORT} instead (give --http-port to choose)");
             let mut cfg = cfg;
             cfg.listen.iter_mut().for_each(|a| a.set_port(DEFAULT_PORT));
+            cfg.also_listen
+                .iter_mut()
+                .for_each(|a| a.set_port(DEFAULT_PORT));
             HttpServer::bind(cfg)?
         }
         Err(e) => return Err(e.into()),
     };
     let bound = server.local_addrs();
-    plan.dhcp.http_port = bound.first().map(|a| a.port());
+    // the port clients are sent to: that of the address DHCP names
+    plan.dhcp.http_port = match plan.networks.first() {
+        Some((_, net)) => crate::http::listen::url_port(&bound, net.addr),
+        None => bound.first().map(|a| a.port()),
+    };
     if let Some(cfg) = &mut plan.http {
         cfg.listen = bound;
     }

@@ -89,6 +89,36 @@ impl HttpServer {
         self.log.lock().unwrap().clone()
     }
 
+    /// Every address it said it listens on, in order.
+    pub fn listening(&self) -> Vec<SocketAddr> {
+        self.log()
+            .lines()
+            .filter_map(|l| {
+                let rest = l.split("HTTP listening on http://").nth(1)?;
+                rest.split('/').next()?.parse().ok()
+            })
+            .collect()
+    }
+
+    /// The server's process ID.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGTERM, then its exit status (`None`: still running after 10 s).
+    pub fn terminate(&mut self) -> Option<std::process::ExitStatus> {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).ok()?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
     /// Waits up to 5 s for a log line containing `needle`.
     pub fn wait_log(&self, needle: &str) -> bool {
         let deadline = Instant::now() + Duration::from_secs(5);

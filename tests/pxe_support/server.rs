@@ -41,6 +41,9 @@ const FIXTURES: &[&str] = &[
 /// The iPXE script that boots the Debian installer over HTTP.
 pub const INSTALLER_IPXE: &str = "installer.ipxe";
 
+/// The iPXE script of [`ServerKind::NetbootSanboot`].
+pub const SANBOOT_IPXE: &str = "sanboot.ipxe";
+
 /// Where debian-installer-12-netboot-amd64 puts the installer's kernel and
 /// initrd.
 const INSTALLER: &str = "/usr/lib/debian-installer/images/12/amd64/text/debian-installer/amd64";
@@ -92,6 +95,10 @@ pub enum ServerKind {
     /// root: iPXE boots it from the catalogue's menu (a profile for every
     /// machine picks the entry).
     NetbootCatalogue,
+    /// `netboot serve` sending iPXE `sanboot.ipxe` (the test writes it and
+    /// the disk image it names into the root; tests/pxe_boot_sanboot.rs).
+    #[allow(dead_code)]
+    NetbootSanboot,
 }
 
 /// The ISO's name in the root for [`ServerKind::NetbootCatalogue`].
@@ -114,6 +121,7 @@ impl ServerKind {
             ServerKind::NetbootNoScript => "netboot-no-script",
             ServerKind::NetbootInstaller => "netboot-installer",
             ServerKind::NetbootCatalogue => "netboot-catalogue",
+            ServerKind::NetbootSanboot => "netboot-sanboot",
         }
     }
 
@@ -134,6 +142,7 @@ impl ServerKind {
                 | ServerKind::NetbootNoScript
                 | ServerKind::NetbootInstaller
                 | ServerKind::NetbootCatalogue
+                | ServerKind::NetbootSanboot
         )
     }
 }
@@ -169,6 +178,15 @@ pub fn server_commands(kind: ServerKind, lab: &Lab, root: &Path) -> Result<Vec<L
                 root,
                 false,
                 Some(INSTALLER_IPXE),
+                None,
+            )]
+        }
+        ServerKind::NetbootSanboot => {
+            vec![netboot_serve_with(
+                lab,
+                root,
+                false,
+                Some(SANBOOT_IPXE),
                 None,
             )]
         }
