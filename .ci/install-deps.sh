@@ -17,6 +17,8 @@ PACKAGES=(
     qemu-system-x86 ipxe-qemu ovmf ipxe pxelinux syslinux-common
     # the Debian installer's kernel and initrd, booted by iPXE over HTTP
     debian-installer-12-netboot-amd64
+    # ISO images built by the ISO reader's tests (tests/iso_reader.rs)
+    xorriso
     # ps, pgrep for the tests' process handling
     procps
     # packet capture for the PXE tests' wire checks

@@ -12,5 +12,6 @@
 //! - `recognise`: the pure layout recognisers (Debian, Ubuntu, Fedora family,
 //!   Arch, Alpine, Windows PE, unknown).
 
+pub mod iso;
 pub mod model;
 pub mod tree;
