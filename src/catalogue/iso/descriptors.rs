@@ -26,29 +26,13 @@ pub(super) struct Descriptors {
 
 /// Reads the descriptor set from sector 16 to its terminator.
 pub(super) fn read(src: &(impl ReadAt + ?Sized)) -> Result<Descriptors, IsoError> {
-    let len = src.len();
     let mut primary = None;
     let mut boot_catalog = None;
     for n in FIRST..FIRST + MAX_DESCRIPTORS {
-        let mut d = [0u8; SECTOR as usize];
-        if n * SECTOR + SECTOR > len {
+        let d = descriptor(src, n)?;
+        if d[1..6] != *b"CD001" {
             if n == FIRST {
-                return Err(IsoError::NotIso(format!(
-                    "only {len} bytes, no primary volume descriptor at 32 KiB"
-                )));
-            }
-            return Err(IsoError::Truncated {
-                what: "the volume descriptor set".into(),
-                end: n * SECTOR + SECTOR,
-                len,
-            });
-        }
-        src.read_exact_at(&mut d, n * SECTOR)?;
-        if &d[1..6] != b"CD001" {
-            if n == FIRST {
-                return Err(IsoError::NotIso(
-                    "no primary volume descriptor at 32 KiB".into(),
-                ));
+                return Err(IsoError::NotIso(NO_PRIMARY.into()));
             }
             break;
         }
@@ -60,13 +44,31 @@ pub(super) fn read(src: &(impl ReadAt + ?Sized)) -> Result<Descriptors, IsoError
         }
     }
     let (volume_id, volume_bytes, path_table_size) =
-        primary.ok_or_else(|| IsoError::NotIso("no primary volume descriptor at 32 KiB".into()))?;
+        primary.ok_or_else(|| IsoError::NotIso(NO_PRIMARY.into()))?;
     Ok(Descriptors {
         volume_id,
         volume_bytes,
         path_table_size,
         boot_catalog,
     })
+}
+
+const NO_PRIMARY: &str = "no primary volume descriptor at 32 KiB";
+
+/// Sector `n` of the set: an image shorter than the first is not ISO 9660,
+/// one that ends inside the set is truncated.
+fn descriptor(src: &(impl ReadAt + ?Sized), n: u64) -> Result<[u8; SECTOR as usize], IsoError> {
+    let (len, end) = (src.len(), n * SECTOR + SECTOR);
+    if end > len && n == FIRST {
+        return Err(IsoError::NotIso(format!("only {len} bytes, {NO_PRIMARY}")));
+    }
+    if end > len {
+        let what = "the volume descriptor set".into();
+        return Err(IsoError::Truncated { what, end, len });
+    }
+    let mut d = [0u8; SECTOR as usize];
+    src.read_exact_at(&mut d, n * SECTOR)?;
+    Ok(d)
 }
 
 fn parse_primary(d: &[u8; SECTOR as usize]) -> Result<(String, u64, u32), IsoError> {
