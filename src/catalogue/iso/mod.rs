@@ -154,8 +154,9 @@ pub struct Limits {
 }
 
 impl Default for Limits {
-    /// Ample for any installer or live image (a Debian DVD has ~4,000
-    /// directories, ~50,000 files and ~10 MiB of directory records).
+    /// Well above what installer and live images hold: they stop hostile
+    /// images, and images that are not boot images, without cutting short
+    /// a real one.
     fn default() -> Self {
         Self {
             max_depth: 64,
@@ -168,6 +169,13 @@ impl Default for Limits {
 }
 
 /// Indexes the image in `src`: its files, their extents and its boot entries.
+/// Reads only the volume descriptors, the directories (with the path table
+/// and Rock Ridge continuation areas) and the boot catalogue.
+///
+/// Errors: `NotIso` (no ISO 9660 volume), `Truncated` (the volume, a
+/// directory, a file or a boot image ends past the end of `src`: a copy
+/// still under way), `Damaged`/`DirectoryLoop` (inconsistent structures),
+/// `TooLarge` (a `Limits` bound), `Unsupported`, `Io`.
 pub fn read_image(src: &(impl ReadAt + ?Sized), limits: &Limits) -> Result<IsoImage, IsoError> {
     let len = src.len();
     let d = descriptors::read(src)?;
@@ -185,8 +193,13 @@ pub fn read_image(src: &(impl ReadAt + ?Sized), limits: &Limits) -> Result<IsoIm
         limits,
         spent: &spent,
     };
-    let img = walk::Image::open(Budgeted::new(src, len, &budget, &spent))
-        .map_err(|e| walk::failure(&walk, "", &e.to_string()))?;
+    let img = walk::Image::open(Budgeted::new(src, len, &budget, &spent)).map_err(|e| {
+        if spent.get() {
+            walk::failure(&walk, "", "")
+        } else {
+            IsoError::Damaged(e.to_string())
+        }
+    })?;
     let (root, names) = root(&img);
     let files = walk::files(&img, root, &Walk { names, ..walk })?;
     let boot = match d.boot_catalog {
