@@ -8,7 +8,10 @@ the events written here. Re-run it after changing the input types of those
 targets, and keep the variant lists below in step with them.
 """
 import os
+import shutil
 import struct
+import subprocess
+import tempfile
 
 SENDER = ["PushFull", "PushShort", "Ack", "AckNear", "Error", "Illegal", "Abort",
           "Advance", "Timeout", "FireTimer", "FireAll", "Poll", "Drain", "Run", "Wrap"]
@@ -209,12 +212,39 @@ def link_frames():
     write(n, "echo_reply_raw", u8(1) + raw)
 
 
+def iso_images():
+    """Small ISO images built with xorriso (Debian package xorriso): Rock
+    Ridge + Joliet with a BIOS and an EFI El Torito entry, Joliet only,
+    plain ISO 9660. About 90 KiB each (the 32 KiB system area is zeros)."""
+    if shutil.which("xorriso") is None:
+        raise SystemExit("make_seeds: xorriso is needed for the iso_image seeds (apt-get install xorriso)")
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = os.path.join(tmp, "tree")
+        files = {"install.amd/vmlinuz": b"kernel\n", "install.amd/initrd.gz": b"initrd\n",
+                 "boot/grub/Grub Config.cfg": b"menuentry\n", "boot/grub/eltorito.img": b"B" * 2048,
+                 "EFI/boot/efi.img": b"E" * 4096}
+        for path, data in files.items():
+            os.makedirs(os.path.dirname(os.path.join(tree, path)), exist_ok=True)
+            with open(os.path.join(tree, path), "wb") as f:
+                f.write(data)
+        boot = ["-b", "boot/grub/eltorito.img", "-c", "boot/boot.cat", "-no-emul-boot",
+                "-boot-load-size", "4", "-eltorito-alt-boot", "-e", "EFI/boot/efi.img", "-no-emul-boot"]
+        for name, args in [("rockridge_joliet_eltorito", ["-R", "-J"] + boot),
+                           ("joliet", ["--norock", "-J"]), ("plain", ["--norock"])]:
+            out = os.path.join(tmp, name + ".iso")
+            subprocess.run(["xorriso", "-as", "mkisofs", "-no-pad", "-V", "SEED", "-o", out]
+                           + args + [tree], check=True, capture_output=True)
+            with open(out, "rb") as f:
+                write("iso_image", name, f.read())
+
+
 def main():
     os.chdir(os.path.dirname(os.path.abspath(__file__)))
     parsers()
     link_frames()
     pe_signature()
     recognise_tree()
+    iso_images()
     S, R = SENDER, RECEIVER
     write("tftp_sender", "lockstep", sender_cfg(512, 1) + events(S, [
         ("PushFull", b""), ("Drain", b""), ("Ack", u16(1)), ("PushShort", u16(100)),

@@ -21,6 +21,7 @@
 pub mod dir_tree;
 pub mod entry_file;
 pub mod grub_menu;
+pub mod iso;
 pub mod iso_source;
 pub mod live;
 pub mod menu;

@@ -365,7 +365,7 @@ mod tests {
             mac: MacAddr([2, 0, 0, 0, 0, n]),
             expires: 1000 + u64::from(n),
             state,
-            hostname: (n % 2 == 0).then(|| format!("host-{n}")),
+            hostname: n.is_multiple_of(2).then(|| format!("host-{n}")),
         }
     }
 

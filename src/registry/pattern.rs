@@ -24,7 +24,7 @@ impl MacPrefix {
         } else {
             t.replace('.', "")
         };
-        if hex.is_empty() || hex.len() % 2 != 0 || hex.len() > 10 {
+        if hex.is_empty() || !hex.len().is_multiple_of(2) || hex.len() > 10 {
             return None;
         }
         if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {

@@ -308,7 +308,7 @@ impl RawClient {
     pub fn write_all(&mut self, payload: &[u8], blksize: usize) {
         let mut block: u16 = 1;
         let mut chunks = payload.chunks(blksize).collect::<Vec<_>>();
-        if payload.len() % blksize == 0 {
+        if payload.len().is_multiple_of(blksize) {
             chunks.push(&[]);
         }
         for chunk in chunks {
