@@ -46,6 +46,9 @@ pub fn set(state_dir: &Path, mac: &MacAddr, next: &NextBoot) -> std::io::Result<
     let dir = state_dir.join(DIR);
     std::fs::create_dir_all(&dir)?;
     let mut tmp = tempfile::NamedTempFile::new_in(&dir)?;
+    // readable by `serve`, which runs as its own user
+    tmp.as_file()
+        .set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o644))?;
     let text = serde_json::to_string(next).map_err(std::io::Error::other)?;
     writeln!(tmp, "{text}")?;
     tmp.as_file().sync_all()?;
