@@ -104,9 +104,10 @@ pub enum ServerKind {
 /// The ISO's name in the root for [`ServerKind::NetbootCatalogue`].
 pub const CATALOGUE_ISO: &str = "debian-12-netinst.iso";
 
-/// Every machine boots the ISO's installer, with the serial console.
+/// Every machine boots the ISO's installer, with the serial console (and
+/// the kernel's messages: the disc's own arguments say `quiet`).
 const CATALOGUE_PROFILE: &str = "name: lab\nmatch: {default: true}\n\
-    menu: {entry: debian-12-netinst.iso, args: console=ttyS0,115200n8}\n";
+    menu:\n  entry: debian-12-netinst.iso\n  args: console=ttyS0,115200n8 loglevel=7\n";
 
 impl ServerKind {
     pub fn name(self) -> &'static str {
