@@ -13,13 +13,18 @@
 //! - until the client has ACKed once (its address may be spoofed), it gets
 //!   at most one datagram per request datagram received: the OACK or DATA 1
 //!   once, and once more for each repeated request
-//!   ([`Sender::handle_repeated_request`]), never a window and never a
-//!   resend on a timer; an ERROR to it is cut to the request's length;
+//!   ([`Sender::handle_repeated_request`]), never a window; the only resend
+//!   on a timer is the OACK's, at most twice and only when it is no longer
+//!   than the request (`guard`), since firmware waits seconds before it
+//!   sends a lost ACK 0 again (UEFI's PXE: 4 s); an ERROR to it is cut to
+//!   the request's length;
 //! - a window of `windowsize` blocks is sent, then the sender waits; an ACK
 //!   for the window's last block moves on, an ACK inside the window restarts
 //!   from the block after it (RFC 7440), a duplicate ACK changes nothing (no
 //!   Sorcerer's Apprentice), and a timeout resends the window;
-//! - the retransmission timeout adapts to the measured round trip;
+//! - the retransmission timeout adapts to the measured round trip; an answer
+//!   to the first reply that comes after the timeout would have fired gives
+//!   no sample (Karn: the client most likely sent it again on its own timer);
 //! - the transfer ends when the block shorter than `blksize` is ACKed.
 
 use std::collections::VecDeque;
@@ -99,6 +104,8 @@ pub struct Sender {
     last_progress: Option<Instant>,
     /// A control datagram (OACK or ERROR) waiting to be sent.
     control: Option<Vec<u8>>,
+    /// Length of the OACK datagram (0 without one).
+    oack_len: usize,
     spare: Vec<Vec<u8>>,
     stats: TransferStats,
 }
@@ -113,8 +120,16 @@ impl Sender {
             },
             None => State::Data,
         };
+        let oack_len = cfg.oack.as_ref().map_or(0, |options| {
+            let options: Vec<(&str, &str)> = options
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            Packet::Oack { options }.to_bytes().len()
+        });
         Self {
             rto: Rto::new(cfg.rto),
+            oack_len,
             guard: PeerGuard::new(cfg.request_len),
             cfg,
             state,
@@ -227,7 +242,7 @@ impl Sender {
             State::Oack { sent_at, resent } => {
                 if self.cfg.rollover.unwrap(block, 0) == Some(0) {
                     if let (Some(at), false) = (sent_at, resent) {
-                        self.rto.sample(now.saturating_duration_since(at));
+                        self.sample(now.saturating_duration_since(at));
                     }
                     self.progress(now);
                     self.state = State::Data;
@@ -259,10 +274,11 @@ impl Sender {
         }
         let count = (acked - base + 1) as usize;
         let restart = count < sent;
+        let mut round_trip = None;
         for done in self.window.drain(..count) {
             if done.index == acked {
                 match (done.resent, done.sent_at) {
-                    (false, Some(at)) => self.rto.sample(now.saturating_duration_since(at)),
+                    (false, Some(at)) => round_trip = Some(now.saturating_duration_since(at)),
                     // Karn: no sample from a resent block. But an ACK inside
                     // a resent window is the client's prompt report of what
                     // it holds, not a late answer to the first copy: undo
@@ -276,6 +292,9 @@ impl Sender {
             self.stats.bytes += (done.datagram.len() - 4) as u64;
             self.spare.push(done.datagram);
         }
+        if let Some(rtt) = round_trip {
+            self.sample(rtt);
+        }
         // An ACK inside the window says the rest was lost: resend from
         // there (RFC 7440). After a full window nothing is outstanding.
         if restart {
@@ -285,6 +304,18 @@ impl Sender {
         self.progress(now);
         if self.eof && self.window.is_empty() {
             self.finish(Outcome::Complete);
+        }
+    }
+
+    /// A round trip measured on a datagram sent once. Before the client
+    /// has answered, a lost first reply (or a lost first answer) is not
+    /// resent on our timer but on the client's, seconds later: an answer
+    /// that comes after our timeout would have fired is then as ambiguous
+    /// as one to a resent datagram, and a sample of the client's timeout
+    /// would hold the timeout at its maximum for dozens of blocks.
+    fn sample(&mut self, rtt: Duration) {
+        if self.guard.is_verified() || rtt < self.rto.current() {
+            self.rto.sample(rtt);
         }
     }
 
@@ -341,10 +372,18 @@ impl Sender {
         self.deadline = None;
         let silent_for = now.saturating_duration_since(self.last_progress.unwrap_or(now));
         if !self.guard.is_verified() {
-            // Nothing is resent to an address that has not proven itself: a
-            // real client asks again, and that is answered.
+            // Only an OACK no longer than the request is resent to an
+            // address that has not proven itself, and only twice (`guard`);
+            // a real client asks again, and that is answered.
             if silent_for >= self.cfg.give_up_after {
                 self.finish(Outcome::TimedOut);
+            } else if self.is_oack() && self.guard.resend_on_timer(self.oack_len) {
+                self.rto.back_off();
+                self.stats.timeouts += 1;
+                self.state = State::Oack {
+                    sent_at: None,
+                    resent: true,
+                };
             } else {
                 self.deadline = self.last_progress.map(|at| at + self.cfg.give_up_after);
             }
@@ -417,6 +456,8 @@ impl Sender {
                     return false;
                 }
                 *sent_at = Some(now);
+                // Each copy of the OACK restarts its timer.
+                self.deadline = None;
                 let options = self.cfg.oack.clone().unwrap_or_default();
                 let options: Vec<(&str, &str)> = options
                     .iter()
@@ -456,12 +497,17 @@ impl Sender {
         true
     }
 
+    fn is_oack(&self) -> bool {
+        matches!(self.state, State::Oack { .. })
+    }
+
     fn arm(&mut self, now: Instant) {
         let since = *self.last_progress.get_or_insert(now);
         if self.deadline.is_none() {
-            // An unverified client gets no resend: the timer only ends the
-            // wait for it.
-            self.deadline = Some(if self.guard.is_verified() {
+            // An unverified client gets no resend but of a short OACK: the
+            // timer otherwise only ends the wait for it.
+            let resend = self.is_oack() && self.guard.may_resend_on_timer(self.oack_len);
+            self.deadline = Some(if self.guard.is_verified() || resend {
                 now + self.rto.current()
             } else {
                 since + self.cfg.give_up_after
