@@ -1,10 +1,11 @@
 //! The first exchange of a download (OACK, ACK 0) when a datagram is lost:
 //! the OACK's resends on a timer, bounded by the anti-amplification rule,
-//! and no round-trip sample from an answer that came on the client's timer.
+//! and no round-trip sample from an answer that came on the client's timer
+//! (nor, in an upload, from a DATA 1 that did).
 
 use std::time::{Duration, Instant};
 
-use super::tests::{drain, feed, sender_cfg};
+use super::tests::{drain, feed, receiver_cfg, recv_drain, sender_cfg};
 use super::*;
 
 fn ms(n: u64) -> Duration {
@@ -124,5 +125,16 @@ fn a_prompt_first_answer_is_a_round_trip_sample() {
         assert_eq!(run_timer(&mut s, t0 + answer), vec![], "DATA is not resent");
         s.handle_ack(t0 + answer, 1);
         assert_eq!(s.round_trip(), sample, "answered after {answer:?}");
+    }
+}
+
+#[test]
+fn an_upload_takes_no_sample_from_a_first_data_that_came_on_the_clients_timer() {
+    for (answer, sample) in [(ms(30), Some(ms(30))), (ms(1200), None)] {
+        let t0 = Instant::now();
+        let mut r = Receiver::new(receiver_cfg(4, 1));
+        assert_eq!(recv_drain(&mut r, t0), vec![(4, 0)]);
+        r.handle_data(t0 + answer, 1, b"abcd");
+        assert_eq!(r.round_trip(), sample, "DATA 1 after {answer:?}");
     }
 }
