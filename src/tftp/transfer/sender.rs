@@ -30,10 +30,13 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+mod timer;
+mod window;
+
 use super::guard::PeerGuard;
 use super::{Batch, Outcome, TransferStats};
 use crate::tftp::blocknum::Rollover;
-use crate::tftp::packet::{self, ErrorCode, Packet};
+use crate::tftp::packet::{ErrorCode, Packet};
 use crate::tftp::rto::{Rto, RtoBounds};
 
 /// Blocks the sender holds beyond the window, read ahead of the ACK that
@@ -145,97 +148,6 @@ impl Sender {
         }
     }
 
-    /// Data bytes per block.
-    pub fn blksize(&self) -> usize {
-        usize::from(self.cfg.blksize)
-    }
-
-    /// True while the sender has room for another block from the file that
-    /// it could send now.
-    pub fn wants_block(&self) -> bool {
-        self.has_room(0)
-    }
-
-    /// True while the sender would take one block beyond those it may send
-    /// now. The shell reads it after sending, while the client is busy with
-    /// the window, so when the ACK comes the next block is already in
-    /// memory and the file read is off the round trip (tftpd-hpa reads ahead
-    /// the same way). A block read ahead waits until the window moves on.
-    pub fn wants_read_ahead(&self) -> bool {
-        self.has_room(READ_AHEAD_BLOCKS)
-    }
-
-    fn has_room(&self, beyond_window: usize) -> bool {
-        !self.eof && !self.is_finished() && self.window.len() < self.window_limit() + beyond_window
-    }
-
-    /// How many more blocks the sender would take now.
-    pub fn blocks_wanted(&self) -> usize {
-        if self.eof || self.is_finished() {
-            return 0;
-        }
-        self.window_limit().saturating_sub(self.window.len())
-    }
-
-    fn window_limit(&self) -> usize {
-        if self.guard.is_verified() {
-            usize::from(self.cfg.windowsize.max(1))
-        } else {
-            1
-        }
-    }
-
-    /// Hands over the next block of the file: exactly `blksize` bytes, or
-    /// fewer for the last block (an empty block when the file size is a
-    /// multiple of `blksize`).
-    pub fn push_block(&mut self, data: &[u8]) {
-        let Ok(()) = self.push_block_with(|payload| {
-            let n = data.len().min(payload.len());
-            payload[..n].copy_from_slice(&data[..n]);
-            Ok::<_, std::convert::Infallible>(n)
-        });
-    }
-
-    /// Like [`Sender::push_block`], but `fill` writes the block straight
-    /// into the datagram that will carry it: it gets the `blksize` bytes
-    /// after the header and returns how many it wrote (fewer than `blksize`
-    /// for the last block). A read from the file into that slice is the only
-    /// copy a block then needs. An error from `fill` pushes nothing.
-    pub fn push_block_with<E>(
-        &mut self,
-        fill: impl FnOnce(&mut [u8]) -> Result<usize, E>,
-    ) -> Result<(), E> {
-        if self.eof || self.is_finished() {
-            return Ok(());
-        }
-        let blksize = self.blksize();
-        let mut datagram = self.spare.pop().unwrap_or_default();
-        // A reused datagram of a full block already has this length, so
-        // this neither zeroes nor moves anything.
-        datagram.resize(4 + blksize, 0);
-        let written = match fill(&mut datagram[4..]) {
-            Ok(n) => n.min(blksize),
-            Err(e) => {
-                self.spare.push(datagram);
-                return Err(e);
-            }
-        };
-        datagram.truncate(4 + written);
-        let index = self.next_index;
-        self.next_index += 1;
-        if written < blksize {
-            self.eof = true;
-        }
-        packet::write_data_header(&mut datagram, self.cfg.rollover.wire(index));
-        self.window.push_back(InFlight {
-            index,
-            datagram,
-            sent_at: None,
-            resent: false,
-        });
-        Ok(())
-    }
-
     /// The client acknowledged wire block `block`.
     pub fn handle_ack(&mut self, now: Instant, block: u16) {
         match self.state {
@@ -307,18 +219,6 @@ impl Sender {
         }
     }
 
-    /// A round trip measured on a datagram sent once. Before the client
-    /// has answered, a lost first reply (or a lost first answer) is not
-    /// resent on our timer but on the client's, seconds later: an answer
-    /// that comes after our timeout would have fired is then as ambiguous
-    /// as one to a resent datagram, and a sample of the client's timeout
-    /// would hold the timeout at its maximum for dozens of blocks.
-    fn sample(&mut self, rtt: Duration) {
-        if self.guard.is_verified() || rtt < self.rto.current() {
-            self.rto.sample(rtt);
-        }
-    }
-
     fn progress(&mut self, now: Instant) {
         self.last_progress = Some(now);
         self.guard.verify();
@@ -361,72 +261,6 @@ impl Sender {
             code,
             message: message.to_string(),
         });
-    }
-
-    /// The timer armed at [`Sender::poll_timeout`] fired.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        match self.deadline {
-            Some(deadline) if now >= deadline => {}
-            _ => return,
-        }
-        self.deadline = None;
-        let silent_for = now.saturating_duration_since(self.last_progress.unwrap_or(now));
-        if !self.guard.is_verified() {
-            // Only an OACK no longer than the request is resent to an
-            // address that has not proven itself, and only twice (`guard`);
-            // a real client asks again, and that is answered.
-            if silent_for >= self.cfg.give_up_after {
-                self.finish(Outcome::TimedOut);
-            } else if self.is_oack() && self.guard.resend_on_timer(self.oack_len) {
-                self.rto.back_off();
-                self.stats.timeouts += 1;
-                self.state = State::Oack {
-                    sent_at: None,
-                    resent: true,
-                };
-            } else {
-                self.deadline = self.last_progress.map(|at| at + self.cfg.give_up_after);
-            }
-            return;
-        }
-        if silent_for >= self.cfg.give_up_after {
-            self.control = Some(packet::error_packet(
-                ErrorCode::NotDefined,
-                "timed out waiting for ACK",
-            ));
-            self.finish(Outcome::TimedOut);
-            return;
-        }
-        self.rto.back_off();
-        self.stats.timeouts += 1;
-        match &mut self.state {
-            State::Oack { sent_at, resent } => {
-                *sent_at = None;
-                *resent = true;
-            }
-            State::Data => self.next_tx = 0,
-            State::Finished(_) => {}
-        }
-    }
-
-    /// The client sent its request again from the same port. While it has
-    /// not ACKed anything that means our first datagram (or its ACK) was
-    /// lost: that datagram goes out once more. Once verified, a repeated
-    /// request is a stale copy and changes nothing.
-    pub fn handle_repeated_request(&mut self, now: Instant) {
-        if self.is_finished() || !self.guard.repeat() {
-            return;
-        }
-        self.last_progress = Some(now);
-        self.deadline = Some(now + self.cfg.give_up_after);
-        match &mut self.state {
-            State::Oack { sent_at, resent } => {
-                *sent_at = None;
-                *resent = true;
-            }
-            State::Data => self.next_tx = 0,
-            State::Finished(_) => {}
-        }
     }
 
     /// True once the client has ACKed something (its address is real).
@@ -497,24 +331,6 @@ impl Sender {
         true
     }
 
-    fn is_oack(&self) -> bool {
-        matches!(self.state, State::Oack { .. })
-    }
-
-    fn arm(&mut self, now: Instant) {
-        let since = *self.last_progress.get_or_insert(now);
-        if self.deadline.is_none() {
-            // An unverified client gets no resend but of a short OACK: the
-            // timer otherwise only ends the wait for it.
-            let resend = self.is_oack() && self.guard.may_resend_on_timer(self.oack_len);
-            self.deadline = Some(if self.guard.is_verified() || resend {
-                now + self.rto.current()
-            } else {
-                since + self.cfg.give_up_after
-            });
-        }
-    }
-
     /// The datagrams `batch` (filled by [`Sender::poll_transmit`]) stands
     /// for, in order. Valid until the sender is next changed.
     pub fn datagrams<'a>(&'a self, batch: &'a Batch) -> impl Iterator<Item = &'a [u8]> + 'a {
@@ -529,20 +345,6 @@ impl Sender {
             .control()
             .into_iter()
             .chain(data.map(|block| block.datagram.as_slice()))
-    }
-
-    /// The smoothed round trip to the client, once one was measured.
-    pub fn round_trip(&self) -> Option<Duration> {
-        self.rto.srtt()
-    }
-
-    /// When [`Sender::handle_timeout`] must be called next.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.is_finished() {
-            None
-        } else {
-            self.deadline
-        }
     }
 
     /// The outcome, once the transfer is over.
