@@ -27,11 +27,10 @@
 //!   the clients' datagrams off the listening socket in batches
 //!   (`recvmmsg`) and sends each on its session's socket; the other waits
 //!   on every session socket at once (`epoll`) and sends the replies to the
-//!   clients in batches (`sendmmsg`). In a 300-client storm its CPU time
-//!   fell from 3.0-3.2 s to 2.6-2.8 s a round against the former tokio
-//!   relay: nearly all of it (2.5 s) is the kernel's, delivering each
-//!   datagram over loopback and waking its receiver, which no batching
-//!   saves;
+//!   clients in batches (`sendmmsg`). In a 300-client storm its CPU time a
+//!   round fell from 3.0-3.9 s (the former tokio relay) to 2.6-3.0 s:
+//!   nearly all of it (2.5 s) is the kernel's, delivering each datagram
+//!   over loopback and waking its receiver, which no batching saves;
 //! - every socket gets a receive buffer of `--rcvbuf` bytes (4 MiB): with
 //!   the default 208 KiB the listening socket, which takes every client's
 //!   ACKs, overflowed in a 300-client storm (3,500 datagrams, 1.6 % more
