@@ -19,7 +19,14 @@
 //! Prints one line of `key=value` pairs: `clients=N failed=F gave_up=G
 //! errors=E wrong=W p50_s=… p99_s=… max_s=… total_s=…` (per-client times
 //! of the clients that finished; `total_s` from the start to the last
-//! client's end) and, on stderr, the first few failures.
+//! client's end), then where the tail's time went: `tail=K` clients at or
+//! above p99, `tail_first_waits=…` how many of them waited out their own
+//! timer in the first exchange (request, OACK, ACK 0: before DATA 1
+//! arrived), `tail_data_waits=…` how many did after it, `tail_stall_s=…`
+//! the median over them of the time spent in gaps of more than 50 ms
+//! between new DATA blocks, and `first_waits=…` the clients that waited in
+//! the first exchange overall. On stderr: the first few failures and, with
+//! `--timelines N`, the timeline of the N slowest clients.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::PathBuf;
@@ -69,6 +76,45 @@ struct Args {
     /// Seed of the drop pattern (each client mixes in its number).
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Print the timeline of this many of the slowest clients on stderr.
+    #[arg(long, default_value_t = 0)]
+    timelines: usize,
+}
+
+/// A gap between new DATA blocks longer than this counts as a stall.
+const STALL: Duration = Duration::from_millis(50);
+
+/// Where one client's time went.
+#[derive(Debug, Default, Clone)]
+struct Timeline {
+    /// When the OACK arrived (from the client's start).
+    oack: Option<Duration>,
+    /// When DATA 1 arrived.
+    first_data: Option<Duration>,
+    /// Silent timeouts (own 1 s timer) before DATA 1: request or ACK 0 resent.
+    first_waits: u32,
+    /// Silent timeouts after DATA 1.
+    data_waits: u32,
+    /// Longest gap between two new DATA blocks.
+    longest_gap: Duration,
+    /// Time in gaps longer than [`STALL`] between new DATA blocks.
+    stalled: Duration,
+    /// Gaps longer than [`STALL`].
+    stalls: u32,
+    /// Copies of a block already ACKed (the ACK was lost, or the server's
+    /// timer fired before it arrived).
+    repeats: u32,
+}
+
+impl Timeline {
+    /// A new DATA block arrived `gap` after the previous one.
+    fn block(&mut self, gap: Duration) {
+        self.longest_gap = self.longest_gap.max(gap);
+        if gap > STALL {
+            self.stalled += gap;
+            self.stalls += 1;
+        }
+    }
 }
 
 /// A client's socket on a link that loses `loss` of the datagrams each way.
@@ -117,7 +163,7 @@ impl Link<'_> {
 #[derive(Debug)]
 #[allow(dead_code)]
 enum End {
-    Done(Duration),
+    Done(Duration, Timeline),
     GaveUp(String),
     Error(String),
     Wrong(String),
@@ -162,8 +208,15 @@ fn main() {
         .map(|h| h.join().unwrap_or(End::Error("client panicked".into())))
         .collect();
     println!("{}", summary(&ends, started.elapsed()));
-    for end in ends.iter().filter(|e| !matches!(e, End::Done(_))).take(5) {
+    for end in ends.iter().filter(|e| !matches!(e, End::Done(..))).take(5) {
         eprintln!("failure: {end:?}");
+    }
+    for (time, timeline) in slowest(&ends).into_iter().take(args.timelines) {
+        eprintln!(
+            "slow client: {:.3} s {}",
+            time.as_secs_f64(),
+            describe(timeline)
+        );
     }
 }
 
@@ -178,14 +231,57 @@ fn bind(args: &Args, i: usize) -> std::io::Result<UdpSocket> {
     UdpSocket::bind(SocketAddr::new(IpAddr::V4(ip), 0))
 }
 
-fn summary(ends: &[End], total: Duration) -> String {
-    let mut times: Vec<f64> = ends
+/// The clients that finished, slowest first.
+fn slowest(ends: &[End]) -> Vec<(Duration, &Timeline)> {
+    let mut done: Vec<(Duration, &Timeline)> = ends
         .iter()
         .filter_map(|e| match e {
-            End::Done(t) => Some(t.as_secs_f64()),
+            End::Done(t, timeline) => Some((*t, timeline)),
             _ => None,
         })
         .collect();
+    done.sort_by_key(|d| std::cmp::Reverse(d.0));
+    done
+}
+
+fn describe(t: &Timeline) -> String {
+    let at = |d: Option<Duration>| d.map_or("-".into(), |d| format!("{:.3}", d.as_secs_f64()));
+    format!(
+        "oack_at={} data1_at={} first_waits={} data_waits={} stalls={} stalled_s={:.3} \
+         longest_gap_s={:.3} repeats={}",
+        at(t.oack),
+        at(t.first_data),
+        t.first_waits,
+        t.data_waits,
+        t.stalls,
+        t.stalled.as_secs_f64(),
+        t.longest_gap.as_secs_f64(),
+        t.repeats
+    )
+}
+
+/// Where the tail's time went: the clients at or above p99.
+fn tail_summary(ends: &[End], p99: f64) -> String {
+    let done = slowest(ends);
+    let tail: Vec<&Timeline> = done
+        .iter()
+        .filter(|(t, _)| t.as_secs_f64() >= p99)
+        .map(|(_, tl)| *tl)
+        .collect();
+    let mut stalled: Vec<f64> = tail.iter().map(|t| t.stalled.as_secs_f64()).collect();
+    stalled.sort_by(f64::total_cmp);
+    format!(
+        "tail={} tail_first_waits={} tail_data_waits={} tail_stall_s={:.3} first_waits={}",
+        tail.len(),
+        tail.iter().filter(|t| t.first_waits > 0).count(),
+        tail.iter().filter(|t| t.data_waits > 0).count(),
+        stalled.get(stalled.len() / 2).copied().unwrap_or(f64::NAN),
+        done.iter().filter(|(_, t)| t.first_waits > 0).count(),
+    )
+}
+
+fn summary(ends: &[End], total: Duration) -> String {
+    let mut times: Vec<f64> = slowest(ends).iter().map(|(t, _)| t.as_secs_f64()).collect();
     times.sort_by(f64::total_cmp);
     let count = |f: fn(&End) -> bool| ends.iter().filter(|e| f(e)).count();
     let pct = |p: f64| {
@@ -193,7 +289,7 @@ fn summary(ends: &[End], total: Duration) -> String {
         times.get(i).copied().unwrap_or(f64::NAN)
     };
     format!(
-        "clients={} failed={} gave_up={} errors={} wrong={} p50_s={:.3} p99_s={:.3} max_s={:.3} total_s={:.3}",
+        "clients={} failed={} gave_up={} errors={} wrong={} p50_s={:.3} p99_s={:.3} max_s={:.3} total_s={:.3} {}",
         ends.len(),
         ends.len() - times.len(),
         count(|e| matches!(e, End::GaveUp(_))),
@@ -203,6 +299,7 @@ fn summary(ends: &[End], total: Duration) -> String {
         pct(0.99),
         times.last().copied().unwrap_or(f64::NAN),
         total.as_secs_f64(),
+        tail_summary(ends, pct(0.99)),
     )
 }
 
@@ -219,6 +316,8 @@ fn download(args: &Args, mut link: Link<'_>, expected: &[u8]) -> End {
     let mut next: u16 = 1;
     let mut silent = 0;
     let mut buf = vec![0u8; 65536];
+    let mut timeline = Timeline::default();
+    let mut last_block = t0;
     link.send(&last_sent, to);
     // The retransmission timer runs from the last packet sent.
     let mut timer = Instant::now() + timeout;
@@ -228,6 +327,11 @@ fn download(args: &Args, mut link: Link<'_>, expected: &[u8]) -> End {
         }
         let Some((len, from)) = link.recv(&mut buf, timer) else {
             silent += 1;
+            if timeline.first_data.is_none() {
+                timeline.first_waits += 1;
+            } else {
+                timeline.data_waits += 1;
+            }
             if silent >= args.retries {
                 return End::GaveUp(format!("{silent} silent timeouts, {} bytes", got.len()));
             }
@@ -249,23 +353,31 @@ fn download(args: &Args, mut link: Link<'_>, expected: &[u8]) -> End {
                         blksize = value.parse().unwrap_or(512);
                     }
                 }
+                timeline.oack.get_or_insert(t0.elapsed());
                 last_sent = Packet::Ack { block: 0 }.to_bytes();
             }
             Packet::Data { block, data } if block == next => {
+                let now = Instant::now();
+                if timeline.first_data.is_none() {
+                    timeline.first_data = Some(now - t0);
+                } else {
+                    timeline.block(now - last_block);
+                }
+                last_block = now;
                 got.extend_from_slice(data);
                 last_sent = Packet::Ack { block }.to_bytes();
                 next = next.wrapping_add(1);
                 if data.len() < blksize {
                     link.send(&last_sent, from);
                     return if got == expected {
-                        End::Done(t0.elapsed())
+                        End::Done(t0.elapsed(), timeline)
                     } else {
                         End::Wrong(format!("{} bytes of {}", got.len(), expected.len()))
                     };
                 }
             }
             // A resent copy of the block last ACKed: that ACK was lost.
-            Packet::Data { block, .. } if block == next.wrapping_sub(1) => {}
+            Packet::Data { block, .. } if block == next.wrapping_sub(1) => timeline.repeats += 1,
             Packet::Error { code, message } => {
                 return End::Error(format!("ERROR {}: {message}", code.code()));
             }

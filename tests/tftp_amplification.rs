@@ -1,9 +1,10 @@
 //! A request's source address can be spoofed, so until the client answers
 //! on the transfer's own port it gets at most one OACK or DATA per request
-//! datagram, and any ERROR answering a request is no longer than the
-//! request. A client whose first reply is lost recovers by asking again:
-//! checked with the raw client and, through a relay that loses the first
-//! reply, with every real client.
+//! datagram, plus at most two resends on a timer of an OACK no longer than
+//! the request; and any ERROR answering a request is no longer than the
+//! request. A client whose first reply is lost recovers by asking again, or
+//! from the OACK's resend: checked with the raw client and, through a relay
+//! that loses the first reply, with every real client.
 
 mod support;
 
@@ -56,17 +57,53 @@ fn an_unanswered_rrq_gets_one_data_per_copy() {
 }
 
 #[test]
-fn an_unanswered_rrq_with_options_gets_one_oack_per_copy() {
+fn an_unanswered_rrq_with_options_gets_its_oack_twice_more_on_a_timer_then_once_per_copy() {
     let srv = Server::start(&[]);
     let body = pseudo_random(50_000, 2);
     srv.put_file("f", &body, 0o644);
     let mut client = RawClient::new(srv.addr);
     let request = rrq("f", "octet", &[("blksize", "1024"), ("windowsize", "8")]);
-    let oack = one_reply_per_copy(&mut client, &request, 3);
+    client.request(&request);
+    // The OACK (28 bytes) is no longer than the request (36): sent, then
+    // resent after 1 s and 2 s, and no more.
+    let got = client.collect_for(QUIET);
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert!(got.iter().all(|d| d.len() <= request.len()));
+    assert!(got.iter().all(|d| *d == got[0]), "{got:?}");
+    let oack = one_more_per_copy(&mut client, &request, 2);
     assert_eq!(oack.option("windowsize"), Some("8"), "{oack:?}");
     client.send(&ack(0));
     let got = client.read_rest(None, 1024, 8);
     assert_same_bytes(&got, &body, "windowed, after the repeats");
+}
+
+#[test]
+fn an_oack_longer_than_its_request_is_never_resent_on_a_timer() {
+    let srv = Server::start(&[]);
+    // 10 digits of tsize make the OACK one byte longer than the request.
+    let big = std::fs::File::create(srv.root().join("f")).unwrap();
+    big.set_len(1 << 30).unwrap();
+    std::fs::set_permissions(
+        srv.root().join("f"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .unwrap();
+    let mut client = RawClient::new(srv.addr);
+    let request = rrq("f", "octet", &[("tsize", "0")]);
+    let oack = one_reply_per_copy(&mut client, &request, 2);
+    assert_eq!(oack.option("tsize"), Some("1073741824"), "{oack:?}");
+}
+
+/// After the timer's resends are spent: one reply per further copy.
+fn one_more_per_copy(client: &mut RawClient, request: &[u8], copies: usize) -> Packet {
+    let mut last = None;
+    for copy in 1..=copies {
+        client.repeat_request(request);
+        let got = client.collect_for(QUIET);
+        assert_eq!(got.len(), 1, "copy {copy}: {got:?}");
+        last = Some(Packet::parse(&got[0]));
+    }
+    last.unwrap()
 }
 
 #[test]
@@ -175,12 +212,24 @@ fn errors_answering_a_request_are_no_larger_than_it() {
     assert!(matches!(Packet::parse(&replies[0]), Packet::Data(1, _)));
 }
 
+/// How the client got the reply that was lost.
+#[derive(Debug, PartialEq)]
+enum Recovery {
+    /// It asked again.
+    Repeat,
+    /// The server resent its OACK on the timer before the client asked again.
+    Timer,
+    /// Either, depending on who is first.
+    Either,
+}
+
 /// Fetches `remote` through a relay that loses the server's first reply.
 fn through_lossy_relay(
     srv: &Server,
     fetch: impl FnOnce(&LossyRelay, &std::path::Path) -> support::ClientRun,
     body: &[u8],
     lost: u16,
+    recovery: Recovery,
 ) {
     let relay = LossyRelay::start(srv.addr, 1);
     let local = scratch();
@@ -194,7 +243,11 @@ fn through_lossy_relay(
     assert_file_is(&out, body);
     let relayed = relay.relayed();
     assert_eq!(relayed.dropped, vec![lost], "{relayed:?}");
-    assert!(relayed.requests >= 2, "the client asked again: {relayed:?}");
+    match recovery {
+        Recovery::Repeat => assert!(relayed.requests >= 2, "asked again: {relayed:?}"),
+        Recovery::Timer => assert_eq!(relayed.requests, 1, "{relayed:?}"),
+        Recovery::Either => {}
+    }
 }
 
 fn lossy_server() -> (Server, Vec<u8>) {
@@ -210,7 +263,8 @@ fn tftp_hpa_recovers_from_a_lost_first_data() {
         return;
     }
     let (srv, body) = lossy_server();
-    through_lossy_relay(&srv, |r, out| tftp_hpa_get(r, "f", out, "binary"), &body, 3);
+    let get = |r: &LossyRelay, out: &std::path::Path| tftp_hpa_get(r, "f", out, "binary");
+    through_lossy_relay(&srv, get, &body, 3, Recovery::Repeat);
 }
 
 #[test]
@@ -243,6 +297,8 @@ fn atftp_recovers_from_a_lost_first_oack() {
         |r, out| atftp_get(r, "f", out, &["blksize 1024", "tsize 0"], &[]),
         &body,
         6,
+        // atftp asks again after 5 s; the OACK comes back after 1 s.
+        Recovery::Timer,
     );
 }
 
@@ -252,7 +308,8 @@ fn curl_recovers_from_a_lost_first_oack() {
         return;
     }
     let (srv, body) = lossy_server();
-    through_lossy_relay(&srv, |r, out| curl_get(r, "f", out, Some(1468)), &body, 6);
+    let get = |r: &LossyRelay, out: &std::path::Path| curl_get(r, "f", out, Some(1468));
+    through_lossy_relay(&srv, get, &body, 6, Recovery::Either);
 }
 
 #[test]
@@ -266,5 +323,7 @@ fn busybox_recovers_from_a_lost_first_oack() {
         |r, out| busybox_get(r, "f", out, Some(1024)),
         &body,
         6,
+        // busybox asks again after 100 ms, before the server's timer.
+        Recovery::Repeat,
     );
 }

@@ -17,7 +17,9 @@
 #   storm: N = each of $SIZES, all from 127.0.0.1, then each from its own
 #          address; no loss.
 #   lossy: $LOSSY_CLIENTS clients through examples/lossy_relay.rs dropping
-#          $LOSS of the datagrams in each direction (seeded per round).
+#          $LOSS of the datagrams in each direction (seeded per round), the
+#          relay at nice $RELAY_NICE (a link takes no CPU from the server;
+#          RELAY_NICE= runs it at the default priority).
 #   direct: the same clients dropping $LOSS each way themselves (seeded per
 #          round and client): the lossy link without the relay's cost.
 # A round runs every cell against both servers, the server order
@@ -47,6 +49,7 @@ SERVERS=(netboot tftpd-hpa); [ -n "$NETBOOT_BEFORE" ] && SERVERS+=(before)
 # (netboot: --timeout 15 s) and then send an ERROR to a port the next run's
 # relay may have been given again: wait them out.
 LINGER=${LINGER:-16}
+RELAY_NICE=${RELAY_NICE--10}
 SHM=/dev/shm; [ -d "$SHM" ] || SHM=/tmp
 WORK=$(mktemp -d "$SHM/nbstorm.XXXXXX")
 ROOT=$WORK/root
@@ -161,12 +164,14 @@ lossy_rounds() {
     for round in $(seq 1 "$ROUNDS"); do
         for server in $(servers_in_round "$round"); do
             start "$RELAY" --listen "127.0.0.1:$P_RELAY" --server "127.0.0.1:$(port_of "$server")" \
-                --loss "$LOSS" --seed "$round" --max-seconds $((DEADLINE + 60)) 2> "$WORK/relay.log"
+                --loss "$LOSS" --seed "$round" --max-seconds $((DEADLINE + 60)) \
+                ${RELAY_NICE:+--nice "$RELAY_NICE"} 2> "$WORK/relay.log"
             relay=$LAST
             wait_for "$WORK/relay.log" "relay listening"
             line=$(storm "$P_RELAY" "$LOSSY_CLIENTS")
             stop "$relay"
-            line+=" $(grep -o 'dropped=[0-9]*' "$WORK/relay.log" | cut -d= -f2 | awk '{s += $1} END {print "dropped=" s + 0}')"
+            line+=" $(grep -o '_dropped=[0-9]*' "$WORK/relay.log" | grep -v kernel | cut -d= -f2 | awk '{s += $1} END {print "dropped=" s + 0}')"
+            line+=" $(grep -o 'kernel_dropped=[0-9]*' "$WORK/relay.log" || echo kernel_dropped=?)"
             record "lossy" "$server" "$line"
             sleep "$LINGER"
         done
@@ -195,12 +200,15 @@ cell() {   # case server -> "failed F; p50 X s; p99 Y s; all done Z s" (medians 
     printf '%s failed; p50 %s s, p99 %s s; all done in %s s' "$failed" "$p50" "$p99" "$total"
 }
 lossy_cell() {   # case server
-    local c=$1 s=$2 gave errors p99s p50
+    local c=$1 s=$2 gave errors p99s p50 tail first
     gave=$(runs_of "$c" "$s" | field gave_up | awk '{t += $1} END {print t + 0}')
     errors=$(runs_of "$c" "$s" | field errors | awk '{t += $1} END {print t + 0}')
     p50=$(runs_of "$c" "$s" | field p50_s | median)
     p99s=$(runs_of "$c" "$s" | field p99_s | paste -sd/ -)
-    printf '%s gave up, %s ERRORs; p50 %s s; p99 %s s' "$gave" "$errors" "$p50" "$p99s"
+    tail=$(runs_of "$c" "$s" | field tail | awk '{t += $1} END {print t + 0}')
+    first=$(runs_of "$c" "$s" | field tail_first_waits | awk '{t += $1} END {print t + 0}')
+    printf '%s gave up, %s ERRORs; p50 %s s; p99 %s s; %s of the %s clients at or above p99 waited in the first exchange' \
+        "$gave" "$errors" "$p50" "$p99s" "$first" "$tail"
 }
 
 report() {
@@ -225,7 +233,9 @@ report() {
     if has lossy || has direct; then
         echo "### Lossy storm: $LOSSY_CLIENTS firmware-like clients, $(awk -v l="$LOSS" 'BEGIN {print l*100}') % of the datagrams lost each way ($ROUNDS rounds)"
         echo
-        echo "Give-ups and ERRORs summed over the rounds; p50 the median over the rounds; p99 of each round."
+        echo "Give-ups and ERRORs summed over the rounds; p50 the median over the rounds; p99 of each round;"
+        echo "the tail's first-exchange waits (own 1 s timer before DATA 1) summed over the rounds."
+        [ -n "$RELAY_NICE" ] && has lossy && echo "lossy_relay ran at nice $RELAY_NICE."
         echo
         echo "| server | through lossy_relay | lost in the clients, no relay |"
         echo "|---|---|---|"

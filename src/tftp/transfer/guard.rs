@@ -1,9 +1,15 @@
 //! The anti-amplification rule both transfer machines share: until the
 //! client has proven its address (by answering on the transfer's own port),
 //! it may have been spoofed, so it is sent at most one datagram per request
-//! datagram received, and an ERROR to it is no longer than its request.
+//! datagram received, plus at most [`TIMER_RESENDS`] resends on a timer of
+//! a datagram no longer than the request; and an ERROR to it is no longer
+//! than its request. An address that never asked thus gets at most
+//! `1 + TIMER_RESENDS` times the bytes sent in its name.
 
 use crate::tftp::packet::{self, ErrorCode};
+
+/// Resends on a timer allowed before the client answers, in all.
+pub(super) const TIMER_RESENDS: u32 = 2;
 
 /// Tracks whether the client is proven, and what it may still be sent.
 #[derive(Debug, Clone)]
@@ -13,6 +19,8 @@ pub(super) struct PeerGuard {
     credits: u32,
     /// Length of the request datagram.
     request_len: usize,
+    /// Timer resends still allowed before the client answers.
+    timer_resends: u32,
 }
 
 impl PeerGuard {
@@ -23,6 +31,7 @@ impl PeerGuard {
             verified: false,
             credits: 1,
             request_len,
+            timer_resends: TIMER_RESENDS,
         }
     }
 
@@ -43,6 +52,28 @@ impl PeerGuard {
         if self.verified {
             return false;
         }
+        self.credits = self.credits.saturating_add(1);
+        true
+    }
+
+    /// True when a datagram of `len` bytes may still be resent on a timer:
+    /// always once verified; before that, when it is no longer than the
+    /// request and fewer than [`TIMER_RESENDS`] were.
+    pub(super) fn may_resend_on_timer(&self, len: usize) -> bool {
+        self.verified || (len <= self.request_len && self.timer_resends > 0)
+    }
+
+    /// The timer fired for a datagram of `len` bytes: one more datagram is
+    /// allowed when [`PeerGuard::may_resend_on_timer`] says so. Returns
+    /// whether it was.
+    pub(super) fn resend_on_timer(&mut self, len: usize) -> bool {
+        if self.verified {
+            return true;
+        }
+        if !self.may_resend_on_timer(len) {
+            return false;
+        }
+        self.timer_resends -= 1;
         self.credits = self.credits.saturating_add(1);
         true
     }
@@ -87,6 +118,27 @@ mod tests {
         guard.verify();
         assert!(!guard.repeat(), "a stale request after verification");
         assert!((0..100).all(|_| guard.allow()));
+    }
+
+    #[test]
+    fn timer_resends_are_bounded_and_no_longer_than_the_request() {
+        let mut guard = PeerGuard::new(20);
+        assert!(guard.allow());
+        assert!(!guard.resend_on_timer(21), "longer than the request");
+        assert!(!guard.allow());
+        for _ in 0..TIMER_RESENDS {
+            assert!(guard.may_resend_on_timer(20));
+            assert!(guard.resend_on_timer(20));
+            assert!(guard.allow());
+            assert!(!guard.allow(), "one datagram per timer resend");
+        }
+        assert!(!guard.may_resend_on_timer(20));
+        assert!(!guard.resend_on_timer(20), "the bound is reached");
+        assert!(!guard.allow());
+        assert!(guard.repeat(), "a repeated request still earns a reply");
+        assert!(guard.allow());
+        guard.verify();
+        assert!(guard.resend_on_timer(1000), "no bound once verified");
     }
 
     #[test]

@@ -8,6 +8,8 @@ mod receiver;
 mod sender;
 
 #[cfg(test)]
+mod first_exchange_tests;
+#[cfg(test)]
 mod receiver_tests;
 #[cfg(test)]
 mod rollover_tests;

@@ -159,8 +159,15 @@ impl Receiver {
             return;
         }
         if index == 1 {
+            // DATA 1 after our timeout would have fired most likely comes
+            // on the client's own timer, after a lost opening or a lost
+            // first DATA (nothing is resent to it before it answers): no
+            // sample, as Karn would have it had we resent (sender.rs).
             if let Some(at) = self.opened_at {
-                self.rto.sample(now.saturating_duration_since(at));
+                let rtt = now.saturating_duration_since(at);
+                if rtt < self.rto.current() {
+                    self.rto.sample(rtt);
+                }
             }
         }
         self.writes.push_back(data.to_vec());

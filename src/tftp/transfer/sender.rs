@@ -13,22 +13,30 @@
 //! - until the client has ACKed once (its address may be spoofed), it gets
 //!   at most one datagram per request datagram received: the OACK or DATA 1
 //!   once, and once more for each repeated request
-//!   ([`Sender::handle_repeated_request`]), never a window and never a
-//!   resend on a timer; an ERROR to it is cut to the request's length;
+//!   ([`Sender::handle_repeated_request`]), never a window; the only resend
+//!   on a timer is the OACK's, at most twice and only when it is no longer
+//!   than the request (`guard`), since firmware waits seconds before it
+//!   sends a lost ACK 0 again (UEFI's PXE: 4 s); an ERROR to it is cut to
+//!   the request's length;
 //! - a window of `windowsize` blocks is sent, then the sender waits; an ACK
 //!   for the window's last block moves on, an ACK inside the window restarts
 //!   from the block after it (RFC 7440), a duplicate ACK changes nothing (no
 //!   Sorcerer's Apprentice), and a timeout resends the window;
-//! - the retransmission timeout adapts to the measured round trip;
+//! - the retransmission timeout adapts to the measured round trip; an answer
+//!   to the first reply that comes after the timeout would have fired gives
+//!   no sample (Karn: the client most likely sent it again on its own timer);
 //! - the transfer ends when the block shorter than `blksize` is ACKed.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+mod timer;
+mod window;
+
 use super::guard::PeerGuard;
 use super::{Batch, Outcome, TransferStats};
 use crate::tftp::blocknum::Rollover;
-use crate::tftp::packet::{self, ErrorCode, Packet};
+use crate::tftp::packet::{ErrorCode, Packet};
 use crate::tftp::rto::{Rto, RtoBounds};
 
 /// Blocks the sender holds beyond the window, read ahead of the ACK that
@@ -99,6 +107,8 @@ pub struct Sender {
     last_progress: Option<Instant>,
     /// A control datagram (OACK or ERROR) waiting to be sent.
     control: Option<Vec<u8>>,
+    /// Length of the OACK datagram (0 without one).
+    oack_len: usize,
     spare: Vec<Vec<u8>>,
     stats: TransferStats,
 }
@@ -113,8 +123,16 @@ impl Sender {
             },
             None => State::Data,
         };
+        let oack_len = cfg.oack.as_ref().map_or(0, |options| {
+            let options: Vec<(&str, &str)> = options
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            Packet::Oack { options }.to_bytes().len()
+        });
         Self {
             rto: Rto::new(cfg.rto),
+            oack_len,
             guard: PeerGuard::new(cfg.request_len),
             cfg,
             state,
@@ -130,104 +148,13 @@ impl Sender {
         }
     }
 
-    /// Data bytes per block.
-    pub fn blksize(&self) -> usize {
-        usize::from(self.cfg.blksize)
-    }
-
-    /// True while the sender has room for another block from the file that
-    /// it could send now.
-    pub fn wants_block(&self) -> bool {
-        self.has_room(0)
-    }
-
-    /// True while the sender would take one block beyond those it may send
-    /// now. The shell reads it after sending, while the client is busy with
-    /// the window, so when the ACK comes the next block is already in
-    /// memory and the file read is off the round trip (tftpd-hpa reads ahead
-    /// the same way). A block read ahead waits until the window moves on.
-    pub fn wants_read_ahead(&self) -> bool {
-        self.has_room(READ_AHEAD_BLOCKS)
-    }
-
-    fn has_room(&self, beyond_window: usize) -> bool {
-        !self.eof && !self.is_finished() && self.window.len() < self.window_limit() + beyond_window
-    }
-
-    /// How many more blocks the sender would take now.
-    pub fn blocks_wanted(&self) -> usize {
-        if self.eof || self.is_finished() {
-            return 0;
-        }
-        self.window_limit().saturating_sub(self.window.len())
-    }
-
-    fn window_limit(&self) -> usize {
-        if self.guard.is_verified() {
-            usize::from(self.cfg.windowsize.max(1))
-        } else {
-            1
-        }
-    }
-
-    /// Hands over the next block of the file: exactly `blksize` bytes, or
-    /// fewer for the last block (an empty block when the file size is a
-    /// multiple of `blksize`).
-    pub fn push_block(&mut self, data: &[u8]) {
-        let Ok(()) = self.push_block_with(|payload| {
-            let n = data.len().min(payload.len());
-            payload[..n].copy_from_slice(&data[..n]);
-            Ok::<_, std::convert::Infallible>(n)
-        });
-    }
-
-    /// Like [`Sender::push_block`], but `fill` writes the block straight
-    /// into the datagram that will carry it: it gets the `blksize` bytes
-    /// after the header and returns how many it wrote (fewer than `blksize`
-    /// for the last block). A read from the file into that slice is the only
-    /// copy a block then needs. An error from `fill` pushes nothing.
-    pub fn push_block_with<E>(
-        &mut self,
-        fill: impl FnOnce(&mut [u8]) -> Result<usize, E>,
-    ) -> Result<(), E> {
-        if self.eof || self.is_finished() {
-            return Ok(());
-        }
-        let blksize = self.blksize();
-        let mut datagram = self.spare.pop().unwrap_or_default();
-        // A reused datagram of a full block already has this length, so
-        // this neither zeroes nor moves anything.
-        datagram.resize(4 + blksize, 0);
-        let written = match fill(&mut datagram[4..]) {
-            Ok(n) => n.min(blksize),
-            Err(e) => {
-                self.spare.push(datagram);
-                return Err(e);
-            }
-        };
-        datagram.truncate(4 + written);
-        let index = self.next_index;
-        self.next_index += 1;
-        if written < blksize {
-            self.eof = true;
-        }
-        packet::write_data_header(&mut datagram, self.cfg.rollover.wire(index));
-        self.window.push_back(InFlight {
-            index,
-            datagram,
-            sent_at: None,
-            resent: false,
-        });
-        Ok(())
-    }
-
     /// The client acknowledged wire block `block`.
     pub fn handle_ack(&mut self, now: Instant, block: u16) {
         match self.state {
             State::Oack { sent_at, resent } => {
                 if self.cfg.rollover.unwrap(block, 0) == Some(0) {
                     if let (Some(at), false) = (sent_at, resent) {
-                        self.rto.sample(now.saturating_duration_since(at));
+                        self.sample(now.saturating_duration_since(at));
                     }
                     self.progress(now);
                     self.state = State::Data;
@@ -259,10 +186,11 @@ impl Sender {
         }
         let count = (acked - base + 1) as usize;
         let restart = count < sent;
+        let mut round_trip = None;
         for done in self.window.drain(..count) {
             if done.index == acked {
                 match (done.resent, done.sent_at) {
-                    (false, Some(at)) => self.rto.sample(now.saturating_duration_since(at)),
+                    (false, Some(at)) => round_trip = Some(now.saturating_duration_since(at)),
                     // Karn: no sample from a resent block. But an ACK inside
                     // a resent window is the client's prompt report of what
                     // it holds, not a late answer to the first copy: undo
@@ -275,6 +203,9 @@ impl Sender {
             }
             self.stats.bytes += (done.datagram.len() - 4) as u64;
             self.spare.push(done.datagram);
+        }
+        if let Some(rtt) = round_trip {
+            self.sample(rtt);
         }
         // An ACK inside the window says the rest was lost: resend from
         // there (RFC 7440). After a full window nothing is outstanding.
@@ -332,64 +263,6 @@ impl Sender {
         });
     }
 
-    /// The timer armed at [`Sender::poll_timeout`] fired.
-    pub fn handle_timeout(&mut self, now: Instant) {
-        match self.deadline {
-            Some(deadline) if now >= deadline => {}
-            _ => return,
-        }
-        self.deadline = None;
-        let silent_for = now.saturating_duration_since(self.last_progress.unwrap_or(now));
-        if !self.guard.is_verified() {
-            // Nothing is resent to an address that has not proven itself: a
-            // real client asks again, and that is answered.
-            if silent_for >= self.cfg.give_up_after {
-                self.finish(Outcome::TimedOut);
-            } else {
-                self.deadline = self.last_progress.map(|at| at + self.cfg.give_up_after);
-            }
-            return;
-        }
-        if silent_for >= self.cfg.give_up_after {
-            self.control = Some(packet::error_packet(
-                ErrorCode::NotDefined,
-                "timed out waiting for ACK",
-            ));
-            self.finish(Outcome::TimedOut);
-            return;
-        }
-        self.rto.back_off();
-        self.stats.timeouts += 1;
-        match &mut self.state {
-            State::Oack { sent_at, resent } => {
-                *sent_at = None;
-                *resent = true;
-            }
-            State::Data => self.next_tx = 0,
-            State::Finished(_) => {}
-        }
-    }
-
-    /// The client sent its request again from the same port. While it has
-    /// not ACKed anything that means our first datagram (or its ACK) was
-    /// lost: that datagram goes out once more. Once verified, a repeated
-    /// request is a stale copy and changes nothing.
-    pub fn handle_repeated_request(&mut self, now: Instant) {
-        if self.is_finished() || !self.guard.repeat() {
-            return;
-        }
-        self.last_progress = Some(now);
-        self.deadline = Some(now + self.cfg.give_up_after);
-        match &mut self.state {
-            State::Oack { sent_at, resent } => {
-                *sent_at = None;
-                *resent = true;
-            }
-            State::Data => self.next_tx = 0,
-            State::Finished(_) => {}
-        }
-    }
-
     /// True once the client has ACKed something (its address is real).
     pub fn is_verified(&self) -> bool {
         self.guard.is_verified()
@@ -417,6 +290,8 @@ impl Sender {
                     return false;
                 }
                 *sent_at = Some(now);
+                // Each copy of the OACK restarts its timer.
+                self.deadline = None;
                 let options = self.cfg.oack.clone().unwrap_or_default();
                 let options: Vec<(&str, &str)> = options
                     .iter()
@@ -456,19 +331,6 @@ impl Sender {
         true
     }
 
-    fn arm(&mut self, now: Instant) {
-        let since = *self.last_progress.get_or_insert(now);
-        if self.deadline.is_none() {
-            // An unverified client gets no resend: the timer only ends the
-            // wait for it.
-            self.deadline = Some(if self.guard.is_verified() {
-                now + self.rto.current()
-            } else {
-                since + self.cfg.give_up_after
-            });
-        }
-    }
-
     /// The datagrams `batch` (filled by [`Sender::poll_transmit`]) stands
     /// for, in order. Valid until the sender is next changed.
     pub fn datagrams<'a>(&'a self, batch: &'a Batch) -> impl Iterator<Item = &'a [u8]> + 'a {
@@ -483,20 +345,6 @@ impl Sender {
             .control()
             .into_iter()
             .chain(data.map(|block| block.datagram.as_slice()))
-    }
-
-    /// The smoothed round trip to the client, once one was measured.
-    pub fn round_trip(&self) -> Option<Duration> {
-        self.rto.srtt()
-    }
-
-    /// When [`Sender::handle_timeout`] must be called next.
-    pub fn poll_timeout(&self) -> Option<Instant> {
-        if self.is_finished() {
-            None
-        } else {
-            self.deadline
-        }
     }
 
     /// The outcome, once the transfer is over.
