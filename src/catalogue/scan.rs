@@ -226,3 +226,69 @@ fn skip(
     }
     out.skipped.push(Skipped { id, reason, stamp });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &Path, path: &str, bytes: &[u8]) {
+        let path = root.join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    #[test]
+    fn directories_with_a_kernel_and_an_initrd_are_entries_and_the_rest_is_skipped_or_ignored() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "tools/rescue/vmlinuz", b"kernel");
+        write(root, "tools/rescue/initrd.img", b"initrd");
+        write(
+            root,
+            "tools/rescue/entry.yaml",
+            b"title: Rescue\nargs: console=ttyS0\n",
+        );
+        write(root, "tools/typo/vmlinuz", b"kernel");
+        write(root, "tools/typo/initrd.img", b"initrd");
+        write(root, "tools/typo/entry.yaml", b"titel: x\n");
+        write(root, ".hidden/vmlinuz", b"kernel");
+        write(root, ".hidden/initrd.img", b"initrd");
+        write(root, "pxelinux.cfg/default", b"default local\n");
+        write(root, "junk.iso", &[0x5a; 40_000]);
+        let catalogue = scan(root, None);
+        let ids: Vec<&str> = catalogue.entries.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(ids, ["tools/rescue"]);
+        let rescue = &catalogue.entries[0].recognised;
+        assert_eq!(rescue.title, "Rescue");
+        assert_eq!(rescue.boots[0].args, "console=ttyS0");
+        assert_eq!(rescue.boots[0].kernel, "vmlinuz");
+        let skipped: Vec<(&str, &str)> = catalogue
+            .skipped
+            .iter()
+            .map(|s| (s.id.as_str(), s.reason.as_str()))
+            .collect();
+        assert_eq!(skipped.len(), 2, "{skipped:?}");
+        assert_eq!(skipped[0].0, "junk.iso");
+        assert!(
+            skipped[0].1.starts_with("not an ISO 9660 image"),
+            "{skipped:?}"
+        );
+        assert_eq!(skipped[1].0, "tools/typo");
+        assert!(
+            skipped[1]
+                .1
+                .starts_with("tools/typo/entry.yaml:1:1: unknown field `titel`"),
+            "{skipped:?}"
+        );
+    }
+
+    #[test]
+    fn an_unchanged_iso_is_not_read_again() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "junk.iso", &[0x5a; 40_000]);
+        let mut first = scan(dir.path(), None);
+        first.skipped[0].reason = "what the last scan said".into();
+        let second = scan(dir.path(), Some(&first));
+        assert_eq!(second.skipped[0].reason, "what the last scan said");
+    }
+}
