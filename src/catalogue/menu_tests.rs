@@ -221,3 +221,63 @@ fn with_nothing_catalogued_bios_chains_pxelinux_and_efi_goes_on() {
     assert!(!efi.contains("chain"), "{efi}");
     assert!(efi.trim_end().ends_with("exit"), "{efi}");
 }
+
+fn other(id: &str, kind: Kind, initrds: &[&str]) -> Entry {
+    let mut e = linux(id, Arch::X86_64, "");
+    e.recognised.kind = kind;
+    e.recognised.boots[0].kernel = String::new();
+    e.recognised.boots[0].initrds = initrds.iter().map(|s| s.to_string()).collect();
+    e
+}
+
+#[test]
+fn windows_pe_needs_wimboot_and_an_unknown_iso_is_sanbooted() {
+    let winpe = other(
+        "win11.iso",
+        Kind::WindowsPe,
+        &["bootmgr", "boot/bcd", "boot/boot.sdi", "sources/boot.wim"],
+    );
+    let cat = Catalogue {
+        entries: vec![winpe, other("odd.iso", Kind::Sanboot, &[])],
+        ..Catalogue::default()
+    };
+    let client = Client {
+        efi: true,
+        arch: Arch::X86_64,
+    };
+    let mut ctx = Context {
+        base_url: BASE,
+        done_url: None,
+        has_wimboot: false,
+        has_pxelinux: false,
+        choice: &Choice::default(),
+        extra_args: None,
+    };
+    let without = ipxe(&cat, client, &ctx);
+    assert!(
+        !without.contains("win11"),
+        "no wimboot, no Windows entry: {without}"
+    );
+    assert!(
+        without.contains("item e0 odd.iso title [whole image: sanboot]"),
+        "{without}"
+    );
+    assert!(
+        without.contains("sanboot --no-describe http://10.0.0.1:8080/odd.iso || goto failed"),
+        "{without}"
+    );
+    ctx.has_wimboot = true;
+    let with = ipxe(&cat, client, &ctx);
+    assert!(
+        with.contains("kernel http://10.0.0.1:8080/wimboot || goto failed"),
+        "{with}"
+    );
+    assert!(
+        with.contains("initrd -n bcd http://10.0.0.1:8080/win11.iso/boot/bcd || goto failed"),
+        "{with}"
+    );
+    assert!(
+        with.contains("initrd -n boot.wim http://10.0.0.1:8080/win11.iso/sources/boot.wim"),
+        "{with}"
+    );
+}
