@@ -7,6 +7,7 @@
 //! requests), `process` (children stopped by PID on drop). Boots run one at
 //! a time.
 
+pub mod dnsmasq;
 pub mod iso;
 pub mod lab;
 pub mod pcap;
@@ -19,9 +20,10 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
+use dnsmasq::DNSMASQ_FILES;
 use lab::{Lab, BRIDGE};
 use process::Guarded;
-use server::{ServerKind, DNSMASQ_FILES, REQUIRED_FILES};
+use server::{ServerKind, REQUIRED_FILES};
 
 /// Software-emulated boots on a busy 2-core machine: generous but bounded.
 /// A UEFI boot takes 35-45 s on a quiet machine; at a load average of 30 one
