@@ -11,7 +11,8 @@
 //!   `blksize` of them, from the unacknowledged window;
 //! - before the client's first ACK only block 1 (or the OACK) goes out;
 //!   until the sender counts the client as verified it sends at most one
-//!   datagram per request (the first and each repeat), and an ERROR no
+//!   datagram per request (the first and each repeat), plus at most two
+//!   resends on its timer of an OACK no longer than the request, and an ERROR no
 //!   longer than the request; afterwards never past `windowsize` blocks
 //!   beyond the first unacknowledged one;
 //! - between ACKs that make progress and timeouts no datagram is sent twice
@@ -118,6 +119,8 @@ struct Fuzz {
     unverified_sends: u32,
     /// Requests received: the first and every repeat.
     requests: u32,
+    /// Timeouts handled while the client was unverified.
+    unverified_timeouts: u32,
     request_len: usize,
     data_seen: bool,
     oack_this_epoch: bool,
@@ -196,6 +199,7 @@ impl Fuzz {
             first_sends: 0,
             unverified_sends: 0,
             requests: 1,
+            unverified_timeouts: 0,
             request_len: usize::from(c.request_len),
             data_seen: false,
             oack_this_epoch: false,
@@ -267,7 +271,7 @@ impl Fuzz {
         if !self.sender.is_verified() {
             self.unverified_sends += 1;
             assert!(
-                self.unverified_sends <= self.requests,
+                self.unverified_sends <= self.unverified_allowance(),
                 "{} datagrams to an unverified client for {} requests",
                 self.unverified_sends,
                 self.requests
@@ -303,7 +307,7 @@ impl Fuzz {
             other => panic!("sender emitted {other:?}"),
         }
         assert!(
-            self.first_sends <= self.requests,
+            self.first_sends <= self.unverified_allowance(),
             "the client drew more first sends than it sent requests"
         );
     }
@@ -365,8 +369,25 @@ impl Fuzz {
         if self.sender.poll_timeout().is_some_and(|d| self.now >= d) {
             self.floor = Some(self.now);
         }
+        if !self.sender.is_verified() {
+            self.unverified_timeouts += 1;
+        }
         self.sender.handle_timeout(self.now);
         self.new_epoch();
+    }
+
+    /// Datagrams an unverified client may draw: one per request, plus at
+    /// most two timer resends of an OACK no longer than its request.
+    fn unverified_allowance(&self) -> u32 {
+        let oack_len = self.oack.as_ref().map_or(usize::MAX, |o| {
+            2 + o.iter().map(|(k, v)| k.len() + v.len() + 2).sum::<usize>()
+        });
+        let timer = if oack_len <= self.request_len {
+            self.unverified_timeouts.min(2)
+        } else {
+            0
+        };
+        self.requests + timer
     }
 
     fn fire_all(&mut self) {
