@@ -18,10 +18,14 @@ use hyper::body::Frame;
 use super::plan::Piece;
 use super::read::ChunkReader;
 
-/// Bytes read from a file at once. A response holds one chunk: hyper asks
-/// for the next once it has written this one (its write queue is capped at
-/// [`super::server::WRITE_QUEUE`]), and the buffer is reused.
-pub const CHUNK: u64 = 64 << 10;
+/// Most bytes read from a file at once. A response holds one chunk: hyper
+/// asks for the next once it has written this one (its write queue is
+/// capped at [`super::server::WRITE_QUEUE`]), and the buffer is reused.
+/// Chunks start at [`FIRST_CHUNK`] and double up to this, so small answers
+/// cost little and a long download is written in large pieces (one client
+/// on its own is held back by the round trips between chunks, not by the
+/// memory they take).
+pub const CHUNK: u64 = 256 << 10;
 
 /// The first chunk of a response: small answers (iPXE's `sanboot` reads,
 /// scripts, configs) cost little more than their size.
@@ -94,7 +98,7 @@ struct State {
     /// Reads the file's chunks (one buffer, reused), when it is a file.
     reader: Option<ChunkReader>,
     /// The next chunk's size: small first, so a small answer costs little,
-    /// then [`CHUNK`].
+    /// doubling up to [`CHUNK`].
     next_len: u64,
 }
 
@@ -130,7 +134,7 @@ async fn next_chunk(state: &mut State) -> Option<std::io::Result<Bytes>> {
         Piece::Span { start, len } => (start, len),
     };
     let take = len.min(state.next_len);
-    state.next_len = CHUNK;
+    state.next_len = (state.next_len * 2).min(CHUNK);
     if take < len {
         state.pieces.push_front(Piece::Span {
             start: start + take,

@@ -39,10 +39,12 @@ pub enum HttpError {
 }
 
 /// hyper's write queue per connection (and its read buffer's limit, never
-/// below the request header limit): a body chunk is asked for once the
-/// queue is under this, so with chunks of [`super::body::CHUNK`] a
-/// connection holds one chunk, not hyper's default ~400 KiB.
-pub const WRITE_QUEUE: usize = 16 << 10;
+/// below the request header limit): hyper asks the body for its next chunk
+/// once the queue is under this, so a connection holds the chunk being
+/// written and at most the next (chunks are at most [`super::body::CHUNK`]),
+/// not hyper's default ~400 KiB queue; the next chunk is read while the
+/// last 128 KiB of this one go out.
+pub const WRITE_QUEUE: usize = 128 << 10;
 
 /// How long shutdown waits for responses in progress.
 const DRAIN: Duration = Duration::from_secs(3);

@@ -50,14 +50,7 @@ impl Menus {
         if grub && (asker.base_url.is_none() || catalogue.root.join(path).exists()) {
             return None;
         }
-        let next = asker
-            .mac
-            .and_then(|mac| next_boot::get(&self.state_dir, &mac));
-        let choice = match (&next, asker.prefs) {
-            (Some(next), _) => Choice::Entry(next.entry.clone()),
-            (None, Some(prefs)) => prefs.choice.clone(),
-            (None, None) => Choice::default(),
-        };
+        let choice = self.choice(asker);
         let done_url = asker.base_url.as_ref().map(|b| format!("{b}{DONE}"));
         let ctx = menu::Context {
             base_url: asker.base_url.as_deref().unwrap_or(""),
@@ -80,6 +73,18 @@ impl Menus {
             }
             .into_bytes(),
         )
+    }
+
+    /// A one-shot boot first, else the profile's choice, else the default.
+    fn choice(&self, asker: &Asker<'_>) -> Choice {
+        let next = asker
+            .mac
+            .and_then(|mac| next_boot::get(&self.state_dir, &mac));
+        match (next, asker.prefs) {
+            (Some(next), _) => Choice::Entry(next.entry),
+            (None, Some(prefs)) => prefs.choice.clone(),
+            (None, None) => Choice::default(),
+        }
     }
 
     /// The installer's call at its end: a one-shot boot is over.
