@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use super::menu::{encode_path, Choice, Context, DEFAULT_TIMEOUT_S};
+use super::menu::{clean, command_line, encode_path, Choice, Context, DEFAULT_TIMEOUT_S};
 use super::model::{Arch, Boot, Kind, SecureBoot};
 use super::{Catalogue, Entry};
 
@@ -77,16 +77,7 @@ fn menuentry(
     ctx: &Context<'_>,
 ) {
     let tree = format!("{device}/{}/", encode_path(&entry.id));
-    let tree_url = format!("{}{}/", ctx.base_url, encode_path(&entry.id));
-    let iso_url = format!("{}{}", ctx.base_url, encode_path(&entry.id));
-    let mut args = boot
-        .args
-        .replace("{iso_url}", &iso_url)
-        .replace("{tree_url}", &tree_url)
-        .replace("{done_url}", ctx.done_url.unwrap_or(""));
-    if let Some(extra) = ctx.extra_args {
-        args = format!("{args} {extra}");
-    }
+    let args = command_line(entry, boot, ctx);
     let signed = matches!(boot.secure_boot, SecureBoot::Signed { .. });
     let _ = writeln!(out, "if [ \"$grub_cpu\" = \"{}\" ]; then", cpu(boot.arch));
     if !signed {
@@ -103,12 +94,7 @@ fn menuentry(
         "  echo 'netboot: booting {}'",
         quote(&entry.recognised.title)
     );
-    let _ = writeln!(
-        out,
-        "  linux {tree}{} {}",
-        encode_path(&boot.kernel),
-        clean(&args)
-    );
+    let _ = writeln!(out, "  linux {tree}{} {}", encode_path(&boot.kernel), args);
     let initrds: Vec<String> = boot
         .initrds
         .iter()
@@ -127,13 +113,6 @@ fn menuentry(
 /// Text inside single quotes: a quote closes, is escaped, and reopens.
 fn quote(text: &str) -> String {
     clean(text).replace('\'', "'\\''")
-}
-
-/// No control characters or line breaks; no `$` expansion outside quotes.
-fn clean(text: &str) -> String {
-    text.chars()
-        .map(|c| if c == '$' || c.is_control() { ' ' } else { c })
-        .collect()
 }
 
 #[cfg(test)]

@@ -215,8 +215,8 @@ fn marks(entry: &Entry, boot: &Boot) -> String {
 
 /// The commands that boot `entry`, jumping to `fail` on failure.
 fn entry_body(entry: &Entry, boot: &Boot, client: Client, ctx: &Context<'_>, fail: &str) -> String {
-    let tree_url = format!("{}{}/", ctx.base_url, encode_path(&entry.id));
     let iso_url = format!("{}{}", ctx.base_url, encode_path(&entry.id));
+    let tree_url = format!("{iso_url}/");
     let mut out = format!("echo netboot: booting {}\n", clean(&entry.recognised.title));
     match entry.recognised.kind {
         Kind::Sanboot => {
@@ -227,19 +227,10 @@ fn entry_body(entry: &Entry, boot: &Boot, client: Client, ctx: &Context<'_>, fai
             let _ = writeln!(out, "kernel {}wimboot || goto {fail}", ctx.base_url);
         }
         Kind::Linux { .. } => {
-            let args = boot
-                .args
-                .replace("{iso_url}", &iso_url)
-                .replace("{tree_url}", &tree_url)
-                .replace("{done_url}", ctx.done_url.unwrap_or(""));
-            let args = match ctx.extra_args {
-                Some(extra) => format!("{args} {extra}"),
-                None => args,
-            };
             let mut line = format!(
                 "kernel {tree_url}{} {}",
                 encode_path(&boot.kernel),
-                clean(&args)
+                command_line(entry, boot, ctx)
             );
             if client.efi {
                 for initrd in &boot.initrds {
@@ -278,9 +269,25 @@ pub fn encode_path(path: &str) -> String {
     out
 }
 
-/// Text safe in an iPXE script line: no settings expansion, no control
-/// characters, no line breaks.
-fn clean(text: &str) -> String {
+/// `boot`'s kernel command line for this client, safe in a script line:
+/// `{iso_url}`, `{tree_url}` and `{done_url}` filled in, the profile's
+/// `menu.args` added. Shared by the iPXE and GRUB menus.
+pub(super) fn command_line(entry: &Entry, boot: &Boot, ctx: &Context<'_>) -> String {
+    let iso_url = format!("{}{}", ctx.base_url, encode_path(&entry.id));
+    let args = boot
+        .args
+        .replace("{iso_url}", &iso_url)
+        .replace("{tree_url}", &format!("{iso_url}/"))
+        .replace("{done_url}", ctx.done_url.unwrap_or(""));
+    match ctx.extra_args {
+        Some(extra) => clean(&format!("{args} {extra}")),
+        None => clean(&args),
+    }
+}
+
+/// Text safe in an iPXE script or `grub.cfg` line: no settings or variable
+/// expansion, no control characters, no line breaks.
+pub(super) fn clean(text: &str) -> String {
     text.chars()
         .map(|c| if c == '$' || c.is_control() { ' ' } else { c })
         .collect()
