@@ -146,3 +146,54 @@ fn the_last_mib_of_a_5_gib_sparse_file_by_range() {
     let (head, _) = curl(&["-I", &srv.url("big.iso")]);
     assert!(String::from_utf8_lossy(&head).contains("content-length: 5368709120"));
 }
+
+/// Pages the page cache holds go out with `sendfile`, the others are read:
+/// a file with every other MiB evicted, fetched twice on one keep-alive
+/// connection and once in ranges, comes back byte for byte.
+#[test]
+fn a_file_partly_out_of_the_page_cache_comes_back_exact() {
+    if !have("curl") {
+        return;
+    }
+    let srv = HttpServer::start(&[]);
+    let data = pattern(24 << 20);
+    let path = srv.root().join("rootfs.squashfs");
+    std::fs::write(&path, &data).unwrap();
+    let file = std::fs::File::open(&path).unwrap();
+    file.sync_all().unwrap();
+    for mib in (0..24).step_by(2) {
+        evict(&file, mib << 20, 1 << 20);
+    }
+    let url = srv.url("rootfs.squashfs");
+    let (one, two) = (srv.scratch().join("one"), srv.scratch().join("two"));
+    let (one_s, two_s) = (one.to_str().unwrap(), two.to_str().unwrap());
+    let got = run("curl", &["-sf", "-o", one_s, &url, "-o", two_s, &url]);
+    assert!(got.status.success(), "{}", srv.log());
+    for out in [&one, &two] {
+        let body = std::fs::read(out).unwrap();
+        assert_eq!(Sha256::digest(&body), Sha256::digest(&data));
+    }
+    evict(&file, 0, data.len() as i64);
+    let (body, code) = curl(&["-r", "1000-3000000,20000000-20999999", &url]);
+    assert_eq!(code, 206);
+    let mut from = 0;
+    for part in [&data[1000..=3_000_000], &data[20_000_000..=20_999_999]] {
+        // The part starts after its header's blank line.
+        let header_end = body[from..]
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap();
+        let at = from + header_end + 4;
+        assert_eq!(&body[at..at + part.len()], part);
+        from = at + part.len();
+    }
+}
+
+/// Drops `len` bytes of `file` from `offset` out of the page cache.
+fn evict(file: &std::fs::File, offset: i64, len: i64) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the descriptor is open; the call only advises the kernel.
+    let r =
+        unsafe { libc::posix_fadvise(file.as_raw_fd(), offset, len, libc::POSIX_FADV_DONTNEED) };
+    assert_eq!(r, 0);
+}

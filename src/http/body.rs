@@ -1,7 +1,8 @@
 //! A response body made of [`Piece`]s, streamed: literal bytes as they are,
-//! spans of a file read chunk by chunk by [`ChunkReader`] (positioned
-//! reads, so many responses share one open file), spans of a rendered file
-//! sliced from memory. The [`Delivery`] it carries logs one line when the
+//! spans of a file sent with `sendfile` where the page cache holds them
+//! ([`super::sendfile`]) and otherwise read chunk by chunk by
+//! [`ChunkReader`] (positioned reads, so many responses share one open
+//! file), spans of a rendered file sliced from memory. The [`Delivery`] it carries logs one line when the
 //! body is done or dropped: bytes sent of bytes planned, and how long.
 
 use std::collections::VecDeque;
@@ -17,6 +18,7 @@ use hyper::body::Frame;
 
 use super::plan::Piece;
 use super::read::ChunkReader;
+use super::sendfile::{cached, SendfileSpans};
 
 /// Most bytes read from a file at once. A response holds one chunk: hyper
 /// asks for the next once it has written this one (its write queue is
@@ -26,6 +28,10 @@ use super::read::ChunkReader;
 /// on its own is held back by the round trips between chunks, not by the
 /// memory they take).
 pub const CHUNK: u64 = 256 << 10;
+
+/// Most bytes of a file sent with one `sendfile` stand-in: they cost no
+/// memory, so a cached file goes out in large pieces from the start.
+pub const SENDFILE_CHUNK: u64 = 1 << 20;
 
 /// The first chunk of a response: small answers (iPXE's `sanboot` reads,
 /// scripts, configs) cost little more than their size.
@@ -100,10 +106,19 @@ struct State {
     /// The next chunk's size: small first, so a small answer costs little,
     /// doubling up to [`CHUNK`].
     next_len: u64,
+    /// The connection's `sendfile` spans, when it sends file chunks so.
+    sendfile: Option<SendfileSpans>,
 }
 
-/// A body that sends `pieces` of `content`, logging through `delivery`.
-pub fn stream(content: Content, pieces: Vec<Piece>, delivery: Delivery) -> Body {
+/// A body that sends `pieces` of `content`, logging through `delivery`;
+/// file chunks the page cache holds go out with `sendfile` when the
+/// connection gives its `sendfile` spans.
+pub fn stream(
+    content: Content,
+    pieces: Vec<Piece>,
+    delivery: Delivery,
+    sendfile: Option<SendfileSpans>,
+) -> Body {
     let reader = match &content {
         Content::File(file) => Some(ChunkReader::new(Arc::clone(file))),
         Content::Region(file, base) => Some(ChunkReader::at(Arc::clone(file), *base)),
@@ -115,6 +130,7 @@ pub fn stream(content: Content, pieces: Vec<Piece>, delivery: Delivery) -> Body 
         delivery,
         reader,
         next_len: FIRST_CHUNK,
+        sendfile,
     };
     let frames = stream::unfold(state, |mut state| async move {
         let next = next_chunk(&mut state).await?;
@@ -133,14 +149,12 @@ async fn next_chunk(state: &mut State) -> Option<std::io::Result<Bytes>> {
         Piece::Bytes(bytes) => return Some(Ok(bytes)),
         Piece::Span { start, len } => (start, len),
     };
+    if let Some(stand_in) = sendfile_chunk(state, start, len) {
+        return Some(Ok(stand_in));
+    }
     let take = len.min(state.next_len);
     state.next_len = (state.next_len * 2).min(CHUNK);
-    if take < len {
-        state.pieces.push_front(Piece::Span {
-            start: start + take,
-            len: len - take,
-        });
-    }
+    rest_of_span(state, start, len, take);
     Some(match (&state.content, &mut state.reader) {
         (Content::File(_) | Content::Region(..), Some(reader)) => match usize::try_from(take) {
             Ok(take) => reader.read(start, take).await,
@@ -148,6 +162,37 @@ async fn next_chunk(state: &mut State) -> Option<std::io::Result<Bytes>> {
         },
         (content, _) => read_memory(content, start, take),
     })
+}
+
+/// Puts back what is left of a span of `len` bytes from `start` once
+/// `take` of them are sent.
+fn rest_of_span(state: &mut State, start: u64, len: u64, take: u64) {
+    if take < len {
+        state.pieces.push_front(Piece::Span {
+            start: start + take,
+            len: len - take,
+        });
+    }
+}
+
+/// The stand-in for the next [`SENDFILE_CHUNK`] or fewer bytes of a span of
+/// `len` bytes of the file from `start`, when they go out with `sendfile`
+/// (the connection can, and the page cache holds them).
+fn sendfile_chunk(state: &mut State, start: u64, len: u64) -> Option<Bytes> {
+    let spans = state.sendfile.as_ref()?;
+    let take = len.min(SENDFILE_CHUNK);
+    let (file, base) = match &state.content {
+        Content::File(file) => (file, 0),
+        Content::Region(file, base) => (file, *base),
+        Content::Memory(_) => return None,
+    };
+    let offset = base + start;
+    if !cached(file, offset, take) {
+        return None;
+    }
+    let stand_in = spans.stand_in(Arc::clone(file), offset, usize::try_from(take).ok()?)?;
+    rest_of_span(state, start, len, take);
+    Some(stand_in)
 }
 
 fn read_memory(content: &Content, start: u64, len: u64) -> std::io::Result<Bytes> {

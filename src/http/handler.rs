@@ -19,10 +19,16 @@ use super::body::{self, Body, Content, Delivery};
 use super::config::{HttpConfig, Region};
 use super::path::{request_path, PathError};
 use super::plan::{self, etag_for, Resource};
+use super::sendfile::SendfileSpans;
 use crate::tftp::fs::FsError;
 
 /// Answers one request (never fails: errors are responses).
-pub async fn handle(cfg: &HttpConfig, peer: SocketAddr, req: Request<Incoming>) -> Response<Body> {
+pub async fn handle(
+    cfg: &HttpConfig,
+    peer: SocketAddr,
+    req: Request<Incoming>,
+    sendfile: Option<SendfileSpans>,
+) -> Response<Body> {
     let started = Instant::now();
     let mac = cfg.client_files.as_ref().and_then(|f| f.mac(peer.ip()));
     let span = match &mac {
@@ -62,7 +68,7 @@ pub async fn handle(cfg: &HttpConfig, peer: SocketAddr, req: Request<Incoming>) 
         ranges: describe_ranges(answer.ranges.as_deref()),
         next_progress: std::time::Duration::from_secs(5),
     };
-    let mut response = Response::new(body::stream(found.content, answer.body, delivery));
+    let mut response = Response::new(body::stream(found.content, answer.body, delivery, sendfile));
     *response.status_mut() = answer.status;
     response.headers_mut().extend(answer.headers);
     response

@@ -9,7 +9,8 @@
 //! confined name) and `plan` (status, headers and
 //! body pieces for a resource and a request's headers) are pure; `handler`
 //! finds the resource, `body` streams it (`read` reads a file's chunks
-//! without waiting on the disk inline), `server` accepts connections
+//! without waiting on the disk inline, `sendfile` sends the cached ones with
+//! no copy), `server` accepts connections
 //! under the limits.
 
 pub mod body;
@@ -19,6 +20,7 @@ pub mod listen;
 pub mod path;
 pub mod plan;
 pub mod read;
+pub mod sendfile;
 pub mod server;
 
 pub use config::HttpConfig;

@@ -140,7 +140,7 @@ fn read_exact_at(file: &File, buf: &mut [u8], start: u64) -> io::Result<()> {
 
 /// One positioned read of bytes the page cache holds (`RWF_NOWAIT`):
 /// `WouldBlock` when the first byte is not cached.
-fn read_cached(file: &File, buf: &mut [u8], start: u64) -> io::Result<usize> {
+pub(super) fn read_cached(file: &File, buf: &mut [u8], start: u64) -> io::Result<usize> {
     let offset = libc::off_t::try_from(start).map_err(io::Error::other)?;
     let iov = libc::iovec {
         iov_base: buf.as_mut_ptr().cast(),

@@ -20,6 +20,7 @@ use tracing::{debug, info, warn};
 
 use super::config::HttpConfig;
 use super::handler;
+use super::sendfile::{SendfileSpans, SendfileStream};
 use crate::tftp::config::ClientFiles;
 
 /// Why the HTTP server cannot start.
@@ -273,11 +274,12 @@ async fn serve_connection(
     cancel: CancellationToken,
 ) {
     let _ = stream.set_nodelay(true);
+    let spans = SendfileSpans::default();
     let service = {
-        let cfg = Arc::clone(&cfg);
+        let (cfg, spans) = (Arc::clone(&cfg), spans.clone());
         service_fn(move |req| {
-            let cfg = Arc::clone(&cfg);
-            async move { Ok::<_, Infallible>(handler::handle(&cfg, peer, req).await) }
+            let (cfg, spans) = (Arc::clone(&cfg), spans.clone());
+            async move { Ok::<_, Infallible>(handler::handle(&cfg, peer, req, Some(spans)).await) }
         })
     };
     let mut builder = http1::Builder::new();
@@ -287,7 +289,9 @@ async fn serve_connection(
         .max_headers(cfg.max_headers)
         .max_header_size(cfg.max_header_bytes)
         .max_buf_size(WRITE_QUEUE.max(cfg.max_header_bytes + 1024))
-        .keep_alive(true);
+        .keep_alive(true)
+        .writev(true); // a queue of the body's buffers, never copied: see `sendfile`
+    let stream = SendfileStream::new(stream, spans);
     let conn = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
     tokio::select! {
