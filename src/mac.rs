@@ -117,6 +117,13 @@ impl fmt::Debug for MacAddr {
     }
 }
 
+/// As text (`52:54:00:12:34:56`), in the status API's JSON.
+impl serde::Serialize for MacAddr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
