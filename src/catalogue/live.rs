@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::SystemTime;
 
 use arc_swap::ArcSwap;
 use tokio::sync::mpsc;
@@ -14,7 +15,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::{scan, Catalogue};
 use crate::http::config::{Region, Regions};
-use crate::watch::{self, Events};
+use crate::events::event::{Reload, Reloaded};
+use crate::events::{Event, Events};
+use crate::watch::{self, Events as Changes};
 
 /// The catalogue every server reads.
 pub type Shared = Arc<ArcSwap<Catalogue>>;
@@ -29,26 +32,26 @@ pub fn empty(root: PathBuf) -> Shared {
 
 /// Scans the root into `shared` at once, then again whenever something
 /// under it changes or on SIGHUP, until `cancel`.
-pub fn watch(shared: Shared, cancel: CancellationToken) -> JoinHandle<()> {
+pub fn watch(shared: Shared, events: Events, cancel: CancellationToken) -> JoinHandle<()> {
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     tokio::spawn(async move {
         let root = shared.load().root.clone();
         let (tx, mut rx) = mpsc::channel::<()>(1);
-        let _watcher = watch::start(&root, "the boot root", Events::ModificationsAndCloses, tx);
-        rescan(&shared).await;
+        let _watcher = watch::start(&root, "the boot root", Changes::ModificationsAndCloses, tx);
+        rescan(&shared, &events).await;
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => break,
                 Some(()) = rx.recv() => if !watch::settle(&mut rx, &cancel).await { break },
                 Some(()) = async { hup.as_mut()?.recv().await } => {},
             }
-            rescan(&shared).await;
+            rescan(&shared, &events).await;
         }
     })
 }
 
-async fn rescan(shared: &Shared) {
-    let shared = Arc::clone(shared);
+async fn rescan(shared: &Shared, events: &Events) {
+    let (shared, events) = (Arc::clone(shared), events.clone());
     let done = tokio::task::spawn_blocking(move || {
         let old = shared.load_full();
         let new = scan(&old.root, Some(&old));
@@ -56,6 +59,12 @@ async fn rescan(shared: &Shared) {
             let root = new.root.display().to_string();
             let (entries, skipped) = (new.entries.len(), new.skipped.len());
             tracing::info!(entries, skipped, root, "image catalogue");
+            events.emit(Event::Reload(Reload {
+                at: SystemTime::now(),
+                what: Reloaded::Catalogue,
+                ok: true,
+                detail: summary(&new),
+            }));
         }
         shared.store(Arc::new(new));
     })
@@ -63,6 +72,16 @@ async fn rescan(shared: &Shared) {
     if let Err(e) = done {
         tracing::warn!("catalogue rescan failed: {e}");
     }
+}
+
+/// The catalogue in a line or a few: its entries, and each ISO skipped
+/// with why.
+fn summary(catalogue: &Catalogue) -> String {
+    let mut text = format!("{} entries", catalogue.entries.len());
+    for skipped in &catalogue.skipped {
+        text.push_str(&format!("\nskipped {}: {}", skipped.id, skipped.reason));
+    }
+    text
 }
 
 fn changed(old: &Catalogue, new: &Catalogue) -> bool {

@@ -17,6 +17,7 @@ use tracing::warn;
 use crate::dhcp::listen::Link;
 use crate::dhcp::pool::Lease;
 use crate::dhcp::reply::Destination;
+use crate::dhcp::report::Report;
 use crate::dhcp::store::{LeaseStore, StoreError};
 use crate::dhcp::view::LeaseView;
 
@@ -48,8 +49,8 @@ pub(crate) struct Outgoing {
 
 /// Work for the committer, in decision order.
 pub(crate) enum Commit {
-    /// Persist these records, then send the reply.
-    Leases(Vec<Lease>, Option<Outgoing>),
+    /// Persist these records, then send the reply and report the decision.
+    Leases(Vec<Lease>, Option<Outgoing>, Option<Report>),
     /// Rewrite the snapshot with this complete state.
     Compact(Vec<Lease>),
 }
@@ -108,10 +109,10 @@ pub(crate) async fn commit_loop<S: Journal>(
         let mut changes = Vec::new();
         for c in batch {
             match c {
-                Commit::Leases(leases, out) => {
+                Commit::Leases(leases, out, report) => {
                     changes.extend(leases.iter().cloned());
                     pending.extend(leases);
-                    outgoing.extend(out);
+                    outgoing.push((out, report));
                 }
                 Commit::Compact(all) => {
                     jobs.push(Job::Append(std::mem::take(&mut pending)));
@@ -141,8 +142,15 @@ pub(crate) async fn commit_loop<S: Journal>(
         };
         if ok {
             view.apply(&changes);
-            for o in &outgoing {
+        }
+        for (out, report) in outgoing {
+            if let (true, Some(o)) = (ok, &out) {
                 send(o).await;
+            }
+            match (report, ok) {
+                (Some(r), true) => r.sent(),
+                (Some(r), false) => r.withheld("the lease store could not be written"),
+                (None, _) => {}
             }
         }
     }
@@ -260,7 +268,7 @@ mod tests {
                 link: None,
             };
             self.to_commit
-                .send(Commit::Leases(vec![lease], Some(out)))
+                .send(Commit::Leases(vec![lease], Some(out), None))
                 .unwrap();
         }
 

@@ -23,6 +23,7 @@ pub mod probing;
 pub mod pxe;
 pub mod reason;
 pub mod reply;
+mod report;
 pub mod server;
 pub mod store;
 pub mod unicast;

@@ -98,6 +98,8 @@ pub struct Decision {
     pub changes: Vec<Lease>,
     /// Ping this address, then call [`Core::probe_result`](crate::dhcp::decide::Core::probe_result) with the request.
     pub probe: Option<Ipv4Addr>,
+    /// The profile the client matched (for the log and the status page).
+    pub profile: Option<String>,
 }
 
 impl Decision {
@@ -107,6 +109,7 @@ impl Decision {
             reason,
             changes: Vec::new(),
             probe: None,
+            profile: None,
         }
     }
 }

@@ -34,6 +34,9 @@ use crate::dhcp::pool::{Lease, Secs};
 use crate::dhcp::probe;
 use crate::dhcp::probing::{self, Budget, Method};
 use crate::dhcp::reply::Context;
+use crate::dhcp::report::Report;
+use crate::events::event::Probe;
+use crate::events::{Event, Events};
 use crate::dhcp::store::{LeaseStore, StoreError};
 use crate::dhcp::view::LeaseView;
 use crate::dhcp::wire;
@@ -75,6 +78,10 @@ struct ProbeDone {
     msg: Message,
     ctx: Context,
     listener: usize,
+    /// When the request arrived.
+    received: Instant,
+    /// How it was probed (`arp`, `icmp`), `None` when it was not.
+    by: Option<&'static str>,
 }
 
 /// Runs the DHCP responder until `cancel` fires.
@@ -95,7 +102,7 @@ pub async fn run_with_view(
     cancel: CancellationToken,
 ) -> Result<(), DhcpError> {
     let sockets = Sockets::open(&config)?;
-    run_with_sockets(config, sockets, lookup, view, cancel).await
+    run_with_sockets(config, sockets, lookup, view, Events::default(), cancel).await
 }
 
 /// [`run_with_view`] on sockets opened beforehand ([`Sockets::open`], with
@@ -105,6 +112,7 @@ pub async fn run_with_sockets(
     sockets: Sockets,
     lookup: LookupSource,
     view: LeaseView,
+    events: Events,
     cancel: CancellationToken,
 ) -> Result<(), DhcpError> {
     config.validate()?;
@@ -130,6 +138,7 @@ pub async fn run_with_sockets(
         since_compact: 0,
         probing: HashSet::new(),
         icmp: Budget::icmp(),
+        events,
     };
     shell.decide_loop(cancel).await;
     let Shell { commit_tx, .. } = shell;
@@ -164,6 +173,8 @@ struct Shell {
     probing: HashSet<Ipv4Addr>,
     /// Bounds ICMP probes (ARP probes need no bound: they cost the kernel nothing).
     icmp: Budget,
+    /// Where decisions and probes are reported.
+    events: Events,
 }
 
 impl Shell {
@@ -177,7 +188,8 @@ impl Shell {
                 (i, got) = recv_any(&listeners, &mut buf) => match got {
                     Ok((n, SocketAddr::V4(source))) => {
                         let bytes = buf.get(..n).unwrap_or(&[]);
-                        self.on_datagram(bytes, source, i, &probe_tx).await;
+                        let received = Instant::now();
+                        self.on_datagram(bytes, source, i, received, &probe_tx).await;
                     }
                     Ok(_) => {}
                     Err(e) => warn!(error = %e, "dhcp receive failed"),
@@ -206,6 +218,7 @@ impl Shell {
         bytes: &[u8],
         source: SocketAddrV4,
         listener: usize,
+        received: Instant,
         probe_tx: &mpsc::Sender<ProbeDone>,
     ) {
         let msg = match wire::decode(bytes) {
@@ -225,13 +238,21 @@ impl Shell {
         };
         let profiles = self.profiles();
         let decision = self.core.handle(&msg, &ctx, &*profiles, unix_now());
-        self.carry_out(decision, msg, ctx, listener, probe_tx).await;
+        self.carry_out(decision, msg, ctx, (listener, received), probe_tx)
+            .await;
     }
 
     async fn on_probe(&mut self, done: ProbeDone, probe_tx: &mpsc::Sender<ProbeDone>) {
         self.probing.remove(&done.ip);
         if done.icmp {
             self.icmp.finish();
+        }
+        if let Some(by) = done.by {
+            self.events.emit(Event::Probe(Probe {
+                address: done.ip,
+                by,
+                in_use: done.in_use.is_some(),
+            }));
         }
         let profiles = self.profiles();
         let decision = self.core.probe_result(
@@ -246,7 +267,8 @@ impl Shell {
             exchange_span(&done.msg)
                 .in_scope(|| warn!(ip = %done.ip, "address in use, not offered ({why})"));
         }
-        self.carry_out(decision, done.msg, done.ctx, done.listener, probe_tx)
+        let from = (done.listener, done.received);
+        self.carry_out(decision, done.msg, done.ctx, from, probe_tx)
             .await;
     }
 
@@ -255,13 +277,15 @@ impl Shell {
         d: Decision,
         msg: Message,
         ctx: Context,
-        listener: usize,
+        (listener, received): (usize, Instant),
         probe_tx: &mpsc::Sender<ProbeDone>,
     ) {
         let span = exchange_span(&msg);
+        let profile = d.profile.as_deref().unwrap_or("-");
         span.in_scope(
-            || info!(reason = %d.reason, reply = ?d.reply.as_ref().map(|r| r.kind), "decision"),
+            || info!(reason = %d.reason, reply = ?d.reply.as_ref().map(|r| r.kind), profile, "decision"),
         );
+        let report = Report::new(&self.events, &msg, &d, received);
         let Some(l) = self.listeners.get(listener) else {
             return;
         };
@@ -273,18 +297,23 @@ impl Shell {
         });
         if !d.changes.is_empty() {
             // the reply (if any) leaves once the changes are on disk
-            self.commit(d.changes, out);
-        } else if let Some(o) = out {
-            send(&o).instrument(span).await;
+            self.commit(d.changes, out, report);
+        } else {
+            if let Some(o) = out {
+                send(&o).instrument(span).await;
+            }
+            report.sent();
         }
         if let Some(ip) = d.probe {
-            self.start_probe(ip, msg, ctx, listener, probe_tx.clone());
+            self.start_probe(ip, msg, ctx, (listener, received), probe_tx.clone());
         }
     }
 
-    fn commit(&mut self, changes: Vec<Lease>, out: Option<Outgoing>) {
+    fn commit(&mut self, changes: Vec<Lease>, out: Option<Outgoing>, report: Report) {
         self.since_compact += changes.len();
-        let _ = self.commit_tx.send(Commit::Leases(changes, out));
+        let _ = self
+            .commit_tx
+            .send(Commit::Leases(changes, out, Some(report)));
         if self.since_compact > COMPACT_AFTER.max(2 * self.core.table().len()) {
             self.since_compact = 0;
             let _ = self
@@ -301,7 +330,7 @@ impl Shell {
         ip: Ipv4Addr,
         msg: Message,
         ctx: Context,
-        listener: usize,
+        (listener, received): (usize, Instant),
         tx: mpsc::Sender<ProbeDone>,
     ) {
         if !self.probing.insert(ip) {
@@ -333,6 +362,12 @@ impl Shell {
                 msg,
                 ctx,
                 listener,
+                received,
+                by: match method {
+                    Method::Arp => Some("arp"),
+                    Method::Icmp => Some("icmp"),
+                    Method::Skip => None,
+                },
             };
             let _ = tx.send(done).await;
         });

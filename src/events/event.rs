@@ -135,6 +135,9 @@ pub enum Outcome {
         /// In words.
         why: String,
     },
+    /// The client asked for the size only and ended the transfer after
+    /// the answer (UEFI firmware's first request for each file).
+    SizeProbe,
 }
 
 impl Outcome {
@@ -144,6 +147,7 @@ impl Outcome {
             Outcome::Done => "done",
             Outcome::Failed { .. } => "failed",
             Outcome::Gone { .. } => "gone",
+            Outcome::SizeProbe => "size_probe",
         }
     }
 }

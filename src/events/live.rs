@@ -378,6 +378,7 @@ fn describe_outcome(t: &Transfer) -> String {
         Some(Outcome::Done) => format!("done: {} bytes in {secs:.1} s", t.bytes),
         Some(Outcome::Failed { code, why }) => format!("failed ({code}): {why}"),
         Some(Outcome::Gone { why }) => format!("stopped after {} bytes: {why}", t.bytes),
+        Some(Outcome::SizeProbe) => "size asked, then ended by the client".into(),
         None => String::new(),
     }
 }

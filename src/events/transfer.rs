@@ -61,6 +61,13 @@ impl Tracker {
         }
     }
 
+    /// Reports a request refused before any byte moved (`code`: the TFTP
+    /// error code or HTTP status).
+    pub fn refused(events: &Events, t: NewTransfer, code: u16, why: &str) {
+        let why = why.to_string();
+        Tracker::start(events, t).end(Outcome::Failed { code, why }, 0, 0);
+    }
+
     /// `bytes` moved so far; reported when the last report is old enough.
     pub fn progress(&mut self, bytes: u64) {
         self.bytes = bytes;

@@ -17,6 +17,8 @@ use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 
 use super::plan::Piece;
+use crate::events::event::Outcome;
+use crate::events::Tracker;
 use super::read::ChunkReader;
 use super::sendfile::{cached, SendfileSpans};
 
@@ -68,6 +70,8 @@ pub struct Delivery {
     pub ranges: String,
     /// A progress line is due after this (long downloads).
     pub next_progress: Duration,
+    /// Reports the transfer to the event stream (bodies of GETs).
+    pub tracker: Option<Tracker>,
 }
 
 /// Long downloads log progress this often.
@@ -76,6 +80,9 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 impl Delivery {
     fn sent(&mut self, n: u64) {
         self.sent += n;
+        if let Some(tracker) = &mut self.tracker {
+            tracker.progress(self.sent);
+        }
         let elapsed = self.started.elapsed();
         if elapsed >= self.next_progress && self.planned > 0 {
             self.next_progress = elapsed + PROGRESS_EVERY;
@@ -89,10 +96,17 @@ impl Drop for Delivery {
     fn drop(&mut self) {
         let ms = self.started.elapsed().as_millis();
         let (status, sent, of, ranges) = (self.status, self.sent, self.planned, &self.ranges);
-        if sent >= of {
+        let outcome = if sent >= of {
             tracing::info!(parent: &self.span, status, bytes = sent, range = %ranges, ms, "sent");
+            Outcome::Done
         } else {
             tracing::warn!(parent: &self.span, status, bytes = sent, of, range = %ranges, ms, "client went away");
+            Outcome::Gone {
+                why: "client went away".into(),
+            }
+        };
+        if let Some(tracker) = self.tracker.take() {
+            tracker.end(outcome, sent, 0);
         }
     }
 }

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::events::Events;
 use crate::tftp::config::ClientFiles;
 use crate::tftp::fs::RootPolicy;
 
@@ -55,6 +56,8 @@ pub struct HttpConfig {
     pub max_header_bytes: usize,
     /// Most header fields in one request.
     pub max_headers: usize,
+    /// Where transfers are reported.
+    pub events: Events,
 }
 
 impl HttpConfig {
@@ -71,6 +74,7 @@ impl HttpConfig {
             header_timeout: Duration::from_secs(10),
             max_header_bytes: 16 << 10,
             max_headers: 64,
+            events: Events::default(),
         }
     }
 }

@@ -19,6 +19,7 @@ use super::body::{self, Body, Content, Delivery};
 use super::config::{HttpConfig, Region};
 use super::path::{request_path, PathError};
 use super::plan::{self, etag_for, Resource};
+use super::report;
 use super::sendfile::SendfileSpans;
 use crate::tftp::fs::FsError;
 
@@ -37,21 +38,30 @@ pub async fn handle(
         }
         None => info_span!("http", %peer, method = %req.method(), path = %req.uri().path()),
     };
+    let request = report::Request {
+        peer,
+        mac: mac.as_deref().and_then(|m| m.parse().ok()),
+        path: req.uri().path().to_string(),
+    };
+    let refuse = |status: StatusCode, why: &str| {
+        report::refused(&cfg.events, &request, status.as_u16(), why);
+        refuse(&span, status, why)
+    };
     let head = match *req.method() {
         Method::GET => false,
         Method::HEAD => true,
-        _ => return refuse(&span, StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD"),
+        _ => return refuse(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD"),
     };
     let name = match request_path(req.uri().path()) {
         Ok(p) => p.name,
         Err(e @ (PathError::BadEscape | PathError::NotUtf8)) => {
-            return refuse(&span, StatusCode::BAD_REQUEST, &e.to_string())
+            return refuse(StatusCode::BAD_REQUEST, &e.to_string())
         }
-        Err(e) => return refuse(&span, StatusCode::FORBIDDEN, &e.to_string()),
+        Err(e) => return refuse(StatusCode::FORBIDDEN, &e.to_string()),
     };
     let found = match find(cfg, peer, name).await {
         Ok(found) => found,
-        Err(e) => return refuse(&span, status_of(&e), &e.to_string()),
+        Err(e) => return refuse(status_of(&e), &e.to_string()),
     };
     if !head {
         if let Some(files) = &cfg.client_files {
@@ -59,6 +69,8 @@ pub async fn handle(
         }
     }
     let answer = plan::answer(&found.resource, req.headers(), head);
+    let tracker = (!head && answer.status.is_success())
+        .then(|| report::start(&cfg.events, &request, answer.body_len()));
     let delivery = Delivery {
         span,
         status: answer.status.as_u16(),
@@ -67,6 +79,7 @@ pub async fn handle(
         started,
         ranges: describe_ranges(answer.ranges.as_deref()),
         next_progress: std::time::Duration::from_secs(5),
+        tracker,
     };
     let mut response = Response::new(body::stream(found.content, answer.body, delivery, sendfile));
     *response.status_mut() = answer.status;

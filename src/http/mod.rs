@@ -20,6 +20,7 @@ pub mod listen;
 pub mod path;
 pub mod plan;
 pub mod read;
+pub mod report;
 pub mod sendfile;
 pub mod server;
 

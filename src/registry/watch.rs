@@ -7,6 +7,10 @@
 //! flight keeps the `Arc<Registry>` it loaded, so it always sees one
 //! consistent registry.
 
+use std::time::SystemTime;
+
+use crate::events::event::{Reload, Reloaded as What};
+use crate::events::{Event, Events};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -16,7 +20,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::boot::ProfileLookup;
-use crate::watch::{settle, Events};
+use crate::watch::{self, settle};
 
 use super::lookup::Registry;
 use super::source::check;
@@ -37,8 +41,8 @@ pub enum Reloaded {
     },
     /// The profiles have problems; the previous registry stays.
     Kept {
-        /// How many problems (each was logged).
-        problems: usize,
+        /// The problems, as logged (`file:line: ...`).
+        errors: Vec<String>,
     },
     /// There is no profiles directory: nothing changed.
     NoDirectory,
@@ -72,7 +76,7 @@ pub fn reload(profiles_dir: &Path, boot_root: &Path, shared: &ArcSwap<Registry>)
                 "profiles not reloaded; keeping the last good registry"
             );
             Reloaded::Kept {
-                problems: diags.len(),
+                errors: diags.iter().map(ToString::to_string).collect(),
             }
         }
     }
@@ -88,6 +92,7 @@ pub fn watch(
     shared: Arc<ArcSwap<Registry>>,
     cancel: CancellationToken,
     after_swap: Option<AfterSwap>,
+    events: Events,
 ) -> JoinHandle<()> {
     // installed before returning, so a SIGHUP right after start-up is ours
     let mut hup = hangups();
@@ -106,9 +111,11 @@ pub fn watch(
                 Some(()) = next_hangup(&mut hup) => tracing::info!("SIGHUP: reloading profiles"),
             }
             let (dir, root, reg) = (profiles_dir.clone(), boot_root.clone(), shared.clone());
-            let hook = after_swap.clone();
+            let (hook, events) = (after_swap.clone(), events.clone());
             let done = tokio::task::spawn_blocking(move || {
-                if let (Reloaded::Swapped { .. }, Some(hook)) = (reload(&dir, &root, &reg), hook) {
+                let reloaded = reload(&dir, &root, &reg);
+                report(&events, &reloaded);
+                if let (Reloaded::Swapped { .. }, Some(hook)) = (reloaded, hook) {
                     hook(&reg.load());
                 }
             })
@@ -120,6 +127,24 @@ pub fn watch(
     })
 }
 
+/// Tells the event stream what a reload did.
+fn report(events: &Events, reloaded: &Reloaded) {
+    let (ok, detail) = match reloaded {
+        Reloaded::Swapped {
+            profiles,
+            reservations,
+        } => (true, format!("{profiles} profiles, {reservations} reservations")),
+        Reloaded::Kept { errors } => (false, errors.join("\n")),
+        Reloaded::NoDirectory => return,
+    };
+    events.emit(Event::Reload(Reload {
+        at: SystemTime::now(),
+        what: What::Profiles,
+        ok,
+        detail,
+    }));
+}
+
 /// Starts the file watcher; without one (no inotify? no directory yet?),
 /// SIGHUP still works.
 fn start_watcher(dir: &Path, tx: mpsc::Sender<()>) -> Option<notify::RecommendedWatcher> {
@@ -127,7 +152,7 @@ fn start_watcher(dir: &Path, tx: mpsc::Sender<()>) -> Option<notify::Recommended
         tracing::info!(dir = %dir.display(), "no profiles directory to watch; once it exists, load it with SIGHUP");
         return None;
     }
-    crate::watch::start(dir, "profiles", Events::Modifications, tx)
+    watch::start(dir, "profiles", watch::Events::Modifications, tx)
 }
 
 type Hangups = Option<tokio::signal::unix::Signal>;
@@ -172,10 +197,10 @@ mod tests {
             }
         );
         std::fs::write(dir.path().join("p.yaml"), "name: [\n").unwrap();
-        assert_eq!(
+        assert!(matches!(
             reload(dir.path(), dir.path(), &shared),
-            Reloaded::Kept { problems: 1 }
-        );
+            Reloaded::Kept { errors } if errors.len() == 1
+        ));
         assert_eq!(shared.load().profile_names(), vec!["a"]);
     }
 

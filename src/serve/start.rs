@@ -16,6 +16,7 @@ use tracing::{info, warn};
 use crate::autoaddr::{self, AssignedAddress};
 use crate::dhcp::server::Sockets;
 use crate::dhcp::view::LeaseView;
+use crate::events::Events;
 use crate::pidfile::Pidfile;
 use crate::privileges;
 use crate::registry::{self, Registry};
@@ -46,6 +47,8 @@ pub struct Prepared {
     served: Option<Vec<Subnet>>,
     /// The image catalogue, scanned and watched once running (when HTTP runs).
     catalogue: catalogue::live::Shared,
+    /// The stream every server reports to.
+    events: Events,
 }
 
 /// Plans, adds bare-port addresses, loads the profiles, prints what is
@@ -63,6 +66,11 @@ pub fn prepare(mut args: ServeOptions) -> Result<Prepared, ServeError> {
     let Networks { nets, assigned } = networks(&mut args, &file)?;
     let mut plan = plan(&args, &file, &base, nets)?;
     plan::refuse_own_reservations(&plan, &registry)?;
+    let events = Events::default();
+    plan.tftp.events = events.clone();
+    if let Some(http) = &mut plan.http {
+        http.events = events.clone();
+    }
     let http = bind_http(&mut plan)?;
     eprint!("{}", describe(&plan, &registry));
     let served = served_subnets(&plan);
@@ -101,6 +109,7 @@ pub fn prepare(mut args: ServeOptions) -> Result<Prepared, ServeError> {
         pidfile,
         served,
         catalogue,
+        events,
     })
 }
 
@@ -164,13 +173,14 @@ impl Prepared {
         let catalogue = self
             .http
             .is_some()
-            .then(|| catalogue::live::watch(self.catalogue, keep.clone()));
+            .then(|| catalogue::live::watch(self.catalogue, self.events.clone(), keep.clone()));
         let assigned = self.assigned.clone();
         let pidfile = self.pidfile;
         let servers = Servers {
             tftp: self.tftp,
             http: self.http,
             dhcp: self.dhcp,
+            events: self.events,
         };
         let after_reload = self.served.map(reservations::after_reload);
         let result = serve(
@@ -207,11 +217,12 @@ impl Prepared {
     }
 }
 
-/// The bound servers.
+/// The bound servers, and the stream they report to.
 struct Servers {
     tftp: TftpServer,
     http: Option<HttpServer>,
     dhcp: Sockets,
+    events: Events,
 }
 
 /// Runs the servers until `cancel` or a fatal error.
@@ -223,7 +234,12 @@ async fn serve(
     after_reload: Option<registry::AfterSwap>,
     cancel: CancellationToken,
 ) -> Result<(), ServeError> {
-    let Servers { tftp, http, dhcp } = servers;
+    let Servers {
+        tftp,
+        http,
+        dhcp,
+        events,
+    } = servers;
     // always: SIGHUP must reload (or say there is nothing to), never kill
     let watcher = registry::watch(
         plan.profiles.clone(),
@@ -231,6 +247,7 @@ async fn serve(
         Arc::clone(&shared),
         cancel.child_token(),
         after_reload,
+        events.clone(),
     );
     // the map file is read again on the same SIGHUP as the profiles
     let map_reload = plan.tftp.map_file.clone().map(|path| {
@@ -245,6 +262,7 @@ async fn serve(
         dhcp,
         lookup,
         leases,
+        events,
         cancel.child_token(),
     )
     .await;

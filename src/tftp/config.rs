@@ -94,6 +94,8 @@ pub struct TftpConfig {
     /// its socket without sleeping before it sleeps (`--busy-poll`; zero:
     /// never). See [`super::udp::TransferSocket::recv_until`].
     pub busy_poll: Duration,
+    /// Where transfers are reported.
+    pub events: crate::events::Events,
 }
 
 impl TftpConfig {
@@ -119,6 +121,7 @@ impl TftpConfig {
             progress_after: Duration::from_secs(3),
             client_files: None,
             busy_poll: DEFAULT_BUSY_POLL,
+            events: crate::events::Events::default(),
         }
     }
 }

@@ -117,8 +117,12 @@ impl Core {
             return Decision::silent(Reason::Silent("hardware address shorter than 6 bytes"));
         };
         let profile = lookup.lookup(&client);
+        let name = profile.as_ref().map(|p| p.name.clone());
         if self.cfg.known_clients_only && !profile.as_ref().is_some_and(|p| p.known) {
-            return Decision::silent(Reason::UnknownClient);
+            return Decision {
+                profile: name,
+                ..Decision::silent(Reason::UnknownClient)
+            };
         }
         let ex = Exchange {
             req,
@@ -131,7 +135,10 @@ impl Core {
             Mode::Proxy => self.proxy(&ex, kind),
             Mode::Authoritative => self.authoritative(&ex, kind),
         };
-        result.unwrap_or_else(Decision::silent)
+        Decision {
+            profile: name,
+            ..result.unwrap_or_else(Decision::silent)
+        }
     }
 
     /// The shell's ping of `ip` (asked for by a decision on `req`) finished.
@@ -228,6 +235,7 @@ impl Core {
                 reason: Reason::Probe(alloc.ip),
                 changes: Vec::new(),
                 probe: Some(alloc.ip),
+                profile: None,
             });
         }
         self.table.offer(alloc.ip, mac, until, true);
@@ -243,6 +251,7 @@ impl Core {
             reason: Reason::Offer { ip: alloc.ip, boot },
             changes: Vec::new(),
             probe: None,
+            profile: None,
         })
     }
 
@@ -261,6 +270,7 @@ impl Core {
                 reason: Reason::Released(ip),
                 changes: vec![lease],
                 probe: None,
+                profile: None,
             },
             None => Decision::silent(Reason::Silent(
                 "RELEASE for an address this client does not hold",
@@ -284,6 +294,7 @@ impl Core {
             reason: Reason::Declined(ip),
             changes: vec![lease],
             probe: None,
+            profile: None,
         }
     }
 
@@ -302,6 +313,7 @@ impl Core {
             reason: Reason::InformAck { boot },
             changes: Vec::new(),
             probe: None,
+            profile: None,
         })
     }
 

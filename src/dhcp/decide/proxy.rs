@@ -40,6 +40,7 @@ impl Core {
             reason,
             changes: Vec::new(),
             probe: None,
+            profile: None,
         })
     }
 }

@@ -32,6 +32,7 @@ impl Core {
             reason: Reason::Ack { ip, boot },
             changes: vec![lease],
             probe: None,
+            profile: None,
         })
     }
 
@@ -122,6 +123,7 @@ impl Core {
             reason: Reason::Nak { ip, why },
             changes: Vec::new(),
             probe: None,
+            profile: None,
         })
     }
 }

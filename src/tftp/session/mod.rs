@@ -9,6 +9,8 @@
 //! next send, with no runtime in between (no event loop hand-off, no
 //! cross-thread wake-up). File reads and writes block only that thread.
 
+use crate::events::event::Protocol;
+use crate::events::{NewTransfer, Tracker};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -126,14 +128,37 @@ impl Session {
         }
     }
 
-    fn refuse_fs(&self, err: &FsError) {
+    fn refuse_fs(&self, err: &FsError, name: &str, upload: bool) {
         let (code, message) = err.to_tftp();
         match err {
             FsError::NotFound => info!("file not found"),
             FsError::Io(e) => warn!("refused: {e}"),
             other => info!("refused: {other}"),
         }
+        let events = &self.cfg.events;
+        Tracker::refused(events, self.transfer(name, None, upload), code.code(), &message);
         self.refuse(code, &message);
+    }
+
+    /// The transfer of `name` as the event stream knows it.
+    fn transfer(&self, name: &str, size: Option<u64>, upload: bool) -> NewTransfer {
+        let files = self.cfg.client_files.as_ref();
+        NewTransfer {
+            protocol: Protocol::Tftp,
+            peer: self.peer,
+            mac: files
+                .and_then(|f| f.mac(self.peer.ip()))
+                .and_then(|m| m.parse().ok()),
+            file: name.to_string(),
+            size,
+            upload,
+        }
+    }
+
+    /// Progress lines and the event stream's reports for `name`.
+    fn progress(&self, name: &str, size: Option<u64>, upload: bool, started: Instant) -> Progress {
+        let tracker = Tracker::start(&self.cfg.events, self.transfer(name, size, upload));
+        Progress::new(size, started, self.cfg.progress_after).tracked(tracker)
     }
 
     fn negotiate(&self, request: &OwnedRequest) -> Negotiated {
@@ -177,7 +202,7 @@ impl Session {
     fn run_read(&mut self, request: &OwnedRequest, name: &str) {
         let mut source = match self.open_source(request, name) {
             Ok(source) => source,
-            Err(err) => return self.refuse_fs(&err),
+            Err(err) => return self.refuse_fs(&err, name, false),
         };
         let negotiated = self.negotiate(request);
         let size = source.len();
@@ -191,7 +216,7 @@ impl Session {
             request_len: request.wire_len,
         });
         let started = Instant::now();
-        let mut progress = Progress::new(Some(size), started, self.cfg.progress_after);
+        let mut progress = self.progress(name, Some(size), false, started);
         let mut batch = Batch::new(udp::MAX_SEGMENTS, udp::MAX_BATCH_BYTES);
         let mut buf = vec![0u8; 65536];
         let read = |sender: &mut Sender, source: &mut Source| {
@@ -253,6 +278,8 @@ impl Session {
             started.elapsed(),
             Some(size),
         );
+        let tsize = negotiated.tsize_requested.is_some();
+        progress.end(&outcome, sender.stats(), tsize);
     }
 
     fn run_write(&mut self, request: &OwnedRequest, name: &str) {
@@ -274,7 +301,7 @@ impl Session {
             .and_then(|path| root.begin_upload(&path, announced));
         let mut upload = match begun {
             Ok(upload) => upload,
-            Err(err) => return self.refuse_fs(&err),
+            Err(err) => return self.refuse_fs(&err, name, true),
         };
         let client_keep = self
             .cfg
@@ -294,7 +321,7 @@ impl Session {
             request_len: request.wire_len,
         });
         let started = Instant::now();
-        let mut progress = Progress::new(announced, started, self.cfg.progress_after);
+        let mut progress = self.progress(name, announced, true, started);
         let mut sink = Sink::new(request.mode, upload);
         let mut buf = vec![0u8; 65536];
         loop {
@@ -365,6 +392,7 @@ impl Session {
             started.elapsed(),
             announced,
         );
+        progress.end(&outcome, receiver.stats(), false);
         if outcome == Outcome::Complete {
             info!(path = %target.display(), "upload stored");
         }

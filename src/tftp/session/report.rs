@@ -6,16 +6,20 @@ use std::time::{Duration, Instant};
 use tracing::{debug, info, warn};
 
 use super::OwnedRequest;
+use crate::events::event::Outcome as Reported;
+use crate::events::Tracker;
 use crate::tftp::options::Negotiated;
 use crate::tftp::transfer::{Outcome, TransferStats};
 
-/// Progress lines for long transfers: every 10 % once past a few seconds.
+/// Progress lines for long transfers: every 10 % once past a few seconds;
+/// and the transfer's reports to the event stream.
 pub(super) struct Progress {
     total: Option<u64>,
     started: Instant,
     /// Transfers shorter than this log no progress lines.
     after: Duration,
     next_tenth: u64,
+    tracker: Option<Tracker>,
 }
 
 impl Progress {
@@ -25,10 +29,30 @@ impl Progress {
             started,
             after,
             next_tenth: 1,
+            tracker: None,
+        }
+    }
+
+    /// The same, reporting to the event stream through `tracker`.
+    pub(super) fn tracked(self, tracker: Tracker) -> Self {
+        Self {
+            tracker: Some(tracker),
+            ..self
+        }
+    }
+
+    /// Reports the end to the event stream.
+    pub(super) fn end(&mut self, outcome: &Outcome, stats: &TransferStats, tsize: bool) {
+        if let Some(tracker) = self.tracker.take() {
+            let ended = event_outcome(outcome, tsize);
+            tracker.end(ended, stats.bytes, stats.retransmitted);
         }
     }
 
     pub(super) fn report(&mut self, bytes: u64) {
+        if let Some(tracker) = &mut self.tracker {
+            tracker.progress(bytes);
+        }
         let Some(total) = self.total else { return };
         if self.next_tenth > 9 || bytes < total / 10 * self.next_tenth {
             return;
@@ -45,6 +69,28 @@ impl Progress {
             );
         }
         self.next_tenth = tenth + 1;
+    }
+}
+
+/// A transfer's outcome as the event stream tells it (`tsize`: the client
+/// asked for the size, so an end right after the OACK is a size probe).
+fn event_outcome(outcome: &Outcome, tsize: bool) -> Reported {
+    match outcome {
+        Outcome::Complete => Reported::Done,
+        Outcome::PeerError {
+            during_oack: true, ..
+        } if tsize => Reported::SizeProbe,
+        Outcome::PeerError { code, message, .. } => Reported::Failed {
+            code: code.code(),
+            why: format!("ended by the client: {message}"),
+        },
+        Outcome::LocalError { code, message } => Reported::Failed {
+            code: code.code(),
+            why: message.clone(),
+        },
+        Outcome::TimedOut => Reported::Gone {
+            why: "the client stopped answering".into(),
+        },
     }
 }
 
