@@ -14,9 +14,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{scan, Catalogue};
-use crate::http::config::{Region, Regions};
 use crate::events::event::{Reload, Reloaded};
 use crate::events::{Event, Events};
+use crate::http::config::{Region, Regions};
 use crate::watch::{self, Events as Changes};
 
 /// The catalogue every server reads.

@@ -35,11 +35,11 @@ use crate::dhcp::probe;
 use crate::dhcp::probing::{self, Budget, Method};
 use crate::dhcp::reply::Context;
 use crate::dhcp::report::Report;
-use crate::events::event::Probe;
-use crate::events::{Event, Events};
 use crate::dhcp::store::{LeaseStore, StoreError};
 use crate::dhcp::view::LeaseView;
 use crate::dhcp::wire;
+use crate::events::event::Probe;
+use crate::events::{Event, Events};
 
 /// Where the shell gets the current profiles: called once per request.
 pub type LookupSource = Arc<dyn Fn() -> Arc<dyn ProfileLookup> + Send + Sync>;

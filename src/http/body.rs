@@ -17,10 +17,10 @@ use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 
 use super::plan::Piece;
-use crate::events::event::Outcome;
-use crate::events::Tracker;
 use super::read::ChunkReader;
 use super::sendfile::{cached, SendfileSpans};
+use crate::events::event::Outcome;
+use crate::events::Tracker;
 
 /// Most bytes read from a file at once. A response holds one chunk: hyper
 /// asks for the next once it has written this one (its write queue is

@@ -133,7 +133,10 @@ fn report(events: &Events, reloaded: &Reloaded) {
         Reloaded::Swapped {
             profiles,
             reservations,
-        } => (true, format!("{profiles} profiles, {reservations} reservations")),
+        } => (
+            true,
+            format!("{profiles} profiles, {reservations} reservations"),
+        ),
         Reloaded::Kept { errors } => (false, errors.join("\n")),
         Reloaded::NoDirectory => return,
     };
@@ -238,12 +241,14 @@ mod tests {
         let first = check(dir.path(), dir.path()).unwrap();
         let shared = Arc::new(ArcSwap::from_pointee(first));
         let cancel = CancellationToken::new();
+        let events = Events::default();
         let task = watch(
             dir.path().into(),
             dir.path().into(),
             shared.clone(),
             cancel.clone(),
             None,
+            events.clone(),
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
 
@@ -257,6 +262,9 @@ mod tests {
             Arc::ptr_eq(&before, &shared.load_full()),
             "bad edit kept the old registry"
         );
+        let rejected = events.live().reloads().find(|r| !r.ok).cloned();
+        let detail = rejected.expect("the rejected edit is reported").detail;
+        assert!(detail.contains("p.yaml:2"), "{detail}");
 
         std::fs::write(
             dir.path().join("q.yaml"),
@@ -291,6 +299,7 @@ mod tests {
             shared.clone(),
             cancel.clone(),
             None,
+            Events::default(),
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
         // The boot root is not watched: adding the file changes nothing until SIGHUP.

@@ -136,7 +136,12 @@ impl Session {
             other => info!("refused: {other}"),
         }
         let events = &self.cfg.events;
-        Tracker::refused(events, self.transfer(name, None, upload), code.code(), &message);
+        Tracker::refused(
+            events,
+            self.transfer(name, None, upload),
+            code.code(),
+            &message,
+        );
         self.refuse(code, &message);
     }
 
