@@ -29,6 +29,8 @@ PACKAGES=(
     # systemd-analyze verify for the units in dist/systemd; setpriv starts
     # serve the way the unit does
     systemd util-linux
+    # the status page read by a headless browser; promtool checks /metrics
+    chromium prometheus
 )
 
 SUDO=()

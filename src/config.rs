@@ -44,6 +44,9 @@ pub struct FileConfig {
     /// HTTP settings.
     #[serde(default)]
     pub http: HttpSection,
+    /// The status page, API and metrics.
+    #[serde(default)]
+    pub status: StatusSection,
     /// Where the file was read from, to point errors at a key's line.
     #[serde(skip)]
     pub origin: Option<Origin>,
@@ -171,6 +174,16 @@ pub struct HttpSection {
     /// Where to listen, `ADDRESS` or `ADDRESS:PORT` each (default: each
     /// served interface's IPv4 address and its IPv6 addresses).
     pub listen: Option<Vec<String>>,
+}
+
+/// `status:`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct StatusSection {
+    /// Serve the status page (default false; true when `listen` is given).
+    pub enabled: Option<bool>,
+    /// Where, `ADDRESS:PORT` (default `127.0.0.1:9090`).
+    pub listen: Option<String>,
 }
 
 /// A configuration file that cannot be used.

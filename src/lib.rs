@@ -22,6 +22,7 @@ pub mod privileges;
 pub mod registry;
 pub mod serve;
 pub mod shutdown;
+pub mod status;
 pub mod tftp;
 #[cfg(test)]
 mod tidy;

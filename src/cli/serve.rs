@@ -179,6 +179,11 @@ pub struct ServeArgs {
     #[arg(long, overrides_with = "no_http")]
     pub http: bool,
 
+    /// Serve the status page, its JSON API and Prometheus metrics on this
+    /// address (default 127.0.0.1:9090 when given without one).
+    #[arg(long, value_name = "ADDR:PORT", num_args = 0..=1, default_missing_value = "127.0.0.1:9090")]
+    pub status: Option<String>,
+
     /// User to serve as once the sockets are open, when started as root;
     /// default: `netboot` if that user exists, else `nobody`. `root` keeps
     /// root (with a warning).
@@ -227,6 +232,7 @@ impl ServeArgs {
             verbose: self.verbose,
             http_port: self.http_port,
             http: pair(self.http, self.no_http),
+            status: self.status,
             user: self.user,
             pidfile: self.pidfile,
         }

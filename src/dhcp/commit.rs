@@ -50,7 +50,7 @@ pub(crate) struct Outgoing {
 /// Work for the committer, in decision order.
 pub(crate) enum Commit {
     /// Persist these records, then send the reply and report the decision.
-    Leases(Vec<Lease>, Option<Outgoing>, Option<Report>),
+    Leases(Vec<Lease>, Option<Outgoing>, Option<Box<Report>>),
     /// Rewrite the snapshot with this complete state.
     Compact(Vec<Lease>),
 }

@@ -313,7 +313,7 @@ impl Shell {
         self.since_compact += changes.len();
         let _ = self
             .commit_tx
-            .send(Commit::Leases(changes, out, Some(report)));
+            .send(Commit::Leases(changes, out, Some(Box::new(report))));
         if self.since_compact > COMPACT_AFTER.max(2 * self.core.table().len()) {
             self.since_compact = 0;
             let _ = self

@@ -16,6 +16,8 @@ pub struct Holder {
     pub mac: MacAddr,
     /// The host name it was given, if any.
     pub hostname: Option<String>,
+    /// When the lease ends (seconds since the Unix epoch).
+    pub expires: u64,
 }
 
 /// Bound leases by address; cheap to clone.
@@ -37,12 +39,23 @@ impl LeaseView {
                     Holder {
                         mac: lease.mac,
                         hostname: lease.hostname.clone(),
+                        expires: lease.expires,
                     },
                 );
             } else if map.get(&lease.ip).is_some_and(|h| h.mac == lease.mac) {
                 map.remove(&lease.ip);
             }
         }
+    }
+
+    /// Every bound lease, by address.
+    pub fn bound(&self) -> Vec<(Ipv4Addr, Holder)> {
+        let Ok(map) = self.inner.read() else {
+            return Vec::new();
+        };
+        let mut all: Vec<(Ipv4Addr, Holder)> = map.iter().map(|(ip, h)| (*ip, h.clone())).collect();
+        all.sort_by_key(|(ip, _)| *ip);
+        all
     }
 
     /// The holder of `ip`, if it has a bound lease.

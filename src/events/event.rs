@@ -2,6 +2,8 @@
 //! serialisable as the JSON the API and the live page read.
 
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::atomic::AtomicU64;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
@@ -106,6 +108,10 @@ pub struct Started {
     pub size: Option<u64>,
     /// True for an upload (TFTP write).
     pub upload: bool,
+    /// Bytes moved so far, kept current by the transfer itself (progress
+    /// events are spaced out; the page reads this).
+    #[serde(skip)]
+    pub moved: Arc<AtomicU64>,
 }
 
 /// A transfer's bytes so far.

@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::Ipv4Addr;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
@@ -40,13 +41,25 @@ pub struct Transfer {
     #[serde(with = "unix_ms")]
     pub updated: SystemTime,
     /// How it ended, once it has.
+    #[serde(flatten)]
     pub outcome: Option<Outcome>,
     /// Datagrams sent again (TFTP).
     pub retransmissions: u64,
 }
 
 impl Transfer {
-    /// Bytes a second since it started.
+    /// As it stands at `now`: a running transfer's bytes as the transfer
+    /// itself counts them.
+    pub fn at(&self, now: SystemTime) -> Transfer {
+        let mut t = self.clone();
+        if t.outcome.is_none() {
+            t.bytes = t.bytes.max(t.started.moved.load(Ordering::Relaxed));
+            t.updated = now.max(t.updated);
+        }
+        t
+    }
+
+    /// Bytes a second from its start to its last count.
     pub fn rate(&self) -> f64 {
         let secs = self
             .updated

@@ -36,6 +36,7 @@ fn started(id: u64, at: u64, file: &str) -> Event {
         file: file.into(),
         size: Some(1000),
         upload: false,
+        moved: Default::default(),
     })
 }
 

@@ -1,202 +1,120 @@
 //! Prometheus metrics, counted from the event stream (with what folding an
 //! event into the live state changed) and written in Prometheus' text
-//! format by the `prometheus-client` crate. Pool sizes are gauges set by
-//! the status server from the lease view just before each scrape.
+//! format by the `prometheus` crate (the classic format that Prometheus
+//! and `promtool` read). Pool sizes are gauges set by the status server
+//! from the lease view just before each scrape.
 
-use prometheus_client::encoding::EncodeLabelSet;
-use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::family::Family;
-use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
-use prometheus_client::registry::Registry;
+use prometheus::{
+    exponential_buckets, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
 
-use super::event::Event;
+use super::event::{Ended, Event, Outcome};
 use super::live::Applied;
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct DhcpLabels {
-    message: String,
-    reply: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ReplyLabels {
-    reply: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ProbeLabels {
-    by: String,
-    result: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct TransferLabels {
-    protocol: String,
-    outcome: String,
-    code: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ProtocolLabels {
-    protocol: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ReloadLabels {
-    what: String,
-    result: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct ServerLabels {
-    server: String,
-}
-
-/// Labels of a pool's gauges.
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct PoolLabels {
-    /// The pool's range, `first-last`.
-    pub pool: String,
-}
 
 /// Every metric netboot exports.
 pub struct Metrics {
     registry: Registry,
-    dhcp_messages: Family<DhcpLabels, Counter>,
-    dhcp_seconds: Family<ReplyLabels, Histogram>,
-    probes: Family<ProbeLabels, Counter>,
-    transfers: Family<TransferLabels, Counter>,
-    bytes_sent: Family<ProtocolLabels, Counter>,
-    bytes_received: Family<ProtocolLabels, Counter>,
-    retransmissions: Family<ProtocolLabels, Counter>,
-    in_progress: Family<ProtocolLabels, Gauge>,
-    reloads: Family<ReloadLabels, Counter>,
-    rogue_replies: Family<ServerLabels, Counter>,
-    /// Addresses in each pool.
-    pub pool_size: Family<PoolLabels, Gauge>,
-    /// Addresses of each pool leased now.
-    pub pool_used: Family<PoolLabels, Gauge>,
+    dhcp_messages: IntCounterVec,
+    dhcp_seconds: HistogramVec,
+    probes: IntCounterVec,
+    transfers: IntCounterVec,
+    bytes_sent: IntCounterVec,
+    bytes_received: IntCounterVec,
+    retransmissions: IntCounterVec,
+    in_progress: IntGaugeVec,
+    reloads: IntCounterVec,
+    rogue_replies: IntCounterVec,
+    pool_size: IntGaugeVec,
+    pool_used: IntGaugeVec,
 }
 
-fn latency_histogram() -> Histogram {
+// The definitions below fail only for a malformed name or label, and theirs
+// are fixed here (the unit test below builds them all): `expect` on them
+// cannot meet anything from outside.
+
+fn counter(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let opts = Opts::new(format!("netboot_{name}"), help);
+    let metric = IntCounterVec::new(opts, labels).expect("a fixed metric definition");
+    let _ = registry.register(Box::new(metric.clone()));
+    metric
+}
+
+fn gauge(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> IntGaugeVec {
+    let opts = Opts::new(format!("netboot_{name}"), help);
+    let metric = IntGaugeVec::new(opts, labels).expect("a fixed metric definition");
+    let _ = registry.register(Box::new(metric.clone()));
+    metric
+}
+
+fn latency(registry: &Registry) -> HistogramVec {
     // 100 µs to about 3 s
-    Histogram::new(exponential_buckets(0.0001, 2.0, 16))
+    let buckets = exponential_buckets(0.0001, 2.0, 16).expect("fixed buckets");
+    let opts = HistogramOpts::new(
+        "netboot_dhcp_reply_seconds",
+        "From a DHCP message's arrival until its reply left (the lease's commit included)",
+    )
+    .buckets(buckets);
+    let metric = HistogramVec::new(opts, &["reply"]).expect("a fixed metric definition");
+    let _ = registry.register(Box::new(metric.clone()));
+    metric
 }
 
 impl Default for Metrics {
     fn default() -> Self {
-        let mut m = Metrics {
-            registry: Registry::with_prefix("netboot"),
-            dhcp_messages: Family::default(),
-            dhcp_seconds: Family::new_with_constructor(latency_histogram),
-            probes: Family::default(),
-            transfers: Family::default(),
-            bytes_sent: Family::default(),
-            bytes_received: Family::default(),
-            retransmissions: Family::default(),
-            in_progress: Family::default(),
-            reloads: Family::default(),
-            rogue_replies: Family::default(),
-            pool_size: Family::default(),
-            pool_used: Family::default(),
-        };
-        m.register();
-        m
+        let r = Registry::new();
+        let proto = &["protocol"];
+        Metrics {
+            dhcp_messages: counter(&r, "dhcp_messages_total", "DHCP messages received, by type and the reply sent (none: no reply)", &["message", "reply"]),
+            dhcp_seconds: latency(&r),
+            probes: counter(&r, "probes_total", "Address probes before an offer, by method and result", &["by", "result"]),
+            transfers: counter(&r, "transfers_total", "Finished TFTP and HTTP transfers, by outcome and error code (TFTP code or HTTP status)", &["protocol", "outcome", "code"]),
+            bytes_sent: counter(&r, "sent_bytes_total", "File bytes sent", proto),
+            bytes_received: counter(&r, "received_bytes_total", "File bytes received (TFTP uploads)", proto),
+            retransmissions: counter(&r, "retransmissions_total", "Datagrams sent again", proto),
+            in_progress: gauge(&r, "transfers_in_progress", "Transfers running now", proto),
+            reloads: counter(&r, "reloads_total", "Reloads of the profiles and the image catalogue, by result", &["what", "result"]),
+            rogue_replies: counter(&r, "rogue_dhcp_replies_total", "Replies heard from other DHCP servers on served segments", &["server"]),
+            pool_size: gauge(&r, "pool_addresses", "Addresses in each DHCP pool", &["pool"]),
+            pool_used: gauge(&r, "pool_leased_addresses", "Addresses of each DHCP pool leased now", &["pool"]),
+            registry: r,
+        }
     }
 }
 
 impl Metrics {
-    fn register(&mut self) {
-        let r = &mut self.registry;
-        r.register(
-            "dhcp_messages",
-            "DHCP messages received, by type and the reply sent (none: no reply)",
-            self.dhcp_messages.clone(),
-        );
-        r.register(
-            "dhcp_reply_seconds",
-            "From a DHCP message's arrival to its reply's decision (lease commit included)",
-            self.dhcp_seconds.clone(),
-        );
-        r.register(
-            "probes",
-            "Address probes before an offer, by method and result",
-            self.probes.clone(),
-        );
-        r.register("transfers", "Finished TFTP and HTTP transfers, by outcome and error code (TFTP code or HTTP status)", self.transfers.clone());
-        r.register("sent_bytes", "File bytes sent", self.bytes_sent.clone());
-        r.register(
-            "received_bytes",
-            "File bytes received (TFTP uploads)",
-            self.bytes_received.clone(),
-        );
-        r.register(
-            "retransmissions",
-            "Datagrams sent again",
-            self.retransmissions.clone(),
-        );
-        r.register(
-            "transfers_in_progress",
-            "Transfers running now",
-            self.in_progress.clone(),
-        );
-        r.register(
-            "reloads",
-            "Reloads of the profiles and the image catalogue, by result",
-            self.reloads.clone(),
-        );
-        r.register(
-            "rogue_dhcp_replies",
-            "Replies heard from other DHCP servers on served segments",
-            self.rogue_replies.clone(),
-        );
-        r.register(
-            "pool_addresses",
-            "Addresses in each DHCP pool",
-            self.pool_size.clone(),
-        );
-        r.register(
-            "pool_leased_addresses",
-            "Addresses of each DHCP pool leased now",
-            self.pool_used.clone(),
-        );
-    }
-
     /// Counts `event`, given what folding it changed.
     pub fn record(&self, event: &Event, applied: &Applied) {
         if let Some((protocol, upload, bytes)) = applied.bytes {
-            let labels = proto(protocol.as_str());
-            match upload {
-                true => self.bytes_received.get_or_create(&labels).inc_by(bytes),
-                false => self.bytes_sent.get_or_create(&labels).inc_by(bytes),
+            let counter = if upload {
+                &self.bytes_received
+            } else {
+                &self.bytes_sent
             };
+            counter
+                .with_label_values(&[protocol.as_str()])
+                .inc_by(bytes);
         }
         match event {
             Event::Dhcp(x) => {
-                let reply = x.reply.clone().unwrap_or_else(|| "none".into());
-                let labels = DhcpLabels {
-                    message: x.message.clone(),
-                    reply: reply.clone(),
-                };
-                self.dhcp_messages.get_or_create(&labels).inc();
+                let reply = x.reply.as_deref().unwrap_or("none");
+                self.dhcp_messages
+                    .with_label_values(&[x.message.as_str(), reply])
+                    .inc();
                 if x.reply.is_some() {
+                    let seconds = x.latency.as_secs_f64();
                     self.dhcp_seconds
-                        .get_or_create(&ReplyLabels { reply })
-                        .observe(x.latency.as_secs_f64());
+                        .with_label_values(&[reply])
+                        .observe(seconds);
                 }
             }
             Event::Probe(p) => {
                 let result = if p.in_use { "in_use" } else { "free" };
-                let labels = ProbeLabels {
-                    by: p.by.into(),
-                    result: result.into(),
-                };
-                self.probes.get_or_create(&labels).inc();
+                self.probes.with_label_values(&[p.by, result]).inc();
             }
             Event::TransferStarted(s) => {
                 self.in_progress
-                    .get_or_create(&proto(s.protocol.as_str()))
+                    .with_label_values(&[s.protocol.as_str()])
                     .inc();
             }
             Event::TransferEnded(e) => self.ended(e, applied),
@@ -205,54 +123,86 @@ impl Metrics {
                 let what = format!("{:?}", r.what).to_lowercase();
                 let result = if r.ok { "ok" } else { "rejected" };
                 self.reloads
-                    .get_or_create(&ReloadLabels {
-                        what,
-                        result: result.into(),
-                    })
+                    .with_label_values(&[what.as_str(), result])
                     .inc();
             }
             Event::RogueDhcp(r) => {
+                let server = r.server.to_string();
                 self.rogue_replies
-                    .get_or_create(&ServerLabels {
-                        server: r.server.to_string(),
-                    })
+                    .with_label_values(&[server.as_str()])
                     .inc();
             }
         }
     }
 
-    fn ended(&self, e: &super::event::Ended, applied: &Applied) {
+    fn ended(&self, e: &Ended, applied: &Applied) {
         let Some(protocol) = applied.protocol else {
             return;
         };
-        let labels = proto(protocol.as_str());
-        self.in_progress.get_or_create(&labels).dec();
+        let protocol = protocol.as_str();
+        self.in_progress.with_label_values(&[protocol]).dec();
         self.retransmissions
-            .get_or_create(&labels)
+            .with_label_values(&[protocol])
             .inc_by(e.retransmissions);
         let code = match &e.outcome {
-            super::event::Outcome::Failed { code, .. } => code.to_string(),
+            Outcome::Failed { code, .. } => code.to_string(),
             _ => String::new(),
         };
-        let labels = TransferLabels {
-            protocol: protocol.as_str().into(),
-            outcome: e.outcome.label().into(),
-            code,
+        let labels = [protocol, e.outcome.label(), code.as_str()];
+        self.transfers.with_label_values(&labels).inc();
+    }
+
+    /// Sets a pool's gauges (`pool`: its range, `first-last`).
+    pub fn set_pool(&self, pool: &str, size: u64, leased: u64) {
+        let gauge = |g: &IntGaugeVec, v: u64| {
+            g.with_label_values(&[pool])
+                .set(i64::try_from(v).unwrap_or(i64::MAX))
         };
-        self.transfers.get_or_create(&labels).inc();
+        gauge(&self.pool_size, size);
+        gauge(&self.pool_used, leased);
     }
 
     /// The text format of every metric.
     pub fn encode(&self) -> String {
-        let mut out = String::new();
-        // writing to a String cannot fail
-        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
-        out
+        TextEncoder::new()
+            .encode_to_string(&self.registry.gather())
+            .unwrap_or_else(|e| format!("# metrics could not be written: {e}\n"))
     }
 }
 
-fn proto(protocol: &str) -> ProtocolLabels {
-    ProtocolLabels {
-        protocol: protocol.into(),
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::event::{Exchange, Protocol};
+
+    #[test]
+    fn every_metric_is_defined_and_counts() {
+        let m = Metrics::default();
+        let x = Exchange {
+            at: std::time::SystemTime::now(),
+            mac: "52:54:00:00:00:01".parse().unwrap(),
+            message: "DISCOVER".into(),
+            reply: Some("OFFER".into()),
+            address: None,
+            reason: String::new(),
+            profile: None,
+            latency: std::time::Duration::from_micros(250),
+        };
+        let applied = Applied {
+            bytes: Some((Protocol::Tftp, false, 1000)),
+            ..Applied::default()
+        };
+        m.record(&Event::Dhcp(x), &applied);
+        m.set_pool("10.0.0.100-10.0.0.199", 100, 3);
+        let text = m.encode();
+        for line in [
+            "netboot_dhcp_messages_total{message=\"DISCOVER\",reply=\"OFFER\"} 1",
+            "netboot_sent_bytes_total{protocol=\"tftp\"} 1000",
+            "netboot_pool_leased_addresses{pool=\"10.0.0.100-10.0.0.199\"} 3",
+            "netboot_dhcp_reply_seconds_count{reply=\"OFFER\"} 1",
+            "# HELP netboot_dhcp_messages_total DHCP messages received",
+        ] {
+            assert!(text.contains(line), "{line} in\n{text}");
+        }
     }
 }

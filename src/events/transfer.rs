@@ -3,6 +3,8 @@
 //! ended; a transfer dropped without an end is reported as gone.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::event::{Ended, Event, Outcome, Progress, Protocol, Started, TransferId};
@@ -33,6 +35,8 @@ pub struct NewTransfer {
 pub struct Tracker {
     events: Events,
     id: TransferId,
+    /// The count the live state reads.
+    moved: Arc<AtomicU64>,
     bytes: u64,
     reported: Instant,
     ended: bool,
@@ -42,6 +46,7 @@ impl Tracker {
     /// Reports the start of `t`.
     pub fn start(events: &Events, t: NewTransfer) -> Self {
         let id = events.next_id();
+        let moved = Arc::new(AtomicU64::new(0));
         events.emit(Event::TransferStarted(Started {
             id,
             protocol: t.protocol,
@@ -51,10 +56,12 @@ impl Tracker {
             file: t.file,
             size: t.size,
             upload: t.upload,
+            moved: Arc::clone(&moved),
         }));
         Tracker {
             events: events.clone(),
             id,
+            moved,
             bytes: 0,
             reported: Instant::now(),
             ended: false,
@@ -71,6 +78,7 @@ impl Tracker {
     /// `bytes` moved so far; reported when the last report is old enough.
     pub fn progress(&mut self, bytes: u64) {
         self.bytes = bytes;
+        self.moved.store(bytes, Ordering::Relaxed);
         if self.reported.elapsed() >= PROGRESS_EVERY {
             self.reported = Instant::now();
             let (id, bytes) = (self.id, self.bytes);

@@ -70,6 +70,9 @@ pub enum ServeError {
     /// The HTTP server cannot start.
     #[error(transparent)]
     Http(#[from] crate::http::HttpError),
+    /// The status page's address cannot be bound.
+    #[error(transparent)]
+    Status(#[from] crate::status::StatusError),
     /// The DHCP responder stopped.
     #[error(transparent)]
     Dhcp(#[from] crate::dhcp::server::DhcpError),

@@ -79,6 +79,8 @@ pub struct ServeOptions {
     pub http_port: Option<u16>,
     /// The HTTP server on (`Some(true)`) or off (`Some(false)`).
     pub http: Option<bool>,
+    /// The status page's address (`--status`).
+    pub status: Option<String>,
     /// User to serve as once the sockets are open, when started as root.
     pub user: Option<String>,
     /// File to write the PID to (before dropping root); removed on exit.

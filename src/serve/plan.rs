@@ -52,6 +52,8 @@ pub struct ServePlan {
     pub http: Option<HttpConfig>,
     /// `--http-port` or `http.port` was given.
     pub http_port_given: bool,
+    /// Where the status page, API and metrics are served, when they are.
+    pub status: Option<SocketAddr>,
 }
 
 /// Why the flags and file do not make a plan.
@@ -126,8 +128,32 @@ pub fn plan(
         http,
         // a port written in http.listen is kept as written, too
         http_port_given: http_port.is_some() || file.http.listen.is_some(),
+        status: status_address(args, file)?,
     })
 }
+
+/// The status page's address: `--status`, else `status:` in the file
+/// (on when it says `enabled: true` or gives `listen`).
+fn status_address(args: &ServeOptions, file: &FileConfig) -> Result<Option<SocketAddr>, PlanError> {
+    let section = &file.status;
+    let on = section.enabled.unwrap_or(section.listen.is_some());
+    let text = match (&args.status, on) {
+        (Some(given), _) => given.clone(),
+        (None, true) => section
+            .listen
+            .clone()
+            .unwrap_or_else(|| DEFAULT_STATUS.into()),
+        (None, false) => return Ok(None),
+    };
+    text.parse().map(Some).map_err(|_| {
+        PlanError::Invalid(format!(
+            "status address {text:?} is not ADDRESS:PORT (e.g. {DEFAULT_STATUS} or [::1]:9090)"
+        ))
+    })
+}
+
+/// Where the status page listens unless told.
+pub const DEFAULT_STATUS: &str = "127.0.0.1:9090";
 
 /// The boot root and the profiles directory, from the flags, else the
 /// file (relative to its directory `base`), else the defaults; with where

@@ -21,6 +21,7 @@ use crate::pidfile::Pidfile;
 use crate::privileges;
 use crate::registry::{self, Registry};
 use crate::serve::options::ServeOptions;
+use crate::status::{self, StatusServer};
 use crate::tftp::server::TftpServer;
 
 use super::menus;
@@ -49,6 +50,8 @@ pub struct Prepared {
     catalogue: catalogue::live::Shared,
     /// The stream every server reports to.
     events: Events,
+    /// The status page, when asked for.
+    status: Option<StatusServer>,
 }
 
 /// Plans, adds bare-port addresses, loads the profiles, prints what is
@@ -94,6 +97,7 @@ pub fn prepare(mut args: ServeOptions) -> Result<Prepared, ServeError> {
     plan.tftp.client_files = Some(Arc::clone(&client_files));
     let regions = Arc::new(catalogue::live::IsoFiles(Arc::clone(&catalogue)));
     let http = http.map(|h| h.with_client_files(client_files).with_regions(regions));
+    let status = plan.status.map(StatusServer::bind).transpose()?;
     let tftp = TftpServer::bind(plan.tftp.clone())?;
     let dhcp = Sockets::open(&plan.dhcp)?;
     let pidfile = args.pidfile.as_deref().map(Pidfile::create).transpose()?;
@@ -110,6 +114,7 @@ pub fn prepare(mut args: ServeOptions) -> Result<Prepared, ServeError> {
         served,
         catalogue,
         events,
+        status,
     })
 }
 
@@ -176,6 +181,10 @@ impl Prepared {
             .then(|| catalogue::live::watch(self.catalogue, self.events.clone(), keep.clone()));
         let assigned = self.assigned.clone();
         let pidfile = self.pidfile;
+        let status = self.status.map(|server| {
+            let sources = status_sources(&self.plan, &self.leases, &self.events);
+            tokio::spawn(server.run(sources, keep.clone()))
+        });
         let servers = Servers {
             tftp: self.tftp,
             http: self.http,
@@ -200,6 +209,9 @@ impl Prepared {
         if let Some(task) = catalogue {
             let _ = task.await;
         }
+        if let Some(task) = status {
+            let _ = task.await;
+        }
         for guard in &assigned {
             if let Err(e) = guard.remove() {
                 warn!(
@@ -214,6 +226,25 @@ impl Prepared {
         drop(pidfile);
         info!("stopped");
         result
+    }
+}
+
+/// What the status page reads.
+fn status_sources(plan: &ServePlan, leases: &LeaseView, events: &Events) -> status::Sources {
+    let pools = match plan.dhcp.mode {
+        Mode::Authoritative => plan
+            .dhcp
+            .pools
+            .iter()
+            .map(|p| (p.first(), p.last()))
+            .collect(),
+        Mode::Proxy => Vec::new(),
+    };
+    status::Sources {
+        events: events.clone(),
+        leases: leases.clone(),
+        pools,
+        started: std::time::SystemTime::now(),
     }
 }
 

@@ -1,0 +1,198 @@
+//! The status page, API and metrics of `netboot serve --status`, inside
+//! network namespaces this test creates and deletes: a client gets a lease
+//! (udhcpc), fetches a file over TFTP and downloads a large one over HTTP
+//! at a limited rate (curl) while headless Chromium loads the page twice;
+//! the test reads the page's DOM as a user reads the page (the transfer's
+//! progress bar grows, the lease names its profile, the client's timeline
+//! runs from DISCOVER to the last file), checks `/metrics` with promtool
+//! and against what it did, and saves a screenshot for the README.
+
+mod netns;
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use netns::{Lab, CLIENT_MAC, SERVER_IP};
+
+const STATUS: &str = "127.0.0.1:9090";
+
+const DESK: &str = "name: desk\nmatch:\n  mac: 52:54:00:12:34:56\nhostname: desk-01\n";
+
+/// The page's DOM after its script has run, as Chromium renders it.
+fn dom(lab: &Lab) -> String {
+    let profile = lab.path("chromium");
+    let (ok, out) = lab.server_run(
+        "timeout",
+        &[
+            "60",
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            &format!("--user-data-dir={}", profile.display()),
+            "--virtual-time-budget=3000",
+            "--dump-dom",
+            &format!("http://{STATUS}/"),
+        ],
+    );
+    assert!(ok, "chromium: {out}");
+    out
+}
+
+/// The value of the first `<progress>` in the row of transfers in progress.
+fn progress_value(dom: &str) -> Option<u64> {
+    let table = dom
+        .split("id=\"transfers\"")
+        .nth(1)?
+        .split("</table>")
+        .next()?;
+    let bar = table.split("<progress").nth(1)?;
+    let value = bar.split("value=\"").nth(1)?;
+    value.split('"').next()?.parse().ok()
+}
+
+fn curl_server(lab: &Lab, path: &str) -> String {
+    let (ok, out) = lab.server_run(
+        "curl",
+        &["-sf", "-m", "10", &format!("http://{STATUS}{path}")],
+    );
+    assert!(ok, "curl {path}: {out}");
+    out
+}
+
+#[test]
+fn the_status_page_shows_a_live_download_the_lease_and_the_boot_story() {
+    if !netns::ready(&["udhcpc", "curl", "chromium", "promtool", "busybox"]) {
+        return;
+    }
+    let mut lab = Lab::new();
+    let dirs = lab.start_serve_on(&[("desk.yaml", DESK)], &["--no-ping", "--status", STATUS]);
+    let big = vec![7u8; 64 << 20];
+    std::fs::write(dirs.root.join("rootfs.img"), &big).unwrap();
+    std::fs::write(dirs.root.join("boot.cfg"), "ok\n").unwrap();
+    lab.wait_log(
+        "status page on http://127.0.0.1:9090/",
+        Duration::from_secs(10),
+    );
+
+    let lease = lab.udhcpc(&[]);
+    let ip = lease.get("ip").cloned().unwrap_or_default();
+    assert!(ip.starts_with("10.231.0."), "{lease:?}\n{}", lab.log());
+    lab.client_addr(&format!("{ip}/24"));
+    let tftp = lab
+        .client_cmd("busybox")
+        .args(["tftp", "-g", "-r", "boot.cfg", "-l", "/dev/null", SERVER_IP])
+        .status()
+        .unwrap();
+    assert!(tftp.success());
+
+    // 64 MiB at 3 MiB/s: twenty seconds to look at it
+    let download = lab
+        .client_cmd("curl")
+        .args(["-sf", "-m", "60", "--limit-rate", "3M", "-o", "/dev/null"])
+        .arg(format!("http://{SERVER_IP}/rootfs.img"))
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let download = lab.adopt(download);
+    std::thread::sleep(Duration::from_secs(1));
+    let first = dom(&lab);
+    let second = dom(&lab);
+    let (a, b) = (progress_value(&first), progress_value(&second));
+    assert!(a.is_some() && b > a, "progress {a:?} then {b:?}:\n{second}");
+    assert!(second.contains("rootfs.img"), "{second}");
+
+    let lease_row = second
+        .split(&format!("data-mac=\"{CLIENT_MAC}\""))
+        .nth(1)
+        .unwrap_or("");
+    assert!(lease_row.contains("class=\"profile\">desk<"), "{second}");
+    let card = second
+        .split("class=\"client\"")
+        .skip(1)
+        .find(|c| c.contains(CLIENT_MAC))
+        .unwrap_or("");
+    let (offer, ack) = (format!("OFFER {ip}"), format!("ACK {ip}"));
+    let order = [
+        "DISCOVER",
+        &offer,
+        "REQUEST",
+        &ack,
+        "boot.cfg",
+        "/rootfs.img",
+    ];
+    let mut at = 0;
+    for step in order {
+        let found = card[at..]
+            .find(step)
+            .unwrap_or_else(|| panic!("{step} after {at}:\n{card}"));
+        at += found + step.len();
+    }
+
+    let screenshot = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/status-page.png");
+    let profile = lab.path("chromium");
+    let (ok, out) = lab.server_run(
+        "timeout",
+        &[
+            "60",
+            "chromium",
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            &format!("--user-data-dir={}", profile.display()),
+            "--virtual-time-budget=3000",
+            "--window-size=1280,1100",
+            &format!("--screenshot={}", screenshot.display()),
+            &format!("http://{STATUS}/"),
+        ],
+    );
+    assert!(ok && screenshot.is_file(), "screenshot: {out}");
+
+    lab.kill_child(download);
+    let status = curl_server(&lab, "/api/status");
+    let json: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(json["leases"][0]["profile"], "desk", "{status}");
+    assert_eq!(json["pools"][0]["leased"], 1, "{status}");
+    metrics_agree(&lab);
+}
+
+/// `/metrics` passes promtool and counts what the test did.
+fn metrics_agree(lab: &Lab) {
+    let text = curl_server(lab, "/metrics");
+    let file = lab.path("metrics.txt");
+    std::fs::write(&file, &text).unwrap();
+    let check = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("promtool check metrics < {}", file.display()))
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&check.stdout),
+        String::from_utf8_lossy(&check.stderr)
+    );
+    let value = |series: &str| -> f64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{series} missing:\n{text}"))
+    };
+    assert_eq!(
+        value("netboot_dhcp_messages_total{message=\"DISCOVER\",reply=\"OFFER\"}"),
+        1.0
+    );
+    assert_eq!(
+        value("netboot_dhcp_messages_total{message=\"REQUEST\",reply=\"ACK\"}"),
+        1.0
+    );
+    assert_eq!(
+        value("netboot_transfers_total{code=\"\",outcome=\"done\",protocol=\"tftp\"}"),
+        1.0
+    );
+    assert_eq!(value("netboot_sent_bytes_total{protocol=\"tftp\"}"), 3.0);
+    assert_eq!(
+        value("netboot_pool_leased_addresses{pool=\"10.231.0.128-10.231.0.254\"}"),
+        1.0
+    );
+    assert!(value("netboot_dhcp_reply_seconds_count{reply=\"ACK\"}") >= 1.0);
+}
