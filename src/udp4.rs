@@ -1,14 +1,15 @@
 //! IPv4/UDP packets built by hand, for the places that send whole IP packets
 //! on an AF_PACKET socket: the bare-port check's DISCOVER
 //! ([`crate::autoaddr::sniff`]) and the DHCP server's unicast replies to
-//! clients without an address ([`crate::dhcp::unicast`]). Pure: bytes in,
-//! bytes out.
+//! clients without an address ([`crate::dhcp::unicast`]); and read, for the
+//! places that hear them (the bare-port check, [`crate::dhcp::rogue`]).
+//! Pure: bytes in, bytes out.
 //!
 //! [`headers`] returns the 28 header bytes alone, on the stack, so a caller
 //! can send them and a payload it already has with one gathered send and no
 //! copy; [`packet`] joins them into one buffer.
 
-use std::net::SocketAddrV4;
+use std::net::{Ipv4Addr, SocketAddrV4};
 
 /// EtherType of IPv4 (also ARP's protocol type for IPv4 addresses).
 pub const ETH_P_IP: u16 = 0x0800;
@@ -17,6 +18,29 @@ pub const HEADERS_LEN: usize = 28;
 /// IP protocol number of UDP.
 pub const UDP: u8 = 17;
 const TTL: u8 = 64;
+
+/// The UDP payload of an IPv4 packet addressed to `port`, with the
+/// packet's source address; `None` for anything else (not IPv4, not UDP, a
+/// fragment, another port, truncated).
+pub fn payload_to(packet: &[u8], port: u16) -> Option<(Ipv4Addr, &[u8])> {
+    let first = *packet.first()?;
+    let ihl = usize::from(first & 0x0f) * 4;
+    if first >> 4 != 4 || ihl < 20 || packet.len() < ihl + 8 {
+        return None;
+    }
+    let total = usize::from(u16::from_be_bytes([packet[2], packet[3]])).min(packet.len());
+    let fragment = u16::from_be_bytes([packet[6], packet[7]]) & 0x3fff;
+    if packet[9] != UDP || fragment != 0 || total < ihl + 8 {
+        return None;
+    }
+    let src = Ipv4Addr::new(packet[12], packet[13], packet[14], packet[15]);
+    let udp = packet.get(ihl..total)?;
+    if u16::from_be_bytes([udp[2], udp[3]]) != port {
+        return None;
+    }
+    let len = usize::from(u16::from_be_bytes([udp[4], udp[5]])).clamp(8, udp.len());
+    Some((src, &udp[8..len]))
+}
 
 /// The IPv4 and UDP headers of a datagram `src` → `dst` carrying `payload`:
 /// IPv4 header checksum and UDP checksum (RFC 768, over the pseudo-header)

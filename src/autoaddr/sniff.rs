@@ -17,7 +17,7 @@ use dhcproto::v4::{DhcpOption, Flags, Message, MessageType, Opcode, OptionCode};
 
 use crate::dhcp::wire;
 use crate::mac::MacAddr;
-use crate::udp4::{self, UDP};
+use crate::udp4;
 
 use crate::arp::schedule::Schedule;
 
@@ -65,30 +65,9 @@ pub fn discover(mac: MacAddr, xid: u32) -> Vec<u8> {
     )
 }
 
-/// The UDP payload of an IPv4 packet addressed to port 68, with the source address.
-fn udp_to_client(packet: &[u8]) -> Option<(Ipv4Addr, &[u8])> {
-    let first = *packet.first()?;
-    let ihl = usize::from(first & 0x0f) * 4;
-    if first >> 4 != 4 || ihl < 20 || packet.len() < ihl + 8 {
-        return None;
-    }
-    let total = usize::from(u16::from_be_bytes([packet[2], packet[3]])).min(packet.len());
-    let fragment = u16::from_be_bytes([packet[6], packet[7]]) & 0x3fff;
-    if packet[9] != UDP || fragment != 0 || total < ihl + 8 {
-        return None;
-    }
-    let src = Ipv4Addr::new(packet[12], packet[13], packet[14], packet[15]);
-    let udp = packet.get(ihl..total)?;
-    if u16::from_be_bytes([udp[2], udp[3]]) != CLIENT_PORT {
-        return None;
-    }
-    let len = usize::from(u16::from_be_bytes([udp[4], udp[5]])).clamp(8, udp.len());
-    Some((src, &udp[8..len]))
-}
-
 /// The OFFER answering transaction `xid`, if `packet` (an IPv4 packet) is one.
 pub fn offer(packet: &[u8], xid: u32) -> Option<ForeignDhcp> {
-    let (src, payload) = udp_to_client(packet)?;
+    let (src, payload) = udp4::payload_to(packet, CLIENT_PORT)?;
     let msg = wire::decode(payload).ok()?;
     if msg.opcode() != Opcode::BootReply || msg.xid() != xid {
         return None;

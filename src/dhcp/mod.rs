@@ -24,6 +24,8 @@ pub mod pxe;
 pub mod reason;
 pub mod reply;
 mod report;
+pub mod rogue;
+pub mod rogue_watch;
 pub mod server;
 pub mod store;
 pub mod unicast;

@@ -14,6 +14,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
 use crate::autoaddr::{self, AssignedAddress};
+use crate::dhcp::rogue_watch::RogueWatch;
 use crate::dhcp::server::Sockets;
 use crate::dhcp::view::LeaseView;
 use crate::events::Events;
@@ -52,6 +53,8 @@ pub struct Prepared {
     events: Events,
     /// The status page, when asked for.
     status: Option<StatusServer>,
+    /// Listens for other DHCP servers (when we hand out addresses).
+    rogue: Option<RogueWatch>,
 }
 
 /// Plans, adds bare-port addresses, loads the profiles, prints what is
@@ -100,6 +103,10 @@ pub fn prepare(mut args: ServeOptions) -> Result<Prepared, ServeError> {
     let status = plan.status.map(StatusServer::bind).transpose()?;
     let tftp = TftpServer::bind(plan.tftp.clone())?;
     let dhcp = Sockets::open(&plan.dhcp)?;
+    let rogue = (plan.dhcp.mode == Mode::Authoritative).then(|| {
+        let names: Vec<String> = plan.networks.iter().map(|(name, _)| name.clone()).collect();
+        RogueWatch::open(&names)
+    });
     let pidfile = args.pidfile.as_deref().map(Pidfile::create).transpose()?;
     user::drop_privileges(&target, &plan, !assigned.is_empty(), pidfile.as_ref())?;
     Ok(Prepared {
@@ -115,6 +122,7 @@ pub fn prepare(mut args: ServeOptions) -> Result<Prepared, ServeError> {
         catalogue,
         events,
         status,
+        rogue,
     })
 }
 
@@ -181,6 +189,10 @@ impl Prepared {
             .then(|| catalogue::live::watch(self.catalogue, self.events.clone(), keep.clone()));
         let assigned = self.assigned.clone();
         let pidfile = self.pidfile;
+        let ours = self.plan.networks.iter().map(|(_, n)| n.addr).collect();
+        let rogue = self
+            .rogue
+            .map(|w| w.start(ours, self.events.clone(), keep.clone()));
         let status = self.status.map(|server| {
             let sources = status_sources(&self.plan, &self.leases, &self.events);
             tokio::spawn(server.run(sources, keep.clone()))
@@ -211,6 +223,12 @@ impl Prepared {
         }
         if let Some(task) = status {
             let _ = task.await;
+        }
+        if let Some(threads) = rogue {
+            let _ = tokio::task::spawn_blocking(move || {
+                threads.into_iter().for_each(|t| drop(t.join()))
+            })
+            .await;
         }
         for guard in &assigned {
             if let Err(e) = guard.remove() {
