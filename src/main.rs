@@ -10,6 +10,7 @@ use netboot::cli::backups::BackupsArgs;
 use netboot::cli::http::HttpArgs;
 use netboot::cli::images::{ImagesArgs, NextArgs};
 use netboot::cli::serve::{CheckArgs, LeasesArgs, ServeArgs};
+use netboot::cli::status::StatusArgs;
 use netboot::cli::tftp::TftpArgs;
 use netboot::logging::{self, LogFormat};
 use netboot::pidfile::Pidfile;
@@ -48,6 +49,8 @@ enum Command {
     Images(ImagesArgs),
     /// Make a machine boot a catalogue entry once (`next MAC ENTRY`), cancel it (`--clear`), or list them.
     Next(NextArgs),
+    /// What a running `netboot serve --status` shows: transfers, leases, pools, other DHCP servers, reloads.
+    Status(StatusArgs),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +76,7 @@ fn main() -> ExitCode {
         Command::Backups(args) => run_backups(&args),
         Command::Images(args) => print(netboot::cli::images::images(&args)),
         Command::Next(args) => print(netboot::cli::images::next(&args)),
+        Command::Status(args) => print(netboot::cli::status::status(&args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -227,7 +231,10 @@ fn run_leases(args: &LeasesArgs) -> anyhow::Result<()> {
 }
 
 /// Prints a command's text (a closed pipe is not an error).
-fn print(text: Result<String, netboot::cli::images::ImagesError>) -> anyhow::Result<()> {
+fn print<E>(text: Result<String, E>) -> anyhow::Result<()>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
     let text = text?;
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {

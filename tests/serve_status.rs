@@ -139,6 +139,12 @@ fn the_status_page_shows_a_live_download_the_lease_and_the_boot_story() {
         at += found + step.len();
     }
 
+    let netboot = env!("CARGO_BIN_EXE_netboot");
+    let (ok, said) = lab.server_run(netboot, &["status", "--address", STATUS]);
+    assert!(ok, "{said}");
+    assert!(said.contains("Transfers in progress: 1\n  http "), "{said}");
+    assert!(said.contains("/rootfs.img: ") && said.contains("(desk): /rootfs.img"), "{said}");
+
     let screenshot = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/status-page.png");
     let profile = lab.path("chromium");
     let (ok, out) = lab.server_run(

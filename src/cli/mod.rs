@@ -5,4 +5,6 @@ pub mod backups;
 pub mod http;
 pub mod images;
 pub mod serve;
+pub mod status;
+mod status_text;
 pub mod tftp;
