@@ -143,7 +143,10 @@ fn the_status_page_shows_a_live_download_the_lease_and_the_boot_story() {
     let (ok, said) = lab.server_run(netboot, &["status", "--address", STATUS]);
     assert!(ok, "{said}");
     assert!(said.contains("Transfers in progress: 1\n  http "), "{said}");
-    assert!(said.contains("/rootfs.img: ") && said.contains("(desk): /rootfs.img"), "{said}");
+    assert!(
+        said.contains("/rootfs.img: ") && said.contains("(desk): /rootfs.img"),
+        "{said}"
+    );
 
     let screenshot = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/status-page.png");
     let profile = lab.path("chromium");
@@ -278,4 +281,77 @@ fn another_dhcp_server_is_named_in_the_log_the_page_and_the_metrics() {
     let page = dom(&lab);
     let alert = "Another DHCP server answers on vs0: 192.168.77.1";
     assert!(page.contains(alert), "{page}");
+}
+
+#[test]
+fn a_one_shot_boot_is_set_over_the_api_only_with_the_token() {
+    if !netns::ready(&["curl"]) {
+        return;
+    }
+    let mut lab = Lab::new();
+    let dirs = lab.start_serve_on(&[], &["--no-ping", "--status", STATUS]);
+    std::fs::create_dir_all(dirs.root.join("tools")).unwrap();
+    std::fs::write(dirs.root.join("tools/initrd.img"), b"initrd").unwrap();
+    std::fs::write(dirs.root.join("tools/vmlinuz"), b"kernel").unwrap();
+    lab.wait_log("image catalogue entries=1", Duration::from_secs(10));
+    let images = curl_server(&lab, "/api/images");
+    assert!(images.contains("\"id\":\"tools\""), "{images}");
+
+    let url = format!("http://{STATUS}/api/next-boot/{CLIENT_MAC}");
+    let post = |auth: &str, body: &str| {
+        let (_, said) = lab.server_run(
+            "curl",
+            &[
+                "-s",
+                "-m",
+                "10",
+                "-w",
+                " %{http_code}",
+                "-X",
+                "POST",
+                "-H",
+                auth,
+                "--data",
+                body,
+                &url,
+            ],
+        );
+        said
+    };
+    let entry = r#"{"entry": "tools"}"#;
+    let refused = post("X-None: 1", entry);
+    assert!(
+        refused.ends_with(" 401") && refused.contains("status-token"),
+        "{refused}"
+    );
+    assert!(post("Authorization: Bearer 0123", entry).ends_with(" 401"));
+    let token = std::fs::read_to_string(lab.path("state").join("status-token")).unwrap();
+    let auth = format!("Authorization: Bearer {}", token.trim());
+    assert!(post(&auth, r#"{"entry": "nope"}"#).ends_with(" 404"));
+    let set = post(&auth, entry);
+    assert!(
+        set.ends_with(" 200") && set.contains("boots tools next"),
+        "{set}"
+    );
+    let file = lab.path("state").join("next-boot/52-54-00-12-34-56");
+    assert!(std::fs::read_to_string(&file)
+        .unwrap()
+        .contains("\"entry\":\"tools\""));
+    let (_, cleared) = lab.server_run(
+        "curl",
+        &[
+            "-s",
+            "-m",
+            "10",
+            "-w",
+            " %{http_code}",
+            "-X",
+            "DELETE",
+            "-H",
+            &auth,
+            &url,
+        ],
+    );
+    assert!(cleared.ends_with(" 200"), "{cleared}");
+    assert!(!file.exists());
 }

@@ -22,6 +22,7 @@ use crate::pidfile::Pidfile;
 use crate::privileges;
 use crate::registry::{self, Registry};
 use crate::serve::options::ServeOptions;
+use crate::status::control::Control;
 use crate::status::{self, StatusServer};
 use crate::tftp::server::TftpServer;
 
@@ -51,8 +52,8 @@ pub struct Prepared {
     catalogue: catalogue::live::Shared,
     /// The stream every server reports to.
     events: Events,
-    /// The status page, when asked for.
-    status: Option<StatusServer>,
+    /// The status page, when asked for, and what it may change.
+    status: Option<(StatusServer, Option<Control>)>,
     /// Listens for other DHCP servers (when we hand out addresses).
     rogue: Option<RogueWatch>,
 }
@@ -100,7 +101,10 @@ pub fn prepare(mut args: ServeOptions) -> Result<Prepared, ServeError> {
     plan.tftp.client_files = Some(Arc::clone(&client_files));
     let regions = Arc::new(catalogue::live::IsoFiles(Arc::clone(&catalogue)));
     let http = http.map(|h| h.with_client_files(client_files).with_regions(regions));
-    let status = plan.status.map(StatusServer::bind).transpose()?;
+    let status = match plan.status {
+        Some(addr) => Some((StatusServer::bind(addr)?, control(&plan, &catalogue))),
+        None => None,
+    };
     let tftp = TftpServer::bind(plan.tftp.clone())?;
     let dhcp = Sockets::open(&plan.dhcp)?;
     let rogue = (plan.dhcp.mode == Mode::Authoritative).then(|| {
@@ -193,8 +197,9 @@ impl Prepared {
         let rogue = self
             .rogue
             .map(|w| w.start(ours, self.events.clone(), keep.clone()));
-        let status = self.status.map(|server| {
-            let sources = status_sources(&self.plan, &self.leases, &self.events);
+        let status = self.status.map(|(server, control)| {
+            let mut sources = status_sources(&self.plan, &self.leases, &self.events);
+            sources.control = control;
             tokio::spawn(server.run(sources, keep.clone()))
         });
         let servers = Servers {
@@ -247,6 +252,23 @@ impl Prepared {
     }
 }
 
+/// What the status API may change: one-shot boots, with the token from
+/// the state directory (read now, while the process may read it).
+fn control(plan: &ServePlan, catalogue: &catalogue::live::Shared) -> Option<Control> {
+    let state_dir = plan.dhcp.state_dir.clone()?;
+    match status::control::token(&state_dir) {
+        Ok(token) => Some(Control {
+            state_dir,
+            token,
+            catalogue: Arc::clone(catalogue),
+        }),
+        Err(e) => {
+            warn!(dir = %state_dir.display(), "no status token ({e}): the status API changes nothing");
+            None
+        }
+    }
+}
+
 /// What the status page reads.
 fn status_sources(plan: &ServePlan, leases: &LeaseView, events: &Events) -> status::Sources {
     let pools = match plan.dhcp.mode {
@@ -263,6 +285,7 @@ fn status_sources(plan: &ServePlan, leases: &LeaseView, events: &Events) -> stat
         leases: leases.clone(),
         pools,
         started: std::time::SystemTime::now(),
+        control: None,
     }
 }
 

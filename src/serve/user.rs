@@ -78,6 +78,7 @@ fn hand_over(dir: &Path, name: &str, uid: u32, gid: u32) -> Result<(), ServeErro
             .filter_map(Result::ok)
             .any(|e| {
                 e.file_name() != next_boot::DIR
+                    && e.file_name() != crate::status::control::TOKEN_FILE
                     && !crate::dhcp::store::FILES
                         .iter()
                         .any(|f| e.file_name() == *f)

@@ -29,6 +29,8 @@ pub struct Sources {
     pub pools: Vec<(Ipv4Addr, Ipv4Addr)>,
     /// When netboot started.
     pub started: SystemTime,
+    /// What may be changed, with the token (none without a state directory).
+    pub control: Option<super::control::Control>,
 }
 
 /// A transfer with what the page shows of it.
@@ -161,6 +163,34 @@ impl Sources {
                     .count() as u64,
             })
             .collect()
+    }
+
+    /// The image catalogue's entries, as JSON text.
+    pub fn images_json(&self) -> String {
+        let Some(control) = &self.control else {
+            return "[]".into();
+        };
+        let catalogue = control.catalogue.load();
+        let entries: Vec<serde_json::Value> = catalogue
+            .entries
+            .iter()
+            .map(|e| {
+                let signed = e.recognised.boots.iter().any(|b| {
+                    matches!(
+                        b.secure_boot,
+                        crate::catalogue::model::SecureBoot::Signed { .. }
+                    )
+                });
+                serde_json::json!({
+                    "id": e.id,
+                    "title": e.recognised.title,
+                    "kind": format!("{:?}", e.recognised.kind),
+                    "size": e.size,
+                    "secure_boot": signed,
+                })
+            })
+            .collect();
+        to_json(&entries)
     }
 
     /// Every known client, as JSON text.

@@ -6,6 +6,7 @@
 //! the binary.
 
 pub mod api;
+pub mod control;
 mod routes;
 
 use std::convert::Infallible;
@@ -13,6 +14,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use http_body_util::{BodyExt, Limited};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -23,6 +25,9 @@ use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
 pub use api::Sources;
+
+/// Largest body of a request that changes something.
+const MAX_BODY: usize = 16 << 10;
 
 /// Connections served at once (a browser holds a few; 50 of them fit).
 const MAX_CONNECTIONS: usize = 512;
@@ -105,9 +110,18 @@ async fn serve_connection(
     stream: tokio::net::TcpStream,
     cancel: CancellationToken,
 ) {
-    let service = service_fn(move |req| {
+    let service = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
         let sources = Arc::clone(&sources);
-        async move { Ok::<_, Infallible>(routes::answer(&sources, &req)) }
+        async move {
+            if req.method() == hyper::Method::POST || req.method() == hyper::Method::DELETE {
+                let (parts, body) = req.into_parts();
+                let body = Limited::new(body, MAX_BODY).collect().await;
+                let body = body.map(|b| b.to_bytes()).unwrap_or_default();
+                let req = hyper::Request::from_parts(parts, ());
+                return Ok::<_, Infallible>(routes::change(&sources, &req, &body));
+            }
+            Ok::<_, Infallible>(routes::answer(&sources, &req))
+        }
     });
     let mut builder = http1::Builder::new();
     builder

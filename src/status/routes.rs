@@ -26,6 +26,7 @@ pub fn answer<B>(sources: &Sources, req: &Request<B>) -> Response<Full<Bytes>> {
         "/" | "/index.html" => (PAGE.to_string(), "text/html; charset=utf-8"),
         "/api/status" => (sources.status_json(), "application/json"),
         "/api/clients" => (sources.clients_json(), "application/json"),
+        "/api/images" => (sources.images_json(), "application/json"),
         "/metrics" => (sources.metrics_text(), METRICS_TYPE),
         _ => match client(sources, path) {
             Some(found) => found,
@@ -39,14 +40,62 @@ pub fn answer<B>(sources: &Sources, req: &Request<B>) -> Response<Full<Bytes>> {
     response
 }
 
+/// A request that changes something (`POST`/`DELETE /api/next-boot/<MAC>`),
+/// with its body.
+pub fn change<B>(sources: &Sources, req: &Request<B>, body: &[u8]) -> Response<Full<Bytes>> {
+    let Some(mac) = req.uri().path().strip_prefix("/api/next-boot/") else {
+        return text(StatusCode::NOT_FOUND, "not found\n");
+    };
+    let Ok(mac) = mac.parse::<MacAddr>() else {
+        return text(
+            StatusCode::BAD_REQUEST,
+            format!("{mac:?} is not a MAC address\n"),
+        );
+    };
+    let Some(control) = &sources.control else {
+        return text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no state directory: nothing can be changed\n",
+        );
+    };
+    let auth = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    if !control.allows(auth) {
+        let mut refused = text(
+            StatusCode::UNAUTHORIZED,
+            format!(
+                "needs `Authorization: Bearer <token>`, the token in {}\n",
+                control.state_dir.join(super::control::TOKEN_FILE).display()
+            ),
+        );
+        refused
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        return refused;
+    }
+    let done = match *req.method() {
+        Method::DELETE => control.clear(mac),
+        _ => control.set(mac, body),
+    };
+    match done {
+        Ok(said) => text(StatusCode::OK, said),
+        Err(super::control::Refusal(code, why)) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            text(status, format!("{why}\n"))
+        }
+    }
+}
+
 /// `/api/clients/<MAC>`: the client's record, when it is known.
 fn client(sources: &Sources, path: &str) -> Option<(String, &'static str)> {
     let mac: MacAddr = path.strip_prefix("/api/clients/")?.parse().ok()?;
     Some((sources.client_json(mac)?, "application/json"))
 }
 
-fn text(status: StatusCode, body: &'static str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+fn text(status: StatusCode, body: impl Into<Bytes>) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body.into()));
     *response.status_mut() = status;
     let plain = HeaderValue::from_static("text/plain; charset=utf-8");
     response.headers_mut().insert(header::CONTENT_TYPE, plain);
@@ -65,6 +114,7 @@ mod tests {
             leases: LeaseView::default(),
             pools: vec![("10.0.0.100".parse().unwrap(), "10.0.0.199".parse().unwrap())],
             started: std::time::SystemTime::now(),
+            control: None,
         }
     }
 
