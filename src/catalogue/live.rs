@@ -1,7 +1,7 @@
 //! The catalogue in service: held in an `ArcSwap` and swapped whole by a
 //! rescan when something under the root changes (or on SIGHUP), so a menu
 //! or a download always sees one consistent catalogue and a broken ISO never
-//! takes the menu down. Also the HTTP server's view of the files inside
+//! takes the menu down. Also the TFTP and HTTP servers' view of the files inside
 //! catalogued ISOs.
 
 use std::path::PathBuf;
@@ -13,7 +13,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use super::{scan, Catalogue};
-use crate::http::config::{Region, Regions};
+use crate::regions::{Region, Regions};
 use crate::watch::{self, Events};
 
 /// The catalogue every server reads.
@@ -70,7 +70,7 @@ fn changed(old: &Catalogue, new: &Catalogue) -> bool {
     ids(old) != ids(new) || old.skipped != new.skipped
 }
 
-/// The files inside catalogued ISOs, for the HTTP server.
+/// The files inside catalogued ISOs, for the TFTP and HTTP servers.
 pub struct IsoFiles(pub Shared);
 
 impl Regions for IsoFiles {

@@ -91,7 +91,7 @@ impl HttpServer {
     }
 
     /// Serves the files inside these files of the root too.
-    pub fn with_regions(mut self, regions: Arc<dyn crate::http::config::Regions>) -> Self {
+    pub fn with_regions(mut self, regions: Arc<dyn crate::regions::Regions>) -> Self {
         let mut cfg = (*self.cfg).clone();
         cfg.regions = Some(regions);
         self.cfg = Arc::new(cfg);

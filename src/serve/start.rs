@@ -30,6 +30,7 @@ use crate::catalogue;
 use crate::dhcp::config::{Mode, Subnet};
 use crate::http::config::DEFAULT_PORT;
 use crate::http::HttpServer;
+use crate::regions::Regions;
 use crate::tftp::config::ClientFiles;
 
 /// Everything opened with privileges, ready to serve without them.
@@ -84,7 +85,8 @@ pub fn prepare(mut args: ServeOptions) -> Result<Prepared, ServeError> {
         },
     });
     plan.tftp.client_files = Some(Arc::clone(&client_files));
-    let regions = Arc::new(catalogue::live::IsoFiles(Arc::clone(&catalogue)));
+    let regions: Arc<dyn Regions> = Arc::new(catalogue::live::IsoFiles(Arc::clone(&catalogue)));
+    plan.tftp.regions = Some(Arc::clone(&regions));
     let http = http.map(|h| h.with_client_files(client_files).with_regions(regions));
     let tftp = TftpServer::bind(plan.tftp.clone())?;
     let dhcp = Sockets::open(&plan.dhcp)?;
