@@ -15,6 +15,8 @@
 //! - `menu`, `grub_menu`: the iPXE and GRUB menus for one client (pure).
 //! - `live`: the catalogue in service, rescanned on change; `next_boot`:
 //!   one-shot boots; `report`: `netboot images`.
+//! - `signed_boot`: the signed shim an x86-64 UEFI PXE machine is sent
+//!   when nothing configured names its boot file (pure).
 //! - `scan`: the bounded walk of the root that finds candidates and builds
 //!   the [`Catalogue`], reusing what it knew of unchanged ISOs.
 
@@ -30,6 +32,7 @@ pub mod next_boot;
 pub mod recognise;
 pub mod report;
 pub mod scan;
+pub mod signed_boot;
 pub mod tree;
 
 use std::collections::BTreeMap;

@@ -163,6 +163,7 @@ impl Prepared {
                 )
             })
             .collect();
+        let shared_catalogue = Arc::clone(&self.catalogue);
         let catalogue = self
             .http
             .is_some()
@@ -173,6 +174,7 @@ impl Prepared {
             tftp: self.tftp,
             http: self.http,
             dhcp: self.dhcp,
+            catalogue: shared_catalogue,
         };
         let after_reload = self.served.map(reservations::after_reload);
         let result = serve(
@@ -209,11 +211,12 @@ impl Prepared {
     }
 }
 
-/// The bound servers.
+/// The bound servers, and the catalogue the DHCP side reads.
 struct Servers {
     tftp: TftpServer,
     http: Option<HttpServer>,
     dhcp: Sockets,
+    catalogue: catalogue::live::Shared,
 }
 
 /// Runs the servers until `cancel` or a fatal error.
@@ -225,7 +228,12 @@ async fn serve(
     after_reload: Option<registry::AfterSwap>,
     cancel: CancellationToken,
 ) -> Result<(), ServeError> {
-    let Servers { tftp, http, dhcp } = servers;
+    let Servers {
+        tftp,
+        http,
+        dhcp,
+        catalogue,
+    } = servers;
     // always: SIGHUP must reload (or say there is nothing to), never kill
     let watcher = registry::watch(
         plan.profiles.clone(),
@@ -241,7 +249,12 @@ async fn serve(
     });
     let tftp_task = tokio::spawn(tftp.run(cancel.child_token()));
     let http_task = http.map(|h| tokio::spawn(h.run(cancel.child_token())));
-    let lookup = lookup::source(Arc::clone(&shared), plan.defaults.clone());
+    let defaults = lookup::Defaults {
+        files: plan.defaults.clone(),
+        uefi_x64_configured: plan.uefi_x64_configured,
+        catalogue,
+    };
+    let lookup = lookup::source(Arc::clone(&shared), defaults);
     let dhcp_result = crate::dhcp::server::run_with_sockets(
         plan.dhcp.clone(),
         dhcp,
