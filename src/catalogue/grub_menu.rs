@@ -61,11 +61,34 @@ pub fn grub_cfg(catalogue: &Catalogue, ctx: &Context<'_>) -> String {
         timeout_s
     };
     let _ = writeln!(out, "set default={default_id}\nset timeout={timeout}");
+    let default_unsigned = items
+        .iter()
+        .filter(|(i, _, _)| format!("e{i}") == default_id)
+        .any(|(_, _, b)| !matches!(b.secure_boot, SecureBoot::Signed { .. }));
+    if default_unsigned {
+        // hidden under Secure Boot: GRUB would boot the first entry instead
+        out.push_str("if [ \"$lockdown\" = \"y\" ]; then\n  set default=local\nfi\n");
+    }
     for (i, entry, boot) in items {
         menuentry(&mut out, i, entry, boot, &device, ctx);
     }
+    if let Some(ipxe) = ctx.ipxe_efi {
+        ipxe_entry(&mut out, &device, ipxe);
+    }
     out.push_str("menuentry 'Boot from the local disk' --id local {\n  exit\n}\n");
     out
+}
+
+/// iPXE's menu (sanboot, Windows PE, unsigned kernels), chained from
+/// GRUB when Secure Boot is off: firmware would refuse the unsigned iPXE
+/// binary under Secure Boot, so the entry is not there then.
+fn ipxe_entry(out: &mut String, device: &str, ipxe: &str) {
+    out.push_str("if [ \"$grub_platform\" = \"efi\" ]; then\n");
+    out.push_str("if [ \"$grub_cpu\" = \"x86_64\" ]; then\n");
+    out.push_str("if [ \"$lockdown\" != \"y\" ]; then\n");
+    out.push_str("menuentry 'iPXE menu (Secure Boot off)' --id ipxe {\n");
+    let _ = writeln!(out, "  chainloader {device}/{}", encode_path(ipxe));
+    out.push_str("}\nfi\nfi\nfi\n");
 }
 
 fn menuentry(

@@ -53,6 +53,7 @@ fn cfg(choice: &Choice) -> String {
         done_url: None,
         has_wimboot: false,
         has_pxelinux: false,
+        ipxe_efi: None,
         choice,
         extra_args: Some("console=ttyS0"),
     };
@@ -111,4 +112,39 @@ fn unsigned_entries_are_hidden_under_secure_boot_and_signed_ones_are_marked() {
 fn one_entry_boots_at_once() {
     let s = cfg(&Choice::Entry("signed.iso".into()));
     assert!(s.contains("set default=e0\nset timeout=0\n"), "{s}");
+}
+
+#[test]
+fn an_unsigned_default_gives_way_to_the_local_disk_under_secure_boot() {
+    let s = cfg(&Choice::Entry("plain.iso".into()));
+    assert!(
+        s.contains("set default=e1\nset timeout=0\nif [ \"$lockdown\" = \"y\" ]; then\n  set default=local\nfi\n"),
+        "{s}"
+    );
+    let s = cfg(&Choice::Entry("signed.iso".into()));
+    assert!(!s.contains("  set default=local"), "{s}");
+}
+
+#[test]
+fn ipxe_is_offered_only_when_present_and_not_locked_down() {
+    assert!(!cfg(&Choice::default()).contains("iPXE"));
+    let catalogue = Catalogue::default();
+    let choice = Choice::default();
+    let ctx = Context {
+        base_url: "http://10.0.0.1:8080/",
+        done_url: None,
+        has_wimboot: false,
+        has_pxelinux: false,
+        ipxe_efi: Some("ipxe.efi"),
+        choice: &choice,
+        extra_args: None,
+    };
+    let s = grub_cfg(&catalogue, &ctx);
+    let want = "if [ \"$grub_platform\" = \"efi\" ]; then\n\
+        if [ \"$grub_cpu\" = \"x86_64\" ]; then\n\
+        if [ \"$lockdown\" != \"y\" ]; then\n\
+        menuentry 'iPXE menu (Secure Boot off)' --id ipxe {\n  \
+        chainloader (http,10.0.0.1,8080)/ipxe.efi\n}\nfi\nfi\nfi\n\
+        menuentry 'Boot from the local disk' --id local {";
+    assert!(s.contains(want), "{s}");
 }

@@ -17,6 +17,10 @@ use crate::mac::MacAddr;
 /// The name of the done URL, relative to our HTTP base URL.
 pub const DONE: &str = "netboot-done";
 
+/// iPXE EFI binaries GRUB's menu may chain, in order of preference
+/// (`ipxe.efi` carries its own drivers; `snponly.efi` uses the firmware's).
+const IPXE_EFI: [&str; 2] = ["ipxe.efi", "snponly.efi"];
+
 /// Menus and one-shot boots.
 pub struct Menus {
     /// The catalogue in service.
@@ -57,6 +61,10 @@ impl Menus {
             done_url: done_url.as_deref(),
             has_wimboot: catalogue.root.join("wimboot").is_file(),
             has_pxelinux: catalogue.root.join("pxelinux.0").is_file(),
+            ipxe_efi: IPXE_EFI
+                .iter()
+                .copied()
+                .find(|name| catalogue.root.join(name).is_file()),
             choice: &choice,
             extra_args: asker.prefs.and_then(|p| p.args.as_deref()),
         };
