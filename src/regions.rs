@@ -39,6 +39,13 @@ pub trait Regions: Send + Sync {
     /// For a request name: `None` when it is not inside such a file, else
     /// the region, or why it cannot be served.
     fn region(&self, name: &str) -> Option<Result<Region, String>>;
+
+    /// Whether `name` lies inside one of the containing files, found there
+    /// or not (`disc.iso/missing.efi`): then it is not found, rather than
+    /// a path through a regular file of the root.
+    fn holds(&self, _name: &str) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -3,7 +3,13 @@
 //! entries that will not pass Secure Boot are left out when GRUB runs
 //! locked down (`$lockdown` is `y` under Secure Boot), and each entry is
 //! guarded by the CPU GRUB runs on (`$grub_cpu`). Kernels and initrds come
-//! over HTTP from our address. Pure: catalogue and choice in, text out.
+//! from our address over HTTP when this GRUB reaches our HTTP server, else
+//! over TFTP (Debian 12's signed netboot GRUB has only TFTP, and under
+//! Secure Boot no module can be loaded): the menu `source`s a small file
+//! over HTTP ([`HTTP_PROBE`]) that switches the device to HTTP, and a GRUB
+//! without HTTP (or without the `(http,IP,PORT)` syntax) fails that one
+//! command and stays on TFTP. (`insmod` cannot tell: it returns success
+//! even when the module is missing.) Pure: catalogue and choice in, text out.
 
 use std::fmt::Write as _;
 
@@ -36,10 +42,39 @@ pub fn http_device(base_url: &str) -> Option<String> {
     })
 }
 
+/// The GRUB device for our TFTP server, from a base URL `http://IPV4[:PORT]/`.
+pub fn tftp_device(base_url: &str) -> Option<String> {
+    let host = base_url.strip_prefix("http://")?.trim_end_matches('/');
+    let ip = host.split_once(':').map_or(host, |(ip, _)| ip);
+    Some(format!("(tftp,{ip})"))
+}
+
+/// The variable the entries' paths start with: our HTTP server when this
+/// GRUB reaches it, else our TFTP server.
+const DEVICE: &str = "$netboot_dev";
+
+/// The file GRUB `source`s over HTTP to switch [`DEVICE`] to HTTP.
+pub const HTTP_PROBE: &str = "netboot-grub-http.cfg";
+
+/// Sets [`DEVICE`]: TFTP, then HTTP if the probe can be read over HTTP.
+fn choose_device(out: &mut String, base_url: &str) {
+    let (Some(tftp), Some(http)) = (tftp_device(base_url), http_device(base_url)) else {
+        return;
+    };
+    let _ = writeln!(out, "set netboot_dev={tftp}\nsource {http}/{HTTP_PROBE}");
+}
+
+/// The probe's text for a client reaching us at `base_url`: it sets
+/// [`DEVICE`] to our HTTP server.
+pub fn http_probe(base_url: &str) -> Option<String> {
+    http_device(base_url).map(|http| format!("set netboot_dev={http}\n"))
+}
+
 /// The `grub.cfg` for this client.
 pub fn grub_cfg(catalogue: &Catalogue, ctx: &Context<'_>) -> String {
-    let device = http_device(ctx.base_url).unwrap_or_default();
+    let device = DEVICE;
     let mut out = String::from("# Written by netboot from the image catalogue.\n");
+    choose_device(&mut out, ctx.base_url);
     let (default, timeout_s) = match ctx.choice {
         Choice::Menu { default, timeout_s } => (default.as_deref(), *timeout_s),
         Choice::Entry(id) => (Some(id.as_str()), 0),
@@ -70,10 +105,10 @@ pub fn grub_cfg(catalogue: &Catalogue, ctx: &Context<'_>) -> String {
         out.push_str("if [ \"$lockdown\" = \"y\" ]; then\n  set default=local\nfi\n");
     }
     for (i, entry, boot) in items {
-        menuentry(&mut out, i, entry, boot, &device, ctx);
+        menuentry(&mut out, i, entry, boot, device, ctx);
     }
     if let Some(ipxe) = ctx.ipxe_efi {
-        ipxe_entry(&mut out, &device, ipxe);
+        ipxe_entry(&mut out, device, ipxe);
     }
     out.push_str("menuentry 'Boot from the local disk' --id local {\n  exit\n}\n");
     out

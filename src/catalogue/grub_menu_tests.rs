@@ -82,6 +82,27 @@ fn http_device_with_and_without_a_port() {
 }
 
 #[test]
+fn files_come_over_http_when_grub_has_it_else_over_tftp() {
+    let s = cfg(&Choice::default());
+    assert!(
+        s.starts_with(
+            "# Written by netboot from the image catalogue.\n\
+             set netboot_dev=(tftp,10.0.0.1)\n\
+             source (http,10.0.0.1)/netboot-grub-http.cfg\n"
+        ),
+        "{s}"
+    );
+    assert_eq!(
+        http_probe("http://10.0.0.1:8080/").as_deref(),
+        Some("set netboot_dev=(http,10.0.0.1,8080)\n")
+    );
+    assert_eq!(
+        tftp_device("http://10.0.0.1:8080/").as_deref(),
+        Some("(tftp,10.0.0.1)")
+    );
+}
+
+#[test]
 fn unsigned_entries_are_hidden_under_secure_boot_and_signed_ones_are_marked() {
     let s = cfg(&Choice::default());
     assert!(s.contains("set default=local\nset timeout=10\n"), "{s}");
@@ -90,11 +111,11 @@ fn unsigned_entries_are_hidden_under_secure_boot_and_signed_ones_are_marked() {
         "{s}"
     );
     assert!(
-        s.contains("  linux (http,10.0.0.1)/signed.iso/install.amd/vmlinuz url=http://10.0.0.1/signed.iso console=ttyS0\n"),
+        s.contains("  linux $netboot_dev/signed.iso/install.amd/vmlinuz url=http://10.0.0.1/signed.iso console=ttyS0\n"),
         "{s}"
     );
     assert!(
-        s.contains("  initrd (http,10.0.0.1)/signed.iso/install.amd/initrd.gz\n"),
+        s.contains("  initrd $netboot_dev/signed.iso/install.amd/initrd.gz\n"),
         "{s}"
     );
     let plain = s.find("--id e1").unwrap();
@@ -144,7 +165,7 @@ fn ipxe_is_offered_only_when_present_and_not_locked_down() {
         if [ \"$grub_cpu\" = \"x86_64\" ]; then\n\
         if [ \"$lockdown\" != \"y\" ]; then\n\
         menuentry 'iPXE menu (Secure Boot off)' --id ipxe {\n  \
-        chainloader (http,10.0.0.1,8080)/ipxe.efi\n}\nfi\nfi\nfi\n\
+        chainloader $netboot_dev/ipxe.efi\n}\nfi\nfi\nfi\n\
         menuentry 'Boot from the local disk' --id local {";
     assert!(s.contains(want), "{s}");
 }

@@ -27,15 +27,27 @@ pub fn empty(root: PathBuf) -> Shared {
     }))
 }
 
+/// Called with the new catalogue after each scan (`serve` says there what
+/// UEFI machines are sent when that changed).
+pub type AfterScan = Box<dyn FnMut(&Catalogue) + Send>;
+
 /// Scans the root into `shared` at once, then again whenever something
-/// under it changes or on SIGHUP, until `cancel`.
-pub fn watch(shared: Shared, cancel: CancellationToken) -> JoinHandle<()> {
+/// under it changes or on SIGHUP, until `cancel`; `after` sees each new
+/// catalogue.
+pub fn watch(
+    shared: Shared,
+    cancel: CancellationToken,
+    mut after: Option<AfterScan>,
+) -> JoinHandle<()> {
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     tokio::spawn(async move {
         let root = shared.load().root.clone();
         let (tx, mut rx) = mpsc::channel::<()>(1);
         let _watcher = watch::start(&root, "the boot root", Events::ModificationsAndCloses, tx);
         rescan(&shared).await;
+        if let Some(f) = &mut after {
+            f(&shared.load());
+        }
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => break,
@@ -43,6 +55,9 @@ pub fn watch(shared: Shared, cancel: CancellationToken) -> JoinHandle<()> {
                 Some(()) = async { hup.as_mut()?.recv().await } => {},
             }
             rescan(&shared).await;
+            if let Some(f) = &mut after {
+                f(&shared.load());
+            }
         }
     })
 }
@@ -92,5 +107,9 @@ impl Regions for IsoFiles {
                 "{name} is stored in several pieces in {iso}: not served"
             )),
         })
+    }
+
+    fn holds(&self, name: &str) -> bool {
+        self.0.load().inside_iso(name)
     }
 }

@@ -102,6 +102,18 @@ impl Catalogue {
         self.entries.iter().find(|e| e.id == id)
     }
 
+    /// Whether `name` lies inside a catalogued ISO (`debian.iso/...`),
+    /// whether or not the ISO has that file.
+    pub fn inside_iso(&self, name: &str) -> bool {
+        let name = name.trim_start_matches('/');
+        self.entries.iter().any(|entry| {
+            matches!(entry.source, Source::Iso(_))
+                && name
+                    .strip_prefix(entry.id.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
+    }
+
     /// For a request path inside an ISO (`debian.iso/install.amd/vmlinuz`):
     /// the ISO's path relative to the root and the file's extents in it.
     /// `None` when the path is not inside a catalogued ISO.

@@ -112,6 +112,9 @@ async fn find(cfg: &HttpConfig, peer: SocketAddr, name: String) -> Result<Found,
         }
     }
     let region = cfg.regions.as_ref().and_then(|r| r.region(&name));
+    if region.is_none() && cfg.regions.as_ref().is_some_and(|r| r.holds(&name)) {
+        return Err(FsError::NotFound);
+    }
     let root = cfg.root.clone();
     tokio::task::spawn_blocking(move || match region {
         Some(region) => open_region(&root, region.map_err(FsError::Access)?, name),

@@ -94,17 +94,16 @@ impl Defaults {
 }
 
 /// What the last [`Layered`] was built from: the registry's and the
-/// catalogue's addresses, and the shim chosen.
+/// catalogue's addresses.
 struct Cached {
     registry: usize,
     catalogue: usize,
-    shim: Option<SignedShim>,
     lookup: Arc<dyn ProfileLookup>,
 }
 
 /// A lookup source for the DHCP shell that follows registry reloads and
 /// catalogue rescans: a new [`Layered`] is built only when either was
-/// swapped, and a change of the signed shim chosen is logged once.
+/// swapped.
 pub fn source(
     shared: Arc<ArcSwap<Registry>>,
     defaults: Defaults,
@@ -112,7 +111,6 @@ pub fn source(
     let cache: ArcSwap<Cached> = ArcSwap::from_pointee(Cached {
         registry: 0,
         catalogue: 0,
-        shim: None,
         lookup: Arc::new(Layered {
             registry: Arc::new(Registry::default()),
             defaults: defaults.files.clone(),
@@ -131,9 +129,6 @@ pub fn source(
             return Arc::clone(&cached.lookup);
         }
         let shim = signed_boot::signed_shim(&catalogue);
-        if shim != cached.shim {
-            log_choice(&defaults, shim.as_ref());
-        }
         let lookup: Arc<dyn ProfileLookup> = Arc::new(Layered {
             registry,
             defaults: defaults.files.clone(),
@@ -142,14 +137,27 @@ pub fn source(
         cache.store(Arc::new(Cached {
             registry: key.0,
             catalogue: key.1,
-            shim,
             lookup: Arc::clone(&lookup),
         }));
         lookup
     })
 }
 
-/// Says once what UEFI x64 PXE machines are sent now the catalogue changed.
+/// For the catalogue's watcher: says once, after a scan that changed the
+/// signed shim chosen (or found the first), what UEFI x64 PXE machines
+/// are sent now.
+pub fn log_changes(defaults: Defaults) -> live::AfterScan {
+    let mut last: Option<Option<SignedShim>> = None;
+    Box::new(move |catalogue| {
+        let shim = signed_boot::signed_shim(catalogue);
+        if last.as_ref() != Some(&shim) {
+            log_choice(&defaults, shim.as_ref());
+            last = Some(shim);
+        }
+    })
+}
+
+/// Says what UEFI x64 PXE machines are sent.
 fn log_choice(defaults: &Defaults, shim: Option<&SignedShim>) {
     let file = defaults
         .uefi_x64_pxe(shim)

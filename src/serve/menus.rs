@@ -2,7 +2,7 @@
 //! (`menu-<platform>-<arch>.ipxe`: a one-shot boot first, else its
 //! profile's `menu:`, else the whole menu with the local disk as default)
 //! and its GRUB menu (`grub.cfg` where GRUB looks for it, unless the root
-//! has that file),
+//! has that file, and the probe that moves GRUB to HTTP when it can),
 //! the done URL an installer calls at its end (`netboot-done`), and the end
 //! of a one-shot boot once the machine has fetched the entry's kernel.
 
@@ -44,6 +44,10 @@ impl Menus {
     pub fn file(&self, asker: &Asker<'_>, path: &str) -> Option<Vec<u8>> {
         if path == DONE {
             return Some(self.done(asker.mac));
+        }
+        if path == grub_menu::HTTP_PROBE {
+            let probe = grub_menu::http_probe(asker.base_url.as_deref()?);
+            return probe.map(String::into_bytes);
         }
         let client = menu::Client::from_file_name(path);
         let grub = grub_menu::is_grub_cfg(path);

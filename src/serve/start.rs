@@ -163,18 +163,23 @@ impl Prepared {
                 )
             })
             .collect();
-        let shared_catalogue = Arc::clone(&self.catalogue);
+        let defaults = lookup::Defaults {
+            files: self.plan.defaults.clone(),
+            uefi_x64_configured: self.plan.uefi_x64_configured,
+            catalogue: Arc::clone(&self.catalogue),
+        };
+        let after_scan = lookup::log_changes(defaults.clone());
         let catalogue = self
             .http
             .is_some()
-            .then(|| catalogue::live::watch(self.catalogue, keep.clone()));
+            .then(|| catalogue::live::watch(self.catalogue, keep.clone(), Some(after_scan)));
         let assigned = self.assigned.clone();
         let pidfile = self.pidfile;
         let servers = Servers {
             tftp: self.tftp,
             http: self.http,
             dhcp: self.dhcp,
-            catalogue: shared_catalogue,
+            defaults,
         };
         let after_reload = self.served.map(reservations::after_reload);
         let result = serve(
@@ -211,12 +216,12 @@ impl Prepared {
     }
 }
 
-/// The bound servers, and the catalogue the DHCP side reads.
+/// The bound servers, and the default boot files the DHCP side fills in.
 struct Servers {
     tftp: TftpServer,
     http: Option<HttpServer>,
     dhcp: Sockets,
-    catalogue: catalogue::live::Shared,
+    defaults: lookup::Defaults,
 }
 
 /// Runs the servers until `cancel` or a fatal error.
@@ -232,7 +237,7 @@ async fn serve(
         tftp,
         http,
         dhcp,
-        catalogue,
+        defaults,
     } = servers;
     // always: SIGHUP must reload (or say there is nothing to), never kill
     let watcher = registry::watch(
@@ -249,11 +254,6 @@ async fn serve(
     });
     let tftp_task = tokio::spawn(tftp.run(cancel.child_token()));
     let http_task = http.map(|h| tokio::spawn(h.run(cancel.child_token())));
-    let defaults = lookup::Defaults {
-        files: plan.defaults.clone(),
-        uefi_x64_configured: plan.uefi_x64_configured,
-        catalogue,
-    };
     let lookup = lookup::source(Arc::clone(&shared), defaults);
     let dhcp_result = crate::dhcp::server::run_with_sockets(
         plan.dhcp.clone(),

@@ -34,7 +34,8 @@ pub trait ClientFiles: Send + Sync {
     fn mac(&self, _client: IpAddr) -> Option<String> {
         None
     }
-    /// The client is being sent `path` (over HTTP): a one-shot boot may be over.
+    /// The client is being sent `path` (over TFTP or HTTP): a one-shot boot
+    /// may be over.
     fn fetched(&self, _client: IpAddr, _path: &str) {}
 }
 

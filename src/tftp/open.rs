@@ -41,7 +41,11 @@ fn region_of(
     };
     let relative = relative_path(name.as_bytes())?;
     let key = relative.to_string_lossy();
-    Ok(regions.region(&key).map(|r| r.map_err(FsError::Access)))
+    match regions.region(&key) {
+        Some(region) => Ok(Some(region.map_err(FsError::Access))),
+        None if regions.holds(&key) => Err(FsError::NotFound),
+        None => Ok(None),
+    }
 }
 
 fn open_region(
@@ -88,6 +92,10 @@ mod tests {
                 "split.iso/x" => Some(Err("stored in several pieces".into())),
                 _ => None,
             }
+        }
+
+        fn holds(&self, name: &str) -> bool {
+            name.starts_with("disc.iso/")
         }
     }
 
@@ -149,5 +157,6 @@ mod tests {
         assert!(err("disc.iso/inner.txt", true).contains("octet mode only"));
         assert!(err("disc.iso/past.txt", false).contains("shorter than its directory says"));
         assert!(err("../disc.iso/inner.txt", false).starts_with("access violation"));
+        assert_eq!(err("disc.iso/missing.efi", false), "file not found");
     }
 }

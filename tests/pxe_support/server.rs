@@ -96,6 +96,12 @@ pub enum ServerKind {
     /// root: iPXE boots it from the catalogue's menu (a profile for every
     /// machine picks the entry).
     NetbootCatalogue,
+    /// `netboot serve` with no boot-file flags and no profile: a Debian
+    /// installer ISO with Debian's signed shim, GRUB and kernel in the root
+    /// beside `ipxe.efi`; a UEFI machine gets the ISO's shim
+    /// (tests/pxe_boot_secure.rs).
+    #[allow(dead_code)]
+    NetbootSecureBoot,
     /// `netboot serve` sending iPXE `sanboot.ipxe` (the test writes it and
     /// the disk image it names into the root; tests/pxe_boot_sanboot.rs).
     #[allow(dead_code)]
@@ -124,6 +130,7 @@ impl ServerKind {
             ServerKind::NetbootInstaller => "netboot-installer",
             ServerKind::NetbootCatalogue => "netboot-catalogue",
             ServerKind::NetbootSanboot => "netboot-sanboot",
+            ServerKind::NetbootSecureBoot => "netboot-secure-boot",
         }
     }
 
@@ -145,6 +152,7 @@ impl ServerKind {
                 | ServerKind::NetbootInstaller
                 | ServerKind::NetbootCatalogue
                 | ServerKind::NetbootSanboot
+                | ServerKind::NetbootSecureBoot
         )
     }
 }
@@ -206,6 +214,13 @@ pub fn server_commands(kind: ServerKind, lab: &Lab, root: &Path) -> Result<Vec<L
                 .map_err(|e| e.to_string())?;
             vec![netboot_serve_with(lab, root, false, None, Some(profiles))]
         }
+        ServerKind::NetbootSecureBoot => {
+            std::fs::remove_file(root.join(BOOT_IPXE)).map_err(|e| format!("{e}"))?;
+            let work = empty_dir(lab.path("iso-work"));
+            let iso = super::iso::debian_installer_iso_with(&work, SECURE_BOOT_ISO_ARGS)?;
+            std::fs::rename(&iso, root.join(CATALOGUE_ISO)).map_err(|e| e.to_string())?;
+            vec![netboot_serve_zero_config(lab, root)]
+        }
         ServerKind::Dnsmasq => vec![ours(Mode::Full(root))],
         ServerKind::DnsmasqNetbootTftp => vec![ours(Mode::BootDhcp), netboot_tftp(lab, root)],
         ServerKind::NetbootProxy => vec![site_dhcp()?, netboot_serve(lab, root, true)],
@@ -260,6 +275,32 @@ fn netboot_serve_with(
         name: "netboot",
         command: cmd,
         ready,
+    }
+}
+
+/// The ISO's own kernel arguments in [`ServerKind::NetbootSecureBoot`]:
+/// the kernel and the installer on the serial console, the kernel's
+/// messages shown (no `quiet`), so no profile needs to add them.
+pub const SECURE_BOOT_ISO_ARGS: &str = "vga=788 console=ttyS0,115200n8 loglevel=7 ---";
+
+/// `netboot serve` on the bridge with nothing but what serving a namespace
+/// needs: no boot-file flag, no profile, no `netboot.yaml`.
+fn netboot_serve_zero_config(lab: &Lab, root: &Path) -> Launch {
+    let mut cmd = lab.ns.command(env!("CARGO_BIN_EXE_netboot"));
+    cmd.args(["serve", "--interface", BRIDGE, "--root"])
+        .arg(root)
+        .args(["--range", &format!("{RANGE_FIRST}-{RANGE_LAST}")])
+        .arg("--state-dir")
+        .arg(lab.path("state"))
+        .arg("-v")
+        .arg("--profiles")
+        .arg(empty_dir(lab.path("no-profiles")))
+        .current_dir(lab.dir())
+        .env("NO_COLOR", "1");
+    Launch {
+        name: "netboot",
+        command: cmd,
+        ready: &["DHCP listening on", "TFTP listening on"],
     }
 }
 
@@ -331,6 +372,15 @@ impl Server {
             })
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    /// Waits until the last process started prints every one of `needles`.
+    #[allow(dead_code)] // tests/pxe_boot_secure.rs
+    pub fn wait_for_log(&mut self, needles: &[&str], timeout: Duration) -> Result<(), String> {
+        match self.processes.last_mut() {
+            Some(p) => p.wait_for_log(needles, timeout).map(|_| ()),
+            None => Err("no server process".into()),
+        }
     }
 
     /// Stops every process, last started first.

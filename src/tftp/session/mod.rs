@@ -167,7 +167,12 @@ impl Session {
         }
         let regions = self.cfg.regions.as_deref();
         let netascii = request.mode == Mode::Netascii;
-        super::open::open_download(&self.cfg.root, regions, &name, netascii, CHUNK_BYTES)
+        let source =
+            super::open::open_download(&self.cfg.root, regions, &name, netascii, CHUNK_BYTES)?;
+        if let Some(files) = &self.cfg.client_files {
+            files.fetched(self.peer.ip(), &name);
+        }
+        Ok(source)
     }
 
     fn run_read(&mut self, request: &OwnedRequest, name: &str) {
