@@ -113,3 +113,67 @@ impl Regions for IsoFiles {
         self.0.load().inside_iso(name)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::catalogue::model::{Kind, Recognised};
+    use crate::catalogue::{Entry, Source};
+
+    fn files() -> IsoFiles {
+        let mut regions = BTreeMap::new();
+        regions.insert("EFI/boot/bootx64.efi".to_string(), vec![(4096, 100)]);
+        regions.insert("split.bin".to_string(), vec![(0, 10), (100, 10)]);
+        let entry = Entry {
+            id: "d/debian.iso".into(),
+            source: Source::Iso(Arc::new(regions)),
+            size: 1 << 20,
+            recognised: Recognised {
+                kind: Kind::Sanboot,
+                title: "Debian".into(),
+                boots: vec![],
+                notes: vec![],
+            },
+            stamp: None,
+        };
+        let catalogue = Catalogue {
+            entries: vec![entry],
+            ..Catalogue::default()
+        };
+        IsoFiles(Arc::new(ArcSwap::from_pointee(catalogue)))
+    }
+
+    #[test]
+    fn files_inside_an_iso_are_its_regions_and_others_inside_it_are_not_found() {
+        let files = files();
+        let want = Region {
+            file: "d/debian.iso".into(),
+            offset: 4096,
+            len: 100,
+        };
+        assert_eq!(
+            files.region("/d/debian.iso/EFI/boot/bootx64.efi"),
+            Some(Ok(want.clone()))
+        );
+        assert_eq!(
+            files.region("d/debian.iso/efi/BOOT/BOOTX64.EFI"),
+            Some(Ok(want))
+        );
+        assert!(
+            matches!(files.region("d/debian.iso/split.bin"), Some(Err(e)) if e.contains("several pieces"))
+        );
+        assert_eq!(
+            files.region("d/debian.iso/EFI/boot/revocations_sbat.efi"),
+            None
+        );
+        assert!(files.holds("d/debian.iso/EFI/boot/revocations_sbat.efi"));
+        assert!(!files.holds("d/debian.isox/a"));
+        assert!(
+            !files.holds("d/debian.iso"),
+            "the ISO itself is a file of the root"
+        );
+        assert!(!files.holds("d/other.iso/a"));
+    }
+}

@@ -214,13 +214,7 @@ pub fn server_commands(kind: ServerKind, lab: &Lab, root: &Path) -> Result<Vec<L
                 .map_err(|e| e.to_string())?;
             vec![netboot_serve_with(lab, root, false, None, Some(profiles))]
         }
-        ServerKind::NetbootSecureBoot => {
-            std::fs::remove_file(root.join(BOOT_IPXE)).map_err(|e| format!("{e}"))?;
-            let work = empty_dir(lab.path("iso-work"));
-            let iso = super::iso::debian_installer_iso_with(&work, SECURE_BOOT_ISO_ARGS)?;
-            std::fs::rename(&iso, root.join(CATALOGUE_ISO)).map_err(|e| e.to_string())?;
-            vec![netboot_serve_zero_config(lab, root)]
-        }
+        ServerKind::NetbootSecureBoot => vec![super::zero_config::launch(lab, root)?],
         ServerKind::Dnsmasq => vec![ours(Mode::Full(root))],
         ServerKind::DnsmasqNetbootTftp => vec![ours(Mode::BootDhcp), netboot_tftp(lab, root)],
         ServerKind::NetbootProxy => vec![site_dhcp()?, netboot_serve(lab, root, true)],
@@ -232,7 +226,7 @@ pub fn server_commands(kind: ServerKind, lab: &Lab, root: &Path) -> Result<Vec<L
     })
 }
 
-fn empty_dir(path: PathBuf) -> PathBuf {
+pub(super) fn empty_dir(path: PathBuf) -> PathBuf {
     let _ = std::fs::create_dir_all(&path);
     path
 }
@@ -275,32 +269,6 @@ fn netboot_serve_with(
         name: "netboot",
         command: cmd,
         ready,
-    }
-}
-
-/// The ISO's own kernel arguments in [`ServerKind::NetbootSecureBoot`]:
-/// the kernel and the installer on the serial console, the kernel's
-/// messages shown (no `quiet`), so no profile needs to add them.
-pub const SECURE_BOOT_ISO_ARGS: &str = "vga=788 console=ttyS0,115200n8 loglevel=7 ---";
-
-/// `netboot serve` on the bridge with nothing but what serving a namespace
-/// needs: no boot-file flag, no profile, no `netboot.yaml`.
-fn netboot_serve_zero_config(lab: &Lab, root: &Path) -> Launch {
-    let mut cmd = lab.ns.command(env!("CARGO_BIN_EXE_netboot"));
-    cmd.args(["serve", "--interface", BRIDGE, "--root"])
-        .arg(root)
-        .args(["--range", &format!("{RANGE_FIRST}-{RANGE_LAST}")])
-        .arg("--state-dir")
-        .arg(lab.path("state"))
-        .arg("-v")
-        .arg("--profiles")
-        .arg(empty_dir(lab.path("no-profiles")))
-        .current_dir(lab.dir())
-        .env("NO_COLOR", "1");
-    Launch {
-        name: "netboot",
-        command: cmd,
-        ready: &["DHCP listening on", "TFTP listening on"],
     }
 }
 
