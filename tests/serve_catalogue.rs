@@ -152,6 +152,10 @@ fn an_iso_dropped_in_is_offered_served_from_inside_and_booted_once_on_request() 
         "{listed}"
     );
     assert!(listed.contains("broken.iso:"), "{listed}");
+    let shim = format!(
+        "UEFI x64 PXE machines with no boot file configured get {ISO}/EFI/boot/bootx64.efi"
+    );
+    assert!(listed.contains(&shim), "{listed}");
 }
 
 /// `netboot next`: the entry alone once, then the profile's menu again.
