@@ -221,3 +221,81 @@ fn tftp_complete(log: &str, inner: &str, bytes: u64) -> bool {
             && l.contains(&format!(" bytes={bytes} "))
     })
 }
+
+/// A GRUB with HTTP built in (`NETBOOT_GRUB_HTTP_EFI`: an image made with
+/// `grub-mkimage -O x86_64-efi -p /grub -o grubhttp.efi efinet tftp http
+/// normal linux configfile echo test chain`, from Debian's
+/// grub-efi-amd64-bin and grub-common 2.06), given as the UEFI boot file,
+/// Secure Boot off (the image is not signed). With netboot's HTTP on port
+/// 80 the catalogue's `grub.cfg` moves it to HTTP and the kernel and initrd
+/// come over HTTP; on port 8080 GRUB 2.06, which does not take
+/// `(http,IP,PORT)`, fails the probe and fetches them over TFTP.
+#[test]
+#[ignore = "needs a GRUB image with HTTP: set NETBOOT_GRUB_HTTP_EFI"]
+fn grub_with_http_fetches_over_http_on_port_80_and_falls_back_to_tftp_on_8080() {
+    let _one_at_a_time = boot_lock();
+    let Some(grub) = std::env::var_os("NETBOOT_GRUB_HTTP_EFI") else {
+        panic!("set NETBOOT_GRUB_HTTP_EFI to a GRUB EFI image with http built in");
+    };
+    if !prerequisites_met(ServerKind::NetbootSecureBoot) {
+        return;
+    }
+    let inst = Path::new(pxe_support::iso::INSTALLER);
+    let size = |f: &str| std::fs::metadata(inst.join(f)).map_or(0, |m| m.len());
+    let log = grub_boot(Path::new(&grub), "80");
+    for (f, src) in [("vmlinuz", "linux"), ("initrd.gz", "initrd.gz")] {
+        let line = format!(
+            "path=/{CATALOGUE_ISO}/install.amd/{f}}}: sent status=200 bytes={}",
+            size(src)
+        );
+        assert!(
+            log.contains(&line),
+            "port 80: no `{line}`:\n{}",
+            tail(&log, 80)
+        );
+    }
+    let log = grub_boot(Path::new(&grub), "8080");
+    for (f, src) in [("vmlinuz", "linux"), ("initrd.gz", "initrd.gz")] {
+        assert!(
+            tftp_complete(&log, &format!("install.amd/{f}"), size(src)),
+            "port 8080: {f} not over TFTP:\n{}",
+            tail(&log, 80)
+        );
+    }
+}
+
+/// Boots `grub` (Secure Boot off) with netboot's HTTP on `port` to the
+/// installer's `/init`; netboot's log.
+fn grub_boot(grub: &Path, port: &str) -> String {
+    let name = format!("netboot-grub-http-port-{port}");
+    let lab = Lab::new().unwrap_or_else(|e| panic!("{name}: lab: {e}"));
+    let root = make_boot_root(&lab).unwrap_or_else(|e| panic!("{name}: boot root: {e}"));
+    std::fs::copy(grub, root.join("grubhttp.efi")).expect("copy the GRUB image");
+    let extra = ["--boot-uefi", "grubhttp.efi", "--http-port", port];
+    let launch = pxe_support::zero_config::launch_with(&lab, &root, &extra)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let log = lab.path("netboot.log");
+    let mut server = pxe_support::process::Guarded::spawn("netboot", launch.command, &log)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    server
+        .wait_for_log(&["image catalogue entries=1"], Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    boot_once(&lab, &root);
+    let started = Instant::now();
+    let mut vm = Vm::start(&lab, Firmware::Uefi, 1024).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let outcome = vm.wait_for(INIT_LINE, boot_timeout());
+    let elapsed = started.elapsed();
+    vm.stop();
+    server.stop();
+    let text = pxe_support::process::read_lossy(&log);
+    keep_artifacts(&lab, &name, &format!("{outcome:?} after {elapsed:.1?}"));
+    if let Err(e) = outcome {
+        panic!(
+            "{name}: {e}\n--- serial ---\n{}\n--- server log ---\n{}",
+            tail(&vm.serial(), 60),
+            tail(&text, 80)
+        );
+    }
+    println!("{name}: {elapsed:.1?} to /init");
+    text
+}

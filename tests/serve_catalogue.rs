@@ -119,7 +119,10 @@ fn an_iso_dropped_in_is_offered_served_from_inside_and_booted_once_on_request() 
     let (switch, code) = curl(&lab, "netboot-grub-http.cfg", &[]);
     assert_eq!(
         (code, String::from_utf8(switch).unwrap()),
-        (200, format!("set netboot_dev=(http,{SERVER_IP})\n"))
+        (
+            200,
+            format!("set netboot_dev=(http,{SERVER_IP})\nexport netboot_dev\n")
+        )
     );
     assert!(grub.contains("set default=e0\nset timeout=3\n"), "{grub}");
 

@@ -61,13 +61,18 @@ fn choose_device(out: &mut String, base_url: &str) {
     let (Some(tftp), Some(http)) = (tftp_device(base_url), http_device(base_url)) else {
         return;
     };
-    let _ = writeln!(out, "set netboot_dev={tftp}\nsource {http}/{HTTP_PROBE}");
+    // exported: a menu entry runs in a new context that sees only
+    // exported variables
+    let _ = writeln!(
+        out,
+        "set netboot_dev={tftp}\nexport netboot_dev\nsource {http}/{HTTP_PROBE}"
+    );
 }
 
 /// The probe's text for a client reaching us at `base_url`: it sets
 /// [`DEVICE`] to our HTTP server.
 pub fn http_probe(base_url: &str) -> Option<String> {
-    http_device(base_url).map(|http| format!("set netboot_dev={http}\n"))
+    http_device(base_url).map(|http| format!("set netboot_dev={http}\nexport netboot_dev\n"))
 }
 
 /// The `grub.cfg` for this client.

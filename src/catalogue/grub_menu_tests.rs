@@ -88,13 +88,14 @@ fn files_come_over_http_when_grub_has_it_else_over_tftp() {
         s.starts_with(
             "# Written by netboot from the image catalogue.\n\
              set netboot_dev=(tftp,10.0.0.1)\n\
+             export netboot_dev\n\
              source (http,10.0.0.1)/netboot-grub-http.cfg\n"
         ),
         "{s}"
     );
     assert_eq!(
         http_probe("http://10.0.0.1:8080/").as_deref(),
-        Some("set netboot_dev=(http,10.0.0.1,8080)\n")
+        Some("set netboot_dev=(http,10.0.0.1,8080)\nexport netboot_dev\n")
     );
     assert_eq!(
         tftp_device("http://10.0.0.1:8080/").as_deref(),

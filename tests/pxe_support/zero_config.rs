@@ -16,6 +16,11 @@ pub const ISO_ARGS: &str = "vga=788 console=ttyS0,115200n8 loglevel=7 ---";
 
 /// Builds the ISO into `root` (no `boot.ipxe` there) and returns the launch.
 pub fn launch(lab: &Lab, root: &Path) -> Result<Launch, String> {
+    launch_with(lab, root, &[])
+}
+
+/// The same with `extra` flags for `serve`.
+pub fn launch_with(lab: &Lab, root: &Path, extra: &[&str]) -> Result<Launch, String> {
     std::fs::remove_file(root.join(BOOT_IPXE)).map_err(|e| format!("{e}"))?;
     let work = empty_dir(lab.path("iso-work"));
     let iso = super::iso::debian_installer_iso_with(&work, ISO_ARGS)?;
@@ -31,6 +36,7 @@ pub fn launch(lab: &Lab, root: &Path) -> Result<Launch, String> {
         // netboot.yaml or profiles/ of the checkout applies
         .arg("--profiles")
         .arg(empty_dir(lab.path("no-profiles")))
+        .args(extra)
         .current_dir(lab.dir())
         .env("NO_COLOR", "1");
     Ok(Launch {
