@@ -11,8 +11,10 @@
 //! boot (a machine nobody picked an entry for boots its local disk). Then:
 //! OVMF PXE (arch 7) is offered the ISO's shim, not `ipxe.efi`; shim and
 //! GRUB come over TFTP from inside the ISO; GRUB gets the catalogue's
-//! `grub.cfg`, the kernel and initrd come over HTTP from inside the ISO;
-//! the kernel says "Secure boot enabled" and the installer reaches `/init`.
+//! `grub.cfg` (which says GRUB is locked down, so only signed entries
+//! show), the kernel and initrd come from inside the ISO (over TFTP: this
+//! GRUB has no HTTP); the kernel says "Secure boot enabled" and the
+//! installer reaches `/init`.
 //! The same boot with Secure Boot off (plain OVMF) takes the same path: the
 //! default works whether or not the machine enforces Secure Boot.
 //!
@@ -114,6 +116,13 @@ fn boot(secure: bool) {
             tail(&log, 80),
         );
     }
+    // GRUB's lockdown, which hides unsigned entries, follows Secure Boot
+    let note = "netboot: Secure Boot is on: only signed entries are shown";
+    assert_eq!(
+        vm.serial().contains(note),
+        secure,
+        "{name}: GRUB's lockdown note on the console"
+    );
     if let Some(wire) = wire {
         check_wire(&wire);
     }

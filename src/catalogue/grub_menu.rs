@@ -42,6 +42,10 @@ pub fn http_device(base_url: &str) -> Option<String> {
     })
 }
 
+/// Said on the console when GRUB runs locked down (Secure Boot on).
+pub const LOCKDOWN_NOTE: &str = "if [ \"$lockdown\" = \"y\" ]; then\n  \
+    echo 'netboot: Secure Boot is on: only signed entries are shown'\nfi\n";
+
 /// The GRUB device for our TFTP server, from a base URL `http://IPV4[:PORT]/`.
 pub fn tftp_device(base_url: &str) -> Option<String> {
     let host = base_url.strip_prefix("http://")?.trim_end_matches('/');
@@ -72,7 +76,9 @@ fn choose_device(out: &mut String, base_url: &str) {
 /// The probe's text for a client reaching us at `base_url`: it sets
 /// [`DEVICE`] to our HTTP server.
 pub fn http_probe(base_url: &str) -> Option<String> {
-    http_device(base_url).map(|http| format!("set netboot_dev={http}\nexport netboot_dev\n"))
+    http_device(base_url).map(|http| {
+        format!("set netboot_dev={http}\nexport netboot_dev\necho 'netboot: GRUB reaches HTTP'\n")
+    })
 }
 
 /// The `grub.cfg` for this client.
@@ -101,6 +107,7 @@ pub fn grub_cfg(catalogue: &Catalogue, ctx: &Context<'_>) -> String {
         timeout_s
     };
     let _ = writeln!(out, "set default={default_id}\nset timeout={timeout}");
+    out.push_str(LOCKDOWN_NOTE);
     let default_unsigned = items
         .iter()
         .filter(|(i, _, _)| format!("e{i}") == default_id)
@@ -157,6 +164,7 @@ fn menuentry(
         "  echo 'netboot: booting {}'",
         quote(&entry.recognised.title)
     );
+    out.push_str("  echo \"netboot: files from $netboot_dev\"\n");
     let _ = writeln!(out, "  linux {tree}{} {}", encode_path(&boot.kernel), args);
     let initrds: Vec<String> = boot
         .initrds

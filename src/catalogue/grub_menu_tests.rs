@@ -139,8 +139,10 @@ fn one_entry_boots_at_once() {
 #[test]
 fn an_unsigned_default_gives_way_to_the_local_disk_under_secure_boot() {
     let s = cfg(&Choice::Entry("plain.iso".into()));
+    let note = "if [ \"$lockdown\" = \"y\" ]; then\n  \
+                echo 'netboot: Secure Boot is on: only signed entries are shown'\nfi\n";
     assert!(
-        s.contains("set default=e1\nset timeout=0\nif [ \"$lockdown\" = \"y\" ]; then\n  set default=local\nfi\n"),
+        s.contains(&format!("set default=e1\nset timeout=0\n{note}if [ \"$lockdown\" = \"y\" ]; then\n  set default=local\nfi\n")),
         "{s}"
     );
     let s = cfg(&Choice::Entry("signed.iso".into()));

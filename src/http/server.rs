@@ -287,6 +287,9 @@ async fn serve_connection(
         .max_headers(cfg.max_headers)
         .max_header_size(cfg.max_header_bytes)
         .max_buf_size(WRITE_QUEUE.max(cfg.max_header_bytes + 1024))
+        // GRUB 2.06's HTTP client matches `Content-Length: ` case-sensitively;
+        // without it, it reads to the connection's end and cannot load a kernel
+        .title_case_headers(true)
         .keep_alive(true);
     let conn = builder.serve_connection(TokioIo::new(stream), service);
     tokio::pin!(conn);
