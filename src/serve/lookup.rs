@@ -13,8 +13,8 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::boot::{BootFiles, ClientId, ClientProfile, ProfileLookup};
-use crate::catalogue::live;
 use crate::catalogue::signed_boot::{self, SignedShim};
+use crate::catalogue::{live, Catalogue};
 use crate::dhcp::pxe::{family, Family};
 use crate::mac::MacAddr;
 use crate::registry::Registry;
@@ -93,11 +93,12 @@ impl Defaults {
     }
 }
 
-/// What the last [`Layered`] was built from: the registry's and the
-/// catalogue's addresses.
+/// What the last [`Layered`] was built from: the registry and the
+/// catalogue themselves (held, so their addresses cannot be reused by a
+/// later one while compared).
 struct Cached {
-    registry: usize,
-    catalogue: usize,
+    registry: Arc<Registry>,
+    catalogue: Arc<Catalogue>,
     lookup: Arc<dyn ProfileLookup>,
 }
 
@@ -108,11 +109,12 @@ pub fn source(
     shared: Arc<ArcSwap<Registry>>,
     defaults: Defaults,
 ) -> crate::dhcp::server::LookupSource {
+    let registry = Arc::new(Registry::default());
     let cache: ArcSwap<Cached> = ArcSwap::from_pointee(Cached {
-        registry: 0,
-        catalogue: 0,
+        registry: Arc::clone(&registry),
+        catalogue: Arc::new(Catalogue::default()),
         lookup: Arc::new(Layered {
-            registry: Arc::new(Registry::default()),
+            registry,
             defaults: defaults.files.clone(),
             uefi_x64_pxe: defaults.uefi_x64_pxe(None),
         }),
@@ -120,23 +122,19 @@ pub fn source(
     Arc::new(move || {
         let registry = shared.load_full();
         let catalogue = defaults.catalogue.load_full();
-        let key = (
-            Arc::as_ptr(&registry) as usize,
-            Arc::as_ptr(&catalogue) as usize,
-        );
         let cached = cache.load();
-        if (cached.registry, cached.catalogue) == key {
+        if Arc::ptr_eq(&cached.registry, &registry) && Arc::ptr_eq(&cached.catalogue, &catalogue) {
             return Arc::clone(&cached.lookup);
         }
         let shim = signed_boot::signed_shim(&catalogue);
         let lookup: Arc<dyn ProfileLookup> = Arc::new(Layered {
-            registry,
+            registry: Arc::clone(&registry),
             defaults: defaults.files.clone(),
             uefi_x64_pxe: defaults.uefi_x64_pxe(shim.as_ref()),
         });
         cache.store(Arc::new(Cached {
-            registry: key.0,
-            catalogue: key.1,
+            registry,
+            catalogue,
             lookup: Arc::clone(&lookup),
         }));
         lookup
@@ -277,5 +275,60 @@ mod tests {
             defaults(false).uefi_x64_pxe(None).as_deref(),
             Some("ipxe.efi")
         );
+    }
+
+    fn signed_entry(id: &str) -> crate::catalogue::Entry {
+        use crate::catalogue::model::{Arch, Boot, Kind, Recognised, SecureBoot};
+        crate::catalogue::Entry {
+            id: id.into(),
+            source: crate::catalogue::Source::Iso(Arc::default()),
+            size: 1,
+            recognised: Recognised {
+                kind: Kind::Linux {
+                    distro: "debian-installer".into(),
+                },
+                title: id.into(),
+                boots: vec![Boot {
+                    arch: Arch::X86_64,
+                    kernel: "install.amd/vmlinuz".into(),
+                    initrds: vec![],
+                    args: String::new(),
+                    secure_boot: SecureBoot::Signed {
+                        shim: "EFI/boot/bootx64.efi".into(),
+                        grub: "EFI/boot/grubx64.efi".into(),
+                        signer: None,
+                    },
+                }],
+                notes: vec![],
+            },
+            stamp: None,
+        }
+    }
+
+    #[test]
+    fn the_source_follows_catalogue_rescans() {
+        let catalogue = live::empty(std::path::PathBuf::from("/nonexistent"));
+        let defaults = Defaults {
+            files: BootFiles {
+                uefi_x64: Some("ipxe.efi".into()),
+                ..BootFiles::default()
+            },
+            uefi_x64_configured: false,
+            catalogue: Arc::clone(&catalogue),
+        };
+        let source = source(
+            Arc::new(ArcSwap::from_pointee(Registry::default())),
+            defaults,
+        );
+        let pxe = client(7, "PXEClient:Arch:00007:UNDI:003000", false);
+        let file = || source().lookup(&pxe).unwrap().boot.uefi_x64;
+        assert_eq!(file().as_deref(), Some("ipxe.efi"));
+        catalogue.store(Arc::new(Catalogue {
+            entries: vec![signed_entry("d.iso")],
+            ..Catalogue::default()
+        }));
+        assert_eq!(file().as_deref(), Some("d.iso/EFI/boot/bootx64.efi"));
+        catalogue.store(Arc::new(Catalogue::default()));
+        assert_eq!(file().as_deref(), Some("ipxe.efi"), "the ISO removed");
     }
 }
