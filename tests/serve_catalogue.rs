@@ -121,7 +121,10 @@ fn an_iso_dropped_in_is_offered_served_from_inside_and_booted_once_on_request() 
         (code, String::from_utf8(switch).unwrap()),
         (
             200,
-            format!("set netboot_dev=(http,{SERVER_IP})\nexport netboot_dev\n")
+            format!(
+                "set netboot_dev=(http,{SERVER_IP})\nexport netboot_dev\n\
+                 echo 'netboot: GRUB reaches HTTP'\n"
+            )
         )
     );
     assert!(grub.contains("set default=e0\nset timeout=3\n"), "{grub}");

@@ -83,47 +83,61 @@ pub fn http_probe(base_url: &str) -> Option<String> {
 
 /// The `grub.cfg` for this client.
 pub fn grub_cfg(catalogue: &Catalogue, ctx: &Context<'_>) -> String {
-    let device = DEVICE;
     let mut out = String::from("# Written by netboot from the image catalogue.\n");
     choose_device(&mut out, ctx.base_url);
-    let (default, timeout_s) = match ctx.choice {
-        Choice::Menu { default, timeout_s } => (default.as_deref(), *timeout_s),
-        Choice::Entry(id) => (Some(id.as_str()), 0),
-    };
-    let items: Vec<(usize, &Entry, &Boot)> = catalogue
+    let items = linux_boots(catalogue);
+    set_default(&mut out, &items, ctx.choice);
+    for (i, entry, boot) in items {
+        menuentry(&mut out, i, entry, boot, DEVICE, ctx);
+    }
+    if let Some(ipxe) = ctx.ipxe_efi {
+        ipxe_entry(&mut out, DEVICE, ipxe);
+    }
+    out.push_str("menuentry 'Boot from the local disk' --id local {\n  exit\n}\n");
+    out
+}
+
+/// Each Linux entry's ways to boot, with the entry's index (its menu id).
+fn linux_boots(catalogue: &Catalogue) -> Vec<(usize, &Entry, &Boot)> {
+    catalogue
         .entries
         .iter()
         .enumerate()
         .filter(|(_, e)| matches!(e.recognised.kind, Kind::Linux { .. }))
         .flat_map(|(i, e)| e.recognised.boots.iter().map(move |b| (i, e, b)))
-        .collect();
-    let default_id = items
+        .collect()
+}
+
+/// `default` and `timeout` from the choice (the local disk when the entry
+/// chosen is not there), the lockdown note, and the local disk instead of
+/// a default GRUB would hide under Secure Boot (it would boot the first
+/// entry shown instead).
+fn set_default(out: &mut String, items: &[(usize, &Entry, &Boot)], choice: &Choice) {
+    let (default, timeout_s) = match choice {
+        Choice::Menu { default, timeout_s } => (default.as_deref(), *timeout_s),
+        Choice::Entry(id) => (Some(id.as_str()), 0),
+    };
+    let chosen: Vec<&(usize, &Entry, &Boot)> = items
         .iter()
-        .find(|(_, e, _)| Some(e.id.as_str()) == default)
-        .map_or("local".to_string(), |(i, _, _)| format!("e{i}"));
-    let timeout = if default_id == "local" && timeout_s == 0 {
-        DEFAULT_TIMEOUT_S
-    } else {
-        timeout_s
+        .filter(|(_, e, _)| Some(e.id.as_str()) == default)
+        .collect();
+    let (default_id, timeout) = match chosen.first() {
+        Some((i, _, _)) => (format!("e{i}"), timeout_s),
+        None if timeout_s == 0 => ("local".to_string(), DEFAULT_TIMEOUT_S),
+        None => ("local".to_string(), timeout_s),
     };
     let _ = writeln!(out, "set default={default_id}\nset timeout={timeout}");
     out.push_str(LOCKDOWN_NOTE);
-    let default_unsigned = items
-        .iter()
-        .filter(|(i, _, _)| format!("e{i}") == default_id)
-        .any(|(_, _, b)| !matches!(b.secure_boot, SecureBoot::Signed { .. }));
-    if default_unsigned {
-        // hidden under Secure Boot: GRUB would boot the first entry instead
-        out.push_str("if [ \"$lockdown\" = \"y\" ]; then\n  set default=local\nfi\n");
+    for (_, _, boot) in chosen {
+        if !matches!(boot.secure_boot, SecureBoot::Signed { .. }) {
+            let _ = writeln!(
+                out,
+                "if [ \"$grub_cpu\" = \"{}\" ]; then\nif [ \"$lockdown\" = \"y\" ]; then\n  \
+                 set default=local\nfi\nfi",
+                cpu(boot.arch)
+            );
+        }
     }
-    for (i, entry, boot) in items {
-        menuentry(&mut out, i, entry, boot, device, ctx);
-    }
-    if let Some(ipxe) = ctx.ipxe_efi {
-        ipxe_entry(&mut out, device, ipxe);
-    }
-    out.push_str("menuentry 'Boot from the local disk' --id local {\n  exit\n}\n");
-    out
 }
 
 /// iPXE's menu (sanboot, Windows PE, unsigned kernels), chained from

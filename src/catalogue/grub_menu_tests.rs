@@ -95,7 +95,10 @@ fn files_come_over_http_when_grub_has_it_else_over_tftp() {
     );
     assert_eq!(
         http_probe("http://10.0.0.1:8080/").as_deref(),
-        Some("set netboot_dev=(http,10.0.0.1,8080)\nexport netboot_dev\n")
+        Some(
+            "set netboot_dev=(http,10.0.0.1,8080)\nexport netboot_dev\n\
+             echo 'netboot: GRUB reaches HTTP'\n"
+        )
     );
     assert_eq!(
         tftp_device("http://10.0.0.1:8080/").as_deref(),
@@ -142,7 +145,11 @@ fn an_unsigned_default_gives_way_to_the_local_disk_under_secure_boot() {
     let note = "if [ \"$lockdown\" = \"y\" ]; then\n  \
                 echo 'netboot: Secure Boot is on: only signed entries are shown'\nfi\n";
     assert!(
-        s.contains(&format!("set default=e1\nset timeout=0\n{note}if [ \"$lockdown\" = \"y\" ]; then\n  set default=local\nfi\n")),
+        s.contains(&format!(
+            "set default=e1\nset timeout=0\n{note}\
+            if [ \"$grub_cpu\" = \"x86_64\" ]; then\nif [ \"$lockdown\" = \"y\" ]; then\n  \
+            set default=local\nfi\nfi\n"
+        )),
         "{s}"
     );
     let s = cfg(&Choice::Entry("signed.iso".into()));
