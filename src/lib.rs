@@ -19,6 +19,7 @@ pub mod net;
 pub mod packet;
 pub mod pidfile;
 pub mod privileges;
+pub mod regions;
 pub mod registry;
 pub mod serve;
 pub mod shutdown;

@@ -17,6 +17,8 @@
 //!   installer ISO built with Debian's tools lies in the root; a profile for
 //!   every machine says `menu: {entry: ...}`; iPXE gets `netboot.ipxe`, then
 //!   its menu, then the kernel and initrd from inside the ISO over HTTP.
+//! - Secure Boot with no configuration (OVMF's Secure Boot build, the ISO's
+//!   signed shim, GRUB and kernel): tests/pxe_boot_secure.rs.
 //! - Without any `boot.ipxe` (`netboot_without_a_script_*`): iPXE gets the
 //!   `netboot.ipxe` netboot writes, which chains the image catalogue's menu;
 //!   with nothing catalogued, on BIOS it chains PXELINUX, on UEFI it says on

@@ -7,7 +7,9 @@
 //! broken ISO is skipped with a log line naming it and the menu stays; a
 //! profile's `menu:` sets the default; `netboot next` makes the machine boot
 //! the entry once, shows in `netboot leases`, and ends when the machine
-//! fetches the kernel; `netboot images` lists the entry.
+//! fetches the kernel; `netboot images` lists the entry. tftp-hpa fetches
+//! the kernel from inside the ISO over TFTP too (as shim and GRUB fetch
+//! themselves on a Secure Boot machine), whole and byte for byte.
 
 mod http_support;
 #[path = "pxe_support/iso.rs"]
@@ -18,6 +20,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use netns::{Lab, CLIENT_MAC, SERVER_IP};
+use sha2::{Digest, Sha256};
 
 const ISO: &str = "debian-12.iso";
 const KERNEL_URL: &str = "debian-12.iso/install.amd/vmlinuz";
@@ -79,7 +82,7 @@ fn copy_in_two_halves(lab: &mut Lab, iso: &Path, root: &Path) {
 
 #[test]
 fn an_iso_dropped_in_is_offered_served_from_inside_and_booted_once_on_request() {
-    if !netns::ready(&["udhcpc", "curl", "xorriso", "mkfs.vfat", "mcopy"]) {
+    if !netns::ready(&["udhcpc", "curl", "tftp", "xorriso", "mkfs.vfat", "mcopy"]) {
         return;
     }
     let mut lab = Lab::new();
@@ -105,8 +108,24 @@ fn an_iso_dropped_in_is_offered_served_from_inside_and_booted_once_on_request() 
     let grub = String::from_utf8(grub).unwrap();
     assert_eq!(code, 200);
     assert!(
-        grub.contains(&format!("linux (http,{SERVER_IP})/{KERNEL_URL}")),
+        grub.contains(&format!("linux $netboot_dev/{KERNEL_URL}")),
         "{grub}"
+    );
+    let probe = format!("source (http,{SERVER_IP})/netboot-grub-http.cfg\n");
+    assert!(
+        grub.contains(&probe),
+        "GRUB moves to HTTP when it can: {grub}"
+    );
+    let (switch, code) = curl(&lab, "netboot-grub-http.cfg", &[]);
+    assert_eq!(
+        (code, String::from_utf8(switch).unwrap()),
+        (
+            200,
+            format!(
+                "set netboot_dev=(http,{SERVER_IP})\nexport netboot_dev\n\
+                 echo 'netboot: GRUB reaches HTTP'\n"
+            )
+        )
     );
     assert!(grub.contains("set default=e0\nset timeout=3\n"), "{grub}");
 
@@ -121,6 +140,7 @@ fn an_iso_dropped_in_is_offered_served_from_inside_and_booted_once_on_request() 
         &["-r", "1000-1999"],
     );
     assert_eq!((code, part.as_slice()), (206, &initrd[1000..2000]));
+    tftp_inside_the_iso(&lab, &kernel);
 
     std::fs::write(dirs.root.join("broken.iso"), vec![0x5a; 1 << 20]).unwrap();
     lab.wait_log("broken.iso", Duration::from_secs(20));
@@ -138,6 +158,10 @@ fn an_iso_dropped_in_is_offered_served_from_inside_and_booted_once_on_request() 
         "{listed}"
     );
     assert!(listed.contains("broken.iso:"), "{listed}");
+    let shim = format!(
+        "UEFI x64 PXE machines with no boot file configured get {ISO}/EFI/boot/bootx64.efi"
+    );
+    assert!(listed.contains(&shim), "{listed}");
 }
 
 /// `netboot next`: the entry alone once, then the profile's menu again.
@@ -182,4 +206,48 @@ fn one_shot(lab: &mut Lab, root: &Path) {
         !ok && unknown.contains("\"nope.iso\" is not in the image catalogue"),
         "{unknown}"
     );
+}
+
+/// tftp-hpa in the client namespace fetches the kernel from inside the ISO
+/// (octet): the SHA-256 of the installer's kernel; asked in netascii, it is
+/// refused, the reason in the log.
+fn tftp_inside_the_iso(lab: &Lab, kernel: &[u8]) {
+    let local = lab.path("kernel-over-tftp");
+    let out = lab
+        .client_cmd("timeout")
+        .args([
+            "60", "tftp", "-m", "binary", SERVER_IP, "-c", "get", KERNEL_URL,
+        ])
+        .arg(&local)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "tftp: {:?}\n{}", out, lab.log());
+    let got = std::fs::read(&local).unwrap();
+    let hex = |b: &[u8]| -> String {
+        Sha256::digest(b)
+            .iter()
+            .map(|x| format!("{x:02x}"))
+            .collect()
+    };
+    assert_eq!(
+        (got.len(), hex(&got)),
+        (kernel.len(), hex(kernel)),
+        "the kernel over TFTP, from inside the ISO"
+    );
+    let out = lab
+        .client_cmd("timeout")
+        .args([
+            "20", "tftp", "-m", "ascii", SERVER_IP, "-c", "get", KERNEL_URL,
+        ])
+        .arg(lab.path("kernel-ascii"))
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // the ERROR is no longer than the request: the reason is in the log
+    assert!(said.contains("Access violation"), "{said}");
+    assert!(lab.log_contains("octet mode only"), "{}", lab.log());
 }

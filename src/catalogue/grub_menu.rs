@@ -3,7 +3,13 @@
 //! entries that will not pass Secure Boot are left out when GRUB runs
 //! locked down (`$lockdown` is `y` under Secure Boot), and each entry is
 //! guarded by the CPU GRUB runs on (`$grub_cpu`). Kernels and initrds come
-//! over HTTP from our address. Pure: catalogue and choice in, text out.
+//! from our address over HTTP when this GRUB reaches our HTTP server, else
+//! over TFTP (Debian 12's signed netboot GRUB has only TFTP, and under
+//! Secure Boot no module can be loaded): the menu `source`s a small file
+//! over HTTP ([`HTTP_PROBE`]) that switches the device to HTTP, and a GRUB
+//! without HTTP (or without the `(http,IP,PORT)` syntax) fails that one
+//! command and stays on TFTP. (`insmod` cannot tell: it returns success
+//! even when the module is missing.) Pure: catalogue and choice in, text out.
 
 use std::fmt::Write as _;
 
@@ -36,36 +42,114 @@ pub fn http_device(base_url: &str) -> Option<String> {
     })
 }
 
+/// Said on the console when GRUB runs locked down (Secure Boot on).
+pub const LOCKDOWN_NOTE: &str = "if [ \"$lockdown\" = \"y\" ]; then\n  \
+    echo 'netboot: Secure Boot is on: only signed entries are shown'\nfi\n";
+
+/// The GRUB device for our TFTP server, from a base URL `http://IPV4[:PORT]/`.
+pub fn tftp_device(base_url: &str) -> Option<String> {
+    let host = base_url.strip_prefix("http://")?.trim_end_matches('/');
+    let ip = host.split_once(':').map_or(host, |(ip, _)| ip);
+    Some(format!("(tftp,{ip})"))
+}
+
+/// The variable the entries' paths start with: our HTTP server when this
+/// GRUB reaches it, else our TFTP server.
+const DEVICE: &str = "$netboot_dev";
+
+/// The file GRUB `source`s over HTTP to switch [`DEVICE`] to HTTP.
+pub const HTTP_PROBE: &str = "netboot-grub-http.cfg";
+
+/// Sets [`DEVICE`]: TFTP, then HTTP if the probe can be read over HTTP.
+fn choose_device(out: &mut String, base_url: &str) {
+    let (Some(tftp), Some(http)) = (tftp_device(base_url), http_device(base_url)) else {
+        return;
+    };
+    // exported: a menu entry runs in a new context that sees only
+    // exported variables
+    let _ = writeln!(
+        out,
+        "set netboot_dev={tftp}\nexport netboot_dev\nsource {http}/{HTTP_PROBE}"
+    );
+}
+
+/// The probe's text for a client reaching us at `base_url`: it sets
+/// [`DEVICE`] to our HTTP server.
+pub fn http_probe(base_url: &str) -> Option<String> {
+    http_device(base_url).map(|http| {
+        format!("set netboot_dev={http}\nexport netboot_dev\necho 'netboot: GRUB reaches HTTP'\n")
+    })
+}
+
 /// The `grub.cfg` for this client.
 pub fn grub_cfg(catalogue: &Catalogue, ctx: &Context<'_>) -> String {
-    let device = http_device(ctx.base_url).unwrap_or_default();
     let mut out = String::from("# Written by netboot from the image catalogue.\n");
-    let (default, timeout_s) = match ctx.choice {
-        Choice::Menu { default, timeout_s } => (default.as_deref(), *timeout_s),
-        Choice::Entry(id) => (Some(id.as_str()), 0),
-    };
-    let items: Vec<(usize, &Entry, &Boot)> = catalogue
+    choose_device(&mut out, ctx.base_url);
+    let items = linux_boots(catalogue);
+    set_default(&mut out, &items, ctx.choice);
+    for (i, entry, boot) in items {
+        menuentry(&mut out, i, entry, boot, DEVICE, ctx);
+    }
+    if let Some(ipxe) = ctx.ipxe_efi {
+        ipxe_entry(&mut out, DEVICE, ipxe);
+    }
+    out.push_str("menuentry 'Boot from the local disk' --id local {\n  exit\n}\n");
+    out
+}
+
+/// Each Linux entry's ways to boot, with the entry's index (its menu id).
+fn linux_boots(catalogue: &Catalogue) -> Vec<(usize, &Entry, &Boot)> {
+    catalogue
         .entries
         .iter()
         .enumerate()
         .filter(|(_, e)| matches!(e.recognised.kind, Kind::Linux { .. }))
         .flat_map(|(i, e)| e.recognised.boots.iter().map(move |b| (i, e, b)))
-        .collect();
-    let default_id = items
+        .collect()
+}
+
+/// `default` and `timeout` from the choice (the local disk when the entry
+/// chosen is not there), the lockdown note, and the local disk instead of
+/// a default GRUB would hide under Secure Boot (it would boot the first
+/// entry shown instead).
+fn set_default(out: &mut String, items: &[(usize, &Entry, &Boot)], choice: &Choice) {
+    let (default, timeout_s) = match choice {
+        Choice::Menu { default, timeout_s } => (default.as_deref(), *timeout_s),
+        Choice::Entry(id) => (Some(id.as_str()), 0),
+    };
+    let chosen: Vec<&(usize, &Entry, &Boot)> = items
         .iter()
-        .find(|(_, e, _)| Some(e.id.as_str()) == default)
-        .map_or("local".to_string(), |(i, _, _)| format!("e{i}"));
-    let timeout = if default_id == "local" && timeout_s == 0 {
-        DEFAULT_TIMEOUT_S
-    } else {
-        timeout_s
+        .filter(|(_, e, _)| Some(e.id.as_str()) == default)
+        .collect();
+    let (default_id, timeout) = match chosen.first() {
+        Some((i, _, _)) => (format!("e{i}"), timeout_s),
+        None if timeout_s == 0 => ("local".to_string(), DEFAULT_TIMEOUT_S),
+        None => ("local".to_string(), timeout_s),
     };
     let _ = writeln!(out, "set default={default_id}\nset timeout={timeout}");
-    for (i, entry, boot) in items {
-        menuentry(&mut out, i, entry, boot, &device, ctx);
+    out.push_str(LOCKDOWN_NOTE);
+    for (_, _, boot) in chosen {
+        if !matches!(boot.secure_boot, SecureBoot::Signed { .. }) {
+            let _ = writeln!(
+                out,
+                "if [ \"$grub_cpu\" = \"{}\" ]; then\nif [ \"$lockdown\" = \"y\" ]; then\n  \
+                 set default=local\nfi\nfi",
+                cpu(boot.arch)
+            );
+        }
     }
-    out.push_str("menuentry 'Boot from the local disk' --id local {\n  exit\n}\n");
-    out
+}
+
+/// iPXE's menu (sanboot, Windows PE, unsigned kernels), chained from
+/// GRUB when Secure Boot is off: firmware would refuse the unsigned iPXE
+/// binary under Secure Boot, so the entry is not there then.
+fn ipxe_entry(out: &mut String, device: &str, ipxe: &str) {
+    out.push_str("if [ \"$grub_platform\" = \"efi\" ]; then\n");
+    out.push_str("if [ \"$grub_cpu\" = \"x86_64\" ]; then\n");
+    out.push_str("if [ \"$lockdown\" != \"y\" ]; then\n");
+    out.push_str("menuentry 'iPXE menu (Secure Boot off)' --id ipxe {\n");
+    let _ = writeln!(out, "  chainloader {device}/{}", encode_path(ipxe));
+    out.push_str("}\nfi\nfi\nfi\n");
 }
 
 fn menuentry(
@@ -94,6 +178,7 @@ fn menuentry(
         "  echo 'netboot: booting {}'",
         quote(&entry.recognised.title)
     );
+    out.push_str("  echo \"netboot: files from $netboot_dev\"\n");
     let _ = writeln!(out, "  linux {tree}{} {}", encode_path(&boot.kernel), args);
     let initrds: Vec<String> = boot
         .initrds

@@ -1,7 +1,7 @@
 //! The catalogue in service: held in an `ArcSwap` and swapped whole by a
 //! rescan when something under the root changes (or on SIGHUP), so a menu
 //! or a download always sees one consistent catalogue and a broken ISO never
-//! takes the menu down. Also the HTTP server's view of the files inside
+//! takes the menu down. Also the TFTP and HTTP servers' view of the files inside
 //! catalogued ISOs.
 
 use std::path::PathBuf;
@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 use super::{scan, Catalogue};
 use crate::events::event::{Reload, Reloaded};
 use crate::events::{Event, Events};
-use crate::http::config::{Region, Regions};
+use crate::regions::{Region, Regions};
 use crate::watch::{self, Events as Changes};
 
 /// The catalogue every server reads.
@@ -30,15 +30,28 @@ pub fn empty(root: PathBuf) -> Shared {
     }))
 }
 
+/// Called with the new catalogue after each scan (`serve` says there what
+/// UEFI machines are sent when that changed).
+pub type AfterScan = Box<dyn FnMut(&Catalogue) + Send>;
+
 /// Scans the root into `shared` at once, then again whenever something
-/// under it changes or on SIGHUP, until `cancel`.
-pub fn watch(shared: Shared, events: Events, cancel: CancellationToken) -> JoinHandle<()> {
+/// under it changes or on SIGHUP, until `cancel`, reporting each change
+/// to `events`; `after` sees each new catalogue.
+pub fn watch(
+    shared: Shared,
+    events: Events,
+    cancel: CancellationToken,
+    mut after: Option<AfterScan>,
+) -> JoinHandle<()> {
     let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
     tokio::spawn(async move {
         let root = shared.load().root.clone();
         let (tx, mut rx) = mpsc::channel::<()>(1);
         let _watcher = watch::start(&root, "the boot root", Changes::ModificationsAndCloses, tx);
         rescan(&shared, &events).await;
+        if let Some(f) = &mut after {
+            f(&shared.load());
+        }
         loop {
             tokio::select! {
                 _ = cancel.cancelled() => break,
@@ -46,6 +59,9 @@ pub fn watch(shared: Shared, events: Events, cancel: CancellationToken) -> JoinH
                 Some(()) = async { hup.as_mut()?.recv().await } => {},
             }
             rescan(&shared, &events).await;
+            if let Some(f) = &mut after {
+                f(&shared.load());
+            }
         }
     })
 }
@@ -89,7 +105,7 @@ fn changed(old: &Catalogue, new: &Catalogue) -> bool {
     ids(old) != ids(new) || old.skipped != new.skipped
 }
 
-/// The files inside catalogued ISOs, for the HTTP server.
+/// The files inside catalogued ISOs, for the TFTP and HTTP servers.
 pub struct IsoFiles(pub Shared);
 
 impl Regions for IsoFiles {
@@ -111,5 +127,73 @@ impl Regions for IsoFiles {
                 "{name} is stored in several pieces in {iso}: not served"
             )),
         })
+    }
+
+    fn holds(&self, name: &str) -> bool {
+        self.0.load().inside_iso(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::catalogue::model::{Kind, Recognised};
+    use crate::catalogue::{Entry, Source};
+
+    fn files() -> IsoFiles {
+        let mut regions = BTreeMap::new();
+        regions.insert("EFI/boot/bootx64.efi".to_string(), vec![(4096, 100)]);
+        regions.insert("split.bin".to_string(), vec![(0, 10), (100, 10)]);
+        let entry = Entry {
+            id: "d/debian.iso".into(),
+            source: Source::Iso(Arc::new(regions)),
+            size: 1 << 20,
+            recognised: Recognised {
+                kind: Kind::Sanboot,
+                title: "Debian".into(),
+                boots: vec![],
+                notes: vec![],
+            },
+            stamp: None,
+        };
+        let catalogue = Catalogue {
+            entries: vec![entry],
+            ..Catalogue::default()
+        };
+        IsoFiles(Arc::new(ArcSwap::from_pointee(catalogue)))
+    }
+
+    #[test]
+    fn files_inside_an_iso_are_its_regions_and_others_inside_it_are_not_found() {
+        let files = files();
+        let want = Region {
+            file: "d/debian.iso".into(),
+            offset: 4096,
+            len: 100,
+        };
+        assert_eq!(
+            files.region("/d/debian.iso/EFI/boot/bootx64.efi"),
+            Some(Ok(want.clone()))
+        );
+        assert_eq!(
+            files.region("d/debian.iso/efi/BOOT/BOOTX64.EFI"),
+            Some(Ok(want))
+        );
+        assert!(
+            matches!(files.region("d/debian.iso/split.bin"), Some(Err(e)) if e.contains("several pieces"))
+        );
+        assert_eq!(
+            files.region("d/debian.iso/EFI/boot/revocations_sbat.efi"),
+            None
+        );
+        assert!(files.holds("d/debian.iso/EFI/boot/revocations_sbat.efi"));
+        assert!(!files.holds("d/debian.isox/a"));
+        assert!(
+            !files.holds("d/debian.iso"),
+            "the ISO itself is a file of the root"
+        );
+        assert!(!files.holds("d/other.iso/a"));
     }
 }

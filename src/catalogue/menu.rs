@@ -94,6 +94,9 @@ pub struct Context<'a> {
     pub has_wimboot: bool,
     /// `pxelinux.0` is in the root (BIOS machines are offered its menu).
     pub has_pxelinux: bool,
+    /// An iPXE EFI binary in the root (`ipxe.efi`): GRUB offers to chain it
+    /// when not locked down, so entries GRUB cannot boot stay reachable.
+    pub ipxe_efi: Option<&'a str>,
     /// What this client is shown.
     pub choice: &'a Choice,
     /// Appended to every entry's kernel command line.

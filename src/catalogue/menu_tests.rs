@@ -51,6 +51,7 @@ fn script(client: Client, choice: &Choice) -> String {
         done_url: None,
         has_wimboot: false,
         has_pxelinux: false,
+        ipxe_efi: None,
         choice,
         extra_args: Some("console=ttyS0"),
     };
@@ -173,6 +174,7 @@ fn titles_cannot_inject_ipxe_settings_or_lines() {
         done_url: None,
         has_wimboot: false,
         has_pxelinux: false,
+        ipxe_efi: None,
         choice: &Choice::default(),
         extra_args: None,
     };
@@ -198,6 +200,7 @@ fn with_nothing_catalogued_bios_chains_pxelinux_and_efi_goes_on() {
         done_url: None,
         has_wimboot: false,
         has_pxelinux: true,
+        ipxe_efi: None,
         choice: &Choice::default(),
         extra_args: None,
     };
@@ -250,6 +253,7 @@ fn windows_pe_needs_wimboot_and_an_unknown_iso_is_sanbooted() {
         done_url: None,
         has_wimboot: false,
         has_pxelinux: false,
+        ipxe_efi: None,
         choice: &Choice::default(),
         extra_args: None,
     };

@@ -15,6 +15,8 @@
 //! - `menu`, `grub_menu`: the iPXE and GRUB menus for one client (pure).
 //! - `live`: the catalogue in service, rescanned on change; `next_boot`:
 //!   one-shot boots; `report`: `netboot images`.
+//! - `signed_boot`: the signed shim an x86-64 UEFI PXE machine is sent
+//!   when nothing configured names its boot file (pure).
 //! - `scan`: the bounded walk of the root that finds candidates and builds
 //!   the [`Catalogue`], reusing what it knew of unchanged ISOs.
 
@@ -30,6 +32,7 @@ pub mod next_boot;
 pub mod recognise;
 pub mod report;
 pub mod scan;
+pub mod signed_boot;
 pub mod tree;
 
 use std::collections::BTreeMap;
@@ -97,6 +100,18 @@ impl Catalogue {
     /// The entry named `id`.
     pub fn entry(&self, id: &str) -> Option<&Entry> {
         self.entries.iter().find(|e| e.id == id)
+    }
+
+    /// Whether `name` lies inside a catalogued ISO (`debian.iso/...`),
+    /// whether or not the ISO has that file.
+    pub fn inside_iso(&self, name: &str) -> bool {
+        let name = name.trim_start_matches('/');
+        self.entries.iter().any(|entry| {
+            matches!(entry.source, Source::Iso(_))
+                && name
+                    .strip_prefix(entry.id.as_str())
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
     }
 
     /// For a request path inside an ISO (`debian.iso/install.amd/vmlinuz`):

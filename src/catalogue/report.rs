@@ -1,6 +1,8 @@
 //! `netboot images`: the catalogue as text, an entry per block (kind,
 //! architectures, size, Secure Boot verdict, and for each kind of client the
-//! files and arguments it gets), then what was skipped and why.
+//! files and arguments it gets), the signed shim UEFI x64 PXE machines get
+//! when nothing configured names their boot file, then what was skipped and
+//! why.
 
 use std::fmt::Write as _;
 
@@ -19,6 +21,14 @@ pub fn render(catalogue: &Catalogue) -> String {
     }
     for entry in &catalogue.entries {
         entry_block(&mut out, entry);
+    }
+    if let Some(shim) = super::signed_boot::signed_shim(catalogue) {
+        let _ = writeln!(
+            out,
+            "UEFI x64 PXE machines with no boot file configured get {}: the signed shim of {} \
+             (boots with Secure Boot on or off)",
+            shim.boot_file, shim.entry
+        );
     }
     if !catalogue.skipped.is_empty() {
         out.push_str("skipped:\n");
@@ -148,6 +158,10 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("    secure boot: no: no shim\n"), "{text}");
+        assert!(
+            !text.contains("UEFI x64 PXE machines"),
+            "nothing signed: {text}"
+        );
         assert!(
             text.ends_with("skipped:\n  broken.iso: not an ISO 9660 image\n"),
             "{text}"

@@ -7,30 +7,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::events::Events;
+use crate::regions::Regions;
 use crate::tftp::config::ClientFiles;
 use crate::tftp::fs::RootPolicy;
 
 /// Default port of `netboot http` and of `serve` when port 80 is not ours.
 pub const DEFAULT_PORT: u16 = 8080;
-
-/// A file served as a region of a file of the root.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Region {
-    /// The containing file, relative to the root.
-    pub file: String,
-    /// Where the region starts in it.
-    pub offset: u64,
-    /// Its length.
-    pub len: u64,
-}
-
-/// Files that live inside files of the root (the files of a catalogued ISO
-/// image, served without unpacking it).
-pub trait Regions: Send + Sync {
-    /// For a request name: `None` when it is not inside such a file, else
-    /// the region, or why it cannot be served.
-    fn region(&self, name: &str) -> Option<Result<Region, String>>;
-}
 
 /// Everything the HTTP server needs.
 #[derive(Clone)]

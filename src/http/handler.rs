@@ -16,11 +16,12 @@ use hyper::{Method, Request, Response, StatusCode};
 use tracing::info_span;
 
 use super::body::{self, Body, Content, Delivery};
-use super::config::{HttpConfig, Region};
+use super::config::HttpConfig;
 use super::path::{request_path, PathError};
 use super::plan::{self, etag_for, Resource};
 use super::report;
 use super::sendfile::SendfileSpans;
+use crate::regions::Region;
 use crate::tftp::fs::FsError;
 
 /// Answers one request (never fails: errors are responses).
@@ -130,6 +131,9 @@ async fn find(cfg: &HttpConfig, peer: SocketAddr, name: String) -> Result<Found,
         }
     }
     let region = cfg.regions.as_ref().and_then(|r| r.region(&name));
+    if region.is_none() && cfg.regions.as_ref().is_some_and(|r| r.holds(&name)) {
+        return Err(FsError::NotFound);
+    }
     let root = cfg.root.clone();
     tokio::task::spawn_blocking(move || match region {
         Some(region) => open_region(&root, region.map_err(FsError::Access)?, name),
@@ -164,12 +168,8 @@ fn open_region(
 ) -> Result<Found, FsError> {
     let path = root.resolve(region.file.as_bytes())?;
     let (file, file_len) = root.open_read(&path)?;
-    let end = region.offset.checked_add(region.len);
-    if end.is_none_or(|end| end > file_len) {
-        return Err(FsError::Io(std::io::Error::other(format!(
-            "{} is shorter than its directory says: changed since it was read",
-            region.file
-        ))));
+    if !region.fits(file_len) {
+        return Err(FsError::Io(std::io::Error::other(region.changed_message())));
     }
     let modified: Option<SystemTime> = file.metadata().ok().and_then(|m| m.modified().ok());
     let whole = etag_for(file_len, modified);

@@ -92,7 +92,7 @@ impl HttpServer {
     }
 
     /// Serves the files inside these files of the root too.
-    pub fn with_regions(mut self, regions: Arc<dyn crate::http::config::Regions>) -> Self {
+    pub fn with_regions(mut self, regions: Arc<dyn crate::regions::Regions>) -> Self {
         let mut cfg = (*self.cfg).clone();
         cfg.regions = Some(regions);
         self.cfg = Arc::new(cfg);
@@ -289,6 +289,9 @@ async fn serve_connection(
         .max_headers(cfg.max_headers)
         .max_header_size(cfg.max_header_bytes)
         .max_buf_size(WRITE_QUEUE.max(cfg.max_header_bytes + 1024))
+        // GRUB 2.06's HTTP client matches `Content-Length: ` case-sensitively;
+        // without it, it reads to the connection's end and cannot load a kernel
+        .title_case_headers(true)
         .keep_alive(true)
         .writev(true); // a queue of the body's buffers, never copied: see `sendfile`
     let stream = SendfileStream::new(stream, spans);

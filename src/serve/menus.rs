@@ -2,7 +2,7 @@
 //! (`menu-<platform>-<arch>.ipxe`: a one-shot boot first, else its
 //! profile's `menu:`, else the whole menu with the local disk as default)
 //! and its GRUB menu (`grub.cfg` where GRUB looks for it, unless the root
-//! has that file),
+//! has that file, and the probe that moves GRUB to HTTP when it can),
 //! the done URL an installer calls at its end (`netboot-done`), and the end
 //! of a one-shot boot once the machine has fetched the entry's kernel.
 
@@ -16,6 +16,10 @@ use crate::mac::MacAddr;
 
 /// The name of the done URL, relative to our HTTP base URL.
 pub const DONE: &str = "netboot-done";
+
+/// iPXE EFI binaries GRUB's menu may chain, in order of preference
+/// (`ipxe.efi` carries its own drivers; `snponly.efi` uses the firmware's).
+const IPXE_EFI: [&str; 2] = ["ipxe.efi", "snponly.efi"];
 
 /// Menus and one-shot boots.
 pub struct Menus {
@@ -41,6 +45,10 @@ impl Menus {
         if path == DONE {
             return Some(self.done(asker.mac));
         }
+        if path == grub_menu::HTTP_PROBE {
+            let probe = grub_menu::http_probe(asker.base_url.as_deref()?);
+            return probe.map(String::into_bytes);
+        }
         let client = menu::Client::from_file_name(path);
         let grub = grub_menu::is_grub_cfg(path);
         if client.is_none() && !grub {
@@ -57,6 +65,10 @@ impl Menus {
             done_url: done_url.as_deref(),
             has_wimboot: catalogue.root.join("wimboot").is_file(),
             has_pxelinux: catalogue.root.join("pxelinux.0").is_file(),
+            ipxe_efi: IPXE_EFI
+                .iter()
+                .copied()
+                .find(|name| catalogue.root.join(name).is_file()),
             choice: &choice,
             extra_args: asker.prefs.and_then(|p| p.args.as_deref()),
         };

@@ -268,7 +268,7 @@ pub fn describe(plan: &ServePlan, registry: &Registry) -> String {
     out.push_str(&format!(
         "  boot files: BIOS {}, UEFI x64 {}, UEFI ARM64 {}, iPXE clients {}\n",
         show(&d.bios),
-        show(&d.uefi_x64),
+        uefi_x64_summary(plan, show(&d.uefi_x64)),
         show(&d.uefi_arm64),
         show(&d.ipxe)
     ));
@@ -282,4 +282,14 @@ pub fn describe(plan: &ServePlan, registry: &Registry) -> String {
         out.push_str(&format!("  leases kept in {}\n", dir.display()));
     }
     out
+}
+
+/// The UEFI x64 default as the start-up summary says it: unless a flag or
+/// `netboot.yaml` named it, a catalogued ISO's signed shim takes its place.
+fn uefi_x64_summary(plan: &ServePlan, shown: String) -> String {
+    if plan.uefi_x64_configured || plan.http.is_none() {
+        shown
+    } else {
+        format!("{shown} (PXE: a catalogued ISO's signed shim instead, when there is one)")
+    }
 }

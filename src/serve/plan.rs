@@ -39,6 +39,9 @@ pub struct ServePlan {
     pub profiles: PathBuf,
     /// Boot files for clients no profile gives one to.
     pub defaults: BootFiles,
+    /// A flag or `netboot.yaml` named the UEFI x64 boot file: it wins over
+    /// a catalogued ISO's signed shim (`catalogue::signed_boot`).
+    pub uefi_x64_configured: bool,
     /// The served network, per interface.
     pub networks: Vec<(String, Ipv4Net)>,
     /// The `netboot.yaml` read, if any.
@@ -122,6 +125,7 @@ pub fn plan(
         tftp,
         profiles,
         defaults,
+        uefi_x64_configured: args.boot_uefi.is_some() || file.boot.uefi_x64.is_some(),
         networks,
         config_file: super::config_path(args.config.as_deref()),
         generated,

@@ -34,6 +34,7 @@ use crate::catalogue;
 use crate::dhcp::config::{Mode, Subnet};
 use crate::http::config::DEFAULT_PORT;
 use crate::http::HttpServer;
+use crate::regions::Regions;
 use crate::tftp::config::ClientFiles;
 
 /// Everything opened with privileges, ready to serve without them.
@@ -99,7 +100,8 @@ pub fn prepare(mut args: ServeOptions) -> Result<Prepared, ServeError> {
         },
     });
     plan.tftp.client_files = Some(Arc::clone(&client_files));
-    let regions = Arc::new(catalogue::live::IsoFiles(Arc::clone(&catalogue)));
+    let regions: Arc<dyn Regions> = Arc::new(catalogue::live::IsoFiles(Arc::clone(&catalogue)));
+    plan.tftp.regions = Some(Arc::clone(&regions));
     let http = http.map(|h| h.with_client_files(client_files).with_regions(regions));
     let status = match plan.status {
         Some(addr) => Some((StatusServer::bind(addr)?, control(&plan, &catalogue))),
@@ -187,10 +189,20 @@ impl Prepared {
                 )
             })
             .collect();
-        let catalogue = self
-            .http
-            .is_some()
-            .then(|| catalogue::live::watch(self.catalogue, self.events.clone(), keep.clone()));
+        let defaults = lookup::Defaults {
+            files: self.plan.defaults.clone(),
+            uefi_x64_configured: self.plan.uefi_x64_configured,
+            catalogue: Arc::clone(&self.catalogue),
+        };
+        let after_scan = lookup::log_changes(defaults.clone());
+        let catalogue = self.http.is_some().then(|| {
+            catalogue::live::watch(
+                self.catalogue,
+                self.events.clone(),
+                keep.clone(),
+                Some(after_scan),
+            )
+        });
         let assigned = self.assigned.clone();
         let pidfile = self.pidfile;
         let ours = self.plan.networks.iter().map(|(_, n)| n.addr).collect();
@@ -207,6 +219,7 @@ impl Prepared {
             http: self.http,
             dhcp: self.dhcp,
             events: self.events,
+            defaults,
         };
         let after_reload = self.served.map(reservations::after_reload);
         let result = serve(
@@ -289,12 +302,14 @@ fn status_sources(plan: &ServePlan, leases: &LeaseView, events: &Events) -> stat
     }
 }
 
-/// The bound servers, and the stream they report to.
+/// The bound servers, the stream they report to, and the default boot
+/// files the DHCP side fills in.
 struct Servers {
     tftp: TftpServer,
     http: Option<HttpServer>,
     dhcp: Sockets,
     events: Events,
+    defaults: lookup::Defaults,
 }
 
 /// Runs the servers until `cancel` or a fatal error.
@@ -311,6 +326,7 @@ async fn serve(
         http,
         dhcp,
         events,
+        defaults,
     } = servers;
     // always: SIGHUP must reload (or say there is nothing to), never kill
     let watcher = registry::watch(
@@ -328,7 +344,7 @@ async fn serve(
     });
     let tftp_task = tokio::spawn(tftp.run(cancel.child_token()));
     let http_task = http.map(|h| tokio::spawn(h.run(cancel.child_token())));
-    let lookup = lookup::source(Arc::clone(&shared), plan.defaults.clone());
+    let lookup = lookup::source(Arc::clone(&shared), defaults);
     let dhcp_result = crate::dhcp::server::run_with_sockets(
         plan.dhcp.clone(),
         dhcp,

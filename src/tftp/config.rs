@@ -10,6 +10,7 @@ use super::fs::RootPolicy;
 use super::mapfile::SharedRules;
 use super::options::OptionPolicy;
 use super::rto::RtoBounds;
+use crate::regions::Regions;
 
 /// Files that exist only for one client (rendered from profile templates),
 /// and per-client path rewrites. The profile registry implements it; the
@@ -33,7 +34,8 @@ pub trait ClientFiles: Send + Sync {
     fn mac(&self, _client: IpAddr) -> Option<String> {
         None
     }
-    /// The client is being sent `path` (over HTTP): a one-shot boot may be over.
+    /// The client is being sent `path` (over TFTP or HTTP): a one-shot boot
+    /// may be over.
     fn fetched(&self, _client: IpAddr, _path: &str) {}
 }
 
@@ -90,6 +92,9 @@ pub struct TftpConfig {
     pub progress_after: Duration,
     /// Per-client files and rewrites, when the profile registry runs.
     pub client_files: Option<Arc<dyn ClientFiles>>,
+    /// Files inside files of the root (the image catalogue's ISOs), served
+    /// as regions of the containing file (`serve` only).
+    pub regions: Option<Arc<dyn Regions>>,
     /// Longest a transfer whose client answers within microseconds checks
     /// its socket without sleeping before it sleeps (`--busy-poll`; zero:
     /// never). See [`super::udp::TransferSocket::recv_until`].
@@ -120,6 +125,7 @@ impl TftpConfig {
             trace_blocks: false,
             progress_after: Duration::from_secs(3),
             client_files: None,
+            regions: None,
             busy_poll: DEFAULT_BUSY_POLL,
             events: crate::events::Events::default(),
         }

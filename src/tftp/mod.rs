@@ -2,7 +2,7 @@
 //! state machines, path resolution inside the served root, and the shell
 //! around them (a tokio listener; one thread and socket per transfer).
 //!
-//! Only `fs`, `mapfile`, `netascii_stream`, `server`, `session`, `source` and `udp` do
+//! Only `fs`, `mapfile`, `netascii_stream`, `open`, `server`, `session`, `source` and `udp` do
 //! I/O; the rest is pure.
 
 pub mod admission;
@@ -14,6 +14,7 @@ pub mod history;
 pub mod mapfile;
 pub mod netascii;
 pub mod netascii_stream;
+pub mod open;
 pub mod options;
 pub mod packet;
 pub mod remap;

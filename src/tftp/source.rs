@@ -1,8 +1,9 @@
 //! Where a download's bytes come from: a file read in large chunks (a
 //! whole number of blocks each, so every block is a slice of the chunk and
 //! is copied once, into the sender's window), the same translated to
-//! netascii as it streams, or bytes already in memory (files rendered for
-//! one client).
+//! netascii as it streams, a region of a file (a file inside a catalogued
+//! ISO: the same chunked reads from a base offset, never past the region),
+//! or bytes already in memory (files rendered for one client).
 //!
 //! Reads block the calling thread: transfers run on threads of their own,
 //! never on the async runtime.
@@ -39,6 +40,14 @@ impl Source {
     /// at a time.
     pub fn file(file: File, size: u64, chunk: usize) -> Self {
         Source::File(FileSource::new(file, size, chunk))
+    }
+
+    /// A source over `len` bytes of an open file from `offset` (a file
+    /// inside an ISO image), read about `chunk` bytes at a time.
+    pub fn region(file: File, offset: u64, len: u64, chunk: usize) -> Self {
+        let mut source = FileSource::new(file, len, chunk);
+        source.base = offset;
+        Source::File(source)
     }
 
     /// A source over bytes in memory.
@@ -101,6 +110,8 @@ impl Source {
 /// A file read in chunks of whole blocks.
 pub struct FileSource {
     file: File,
+    /// Where the bytes start in the file (0 but for a region).
+    base: u64,
     size: u64,
     chunk: usize,
     /// Offset of the next chunk to read.
@@ -115,6 +126,7 @@ impl FileSource {
     pub(super) fn new(file: File, size: u64, chunk: usize) -> Self {
         Self {
             file,
+            base: 0,
             size,
             chunk: chunk.max(1),
             next_offset: 0,
@@ -140,7 +152,7 @@ impl FileSource {
         let left = self.size.saturating_sub(self.next_offset);
         let len = left.min(out.len() as u64) as usize;
         self.file
-            .read_exact_at(&mut out[..len], self.next_offset)
+            .read_exact_at(&mut out[..len], self.base + self.next_offset)
             .map_err(shrank)?;
         self.next_offset += len as u64;
         Ok(len)
@@ -158,7 +170,7 @@ impl FileSource {
             return Ok(());
         }
         self.file
-            .read_exact_at(&mut self.buf, self.next_offset)
+            .read_exact_at(&mut self.buf, self.base + self.next_offset)
             .map_err(shrank)?;
         self.next_offset += len as u64;
         Ok(())
@@ -235,6 +247,37 @@ mod tests {
             }
             assert_eq!(got, data, "blksize {blksize}");
         }
+    }
+
+    #[test]
+    fn a_region_yields_its_bytes_only() {
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        let data: Vec<u8> = (0..40_000u32).map(|i| (i * 13) as u8).collect();
+        io::Write::write_all(&mut tmp, &data).unwrap();
+        for (blksize, chunk) in [(512, 4096), (1468, 3000), (16384, 4096)] {
+            let file = File::open(tmp.path()).unwrap();
+            let mut src = Source::region(file, 1234, 20_000, chunk);
+            assert_eq!(src.len(), 20_000);
+            let (mut got, mut out) = (Vec::new(), vec![0u8; blksize]);
+            loop {
+                let n = src.read_block(&mut out).unwrap();
+                got.extend_from_slice(&out[..n]);
+                if n < blksize {
+                    break;
+                }
+            }
+            assert!(got == data[1234..21_234], "blksize {blksize}");
+        }
+    }
+
+    #[test]
+    fn a_region_past_the_end_of_its_file_is_an_error() {
+        let mut tmp = tempfile::NamedTempFile::new().unwrap();
+        io::Write::write_all(&mut tmp, &[7u8; 1000]).unwrap();
+        let file = File::open(tmp.path()).unwrap();
+        let mut src = Source::region(file, 900, 512, 4096);
+        let err = src.next_block(512).unwrap_err();
+        assert!(err.to_string().contains("shrank"), "{err}");
     }
 
     #[test]

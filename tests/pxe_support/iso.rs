@@ -31,8 +31,18 @@ fn copy(from: &Path, to: &Path) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", from.display()))
 }
 
+/// The kernel arguments Debian's netinst ISO gives its installer.
+pub const DEBIAN_ARGS: &str = "vga=788 --- quiet";
+
 /// Builds the ISO in `work` (a scratch directory) and returns its path.
 pub fn debian_installer_iso(work: &Path) -> Result<PathBuf, String> {
+    debian_installer_iso_with(work, DEBIAN_ARGS)
+}
+
+/// The same ISO with `args` as the kernel arguments in its isolinux and
+/// GRUB configurations (e.g. a serial console, for a test that boots it
+/// with no configuration of netboot's).
+pub fn debian_installer_iso_with(work: &Path, args: &str) -> Result<PathBuf, String> {
     let tree = work.join("iso-tree");
     let inst = Path::new(INSTALLER);
     for dir in ["install.amd", ".disk", "isolinux", "boot/grub", "EFI/boot"] {
@@ -51,12 +61,12 @@ pub fn debian_installer_iso(work: &Path) -> Result<PathBuf, String> {
     )?;
     std::fs::write(
         tree.join("isolinux/isolinux.cfg"),
-        "default install\nlabel install\n  kernel /install.amd/vmlinuz\n  append vga=788 initrd=/install.amd/initrd.gz --- quiet\n",
+        format!("default install\nlabel install\n  kernel /install.amd/vmlinuz\n  append initrd=/install.amd/initrd.gz {args}\n"),
     )
     .map_err(|e| e.to_string())?;
     std::fs::write(
         tree.join("boot/grub/grub.cfg"),
-        "menuentry 'Install' {\n  linux /install.amd/vmlinuz vga=788 --- quiet\n  initrd /install.amd/initrd.gz\n}\n",
+        format!("menuentry 'Install' {{\n  linux /install.amd/vmlinuz {args}\n  initrd /install.amd/initrd.gz\n}}\n"),
     )
     .map_err(|e| e.to_string())?;
     copy(

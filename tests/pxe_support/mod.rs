@@ -4,8 +4,9 @@
 //! Pieces: `lab` (namespace, bridge, tap, scratch dir), `server` (netboot or
 //! the dnsmasq reference, and the TFTP root), `vm` (qemu and its serial log),
 //! `pcap` + `wire` (tcpdump capture decoded into DHCP options and TFTP
-//! requests), `process` (children stopped by PID on drop). Boots run one at
-//! a time.
+//! requests), `process` (children stopped by PID on drop), `zero_config`
+//! (`netboot serve` with no configuration, for the Secure Boot boot). Boots
+//! run one at a time.
 
 pub mod dnsmasq;
 pub mod iso;
@@ -15,6 +16,7 @@ pub mod process;
 pub mod server;
 pub mod vm;
 pub mod wire;
+pub mod zero_config;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};

@@ -96,6 +96,12 @@ pub enum ServerKind {
     /// root: iPXE boots it from the catalogue's menu (a profile for every
     /// machine picks the entry).
     NetbootCatalogue,
+    /// `netboot serve` with no boot-file flags and no profile: a Debian
+    /// installer ISO with Debian's signed shim, GRUB and kernel in the root
+    /// beside `ipxe.efi`; a UEFI machine gets the ISO's shim
+    /// (tests/pxe_boot_secure.rs).
+    #[allow(dead_code)]
+    NetbootSecureBoot,
     /// `netboot serve` sending iPXE `sanboot.ipxe` (the test writes it and
     /// the disk image it names into the root; tests/pxe_boot_sanboot.rs).
     #[allow(dead_code)]
@@ -124,6 +130,7 @@ impl ServerKind {
             ServerKind::NetbootInstaller => "netboot-installer",
             ServerKind::NetbootCatalogue => "netboot-catalogue",
             ServerKind::NetbootSanboot => "netboot-sanboot",
+            ServerKind::NetbootSecureBoot => "netboot-secure-boot",
         }
     }
 
@@ -145,6 +152,7 @@ impl ServerKind {
                 | ServerKind::NetbootInstaller
                 | ServerKind::NetbootCatalogue
                 | ServerKind::NetbootSanboot
+                | ServerKind::NetbootSecureBoot
         )
     }
 }
@@ -206,6 +214,7 @@ pub fn server_commands(kind: ServerKind, lab: &Lab, root: &Path) -> Result<Vec<L
                 .map_err(|e| e.to_string())?;
             vec![netboot_serve_with(lab, root, false, None, Some(profiles))]
         }
+        ServerKind::NetbootSecureBoot => vec![super::zero_config::launch(lab, root)?],
         ServerKind::Dnsmasq => vec![ours(Mode::Full(root))],
         ServerKind::DnsmasqNetbootTftp => vec![ours(Mode::BootDhcp), netboot_tftp(lab, root)],
         ServerKind::NetbootProxy => vec![site_dhcp()?, netboot_serve(lab, root, true)],
@@ -217,7 +226,7 @@ pub fn server_commands(kind: ServerKind, lab: &Lab, root: &Path) -> Result<Vec<L
     })
 }
 
-fn empty_dir(path: PathBuf) -> PathBuf {
+pub(super) fn empty_dir(path: PathBuf) -> PathBuf {
     let _ = std::fs::create_dir_all(&path);
     path
 }
@@ -331,6 +340,15 @@ impl Server {
             })
             .collect::<Vec<_>>()
             .join("\n")
+    }
+
+    /// Waits until the last process started prints every one of `needles`.
+    #[allow(dead_code)] // tests/pxe_boot_secure.rs
+    pub fn wait_for_log(&mut self, needles: &[&str], timeout: Duration) -> Result<(), String> {
+        match self.processes.last_mut() {
+            Some(p) => p.wait_for_log(needles, timeout).map(|_| ()),
+            None => Err("no server process".into()),
+        }
     }
 
     /// Stops every process, last started first.

@@ -10,6 +10,12 @@ use super::process::{read_lossy, tail, Guarded, POLL};
 
 pub const OVMF_CODE: &str = "/usr/share/OVMF/OVMF_CODE_4M.fd";
 pub const OVMF_VARS: &str = "/usr/share/OVMF/OVMF_VARS_4M.fd";
+/// OVMF built with Secure Boot (and SMM, which guards its variables).
+#[allow(dead_code)] // tests/pxe_boot_secure.rs
+pub const OVMF_CODE_SECBOOT: &str = "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd";
+/// Variables with Microsoft's keys enrolled and Secure Boot on.
+#[allow(dead_code)] // tests/pxe_boot_secure.rs
+pub const OVMF_VARS_MS: &str = "/usr/share/OVMF/OVMF_VARS_4M.ms.fd";
 /// The VM's MAC address, fixed so captures and logs are easy to read.
 pub const VM_MAC: &str = "52:54:00:77:00:10";
 
@@ -76,6 +82,41 @@ impl Vm {
             }
         }
         let log = lab.path(&format!("qemu-{}.log", firmware.name()));
+        let process = Guarded::spawn("qemu", cmd, &log)?;
+        Ok(Vm { process, serial })
+    }
+
+    /// Starts qemu with OVMF's Secure Boot build (q35 with SMM, secure
+    /// flash) and a copy of the variables that enrol Microsoft's keys: the
+    /// firmware's own PXE over virtio-net (arch 7), Secure Boot on.
+    #[allow(dead_code)] // tests/pxe_boot_secure.rs
+    pub fn start_secure_boot(lab: &Lab, mib: u32) -> Result<Self, String> {
+        let serial = lab.path("serial-uefi-secure-boot.log");
+        let vars = lab.path("OVMF_VARS.ms.fd");
+        std::fs::copy(OVMF_VARS_MS, &vars).map_err(|e| format!("copy {OVMF_VARS_MS}: {e}"))?;
+        let mut cmd = lab.ns.command("qemu-system-x86_64");
+        cmd.args(["-accel", "tcg", "-machine", "q35,smm=on"])
+            .args(["-global", "driver=cfi.pflash01,property=secure,value=on"])
+            .args(["-m", &mib.to_string(), "-display", "none"])
+            .args(["-monitor", "none", "-no-reboot", "-boot", "n"])
+            .arg("-serial")
+            .arg(format!("file:{}", serial.display()))
+            .arg("-netdev")
+            .arg(format!("tap,id=n0,ifname={TAP},script=no,downscript=no"))
+            .args([
+                "-device",
+                &format!("virtio-net-pci,netdev=n0,mac={VM_MAC},romfile="),
+            ])
+            .arg("-drive")
+            .arg(format!(
+                "if=pflash,format=raw,unit=0,readonly=on,file={OVMF_CODE_SECBOOT}"
+            ))
+            .arg("-drive")
+            .arg(format!(
+                "if=pflash,format=raw,unit=1,file={}",
+                vars.display()
+            ));
+        let log = lab.path("qemu-uefi-secure-boot.log");
         let process = Guarded::spawn("qemu", cmd, &log)?;
         Ok(Vm { process, serial })
     }

@@ -195,13 +195,14 @@ impl Session {
                 return Ok(encode_mode(bytes, request.mode));
             }
         }
-        let root = &self.cfg.root;
-        let path = root.resolve(name.as_bytes())?;
-        let (file, size) = root.open_read(&path)?;
-        match request.mode {
-            Mode::Netascii => Ok(Source::netascii(file, size)?),
-            _ => Ok(Source::file(file, size, CHUNK_BYTES)),
+        let regions = self.cfg.regions.as_deref();
+        let netascii = request.mode == Mode::Netascii;
+        let source =
+            super::open::open_download(&self.cfg.root, regions, &name, netascii, CHUNK_BYTES)?;
+        if let Some(files) = &self.cfg.client_files {
+            files.fetched(self.peer.ip(), &name);
         }
+        Ok(source)
     }
 
     fn run_read(&mut self, request: &OwnedRequest, name: &str) {

@@ -1,0 +1,47 @@
+//! `netboot serve` with no configuration but what serving the lab's bridge
+//! needs ([`super::server::ServerKind::NetbootSecureBoot`]): no boot-file
+//! flag, no profile, no `netboot.yaml`; the root holds `ipxe.efi` and a
+//! Debian installer ISO with Debian's signed shim, GRUB and kernel, whose
+//! own boot arguments name the serial console.
+
+use std::path::Path;
+
+use super::lab::{Lab, BRIDGE, RANGE_FIRST, RANGE_LAST};
+use super::server::{empty_dir, Launch, BOOT_IPXE, CATALOGUE_ISO};
+
+/// The ISO's own kernel arguments: the kernel and the installer on the
+/// serial console, the kernel's messages shown (no `quiet`), so no profile
+/// needs to add them.
+pub const ISO_ARGS: &str = "vga=788 console=ttyS0,115200n8 loglevel=7 ---";
+
+/// Builds the ISO into `root` (no `boot.ipxe` there) and returns the launch.
+pub fn launch(lab: &Lab, root: &Path) -> Result<Launch, String> {
+    launch_with(lab, root, &[])
+}
+
+/// The same with `extra` flags for `serve`.
+pub fn launch_with(lab: &Lab, root: &Path, extra: &[&str]) -> Result<Launch, String> {
+    std::fs::remove_file(root.join(BOOT_IPXE)).map_err(|e| format!("{e}"))?;
+    let work = empty_dir(lab.path("iso-work"));
+    let iso = super::iso::debian_installer_iso_with(&work, ISO_ARGS)?;
+    std::fs::rename(&iso, root.join(CATALOGUE_ISO)).map_err(|e| e.to_string())?;
+    let mut cmd = lab.ns.command(env!("CARGO_BIN_EXE_netboot"));
+    cmd.args(["serve", "--interface", BRIDGE, "--root"])
+        .arg(root)
+        .args(["--range", &format!("{RANGE_FIRST}-{RANGE_LAST}")])
+        .arg("--state-dir")
+        .arg(lab.path("state"))
+        .arg("-v")
+        // an empty profile directory, and run from the scratch dir so no
+        // netboot.yaml or profiles/ of the checkout applies
+        .arg("--profiles")
+        .arg(empty_dir(lab.path("no-profiles")))
+        .args(extra)
+        .current_dir(lab.dir())
+        .env("NO_COLOR", "1");
+    Ok(Launch {
+        name: "netboot",
+        command: cmd,
+        ready: &["DHCP listening on", "TFTP listening on"],
+    })
+}
