@@ -10,6 +10,7 @@ use std::net::Ipv4Addr;
 use crate::boot::{ClientId, ClientProfile, ProfileLookup};
 use crate::mac::MacAddr;
 
+use super::matcher::Asked;
 use super::model::{Entry, Loc, MacCrit, Profile};
 use super::template::{ClientFacts, Context, RenderError, Templates};
 
@@ -72,20 +73,45 @@ impl Registry {
         self.profiles.iter().map(|p| p.name.as_str()).collect()
     }
 
-    /// The entry a DHCP client matches, best first.
+    /// The entry a DHCP client matches: the first, in precedence order,
+    /// whose every condition holds (`Criteria::misses`, the matcher
+    /// `explain` reports from).
     fn best(&self, client: &ClientId) -> Option<&Entry> {
-        let vendor = client.vendor_class.as_deref();
-        self.candidates(client.mac)
-            .find(|e| e.criteria.arch_matches(client.arch) && e.criteria.vendor_matches(vendor))
+        let asked = Asked::dhcp(client);
+        self.in_order(client.mac)
+            .find(|e| e.criteria.holds_for(&asked))
     }
 
-    /// Entries whose MAC condition holds for `mac`, in precedence order.
-    fn candidates(&self, mac: MacAddr) -> impl Iterator<Item = &Entry> + '_ {
+    /// The entries that can match `mac`, highest precedence first: its
+    /// exact entry, then every other but the exact entries of other MACs.
+    pub(super) fn in_order(&self, mac: MacAddr) -> impl Iterator<Item = &Entry> + '_ {
         let exact = self.exact.get(&mac).copied();
         exact
             .into_iter()
             .chain(self.ranked.iter().copied())
             .filter_map(|i| self.entries.get(i))
+    }
+
+    /// The exact entries of MACs other than `mac` (never a match for it).
+    pub(super) fn other_exact(&self, mac: MacAddr) -> impl Iterator<Item = &Entry> + '_ {
+        let mut other: Vec<usize> = self
+            .exact
+            .iter()
+            .filter(|(m, _)| **m != mac)
+            .map(|(_, i)| *i)
+            .collect();
+        other.sort_unstable();
+        other.into_iter().filter_map(|i| self.entries.get(i))
+    }
+
+    /// The profile an entry belongs to.
+    pub(super) fn profile_of(&self, entry: &Entry) -> Option<&Profile> {
+        self.profiles.get(entry.profile)
+    }
+
+    /// Entries whose MAC condition holds for `mac`, in precedence order.
+    fn candidates(&self, mac: MacAddr) -> impl Iterator<Item = &Entry> + '_ {
+        self.in_order(mac)
             .filter(move |e| e.criteria.mac_matches(&mac))
     }
 
@@ -96,11 +122,14 @@ impl Registry {
         &'a self,
         facts: &'a ClientFacts,
     ) -> impl Iterator<Item = &'a Entry> + 'a {
-        self.candidates(facts.mac).filter(move |e| {
-            (facts.arch.is_none() || e.criteria.arch_matches(facts.arch))
-                && (facts.vendor_class.is_none()
-                    || e.criteria.vendor_matches(facts.vendor_class.as_deref()))
-        })
+        let asked = Asked {
+            mac: facts.mac,
+            arch: facts.arch,
+            vendor: facts.vendor_class.as_deref(),
+            unknown_is_met: true,
+        };
+        self.in_order(facts.mac)
+            .filter(move |e| e.criteria.holds_for(&asked))
     }
 
     /// The content of virtual file `path` for this client, when a profile that
