@@ -11,6 +11,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod config;
 pub mod dhcp;
+pub mod explain;
 pub mod http;
 pub mod logging;
 pub mod mac;

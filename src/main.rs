@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use netboot::cli::backups::BackupsArgs;
+use netboot::cli::explain::ExplainArgs;
 use netboot::cli::http::HttpArgs;
 use netboot::cli::images::{ImagesArgs, NextArgs};
 use netboot::cli::serve::{CheckArgs, LeasesArgs, ServeArgs};
@@ -48,6 +49,8 @@ enum Command {
     Images(ImagesArgs),
     /// Make a machine boot a catalogue entry once (`next MAC ENTRY`), cancel it (`--clear`), or list them.
     Next(NextArgs),
+    /// Why a machine gets what it gets, offline: its profile and why not the others, the DHCP reply, the chain of boot files.
+    Explain(Box<ExplainArgs>),
 }
 
 fn main() -> ExitCode {
@@ -73,6 +76,10 @@ fn main() -> ExitCode {
         Command::Backups(args) => run_backups(&args),
         Command::Images(args) => print(netboot::cli::images::images(&args)),
         Command::Next(args) => print(netboot::cli::images::next(&args)),
+        Command::Explain(args) => {
+            logging::init(cli.log_format, 0);
+            run_explain(&args)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -229,6 +236,23 @@ fn run_leases(args: &LeasesArgs) -> anyhow::Result<()> {
 /// Prints a command's text (a closed pipe is not an error).
 fn print(text: Result<String, netboot::cli::images::ImagesError>) -> anyhow::Result<()> {
     let text = text?;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
+}
+
+/// `netboot explain`: the report as text, or JSON with `--json`.
+fn run_explain(args: &ExplainArgs) -> anyhow::Result<()> {
+    let report = netboot::explain::explain(&args.to_options())?;
+    let text = if args.json {
+        let mut json = serde_json::to_string_pretty(&report).context("cannot write JSON")?;
+        json.push('\n');
+        json
+    } else {
+        report.to_string()
+    };
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

@@ -1,0 +1,398 @@
+//! The chain of files a client fetches, stage by stage: the boot file the
+//! DHCP reply names, then what that loader reads (iPXE asks DHCP again and
+//! gets a script; PXELINUX and GRUB look for their configuration under
+//! names of their own), then the kernels, initrds and chained scripts the
+//! script or configuration names. Pure: each name is looked up through
+//! [`Files`], which says how netboot would serve it to this client.
+
+use std::fmt;
+use std::net::Ipv4Addr;
+
+use serde::Serialize;
+
+use crate::dhcp::pxe::Family;
+use crate::mac::MacAddr;
+
+/// How netboot would serve a name to this client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Found {
+    /// Rendered for this client (a profile's `files:`, a catalogue menu, the
+    /// iPXE script netboot writes); `text` is what it would get.
+    Rendered {
+        /// By what.
+        by: String,
+        /// The content.
+        #[serde(skip)]
+        text: String,
+    },
+    /// A file of the boot root (`text` when it is small and UTF-8).
+    Root {
+        /// Its size in bytes.
+        size: u64,
+        /// The content, for scripts and configurations.
+        #[serde(skip)]
+        text: Option<String>,
+    },
+    /// A file inside a catalogued ISO.
+    InIso {
+        /// The ISO, relative to the root.
+        iso: String,
+    },
+    /// Nothing of that name: the client would get "file not found".
+    Missing,
+    /// Served by another server: not checked.
+    Elsewhere(String),
+}
+
+impl Found {
+    fn text(&self) -> Option<&str> {
+        match self {
+            Self::Rendered { text, .. } => Some(text),
+            Self::Root { text, .. } => text.as_deref(),
+            _ => None,
+        }
+    }
+
+    fn exists(&self) -> bool {
+        !matches!(self, Self::Missing)
+    }
+}
+
+impl fmt::Display for Found {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Rendered { by, .. } => write!(f, "rendered for this client by {by}"),
+            Self::Root { size, .. } => write!(f, "in the boot root, {size} bytes"),
+            Self::InIso { iso } => write!(f, "inside the catalogued ISO {iso}"),
+            Self::Missing => f.write_str("MISSING: not in the boot root, and nothing renders it"),
+            Self::Elsewhere(why) => write!(f, "not checked: {why}"),
+        }
+    }
+}
+
+/// Looks names up as netboot would serve them to this client.
+pub trait Files {
+    /// `name` (no leading `/`), with the name it was rewritten to, if it was.
+    fn find(&self, name: &str) -> (Found, Option<String>);
+}
+
+/// One file in the chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Link {
+    /// Who fetches it, and why (`firmware (bios) loads`, `iPXE runs`, ...).
+    pub stage: String,
+    /// The name asked for.
+    pub name: String,
+    /// The name a profile's rewrite turns it into.
+    pub rewritten: Option<String>,
+    /// How it would be served.
+    pub found: Found,
+}
+
+/// What the chain starts from.
+pub struct Start<'a> {
+    /// The firmware family the DHCP core saw.
+    pub family: Family,
+    /// The boot file of the reply (option 67), if any.
+    pub file: Option<&'a str>,
+    /// siaddr of the reply: the TFTP server.
+    pub next_server: Ipv4Addr,
+    /// Our address on the client's network.
+    pub server_ip: Ipv4Addr,
+    /// The boot file iPXE gets when it asks again, if iPXE runs.
+    pub ipxe_file: Option<&'a str>,
+    /// The client's MAC and address (PXELINUX and GRUB look for files named
+    /// after them).
+    pub mac: MacAddr,
+    /// Its address.
+    pub ip: Ipv4Addr,
+}
+
+/// Bound on chained scripts and listed lines.
+const MAX_LINKS: usize = 40;
+
+/// The chain from the reply's boot file on.
+pub fn chain(start: &Start<'_>, files: &dyn Files) -> Vec<Link> {
+    let mut out = Vec::new();
+    let Some(file) = start.file else {
+        return out;
+    };
+    let first_stage = format!("firmware ({}) loads", family_name(start.family));
+    if start.family == Family::Ipxe {
+        script(start, files, &first_stage, file, 0, &mut out);
+        return out;
+    }
+    let Some(name) = ours(start, file, start.next_server) else {
+        out.push(elsewhere(&first_stage, file, start.next_server));
+        return out;
+    };
+    let found = push(&mut out, files, &first_stage, &name);
+    if !found {
+        return out;
+    }
+    let stage = "iPXE asks DHCP again and runs";
+    match (loader(&name), start.ipxe_file) {
+        (Loader::Ipxe, Some(next)) => script(start, files, stage, next, 0, &mut out),
+        (kind @ (Loader::Pxelinux | Loader::Grub), _) => config(start, files, kind, &mut out),
+        _ => {}
+    }
+    out
+}
+
+fn family_name(f: Family) -> &'static str {
+    match f {
+        Family::Bios => "BIOS PXE",
+        Family::UefiIa32 => "UEFI IA32 PXE",
+        Family::UefiX64 => "UEFI x64 PXE",
+        Family::UefiArm64 => "UEFI ARM64 PXE",
+        Family::Http => "UEFI HTTP boot",
+        Family::Ipxe => "iPXE",
+        Family::Other => "not network-boot firmware",
+    }
+}
+
+/// The name a file has on our servers, `None` when another server has it.
+fn ours(start: &Start<'_>, file: &str, tftp_server: Ipv4Addr) -> Option<String> {
+    for scheme in ["http://", "tftp://"] {
+        if let Some(rest) = file.strip_prefix(scheme) {
+            let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+            let host = host.split(':').next().unwrap_or(host);
+            return (host == start.server_ip.to_string()).then(|| path.to_string());
+        }
+    }
+    if file.contains("://") {
+        return None;
+    }
+    (tftp_server == start.server_ip || tftp_server.is_unspecified())
+        .then(|| file.trim_start_matches('/').to_string())
+}
+
+fn elsewhere(stage: &str, file: &str, next_server: Ipv4Addr) -> Link {
+    let why = if file.contains("://") {
+        format!("{file} is on another server")
+    } else {
+        format!("the profile sends the client to the TFTP server {next_server}")
+    };
+    Link {
+        stage: stage.to_string(),
+        name: file.to_string(),
+        rewritten: None,
+        found: Found::Elsewhere(why),
+    }
+}
+
+/// Looks `name` up, records the link; whether it exists.
+fn push(out: &mut Vec<Link>, files: &dyn Files, stage: &str, name: &str) -> bool {
+    let (found, rewritten) = files.find(name);
+    let exists = found.exists();
+    out.push(Link {
+        stage: stage.to_string(),
+        name: name.to_string(),
+        rewritten,
+        found,
+    });
+    exists
+}
+
+/// What a boot file is, from its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Loader {
+    Ipxe,
+    Pxelinux,
+    Grub,
+    Other,
+}
+
+fn loader(name: &str) -> Loader {
+    let base = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
+    if base.contains("ipxe")
+        || base.starts_with("undionly")
+        || base.starts_with("snponly")
+        || base.ends_with(".kpxe")
+    {
+        Loader::Ipxe
+    } else if base.ends_with("pxelinux.0") || base == "syslinux.efi" {
+        Loader::Pxelinux
+    } else if base.starts_with("grub") || base.starts_with("core.efi") {
+        Loader::Grub
+    } else {
+        Loader::Other
+    }
+}
+
+/// An iPXE script and what it names, chained scripts followed.
+fn script(
+    start: &Start<'_>,
+    files: &dyn Files,
+    stage: &str,
+    file: &str,
+    depth: usize,
+    out: &mut Vec<Link>,
+) {
+    let Some(name) = ours(start, file, start.server_ip) else {
+        out.push(elsewhere(stage, file, start.server_ip));
+        return;
+    };
+    let name = ipxe_vars(&name, start.family);
+    let (found, rewritten) = files.find(&name);
+    let text = found.text().map(str::to_string);
+    out.push(Link {
+        stage: stage.to_string(),
+        name,
+        rewritten,
+        found,
+    });
+    let Some(text) = text else { return };
+    for line in text.lines() {
+        if out.len() >= MAX_LINKS {
+            return;
+        }
+        let mut words = line.split_whitespace();
+        let (Some(cmd), Some(arg)) = (words.next(), words.find(|w| !w.starts_with("--"))) else {
+            continue;
+        };
+        let what = match cmd {
+            "kernel" | "linux" | "imgexec" => "the script's kernel",
+            "initrd" | "imgfetch" | "module" => "the script's initrd",
+            "sanboot" => "the script's disk image",
+            "chain" if depth < 4 => {
+                script(start, files, "the script chains", arg, depth + 1, out);
+                continue;
+            }
+            _ => continue,
+        };
+        leaf(start, files, what, &ipxe_vars(arg, start.family), out);
+    }
+}
+
+/// A kernel, initrd or image named by a script or configuration.
+fn leaf(start: &Start<'_>, files: &dyn Files, stage: &str, arg: &str, out: &mut Vec<Link>) {
+    if arg.contains("${") {
+        out.push(Link {
+            stage: stage.to_string(),
+            name: arg.to_string(),
+            rewritten: None,
+            found: Found::Elsewhere("named with iPXE settings only the client knows".into()),
+        });
+        return;
+    }
+    match ours(start, arg, start.server_ip) {
+        Some(name) => {
+            push(out, files, stage, &name);
+        }
+        None => out.push(elsewhere(stage, arg, start.server_ip)),
+    }
+}
+
+/// `${platform}` and `${buildarch}` as this client's iPXE sets them.
+fn ipxe_vars(text: &str, family: Family) -> String {
+    let (platform, arch) = match family {
+        Family::Bios => ("pcbios", "i386"),
+        Family::UefiIa32 => ("efi", "i386"),
+        Family::UefiArm64 => ("efi", "arm64"),
+        _ => ("efi", "x86_64"),
+    };
+    text.replace("${platform}", platform)
+        .replace("${buildarch}", arch)
+}
+
+/// PXELINUX's or GRUB's configuration: the names it tries, in order, the
+/// first that exists, then the kernels and initrds in it.
+fn config(start: &Start<'_>, files: &dyn Files, kind: Loader, out: &mut Vec<Link>) {
+    let names = config_names(start.mac, start.ip, kind);
+    let (stage, tried) = match kind {
+        Loader::Pxelinux => ("PXELINUX reads its configuration", "pxelinux.cfg/default"),
+        _ => ("GRUB reads its configuration", "grub.cfg"),
+    };
+    let hit = names.iter().find_map(|n| {
+        let (found, rewritten) = files.find(n);
+        found.exists().then(|| (n.clone(), found, rewritten))
+    });
+    let Some((name, found, rewritten)) = hit else {
+        out.push(Link {
+            stage: stage.to_string(),
+            name: format!("{tried} (nor {})", names[0]),
+            rewritten: None,
+            found: Found::Missing,
+        });
+        return;
+    };
+    let text = found.text().map(str::to_string);
+    out.push(Link {
+        stage: stage.to_string(),
+        name,
+        rewritten,
+        found,
+    });
+    for (what, path) in text.as_deref().map(config_files).unwrap_or_default() {
+        if out.len() >= MAX_LINKS {
+            return;
+        }
+        leaf(start, files, what, &path, out);
+    }
+}
+
+/// `01-<mac>`, the address in hex shortened a digit at a time, `default`
+/// (PXELINUX); `grub.cfg-01-<mac>`, the hex address likewise, `grub.cfg`,
+/// `grub/grub.cfg` (GRUB, with its prefix at the root).
+fn config_names(mac: MacAddr, ip: Ipv4Addr, kind: Loader) -> Vec<String> {
+    let hex: String = ip.octets().iter().map(|b| format!("{b:02X}")).collect();
+    let (dir, last) = match kind {
+        Loader::Pxelinux => ("pxelinux.cfg/", vec!["pxelinux.cfg/default".to_string()]),
+        _ => (
+            "grub.cfg-",
+            vec!["grub.cfg".to_string(), "grub/grub.cfg".to_string()],
+        ),
+    };
+    let mut names = vec![format!("{dir}{}", mac.pxelinux())];
+    if !ip.is_unspecified() {
+        names.extend((1..=8).rev().map(|n| format!("{dir}{}", &hex[..n])));
+    }
+    names.extend(last);
+    names
+}
+
+/// Kernels and initrds a PXELINUX or GRUB configuration names.
+fn config_files(text: &str) -> Vec<(&'static str, String)> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let mut words = line.split_whitespace();
+        let Some(cmd) = words.next() else { continue };
+        match cmd.to_ascii_lowercase().as_str() {
+            "kernel" | "linux" | "linuxefi" => {
+                out.extend(
+                    words
+                        .next()
+                        .map(|w| ("the configuration's kernel", device_less(w))),
+                );
+            }
+            "initrd" | "initrdefi" => {
+                out.extend(words.map(|w| ("the configuration's initrd", device_less(w))));
+            }
+            "append" => {
+                for w in words.filter_map(|w| w.strip_prefix("initrd=")) {
+                    out.extend(
+                        w.split(',')
+                            .map(|i| ("the configuration's initrd", device_less(i))),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// A GRUB path without its device (`(http,10.0.0.1)/x` → `x`).
+fn device_less(path: &str) -> String {
+    let path = match path.strip_prefix('(') {
+        Some(rest) => rest.split_once(')').map_or(rest, |(_, p)| p),
+        None => path,
+    };
+    path.trim_start_matches('/').to_string()
+}
+
+#[cfg(test)]
+#[path = "chain_tests.rs"]
+mod tests;

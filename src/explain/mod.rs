@@ -1,0 +1,287 @@
+//! `netboot explain`: why one machine gets what it gets, offline. The
+//! settings and profiles are checked as `netboot check` checks them
+//! (`serve::preflight`), the pools planned as `serve` plans them
+//! (`serve::plan`), the leases read from the state directory (read-only,
+//! no lock taken), and then the server's own pieces answer: the registry's
+//! matcher says which profile and why ([`crate::registry::explain`]), the
+//! DHCP decision core plays the exchange ([`exchange`]), and the chain of
+//! boot files is followed through what netboot would serve this client
+//! ([`chain`], [`files`]). Nothing is sent; no socket is bound.
+
+pub mod chain;
+pub mod exchange;
+mod files;
+pub mod network;
+mod report;
+pub mod wire_text;
+
+pub use report::{Report, StepReport};
+
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use dhcproto::v4::{DhcpOption, MessageType, OptionCode};
+
+use crate::boot::{ClientId, ProfileLookup};
+use crate::catalogue::{scan, Catalogue};
+use crate::dhcp::decide::Core;
+use crate::dhcp::pool::Lease;
+use crate::dhcp::pxe;
+use crate::dhcp::store::{self, StoreError};
+use crate::registry::{ClientFacts, Registry};
+use crate::serve::lookup::Layered;
+use crate::serve::menus::Menus;
+use crate::serve::plan::{self, PlanError, ServePlan};
+use crate::serve::preflight::preflight;
+use crate::serve::{ServeError, ServeOptions};
+
+use exchange::{Client, Step};
+
+/// What to explain: the settings (as `serve`'s options), the client, and
+/// optionally an address on the network it asks from.
+#[derive(Debug, Clone)]
+pub struct ExplainOptions {
+    /// `--config`, `--profiles`, `--root`, `--state-dir`, `--interface`.
+    pub serve: ServeOptions,
+    /// What the client sends.
+    pub client: Client,
+    /// An address on the client's network (picks the pool).
+    pub ip: Option<Ipv4Addr>,
+}
+
+/// Why there is nothing to explain.
+#[derive(Debug, thiserror::Error)]
+pub enum ExplainError {
+    /// The settings or profiles fail the checks `netboot check` runs.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+    /// The settings make no plan.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// `--ip` is on no served network.
+    #[error("{0}")]
+    Network(String),
+    /// The lease store cannot be read.
+    #[error("cannot read the leases in {dir}: {source}; give the state directory `serve` uses with --state-dir")]
+    Leases {
+        /// The state directory.
+        dir: String,
+        /// Why.
+        source: StoreError,
+    },
+}
+
+/// Explains one client (reads the settings, profiles, root and leases).
+pub fn explain(opts: &ExplainOptions) -> Result<Report, ExplainError> {
+    let checked = preflight(&opts.serve)?;
+    let served = network::served(&opts.serve, &checked.file);
+    let mut plan = plan::plan(
+        &opts.serve,
+        &checked.file,
+        &checked.base,
+        served.nets.clone(),
+    )?;
+    let arrival =
+        network::arrival(&plan.networks, &plan.dhcp, opts.ip).map_err(ExplainError::Network)?;
+    plan.dhcp.http_port = plan
+        .http
+        .as_ref()
+        .and_then(|h| crate::http::listen::url_port(&h.listen, arrival.server_ip));
+    let registry = Arc::new(checked.registry);
+    let lookup = Layered {
+        registry: Arc::clone(&registry),
+        defaults: plan.defaults.clone(),
+    };
+    let leases = read_leases(plan.dhcp.state_dir.as_deref())?;
+    let mut core = Core::new(plan.dhcp.clone());
+    core.restore(&leases);
+    core.set_reservations(&lookup.reservations());
+    let now = now();
+    let client = &opts.client;
+    let id = client_id(client);
+    let steps = exchange::play(
+        &mut core,
+        &lookup,
+        client,
+        arrival.server_ip,
+        arrival.giaddr,
+        now,
+    );
+    let given = last_reply(&steps);
+    let ipxe_steps = (!id.is_ipxe && given.is_some()).then(|| {
+        let mut again = client.clone();
+        again.user_class = Some("iPXE".into());
+        exchange::play(
+            &mut core,
+            &lookup,
+            &again,
+            arrival.server_ip,
+            arrival.giaddr,
+            now,
+        )
+    });
+    let ipxe_file = ipxe_steps
+        .as_deref()
+        .and_then(last_reply)
+        .and_then(|(f, _, _)| f);
+    let links = follow(
+        &plan,
+        &registry,
+        &id,
+        given.clone(),
+        ipxe_file.as_deref(),
+        arrival.server_ip,
+        &checked.root,
+    );
+    Ok(Report {
+        settings: settings(&plan, &checked.root, &checked.profiles),
+        networks: served.notes,
+        arrival: arrival.note,
+        lease: lease_note(&leases, client.mac, now),
+        profile: crate::registry::explain(&registry, &id),
+        fallback: lookup
+            .lookup(&id)
+            .filter(|p| p.name == "built-in defaults")
+            .is_some(),
+        exchange: steps.iter().map(StepReport::from_step).collect(),
+        ipxe: ipxe_steps
+            .filter(|_| links.iter().any(|l| l.stage.starts_with("iPXE asks")))
+            .and_then(|s| s.last().map(StepReport::from_step)),
+        chain: links,
+    })
+}
+
+/// The profile-matching view of the client, as the core derives it.
+fn client_id(client: &Client) -> ClientId {
+    ClientId {
+        mac: client.mac,
+        arch: client.arch,
+        vendor_class: client.vendor_class.clone(),
+        is_ipxe: client
+            .user_class
+            .as_deref()
+            .is_some_and(|c| c.contains("iPXE")),
+    }
+}
+
+/// The boot file, siaddr and yiaddr of the last reply, if there was one.
+fn last_reply(steps: &[Step]) -> Option<(Option<String>, Ipv4Addr, Ipv4Addr)> {
+    let reply = steps.iter().rev().find_map(|s| s.reply.as_ref())?;
+    let m = &reply.message;
+    let file = match m.opts().get(OptionCode::BootfileName) {
+        Some(DhcpOption::BootfileName(b)) => Some(String::from_utf8_lossy(b).into_owned()),
+        _ => m
+            .fname_str()
+            .and_then(Result::ok)
+            .map(str::to_string)
+            .filter(|f| !f.is_empty()),
+    };
+    (reply.kind != MessageType::Nak).then_some((file, m.siaddr(), m.yiaddr()))
+}
+
+/// The chain from the reply's boot file, through what `serve` would serve.
+fn follow(
+    plan: &ServePlan,
+    registry: &Registry,
+    id: &ClientId,
+    given: Option<(Option<String>, Ipv4Addr, Ipv4Addr)>,
+    ipxe_file: Option<&str>,
+    server_ip: Ipv4Addr,
+    root: &Path,
+) -> Vec<chain::Link> {
+    let Some((file, next_server, ip)) = given else {
+        return Vec::new();
+    };
+    let Ok(family) = pxe::family(id) else {
+        return Vec::new();
+    };
+    let catalogue: Catalogue = scan::scan(root, None);
+    let menus = Menus {
+        catalogue: Arc::new(ArcSwap::from_pointee(catalogue.clone())),
+        state_dir: plan.dhcp.state_dir.clone().unwrap_or_default(),
+    };
+    let base_url = plan.dhcp.http_port.map(|p| pxe::http_url(server_ip, p, ""));
+    let facts = (!ip.is_unspecified()).then(|| {
+        let mut f = ClientFacts::new(id.mac, ip, server_ip);
+        f.hostname = registry_hostname(registry, id);
+        f.http_url = base_url
+            .as_ref()
+            .map(|u| u.trim_end_matches('/').to_string());
+        f
+    });
+    let files = files::ServedFiles {
+        registry,
+        facts,
+        menus: &menus,
+        base_url,
+        generated: &plan.generated,
+        root: root.to_path_buf(),
+        catalogue: &catalogue,
+    };
+    let start = chain::Start {
+        family,
+        file: file.as_deref(),
+        next_server,
+        server_ip,
+        ipxe_file,
+        mac: id.mac,
+        ip,
+    };
+    chain::chain(&start, &files)
+}
+
+fn registry_hostname(registry: &Registry, id: &ClientId) -> Option<String> {
+    registry.lookup(id).and_then(|p| p.hostname)
+}
+
+/// The leases of the state directory, read without taking its lock (a
+/// running server keeps it); none when the directory does not exist.
+fn read_leases(dir: Option<&Path>) -> Result<Vec<Lease>, ExplainError> {
+    match dir {
+        Some(dir) if dir.is_dir() => store::load(dir).map_err(|source| ExplainError::Leases {
+            dir: dir.display().to_string(),
+            source,
+        }),
+        _ => Ok(Vec::new()),
+    }
+}
+
+fn lease_note(leases: &[Lease], mac: crate::mac::MacAddr, now: u64) -> Option<String> {
+    let lease = leases
+        .iter()
+        .filter(|l| l.mac == mac)
+        .max_by_key(|l| l.expires)?;
+    let when = if lease.expires > now {
+        format!("expires in {} s", lease.expires - now)
+    } else {
+        format!("expired {} s ago", now - lease.expires)
+    };
+    Some(format!("{} ({}, {when})", lease.ip, lease.state.as_str()))
+}
+
+fn settings(plan: &ServePlan, root: &Path, profiles: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    match &plan.config_file {
+        Some(path) => out.push(format!("settings: {}", path.display())),
+        None => out.push("settings: no netboot.yaml (flags and defaults)".into()),
+    }
+    out.push(format!("boot root: {}", root.display()));
+    out.push(format!("profiles: {}", profiles.display()));
+    if let Some(dir) = &plan.dhcp.state_dir {
+        let state = if dir.is_dir() {
+            ""
+        } else {
+            " (does not exist: no leases yet)"
+        };
+        out.push(format!("leases: {}{state}", dir.display()));
+    }
+    out
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
