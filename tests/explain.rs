@@ -346,3 +346,66 @@ fn mistakes_are_named_with_their_fix() {
         "{err}"
     );
 }
+
+#[test]
+fn a_phone_gets_an_address_and_its_rendered_config_and_a_router_its_uploads() {
+    let site = Site::new();
+    let phone = "Cisco Systems, Inc. IP Phone CP-7945G";
+    let out = site.explain(&["00:0d:29:aa:bb:cc", "--vendor-class", phone]);
+    has(&out, "option 150 TFTP server addresses: 192.168.50.1");
+    has(&out, "option  42 NTP server: 192.168.60.1");
+    has(
+        &out,
+        "(no boot file in the reply: the client gets an address only)",
+    );
+    has(
+        &out,
+        "SEP000D29AABBCC.cnf.xml: rendered for this client by profile cisco-phones",
+    );
+    let out = site.explain(&["00:1e:bd:00:00:01"]);
+    has(
+        &out,
+        "network-confg: rendered for this client by profile routers",
+    );
+    has(
+        &out,
+        "its uploads (TFTP write requests) land in backups/, the last 30 versions kept",
+    );
+}
+
+#[test]
+fn proxy_mode_and_known_clients_only_as_the_server_would_answer() {
+    let site = Site::new();
+    std::fs::write(
+        site.path("netboot.yaml"),
+        "interface: nb-explain-none0\nserver_address: 10.5.5.1\ndhcp:\n  proxy: true\n  known_clients_only: true\n",
+    )
+    .unwrap();
+    let out = site.explain(&[
+        "02:00:00:00:00:01",
+        "--arch",
+        "0",
+        "--vendor-class",
+        "PXEClient",
+    ]);
+    has(
+        &out,
+        "DISCOVER -> no reply: known-clients-only mode: no known profile for this MAC",
+    );
+    has(&out, "(no reply: the client gets nothing from netboot)");
+    let out = site.explain(&[
+        "52:54:00:10:00:01",
+        "--arch",
+        "0",
+        "--vendor-class",
+        "PXEClient",
+    ]);
+    has(
+        &out,
+        "DISCOVER -> OFFER: proxy offer (no address); boot file for bios",
+    );
+    has(&out, "sent broadcast to 255.255.255.255:68");
+    has(&out, "yiaddr 0.0.0.0 (the client's address), siaddr 10.5.5.1 (next server), giaddr 0.0.0.0, flags unicast");
+    has(&out, "2. PXELINUX reads its configuration pxelinux.cfg/default (nor pxelinux.cfg/01-52-54-00-10-00-01): MISSING: not in the boot root, and nothing renders it");
+    has(&out, "netboot has no lease for this client (ProxyDHCP): files rendered per client are not served to it");
+}

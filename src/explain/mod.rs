@@ -126,13 +126,15 @@ pub fn explain(opts: &ExplainOptions) -> Result<Report, ExplainError> {
         .as_deref()
         .and_then(last_reply)
         .and_then(|(f, _, _)| f);
-    let links = follow(
+    let (links, others) = follow(
         &plan,
         &registry,
         &id,
-        given.clone(),
-        ipxe_file.as_deref(),
-        arrival.server_ip,
+        &Given {
+            reply: given,
+            ipxe_file: ipxe_file.as_deref(),
+            server_ip: arrival.server_ip,
+        },
         &checked.root,
     );
     Ok(Report {
@@ -150,6 +152,7 @@ pub fn explain(opts: &ExplainOptions) -> Result<Report, ExplainError> {
             .filter(|_| links.iter().any(|l| l.stage.starts_with("iPXE asks")))
             .and_then(|s| s.last().map(StepReport::from_step)),
         chain: links,
+        other_files: others,
     })
 }
 
@@ -181,22 +184,29 @@ fn last_reply(steps: &[Step]) -> Option<(Option<String>, Ipv4Addr, Ipv4Addr)> {
     (reply.kind != MessageType::Nak).then_some((file, m.siaddr(), m.yiaddr()))
 }
 
-/// The chain from the reply's boot file, through what `serve` would serve.
+/// What the DHCP side gave the client.
+struct Given<'a> {
+    /// The last reply's boot file, siaddr and yiaddr, if there was one.
+    reply: Option<(Option<String>, Ipv4Addr, Ipv4Addr)>,
+    /// The boot file iPXE gets when it asks again.
+    ipxe_file: Option<&'a str>,
+    /// Our address on the client's network.
+    server_ip: Ipv4Addr,
+}
+
+/// The chain from the reply's boot file, through what `serve` would
+/// serve, and the other files served to this client (in words).
 fn follow(
     plan: &ServePlan,
     registry: &Registry,
     id: &ClientId,
-    given: Option<(Option<String>, Ipv4Addr, Ipv4Addr)>,
-    ipxe_file: Option<&str>,
-    server_ip: Ipv4Addr,
+    given: &Given<'_>,
     root: &Path,
-) -> Vec<chain::Link> {
-    let Some((file, next_server, ip)) = given else {
-        return Vec::new();
+) -> (Vec<chain::Link>, Vec<String>) {
+    let Some((file, next_server, ip)) = given.reply.clone() else {
+        return (Vec::new(), Vec::new());
     };
-    let Ok(family) = pxe::family(id) else {
-        return Vec::new();
-    };
+    let server_ip = given.server_ip;
     let catalogue: Catalogue = scan::scan(root, None);
     let menus = Menus {
         catalogue: Arc::new(ArcSwap::from_pointee(catalogue.clone())),
@@ -205,7 +215,7 @@ fn follow(
     let base_url = plan.dhcp.http_port.map(|p| pxe::http_url(server_ip, p, ""));
     let facts = (!ip.is_unspecified()).then(|| {
         let mut f = ClientFacts::new(id.mac, ip, server_ip);
-        f.hostname = registry_hostname(registry, id);
+        f.hostname = registry.lookup(id).and_then(|p| p.hostname);
         f.http_url = base_url
             .as_ref()
             .map(|u| u.trim_end_matches('/').to_string());
@@ -220,20 +230,62 @@ fn follow(
         root: root.to_path_buf(),
         catalogue: &catalogue,
     };
-    let start = chain::Start {
-        family,
-        file: file.as_deref(),
-        next_server,
-        server_ip,
-        ipxe_file,
-        mac: id.mac,
-        ip,
+    let links = match pxe::family(id) {
+        Ok(family) => chain::chain(
+            &chain::Start {
+                family,
+                file: file.as_deref(),
+                next_server,
+                server_ip,
+                ipxe_file: given.ipxe_file,
+                mac: id.mac,
+                ip,
+            },
+            &files,
+        ),
+        Err(_) => Vec::new(),
     };
-    chain::chain(&start, &files)
+    let profile = registry.lookup(id).map(|p| p.name);
+    let others = other_files(registry, files.facts.as_ref(), profile.as_deref(), &links);
+    (links, others)
 }
 
-fn registry_hostname(registry: &Registry, id: &ClientId) -> Option<String> {
-    registry.lookup(id).and_then(|p| p.hostname)
+/// The files its profile renders for this client that the chain did not
+/// fetch, and where its uploads go. (The TFTP side knows a client by its
+/// lease's MAC alone, so files of profiles that match by vendor class or
+/// architecture are served to it too; those are left out here.)
+fn other_files(
+    registry: &Registry,
+    facts: Option<&ClientFacts>,
+    profile: Option<&str>,
+    links: &[chain::Link],
+) -> Vec<String> {
+    let Some(facts) = facts else {
+        return vec![
+            "netboot has no lease for this client (ProxyDHCP): files rendered per client are not served to it"
+                .to_string(),
+        ];
+    };
+    let fetched = |name: &str| {
+        links
+            .iter()
+            .any(|l| l.name == name || l.rewritten.as_deref() == Some(name))
+    };
+    let mut out: Vec<String> = registry
+        .file_names(facts)
+        .into_iter()
+        .filter(|(name, by)| !fetched(name) && Some(by.as_str()) == profile)
+        .map(|(name, by)| format!("{name}: rendered for this client by profile {by}"))
+        .collect();
+    if let Some(dir) = registry.upload_dir(&facts.mac) {
+        let kept = registry
+            .upload_keep_versions(&facts.mac)
+            .map_or(String::new(), |n| format!(", the last {n} versions kept"));
+        out.push(format!(
+            "its uploads (TFTP write requests) land in {dir}{kept}"
+        ));
+    }
+    out
 }
 
 /// The leases of the state directory, read without taking its lock (a

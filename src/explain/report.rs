@@ -32,6 +32,9 @@ pub struct Report {
     pub ipxe: Option<StepReport>,
     /// The boot files, stage by stage.
     pub chain: Vec<Link>,
+    /// Other files served to this client (rendered ones the chain did not
+    /// fetch, where its uploads go).
+    pub other_files: Vec<String>,
 }
 
 /// One message of the exchange and the reply to it.
@@ -132,10 +135,12 @@ impl fmt::Display for Report {
         }
         writeln!(f, "\n== Boot chain")?;
         if self.chain.is_empty() {
-            writeln!(
-                f,
-                "  (no boot file in the reply: the client gets an address only)"
-            )?;
+            let why = if self.exchange.iter().any(|s| s.reply.is_some()) {
+                "no boot file in the reply: the client gets an address only"
+            } else {
+                "no reply: the client gets nothing from netboot"
+            };
+            writeln!(f, "  ({why})")?;
         }
         for (i, link) in self.chain.iter().enumerate() {
             write!(f, "  {}. {} {}", i + 1, link.stage, link.name)?;
@@ -143,6 +148,12 @@ impl fmt::Display for Report {
                 write!(f, " (rewritten to {to})")?;
             }
             writeln!(f, ": {}", link.found)?;
+        }
+        if !self.other_files.is_empty() {
+            writeln!(f, "\n== Other files for this client")?;
+            for line in &self.other_files {
+                writeln!(f, "  {line}")?;
+            }
         }
         if let Some(ipxe) = &self.ipxe {
             writeln!(f, "\n== What iPXE gets when it asks DHCP again")?;

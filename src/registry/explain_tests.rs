@@ -214,3 +214,10 @@ fn explain_agrees_with_lookup() {
         }
     }
 }
+
+#[test]
+fn the_lookup_trait_gives_the_same_text_for_the_servers_log() {
+    let reg = examples(&[]);
+    let c = client("52:54:00:10:00:01", Some(7), None);
+    assert_eq!(reg.explain(&c), Some(explain(&reg, &c).to_string()));
+}

@@ -167,6 +167,31 @@ impl Registry {
         None
     }
 
+    /// The virtual files `client` can fetch, each with the profile that
+    /// renders it (the one of highest precedence when two name it).
+    pub fn file_names(&self, client: &ClientFacts) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for entry in self.tftp_candidates(client) {
+            let Some(profile) = self.profiles.get(entry.profile) else {
+                continue;
+            };
+            let ctx = context(client, profile, entry).to_value();
+            for rule in &profile.files {
+                let name = match &rule.literal {
+                    Some(lit) => lit.clone(),
+                    None => match self.templates.render(&rule.path_template, &ctx) {
+                        Ok(p) => p.trim_start_matches('/').to_string(),
+                        Err(_) => continue,
+                    },
+                };
+                if !out.iter().any(|(n, _)| *n == name) {
+                    out.push((name, profile.name.clone()));
+                }
+            }
+        }
+        out
+    }
+
     /// `path` rewritten by the first rule of the best profile that can apply
     /// to `mac` and has a matching rule; `None` when no rule applies.
     pub fn rewrite_path(&self, mac: &MacAddr, path: &str) -> Option<String> {
@@ -235,6 +260,10 @@ impl ProfileLookup for Registry {
             tftp_servers: profile.tftp_servers.clone(),
             extra_options: profile.extra_options.clone(),
         })
+    }
+
+    fn explain(&self, client: &ClientId) -> Option<String> {
+        Some(super::explain::explain(self, client).to_string())
     }
 
     fn reservations(&self) -> Vec<(MacAddr, Ipv4Addr)> {

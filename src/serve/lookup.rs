@@ -37,6 +37,10 @@ impl ProfileLookup for Layered {
     fn reservations(&self) -> Vec<(MacAddr, Ipv4Addr)> {
         self.registry.reservations()
     }
+
+    fn explain(&self, client: &ClientId) -> Option<String> {
+        self.registry.explain(client)
+    }
 }
 
 fn fill(boot: &mut BootFiles, defaults: &BootFiles) {
