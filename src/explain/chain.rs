@@ -13,6 +13,8 @@ use serde::Serialize;
 use crate::dhcp::pxe::Family;
 use crate::mac::MacAddr;
 
+use super::scripts::{config_files, config_names, fetches, ipxe_vars, loader, Loader, CHAINS};
+
 /// How netboot would serve a name to this client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
@@ -109,6 +111,9 @@ pub struct Start<'a> {
     pub ip: Ipv4Addr,
 }
 
+/// The stage of the script iPXE gets when it asks DHCP again.
+pub const IPXE_AGAIN: &str = "iPXE asks DHCP again and runs";
+
 /// Bound on chained scripts and listed lines.
 const MAX_LINKS: usize = 40;
 
@@ -131,7 +136,7 @@ pub fn chain(start: &Start<'_>, files: &dyn Files) -> Vec<Link> {
     if !found {
         return out;
     }
-    let stage = "iPXE asks DHCP again and runs";
+    let stage = IPXE_AGAIN;
     match (loader(&name), start.ipxe_file) {
         (Loader::Ipxe, Some(next)) => script(start, files, stage, next, 0, &mut out),
         (kind @ (Loader::Pxelinux | Loader::Grub), _) => config(start, files, kind, &mut out),
@@ -195,32 +200,6 @@ fn push(out: &mut Vec<Link>, files: &dyn Files, stage: &str, name: &str) -> bool
     exists
 }
 
-/// What a boot file is, from its name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Loader {
-    Ipxe,
-    Pxelinux,
-    Grub,
-    Other,
-}
-
-fn loader(name: &str) -> Loader {
-    let base = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
-    if base.contains("ipxe")
-        || base.starts_with("undionly")
-        || base.starts_with("snponly")
-        || base.ends_with(".kpxe")
-    {
-        Loader::Ipxe
-    } else if base.ends_with("pxelinux.0") || base == "syslinux.efi" {
-        Loader::Pxelinux
-    } else if base.starts_with("grub") || base.starts_with("core.efi") {
-        Loader::Grub
-    } else {
-        Loader::Other
-    }
-}
-
 /// An iPXE script and what it names, chained scripts followed.
 fn script(
     start: &Start<'_>,
@@ -235,35 +214,32 @@ fn script(
         return;
     };
     let name = ipxe_vars(&name, start.family);
-    let (found, rewritten) = files.find(&name);
-    let text = found.text().map(str::to_string);
-    out.push(Link {
-        stage: stage.to_string(),
-        name,
-        rewritten,
-        found,
-    });
-    let Some(text) = text else { return };
-    for line in text.lines() {
+    let Some(text) = push_text(out, files, stage, &name) else {
+        return;
+    };
+    for (what, arg) in text.lines().filter_map(fetches) {
         if out.len() >= MAX_LINKS {
             return;
         }
-        let mut words = line.split_whitespace();
-        let (Some(cmd), Some(arg)) = (words.next(), words.find(|w| !w.starts_with("--"))) else {
-            continue;
-        };
-        let what = match cmd {
-            "kernel" | "linux" | "imgexec" => "the script's kernel",
-            "initrd" | "imgfetch" | "module" => "the script's initrd",
-            "sanboot" => "the script's disk image",
-            "chain" if depth < 4 => {
-                script(start, files, "the script chains", arg, depth + 1, out);
-                continue;
-            }
-            _ => continue,
-        };
-        leaf(start, files, what, &ipxe_vars(arg, start.family), out);
+        match what {
+            CHAINS if depth < 4 => script(start, files, what, arg, depth + 1, out),
+            CHAINS => {}
+            _ => leaf(start, files, what, &ipxe_vars(arg, start.family), out),
+        }
     }
+}
+
+/// Looks `name` up, records the link; its text, when it has one to follow.
+fn push_text(out: &mut Vec<Link>, files: &dyn Files, stage: &str, name: &str) -> Option<String> {
+    let (found, rewritten) = files.find(name);
+    let text = found.text().map(str::to_string);
+    out.push(Link {
+        stage: stage.to_string(),
+        name: name.to_string(),
+        rewritten,
+        found,
+    });
+    text
 }
 
 /// A kernel, initrd or image named by a script or configuration.
@@ -285,112 +261,30 @@ fn leaf(start: &Start<'_>, files: &dyn Files, stage: &str, arg: &str, out: &mut 
     }
 }
 
-/// `${platform}` and `${buildarch}` as this client's iPXE sets them.
-fn ipxe_vars(text: &str, family: Family) -> String {
-    let (platform, arch) = match family {
-        Family::Bios => ("pcbios", "i386"),
-        Family::UefiIa32 => ("efi", "i386"),
-        Family::UefiArm64 => ("efi", "arm64"),
-        _ => ("efi", "x86_64"),
-    };
-    text.replace("${platform}", platform)
-        .replace("${buildarch}", arch)
-}
-
 /// PXELINUX's or GRUB's configuration: the names it tries, in order, the
 /// first that exists, then the kernels and initrds in it.
 fn config(start: &Start<'_>, files: &dyn Files, kind: Loader, out: &mut Vec<Link>) {
     let names = config_names(start.mac, start.ip, kind);
-    let (stage, tried) = match kind {
+    let (stage, last) = match kind {
         Loader::Pxelinux => ("PXELINUX reads its configuration", "pxelinux.cfg/default"),
         _ => ("GRUB reads its configuration", "grub.cfg"),
     };
-    let hit = names.iter().find_map(|n| {
-        let (found, rewritten) = files.find(n);
-        found.exists().then(|| (n.clone(), found, rewritten))
-    });
-    let Some((name, found, rewritten)) = hit else {
+    let Some(name) = names.iter().find(|n| files.find(n).0.exists()) else {
         out.push(Link {
             stage: stage.to_string(),
-            name: format!("{tried} (nor {})", names[0]),
+            name: format!("{last} (nor {})", names[0]),
             rewritten: None,
             found: Found::Missing,
         });
         return;
     };
-    let text = found.text().map(str::to_string);
-    out.push(Link {
-        stage: stage.to_string(),
-        name,
-        rewritten,
-        found,
-    });
-    for (what, path) in text.as_deref().map(config_files).unwrap_or_default() {
+    let text = push_text(out, files, stage, name).unwrap_or_default();
+    for (what, path) in config_files(&text) {
         if out.len() >= MAX_LINKS {
             return;
         }
         leaf(start, files, what, &path, out);
     }
-}
-
-/// `01-<mac>`, the address in hex shortened a digit at a time, `default`
-/// (PXELINUX); `grub.cfg-01-<mac>`, the hex address likewise, `grub.cfg`,
-/// `grub/grub.cfg` (GRUB, with its prefix at the root).
-fn config_names(mac: MacAddr, ip: Ipv4Addr, kind: Loader) -> Vec<String> {
-    let hex: String = ip.octets().iter().map(|b| format!("{b:02X}")).collect();
-    let (dir, last) = match kind {
-        Loader::Pxelinux => ("pxelinux.cfg/", vec!["pxelinux.cfg/default".to_string()]),
-        _ => (
-            "grub.cfg-",
-            vec!["grub.cfg".to_string(), "grub/grub.cfg".to_string()],
-        ),
-    };
-    let mut names = vec![format!("{dir}{}", mac.pxelinux())];
-    if !ip.is_unspecified() {
-        names.extend((1..=8).rev().map(|n| format!("{dir}{}", &hex[..n])));
-    }
-    names.extend(last);
-    names
-}
-
-/// Kernels and initrds a PXELINUX or GRUB configuration names.
-fn config_files(text: &str) -> Vec<(&'static str, String)> {
-    let mut out = Vec::new();
-    for line in text.lines() {
-        let mut words = line.split_whitespace();
-        let Some(cmd) = words.next() else { continue };
-        match cmd.to_ascii_lowercase().as_str() {
-            "kernel" | "linux" | "linuxefi" => {
-                out.extend(
-                    words
-                        .next()
-                        .map(|w| ("the configuration's kernel", device_less(w))),
-                );
-            }
-            "initrd" | "initrdefi" => {
-                out.extend(words.map(|w| ("the configuration's initrd", device_less(w))));
-            }
-            "append" => {
-                for w in words.filter_map(|w| w.strip_prefix("initrd=")) {
-                    out.extend(
-                        w.split(',')
-                            .map(|i| ("the configuration's initrd", device_less(i))),
-                    );
-                }
-            }
-            _ => {}
-        }
-    }
-    out
-}
-
-/// A GRUB path without its device (`(http,10.0.0.1)/x` → `x`).
-fn device_less(path: &str) -> String {
-    let path = match path.strip_prefix('(') {
-        Some(rest) => rest.split_once(')').map_or(rest, |(_, p)| p),
-        None => path,
-    };
-    path.trim_start_matches('/').to_string()
 }
 
 #[cfg(test)]

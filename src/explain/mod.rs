@@ -13,6 +13,7 @@ pub mod exchange;
 mod files;
 pub mod network;
 mod report;
+mod scripts;
 pub mod wire_text;
 
 pub use report::{Report, StepReport};
@@ -77,12 +78,7 @@ pub enum ExplainError {
 pub fn explain(opts: &ExplainOptions) -> Result<Report, ExplainError> {
     let checked = preflight(&opts.serve)?;
     let served = network::served(&opts.serve, &checked.file);
-    let mut plan = plan::plan(
-        &opts.serve,
-        &checked.file,
-        &checked.base,
-        served.nets.clone(),
-    )?;
+    let mut plan = plan::plan(&opts.serve, &checked.file, &checked.base, served.nets)?;
     let arrival =
         network::arrival(&plan.networks, &plan.dhcp, opts.ip).map_err(ExplainError::Network)?;
     plan.dhcp.http_port = plan
@@ -90,70 +86,79 @@ pub fn explain(opts: &ExplainOptions) -> Result<Report, ExplainError> {
         .as_ref()
         .and_then(|h| crate::http::listen::url_port(&h.listen, arrival.server_ip));
     let registry = Arc::new(checked.registry);
-    let lookup = Layered {
-        registry: Arc::clone(&registry),
-        defaults: plan.defaults.clone(),
-    };
     let leases = read_leases(plan.dhcp.state_dir.as_deref())?;
-    let mut core = Core::new(plan.dhcp.clone());
-    core.restore(&leases);
-    core.set_reservations(&lookup.reservations());
-    let now = now();
-    let client = &opts.client;
-    let id = client_id(client);
-    let steps = exchange::play(
-        &mut core,
-        &lookup,
-        client,
-        arrival.server_ip,
-        arrival.giaddr,
-        now,
-    );
+    let mut server = Server::new(&plan, Arc::clone(&registry), &leases, &arrival);
+    let id = client_id(&opts.client);
+    let steps = server.play(&opts.client);
     let given = last_reply(&steps);
+    // iPXE, once loaded, asks again (as the same machine, now leased)
     let ipxe_steps = (!id.is_ipxe && given.is_some()).then(|| {
-        let mut again = client.clone();
+        let mut again = opts.client.clone();
         again.user_class = Some("iPXE".into());
-        exchange::play(
-            &mut core,
-            &lookup,
-            &again,
-            arrival.server_ip,
-            arrival.giaddr,
-            now,
-        )
+        server.play(&again)
     });
-    let ipxe_file = ipxe_steps
-        .as_deref()
-        .and_then(last_reply)
-        .and_then(|(f, _, _)| f);
-    let (links, others) = follow(
-        &plan,
-        &registry,
-        &id,
-        &Given {
-            reply: given,
-            ipxe_file: ipxe_file.as_deref(),
-            server_ip: arrival.server_ip,
-        },
-        &checked.root,
-    );
+    let ipxe_file = ipxe_steps.as_deref().and_then(last_reply).and_then(|g| g.0);
+    let given = Given {
+        reply: given,
+        ipxe_file: ipxe_file.as_deref(),
+        server_ip: arrival.server_ip,
+    };
+    let (links, others) = follow(&plan, &registry, &id, &given, &checked.root);
+    let ipxe_used = links.iter().any(|l| l.stage == chain::IPXE_AGAIN);
     Ok(Report {
         settings: settings(&plan, &checked.root, &checked.profiles),
         networks: served.notes,
         arrival: arrival.note,
-        lease: lease_note(&leases, client.mac, now),
+        lease: lease_note(&leases, opts.client.mac, server.now),
         profile: crate::registry::explain(&registry, &id),
-        fallback: lookup
-            .lookup(&id)
-            .filter(|p| p.name == "built-in defaults")
-            .is_some(),
+        fallback: registry.lookup(&id).is_none(),
         exchange: steps.iter().map(StepReport::from_step).collect(),
         ipxe: ipxe_steps
-            .filter(|_| links.iter().any(|l| l.stage.starts_with("iPXE asks")))
+            .filter(|_| ipxe_used)
             .and_then(|s| s.last().map(StepReport::from_step)),
         chain: links,
         other_files: others,
     })
+}
+
+/// The DHCP server as `serve` would run it, offline: its decision core
+/// with the stored leases and the profiles' reservations, the lookup it
+/// asks (profiles, then the default boot files), where the request arrives.
+struct Server {
+    core: Core,
+    lookup: Layered,
+    server_ip: Ipv4Addr,
+    giaddr: Option<Ipv4Addr>,
+    now: u64,
+}
+
+impl Server {
+    fn new(
+        plan: &ServePlan,
+        registry: Arc<Registry>,
+        leases: &[Lease],
+        arrival: &network::Arrival,
+    ) -> Self {
+        let lookup = Layered {
+            registry,
+            defaults: plan.defaults.clone(),
+        };
+        let mut core = Core::new(plan.dhcp.clone());
+        core.restore(leases);
+        core.set_reservations(&lookup.reservations());
+        Self {
+            core,
+            lookup,
+            server_ip: arrival.server_ip,
+            giaddr: arrival.giaddr,
+            now: now(),
+        }
+    }
+
+    fn play(&mut self, client: &Client) -> Vec<Step> {
+        let (ip, agent, now) = (self.server_ip, self.giaddr, self.now);
+        exchange::play(&mut self.core, &self.lookup, client, ip, agent, now)
+    }
 }
 
 /// The profile-matching view of the client, as the core derives it.
