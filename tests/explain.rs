@@ -369,7 +369,7 @@ fn a_phone_gets_an_address_and_its_rendered_config_and_a_router_its_uploads() {
     );
     has(
         &out,
-        "its uploads (TFTP write requests) land in backups/, the last 30 versions kept",
+        "its uploads (TFTP write requests) land in backups/ (profile routers), the last 30 versions kept",
     );
 }
 

@@ -282,12 +282,12 @@ fn other_files(
         .filter(|(name, by)| !fetched(name) && Some(by.as_str()) == profile)
         .map(|(name, by)| format!("{name}: rendered for this client by profile {by}"))
         .collect();
-    if let Some(dir) = registry.upload_dir(&facts.mac) {
+    if let Some((by, dir)) = registry.upload_dir_of(&facts.mac) {
         let kept = registry
             .upload_keep_versions(&facts.mac)
             .map_or(String::new(), |n| format!(", the last {n} versions kept"));
         out.push(format!(
-            "its uploads (TFTP write requests) land in {dir}{kept}"
+            "its uploads (TFTP write requests) land in {dir} (profile {by}){kept}"
         ));
     }
     out

@@ -205,9 +205,14 @@ impl Registry {
     /// (only profiles that match by MAC: the TFTP side knows no more of a
     /// client than the MAC its lease gives).
     pub fn upload_dir(&self, mac: &MacAddr) -> Option<&str> {
+        self.upload_dir_of(mac).map(|(_, dir)| dir)
+    }
+
+    /// [`Self::upload_dir`] with the name of the profile that gives it.
+    pub fn upload_dir_of(&self, mac: &MacAddr) -> Option<(&str, &str)> {
         self.candidates(*mac)
             .filter_map(|e| self.profiles.get(e.profile))
-            .find_map(|p| p.upload_dir.as_deref())
+            .find_map(|p| Some((p.name.as_str(), p.upload_dir.as_deref()?)))
     }
 
     /// The `menu:` of the best profile for `mac` that has one.
