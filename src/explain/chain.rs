@@ -43,8 +43,17 @@ pub enum Found {
     },
     /// Nothing of that name: the client would get "file not found".
     Missing,
-    /// Served by another server: not checked.
-    Elsewhere(String),
+    /// Rendering it fails: the client would get an error.
+    Broken {
+        /// Why.
+        why: String,
+    },
+    /// Served by another server, or named so only the client can tell:
+    /// not checked.
+    Elsewhere {
+        /// Why.
+        why: String,
+    },
 }
 
 impl Found {
@@ -57,7 +66,12 @@ impl Found {
     }
 
     fn exists(&self) -> bool {
-        !matches!(self, Self::Missing)
+        !matches!(self, Self::Missing | Self::Broken { .. })
+    }
+
+    /// [`Found::Elsewhere`] for `why`.
+    pub fn elsewhere(why: impl Into<String>) -> Self {
+        Self::Elsewhere { why: why.into() }
     }
 }
 
@@ -68,7 +82,8 @@ impl fmt::Display for Found {
             Self::Root { size, .. } => write!(f, "in the boot root, {size} bytes"),
             Self::InIso { iso } => write!(f, "inside the catalogued ISO {iso}"),
             Self::Missing => f.write_str("MISSING: not in the boot root, and nothing renders it"),
-            Self::Elsewhere(why) => write!(f, "not checked: {why}"),
+            Self::Broken { why } => write!(f, "FAILS: {why}"),
+            Self::Elsewhere { why } => write!(f, "not checked: {why}"),
         }
     }
 }
@@ -183,7 +198,7 @@ fn elsewhere(stage: &str, file: &str, next_server: Ipv4Addr) -> Link {
         stage: stage.to_string(),
         name: file.to_string(),
         rewritten: None,
-        found: Found::Elsewhere(why),
+        found: Found::elsewhere(why),
     }
 }
 
@@ -249,7 +264,7 @@ fn leaf(start: &Start<'_>, files: &dyn Files, stage: &str, arg: &str, out: &mut 
             stage: stage.to_string(),
             name: arg.to_string(),
             rewritten: None,
-            found: Found::Elsewhere("named with iPXE settings only the client knows".into()),
+            found: Found::elsewhere("named with iPXE settings only the client knows"),
         });
         return;
     }

@@ -62,7 +62,8 @@ fn summary(links: &[Link]) -> Vec<String> {
                 Found::Root { .. } => "root",
                 Found::InIso { .. } => "iso",
                 Found::Missing => "missing",
-                Found::Elsewhere(_) => "elsewhere",
+                Found::Broken { .. } => "broken",
+                Found::Elsewhere { .. } => "elsewhere",
             };
             format!("{}: {} [{state}]", l.stage, l.name)
         })
@@ -202,6 +203,50 @@ fn another_tftp_server_is_not_checked() {
     let links = chain(&s, &Fake::default());
     assert_eq!(
         links[0].found,
-        Found::Elsewhere("the profile sends the client to the TFTP server 10.1.1.1".into())
+        Found::elsewhere("the profile sends the client to the TFTP server 10.1.1.1")
+    );
+}
+
+#[test]
+fn every_kind_of_found_serializes_to_json() {
+    let all = [
+        Found::Rendered {
+            by: "x".into(),
+            text: "t".into(),
+        },
+        Found::Root {
+            size: 3,
+            text: None,
+        },
+        Found::InIso {
+            iso: "d.iso".into(),
+        },
+        Found::Missing,
+        Found::Broken { why: "w".into() },
+        Found::elsewhere("w"),
+    ];
+    let kinds: Vec<String> = all
+        .iter()
+        .map(|f| {
+            serde_json::to_value(f).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "rendered",
+            "root",
+            "in_iso",
+            "missing",
+            "broken",
+            "elsewhere"
+        ]
+    );
+    assert_eq!(
+        serde_json::to_value(Found::elsewhere("w")).unwrap(),
+        serde_json::json!({"kind": "elsewhere", "why": "w"})
     );
 }

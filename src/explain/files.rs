@@ -55,7 +55,11 @@ impl ServedFiles<'_> {
         }
         let path = match crate::tftp::fs::relative_path(name.as_bytes()) {
             Ok(rel) => self.root.join(rel),
-            Err(e) => return Found::Elsewhere(format!("not a name netboot serves ({e})")),
+            Err(e) => {
+                return Found::Broken {
+                    why: format!("not a name netboot serves ({e})"),
+                }
+            }
         };
         if let Ok(meta) = std::fs::metadata(&path) {
             if meta.is_file() {
@@ -81,7 +85,7 @@ impl ServedFiles<'_> {
                         by: "its profile's `files:`".into(),
                         text: String::from_utf8_lossy(&bytes).into_owned(),
                     },
-                    Err(e) => Found::Elsewhere(format!("its template fails: {e}")),
+                    Err(e) => Found::Broken { why: e.to_string() },
                 });
             }
         }
