@@ -73,7 +73,8 @@ pub enum Miss {
 }
 
 impl Criteria {
-    /// Every condition `asked` fails; empty when the entry matches.
+    /// Every condition `asked` fails; empty when the entry matches. Each
+    /// condition is judged by the same predicate [`Self::holds_for`] uses.
     pub fn misses(&self, asked: &Asked<'_>) -> Vec<Miss> {
         let mut out = Vec::new();
         if !self.mac_matches(&asked.mac) {
@@ -89,29 +90,35 @@ impl Criteria {
                 MacCrit::Any => {}
             }
         }
-        let lenient = |fact: bool| asked.unknown_is_met && !fact;
-        if let Some(codes) = &self.arch {
-            if !lenient(asked.arch.is_some()) && !self.arch_matches(asked.arch) {
-                out.push(Miss::Arch {
-                    wanted: codes.clone(),
-                    sent: asked.arch,
-                });
-            }
+        if let (false, Some(codes)) = (self.arch_holds(asked), &self.arch) {
+            out.push(Miss::Arch {
+                wanted: codes.clone(),
+                sent: asked.arch,
+            });
         }
-        if let Some(glob) = &self.vendor {
-            if !lenient(asked.vendor.is_some()) && !self.vendor_matches(asked.vendor) {
-                out.push(Miss::Vendor {
-                    wanted: glob.clone(),
-                    sent: asked.vendor.map(str::to_string),
-                });
-            }
+        if let (false, Some(glob)) = (self.vendor_holds(asked), &self.vendor) {
+            out.push(Miss::Vendor {
+                wanted: glob.clone(),
+                sent: asked.vendor.map(str::to_string),
+            });
         }
         out
     }
 
-    /// Whether `asked` meets every condition.
+    /// Whether `asked` meets every condition (without allocating: this is
+    /// the DHCP lookup's path).
     pub fn holds_for(&self, asked: &Asked<'_>) -> bool {
-        self.misses(asked).is_empty()
+        self.mac_matches(&asked.mac) && self.arch_holds(asked) && self.vendor_holds(asked)
+    }
+
+    /// The architecture condition, an unknown architecture met if so asked.
+    fn arch_holds(&self, asked: &Asked<'_>) -> bool {
+        (asked.unknown_is_met && asked.arch.is_none()) || self.arch_matches(asked.arch)
+    }
+
+    /// The vendor class condition, an unknown vendor class met if so asked.
+    fn vendor_holds(&self, asked: &Asked<'_>) -> bool {
+        (asked.unknown_is_met && asked.vendor.is_none()) || self.vendor_matches(asked.vendor)
     }
 }
 
@@ -206,6 +213,36 @@ mod tests {
                 sent: Some(7)
             }]
         );
+    }
+
+    #[test]
+    fn holds_exactly_when_nothing_is_missed() {
+        let p = MacPrefix::parse("52:54").unwrap();
+        let crits = [
+            crit(MacCrit::Any, None, None),
+            crit(MacCrit::Prefix(p), Some(vec![7]), None),
+            crit(MacCrit::Any, Some(vec![0, 11]), Some("PXE*")),
+            crit(
+                MacCrit::Exact("52:54:00:00:00:01".parse().unwrap()),
+                None,
+                Some("X"),
+            ),
+        ];
+        for c in &crits {
+            for mac in ["52:54:00:00:00:01", "00:11:22:33:44:55"] {
+                for arch in [None, Some(0), Some(9), Some(11)] {
+                    for vendor in [None, Some("PXEClient"), Some("X")] {
+                        for unknown_is_met in [false, true] {
+                            let a = Asked {
+                                unknown_is_met,
+                                ..asked(mac, arch, vendor)
+                            };
+                            assert_eq!(c.holds_for(&a), c.misses(&a).is_empty(), "{c:?} {a:?}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
