@@ -4,6 +4,9 @@
 //! machine does not have (so the network is the one assumed from the
 //! range, the same on every machine). Offline: no namespace, no socket.
 
+#[path = "pxe_support/iso.rs"]
+mod iso;
+
 use std::net::Ipv4Addr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -408,4 +411,32 @@ fn proxy_mode_and_known_clients_only_as_the_server_would_answer() {
     has(&out, "yiaddr 0.0.0.0 (the client's address), siaddr 10.5.5.1 (next server), giaddr 0.0.0.0, flags unicast");
     has(&out, "2. PXELINUX reads its configuration pxelinux.cfg/default (nor pxelinux.cfg/01-52-54-00-10-00-01): MISSING: not in the boot root, and nothing renders it");
     has(&out, "netboot has no lease for this client (ProxyDHCP): files rendered per client are not served to it");
+}
+
+#[test]
+fn the_catalogue_menu_names_a_kernel_inside_an_iso() {
+    let site = Site::new();
+    let work = tempfile::tempdir().unwrap();
+    let built = iso::debian_installer_iso(work.path()).expect(
+        "build the test ISO (needs xorriso, isolinux, syslinux-common, mtools, dosfstools, \
+         debian-installer-12-netboot-amd64: see .ci/install-deps.sh)",
+    );
+    std::fs::rename(&built, site.path("root/debian-12.iso"))
+        .or_else(|_| std::fs::copy(&built, site.path("root/debian-12.iso")).map(|_| ()))
+        .unwrap();
+    // a machine whose profile names no iPXE script: it gets the one netboot
+    // writes, which chains the catalogue's menu
+    let desk = "name: desk\nmatch:\n  mac: 02:00:00:00:aa:01\nboot:\n  bios: undionly.kpxe\nmenu:\n  default: debian-12.iso\n";
+    std::fs::write(site.path("profiles/desk.yaml"), desk).unwrap();
+    let out = site.explain(&[
+        "02:00:00:00:aa:01",
+        "--arch",
+        "0",
+        "--vendor-class",
+        "PXEClient",
+    ]);
+    has(&out, "2. iPXE asks DHCP again and runs netboot.ipxe: rendered for this client by netboot (the root has no boot.ipxe)");
+    has(&out, "3. the script chains menu-pcbios-i386.ipxe: rendered for this client by the image catalogue's menu");
+    has(&out, "4. the script's kernel debian-12.iso/install.amd/vmlinuz: inside the catalogued ISO debian-12.iso");
+    has(&out, "5. the script's initrd debian-12.iso/install.amd/initrd.gz: inside the catalogued ISO debian-12.iso");
 }
