@@ -440,3 +440,24 @@ fn the_catalogue_menu_names_a_kernel_inside_an_iso() {
     has(&out, "4. the script's kernel debian-12.iso/install.amd/vmlinuz: inside the catalogued ISO debian-12.iso");
     has(&out, "5. the script's initrd debian-12.iso/install.amd/initrd.gz: inside the catalogued ISO debian-12.iso");
 }
+
+#[test]
+fn a_file_the_tftp_server_finds_by_case_or_refuses_is_said_so() {
+    use std::os::unix::fs::PermissionsExt;
+    let site = Site::new();
+    std::fs::rename(site.path("root/debian"), site.path("root/Debian")).unwrap();
+    std::fs::rename(
+        site.path("root/Debian/linux"),
+        site.path("root/Debian/LINUX"),
+    )
+    .unwrap();
+    let initrd = site.path("root/Debian/initrd.gz");
+    std::fs::write(&initrd, b"initrd\n").unwrap();
+    std::fs::set_permissions(&initrd, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = site.explain(&[&["52:54:00:10:00:01"][..], BIOS_PXE].concat());
+    has(
+        &out,
+        "3. the configuration's kernel debian/linux: in the boot root, 10 bytes",
+    );
+    has(&out, "4. the configuration's initrd debian/initrd.gz: FAILS: netboot refuses it: access violation: file is not world-readable");
+}

@@ -1,16 +1,19 @@
 //! [`chain::Files`] as `netboot serve` would answer one client: the
 //! profile's rewrite, then what is rendered for it (its profile's
 //! `files:`, the catalogue's menus, the iPXE script netboot writes), then
-//! the boot root, then the files inside catalogued ISOs. The same pieces
+//! the files inside catalogued ISOs (as the HTTP server looks), then the
+//! boot root through the TFTP server's rules (`tftp::fs`: confinement, case
+//! folding, regular files only, world-readable). The same pieces
 //! `serve::files::RegistryFiles` asks, with the client's facts given
 //! instead of found in a lease. Reads the root (stats, small text files).
 
+use std::fs::File;
 use std::io::Read;
-use std::path::PathBuf;
 
 use crate::catalogue::Catalogue;
 use crate::registry::{ClientFacts, Registry};
 use crate::serve::menus::{Asker, Menus};
+use crate::tftp::fs::{FsError, RootPolicy};
 
 use super::chain::{Files, Found};
 
@@ -31,8 +34,9 @@ pub struct ServedFiles<'a> {
     pub base_url: Option<String>,
     /// Files netboot writes for everyone.
     pub generated: &'a [(String, Vec<u8>)],
-    /// The boot root.
-    pub root: PathBuf,
+    /// The boot root as the TFTP server serves it (confinement, case
+    /// folding, the world-readable rule).
+    pub root: &'a RootPolicy,
     /// The catalogue of the root.
     pub catalogue: &'a Catalogue,
 }
@@ -53,27 +57,24 @@ impl ServedFiles<'_> {
         if let Some(found) = self.rendered(name) {
             return found;
         }
-        let path = match crate::tftp::fs::relative_path(name.as_bytes()) {
-            Ok(rel) => self.root.join(rel),
-            Err(e) => {
-                return Found::Broken {
-                    why: format!("not a name netboot serves ({e})"),
-                }
-            }
-        };
-        if let Ok(meta) = std::fs::metadata(&path) {
-            if meta.is_file() {
-                return Found::Root {
-                    size: meta.len(),
-                    text: small_text(&path, meta.len()),
-                };
-            }
-        }
-        match self.catalogue.iso_file(name) {
-            Some((iso, _)) => Found::InIso {
+        if let Some((iso, _)) = self.catalogue.iso_file(name) {
+            return Found::InIso {
                 iso: iso.to_string(),
+            };
+        }
+        let opened = self
+            .root
+            .resolve(name.as_bytes())
+            .and_then(|path| self.root.open_read(&path));
+        match opened {
+            Ok((file, size)) => Found::Root {
+                size,
+                text: small_text(file, size),
             },
-            None => Found::Missing,
+            Err(FsError::NotFound) => Found::Missing,
+            Err(e) => Found::Broken {
+                why: format!("netboot refuses it: {e}"),
+            },
         }
     }
 
@@ -114,15 +115,11 @@ impl ServedFiles<'_> {
 }
 
 /// The file's text when it is small enough to follow.
-fn small_text(path: &std::path::Path, size: u64) -> Option<String> {
+fn small_text(file: File, size: u64) -> Option<String> {
     if size > TEXT_LIMIT {
         return None;
     }
     let mut text = String::new();
-    std::fs::File::open(path)
-        .ok()?
-        .take(TEXT_LIMIT)
-        .read_to_string(&mut text)
-        .ok()?;
+    file.take(TEXT_LIMIT).read_to_string(&mut text).ok()?;
     Some(text)
 }

@@ -6,7 +6,8 @@
 //! matcher says which profile and why ([`crate::registry::explain`]), the
 //! DHCP decision core plays the exchange ([`exchange`]), and the chain of
 //! boot files is followed through what netboot would serve this client
-//! ([`chain`], [`files`]). Nothing is sent; no socket is bound.
+//! ([`chain`], [`files`]). Nothing is sent and nothing listens; the
+//! interfaces' addresses are read as `ip addr` reads them.
 
 pub mod chain;
 pub mod exchange;
@@ -232,7 +233,7 @@ fn follow(
         menus: &menus,
         base_url,
         generated: &plan.generated,
-        root: root.to_path_buf(),
+        root: &plan.tftp.root,
         catalogue: &catalogue,
     };
     let links = match pxe::family(id) {

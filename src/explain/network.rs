@@ -31,12 +31,20 @@ pub fn served(opts: &ServeOptions, file: &FileConfig) -> Served {
     } else {
         opts.interfaces.clone()
     };
-    let listing = net::interfaces().unwrap_or_default();
     let facts = Facts {
         wanted: opts.server_address.or(file.server_address),
         range: opts.range.as_deref().or(file.dhcp.range.as_deref()),
     };
-    choose(&names, &listing, &facts)
+    match net::interfaces() {
+        Ok(listing) => choose(&names, &listing, &facts),
+        Err(e) => {
+            let mut served = choose(&names, &BTreeMap::new(), &facts);
+            served
+                .notes
+                .insert(0, format!("cannot list this machine's interfaces ({e})"));
+            served
+        }
+    }
 }
 
 /// What the settings say about our address.
