@@ -206,7 +206,7 @@ fn missed(entries: &[&Entry], asked: &Asked<'_>) -> WhyNot {
             _ => None,
         })
         .collect();
-    if hosts.len() == entries.len() {
+    if hosts.len() == entries.len() && entries.len() > 1 {
         let mut hosts = hosts;
         hosts.sort();
         return WhyNot::Missed {

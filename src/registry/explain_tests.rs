@@ -221,3 +221,14 @@ fn the_lookup_trait_gives_the_same_text_for_the_servers_log() {
     let c = client("52:54:00:10:00:01", Some(7), None);
     assert_eq!(reg.explain(&c), Some(explain(&reg, &c).to_string()));
 }
+
+#[test]
+fn a_single_exact_mac_says_which_mac_it_wants() {
+    let one = "name: printer\nmatch:\n  mac: 02:00:00:00:00:99\n";
+    let reg = examples(&[("printer.yaml", one)]);
+    let e = explain(&reg, &client("02:00:00:00:00:01", None, None));
+    assert_eq!(
+        why_not(&e, "printer"),
+        "MAC 02:00:00:00:00:99 is not 02:00:00:00:00:01"
+    );
+}
