@@ -10,9 +10,18 @@
 use std::fs::File;
 use std::io::Read;
 
-use crate::catalogue::Catalogue;
+use std::net::Ipv4Addr;
+use std::path::Path;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+
+use crate::catalogue::scan;
+use crate::dhcp::pxe;
+use crate::mac::MacAddr;
 use crate::registry::{ClientFacts, Registry};
 use crate::serve::menus::{Asker, Menus};
+use crate::serve::plan::ServePlan;
 use crate::tftp::fs::{FsError, RootPolicy};
 
 use super::chain::{Files, Found};
@@ -28,8 +37,8 @@ pub struct ServedFiles<'a> {
     /// `None` when netboot has no lease for it (ProxyDHCP): then nothing is
     /// rendered per client.
     pub facts: Option<ClientFacts>,
-    /// Menus and one-shot boots.
-    pub menus: &'a Menus,
+    /// Menus and one-shot boots, over the catalogue of the root.
+    pub menus: Menus,
     /// Our HTTP base URL as the client reaches it (`None` without HTTP).
     pub base_url: Option<String>,
     /// Files netboot writes for everyone.
@@ -37,8 +46,43 @@ pub struct ServedFiles<'a> {
     /// The boot root as the TFTP server serves it (confinement, case
     /// folding, the world-readable rule).
     pub root: &'a RootPolicy,
-    /// The catalogue of the root.
-    pub catalogue: &'a Catalogue,
+}
+
+impl<'a> ServedFiles<'a> {
+    /// The files `plan` serves `client` (its MAC, and the address and host
+    /// name of its lease: an unspecified address for no lease of ours) on
+    /// the network where we are `server_ip`; the root's catalogue is
+    /// scanned here.
+    pub fn new(
+        plan: &'a ServePlan,
+        registry: &'a Registry,
+        client: (MacAddr, Ipv4Addr, Option<String>),
+        server_ip: Ipv4Addr,
+    ) -> Self {
+        let (mac, ip, hostname) = client;
+        let root: &Path = &plan.tftp.root.root;
+        let menus = Menus {
+            catalogue: Arc::new(ArcSwap::from_pointee(scan::scan(root, None))),
+            state_dir: plan.dhcp.state_dir.clone().unwrap_or_default(),
+        };
+        let base_url = plan.dhcp.http_port.map(|p| pxe::http_url(server_ip, p, ""));
+        let facts = (!ip.is_unspecified()).then(|| {
+            let mut f = ClientFacts::new(mac, ip, server_ip);
+            f.hostname = hostname;
+            f.http_url = base_url
+                .as_ref()
+                .map(|u| u.trim_end_matches('/').to_string());
+            f
+        });
+        Self {
+            registry,
+            facts,
+            menus,
+            base_url,
+            generated: &plan.generated,
+            root: &plan.tftp.root,
+        }
+    }
 }
 
 impl Files for ServedFiles<'_> {
@@ -57,7 +101,7 @@ impl ServedFiles<'_> {
         if let Some(found) = self.rendered(name) {
             return found;
         }
-        if let Some((iso, _)) = self.catalogue.iso_file(name) {
+        if let Some((iso, _)) = self.menus.catalogue.load().iso_file(name) {
             return Found::InIso {
                 iso: iso.to_string(),
             };

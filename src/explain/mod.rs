@@ -23,18 +23,15 @@ use std::net::Ipv4Addr;
 use std::path::Path;
 use std::sync::Arc;
 
-use arc_swap::ArcSwap;
 use dhcproto::v4::{DhcpOption, MessageType, OptionCode};
 
 use crate::boot::{ClientId, ProfileLookup};
-use crate::catalogue::{scan, Catalogue};
 use crate::dhcp::decide::Core;
 use crate::dhcp::pool::Lease;
 use crate::dhcp::pxe;
 use crate::dhcp::store::{self, StoreError};
 use crate::registry::{ClientFacts, Registry};
 use crate::serve::lookup::Layered;
-use crate::serve::menus::Menus;
 use crate::serve::plan::{self, PlanError, ServePlan};
 use crate::serve::preflight::preflight;
 use crate::serve::{ServeError, ServeOptions};
@@ -104,7 +101,7 @@ pub fn explain(opts: &ExplainOptions) -> Result<Report, ExplainError> {
         ipxe_file: ipxe_file.as_deref(),
         server_ip: arrival.server_ip,
     };
-    let (links, others) = follow(&plan, &registry, &id, &given, &checked.root);
+    let (links, others) = follow(&plan, &registry, &id, &given);
     let ipxe_used = links.iter().any(|l| l.stage == chain::IPXE_AGAIN);
     Ok(Report {
         settings: settings(&plan, &checked.root, &checked.profiles),
@@ -207,42 +204,20 @@ fn follow(
     registry: &Registry,
     id: &ClientId,
     given: &Given<'_>,
-    root: &Path,
 ) -> (Vec<chain::Link>, Vec<String>) {
     let Some((file, next_server, ip)) = given.reply.clone() else {
         return (Vec::new(), Vec::new());
     };
-    let server_ip = given.server_ip;
-    let catalogue: Catalogue = scan::scan(root, None);
-    let menus = Menus {
-        catalogue: Arc::new(ArcSwap::from_pointee(catalogue.clone())),
-        state_dir: plan.dhcp.state_dir.clone().unwrap_or_default(),
-    };
-    let base_url = plan.dhcp.http_port.map(|p| pxe::http_url(server_ip, p, ""));
-    let facts = (!ip.is_unspecified()).then(|| {
-        let mut f = ClientFacts::new(id.mac, ip, server_ip);
-        f.hostname = registry.lookup(id).and_then(|p| p.hostname);
-        f.http_url = base_url
-            .as_ref()
-            .map(|u| u.trim_end_matches('/').to_string());
-        f
-    });
-    let files = files::ServedFiles {
-        registry,
-        facts,
-        menus: &menus,
-        base_url,
-        generated: &plan.generated,
-        root: &plan.tftp.root,
-        catalogue: &catalogue,
-    };
+    let profile = registry.lookup(id);
+    let hostname = profile.as_ref().and_then(|p| p.hostname.clone());
+    let files = files::ServedFiles::new(plan, registry, (id.mac, ip, hostname), given.server_ip);
     let links = match pxe::family(id) {
         Ok(family) => chain::chain(
             &chain::Start {
                 family,
                 file: file.as_deref(),
                 next_server,
-                server_ip,
+                server_ip: given.server_ip,
                 ipxe_file: given.ipxe_file,
                 mac: id.mac,
                 ip,
@@ -251,8 +226,8 @@ fn follow(
         ),
         Err(_) => Vec::new(),
     };
-    let profile = registry.lookup(id).map(|p| p.name);
-    let others = other_files(registry, files.facts.as_ref(), profile.as_deref(), &links);
+    let name = profile.map(|p| p.name);
+    let others = other_files(registry, files.facts.as_ref(), name.as_deref(), &links);
     (links, others)
 }
 
