@@ -461,3 +461,31 @@ fn a_file_the_tftp_server_finds_by_case_or_refuses_is_said_so() {
     );
     has(&out, "4. the configuration's initrd debian/initrd.gz: FAILS: netboot refuses it: access violation: file is not world-readable");
 }
+
+#[test]
+fn an_address_behind_a_relay_is_asked_through_the_relay_agent() {
+    let site = Site::new();
+    let relayed = SETTINGS.replace(
+        "http:\n",
+        "  relay_pools:\n    - subnet: 10.1.0.0/24\n      range: 10.1.0.50-10.1.0.99\n      router: 10.1.0.1\nhttp:\n",
+    );
+    std::fs::write(site.path("netboot.yaml"), relayed).unwrap();
+    let out = site.explain(&[
+        "02:00:00:00:00:01",
+        "--arch",
+        "0",
+        "--vendor-class",
+        "PXEClient",
+        "--ip",
+        "10.1.0.7",
+    ]);
+    has(&out, "the request arrives relayed from 10.1.0.0/24 (relay agent 10.1.0.1), whose pool holds 10.1.0.7; answered on nb-explain-none0 (192.168.50.1/24)");
+    has(
+        &out,
+        "DISCOVER -> OFFER: offered 10.1.0.50; boot file for bios",
+    );
+    has(&out, "sent to 10.1.0.1:67");
+    has(&out, "option   3 router: 10.1.0.1");
+    let out = site.explain(&["02:00:00:00:00:01", "--ip", "192.168.50.7"]);
+    has(&out, "the request arrives on nb-explain-none0 (192.168.50.1/24), whose subnet holds 192.168.50.7");
+}
