@@ -77,4 +77,11 @@ pub trait ProfileLookup: Send + Sync {
     /// Every fixed address the profiles reserve, so the pool never hands a
     /// reserved address to another client.
     fn reservations(&self) -> Vec<(MacAddr, Ipv4Addr)>;
+
+    /// Why `client` gets the profile [`Self::lookup`] gives it and not
+    /// another, in the words of `netboot explain` (several lines), when
+    /// this lookup can say; for the server's debug log.
+    fn explain(&self, _client: &ClientId) -> Option<String> {
+        None
+    }
 }

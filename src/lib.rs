@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod dhcp;
 pub mod events;
+pub mod explain;
 pub mod http;
 pub mod logging;
 pub mod mac;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use netboot::cli::backups::BackupsArgs;
+use netboot::cli::explain::ExplainArgs;
 use netboot::cli::http::HttpArgs;
 use netboot::cli::images::{ImagesArgs, NextArgs};
 use netboot::cli::serve::{CheckArgs, LeasesArgs, ServeArgs};
@@ -51,6 +52,8 @@ enum Command {
     Next(NextArgs),
     /// What a running `netboot serve --status` shows: transfers, leases, pools, other DHCP servers, reloads.
     Status(StatusArgs),
+    /// Why a machine gets what it gets, offline: its profile and why not the others, the DHCP reply, the chain of boot files.
+    Explain(Box<ExplainArgs>),
 }
 
 fn main() -> ExitCode {
@@ -77,6 +80,10 @@ fn main() -> ExitCode {
         Command::Images(args) => print(netboot::cli::images::images(&args)),
         Command::Next(args) => print(netboot::cli::images::next(&args)),
         Command::Status(args) => print(netboot::cli::status::status(&args)),
+        Command::Explain(args) => {
+            logging::init(cli.log_format, 0);
+            run_explain(&args)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -236,6 +243,23 @@ where
     E: std::error::Error + Send + Sync + 'static,
 {
     let text = text?;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other.context("cannot write to standard output"),
+    }
+}
+
+/// `netboot explain`: the report as text, or JSON with `--json`.
+fn run_explain(args: &ExplainArgs) -> anyhow::Result<()> {
+    let report = netboot::explain::explain(&args.to_options())?;
+    let text = if args.json {
+        let mut json = serde_json::to_string_pretty(&report).context("cannot write JSON")?;
+        json.push('\n');
+        json
+    } else {
+        report.to_string()
+    };
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),

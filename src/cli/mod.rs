@@ -2,6 +2,7 @@
 //! validated configurations. The binary (`src/main.rs`) only dispatches.
 
 pub mod backups;
+pub mod explain;
 pub mod http;
 pub mod images;
 pub mod serve;

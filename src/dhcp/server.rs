@@ -237,6 +237,9 @@ impl Shell {
             server_ip: l.server_ip,
         };
         let profiles = self.profiles();
+        if tracing::enabled!(tracing::Level::DEBUG) {
+            explain_choice(&*profiles, &msg);
+        }
         let decision = self.core.handle(&msg, &ctx, &*profiles, unix_now());
         self.carry_out(decision, msg, ctx, (listener, received), probe_tx)
             .await;
@@ -371,6 +374,17 @@ impl Shell {
             };
             let _ = tx.send(done).await;
         });
+    }
+}
+
+/// At debug level: why the client gets its profile and not the others, as
+/// `netboot explain` says it.
+fn explain_choice(profiles: &dyn ProfileLookup, msg: &Message) {
+    let Some(client) = crate::dhcp::pxe::client_id(msg) else {
+        return;
+    };
+    if let Some(why) = profiles.explain(&client) {
+        exchange_span(msg).in_scope(|| debug!("profile choice:\n{why}"));
     }
 }
 

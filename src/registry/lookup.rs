@@ -10,6 +10,7 @@ use std::net::Ipv4Addr;
 use crate::boot::{ClientId, ClientProfile, ProfileLookup};
 use crate::mac::MacAddr;
 
+use super::matcher::Asked;
 use super::model::{Entry, Loc, MacCrit, Profile};
 use super::template::{ClientFacts, Context, RenderError, Templates};
 
@@ -72,20 +73,45 @@ impl Registry {
         self.profiles.iter().map(|p| p.name.as_str()).collect()
     }
 
-    /// The entry a DHCP client matches, best first.
+    /// The entry a DHCP client matches: the first, in precedence order,
+    /// whose every condition holds (`Criteria::misses`, the matcher
+    /// `explain` reports from).
     fn best(&self, client: &ClientId) -> Option<&Entry> {
-        let vendor = client.vendor_class.as_deref();
-        self.candidates(client.mac)
-            .find(|e| e.criteria.arch_matches(client.arch) && e.criteria.vendor_matches(vendor))
+        let asked = Asked::dhcp(client);
+        self.in_order(client.mac)
+            .find(|e| e.criteria.holds_for(&asked))
     }
 
-    /// Entries whose MAC condition holds for `mac`, in precedence order.
-    fn candidates(&self, mac: MacAddr) -> impl Iterator<Item = &Entry> + '_ {
+    /// The entries that can match `mac`, highest precedence first: its
+    /// exact entry, then every other but the exact entries of other MACs.
+    pub(super) fn in_order(&self, mac: MacAddr) -> impl Iterator<Item = &Entry> + '_ {
         let exact = self.exact.get(&mac).copied();
         exact
             .into_iter()
             .chain(self.ranked.iter().copied())
             .filter_map(|i| self.entries.get(i))
+    }
+
+    /// The exact entries of MACs other than `mac` (never a match for it).
+    pub(super) fn other_exact(&self, mac: MacAddr) -> impl Iterator<Item = &Entry> + '_ {
+        let mut other: Vec<usize> = self
+            .exact
+            .iter()
+            .filter(|(m, _)| **m != mac)
+            .map(|(_, i)| *i)
+            .collect();
+        other.sort_unstable();
+        other.into_iter().filter_map(|i| self.entries.get(i))
+    }
+
+    /// The profile an entry belongs to.
+    pub(super) fn profile_of(&self, entry: &Entry) -> Option<&Profile> {
+        self.profiles.get(entry.profile)
+    }
+
+    /// Entries whose MAC condition holds for `mac`, in precedence order.
+    fn candidates(&self, mac: MacAddr) -> impl Iterator<Item = &Entry> + '_ {
+        self.in_order(mac)
             .filter(move |e| e.criteria.mac_matches(&mac))
     }
 
@@ -96,11 +122,14 @@ impl Registry {
         &'a self,
         facts: &'a ClientFacts,
     ) -> impl Iterator<Item = &'a Entry> + 'a {
-        self.candidates(facts.mac).filter(move |e| {
-            (facts.arch.is_none() || e.criteria.arch_matches(facts.arch))
-                && (facts.vendor_class.is_none()
-                    || e.criteria.vendor_matches(facts.vendor_class.as_deref()))
-        })
+        let asked = Asked {
+            mac: facts.mac,
+            arch: facts.arch,
+            vendor: facts.vendor_class.as_deref(),
+            unknown_is_met: true,
+        };
+        self.in_order(facts.mac)
+            .filter(move |e| e.criteria.holds_for(&asked))
     }
 
     /// The content of virtual file `path` for this client, when a profile that
@@ -138,6 +167,31 @@ impl Registry {
         None
     }
 
+    /// The virtual files `client` can fetch, each with the profile that
+    /// renders it (the one of highest precedence when two name it).
+    pub fn file_names(&self, client: &ClientFacts) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for entry in self.tftp_candidates(client) {
+            let Some(profile) = self.profiles.get(entry.profile) else {
+                continue;
+            };
+            let ctx = context(client, profile, entry).to_value();
+            for rule in &profile.files {
+                let name = match &rule.literal {
+                    Some(lit) => lit.clone(),
+                    None => match self.templates.render(&rule.path_template, &ctx) {
+                        Ok(p) => p.trim_start_matches('/').to_string(),
+                        Err(_) => continue,
+                    },
+                };
+                if !out.iter().any(|(n, _)| *n == name) {
+                    out.push((name, profile.name.clone()));
+                }
+            }
+        }
+        out
+    }
+
     /// `path` rewritten by the first rule of the best profile that can apply
     /// to `mac` and has a matching rule; `None` when no rule applies.
     pub fn rewrite_path(&self, mac: &MacAddr, path: &str) -> Option<String> {
@@ -151,9 +205,14 @@ impl Registry {
     /// (only profiles that match by MAC: the TFTP side knows no more of a
     /// client than the MAC its lease gives).
     pub fn upload_dir(&self, mac: &MacAddr) -> Option<&str> {
+        self.upload_dir_of(mac).map(|(_, dir)| dir)
+    }
+
+    /// [`Self::upload_dir`] with the name of the profile that gives it.
+    pub fn upload_dir_of(&self, mac: &MacAddr) -> Option<(&str, &str)> {
         self.candidates(*mac)
             .filter_map(|e| self.profiles.get(e.profile))
-            .find_map(|p| p.upload_dir.as_deref())
+            .find_map(|p| Some((p.name.as_str(), p.upload_dir.as_deref()?)))
     }
 
     /// The `menu:` of the best profile for `mac` that has one.
@@ -206,6 +265,10 @@ impl ProfileLookup for Registry {
             tftp_servers: profile.tftp_servers.clone(),
             extra_options: profile.extra_options.clone(),
         })
+    }
+
+    fn explain(&self, client: &ClientId) -> Option<String> {
+        Some(super::explain::explain(self, client).to_string())
     }
 
     fn reservations(&self) -> Vec<(MacAddr, Ipv4Addr)> {

@@ -31,6 +31,18 @@ pub struct Layered {
     pub uefi_x64_pxe: Option<String>,
 }
 
+impl Layered {
+    /// The lookup for `registry` and `catalogue` under `defaults`.
+    pub fn new(registry: Arc<Registry>, defaults: &Defaults, catalogue: &Catalogue) -> Self {
+        let shim = signed_boot::signed_shim(catalogue);
+        Layered {
+            registry,
+            defaults: defaults.files.clone(),
+            uefi_x64_pxe: defaults.uefi_x64_pxe(shim.as_ref()),
+        }
+    }
+}
+
 impl ProfileLookup for Layered {
     fn lookup(&self, client: &ClientId) -> Option<ClientProfile> {
         let mut profile = self
@@ -49,6 +61,10 @@ impl ProfileLookup for Layered {
 
     fn reservations(&self) -> Vec<(MacAddr, Ipv4Addr)> {
         self.registry.reservations()
+    }
+
+    fn explain(&self, client: &ClientId) -> Option<String> {
+        self.registry.explain(client)
     }
 }
 
@@ -126,12 +142,8 @@ pub fn source(
         if Arc::ptr_eq(&cached.registry, &registry) && Arc::ptr_eq(&cached.catalogue, &catalogue) {
             return Arc::clone(&cached.lookup);
         }
-        let shim = signed_boot::signed_shim(&catalogue);
-        let lookup: Arc<dyn ProfileLookup> = Arc::new(Layered {
-            registry: Arc::clone(&registry),
-            defaults: defaults.files.clone(),
-            uefi_x64_pxe: defaults.uefi_x64_pxe(shim.as_ref()),
-        });
+        let lookup: Arc<dyn ProfileLookup> =
+            Arc::new(Layered::new(Arc::clone(&registry), &defaults, &catalogue));
         cache.store(Arc::new(Cached {
             registry,
             catalogue,
