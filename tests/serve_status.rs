@@ -86,10 +86,10 @@ fn the_status_page_shows_a_live_download_the_lease_and_the_boot_story() {
         .unwrap();
     assert!(tftp.success());
 
-    // 64 MiB at 3 MiB/s: twenty seconds to look at it
+    // 64 MiB at 1 MiB/s: a minute to look at it, even on a busy machine
     let download = lab
         .client_cmd("curl")
-        .args(["-sf", "-m", "60", "--limit-rate", "3M", "-o", "/dev/null"])
+        .args(["-sf", "-m", "120", "--limit-rate", "1M", "-o", "/dev/null"])
         .arg(format!("http://{SERVER_IP}/rootfs.img"))
         .stdout(Stdio::null())
         .spawn()
@@ -172,6 +172,13 @@ fn the_status_page_shows_a_live_download_the_lease_and_the_boot_story() {
     let json: serde_json::Value = serde_json::from_str(&status).unwrap();
     assert_eq!(json["leases"][0]["profile"], "desk", "{status}");
     assert_eq!(json["pools"][0]["leased"], 1, "{status}");
+    let reload = &json["reloads"][0];
+    assert_eq!(reload["what"], "profiles", "{status}");
+    let detail = reload["detail"].as_str().unwrap_or("");
+    assert!(
+        detail.starts_with("1 profiles from ") && detail.ends_with("(loaded at start)"),
+        "{status}"
+    );
     metrics_agree(&lab);
 }
 

@@ -282,7 +282,9 @@ pub fn describe(plan: &ServePlan, registry: &Registry) -> String {
         out.push_str(&format!("  leases kept in {}\n", dir.display()));
     }
     if let Some(addr) = plan.status {
-        out.push_str(&format!("  status: http://{addr}/ (the page, /api/status, /metrics)\n"));
+        out.push_str(&format!(
+            "  status: http://{addr}/ (the page, /api/status, /metrics)\n"
+        ));
     }
     out
 }

@@ -75,6 +75,7 @@ pub fn prepare(mut args: ServeOptions) -> Result<Prepared, ServeError> {
     let mut plan = plan(&args, &file, &base, nets)?;
     plan::refuse_own_reservations(&plan, &registry)?;
     let events = Events::default();
+    loaded_at_start(&events, &registry, &plan);
     plan.tftp.events = events.clone();
     if let Some(http) = &mut plan.http {
         http.events = events.clone();
@@ -263,6 +264,22 @@ impl Prepared {
         info!("stopped");
         result
     }
+}
+
+/// Tells the event stream the profiles in service from the start (the
+/// status page shows the registry's state before any reload).
+fn loaded_at_start(events: &Events, registry: &Registry, plan: &ServePlan) {
+    let reservations = crate::boot::ProfileLookup::reservations(registry).len();
+    events.emit(crate::events::Event::Reload(crate::events::event::Reload {
+        at: std::time::SystemTime::now(),
+        what: crate::events::event::Reloaded::Profiles,
+        ok: true,
+        detail: format!(
+            "{} profiles from {}, {reservations} reservations (loaded at start)",
+            registry.profile_count(),
+            plan.profiles.display()
+        ),
+    }));
 }
 
 /// What the status API may change: one-shot boots, with the token from
