@@ -38,6 +38,12 @@ impl PacketSocket {
         self.sock
     }
 
+    /// Lets the kernel pass only the packets `filter` (a classic BPF
+    /// program) keeps.
+    pub fn attach_filter(&self, filter: &[socket2::SockFilter]) -> std::io::Result<()> {
+        self.sock.attach_filter(filter)
+    }
+
     /// Sends `payload` to the Ethernet broadcast address.
     pub fn broadcast(&self, payload: &[u8]) -> std::io::Result<()> {
         let to = link_addr(self.index, self.ethertype, Some([0xff; 6]));

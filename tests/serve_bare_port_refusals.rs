@@ -7,9 +7,7 @@
 
 mod netns;
 
-use std::io::{BufRead, BufReader};
-use std::process::{ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::process::ExitStatus;
 
 use netns::bare::{quick_dir, serve_to_exit};
 use netns::{Lab, CLIENT_IF, SERVER_IF};
@@ -25,60 +23,15 @@ fn refused(lab: &Lab, status: ExitStatus, text: &str) {
     assert!(left.trim().is_empty(), "something was assigned: {left}");
 }
 
-/// dnsmasq as the segment's DHCP server, on the client side; returns once
-/// it says it serves its range (bounded).
-fn start_dnsmasq(lab: &mut Lab) {
-    lab.client_addr("192.168.77.1/24");
-    let leases = lab.path("dnsmasq.leases");
-    let mut dnsmasq = lab
-        .client_cmd("dnsmasq")
-        .args([
-            "-d",
-            "--conf-file=/dev/null",
-            "--port=0",
-            "--bind-interfaces",
-            "--no-resolv",
-            "--user=root",
-            "--dhcp-range=192.168.77.50,192.168.77.99,1h",
-        ])
-        .arg(format!("--interface={CLIENT_IF}"))
-        .arg(format!("--dhcp-leasefile={}", leases.display()))
-        .arg("--pid-file=")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = dnsmasq.stderr.take().unwrap();
-    lab.adopt(dnsmasq);
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let mut seen = Vec::new();
-    let start = Instant::now();
-    while start.elapsed() < Duration::from_secs(10) {
-        match rx.recv_timeout(Duration::from_millis(200)) {
-            Ok(line) if line.contains("DHCP, IP range") => return,
-            Ok(line) => seen.push(line),
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
-        }
-    }
-    panic!(
-        "dnsmasq did not start serving within 10 s:\n{}",
-        seen.join("\n")
-    );
-}
-
 #[test]
 fn a_foreign_dhcp_server_means_no_addresses_and_a_hint_at_proxy() {
     if !netns::ready(&["dnsmasq"]) {
         return;
     }
     let mut lab = Lab::bare();
-    start_dnsmasq(&mut lab);
+    lab.client_addr("192.168.77.1/24");
+    let (ns, iface) = (lab.cli.clone(), CLIENT_IF);
+    lab.start_dnsmasq(&ns, iface);
     let cwd = quick_dir(&lab);
     let (status, text) = serve_to_exit(&lab, &[], &[], &cwd);
     refused(&lab, status, &text);

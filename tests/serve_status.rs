@@ -18,25 +18,28 @@ const STATUS: &str = "127.0.0.1:9090";
 
 const DESK: &str = "name: desk\nmatch:\n  mac: 52:54:00:12:34:56\nhostname: desk-01\n";
 
-/// The page's DOM after its script has run, as Chromium renders it.
-fn dom(lab: &Lab) -> String {
-    let profile = lab.path("chromium");
-    let (ok, out) = lab.server_run(
-        "timeout",
-        &[
-            "60",
-            "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            &format!("--user-data-dir={}", profile.display()),
-            "--virtual-time-budget=3000",
-            "--dump-dom",
-            &format!("http://{STATUS}/"),
-        ],
-    );
+/// Headless Chromium on the status page with `extra` flags; its output.
+fn chromium(lab: &Lab, extra: &[&str]) -> String {
+    let profile = format!("--user-data-dir={}", lab.path("chromium").display());
+    let url = format!("http://{STATUS}/");
+    let mut args = vec![
+        "60",
+        "chromium",
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+    ];
+    args.extend([profile.as_str(), "--virtual-time-budget=3000"]);
+    args.extend(extra);
+    args.push(&url);
+    let (ok, out) = lab.server_run("timeout", &args);
     assert!(ok, "chromium: {out}");
     out
+}
+
+/// The page's DOM after its script has run, as Chromium renders it.
+fn dom(lab: &Lab) -> String {
+    chromium(lab, &["--dump-dom"])
 }
 
 /// The value of the first `<progress>` in the row of transfers in progress.
@@ -149,23 +152,9 @@ fn the_status_page_shows_a_live_download_the_lease_and_the_boot_story() {
     );
 
     let screenshot = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/status-page.png");
-    let profile = lab.path("chromium");
-    let (ok, out) = lab.server_run(
-        "timeout",
-        &[
-            "60",
-            "chromium",
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            &format!("--user-data-dir={}", profile.display()),
-            "--virtual-time-budget=3000",
-            "--window-size=1280,1100",
-            &format!("--screenshot={}", screenshot.display()),
-            &format!("http://{STATUS}/"),
-        ],
-    );
-    assert!(ok && screenshot.is_file(), "screenshot: {out}");
+    let shot = format!("--screenshot={}", screenshot.display());
+    chromium(&lab, &["--window-size=1280,1100", &shot]);
+    assert!(screenshot.is_file());
 
     lab.kill_child(download);
     let status = curl_server(&lab, "/api/status");
@@ -223,45 +212,6 @@ fn metrics_agree(lab: &Lab) {
     assert!(value("netboot_dhcp_reply_seconds_count{reply=\"ACK\"}") >= 1.0);
 }
 
-/// dnsmasq on another machine of the client's segment; returns once it
-/// says it serves its range (bounded).
-fn start_rogue(lab: &mut Lab) -> String {
-    let ns = lab.add_squatter("192.168.77.1/24", "02:00:00:00:77:01", CLIENT_MAC);
-    let leases = lab.path("rogue.leases");
-    let mut dnsmasq = std::process::Command::new("ip")
-        .args([
-            "netns",
-            "exec",
-            &ns,
-            "dnsmasq",
-            "-d",
-            "--conf-file=/dev/null",
-            "--port=0",
-        ])
-        .args([
-            "--bind-interfaces",
-            "--no-resolv",
-            "--user=root",
-            "--interface=vq1",
-        ])
-        .arg("--dhcp-range=192.168.77.50,192.168.77.99,1h")
-        .arg(format!("--dhcp-leasefile={}", leases.display()))
-        .arg("--pid-file=")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = dnsmasq.stderr.take().unwrap();
-    lab.adopt(dnsmasq);
-    let lines = std::io::BufRead::lines(std::io::BufReader::new(stderr));
-    for line in lines.map_while(Result::ok) {
-        if line.contains("DHCP, IP range") {
-            return ns;
-        }
-    }
-    panic!("dnsmasq did not start");
-}
-
 #[test]
 fn another_dhcp_server_is_named_in_the_log_the_page_and_the_metrics() {
     if !netns::ready(&["udhcpc", "curl", "chromium", "dnsmasq"]) {
@@ -269,7 +219,8 @@ fn another_dhcp_server_is_named_in_the_log_the_page_and_the_metrics() {
     }
     let mut lab = Lab::new();
     lab.start_serve_on(&[], &["--no-ping", "--status", STATUS]);
-    start_rogue(&mut lab);
+    let ns = lab.add_squatter("192.168.77.1/24", "02:00:00:00:77:01", CLIENT_MAC);
+    lab.start_dnsmasq(&ns, "vq1");
     // a client on the bridge asks for broadcast replies, as PXE firmware does
     let _ = lab.udhcpc_on(&lab.cli, "br0", &["-B"]);
     lab.wait_log(

@@ -10,12 +10,11 @@
 //! client on a hub or a flooding switch.
 
 use std::collections::HashSet;
-use std::io::Read;
 use std::net::Ipv4Addr;
 use std::thread::JoinHandle;
 use std::time::{Duration, SystemTime};
 
-use socket2::{SockFilter, Socket};
+use socket2::SockFilter;
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 
@@ -30,7 +29,7 @@ const TICK: Duration = Duration::from_millis(500);
 
 /// Interfaces' sockets, opened (with CAP_NET_RAW) and filtered.
 pub struct RogueWatch {
-    links: Vec<(String, Socket)>,
+    links: Vec<(String, PacketSocket)>,
 }
 
 impl RogueWatch {
@@ -74,11 +73,10 @@ impl RogueWatch {
     }
 }
 
-fn open_filtered(name: &str) -> std::io::Result<Socket> {
+fn open_filtered(name: &str) -> std::io::Result<PacketSocket> {
     let index = nix::net::if_::if_nametoindex(name).map_err(std::io::Error::from)?;
-    let sock = PacketSocket::open(index, ETH_P_IP)?.into_socket();
+    let sock = PacketSocket::open(index, ETH_P_IP)?;
     sock.attach_filter(&udp_to_port_68())?;
-    sock.set_read_timeout(Some(TICK))?;
     Ok(sock)
 }
 
@@ -108,7 +106,7 @@ fn udp_to_port_68() -> [SockFilter; 9] {
 
 fn listen(
     name: &str,
-    mut sock: Socket,
+    mut sock: PacketSocket,
     ours: &[Ipv4Addr],
     events: &Events,
     cancel: &CancellationToken,
@@ -116,18 +114,9 @@ fn listen(
     let mut warned = HashSet::new();
     let mut buf = vec![0u8; 2048];
     while !cancel.is_cancelled() {
-        let n = match sock.read(&mut buf) {
-            Ok(n) => n,
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock
-                        | std::io::ErrorKind::TimedOut
-                        | std::io::ErrorKind::Interrupted
-                ) =>
-            {
-                continue
-            }
+        let n = match sock.recv(&mut buf, TICK) {
+            Ok(Some(n)) => n,
+            Ok(None) => continue,
             Err(e) => {
                 warn!(interface = %name, error = %e, "stopped listening for other DHCP servers");
                 return;

@@ -2,9 +2,11 @@
 //! behind the client namespace (a routed network), another machine on the
 //! client's link, busybox tftp from any of the namespaces, the lease
 //! table, the server namespace's neighbour table,
-//! commands and signals in the server namespace, stopping adopted processes
+//! commands and signals in the server namespace, another DHCP server
+//! (dnsmasq), stopping adopted processes
 //! gently, and a stand-in boot root with `netboot serve` started on it.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::Ordering;
@@ -173,6 +175,54 @@ impl Lab {
             .expect("run sysctl");
         assert!(quiet.success(), "cannot make {ns} ignore pings");
         ns
+    }
+
+    /// dnsmasq as another DHCP server in namespace `ns` on `iface` (which
+    /// holds an address in 192.168.77.0/24), handing out .50 to .99;
+    /// returns once it says it serves its range (bounded).
+    pub fn start_dnsmasq(&mut self, ns: &str, iface: &str) {
+        let leases = self.path(&format!("dnsmasq-{ns}.leases"));
+        let mut dnsmasq = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                ns,
+                "dnsmasq",
+                "-d",
+                "--conf-file=/dev/null",
+                "--port=0",
+            ])
+            .args(["--bind-interfaces", "--no-resolv", "--user=root"])
+            .arg("--dhcp-range=192.168.77.50,192.168.77.99,1h")
+            .arg(format!("--interface={iface}"))
+            .arg(format!("--dhcp-leasefile={}", leases.display()))
+            .arg("--pid-file=")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start dnsmasq");
+        let stderr = dnsmasq.stderr.take().expect("dnsmasq's stderr");
+        self.adopt(dnsmasq);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut seen = Vec::new();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(line) if line.contains("DHCP, IP range") => return,
+                Ok(line) => seen.push(line),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+        }
+        panic!(
+            "dnsmasq did not start serving within 10 s:\n{}",
+            seen.join("\n")
+        );
     }
 
     /// The server namespace's neighbour (ARP) table, one entry a line, as
