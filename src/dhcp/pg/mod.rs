@@ -1,0 +1,277 @@
+//! The PostgreSQL lease store: several netboot servers share one lease
+//! database (`dhcp.leases: postgres://...`, `--leases-url`).
+//!
+//! [`PgStore::open`] connects (a small deadpool of tokio-postgres
+//! connections, TCP or a Unix socket directory), migrates the schema
+//! (`schema.rs`) and loads every lease. [`PgStore::append_batch`] writes a
+//! batch in one transaction (the group commit of the embedded journal):
+//! per record, first the client's other active leases in that pool are
+//! released, then the address's row is inserted or updated only if it is
+//! free, expired, released or already this client's. A record whose address
+//! another server holds changes no row: it is returned as refused (its reply
+//! is withheld) and the rest of the batch commits, so one taken address
+//! never holds up unrelated clients. The unique index on (pool, mac) for
+//! active leases and the primary key (pool, ip) guard the same rules inside
+//! the database, whichever server writes.
+
+mod error;
+pub mod schema;
+
+use std::net::{IpAddr, Ipv4Addr};
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::{Config, NoTls};
+
+pub use error::{describe, PgError};
+
+use crate::dhcp::config::Subnet;
+use crate::dhcp::pool::{Lease, LeaseState, Secs};
+use crate::dhcp::store::{Journal, StoreError};
+use crate::mac::MacAddr;
+
+/// Connections kept open; one writer needs one, the rest serve readers.
+const POOL_SIZE: usize = 4;
+
+/// Frees the client's other active leases in the pool.
+const RELEASE_OTHERS: &str = "UPDATE netboot_leases SET state = 'released', updated_at = now()
+    WHERE pool = $1 AND mac = $2 AND ip <> $3 AND state IN ('offered', 'bound')";
+
+/// Writes a record unless another client holds the address.
+const UPSERT: &str = "INSERT INTO netboot_leases (pool, ip, mac, expires, state, hostname)
+    VALUES ($1, $2, $3, $4, $5, $6)
+    ON CONFLICT (pool, ip) DO UPDATE SET mac = EXCLUDED.mac, expires = EXCLUDED.expires,
+        state = EXCLUDED.state, hostname = EXCLUDED.hostname, updated_at = now()
+    WHERE netboot_leases.mac = EXCLUDED.mac OR netboot_leases.state = 'released'
+        OR netboot_leases.expires <= $7";
+
+/// An open PostgreSQL lease store.
+#[derive(Clone)]
+pub struct PgStore {
+    pool: Pool,
+    config: Config,
+    /// The subnets of this server's pools: a lease's pool is the first that
+    /// holds its address.
+    subnets: Vec<Subnet>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PgStore({})", describe(&self.config))
+    }
+}
+
+impl PgStore {
+    /// Connects to `url`, migrates the schema and loads every lease.
+    pub async fn open(url: &str, subnets: Vec<Subnet>) -> Result<(Self, Vec<Lease>), PgError> {
+        let config: Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| PgError::Url {
+                url: redact(url),
+                reason: e.to_string(),
+            })?;
+        let manager = Manager::from_config(
+            config.clone(),
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(POOL_SIZE)
+            .build()
+            .map_err(|e| query(&config, e))?;
+        let store = Self {
+            pool,
+            config,
+            subnets,
+        };
+        store.migrate().await?;
+        let leases = store.load().await?;
+        Ok((store, leases))
+    }
+
+    async fn client(&self) -> Result<deadpool_postgres::Client, PgError> {
+        self.pool
+            .get()
+            .await
+            .map_err(|e| error::classify_pool(&self.config, e))
+    }
+
+    fn fail(&self, e: tokio_postgres::Error) -> PgError {
+        error::classify(&self.config, &e)
+    }
+
+    async fn migrate(&self) -> Result<(), PgError> {
+        let mut client = self.client().await?;
+        match schema::migrate(&mut client)
+            .await
+            .map_err(|e| self.fail(e))?
+        {
+            schema::Outcome::Current { version, applied } => {
+                if applied > 0 {
+                    tracing::info!(database = %describe(&self.config), version, applied, "lease database schema migrated");
+                }
+                Ok(())
+            }
+            schema::Outcome::Newer { found } => Err(PgError::SchemaNewer {
+                target: describe(&self.config),
+                found,
+                known: schema::KNOWN,
+            }),
+        }
+    }
+
+    /// Every lease in the database (all pools, all servers).
+    pub async fn load(&self) -> Result<Vec<Lease>, PgError> {
+        let client = self.client().await?;
+        let rows = client
+            .query(
+                "SELECT ip, mac, expires, state, hostname FROM netboot_leases ORDER BY ip",
+                &[],
+            )
+            .await
+            .map_err(|e| self.fail(e))?;
+        let mut leases = Vec::with_capacity(rows.len());
+        for row in rows {
+            match from_row(&row) {
+                Some(l) => leases.push(l),
+                None => tracing::warn!(?row, "lease database: skipping a row netboot cannot read"),
+            }
+        }
+        Ok(leases)
+    }
+
+    /// Writes `leases` in one transaction; returns those refused because
+    /// another client holds their address (nothing of theirs is written).
+    pub async fn append_batch(&self, leases: &[Lease]) -> Result<Vec<Lease>, PgError> {
+        if leases.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut client = self.client().await?;
+        let tx = client.transaction().await.map_err(|e| self.fail(e))?;
+        let release = tx.prepare_cached(RELEASE_OTHERS).await;
+        let upsert = tx.prepare_cached(UPSERT).await;
+        let (release, upsert) = (
+            release.map_err(|e| self.fail(e))?,
+            upsert.map_err(|e| self.fail(e))?,
+        );
+        let now = to_db(unix_now());
+        let mut refused = Vec::new();
+        for l in leases {
+            let pool = self.pool_of(l.ip);
+            let ip = IpAddr::V4(l.ip);
+            let mac = l.mac.colon();
+            if matches!(l.state, LeaseState::Bound | LeaseState::Offered) {
+                tx.execute(&release, &[&pool, &mac, &ip])
+                    .await
+                    .map_err(|e| self.fail(e))?;
+            }
+            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] = [
+                &pool,
+                &ip,
+                &mac,
+                &to_db(l.expires),
+                &l.state.as_str(),
+                &l.hostname,
+                &now,
+            ];
+            let changed = tx
+                .execute(&upsert, &params)
+                .await
+                .map_err(|e| self.fail(e))?;
+            if changed == 0 {
+                refused.push(l.clone());
+            }
+        }
+        tx.commit().await.map_err(|e| self.fail(e))?;
+        Ok(refused)
+    }
+
+    /// The pool key of `ip`: its pool's subnet, or `-` outside every pool.
+    fn pool_of(&self, ip: Ipv4Addr) -> String {
+        self.subnets
+            .iter()
+            .find(|s| s.contains(ip))
+            .map_or_else(|| "-".to_string(), |s| s.to_string())
+    }
+}
+
+/// The committer calls the store from a blocking thread: run the async
+/// client on the runtime from there.
+impl Journal for PgStore {
+    fn append(&mut self, leases: &[Lease]) -> Result<Vec<Lease>, StoreError> {
+        let handle = tokio::runtime::Handle::current();
+        Ok(handle.block_on(self.append_batch(leases))?)
+    }
+
+    /// The database is the state itself, shared with other servers: there
+    /// is nothing to rewrite.
+    fn compact(&mut self, _all: &[Lease]) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
+fn from_row(row: &tokio_postgres::Row) -> Option<Lease> {
+    let IpAddr::V4(ip) = row.try_get::<_, IpAddr>(0).ok()? else {
+        return None;
+    };
+    let mac: String = row.try_get(1).ok()?;
+    let expires: i64 = row.try_get(2).ok()?;
+    let state: String = row.try_get(3).ok()?;
+    Some(Lease {
+        ip,
+        mac: mac.parse::<MacAddr>().ok()?,
+        expires: Secs::try_from(expires).ok()?,
+        state: LeaseState::parse(&state)?,
+        hostname: row.try_get(4).ok()?,
+    })
+}
+
+fn to_db(secs: Secs) -> i64 {
+    i64::try_from(secs).unwrap_or(i64::MAX)
+}
+
+fn unix_now() -> Secs {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+fn query(config: &Config, e: impl std::fmt::Display) -> PgError {
+    PgError::Query {
+        target: describe(config),
+        reason: e.to_string(),
+    }
+}
+
+/// `url` with the password (between `:` and `@` after `//`) replaced by `***`.
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("//") else {
+        return url.to_string();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_string();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}//{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redact_hides_only_the_password() {
+        assert_eq!(
+            redact("postgres://dhcp:s3cret@db/leases"),
+            "postgres://dhcp:***@db/leases"
+        );
+        assert_eq!(
+            redact("postgres:///netboot?host=/run/postgresql"),
+            "postgres:///netboot?host=/run/postgresql"
+        );
+    }
+}
