@@ -4,15 +4,17 @@
 //! [`PgStore::open`] connects (a small deadpool of tokio-postgres
 //! connections, TCP or a Unix socket directory), migrates the schema
 //! (`schema.rs`) and loads every lease. [`PgStore::append_batch`] writes a
-//! batch in one transaction (the group commit of the embedded journal):
-//! per record, first the client's other active leases in that pool are
-//! released, then the address's row is inserted or updated only if it is
-//! free, expired, released or already this client's. A record whose address
-//! another server holds changes no row: it is returned as refused (its reply
-//! is withheld) and the rest of the batch commits, so one taken address
-//! never holds up unrelated clients. The unique index on (pool, mac) for
-//! active leases and the primary key (pool, ip) guard the same rules inside
-//! the database, whichever server writes.
+//! batch in one transaction (the group commit of the embedded journal), one
+//! statement per record: the address's row is inserted, or updated only if
+//! it is free, expired, released or already this client's, and when it was
+//! written the client's other active leases in that pool are released. A
+//! record whose address another server holds changes no row: it is
+//! returned as refused (its reply is withheld) and the rest of the batch
+//! commits, so one taken address never holds up unrelated clients. The
+//! primary key (pool, ip) and the exclusion constraint "one active lease per
+//! client and pool" (checked at commit) guard the rules inside the database
+//! whichever server writes; a batch that loses a race on them (or a
+//! deadlock) is retried once as a whole, which then sees the winner's rows.
 
 mod error;
 pub mod schema;
@@ -32,17 +34,26 @@ use crate::mac::MacAddr;
 /// Connections kept open; one writer needs one, the rest serve readers.
 const POOL_SIZE: usize = 4;
 
-/// Frees the client's other active leases in the pool.
-const RELEASE_OTHERS: &str = "UPDATE netboot_leases SET state = 'released', updated_at = now()
-    WHERE pool = $1 AND mac = $2 AND ip <> $3 AND state IN ('offered', 'bound')";
-
-/// Writes a record unless another client holds the address.
-const UPSERT: &str = "INSERT INTO netboot_leases (pool, ip, mac, expires, state, hostname)
+/// Writes a record unless another client holds the address (returns 0
+/// rows then); when written as active, frees the client's other active
+/// leases in the pool.
+const UPSERT: &str = "WITH up AS (
+    INSERT INTO netboot_leases (pool, ip, mac, expires, state, hostname)
     VALUES ($1, $2, $3, $4, $5, $6)
     ON CONFLICT (pool, ip) DO UPDATE SET mac = EXCLUDED.mac, expires = EXCLUDED.expires,
         state = EXCLUDED.state, hostname = EXCLUDED.hostname, updated_at = now()
     WHERE netboot_leases.mac = EXCLUDED.mac OR netboot_leases.state = 'released'
-        OR netboot_leases.expires <= $7";
+        OR netboot_leases.expires <= $7
+    RETURNING 1
+), moved AS (
+    UPDATE netboot_leases SET state = 'released', updated_at = now()
+    WHERE pool = $1 AND mac = $3 AND ip <> $2 AND state IN ('offered', 'bound')
+        AND $5 IN ('offered', 'bound') AND EXISTS (SELECT 1 FROM up)
+)
+SELECT count(*) FROM up";
+
+/// How often a batch is tried when it loses a race inside the database.
+const ATTEMPTS: usize = 2;
 
 /// An open PostgreSQL lease store.
 #[derive(Clone)]
@@ -148,42 +159,45 @@ impl PgStore {
             return Ok(Vec::new());
         }
         let mut client = self.client().await?;
-        let tx = client.transaction().await.map_err(|e| self.fail(e))?;
-        let release = tx.prepare_cached(RELEASE_OTHERS).await;
-        let upsert = tx.prepare_cached(UPSERT).await;
-        let (release, upsert) = (
-            release.map_err(|e| self.fail(e))?,
-            upsert.map_err(|e| self.fail(e))?,
-        );
+        let mut attempt = 1;
+        loop {
+            match self.try_batch(&mut client, leases).await {
+                Err(e) if attempt < ATTEMPTS && lost_race(&e) => {
+                    tracing::debug!(error = %e, "lease batch lost a race in the database; trying again");
+                    attempt += 1;
+                }
+                Err(e) => return Err(self.fail(e)),
+                Ok(refused) => return Ok(refused),
+            }
+        }
+    }
+
+    async fn try_batch(
+        &self,
+        client: &mut deadpool_postgres::Client,
+        leases: &[Lease],
+    ) -> Result<Vec<Lease>, tokio_postgres::Error> {
+        let tx = client.transaction().await?;
+        let upsert = tx.prepare_cached(UPSERT).await?;
         let now = to_db(unix_now());
         let mut refused = Vec::new();
         for l in leases {
             let pool = self.pool_of(l.ip);
-            let ip = IpAddr::V4(l.ip);
-            let mac = l.mac.colon();
-            if matches!(l.state, LeaseState::Bound | LeaseState::Offered) {
-                tx.execute(&release, &[&pool, &mac, &ip])
-                    .await
-                    .map_err(|e| self.fail(e))?;
-            }
             let params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] = [
                 &pool,
-                &ip,
-                &mac,
+                &IpAddr::V4(l.ip),
+                &l.mac.colon(),
                 &to_db(l.expires),
                 &l.state.as_str(),
                 &l.hostname,
                 &now,
             ];
-            let changed = tx
-                .execute(&upsert, &params)
-                .await
-                .map_err(|e| self.fail(e))?;
-            if changed == 0 {
+            let written: i64 = tx.query_one(&upsert, &params).await?.get(0);
+            if written == 0 {
                 refused.push(l.clone());
             }
         }
-        tx.commit().await.map_err(|e| self.fail(e))?;
+        tx.commit().await?;
         Ok(refused)
     }
 
@@ -224,6 +238,21 @@ fn from_row(row: &tokio_postgres::Row) -> Option<Lease> {
         expires: Secs::try_from(expires).ok()?,
         state: LeaseState::parse(&state)?,
         hostname: row.try_get(4).ok()?,
+    })
+}
+
+/// A batch failed on a rule another transaction's commit broke (or a
+/// deadlock between two servers): trying it again sees that commit.
+fn lost_race(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    e.code().is_some_and(|c| {
+        [
+            SqlState::EXCLUSION_VIOLATION,
+            SqlState::UNIQUE_VIOLATION,
+            SqlState::T_R_DEADLOCK_DETECTED,
+            SqlState::T_R_SERIALIZATION_FAILURE,
+        ]
+        .contains(c)
     })
 }
 

@@ -10,7 +10,9 @@ use deadpool_postgres::Client;
 /// The migrations, version 1 first. Never edit one that has shipped: add
 /// the next.
 const MIGRATIONS: &[&str] = &[
-    // 1: one row per address and pool; one active lease per client and pool
+    // 1: one row per address and pool (the key); one active lease per client
+    // and pool, checked at commit, so a batch may move a client first and
+    // release its old address after
     "CREATE TABLE netboot_leases (
         pool text NOT NULL,
         ip inet NOT NULL,
@@ -19,10 +21,11 @@ const MIGRATIONS: &[&str] = &[
         state text NOT NULL CHECK (state IN ('offered', 'bound', 'released', 'declined')),
         hostname text,
         updated_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (pool, ip)
-    );
-    CREATE UNIQUE INDEX netboot_leases_one_active_per_client
-        ON netboot_leases (pool, mac) WHERE state IN ('offered', 'bound');",
+        PRIMARY KEY (pool, ip),
+        CONSTRAINT netboot_leases_one_active_per_client
+            EXCLUDE USING btree (pool WITH =, mac WITH =) WHERE (state IN ('offered', 'bound'))
+            DEFERRABLE INITIALLY DEFERRED
+    );",
 ];
 
 /// The newest schema version this netboot knows.
