@@ -40,7 +40,9 @@ impl Cluster {
             .prefix("pg")
             .tempdir_in("/tmp")
             .expect("temp dir");
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+        // others may pass through to the socket (a server that dropped to
+        // nobody connects there), not list or read
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
         if nix::unistd::Uid::effective().is_root() {
             let status = Command::new("chown")
                 .args(["postgres:postgres"])
@@ -50,7 +52,9 @@ impl Cluster {
             assert!(status.success(), "chown postgres the cluster directory");
         }
         let cluster = Self { dir };
-        std::fs::write(cluster.dir.path().join("pw"), PASSWORD).unwrap();
+        let pw = cluster.dir.path().join("pw");
+        std::fs::write(&pw, PASSWORD).unwrap();
+        std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o600)).unwrap();
         cluster.chown_file("pw");
         let data = cluster.data();
         cluster.run(
