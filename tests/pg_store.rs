@@ -20,7 +20,7 @@ fn lease(ip: u8, mac: u8, state: LeaseState) -> Lease {
         mac: MacAddr([2, 0, 0, 0, 0, mac]),
         expires: 4_000_000_000,
         state,
-        hostname: (ip % 2 == 0).then(|| format!("host-{ip}")),
+        hostname: ip.is_multiple_of(2).then(|| format!("host-{ip}")),
     }
 }
 

@@ -32,7 +32,7 @@ const MIGRATIONS: &[&str] = &[
 pub const KNOWN: i32 = MIGRATIONS.len() as i32;
 
 /// Any number, the same in every netboot: the advisory lock of migrations.
-const LOCK_KEY: i64 = 0x6e65_7462_6f6f_74;
+const LOCK_KEY: i64 = 0x006e_6574_626f_6f74;
 
 /// What [`migrate`] found.
 #[derive(Debug, PartialEq, Eq)]
