@@ -31,6 +31,10 @@ use crate::dhcp::pool::{Lease, LeaseState, Secs};
 use crate::dhcp::store::{Journal, StoreError};
 use crate::mac::MacAddr;
 
+/// How long a connection attempt may take unless the URL says
+/// (`connect_timeout=`): a server that drops packets fails the start.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// Connections kept open; one writer needs one, the rest serve readers.
 const POOL_SIZE: usize = 4;
 
