@@ -184,3 +184,28 @@ async fn concurrent_writers_of_one_address_never_both_win() {
         assert_eq!(held, winners[0].colon(), "round {round}");
     }
 }
+
+/// A batch as large as a busy second's: every record is written, and the
+/// time it took is printed (run with --nocapture to see it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_batch_commits_whole() {
+    let pg = Cluster::start();
+    let (store, _) = open(&pg.url("netboot")).await.unwrap();
+    let batch: Vec<Lease> = (0..5000u32)
+        .map(|n| Lease {
+            ip: Ipv4Addr::from(0x0a01_0000 + n),
+            mac: MacAddr([2, 1, 0, 0, (n >> 8) as u8, n as u8]),
+            expires: 4_000_000_000,
+            state: LeaseState::Bound,
+            hostname: None,
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    assert!(store.append_batch(&batch).await.unwrap().is_empty());
+    let took = started.elapsed();
+    println!("5000 new leases in one batch: {took:?}");
+    assert_eq!(pg.psql("SELECT count(*) FROM netboot_leases"), "5000");
+    let started = std::time::Instant::now();
+    assert!(store.append_batch(&batch).await.unwrap().is_empty());
+    println!("the same 5000 renewed: {:?}", started.elapsed());
+}

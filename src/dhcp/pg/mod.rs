@@ -22,6 +22,8 @@ pub mod schema;
 use std::net::{IpAddr, Ipv4Addr};
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use futures_util::future::try_join_all;
+use tokio_postgres::types::ToSql;
 use tokio_postgres::{Config, NoTls};
 
 pub use error::{describe, PgError};
@@ -55,6 +57,9 @@ const UPSERT: &str = "WITH up AS (
         AND $5 IN ('offered', 'bound') AND EXISTS (SELECT 1 FROM up)
 )
 SELECT count(*) FROM up";
+
+/// One record's parameters: pool, address, MAC, expiry, state, host name.
+type Values = (String, IpAddr, String, i64, &'static str, Option<String>);
 
 /// How often a batch is tried when it loses a race inside the database.
 const ATTEMPTS: usize = 2;
@@ -184,25 +189,34 @@ impl PgStore {
         let tx = client.transaction().await?;
         let upsert = tx.prepare_cached(UPSERT).await?;
         let now = to_db(unix_now());
-        let mut refused = Vec::new();
-        for l in leases {
-            let pool = self.pool_of(l.ip);
-            let params: [&(dyn tokio_postgres::types::ToSql + Sync); 7] = [
-                &pool,
-                &IpAddr::V4(l.ip),
-                &l.mac.colon(),
-                &to_db(l.expires),
-                &l.state.as_str(),
-                &l.hostname,
-                &now,
-            ];
-            let written: i64 = tx.query_one(&upsert, &params).await?.get(0);
-            if written == 0 {
-                refused.push(l.clone());
-            }
-        }
+        let values: Vec<Values> = leases.iter().map(|l| self.values(l)).collect();
+        let params: Vec<[&(dyn ToSql + Sync); 7]> = values
+            .iter()
+            .map(|v| -> [&(dyn ToSql + Sync); 7] { [&v.0, &v.1, &v.2, &v.3, &v.4, &v.5, &now] })
+            .collect();
+        // sent back to back without waiting for each answer (tokio-postgres
+        // pipelines the queries of one client); the server runs them in order
+        let written = try_join_all(params.iter().map(|p| tx.query_one(&upsert, p))).await?;
+        let refused = leases
+            .iter()
+            .zip(written)
+            .filter(|(_, row)| row.get::<_, i64>(0) == 0)
+            .map(|(l, _)| l.clone())
+            .collect();
         tx.commit().await?;
         Ok(refused)
+    }
+
+    /// The statement's parameters for `l` (all but the clock).
+    fn values(&self, l: &Lease) -> Values {
+        (
+            self.pool_of(l.ip),
+            IpAddr::V4(l.ip),
+            l.mac.colon(),
+            to_db(l.expires),
+            l.state.as_str(),
+            l.hostname.clone(),
+        )
     }
 
     /// The pool key of `ip`: its pool's subnet, or `-` outside every pool.
