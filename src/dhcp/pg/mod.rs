@@ -83,12 +83,15 @@ impl std::fmt::Debug for PgStore {
 impl PgStore {
     /// Connects to `url`, migrates the schema and loads every lease.
     pub async fn open(url: &str, subnets: Vec<Subnet>) -> Result<(Self, Vec<Lease>), PgError> {
-        let config: Config = url
+        let mut config: Config = url
             .parse()
             .map_err(|e: tokio_postgres::Error| PgError::Url {
                 url: redact(url),
                 reason: e.to_string(),
             })?;
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
         let manager = Manager::from_config(
             config.clone(),
             NoTls,
