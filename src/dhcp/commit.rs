@@ -187,7 +187,8 @@ mod tests {
     use crate::dhcp::pool::LeaseState;
 
     /// A store whose every non-empty append waits for the test's verdict
-    /// (true = written, false = the disk failed), logging what it does.
+    /// (true = written, false = the disk failed), logging what it does. It
+    /// refuses 10.0.0.13 (another server holds it), as a shared store does.
     struct GatedStore {
         verdicts: std::sync::mpsc::Receiver<bool>,
         events: Arc<Mutex<Vec<String>>>,
@@ -207,7 +208,8 @@ mod tests {
                 .unwrap_or(false)
             {
                 log(format!("on disk {}", ips.join(",")));
-                Ok(Vec::new())
+                let taken = Ipv4Addr::new(10, 0, 0, 13);
+                Ok(leases.iter().filter(|l| l.ip == taken).cloned().collect())
             } else {
                 log(format!("failed {}", ips.join(",")));
                 Err(StoreError::Io {
@@ -341,5 +343,27 @@ mod tests {
         assert_eq!(rig.received(Duration::from_millis(300)).await, None);
         assert!(!rig.in_view(1), "a lease that is not on disk reached TFTP");
         assert!(rig.in_view(2));
+    }
+
+    #[tokio::test]
+    async fn a_refused_record_withholds_only_its_own_reply() {
+        let rig = Rig::new().await;
+        rig.ack(12);
+        rig.wait_event("writing 10.0.0.12").await;
+        rig.ack(13);
+        rig.ack(14);
+        rig.verdicts.send(true).unwrap();
+        rig.wait_event("writing 10.0.0.13,10.0.0.14").await;
+        rig.verdicts.send(true).unwrap();
+        let wait = Duration::from_secs(20);
+        assert_eq!(rig.received(wait).await, Some(vec![12; 4]));
+        assert_eq!(
+            rig.received(wait).await,
+            Some(vec![14; 4]),
+            "the other reply of the batch"
+        );
+        assert_eq!(rig.received(Duration::from_millis(300)).await, None);
+        assert!(rig.in_view(12) && rig.in_view(14));
+        assert!(!rig.in_view(13), "a refused lease reached TFTP");
     }
 }
