@@ -31,6 +31,9 @@ PACKAGES=(
     systemd util-linux
     # the status page read by a headless browser; promtool checks /metrics
     chromium prometheus
+    # the PostgreSQL lease store: the tests initdb a cluster of their own
+    # (the package's default cluster is kept from starting, see policy-rc.d)
+    postgresql
 )
 
 SUDO=()

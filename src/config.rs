@@ -88,6 +88,9 @@ pub struct DhcpSection {
     /// Pools for relayed networks (giaddr).
     #[serde(default)]
     pub relay_pools: Vec<RelayPool>,
+    /// Keep leases in a PostgreSQL database (`postgres://...`) instead of
+    /// the state directory, shared with other servers.
+    pub leases: Option<String>,
 }
 
 /// One pool served through a relay agent.

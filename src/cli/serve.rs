@@ -33,6 +33,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DIR", env = "NETBOOT_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
 
+    /// Keep leases in this PostgreSQL database instead of the state
+    /// directory (shared with other netboot servers):
+    /// `postgres://USER:PASSWORD@HOST/DB` or `postgres:///DB?host=/SOCKET/DIR`.
+    #[arg(long, value_name = "URL")]
+    pub leases_url: Option<String>,
+
     /// Address pool, `FIRST-LAST`, inside the interface's subnet.
     #[arg(long, value_name = "FIRST-LAST")]
     pub range: Option<String>,
@@ -205,6 +211,7 @@ impl ServeArgs {
             root: self.root,
             profiles: self.profiles,
             state_dir: self.state_dir,
+            leases_url: self.leases_url,
             range: self.range,
             boot_bios: self.boot_bios,
             boot_uefi: self.boot_uefi,

@@ -5,8 +5,11 @@
 //! client without an address goes out as a frame to its MAC (`unicast`).
 //!
 //! The store is reached through the [`Journal`] trait, so tests can put a
-//! slow or failing store behind the committer.
+//! slow or failing store behind the committer. A store shared with other
+//! servers (PostgreSQL) may refuse single records of a batch (another server
+//! holds the address): those replies are withheld, the others leave.
 
+use std::collections::HashSet;
 use std::net::{Ipv4Addr, SocketAddrV4};
 use std::sync::Arc;
 
@@ -18,25 +21,9 @@ use crate::dhcp::listen::Link;
 use crate::dhcp::pool::Lease;
 use crate::dhcp::reply::Destination;
 use crate::dhcp::report::Report;
-use crate::dhcp::store::{LeaseStore, StoreError};
+use crate::dhcp::store::{Journal, StoreError};
 use crate::dhcp::view::LeaseView;
-
-/// Where the committer persists lease records: [`LeaseStore`] in service.
-pub(crate) trait Journal: Send + 'static {
-    /// Persists `leases` durably (one write, one sync).
-    fn append(&mut self, leases: &[Lease]) -> Result<(), StoreError>;
-    /// Replaces everything persisted with `all`.
-    fn compact(&mut self, all: &[Lease]) -> Result<(), StoreError>;
-}
-
-impl Journal for LeaseStore {
-    fn append(&mut self, leases: &[Lease]) -> Result<(), StoreError> {
-        LeaseStore::append(self, leases)
-    }
-    fn compact(&mut self, all: &[Lease]) -> Result<(), StoreError> {
-        LeaseStore::compact(self, all)
-    }
-}
+use crate::mac::MacAddr;
 
 /// A reply waiting to be sent.
 pub(crate) struct Outgoing {
@@ -110,9 +97,10 @@ pub(crate) async fn commit_loop<S: Journal>(
         for c in batch {
             match c {
                 Commit::Leases(leases, out, report) => {
+                    let keys: Vec<Key> = leases.iter().map(key).collect();
                     changes.extend(leases.iter().cloned());
                     pending.extend(leases);
-                    outgoing.push((out, report));
+                    outgoing.push((out, report, keys));
                 }
                 Commit::Compact(all) => {
                     jobs.push(Job::Append(std::mem::take(&mut pending)));
@@ -121,39 +109,51 @@ pub(crate) async fn commit_loop<S: Journal>(
             }
         }
         jobs.push(Job::Append(pending));
-        let ok = match store.take() {
-            None => !persist,
+        let (ok, refused) = match store.take() {
+            None => (!persist, HashSet::new()),
             Some(s) => match tokio::task::spawn_blocking(move || run_jobs(s, jobs)).await {
                 Ok((s, result)) => {
                     store = Some(s);
                     match result {
-                        Ok(()) => true,
+                        Ok(refused) => (true, refused),
                         Err(e) => {
                             tracing::error!(error = %e, "lease store write failed: withholding ACKs");
-                            false
+                            (false, HashSet::new())
                         }
                     }
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "lease store task panicked; leases no longer persisted");
-                    false
+                    (false, HashSet::new())
                 }
             },
         };
         if ok {
+            changes.retain(|l| !refused.contains(&key(l)));
             view.apply(&changes);
         }
-        for (out, report) in outgoing {
-            if let (true, Some(o)) = (ok, &out) {
+        for (out, report, keys) in outgoing {
+            let taken = keys.iter().any(|k| refused.contains(k));
+            if let (true, false, Some(o)) = (ok, taken, &out) {
                 send(o).await;
             }
-            match (report, ok) {
-                (Some(r), true) => r.sent(),
-                (Some(r), false) => r.withheld("the lease store could not be written"),
-                (None, _) => {}
+            match (report, ok, taken) {
+                (Some(r), true, false) => r.sent(),
+                (Some(r), true, true) => {
+                    r.withheld("another server holds the address in the lease database")
+                }
+                (Some(r), false, _) => r.withheld("the lease store could not be written"),
+                (None, _, _) => {}
             }
         }
     }
+}
+
+/// What identifies a record refused by the store.
+type Key = (Ipv4Addr, MacAddr);
+
+fn key(l: &Lease) -> Key {
+    (l.ip, l.mac)
 }
 
 enum Job {
@@ -161,17 +161,20 @@ enum Job {
     Compact(Vec<Lease>),
 }
 
-fn run_jobs<S: Journal>(mut store: S, jobs: Vec<Job>) -> (S, Result<(), StoreError>) {
+/// Runs `jobs` in order; the records the store refused, or its error.
+fn run_jobs<S: Journal>(mut store: S, jobs: Vec<Job>) -> (S, Result<HashSet<Key>, StoreError>) {
+    let mut refused = HashSet::new();
     for job in jobs {
         let r = match job {
             Job::Append(l) => store.append(&l),
-            Job::Compact(all) => store.compact(&all),
+            Job::Compact(all) => store.compact(&all).map(|()| Vec::new()),
         };
-        if let Err(e) = r {
-            return (store, Err(e));
+        match r {
+            Ok(r) => refused.extend(r.iter().map(key)),
+            Err(e) => return (store, Err(e)),
         }
     }
-    (store, Ok(()))
+    (store, Ok(refused))
 }
 
 #[cfg(test)]
@@ -182,19 +185,19 @@ mod tests {
 
     use super::*;
     use crate::dhcp::pool::LeaseState;
-    use crate::mac::MacAddr;
 
     /// A store whose every non-empty append waits for the test's verdict
-    /// (true = written, false = the disk failed), logging what it does.
+    /// (true = written, false = the disk failed), logging what it does. It
+    /// refuses 10.0.0.13 (another server holds it), as a shared store does.
     struct GatedStore {
         verdicts: std::sync::mpsc::Receiver<bool>,
         events: Arc<Mutex<Vec<String>>>,
     }
 
     impl Journal for GatedStore {
-        fn append(&mut self, leases: &[Lease]) -> Result<(), StoreError> {
+        fn append(&mut self, leases: &[Lease]) -> Result<Vec<Lease>, StoreError> {
             if leases.is_empty() {
-                return Ok(());
+                return Ok(Vec::new());
             }
             let ips: Vec<String> = leases.iter().map(|l| l.ip.to_string()).collect();
             let log = |e: String| self.events.lock().unwrap().push(e);
@@ -205,7 +208,8 @@ mod tests {
                 .unwrap_or(false)
             {
                 log(format!("on disk {}", ips.join(",")));
-                Ok(())
+                let taken = Ipv4Addr::new(10, 0, 0, 13);
+                Ok(leases.iter().filter(|l| l.ip == taken).cloned().collect())
             } else {
                 log(format!("failed {}", ips.join(",")));
                 Err(StoreError::Io {
@@ -339,5 +343,27 @@ mod tests {
         assert_eq!(rig.received(Duration::from_millis(300)).await, None);
         assert!(!rig.in_view(1), "a lease that is not on disk reached TFTP");
         assert!(rig.in_view(2));
+    }
+
+    #[tokio::test]
+    async fn a_refused_record_withholds_only_its_own_reply() {
+        let rig = Rig::new().await;
+        rig.ack(12);
+        rig.wait_event("writing 10.0.0.12").await;
+        rig.ack(13);
+        rig.ack(14);
+        rig.verdicts.send(true).unwrap();
+        rig.wait_event("writing 10.0.0.13,10.0.0.14").await;
+        rig.verdicts.send(true).unwrap();
+        let wait = Duration::from_secs(20);
+        assert_eq!(rig.received(wait).await, Some(vec![12; 4]));
+        assert_eq!(
+            rig.received(wait).await,
+            Some(vec![14; 4]),
+            "the other reply of the batch"
+        );
+        assert_eq!(rig.received(Duration::from_millis(300)).await, None);
+        assert!(rig.in_view(12) && rig.in_view(14));
+        assert!(!rig.in_view(13), "a refused lease reached TFTP");
     }
 }

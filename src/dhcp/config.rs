@@ -224,6 +224,9 @@ pub struct DhcpConfig {
     pub ping_timeout: Duration,
     /// Where leases are persisted; `None` keeps them in memory only.
     pub state_dir: Option<PathBuf>,
+    /// A PostgreSQL lease database (`postgres://...`) used instead of the
+    /// state directory's journal, shared with other servers.
+    pub leases_url: Option<String>,
     /// Address the sockets bind to (0.0.0.0 normally).
     pub bind_addr: Ipv4Addr,
     /// Server port (67; other values for loopback benchmarks).
@@ -239,6 +242,17 @@ pub struct DhcpConfig {
 }
 
 impl DhcpConfig {
+    /// Where leases are kept: the database when one is named, else the
+    /// state directory's journal, else memory only.
+    pub fn backend(&self) -> crate::dhcp::store::Backend {
+        use crate::dhcp::store::Backend;
+        match (&self.leases_url, &self.state_dir) {
+            (Some(url), _) => Backend::Postgres(url.clone()),
+            (None, Some(dir)) => Backend::Embedded(dir.clone()),
+            (None, None) => Backend::Memory,
+        }
+    }
+
     /// A configuration with the usual defaults around one server address.
     pub fn new(server_ip: Ipv4Addr) -> Self {
         Self {
@@ -255,6 +269,7 @@ impl DhcpConfig {
             ping_check: false,
             ping_timeout: Duration::from_millis(400),
             state_dir: None,
+            leases_url: None,
             bind_addr: Ipv4Addr::UNSPECIFIED,
             server_port: 67,
             client_port: 68,

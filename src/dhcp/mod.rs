@@ -17,6 +17,7 @@ pub mod config;
 pub mod decide;
 pub mod lease;
 mod listen;
+pub mod pg;
 pub mod pool;
 pub mod probe;
 pub mod probing;

@@ -30,12 +30,13 @@ use crate::dhcp::config::{ConfigError, DhcpConfig};
 use crate::dhcp::decide::{Core, Decision};
 pub use crate::dhcp::listen::Sockets;
 use crate::dhcp::listen::{recv_any, Listener};
+use crate::dhcp::pg::{self, PgStore};
 use crate::dhcp::pool::{Lease, Secs};
 use crate::dhcp::probe;
 use crate::dhcp::probing::{self, Budget, Method};
 use crate::dhcp::reply::Context;
 use crate::dhcp::report::Report;
-use crate::dhcp::store::{LeaseStore, StoreError};
+use crate::dhcp::store::{Backend, Journal, LeaseStore, StoreError};
 use crate::dhcp::view::LeaseView;
 use crate::dhcp::wire;
 use crate::events::event::Probe;
@@ -146,14 +147,27 @@ pub async fn run_with_sockets(
     committer.await.map_err(|e| DhcpError::Task(e.to_string()))
 }
 
-async fn open_store(config: &DhcpConfig) -> Result<(Option<LeaseStore>, Vec<Lease>), DhcpError> {
-    let Some(dir) = config.state_dir.clone() else {
-        return Ok((None, Vec::new()));
-    };
-    let (store, leases) = tokio::task::spawn_blocking(move || LeaseStore::open(&dir))
-        .await
-        .map_err(|e| DhcpError::Task(e.to_string()))??;
-    Ok((Some(store), leases))
+/// The lease store the configuration asks for, opened, with its leases.
+async fn open_store(
+    config: &DhcpConfig,
+) -> Result<(Option<Box<dyn Journal>>, Vec<Lease>), DhcpError> {
+    match config.backend() {
+        Backend::Memory => Ok((None, Vec::new())),
+        Backend::Embedded(dir) => {
+            let (store, leases) = tokio::task::spawn_blocking(move || LeaseStore::open(&dir))
+                .await
+                .map_err(|e| DhcpError::Task(e.to_string()))??;
+            Ok((Some(Box::new(store)), leases))
+        }
+        Backend::Postgres(url) => {
+            let subnets = config.pools.iter().map(|p| p.subnet()).collect();
+            let (store, leases) = PgStore::open(&url, subnets)
+                .await
+                .map_err(StoreError::from)?;
+            info!(database = %pg::redact(&url), "leases kept in PostgreSQL");
+            Ok((Some(Box::new(store)), leases))
+        }
+    }
 }
 
 fn unix_now() -> Secs {

@@ -18,6 +18,10 @@
 //! file, `fsync`, `rename` and an `fsync` of the directory, then empties the
 //! journal; replaying an old journal over the new snapshot gives the same
 //! state, so a crash between the two steps is harmless.
+//!
+//! The committer reaches a store through the [`Journal`] trait: this
+//! embedded journal (the default, and the fastest) or PostgreSQL
+//! (`crate::dhcp::pg`), chosen by [`Backend`].
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -58,6 +62,51 @@ pub enum StoreError {
          --state-dir"
     )]
     Busy { dir: PathBuf, holder: String },
+    /// The PostgreSQL store failed (its message says what and the fix).
+    #[error(transparent)]
+    Database(#[from] crate::dhcp::pg::PgError),
+}
+
+/// A lease store as the committer uses it: opened and loaded beforehand
+/// (`LeaseStore::open`, `crate::dhcp::pg::PgStore::open`), then appended to
+/// in batches and compacted now and then.
+pub trait Journal: Send + 'static {
+    /// Persists `leases` durably as one unit (one write and one sync, or one
+    /// transaction). Returns the records the store refused because another
+    /// server holds their address (never any for the embedded journal):
+    /// their replies must not leave. An error means nothing is persisted.
+    fn append(&mut self, leases: &[Lease]) -> Result<Vec<Lease>, StoreError>;
+    /// Tells the store that `all` is the complete state of this server.
+    fn compact(&mut self, all: &[Lease]) -> Result<(), StoreError>;
+}
+
+impl<J: Journal + ?Sized> Journal for Box<J> {
+    fn append(&mut self, leases: &[Lease]) -> Result<Vec<Lease>, StoreError> {
+        (**self).append(leases)
+    }
+    fn compact(&mut self, all: &[Lease]) -> Result<(), StoreError> {
+        (**self).compact(all)
+    }
+}
+
+impl Journal for LeaseStore {
+    fn append(&mut self, leases: &[Lease]) -> Result<Vec<Lease>, StoreError> {
+        LeaseStore::append(self, leases).map(|()| Vec::new())
+    }
+    fn compact(&mut self, all: &[Lease]) -> Result<(), StoreError> {
+        LeaseStore::compact(self, all)
+    }
+}
+
+/// Where a server keeps its leases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// In memory only (no state directory).
+    Memory,
+    /// The embedded snapshot and journal in this directory.
+    Embedded(PathBuf),
+    /// A PostgreSQL database at this URL (`dhcp.leases`, `--leases-url`).
+    Postgres(String),
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {

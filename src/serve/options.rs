@@ -21,6 +21,9 @@ pub struct ServeOptions {
     pub profiles: Option<PathBuf>,
     /// Where leases are kept.
     pub state_dir: Option<PathBuf>,
+    /// A PostgreSQL lease database URL (instead of the state directory's
+    /// journal).
+    pub leases_url: Option<String>,
     /// Address pool, `FIRST-LAST` as written (checked by the plan, which
     /// names where it came from).
     pub range: Option<String>,

@@ -9,6 +9,7 @@
 
 pub mod clients;
 pub mod lossy;
+pub mod pg;
 pub mod raw;
 
 use std::io::Read;

@@ -21,6 +21,22 @@ pub fn switch(option: Option<bool>, file: Option<bool>, default: bool) -> bool {
 }
 
 /// The DHCP configuration for `networks` (at least one).
+/// `--leases-url`, else `dhcp.leases`: a PostgreSQL URL.
+fn leases_url(args: &ServeOptions, section: &DhcpSection) -> Result<Option<String>, PlanError> {
+    let Some(url) = args.leases_url.clone().or_else(|| section.leases.clone()) else {
+        return Ok(None);
+    };
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Some(url));
+    }
+    Err(invalid(format!(
+        "dhcp.leases / --leases-url {:?} is not a PostgreSQL URL: write \
+         postgres://USER:PASSWORD@HOST/DATABASE or postgres:///DATABASE?host=/SOCKET/DIR, or \
+         leave it out to keep leases in the state directory",
+        crate::dhcp::pg::redact(&url)
+    )))
+}
+
 pub(super) fn dhcp_config(
     args: &ServeOptions,
     file: &FileConfig,
@@ -49,6 +65,7 @@ pub(super) fn dhcp_config(
     }
     cfg.server_name = server_name(args, section)?;
     cfg.state_dir = Some(state_dir);
+    cfg.leases_url = leases_url(args, section)?;
     if cfg.mode == Mode::Proxy {
         return Ok(cfg);
     }

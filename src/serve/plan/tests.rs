@@ -360,3 +360,43 @@ fn uploads_follow_tftpd_hpa_and_keep_the_versions_the_file_asks_for() {
     let p = plan(&args, &file, Path::new("."), nets()).unwrap();
     assert_eq!(p.tftp.keep_versions, 30);
 }
+
+#[test]
+fn leases_url_from_the_flag_over_the_file_and_only_postgres() {
+    let root = tempfile::tempdir().unwrap();
+    let plan_with = |yaml: &str, flag: Option<&str>| {
+        let file = FileConfig::parse(Path::new("n.yaml"), yaml).unwrap();
+        let args = ServeOptions {
+            root: Some(root.path().to_path_buf()),
+            state_dir: Some(root.path().join("state")),
+            leases_url: flag.map(String::from),
+            ..ServeOptions::default()
+        };
+        plan(
+            &args,
+            &file,
+            Path::new("."),
+            vec![("eth0".into(), net("10.0.0.1/24"))],
+        )
+    };
+    let file_url = "dhcp:\n  leases: postgres://a@/db?host=/run/postgresql\n";
+    let p = plan_with(file_url, None).unwrap();
+    assert_eq!(
+        p.dhcp.backend(),
+        crate::dhcp::store::Backend::Postgres("postgres://a@/db?host=/run/postgresql".into())
+    );
+    let p = plan_with(file_url, Some("postgresql://b:pw@db/x")).unwrap();
+    assert_eq!(p.dhcp.leases_url.as_deref(), Some("postgresql://b:pw@db/x"));
+    let p = plan_with("{}\n", None).unwrap();
+    assert_eq!(
+        p.dhcp.backend(),
+        crate::dhcp::store::Backend::Embedded(root.path().join("state"))
+    );
+    let err = plan_with("{}\n", Some("mysql://u:secret@h/db"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("not a PostgreSQL URL") && err.contains("u:***@h") && !err.contains("secret"),
+        "{err}"
+    );
+}

@@ -1,0 +1,211 @@
+//! The PostgreSQL lease store against a real server: a cluster of the
+//! test's own (tests/support/pg.rs), on a Unix socket in a temp directory.
+//! Migrations from empty, the version table, refusal of a newer schema, the
+//! messages for an unreachable server, a wrong password and a missing
+//! database, a batch written and read back, and concurrent writers racing
+//! for one address: exactly one wins.
+
+mod support;
+
+use std::net::Ipv4Addr;
+
+use netboot::dhcp::pg::PgStore;
+use netboot::dhcp::pool::{Lease, LeaseState};
+use netboot::mac::MacAddr;
+use support::pg::Cluster;
+
+fn lease(ip: u8, mac: u8, state: LeaseState) -> Lease {
+    Lease {
+        ip: Ipv4Addr::new(10, 0, 0, ip),
+        mac: MacAddr([2, 0, 0, 0, 0, mac]),
+        expires: 4_000_000_000,
+        state,
+        hostname: ip.is_multiple_of(2).then(|| format!("host-{ip}")),
+    }
+}
+
+async fn open(url: &str) -> Result<(PgStore, Vec<Lease>), String> {
+    PgStore::open(url, Vec::new())
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrations_versions_and_a_newer_schema() {
+    let pg = Cluster::start();
+    let (_store, leases) = open(&pg.url("netboot")).await.unwrap();
+    assert!(leases.is_empty());
+    assert_eq!(pg.psql("SELECT version FROM netboot_schema_version"), "1");
+    // a second start migrates nothing
+    open(&pg.url("netboot")).await.unwrap();
+    assert_eq!(pg.psql("SELECT count(*) FROM netboot_schema_version"), "1");
+    pg.psql("INSERT INTO netboot_schema_version (version) VALUES (99)");
+    let err = open(&pg.url("netboot")).await.unwrap_err();
+    assert!(
+        err.contains("schema version 99, newer than this netboot knows (1)")
+            && err.contains("upgrade netboot"),
+        "{err}"
+    );
+    assert!(!err.contains(support::pg::PASSWORD), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_wrong_password_and_missing_database_are_told_apart() {
+    let pg = Cluster::start();
+    let gone = tempfile::tempdir().unwrap();
+    let url = format!(
+        "postgres://netboot:x@/netboot?host={}",
+        gone.path().display()
+    );
+    let err = open(&url).await.unwrap_err();
+    assert!(
+        err.starts_with("cannot reach the lease database netboot@")
+            && err.contains("start PostgreSQL there")
+            && !err.contains('\n'),
+        "{err}"
+    );
+    let url = format!("postgres://netboot:wrong@/netboot?host={}", pg.socket_dir());
+    let err = open(&url).await.unwrap_err();
+    assert!(
+        err.contains("refused user \"netboot\"") && err.contains("fix the user or password"),
+        "{err}"
+    );
+    assert!(
+        !err.contains("wrong"),
+        "the password is in the message: {err}"
+    );
+    let err = open(&pg.url("nosuchdb")).await.unwrap_err();
+    assert!(
+        err.contains("does not exist") && err.contains("createdb"),
+        "{err}"
+    );
+    let err = open("postgres://netboot@/db?host=/x&bogus=1")
+        .await
+        .unwrap_err();
+    assert!(
+        err.contains("is not valid") && err.contains("postgres://"),
+        "{err}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_reads_back_the_same_and_a_client_moves() {
+    let pg = Cluster::start();
+    let (store, _) = open(&pg.url("netboot")).await.unwrap();
+    let batch = vec![
+        lease(1, 1, LeaseState::Bound),
+        lease(2, 2, LeaseState::Bound),
+        lease(3, 3, LeaseState::Declined),
+        lease(4, 4, LeaseState::Released),
+    ];
+    assert_eq!(
+        store.append_batch(&batch).await.unwrap(),
+        Vec::<Lease>::new()
+    );
+    let (_, again) = open(&pg.url("netboot")).await.unwrap();
+    assert_eq!(again, batch);
+    // client 1 moves to .5: its old lease is released in the same batch
+    store
+        .append_batch(&[lease(5, 1, LeaseState::Bound)])
+        .await
+        .unwrap();
+    assert_eq!(
+        pg.psql("SELECT host(ip) || ' ' || state FROM netboot_leases WHERE mac = '02:00:00:00:00:01' ORDER BY ip"),
+        "10.0.0.1 released\n10.0.0.5 bound"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_address_is_refused_and_the_rest_of_its_batch_commits() {
+    let pg = Cluster::start();
+    let (a, _) = open(&pg.url("netboot")).await.unwrap();
+    let (b, _) = open(&pg.url("netboot")).await.unwrap();
+    a.append_batch(&[lease(7, 1, LeaseState::Bound)])
+        .await
+        .unwrap();
+    let refused = b
+        .append_batch(&[
+            lease(6, 2, LeaseState::Bound),
+            lease(7, 3, LeaseState::Bound),
+            lease(8, 4, LeaseState::Bound),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(refused, vec![lease(7, 3, LeaseState::Bound)]);
+    assert_eq!(
+        pg.psql("SELECT host(ip) || ' ' || mac FROM netboot_leases ORDER BY ip"),
+        "10.0.0.6 02:00:00:00:00:02\n10.0.0.7 02:00:00:00:00:01\n10.0.0.8 02:00:00:00:00:04"
+    );
+    // the holder's RELEASE frees it for the next client
+    a.append_batch(&[lease(7, 1, LeaseState::Released)])
+        .await
+        .unwrap();
+    assert!(b
+        .append_batch(&[lease(7, 3, LeaseState::Bound)])
+        .await
+        .unwrap()
+        .is_empty());
+}
+
+/// Several stores (as several servers) write the same address for different
+/// MACs at once, round after round: exactly one wins each time, and the
+/// database holds the winner.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_of_one_address_never_both_win() {
+    let pg = Cluster::start();
+    let mut stores = Vec::new();
+    for _ in 0..4 {
+        stores.push(open(&pg.url("netboot")).await.unwrap().0);
+    }
+    for round in 1..=40u8 {
+        let mut tasks = Vec::new();
+        for (i, store) in stores.iter().enumerate() {
+            let store = store.clone();
+            let mine = lease(round, 100 + i as u8, LeaseState::Bound);
+            tasks.push(tokio::spawn(async move {
+                let refused = store
+                    .append_batch(std::slice::from_ref(&mine))
+                    .await
+                    .unwrap();
+                (mine.mac, refused.is_empty())
+            }));
+        }
+        let mut winners = Vec::new();
+        for t in tasks {
+            let (mac, won) = t.await.unwrap();
+            if won {
+                winners.push(mac);
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: winners {winners:?}");
+        let held = pg.psql(&format!(
+            "SELECT mac FROM netboot_leases WHERE ip = '10.0.0.{round}'"
+        ));
+        assert_eq!(held, winners[0].colon(), "round {round}");
+    }
+}
+
+/// A batch as large as a busy second's: every record is written, and the
+/// time it took is printed (run with --nocapture to see it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_batch_commits_whole() {
+    let pg = Cluster::start();
+    let (store, _) = open(&pg.url("netboot")).await.unwrap();
+    let batch: Vec<Lease> = (0..5000u32)
+        .map(|n| Lease {
+            ip: Ipv4Addr::from(0x0a01_0000 + n),
+            mac: MacAddr([2, 1, 0, 0, (n >> 8) as u8, n as u8]),
+            expires: 4_000_000_000,
+            state: LeaseState::Bound,
+            hostname: None,
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    assert!(store.append_batch(&batch).await.unwrap().is_empty());
+    let took = started.elapsed();
+    println!("5000 new leases in one batch: {took:?}");
+    assert_eq!(pg.psql("SELECT count(*) FROM netboot_leases"), "5000");
+    let started = std::time::Instant::now();
+    assert!(store.append_batch(&batch).await.unwrap().is_empty());
+    println!("the same 5000 renewed: {:?}", started.elapsed());
+}

@@ -1,0 +1,73 @@
+//! `netboot serve --leases-url` end to end: a PostgreSQL cluster of the
+//! test's own (tests/support/pg.rs) and a namespace pair (tests/netns);
+//! udhcpc gets a lease, the row is in the database (and nothing in the
+//! state directory), a restart of netboot gives the client the same address,
+//! and after the row is moved in the database the next start hands out the
+//! database's address: the leases are read from there.
+
+mod netns;
+#[path = "support/pg.rs"]
+mod pg;
+
+use netns::{boot_root, Lab, CLIENT_MAC};
+
+fn row(pg: &pg::Cluster) -> String {
+    pg.psql(&format!(
+        "SELECT host(ip) || ' ' || state || ' ' || pool FROM netboot_leases WHERE mac = '{CLIENT_MAC}'"
+    ))
+}
+
+#[test]
+fn leases_live_in_postgres_across_restarts() {
+    if !netns::ready(&["udhcpc", "psql"]) {
+        return;
+    }
+    let pg = pg::Cluster::start();
+    let url = pg.url("netboot");
+    let mut lab = Lab::new();
+    let cwd = lab.path("quick");
+    boot_root(&cwd.join("boot-images"));
+    let args = ["--no-ping", "--leases-url", url.as_str()];
+    lab.start_serve(&args, Some(&cwd));
+    assert!(
+        lab.log_contains("leases kept in PostgreSQL"),
+        "{}",
+        lab.log()
+    );
+    assert!(
+        !lab.log().contains(pg::PASSWORD),
+        "the password is logged:\n{}",
+        lab.log()
+    );
+    let ip = lab.udhcpc(&[]).get("ip").cloned().unwrap_or_default();
+    assert!(ip.starts_with("10.231.0."), "no lease:\n{}", lab.log());
+    assert_eq!(row(&pg), format!("{ip} bound 10.231.0.0/24"));
+    assert!(
+        !lab.path("state").join("leases.journal").exists(),
+        "the embedded journal was written too"
+    );
+
+    lab.stop_server();
+    lab.start_serve(&args, Some(&cwd));
+    assert!(
+        lab.log_contains("leases=1"),
+        "the lease was not loaded:\n{}",
+        lab.log()
+    );
+    let again = lab.udhcpc(&[]).get("ip").cloned().unwrap_or_default();
+    assert_eq!(again, ip, "another address after a restart:\n{}", lab.log());
+
+    lab.stop_server();
+    pg.psql(&format!(
+        "UPDATE netboot_leases SET ip = '10.231.0.200' WHERE mac = '{CLIENT_MAC}'"
+    ));
+    lab.start_serve(&args, Some(&cwd));
+    let moved = lab.udhcpc(&[]).get("ip").cloned().unwrap_or_default();
+    assert_eq!(
+        moved,
+        "10.231.0.200",
+        "not the database's address:\n{}",
+        lab.log()
+    );
+    assert_eq!(row(&pg), "10.231.0.200 bound 10.231.0.0/24");
+}
