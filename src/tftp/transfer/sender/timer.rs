@@ -25,6 +25,9 @@ impl Sender {
     /// The timer armed at [`Sender::poll_timeout`] fired.
     pub fn handle_timeout(&mut self, now: Instant) {
         match self.deadline {
+            // A burst of the window is still to go: the timer counts from
+            // the window's last burst (the pause is shorter than the timer).
+            _ if self.pace_at.is_some() => return,
             Some(deadline) if now >= deadline => {}
             _ => return,
         }
@@ -63,7 +66,10 @@ impl Sender {
                 *sent_at = None;
                 *resent = true;
             }
-            State::Data => self.next_tx = 0,
+            State::Data => {
+                self.timer_resent = true;
+                self.restart_window();
+            }
             State::Finished(_) => {}
         }
     }
@@ -83,7 +89,7 @@ impl Sender {
                 *sent_at = None;
                 *resent = true;
             }
-            State::Data => self.next_tx = 0,
+            State::Data => self.restart_window(),
             State::Finished(_) => {}
         }
     }
@@ -111,12 +117,12 @@ impl Sender {
         self.rto.srtt()
     }
 
-    /// When [`Sender::handle_timeout`] must be called next.
+    /// When [`Sender::handle_timeout`] must be called next (or
+    /// [`Sender::poll_transmit`], when a window's next burst is due).
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.is_finished() {
-            None
-        } else {
-            self.deadline
+            return None;
         }
+        [self.deadline, self.pace_at].into_iter().flatten().min()
     }
 }
