@@ -24,10 +24,14 @@ impl Sender {
 
     /// The timer armed at [`Sender::poll_timeout`] fired.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(at) = self.pace_at {
+            // A burst of the window is still to go ([`Sender::poll_transmit`]
+            // sends it once due): the timer counts from the window's last
+            // burst, and the pause is shorter than the timer.
+            self.pace_at = Some(at.max(now));
+            return;
+        }
         match self.deadline {
-            // A burst of the window is still to go: the timer counts from
-            // the window's last burst (the pause is shorter than the timer).
-            _ if self.pace_at.is_some() => return,
             Some(deadline) if now >= deadline => {}
             _ => return,
         }
