@@ -18,8 +18,11 @@
 //! acknowledge the last block before a gap; atftp and `tftp_bench_client`
 //! do), before our timer fires. So:
 //! - an ACK inside the window that comes only after our timer resent the
-//!   window (a tail cut after `kept` blocks) sets the burst to `kept`,
-//!   what the client showed it holds, and delays any probe above it;
+//!   window (a tail cut after `kept` blocks) at most halves the burst
+//!   (never below `kept`): a random loss whose gap report was lost as
+//!   well looks the same once; a second cut at the same place (±1) is a
+//!   full buffer: the burst becomes `kept`, what the client showed it
+//!   holds, and any probe above it is delayed;
 //! - an ACK inside the window before the timer (a gap: scattered loss)
 //!   changes nothing, so a lossy link keeps its window;
 //! - a window that arrives whole lets the burst grow by one block, at
@@ -85,6 +88,8 @@ pub struct AdaptiveWindow {
     /// The current burst is a probe of a size that overran before.
     probing: bool,
     pause_scale: u32,
+    /// Blocks kept at the latest tail cut.
+    last_cut: Option<usize>,
     /// Time the client takes per block of a burst: falls at once to a
     /// smaller sample, rises by an eighth of a larger one.
     per_block: Option<Duration>,
@@ -105,6 +110,7 @@ impl AdaptiveWindow {
             probing: false,
             pause_scale: 1,
             per_block: None,
+            last_cut: None,
         }
     }
 
@@ -197,8 +203,19 @@ impl AdaptiveWindow {
             // A whole burst was lost after an earlier one arrived: the
             // client takes longer than the pause.
             self.pause_scale = (self.pause_scale * 2).min(MAX_PAUSE_SCALE);
-        } else if kept < self.burst {
-            self.burst = kept;
+        }
+        // A full buffer cuts at the same place every time; scattered loss
+        // whose report to us was lost too looks like one cut, somewhere.
+        let again = self.last_cut.is_some_and(|last| last.abs_diff(kept) <= 1);
+        self.last_cut = Some(kept);
+        if !(again || self.probing) {
+            if kept > 0 {
+                self.burst = kept.max(self.burst / 2).min(self.burst);
+            }
+            return;
+        }
+        if kept > 0 {
+            self.burst = kept.min(self.burst);
         }
         if self.probing {
             self.probe_backoff = (self.probe_backoff + 1).min(MAX_PROBE_BACKOFF);

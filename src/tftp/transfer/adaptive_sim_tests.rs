@@ -169,12 +169,12 @@ fn a_client_that_keeps_whole_windows_sees_no_change() {
 }
 
 #[test]
-fn small_buffers_cost_one_timeout_and_beat_lock_step() {
+fn small_buffers_cost_two_timeouts_and_keep_up_with_lock_step() {
     let lock_step = run(1, 600, |_| 3).elapsed;
     for (windowsize, capacity) in [(4, 3), (16, 3), (16, 1)] {
         let r = run(windowsize, 600, |_| capacity);
         assert!(
-            r.stats.timeouts <= 1,
+            r.stats.timeouts <= 2,
             "w{windowsize} c{capacity}: {} timeouts",
             r.stats.timeouts
         );
@@ -184,7 +184,8 @@ fn small_buffers_cost_one_timeout_and_beat_lock_step() {
             r.stats
         );
         assert!(
-            r.elapsed < lock_step + Duration::from_millis(15),
+            // at least lock-step's pace, plus the two timeouts (10 ms each)
+            r.elapsed < lock_step + Duration::from_millis(25),
             "w{windowsize} c{capacity}: {:?} against lock-step {lock_step:?}",
             r.elapsed
         );

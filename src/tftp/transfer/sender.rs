@@ -217,7 +217,7 @@ impl Sender {
         }
         let count = (acked - base + 1) as usize;
         let restart = count < sent;
-        let end = self.window_end(restart, count, sent);
+        let end = self.window_end(now, restart, count, sent);
         let mut round_trip = None;
         for done in self.window.drain(..count) {
             if done.index == acked {

@@ -328,7 +328,7 @@ fn timeout_resends_window_backs_off_and_gives_up() {
 /// the rest is dropped, it waits for them, the sender times out and resends
 /// the window, and the client ACKs the last block it holds.
 #[test]
-fn client_keeping_part_of_a_window_costs_one_short_timeout_then_gets_bursts() {
+fn client_keeping_part_of_a_window_costs_a_short_timeout_then_gets_bursts() {
     let t0 = Instant::now();
     let file = vec![0u8; 512 * 16 * 30];
     let mut s = Sender::new(sender_cfg(512, 16, true));
@@ -347,8 +347,9 @@ fn client_keeping_part_of_a_window_costs_one_short_timeout_then_gets_bursts() {
     drain(&mut s, now);
     now += Duration::from_micros(200);
     s.handle_ack(now, window[2].1);
-    assert_eq!(s.take_window_change(), Some((16, 3)));
-    // the next window goes out in bursts of three, a pause apart
+    // one cut halves the burst (a random loss could look the same once)
+    assert_eq!(s.take_window_change(), Some((16, 8)));
+    // the next window goes out in bursts of eight, a pause apart
     feed(&mut s, &file, &mut off);
     let mut bursts = Vec::new();
     loop {
@@ -362,7 +363,7 @@ fn client_keeping_part_of_a_window_costs_one_short_timeout_then_gets_bursts() {
         now = s.poll_timeout().unwrap();
         s.handle_timeout(now);
     }
-    assert_eq!(bursts, vec![3, 3, 3, 3, 3, 1]);
+    assert_eq!(bursts, vec![8, 8]);
     assert_eq!(s.stats().timeouts, 1);
 }
 

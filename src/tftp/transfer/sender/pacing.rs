@@ -12,14 +12,20 @@ impl Sender {
     /// blocks is a tail cut when nothing sent after the missing block can
     /// have shown the client a gap before it answered: our timer resent
     /// the window, or a later burst went out after the one that held the
-    /// missing block (which was then lost to its end). What counts is how
+    /// missing block (which was then lost to its end) and the answer came
+    /// more than two round trips after that burst. What counts is how
     /// many blocks of the missing block's burst arrived. A window whole only
     /// after a resend says nothing of the burst size.
-    pub(super) fn window_end(&self, restart: bool, kept: usize, sent: usize) -> Option<WindowEnd> {
+    pub(super) fn window_end(
+        &self,
+        now: Instant,
+        restart: bool,
+        kept: usize,
+        sent: usize,
+    ) -> Option<WindowEnd> {
         if !restart {
             return (!self.timer_resent).then_some(WindowEnd::Whole { sent });
         }
-
         let missing = self.window.get(kept).and_then(|b| b.sent_at)?;
         let latest = self
             .window
@@ -29,7 +35,13 @@ impl Sender {
             .max()?;
         let in_burst = self.window.range(..kept).rev();
         let kept_of_burst = in_burst.take_while(|b| b.sent_at == Some(missing)).count();
-        if !(self.timer_resent || missing < latest) {
+        // A gap in the middle of a burst is reported within a round trip
+        // of that burst; a cut to its end only once a later one lands.
+        let late = self
+            .rto
+            .srtt()
+            .is_none_or(|rtt| now.saturating_duration_since(missing) > rtt * 2);
+        if !(self.timer_resent || (missing < latest && late)) {
             return Some(WindowEnd::Gap);
         }
         if self.clean_start {
