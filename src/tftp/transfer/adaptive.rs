@@ -1,30 +1,32 @@
 //! The effective window of a read transfer: how many DATA blocks go out
-//! back to back, adapted to what the client keeps. Pure: window outcomes
-//! and the time in, the burst size and the pause between bursts out.
+//! back to back, adapted to what the client keeps. Pure: window outcomes,
+//! answer times and the time in; the burst size and the pause between
+//! bursts out.
 //!
 //! A client that asked for `windowsize` N acknowledges once it holds N
 //! blocks (RFC 7440), so the sender cannot make windows smaller; what it
 //! can shorten is the burst. A window is sent in bursts of the effective
-//! window with a pause of about one round trip between them, the time the
-//! client took to take in a burst and answer, so the burst is read before
-//! the next one lands.
+//! window, each after a pause of the time the client takes for as many
+//! blocks (measured from the ACKs of earlier windows: the time from a
+//! window's last burst to its ACK, per block of that burst), so a burst is
+//! taken in before the next one lands.
 //!
 //! Why the window shrinks only on a *tail* cut. A full receive buffer
 //! drops every datagram from the one that did not fit to the end of the
 //! burst: the client sees nothing after the cut, cannot tell anything is
 //! missing, and says how many blocks it kept only when our timer resends
-//! the window (or its own fires). A random drop leaves the later blocks to
-//! arrive; the client sees the gap and answers at once (RFC 7440 receivers
-//! acknowledge the last block before a gap; atftp and `tftp_bench_client`
-//! do), before our timer fires. So:
-//! - an ACK inside the window that comes only after our timer resent the
-//!   window (a tail cut after `kept` blocks) at most halves the burst
-//!   (never below `kept`): a random loss whose gap report was lost as
-//!   well looks the same once; a second cut at the same place (±1) is a
-//!   full buffer: the burst becomes `kept`, what the client showed it
+//! the window, a later burst shows it the gap, or its own timer fires. A
+//! random drop leaves the later blocks of the burst to arrive; the client
+//! sees the gap and answers at once (RFC 7440 receivers acknowledge the
+//! last block before a gap; atftp and `tftp_bench_client` do), within a
+//! round trip. So (the sender tells which, `sender::pacing`):
+//! - a tail cut after `kept` blocks of a burst at most halves the burst
+//!   (never below `kept`), since a random loss whose gap report was lost
+//!   as well looks the same once; a second cut at the same place (±1) is
+//!   a full buffer: the burst becomes `kept`, what the client showed it
 //!   holds, and any probe above it is delayed;
-//! - an ACK inside the window before the timer (a gap: scattered loss)
-//!   changes nothing, so a lossy link keeps its window;
+//! - a gap reported at once (scattered loss) changes nothing, so a lossy
+//!   link keeps its window;
 //! - a window that arrives whole lets the burst grow by one block, at
 //!   once while no larger burst is known to overrun the client, else
 //!   only once the probe delay is over. A tail cut costs a retransmission
@@ -33,15 +35,16 @@
 //!   failed probe (up to 2^[`MAX_PROBE_BACKOFF`] times): failed probes cost at
 //!   most a few percent of the time, and a client whose buffer frees up is
 //!   found again within seconds;
-//! - a tail cut at or past the burst size means the paced part overran
-//!   (the client was slower than one round trip per burst): the pause
-//!   doubles, up to [`MAX_PAUSE_SCALE`] round trips, and halves again with
-//!   each whole window.
+//! - a whole burst lost after an earlier one of the window arrived
+//!   (`kept` 0) means the client is slower than the pause: the pause
+//!   doubles, up to [`MAX_PAUSE_SCALE`] times, and halves again with each
+//!   whole window.
 //!
-//! This is TCP's congestion window with the decrease set to what the
-//! client reported instead of a halving, because here the report is exact
-//! and a loss is expensive; a client that keeps every window never leaves
-//! the negotiated size.
+//! This is TCP's congestion window (multiplicative decrease, additive
+//! increase) with the decrease taken to what the client reported once the
+//! report repeats, because here the report is exact and a loss is
+//! expensive; a client that keeps every window never leaves the
+//! negotiated size.
 
 use std::time::{Duration, Instant};
 
