@@ -39,6 +39,10 @@ pub const MAX_BATCH_BYTES: usize = MAX_SEGMENTS * 65_536;
 /// Longest single wait, so a transfer notices shutdown promptly.
 const MAX_WAIT: Duration = Duration::from_millis(200);
 
+/// Waits shorter than this use `ppoll` rather than the socket's receive
+/// timeout, which is rounded up to whole clock ticks.
+const PRECISE_WAIT: Duration = Duration::from_millis(2);
+
 /// How far the socket's receive timeout may be from the wanted wait before
 /// it is set again.
 const TIMEOUT_TOLERANCE: Duration = Duration::from_millis(1);
@@ -259,6 +263,16 @@ impl TransferSocket {
         if let Some(got) = self.poll_briefly(buf, busy.min(wait)) {
             return got;
         }
+        let wait = match deadline {
+            Some(at) => match at.checked_duration_since(Instant::now()) {
+                Some(left) if !left.is_zero() => left.min(MAX_WAIT),
+                _ => return Received::Timeout,
+            },
+            None => wait,
+        };
+        if wait < PRECISE_WAIT {
+            return self.wait_precisely(buf, wait, deadline);
+        }
         // The wait is the socket's receive timeout, set only when it is off
         // by more than the tolerance: in lock-step the wait is the same
         // retransmission timeout block after block, so a block costs one
@@ -294,6 +308,39 @@ impl TransferSocket {
 }
 
 impl TransferSocket {
+    /// Waits up to `wait` for a datagram with `ppoll`, whose timer is
+    /// precise to microseconds, where the socket's receive timeout counts
+    /// whole clock ticks (up to 4 ms): the pause between two bursts of a
+    /// window is a round trip, tens of microseconds on a LAN.
+    fn wait_precisely(
+        &self,
+        buf: &mut [u8],
+        wait: Duration,
+        deadline: Option<Instant>,
+    ) -> Received {
+        let mut fd = libc::pollfd {
+            fd: self.socket.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        let timeout = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: libc::c_long::try_from(wait.as_nanos()).unwrap_or(0),
+        };
+        // SAFETY: one valid pollfd, a valid timespec, no signal mask.
+        let ready = unsafe { libc::ppoll(&mut fd, 1, &timeout, std::ptr::null()) };
+        if ready > 0 {
+            if let Ok(Some((len, from))) = self.try_recv(buf) {
+                return Received::Datagram(len, from);
+            }
+        }
+        if deadline.is_some_and(|at| Instant::now() >= at) {
+            Received::Timeout
+        } else {
+            Received::Again
+        }
+    }
+
     /// Checks the socket without sleeping for up to `busy`, giving the CPU
     /// to anything else runnable between checks; the datagram if one came.
     ///

@@ -3,6 +3,7 @@
 #
 #   bash tests/bench/tftp_bench.sh            # everything, ~10-15 minutes
 #   PARTS="throughput load" RUNS=1 bash tests/bench/tftp_bench.sh   # a quick look
+#   PARTS="adaptive lossy" RUNS=7 TIMEOUT=30 bash tests/bench/tftp_bench.sh   # issue 17's rows
 #
 # Not run by `cargo test` or CI. Needs root (dnsmasq's TFTP port is fixed at
 # 69, so it runs inside a network namespace this script creates), and the
@@ -21,7 +22,7 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 RUNS=${RUNS:-3}                  # measurements per cell (median reported)
 TIMEOUT=${TIMEOUT:-60}           # seconds, bound of one download
 LOSSY_TIMEOUT=${LOSSY_TIMEOUT:-30}  # seconds, bound of one lossy download
-PARTS=${PARTS:-throughput load lossy}   # which tables to measure
+PARTS=${PARTS:-throughput adaptive load lossy}   # which tables to measure
 CLIENTS=${CLIENTS:-100}          # concurrent clients in the load row
 OUT=${OUT:-$REPO/target/bench}
 CACHE=${CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/netboot-bench}
@@ -88,7 +89,10 @@ median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "-"; else if (NR%2) p
 
 # ---------------------------------------------------------------- setup ---
 setup() {
-    for tool in in.tftpd dnsmasq atftp iperf3 jq ss sha256sum; do
+    local tools=(in.tftpd dnsmasq atftp ss sha256sum)
+    # the loopback ceiling is measured for the throughput table only
+    if has throughput; then tools+=(iperf3 jq); fi
+    for tool in "${tools[@]}"; do
         command -v "$tool" >/dev/null || { echo "missing: $tool" >&2; exit 1; }
     done
     [ "$(id -u)" = 0 ] || { echo "needs root (network namespace for dnsmasq)" >&2; exit 1; }
@@ -247,6 +251,45 @@ throughput_tables() {
     done
 }
 
+# blksize 65464 with the atftp client, whose socket buffer (the kernel
+# default, ~208 KiB) holds about 3 blocks: lock-step against windowsize 4 and
+# 16 (issue 17). Every round asks each case of each server once.
+ADAPTIVE_WINDOWS=(1 4 16)
+adaptive_table() {
+    local win server i
+    declare -gA ADAPT_VALS=()
+    for i in $(seq 1 "$RUNS"); do
+        for win in "${ADAPTIVE_WINDOWS[@]}"; do
+            for server in netboot atftpd; do
+                ADAPT_VALS["$win/$server"]+="$(measure_once "adaptive b65464 w$win" atftp "$server" big.bin 65464 "$win") "
+            done
+        done
+    done
+    for win in "${ADAPTIVE_WINDOWS[@]}"; do
+        for server in netboot atftpd; do
+            log "adaptive b65464 w$win [atftp] $server: ${ADAPT_VALS["$win/$server"]}"
+            # shellcheck disable=SC2086 # the values are words
+            RESULT["adaptive/$win/$server"]=$(summarize ${ADAPT_VALS["$win/$server"]})
+        done
+    done
+}
+
+# Issue 17's bar: the slowest windowsize 4 and 16 runs of netboot against
+# 0.8 x its median lock-step run of the same benchmark run (a failed run
+# counts as 0).
+adaptive_verdict() {
+    local lock slowest v win
+    # shellcheck disable=SC2086 # the values are words
+    lock=$(printf '%s\n' ${ADAPT_VALS["1/netboot"]} | grep -v fail | median)
+    for win in 4 16; do
+        # shellcheck disable=SC2086 # the values are words
+        v=$(printf '%s\n' ${ADAPT_VALS["$win/netboot"]} | sed 's/^fail$/0/' | sort -g | head -1)
+        slowest+="windowsize $win slowest $v MiB/s; "
+        awk -v v="$v" -v l="$lock" 'BEGIN {exit !(v >= 0.8 * l)}' || slowest+="(below the bar) "
+    done
+    echo "Bar (slowest windowsize 4 and 16 run >= 0.8 x median lock-step, $lock MiB/s): ${slowest% }"
+}
+
 load_table() {
     local server win line i
     for win in 1 16; do
@@ -367,6 +410,19 @@ report() {
     echo "Block size granted when 65464 is asked: $(for s in "${SERVERS[@]}"; do printf '%s %s; ' "$s" "${GRANTED[$s]}"; done)"
     echo
     fi
+    if has adaptive; then
+    echo "### blksize 65464 with atftp (its ~208 KiB socket buffer holds about 3 blocks), 64 MiB file (MiB/s: **median** (min-max) of $RUNS, ${TIMEOUT} s bound)"
+    echo
+    echo "| case | netboot | atftpd |"
+    echo "|---|---|---|"
+    for win in "${ADAPTIVE_WINDOWS[@]}"; do
+        label="lock-step"; [ "$win" != 1 ] && label="windowsize $win"
+        printf '| %s | %s | %s |\n' "$label" "${RESULT["adaptive/$win/netboot"]}" "${RESULT["adaptive/$win/atftpd"]}"
+    done
+    echo
+    adaptive_verdict
+    echo
+    fi
     if has load; then
     echo "### $CLIENTS concurrent clients, 8 MiB file each, blksize 1468 (tftp_bench_client, aggregate, median of $RUNS)"
     echo
@@ -408,7 +464,7 @@ write_doc() {
     local commit; commit=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
     {
         echo "Run of $(date -u +%F) at commit $commit: \`RUNS=$RUNS PARTS=\"$PARTS\" bash tests/bench/tftp_bench.sh\`"
-        echo "(load average at the start: $LOAD_AT_START)."
+        echo "(load average at the start: $LOAD_AT_START, at the end: $LOAD_AT_END)."
         echo
         cat "$OUT/tables.md"
     } > "$OUT/doc-block.md"
@@ -424,14 +480,19 @@ main() {
     LOAD_AT_START=$(cut -d' ' -f1-3 /proc/loadavg)
     setup
     start_servers
-    log "iperf3 loopback ceiling"
-    iperf_ceiling
-    log "ceiling: $CEILING MiB/s ($CEILING_LOSS % lost)"
+    if has throughput; then
+        log "iperf3 loopback ceiling"
+        iperf_ceiling
+        log "ceiling: $CEILING MiB/s ($CEILING_LOSS % lost)"
+    fi
     declare -gA GRANTED
     for server in "${SERVERS[@]}"; do GRANTED[$server]=$(granted_blksize "$server"); done
     if has throughput; then throughput_tables; fi
+    if has adaptive; then adaptive_table; fi
     if has load; then load_table; fi
     if has lossy; then lossy_table; fi
+    LOAD_AT_END=$(cut -d' ' -f1-3 /proc/loadavg)
+    log "load average at the start: $LOAD_AT_START, at the end: $LOAD_AT_END"
     report | tee "$OUT/tables.md"
     write_doc
     log "done in $(($(date +%s) - SCRIPT_START)) s; tables in $OUT/tables.md"

@@ -264,6 +264,7 @@ impl Session {
                                 debug!(block, "ACK received");
                             }
                             sender.handle_ack(Instant::now(), block);
+                            log_window_change(&mut sender);
                         }
                         Packet::Error { code, message } => sender.handle_error(code, &message),
                         _ => sender.handle_illegal("unexpected packet on a read transfer"),
@@ -485,6 +486,17 @@ impl Session {
                 None
             }
         }
+    }
+}
+
+/// A debug line when the effective window (blocks per burst) changed: a
+/// shrink means the client keeps only part of each window (a small receive
+/// buffer).
+fn log_window_change(sender: &mut Sender) {
+    match sender.take_window_change() {
+        Some((from, to)) if to < from => debug!(from, to, "effective window shrank"),
+        Some((from, to)) => debug!(from, to, "effective window grew"),
+        None => {}
     }
 }
 

@@ -126,6 +126,18 @@ fn mib_per_s(bytes: u64, elapsed: Duration) -> f64 {
     bytes as f64 / (1024.0 * 1024.0) / elapsed.as_secs_f64().max(1e-9)
 }
 
+/// The window as the closing line shows it: the negotiated size, or for a
+/// download whose effective window changed, "final (min N) of negotiated".
+fn window_text(negotiated: u16, stats: &TransferStats) -> String {
+    let (min, last) = (stats.window_min, stats.window_final);
+    let negotiated = u64::from(negotiated);
+    if last == 0 || (min == negotiated && last == negotiated) {
+        negotiated.to_string()
+    } else {
+        format!("{last} (min {min}) of {negotiated}")
+    }
+}
+
 pub(super) fn log_end(
     op: &str,
     request: &OwnedRequest,
@@ -143,11 +155,12 @@ pub(super) fn log_end(
         .collect::<Vec<_>>()
         .join(",");
     let rate = format!("{:.1}", mib_per_s(stats.bytes, elapsed));
+    let window = window_text(negotiated.windowsize, stats);
     let ms = elapsed.as_millis() as u64;
     match outcome {
         Outcome::Complete => info!(
             op, mode = %request.mode, options, bytes = stats.bytes, ms, mib_per_s = rate,
-            retransmitted = stats.retransmitted, timeouts = stats.timeouts,
+            retransmitted = stats.retransmitted, timeouts = stats.timeouts, window,
             "transfer complete"
         ),
         Outcome::PeerError {
@@ -181,6 +194,7 @@ pub(super) fn log_end(
             bytes = stats.bytes,
             ms,
             timeouts = stats.timeouts,
+            window,
             "transfer timed out"
         ),
     }

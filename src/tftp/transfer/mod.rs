@@ -3,10 +3,13 @@
 //! current time, and give back datagrams to send, data to write, the next
 //! deadline and the outcome. They never touch a socket, a file or the clock.
 
+pub mod adaptive;
 mod guard;
 mod receiver;
 mod sender;
 
+#[cfg(test)]
+mod adaptive_sim_tests;
 #[cfg(test)]
 mod first_exchange_tests;
 #[cfg(test)]
@@ -66,6 +69,11 @@ pub struct TransferStats {
     pub window_restarts: u64,
     /// Duplicate or stale ACKs ignored.
     pub duplicate_acks: u64,
+    /// Smallest effective window (blocks per burst) of a download (0 for
+    /// an upload).
+    pub window_min: u64,
+    /// Effective window at the end of a download (0 for an upload).
+    pub window_final: u64,
 }
 
 /// Datagrams to send in one go, described rather than copied: a control

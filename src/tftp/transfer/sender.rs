@@ -22,6 +22,10 @@
 //!   for the window's last block moves on, an ACK inside the window restarts
 //!   from the block after it (RFC 7440), a duplicate ACK changes nothing (no
 //!   Sorcerer's Apprentice), and a timeout resends the window;
+//! - a window goes out in bursts of the effective window
+//!   ([`super::adaptive`]), a round trip apart: all at once for a client
+//!   that keeps whole windows, fewer at a time for one whose receive buffer
+//!   showed it keeps only the first few blocks of each;
 //! - the retransmission timeout adapts to the measured round trip; an answer
 //!   to the first reply that comes after the timeout would have fired gives
 //!   no sample (Karn: the client most likely sent it again on its own timer);
@@ -30,9 +34,11 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+mod pacing;
 mod timer;
 mod window;
 
+use super::adaptive::{AdaptiveWindow, WindowEnd};
 use super::guard::PeerGuard;
 use super::{Batch, Outcome, TransferStats};
 use crate::tftp::blocknum::Rollover;
@@ -111,6 +117,19 @@ pub struct Sender {
     oack_len: usize,
     spare: Vec<Vec<u8>>,
     stats: TransferStats,
+    /// Blocks per burst, adapted to what the client keeps.
+    adaptive: AdaptiveWindow,
+    /// A change of the effective window not yet taken by the shell.
+    window_change: Option<(usize, usize)>,
+    /// Our timer resent the window since the last ACK that moved it.
+    timer_resent: bool,
+    /// Blocks sent in the current (or latest) burst.
+    burst_sent: usize,
+    /// The window's next burst waits until then.
+    pace_at: Option<Instant>,
+    /// The window started after one that arrived whole: what its ACK says
+    /// of a cut is not muddled by copies left from a loss.
+    clean_start: bool,
 }
 
 impl Sender {
@@ -130,6 +149,12 @@ impl Sender {
                 .collect();
             Packet::Oack { options }.to_bytes().len()
         });
+        let adaptive = AdaptiveWindow::new(cfg.windowsize);
+        let stats = TransferStats {
+            window_min: adaptive.min_burst() as u64,
+            window_final: adaptive.burst() as u64,
+            ..TransferStats::default()
+        };
         Self {
             rto: Rto::new(cfg.rto),
             oack_len,
@@ -144,7 +169,13 @@ impl Sender {
             last_progress: None,
             control: None,
             spare: Vec::new(),
-            stats: TransferStats::default(),
+            stats,
+            adaptive,
+            window_change: None,
+            timer_resent: false,
+            burst_sent: 0,
+            pace_at: None,
+            clean_start: true,
         }
     }
 
@@ -186,6 +217,7 @@ impl Sender {
         }
         let count = (acked - base + 1) as usize;
         let restart = count < sent;
+        let end = self.window_end(now, restart, count, sent);
         let mut round_trip = None;
         for done in self.window.drain(..count) {
             if done.index == acked {
@@ -206,13 +238,22 @@ impl Sender {
         }
         if let Some(rtt) = round_trip {
             self.sample(rtt);
+            // the ACK answers the window's last burst
+            self.adaptive.sample(rtt, self.burst_sent);
         }
         // An ACK inside the window says the rest was lost: resend from
         // there (RFC 7440). After a full window nothing is outstanding.
         if restart {
             self.stats.window_restarts += 1;
         }
-        self.next_tx = 0;
+        match end {
+            Some(end) => self.adapt(now, end),
+            None => self.clean_start = false,
+        }
+        self.restart_window();
+        if restart {
+            self.pace_restart(now);
+        }
         self.progress(now);
         if self.eof && self.window.is_empty() {
             self.finish(Outcome::Complete);
@@ -220,6 +261,7 @@ impl Sender {
     }
 
     fn progress(&mut self, now: Instant) {
+        self.timer_resent = false;
         self.last_progress = Some(now);
         self.guard.verify();
         self.deadline = None;
@@ -305,32 +347,6 @@ impl Sender {
         }
     }
 
-    fn transmit_data(&mut self, now: Instant, batch: &mut Batch) -> bool {
-        let limit = self.window_limit();
-        if self.next_tx < self.window.len().min(limit) && !self.guard.allow() {
-            return false;
-        }
-        while self.next_tx < self.window.len().min(limit) && !batch.is_full() {
-            let block = &mut self.window[self.next_tx];
-            if !batch.fits(block.datagram.len()) {
-                break;
-            }
-            batch.push_data(self.next_tx, block.datagram.len());
-            if block.sent_at.is_some() {
-                block.resent = true;
-                self.stats.retransmitted += 1;
-            }
-            block.sent_at = Some(now);
-            self.stats.blocks_sent += 1;
-            self.next_tx += 1;
-        }
-        if batch.is_empty() {
-            return false;
-        }
-        self.arm(now);
-        true
-    }
-
     /// The datagrams `batch` (filled by [`Sender::poll_transmit`]) stands
     /// for, in order. Valid until the sender is next changed.
     pub fn datagrams<'a>(&'a self, batch: &'a Batch) -> impl Iterator<Item = &'a [u8]> + 'a {
@@ -368,6 +384,7 @@ impl Sender {
 
     fn finish(&mut self, outcome: Outcome) {
         self.deadline = None;
+        self.pace_at = None;
         self.state = State::Finished(outcome);
         self.window.clear();
     }

@@ -24,6 +24,13 @@ impl Sender {
 
     /// The timer armed at [`Sender::poll_timeout`] fired.
     pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(at) = self.pace_at {
+            // A burst of the window is still to go ([`Sender::poll_transmit`]
+            // sends it once due): the timer counts from the window's last
+            // burst, and the pause is shorter than the timer.
+            self.pace_at = Some(at.max(now));
+            return;
+        }
         match self.deadline {
             Some(deadline) if now >= deadline => {}
             _ => return,
@@ -63,7 +70,10 @@ impl Sender {
                 *sent_at = None;
                 *resent = true;
             }
-            State::Data => self.next_tx = 0,
+            State::Data => {
+                self.timer_resent = true;
+                self.restart_window();
+            }
             State::Finished(_) => {}
         }
     }
@@ -83,7 +93,7 @@ impl Sender {
                 *sent_at = None;
                 *resent = true;
             }
-            State::Data => self.next_tx = 0,
+            State::Data => self.restart_window(),
             State::Finished(_) => {}
         }
     }
@@ -111,12 +121,12 @@ impl Sender {
         self.rto.srtt()
     }
 
-    /// When [`Sender::handle_timeout`] must be called next.
+    /// When [`Sender::handle_timeout`] must be called next (or
+    /// [`Sender::poll_transmit`], when a window's next burst is due).
     pub fn poll_timeout(&self) -> Option<Instant> {
         if self.is_finished() {
-            None
-        } else {
-            self.deadline
+            return None;
         }
+        [self.deadline, self.pace_at].into_iter().flatten().min()
     }
 }
