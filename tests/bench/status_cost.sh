@@ -201,7 +201,7 @@ table() {
 
 {
     echo "# status page cost, run $(date -u +%FT%TZ)"
-    echo "netboot $(cd "$REPO" && git log -1 --format='%h %s' | cut -c1-80)${BASE_NB:+; before = $BASE_NB}"
+    echo "checkout $(cd "$REPO" && git log -1 --format='%h %s' | cut -c1-80); NB=$NB${BASE_NB:+; before = $BASE_NB}"
     echo "nproc $(nproc); load at start: $LOAD_START; ROUNDS=$ROUNDS PERIOD=$PERIOD RATE=$RATE CLIENTS=$CLIENTS POLLERS=$POLLERS TFTP_MB=$TFTP_MB TFTP_REPS=$TFTP_REPS"
 } > "$OUT/machine.txt"
 cat "$OUT/machine.txt" >&2
