@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
-use crate::dhcp::view::LeaseView;
+use crate::dhcp::view::{Holder, LeaseView};
 use crate::events::event::unix_ms;
 use crate::events::event::Reload;
 use crate::events::live::{Client, Live, RogueServer, Transfer};
@@ -102,6 +102,9 @@ pub struct Status<'a> {
 impl Sources {
     /// The whole status, as JSON text.
     pub fn status_json(&self) -> String {
+        // the leases are copied before the event stream's lock is taken
+        let bound = self.bound_now();
+        let pools = self.pools_of(&bound);
         let live = self.events.live();
         let now = SystemTime::now();
         let status = Status {
@@ -113,8 +116,8 @@ impl Sources {
                 .as_secs(),
             transfers: live.running().map(|t| row(t, now)).collect(),
             finished: live.finished().map(|t| row(t, now)).collect(),
-            leases: self.leases(&live),
-            pools: self.pools(),
+            leases: leases(&live, bound),
+            pools,
             clients: live.clients().into_iter().take(CLIENTS_SHOWN).collect(),
             reloads: live.reloads().collect(),
             rogue_dhcp: live.rogues().collect(),
@@ -122,35 +125,20 @@ impl Sources {
         to_json(&status)
     }
 
-    /// The leases, each with the profile its client matched.
-    fn leases(&self, live: &Live) -> Vec<LeaseRow> {
+    /// The bound leases not expired yet.
+    fn bound_now(&self) -> Vec<(Ipv4Addr, Holder)> {
         let now = unix_now();
-        let bound = self
-            .leases
-            .bound()
-            .into_iter()
-            .filter(|(_, h)| h.expires > now);
+        let mut bound = self.leases.bound();
+        bound.retain(|(_, h)| h.expires > now);
         bound
-            .map(|(ip, holder)| LeaseRow {
-                ip,
-                mac: holder.mac,
-                profile: live.client_of(holder.mac).and_then(|c| c.profile.clone()),
-                hostname: holder.hostname,
-                expires: holder.expires,
-            })
-            .collect()
     }
 
     /// Each pool's size and the addresses of it leased now.
     pub fn pools(&self) -> Vec<PoolRow> {
-        let now = unix_now();
-        let bound: Vec<Ipv4Addr> = self
-            .leases
-            .bound()
-            .into_iter()
-            .filter(|(_, h)| h.expires > now)
-            .map(|(ip, _)| ip)
-            .collect();
+        self.pools_of(&self.bound_now())
+    }
+
+    fn pools_of(&self, bound: &[(Ipv4Addr, Holder)]) -> Vec<PoolRow> {
         self.pools
             .iter()
             .map(|&(first, last)| PoolRow {
@@ -159,7 +147,7 @@ impl Sources {
                 size: u64::from(u32::from(last)) - u64::from(u32::from(first)) + 1,
                 leased: bound
                     .iter()
-                    .filter(|ip| (first..=last).contains(*ip))
+                    .filter(|(ip, _)| (first..=last).contains(ip))
                     .count() as u64,
             })
             .collect()
@@ -212,6 +200,20 @@ impl Sources {
         }
         metrics.encode()
     }
+}
+
+/// The leases, each with the profile its client matched.
+fn leases(live: &Live, bound: Vec<(Ipv4Addr, Holder)>) -> Vec<LeaseRow> {
+    bound
+        .into_iter()
+        .map(|(ip, holder)| LeaseRow {
+            ip,
+            mac: holder.mac,
+            profile: live.client_of(holder.mac).and_then(|c| c.profile.clone()),
+            hostname: holder.hostname,
+            expires: holder.expires,
+        })
+        .collect()
 }
 
 fn unix_now() -> u64 {

@@ -6,6 +6,7 @@
 //! the binary.
 
 pub mod api;
+mod cache;
 pub mod control;
 mod routes;
 
@@ -75,7 +76,10 @@ impl StatusServer {
             "status page on http://{}/ (metrics at /metrics)",
             self.local
         );
-        let sources = Arc::new(sources);
+        let sources = Arc::new(Shared {
+            sources,
+            status: cache::Cached::default(),
+        });
         let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
         let tracker = TaskTracker::new();
         loop {
@@ -105,8 +109,30 @@ impl StatusServer {
     }
 }
 
+/// What every connection reads: the sources and the shared status document.
+struct Shared {
+    sources: Sources,
+    status: cache::Cached,
+}
+
+impl Shared {
+    /// The answer to a GET or HEAD.
+    fn answer<B>(
+        &self,
+        req: &hyper::Request<B>,
+    ) -> hyper::Response<http_body_util::Full<bytes::Bytes>> {
+        if req.method() == hyper::Method::GET && req.uri().path() == "/api/status" {
+            let doc = self
+                .status
+                .get(std::time::Instant::now(), || self.sources.status_json());
+            return routes::respond(doc, "application/json");
+        }
+        routes::answer(&self.sources, req)
+    }
+}
+
 async fn serve_connection(
-    sources: Arc<Sources>,
+    sources: Arc<Shared>,
     stream: tokio::net::TcpStream,
     cancel: CancellationToken,
 ) {
@@ -118,9 +144,9 @@ async fn serve_connection(
                 let body = Limited::new(body, MAX_BODY).collect().await;
                 let body = body.map(|b| b.to_bytes()).unwrap_or_default();
                 let req = hyper::Request::from_parts(parts, ());
-                return Ok::<_, Infallible>(routes::change(&sources, &req, &body));
+                return Ok::<_, Infallible>(routes::change(&sources.sources, &req, &body));
             }
-            Ok::<_, Infallible>(routes::answer(&sources, &req))
+            Ok::<_, Infallible>(sources.answer(&req))
         }
     });
     let mut builder = http1::Builder::new();

@@ -33,7 +33,12 @@ pub fn answer<B>(sources: &Sources, req: &Request<B>) -> Response<Full<Bytes>> {
             None => return text(StatusCode::NOT_FOUND, "not found\n"),
         },
     };
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+    respond(Bytes::from(body), kind)
+}
+
+/// `body` as `kind`, never to be cached by the browser.
+pub fn respond(body: Bytes, kind: &'static str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(body));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
