@@ -132,11 +132,17 @@ pub(crate) async fn commit_loop<S: Journal>(
             changes.retain(|l| !refused.contains(&key(l)));
             view.apply(&changes);
         }
-        for (out, report, keys) in outgoing {
-            let taken = keys.iter().any(|k| refused.contains(k));
-            if let (true, false, Some(o)) = (ok, taken, &out) {
+        // every reply first, then the reports: no ACK waits for another's report
+        let taken: Vec<bool> = outgoing
+            .iter()
+            .map(|(_, _, keys)| keys.iter().any(|k| refused.contains(k)))
+            .collect();
+        for ((out, _, _), &taken) in outgoing.iter().zip(&taken) {
+            if let (true, false, Some(o)) = (ok, taken, out) {
                 send(o).await;
             }
+        }
+        for ((_, report, _), taken) in outgoing.into_iter().zip(taken) {
             match (report, ok, taken) {
                 (Some(r), true, false) => r.sent(),
                 (Some(r), true, true) => {
