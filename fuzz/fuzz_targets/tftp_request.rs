@@ -24,7 +24,23 @@ const HEADER: usize = 9;
 const MAP_MARK: &[u8] = b"\n#MAP\n";
 /// Bytes of map file text used.
 const MAP_MAX: usize = 256;
-const KNOWN: [&str; 5] = ["blksize", "windowsize", "timeout", "tsize", "rollover"];
+const KNOWN: [&str; 7] = [
+    "blksize",
+    "windowsize",
+    "timeout",
+    "tsize",
+    "rollover",
+    "blksize2",
+    "utimeout",
+];
+/// Options that set the same thing as another (tftpd-hpa's extensions).
+fn kind(name: &str) -> &str {
+    match name {
+        "blksize2" => "blksize",
+        "utimeout" => "timeout",
+        other => other,
+    }
+}
 
 struct Setup {
     write: bool,
@@ -118,7 +134,10 @@ fn check_negotiated(requested: &[(&str, &str)], s: &Setup, n: &Negotiated) {
     let mut from = 0;
     for (i, name) in names.iter().enumerate() {
         assert!(KNOWN.contains(name), "unknown option {name} granted");
-        assert!(!names[..i].contains(name), "{name} granted twice");
+        assert!(
+            !names[..i].iter().any(|n| kind(n) == kind(name)),
+            "{name} granted twice"
+        );
         assert!(
             !s.policy.refused.iter().any(|r| r == name),
             "{name} refused"
@@ -130,7 +149,7 @@ fn check_negotiated(requested: &[(&str, &str)], s: &Setup, n: &Negotiated) {
         from += pos + 1;
     }
     let value = |name: &str| n.accepted.iter().find(|(k, _)| k == name).map(|(_, v)| v);
-    match value("blksize") {
+    match value("blksize").or(value("blksize2")) {
         Some(v) => {
             let cap = s
                 .policy
@@ -143,6 +162,9 @@ fn check_negotiated(requested: &[(&str, &str)], s: &Setup, n: &Negotiated) {
                 n.blksize
             );
             assert_eq!(*v, n.blksize.to_string());
+            if value("blksize2").is_some() {
+                assert!(n.blksize.is_power_of_two(), "blksize2 {}", n.blksize);
+            }
         }
         None => assert_eq!(n.blksize, 512),
     }
@@ -153,13 +175,19 @@ fn check_negotiated(requested: &[(&str, &str)], s: &Setup, n: &Negotiated) {
         }
         None => assert_eq!(n.windowsize, 1),
     }
-    match value("timeout") {
-        Some(v) => {
+    match (value("timeout"), value("utimeout")) {
+        (Some(v), None) => {
             let t = n.timeout.expect("timeout granted but not set");
             assert!(t >= Duration::from_secs(1) && t <= Duration::from_secs(255));
             assert_eq!(*v, t.as_secs().to_string());
         }
-        None => assert_eq!(n.timeout, None),
+        (None, Some(v)) => {
+            let t = n.timeout.expect("utimeout granted but not set");
+            assert!(t >= Duration::from_millis(10) && t <= Duration::from_secs(255));
+            assert_eq!(*v, t.as_micros().to_string());
+        }
+        (None, None) => assert_eq!(n.timeout, None),
+        (Some(_), Some(_)) => panic!("timeout and utimeout both granted"),
     }
     assert_eq!(value("tsize").is_some(), n.tsize_requested.is_some());
     match value("rollover").map(String::as_str) {
