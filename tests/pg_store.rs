@@ -2,8 +2,10 @@
 //! test's own (tests/support/pg.rs), on a Unix socket in a temp directory.
 //! Migrations from empty, the version table, refusal of a newer schema, the
 //! messages for an unreachable server, a wrong password and a missing
-//! database, a batch written and read back, and concurrent writers racing
-//! for one address: exactly one wins.
+//! database, a batch written and read back, concurrent writers racing
+//! for one address: exactly one wins; one server follows another's writes
+//! (and not its own); the database stopped and started again: writes fail
+//! at once while it is down, and succeed by themselves once it is back.
 
 mod support;
 
@@ -35,14 +37,19 @@ async fn migrations_versions_and_a_newer_schema() {
     let pg = Cluster::start();
     let (_store, leases) = open(&pg.url("netboot")).await.unwrap();
     assert!(leases.is_empty());
-    assert_eq!(pg.psql("SELECT version FROM netboot_schema_version"), "1");
+    assert_eq!(
+        pg.psql(
+            "SELECT string_agg(version::text, ',' ORDER BY version) FROM netboot_schema_version"
+        ),
+        "1,2"
+    );
     // a second start migrates nothing
     open(&pg.url("netboot")).await.unwrap();
-    assert_eq!(pg.psql("SELECT count(*) FROM netboot_schema_version"), "1");
+    assert_eq!(pg.psql("SELECT count(*) FROM netboot_schema_version"), "2");
     pg.psql("INSERT INTO netboot_schema_version (version) VALUES (99)");
     let err = open(&pg.url("netboot")).await.unwrap_err();
     assert!(
-        err.contains("schema version 99, newer than this netboot knows (1)")
+        err.contains("schema version 99, newer than this netboot knows (2)")
             && err.contains("upgrade netboot"),
         "{err}"
     );
@@ -208,4 +215,114 @@ async fn a_large_batch_commits_whole() {
     let started = std::time::Instant::now();
     assert!(store.append_batch(&batch).await.unwrap().is_empty());
     println!("the same 5000 renewed: {:?}", started.elapsed());
+}
+
+fn pool_24() -> Vec<netboot::dhcp::config::Subnet> {
+    vec![netboot::dhcp::config::Subnet::new(Ipv4Addr::new(10, 0, 0, 0), 24).unwrap()]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_follows_the_others_writes_and_not_its_own() {
+    use netboot::dhcp::pg::follow;
+    use std::time::Duration;
+    let pg = Cluster::start();
+    let url = pg.url("netboot");
+    let (a, _, _) = PgStore::open_following(&url, pool_24()).await.unwrap();
+    let (b, _, horizon) = PgStore::open_following(&url, pool_24()).await.unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let cancel = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(follow(b.clone(), horizon, tx, cancel.clone()));
+
+    b.append_batch(&[lease(20, 20, LeaseState::Bound)])
+        .await
+        .unwrap();
+    a.append_batch(&[lease(10, 1, LeaseState::Bound)])
+        .await
+        .unwrap();
+    let got = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+        .await
+        .expect("the other server's lease within 5 s")
+        .unwrap();
+    assert_eq!(
+        got,
+        vec![lease(10, 1, LeaseState::Bound)],
+        "b's own row came back"
+    );
+
+    // the client moves on server a: b hears the new lease and the release
+    a.append_batch(&[lease(11, 1, LeaseState::Bound)])
+        .await
+        .unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        let rows = tokio::time::timeout(Duration::from_secs(5), rx.recv())
+            .await
+            .expect("the move within 5 s")
+            .unwrap();
+        seen.extend(rows);
+        seen.dedup();
+    }
+    let states: Vec<(Ipv4Addr, LeaseState)> = seen.iter().map(|l| (l.ip, l.state)).collect();
+    assert!(
+        states.contains(&(Ipv4Addr::new(10, 0, 0, 11), LeaseState::Bound)),
+        "{states:?}"
+    );
+    assert!(
+        states.contains(&(Ipv4Addr::new(10, 0, 0, 10), LeaseState::Released)),
+        "{states:?}"
+    );
+    cancel.cancel();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_fail_at_once_while_the_database_is_down_and_work_once_it_is_back() {
+    use std::time::{Duration, Instant};
+    let pg = Cluster::start();
+    let (store, _) = PgStore::open(&pg.url("netboot"), pool_24()).await.unwrap();
+    store
+        .append_batch(&[lease(1, 1, LeaseState::Bound)])
+        .await
+        .unwrap();
+    pg.stop();
+    let err = store
+        .append_batch(&[lease(2, 2, LeaseState::Bound)])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("is down") && err.contains("no address is offered"),
+        "{err}"
+    );
+    let t = Instant::now();
+    let again = store
+        .append_batch(&[lease(3, 3, LeaseState::Bound)])
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        t.elapsed() < Duration::from_millis(200),
+        "a write waited for a down database"
+    );
+    assert!(again.contains("trying again in"), "{again}");
+
+    pg.restart();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match store.append_batch(&[lease(4, 4, LeaseState::Bound)]).await {
+            Ok(refused) => {
+                assert!(refused.is_empty());
+                break;
+            }
+            Err(e) => assert!(
+                Instant::now() < deadline,
+                "still failing after the restart: {e}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        pg.psql("SELECT string_agg(host(ip), ',' ORDER BY ip) FROM netboot_leases"),
+        "10.0.0.1,10.0.0.4",
+        "a lease written while the database was down"
+    );
 }

@@ -3,7 +3,9 @@
 //! udhcpc gets a lease, the row is in the database (and nothing in the
 //! state directory), a restart of netboot gives the client the same address,
 //! and after the row is moved in the database the next start hands out the
-//! database's address: the leases are read from there.
+//! database's address: the leases are read from there. With the database
+//! stopped, no OFFER and no ACK leaves and the outage is logged once; once
+//! it runs again, service comes back by itself.
 
 mod netns;
 #[path = "support/pg.rs"]
@@ -70,4 +72,49 @@ fn leases_live_in_postgres_across_restarts() {
         lab.log()
     );
     assert_eq!(row(&pg), "10.231.0.200 bound 10.231.0.0/24");
+}
+
+#[test]
+fn the_database_down_means_no_lease_then_service_comes_back_by_itself() {
+    if !netns::ready(&["udhcpc", "psql"]) {
+        return;
+    }
+    let pg = pg::Cluster::start();
+    let url = pg.url("netboot");
+    let mut lab = Lab::new();
+    let cwd = lab.path("quick");
+    boot_root(&cwd.join("boot-images"));
+    lab.start_serve(&["--no-ping", "--leases-url", url.as_str()], Some(&cwd));
+    pg.stop();
+    for _ in 0..2 {
+        let got = lab.udhcpc(&[]);
+        assert!(
+            got.is_empty(),
+            "a lease while the database is down: {got:?}"
+        );
+        // udhcpc REQUESTs only an offered address: none means no OFFER left
+        assert!(
+            !lab.log().contains("kind=Some(Request)"),
+            "an OFFER left while the database was down:\n{}",
+            lab.log()
+        );
+    }
+    let log = lab.log();
+    assert_eq!(
+        log.matches("lease database down").count(),
+        1,
+        "not one warning:\n{log}"
+    );
+    pg.restart();
+    assert_eq!(row(&pg), "", "a row written while down");
+    lab.wait_log("lease database is back", std::time::Duration::from_secs(30));
+
+    let ip = lab.udhcpc(&[]).get("ip").cloned().unwrap_or_default();
+    assert!(
+        ip.starts_with("10.231.0."),
+        "no lease once it is back:\n{}",
+        lab.log()
+    );
+    assert!(lab.log_contains("lease database is back"), "{}", lab.log());
+    assert_eq!(row(&pg), format!("{ip} bound 10.231.0.0/24"));
 }

@@ -18,7 +18,7 @@ use tokio::sync::mpsc;
 use tracing::warn;
 
 use crate::dhcp::listen::Link;
-use crate::dhcp::pool::Lease;
+use crate::dhcp::pool::{Lease, LeaseState};
 use crate::dhcp::reply::Destination;
 use crate::dhcp::report::Report;
 use crate::dhcp::store::{Journal, StoreError};
@@ -116,6 +116,10 @@ pub(crate) async fn commit_loop<S: Journal>(
                     store = Some(s);
                     match result {
                         Ok(refused) => (true, refused),
+                        Err(e) if e.is_known_outage() => {
+                            tracing::debug!(error = %e, "lease store down: withholding replies");
+                            (false, HashSet::new())
+                        }
                         Err(e) => {
                             tracing::error!(error = %e, "lease store write failed: withholding ACKs");
                             (false, HashSet::new())
@@ -129,7 +133,8 @@ pub(crate) async fn commit_loop<S: Journal>(
             },
         };
         if ok {
-            changes.retain(|l| !refused.contains(&key(l)));
+            // an offer changes nobody's lease (a renewing client's included)
+            changes.retain(|l| !refused.contains(&key(l)) && l.state != LeaseState::Offered);
             view.apply(&changes);
         }
         // every reply first, then the reports: no ACK waits for another's report

@@ -253,6 +253,13 @@ impl DhcpConfig {
         }
     }
 
+    /// True when offers are recorded before they leave: with a shared
+    /// database, so that no OFFER names an address the database does not
+    /// know (the embedded journal keeps only what was acknowledged).
+    pub fn records_offers(&self) -> bool {
+        self.leases_url.is_some()
+    }
+
     /// A configuration with the usual defaults around one server address.
     pub fn new(server_ip: Ipv4Addr) -> Self {
         Self {

@@ -117,8 +117,13 @@ pub async fn run_with_sockets(
     cancel: CancellationToken,
 ) -> Result<(), DhcpError> {
     config.validate()?;
-    let (store, leases) = open_store(&config).await?;
+    let (store, leases, following) = open_store(&config, &events).await?;
     view.apply(&leases);
+    let others = following.map(|(pg, horizon)| {
+        let (tx, rx) = mpsc::channel(16);
+        tokio::spawn(pg::follow(pg, horizon, tx, cancel.child_token()));
+        rx
+    });
     let mut core = Core::new(config.clone());
     core.restore(&leases);
     let listeners = sockets.register()?;
@@ -129,7 +134,7 @@ pub async fn run_with_sockets(
     info!(leases = leases.len(), mode = ?config.mode, "dhcp listening on {}", names.join(","));
 
     let (commit_tx, commit_rx) = mpsc::unbounded_channel::<Commit>();
-    let committer = tokio::spawn(commit_loop(store, commit_rx, view));
+    let committer = tokio::spawn(commit_loop(store, commit_rx, view.clone()));
     let mut shell = Shell {
         core,
         listeners: Arc::new(listeners),
@@ -140,6 +145,8 @@ pub async fn run_with_sockets(
         probing: HashSet::new(),
         icmp: Budget::icmp(),
         events,
+        others,
+        view,
     };
     shell.decide_loop(cancel).await;
     let Shell { commit_tx, .. } = shell;
@@ -147,26 +154,40 @@ pub async fn run_with_sockets(
     committer.await.map_err(|e| DhcpError::Task(e.to_string()))
 }
 
+/// A shared database to follow, and from which transaction on.
+type Following = Option<(PgStore, i64)>;
+
 /// The lease store the configuration asks for, opened, with its leases.
 async fn open_store(
     config: &DhcpConfig,
-) -> Result<(Option<Box<dyn Journal>>, Vec<Lease>), DhcpError> {
+    events: &Events,
+) -> Result<(Option<Box<dyn Journal>>, Vec<Lease>, Following), DhcpError> {
     match config.backend() {
-        Backend::Memory => Ok((None, Vec::new())),
+        Backend::Memory => Ok((None, Vec::new(), None)),
         Backend::Embedded(dir) => {
             let (store, leases) = tokio::task::spawn_blocking(move || LeaseStore::open(&dir))
                 .await
                 .map_err(|e| DhcpError::Task(e.to_string()))??;
-            Ok((Some(Box::new(store)), leases))
+            Ok((Some(Box::new(store)), leases, None))
         }
         Backend::Postgres(url) => {
             let subnets = config.pools.iter().map(|p| p.subnet()).collect();
-            let (store, leases) = PgStore::open(&url, subnets)
+            let (store, leases, horizon) = PgStore::open_following(&url, subnets)
                 .await
                 .map_err(StoreError::from)?;
+            store.report_to(events.clone());
             info!(database = %pg::redact(&url), "leases kept in PostgreSQL");
-            Ok((Some(Box::new(store)), leases))
+            let following = Some((store.clone(), horizon));
+            Ok((Some(Box::new(store)), leases, following))
         }
+    }
+}
+
+/// The next rows from other servers; never, without a database to follow.
+async fn others(rx: &mut Option<mpsc::Receiver<Vec<Lease>>>) -> Option<Vec<Lease>> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
     }
 }
 
@@ -189,6 +210,10 @@ struct Shell {
     icmp: Budget,
     /// Where decisions and probes are reported.
     events: Events,
+    /// Leases other servers wrote to the shared database.
+    others: Option<mpsc::Receiver<Vec<Lease>>>,
+    /// The granted leases, for the TFTP and HTTP servers.
+    view: LeaseView,
 }
 
 impl Shell {
@@ -209,7 +234,20 @@ impl Shell {
                     Err(e) => warn!(error = %e, "dhcp receive failed"),
                 },
                 Some(done) = probe_rx.recv() => self.on_probe(done, &probe_tx).await,
+                rows = others(&mut self.others) => self.on_others(rows),
             }
+        }
+    }
+
+    /// Leases another server wrote: the database's word is final.
+    fn on_others(&mut self, rows: Option<Vec<Lease>>) {
+        match rows {
+            Some(rows) => {
+                debug!(leases = rows.len(), "leases written by other servers");
+                self.core.restore(&rows);
+                self.view.apply(&rows);
+            }
+            None => self.others = None,
         }
     }
 

@@ -67,6 +67,14 @@ pub enum StoreError {
     Database(#[from] crate::dhcp::pg::PgError),
 }
 
+impl StoreError {
+    /// True while a known outage lasts (the database said so once already):
+    /// not worth a log line per batch.
+    pub fn is_known_outage(&self) -> bool {
+        matches!(self, Self::Database(crate::dhcp::pg::PgError::Down { .. }))
+    }
+}
+
 /// A lease store as the committer uses it: opened and loaded beforehand
 /// (`LeaseStore::open`, `crate::dhcp::pg::PgStore::open`), then appended to
 /// in batches and compacted now and then.

@@ -28,6 +28,8 @@ pub enum Event {
     Reload(Reload),
     /// Another DHCP server answered a client on a served segment.
     RogueDhcp(Rogue),
+    /// The lease database stopped answering, or answers again.
+    LeaseStore(StoreHealth),
 }
 
 /// One DHCP decision.
@@ -213,6 +215,18 @@ pub struct Rogue {
     pub message: String,
     /// The interface it was heard on.
     pub interface: String,
+}
+
+/// The shared lease database's health, as the DHCP server saw it last.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreHealth {
+    /// When it changed.
+    #[serde(with = "unix_ms")]
+    pub at: SystemTime,
+    /// True when it answers.
+    pub up: bool,
+    /// The database (`user@host:port/db`) and, when down, why.
+    pub detail: String,
 }
 
 /// Times as milliseconds since the Unix epoch.

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::event::{
     unix_ms, Ended, Event, Exchange, Outcome, Progress, Protocol, Reload, Reloaded, Rogue, Started,
-    TransferId,
+    StoreHealth, TransferId,
 };
 use crate::mac::MacAddr;
 
@@ -134,6 +134,7 @@ pub struct Live {
     clients: HashMap<MacAddr, Client>,
     reloads: BTreeMap<&'static str, Reload>,
     rogues: BTreeMap<Ipv4Addr, RogueServer>,
+    lease_store: Option<StoreHealth>,
 }
 
 /// What folding one event changed, for the metrics.
@@ -161,7 +162,17 @@ impl Live {
                 Applied::default()
             }
             Event::RogueDhcp(r) => self.rogue(r),
+            Event::LeaseStore(h) => {
+                self.lease_store = Some(h.clone());
+                Applied::default()
+            }
         }
+    }
+
+    /// The lease database's last reported health (none: no database, or
+    /// nothing happened to it yet).
+    pub fn lease_store(&self) -> Option<&StoreHealth> {
+        self.lease_store.as_ref()
     }
 
     fn dhcp(&mut self, x: &Exchange) -> Applied {

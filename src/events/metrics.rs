@@ -27,6 +27,7 @@ pub struct Metrics {
     rogue_replies: IntCounterVec,
     pool_size: IntGaugeVec,
     pool_used: IntGaugeVec,
+    lease_store_up: IntGaugeVec,
 }
 
 // The definitions below fail only for a malformed name or label, and theirs
@@ -77,6 +78,7 @@ impl Default for Metrics {
             rogue_replies: counter(&r, "rogue_dhcp_replies_total", "Replies heard from other DHCP servers on served segments", &["server"]),
             pool_size: gauge(&r, "pool_addresses", "Addresses in each DHCP pool", &["pool"]),
             pool_used: gauge(&r, "pool_leased_addresses", "Addresses of each DHCP pool leased now", &["pool"]),
+            lease_store_up: gauge(&r, "lease_store_up", "1 while the lease database answers, 0 while it is down (only with a database)", &[]),
             registry: r,
         }
     }
@@ -132,6 +134,10 @@ impl Metrics {
                     .with_label_values(&[server.as_str()])
                     .inc();
             }
+            Event::LeaseStore(h) => self
+                .lease_store_up
+                .with_label_values(&[] as &[&str])
+                .set(i64::from(h.up)),
         }
     }
 

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::dhcp::view::{Holder, LeaseView};
 use crate::events::event::unix_ms;
-use crate::events::event::Reload;
+use crate::events::event::{Reload, StoreHealth};
 use crate::events::live::{Client, Live, RogueServer, Transfer};
 use crate::events::Events;
 use crate::mac::MacAddr;
@@ -97,6 +97,7 @@ pub struct Status<'a> {
     clients: Vec<&'a Client>,
     reloads: Vec<&'a Reload>,
     rogue_dhcp: Vec<&'a RogueServer>,
+    lease_store: Option<&'a StoreHealth>,
 }
 
 impl Sources {
@@ -121,6 +122,7 @@ impl Sources {
             clients: live.clients().into_iter().take(CLIENTS_SHOWN).collect(),
             reloads: live.reloads().collect(),
             rogue_dhcp: live.rogues().collect(),
+            lease_store: live.lease_store(),
         };
         to_json(&status)
     }

@@ -9,6 +9,7 @@
 
 pub mod bare;
 mod links;
+pub mod segment;
 
 #[allow(unused_imports)]
 pub use links::{assert_lease_listed, boot_root, leases_table, ServeDirs};

@@ -6,6 +6,8 @@
 //! and deleted on drop, also when the test fails. Nothing here uses a server
 //! that was already running.
 
+#![allow(dead_code)]
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -70,17 +72,7 @@ impl Cluster {
                 "scram-sha-256",
             ],
         );
-        let opts = format!(
-            "-c listen_addresses='' -k {} -c fsync=on",
-            cluster.socket_dir()
-        );
-        let log = cluster.path("log");
-        cluster.run(
-            "pg_ctl",
-            &[
-                "-D", &data, "-l", &log, "-o", &opts, "-w", "-t", "30", "start",
-            ],
-        );
+        cluster.restart();
         let url = cluster.url("postgres");
         let out = Command::new("psql")
             .args([url.as_str(), "-qc", "CREATE DATABASE netboot"])
@@ -151,6 +143,29 @@ impl Cluster {
         };
         cmd.args(args).current_dir(self.dir.path());
         cmd
+    }
+
+    /// Stops the server at once (as a crash or a power cut would).
+    pub fn stop(&self) {
+        let data = self.data();
+        self.run("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"]);
+    }
+
+    /// Starts the server (again, after [`Self::stop`]): only on the socket
+    /// in the cluster's directory.
+    pub fn restart(&self) {
+        let data = self.data();
+        let log = self.path("log");
+        let opts = format!(
+            "-c listen_addresses='' -k {} -c fsync=on",
+            self.socket_dir()
+        );
+        self.run(
+            "pg_ctl",
+            &[
+                "-D", &data, "-l", &log, "-o", &opts, "-w", "-t", "30", "start",
+            ],
+        );
     }
 
     /// Runs SQL through `psql` against the database `netboot`.

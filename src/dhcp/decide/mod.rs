@@ -246,10 +246,15 @@ impl Core {
             alloc.ip,
             Some(self.lease_secs()),
         )?;
+        let changes = if self.cfg.records_offers() {
+            self.table.lease(alloc.ip).into_iter().collect()
+        } else {
+            Vec::new()
+        };
         Ok(Decision {
             reply: Some(reply),
             reason: Reason::Offer { ip: alloc.ip, boot },
-            changes: Vec::new(),
+            changes,
             probe: None,
             profile: None,
         })

@@ -47,6 +47,15 @@ pub enum PgError {
     },
     #[error("lease database {target}: {reason}")]
     Query { target: String, reason: String },
+    #[error(
+        "the lease database {target} is down ({reason}); trying again in {retry_secs} s; \
+         no address is offered or acknowledged until it answers"
+    )]
+    Down {
+        target: String,
+        reason: String,
+        retry_secs: u64,
+    },
 }
 
 /// `user@host:port/database` (no password), for messages.

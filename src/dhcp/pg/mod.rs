@@ -6,18 +6,24 @@
 //! (`schema.rs`) and loads every lease. [`PgStore::append_batch`] writes a
 //! batch in one transaction (the group commit of the embedded journal), one
 //! statement per record: the address's row is inserted, or updated only if
-//! it is free, expired, released or already this client's, and when it was
-//! written the client's other active leases in that pool are released. A
+//! it is free, expired, released or already this client's (an offer never
+//! shortens or demotes the client's own bound lease of that address), and
+//! when a *bound* record was written the client's other leases in that pool
+//! are released: servers on one segment may each offer an address, the
+//! ACK alone moves the client. A
 //! record whose address another server holds changes no row: it is
 //! returned as refused (its reply is withheld) and the rest of the batch
 //! commits, so one taken address never holds up unrelated clients. The
-//! primary key (pool, ip) and the exclusion constraint "one active lease per
+//! primary key (pool, ip) and the exclusion constraint "one bound lease per
 //! client and pool" (checked at commit) guard the rules inside the database
 //! whichever server writes; a batch that loses a race on them (or a
 //! deadlock) is retried once as a whole, which then sees the winner's rows.
 
 mod error;
+mod follow;
+mod health;
 pub mod schema;
+mod watch;
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -27,6 +33,7 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{Config, NoTls};
 
 pub use error::{describe, PgError};
+pub use follow::follow;
 
 use crate::dhcp::config::Subnet;
 use crate::dhcp::pool::{Lease, LeaseState, Secs};
@@ -41,20 +48,28 @@ const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 const POOL_SIZE: usize = 4;
 
 /// Writes a record unless another client holds the address (returns 0
-/// rows then); when written as active, frees the client's other active
-/// leases in the pool.
+/// rows then); when written as bound, frees the client's other leases in
+/// the pool.
 const UPSERT: &str = "WITH up AS (
-    INSERT INTO netboot_leases (pool, ip, mac, expires, state, hostname)
-    VALUES ($1, $2, $3, $4, $5, $6)
-    ON CONFLICT (pool, ip) DO UPDATE SET mac = EXCLUDED.mac, expires = EXCLUDED.expires,
-        state = EXCLUDED.state, hostname = EXCLUDED.hostname, updated_at = now()
+    INSERT INTO netboot_leases (pool, ip, mac, expires, state, hostname, server, txid)
+    VALUES ($1, $2, $3, $4, $5, $6, $8, pg_current_xact_id()::text::bigint)
+    ON CONFLICT (pool, ip) DO UPDATE SET mac = EXCLUDED.mac,
+        state = CASE WHEN netboot_leases.mac = EXCLUDED.mac AND netboot_leases.state = 'bound'
+            AND EXCLUDED.state = 'offered' AND netboot_leases.expires > $7
+            THEN 'bound' ELSE EXCLUDED.state END,
+        expires = CASE WHEN netboot_leases.mac = EXCLUDED.mac AND netboot_leases.state = 'bound'
+            AND EXCLUDED.state = 'offered' AND netboot_leases.expires > $7
+            THEN GREATEST(netboot_leases.expires, EXCLUDED.expires) ELSE EXCLUDED.expires END,
+        hostname = EXCLUDED.hostname, updated_at = now(),
+        server = EXCLUDED.server, txid = EXCLUDED.txid
     WHERE netboot_leases.mac = EXCLUDED.mac OR netboot_leases.state = 'released'
         OR netboot_leases.expires <= $7
     RETURNING 1
 ), moved AS (
-    UPDATE netboot_leases SET state = 'released', updated_at = now()
+    UPDATE netboot_leases SET state = 'released', updated_at = now(), server = $8,
+        txid = pg_current_xact_id()::text::bigint
     WHERE pool = $1 AND mac = $3 AND ip <> $2 AND state IN ('offered', 'bound')
-        AND $5 IN ('offered', 'bound') AND EXISTS (SELECT 1 FROM up)
+        AND $5 = 'bound' AND EXISTS (SELECT 1 FROM up)
 )
 SELECT count(*) FROM up";
 
@@ -72,6 +87,10 @@ pub struct PgStore {
     /// The subnets of this server's pools: a lease's pool is the first that
     /// holds its address.
     subnets: Vec<Subnet>,
+    /// This server among those sharing the database (written with each
+    /// row, so that [`follow`] skips its own).
+    server: String,
+    watch: watch::Watch,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -83,6 +102,16 @@ impl std::fmt::Debug for PgStore {
 impl PgStore {
     /// Connects to `url`, migrates the schema and loads every lease.
     pub async fn open(url: &str, subnets: Vec<Subnet>) -> Result<(Self, Vec<Lease>), PgError> {
+        let (store, leases, _) = Self::open_following(url, subnets).await?;
+        Ok((store, leases))
+    }
+
+    /// [`Self::open`], also giving where [`follow`] starts: the oldest
+    /// transaction the load may not have seen.
+    pub async fn open_following(
+        url: &str,
+        subnets: Vec<Subnet>,
+    ) -> Result<(Self, Vec<Lease>, i64), PgError> {
         let mut config: Config = url
             .parse()
             .map_err(|e: tokio_postgres::Error| PgError::Url {
@@ -105,12 +134,20 @@ impl PgStore {
             .map_err(|e| query(&config, e))?;
         let store = Self {
             pool,
+            watch: watch::Watch::new(describe(&config)),
             config,
             subnets,
+            server: server_name(),
         };
         store.migrate().await?;
+        let horizon = store.horizon().await?;
         let leases = store.load().await?;
-        Ok((store, leases))
+        Ok((store, leases, horizon))
+    }
+
+    /// Where health changes are reported (the DHCP server's event stream).
+    pub fn report_to(&self, events: crate::events::Events) {
+        self.watch.report_to(events);
     }
 
     async fn client(&self) -> Result<deadpool_postgres::Client, PgError> {
@@ -144,6 +181,20 @@ impl PgStore {
         }
     }
 
+    /// The oldest transaction still running: every row written by an older
+    /// one is visible to any query sent after this one.
+    async fn horizon(&self) -> Result<i64, PgError> {
+        let client = self.client().await?;
+        let row = client
+            .query_one(
+                "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+                &[],
+            )
+            .await
+            .map_err(|e| self.fail(e))?;
+        Ok(row.get(0))
+    }
+
     /// Every lease in the database (all pools, all servers).
     pub async fn load(&self) -> Result<Vec<Lease>, PgError> {
         let client = self.client().await?;
@@ -166,10 +217,18 @@ impl PgStore {
 
     /// Writes `leases` in one transaction; returns those refused because
     /// another client holds their address (nothing of theirs is written).
+    /// While the database is down, fails at once until the next try is due.
     pub async fn append_batch(&self, leases: &[Lease]) -> Result<Vec<Lease>, PgError> {
         if leases.is_empty() {
             return Ok(Vec::new());
         }
+        self.watch.gate()?;
+        let result = self.write_batch(leases).await;
+        self.watch.record(&result);
+        result.map_err(|e| self.watch.as_outage(e))
+    }
+
+    async fn write_batch(&self, leases: &[Lease]) -> Result<Vec<Lease>, PgError> {
         let mut client = self.client().await?;
         let mut attempt = 1;
         loop {
@@ -193,9 +252,11 @@ impl PgStore {
         let upsert = tx.prepare_cached(UPSERT).await?;
         let now = to_db(unix_now());
         let values: Vec<Values> = leases.iter().map(|l| self.values(l)).collect();
-        let params: Vec<[&(dyn ToSql + Sync); 7]> = values
+        let params: Vec<[&(dyn ToSql + Sync); 8]> = values
             .iter()
-            .map(|v| -> [&(dyn ToSql + Sync); 7] { [&v.0, &v.1, &v.2, &v.3, &v.4, &v.5, &now] })
+            .map(|v| -> [&(dyn ToSql + Sync); 8] {
+                [&v.0, &v.1, &v.2, &v.3, &v.4, &v.5, &now, &self.server]
+            })
             .collect();
         // sent back to back without waiting for each answer (tokio-postgres
         // pipelines the queries of one client); the server runs them in order
@@ -275,6 +336,19 @@ fn lost_race(e: &tokio_postgres::Error) -> bool {
         ]
         .contains(c)
     })
+}
+
+/// This process among the servers sharing the database: host, PID and
+/// start time (a restarted server is a new one: it loaded everything).
+fn server_name() -> String {
+    let host = nix::unistd::gethostname()
+        .map(|h| h.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let started = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{host}/{}/{started:x}", std::process::id())
 }
 
 fn to_db(secs: Secs) -> i64 {

@@ -26,6 +26,18 @@ const MIGRATIONS: &[&str] = &[
             EXCLUDE USING btree (pool WITH =, mac WITH =) WHERE (state IN ('offered', 'bound'))
             DEFERRABLE INITIALLY DEFERRED
     );",
+    // 2: which server wrote a row last, and in which transaction, so that
+    // each server can follow the others' writes (`follow.rs`); one *bound*
+    // lease per client and pool (servers on one segment may each offer the
+    // client an address; only the ACK moves it)
+    "ALTER TABLE netboot_leases
+        ADD COLUMN server text NOT NULL DEFAULT '',
+        ADD COLUMN txid bigint NOT NULL DEFAULT (pg_current_xact_id()::text::bigint),
+        DROP CONSTRAINT netboot_leases_one_active_per_client,
+        ADD CONSTRAINT netboot_leases_one_bound_per_client
+            EXCLUDE USING btree (pool WITH =, mac WITH =) WHERE (state = 'bound')
+            DEFERRABLE INITIALLY DEFERRED;
+    CREATE INDEX netboot_leases_txid ON netboot_leases (txid);",
 ];
 
 /// The newest schema version this netboot knows.

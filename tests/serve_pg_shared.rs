@@ -1,0 +1,137 @@
+//! Two `netboot serve` instances on one segment sharing one PostgreSQL
+//! lease database (tests/support/pg.rs; a bridge in namespaces,
+//! tests/netns/segment.rs). Both run; the second one's bridge port is down
+//! while ISC dhclient gets a lease from the first, so the second hears of
+//! that lease only through the database. The first is killed with
+//! SIGKILL; dhclient started again asks for its address in INIT-REBOOT (a
+//! REQUEST without a server id, which a server must ignore unless it knows
+//! the client's lease) and the second acknowledges it. The database holds
+//! one bound lease for the client.
+
+mod netns;
+#[path = "support/pg.rs"]
+mod pg;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use netns::segment::{Segment, SEGMENT_CLIENT_MAC};
+
+/// Runs dhclient once in the segment's client namespace until its script
+/// sees a lease (BOUND or REBOOT), bounded; returns the script's
+/// environment (empty when none came).
+fn dhclient(seg: &Segment) -> String {
+    let env_file = seg.path("dhclient.env");
+    let _ = std::fs::remove_file(&env_file);
+    let script = seg.path("dhclient.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncase \"$reason\" in BOUND|REBOOT) env > {0}.tmp && mv {0}.tmp {0};; esac\nexit 0\n",
+            env_file.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut child = seg
+        .client_cmd("dhclient")
+        .args(["-1", "-d", "-v", "-sf"])
+        .arg(&script)
+        .arg("-lf")
+        .arg(seg.path("dhclient.leases"))
+        .arg("-pf")
+        .arg(seg.path("dhclient.pid"))
+        .arg("eth0")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let mut env = String::new();
+    while start.elapsed() < Duration::from_secs(25) && env.is_empty() {
+        std::thread::sleep(Duration::from_millis(100));
+        env = std::fs::read_to_string(&env_file).unwrap_or_default();
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    env
+}
+
+fn var<'a>(env: &'a str, name: &str) -> &'a str {
+    env.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
+        .unwrap_or("")
+}
+
+#[test]
+fn the_other_server_acknowledges_a_lease_after_the_first_is_killed() {
+    if !netns::ready(&["dhclient", "psql"]) {
+        return;
+    }
+    let pg = pg::Cluster::start();
+    let url = pg.url("netboot");
+    let mut seg = Segment::new(2);
+    let root = seg.path("root");
+    netns::boot_root(&root);
+    let root = root.display().to_string();
+    let profiles = seg.path("profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
+    let profiles = profiles.display().to_string();
+    let args = [
+        "--root",
+        &root,
+        "--profiles",
+        &profiles,
+        "--leases-url",
+        &url,
+        "--range",
+        "10.232.0.100-10.232.0.150",
+        "--no-ping",
+        "--no-http",
+    ];
+    seg.start(0, &args);
+    seg.start(1, &args);
+    let (dead, other) = (0, 1);
+    seg.port(other, false);
+
+    let first = dhclient(&seg);
+    let ip = var(&first, "new_ip_address").to_string();
+    assert!(
+        ip.starts_with("10.232.0."),
+        "no lease:\n{first}\n{}",
+        seg.log(dead)
+    );
+    assert_eq!(
+        var(&first, "new_dhcp_server_identifier"),
+        Segment::server_ip(dead),
+        "{first}"
+    );
+    seg.port(other, true);
+    seg.kill(dead);
+
+    let again = dhclient(&seg);
+    assert_eq!(
+        var(&again, "reason"),
+        "REBOOT",
+        "not an INIT-REBOOT:\n{again}\n{}",
+        seg.log(other)
+    );
+    assert_eq!(
+        var(&again, "new_ip_address"),
+        ip,
+        "{again}\n{}",
+        seg.log(other)
+    );
+    assert_eq!(
+        var(&again, "new_dhcp_server_identifier"),
+        Segment::server_ip(other),
+        "{again}"
+    );
+    assert_eq!(
+        pg.psql(&format!(
+            "SELECT host(ip) || ' ' || state FROM netboot_leases \
+             WHERE mac = '{SEGMENT_CLIENT_MAC}' AND state IN ('offered', 'bound')"
+        )),
+        format!("{ip} bound")
+    );
+}
