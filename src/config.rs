@@ -91,6 +91,9 @@ pub struct DhcpSection {
     /// Keep leases in a PostgreSQL database (`postgres://...`) instead of
     /// the state directory, shared with other servers.
     pub leases: Option<String>,
+    /// A standby beside another server: hold each OFFER this long and
+    /// drop it when the client took the other server's meanwhile.
+    pub answer_delay_ms: Option<u64>,
 }
 
 /// One pool served through a relay agent.

@@ -7,6 +7,11 @@
 //! REQUEST without a server id, which a server must ignore unless it knows
 //! the client's lease) and the second acknowledges it. The database holds
 //! one bound lease for the client.
+//!
+//! A standby (`--answer-delay 1500`) beside a primary: the primary answers
+//! while it runs (the standby's held OFFER is dropped when the client's
+//! REQUEST names the primary); once the primary is killed, a new client
+//! gets its lease from the standby.
 
 mod netns;
 #[path = "support/pg.rs"]
@@ -57,6 +62,29 @@ fn dhclient(seg: &Segment) -> String {
     env
 }
 
+/// Server arguments for `seg`: a stand-in root, no profiles, one pool,
+/// the shared database at `url`, then `extra`.
+fn serve_args(seg: &Segment, url: &str, extra: &[&str]) -> Vec<String> {
+    let root = seg.path("root");
+    netns::boot_root(&root);
+    let profiles = seg.path("profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
+    let mut args: Vec<String> = vec![
+        "--root".into(),
+        root.display().to_string(),
+        "--profiles".into(),
+        profiles.display().to_string(),
+        "--leases-url".into(),
+        url.into(),
+        "--range".into(),
+        "10.232.0.100-10.232.0.150".into(),
+        "--no-ping".into(),
+        "--no-http".into(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
 fn var<'a>(env: &'a str, name: &str) -> &'a str {
     env.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix('='))
@@ -71,24 +99,8 @@ fn the_other_server_acknowledges_a_lease_after_the_first_is_killed() {
     let pg = pg::Cluster::start();
     let url = pg.url("netboot");
     let mut seg = Segment::new(2);
-    let root = seg.path("root");
-    netns::boot_root(&root);
-    let root = root.display().to_string();
-    let profiles = seg.path("profiles");
-    std::fs::create_dir_all(&profiles).unwrap();
-    let profiles = profiles.display().to_string();
-    let args = [
-        "--root",
-        &root,
-        "--profiles",
-        &profiles,
-        "--leases-url",
-        &url,
-        "--range",
-        "10.232.0.100-10.232.0.150",
-        "--no-ping",
-        "--no-http",
-    ];
+    let args = serve_args(&seg, &url, &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
     seg.start(0, &args);
     seg.start(1, &args);
     let (dead, other) = (0, 1);
@@ -133,5 +145,58 @@ fn the_other_server_acknowledges_a_lease_after_the_first_is_killed() {
              WHERE mac = '{SEGMENT_CLIENT_MAC}' AND state IN ('offered', 'bound')"
         )),
         format!("{ip} bound")
+    );
+}
+
+#[test]
+fn a_standby_answers_only_once_the_primary_is_gone() {
+    if !netns::ready(&["dhclient", "psql"]) {
+        return;
+    }
+    let pg = pg::Cluster::start();
+    let url = pg.url("netboot");
+    let mut seg = Segment::new(2);
+    let (primary, standby) = (0, 1);
+    let plain = serve_args(&seg, &url, &[]);
+    let held = serve_args(&seg, &url, &["--answer-delay", "1500"]);
+    seg.start(
+        primary,
+        &plain.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    seg.start(
+        standby,
+        &held.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+
+    for round in 0..3 {
+        seg.client_mac(&format!("52:54:00:ab:cd:1{round}"));
+        let _ = std::fs::remove_file(seg.path("dhclient.leases"));
+        let got = dhclient(&seg);
+        assert_eq!(
+            var(&got, "new_dhcp_server_identifier"),
+            Segment::server_ip(primary),
+            "round {round}: not the primary's lease\n{got}\n{}",
+            seg.log(standby)
+        );
+    }
+    assert_eq!(
+        seg.log(standby).matches("held OFFER dropped").count(),
+        3,
+        "{}",
+        seg.log(standby)
+    );
+    seg.kill(primary);
+    seg.client_mac("52:54:00:ab:cd:20");
+    let _ = std::fs::remove_file(seg.path("dhclient.leases"));
+    let got = dhclient(&seg);
+    assert_eq!(
+        var(&got, "new_dhcp_server_identifier"),
+        Segment::server_ip(standby),
+        "no lease from the standby\n{got}\n{}",
+        seg.log(standby)
+    );
+    assert!(
+        var(&got, "new_ip_address").starts_with("10.232.0."),
+        "{got}"
     );
 }

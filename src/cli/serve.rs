@@ -39,6 +39,11 @@ pub struct ServeArgs {
     #[arg(long, value_name = "URL")]
     pub leases_url: Option<String>,
 
+    /// Run as a standby beside another DHCP server: hold each OFFER this
+    /// many milliseconds and drop it when the client took the other's.
+    #[arg(long = "answer-delay", value_name = "MS")]
+    pub answer_delay_ms: Option<u64>,
+
     /// Address pool, `FIRST-LAST`, inside the interface's subnet.
     #[arg(long, value_name = "FIRST-LAST")]
     pub range: Option<String>,
@@ -212,6 +217,7 @@ impl ServeArgs {
             profiles: self.profiles,
             state_dir: self.state_dir,
             leases_url: self.leases_url,
+            answer_delay_ms: self.answer_delay_ms,
             range: self.range,
             boot_bios: self.boot_bios,
             boot_uefi: self.boot_uefi,

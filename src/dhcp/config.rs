@@ -227,6 +227,10 @@ pub struct DhcpConfig {
     /// A PostgreSQL lease database (`postgres://...`) used instead of the
     /// state directory's journal, shared with other servers.
     pub leases_url: Option<String>,
+    /// How long a standby holds each OFFER before it leaves, dropping it
+    /// when the client goes on meanwhile (`dhcp.answer_delay_ms`); zero
+    /// answers at once.
+    pub answer_delay: Duration,
     /// Address the sockets bind to (0.0.0.0 normally).
     pub bind_addr: Ipv4Addr,
     /// Server port (67; other values for loopback benchmarks).
@@ -277,6 +281,7 @@ impl DhcpConfig {
             ping_timeout: Duration::from_millis(400),
             state_dir: None,
             leases_url: None,
+            answer_delay: Duration::ZERO,
             bind_addr: Ipv4Addr::UNSPECIFIED,
             server_port: 67,
             client_port: 68,

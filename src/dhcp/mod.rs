@@ -12,6 +12,7 @@
 //! See `docs/dhcp.md` for modes, the store format and the probe.
 
 pub mod arp_probe;
+mod backend;
 mod commit;
 pub mod config;
 pub mod decide;
@@ -28,6 +29,7 @@ mod report;
 pub mod rogue;
 pub mod rogue_watch;
 pub mod server;
+mod standby;
 pub mod store;
 pub mod unicast;
 pub mod view;

@@ -19,28 +19,30 @@ use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use dhcproto::v4::Message;
+use dhcproto::v4::{Message, MessageType};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, info_span, warn, Instrument};
 
 use crate::boot::ProfileLookup;
+use crate::dhcp::backend::{self, Opened};
 use crate::dhcp::commit::{commit_loop, send, Commit, Outgoing};
 use crate::dhcp::config::{ConfigError, DhcpConfig};
 use crate::dhcp::decide::{Core, Decision};
 pub use crate::dhcp::listen::Sockets;
 use crate::dhcp::listen::{recv_any, Listener};
-use crate::dhcp::pg::{self, PgStore};
 use crate::dhcp::pool::{Lease, Secs};
 use crate::dhcp::probe;
 use crate::dhcp::probing::{self, Budget, Method};
 use crate::dhcp::reply::Context;
 use crate::dhcp::report::Report;
-use crate::dhcp::store::{Backend, Journal, LeaseStore, StoreError};
+use crate::dhcp::standby::Standby;
+use crate::dhcp::store::StoreError;
 use crate::dhcp::view::LeaseView;
 use crate::dhcp::wire;
 use crate::events::event::Probe;
 use crate::events::{Event, Events};
+use crate::mac::MacAddr;
 
 /// Where the shell gets the current profiles: called once per request.
 pub type LookupSource = Arc<dyn Fn() -> Arc<dyn ProfileLookup> + Send + Sync>;
@@ -117,13 +119,12 @@ pub async fn run_with_sockets(
     cancel: CancellationToken,
 ) -> Result<(), DhcpError> {
     config.validate()?;
-    let (store, leases, following) = open_store(&config, &events).await?;
+    let Opened {
+        store,
+        leases,
+        others,
+    } = backend::open(&config, &events, &cancel).await?;
     view.apply(&leases);
-    let others = following.map(|(pg, horizon)| {
-        let (tx, rx) = mpsc::channel(16);
-        tokio::spawn(pg::follow(pg, horizon, tx, cancel.child_token()));
-        rx
-    });
     let mut core = Core::new(config.clone());
     core.restore(&leases);
     let listeners = sockets.register()?;
@@ -147,48 +148,12 @@ pub async fn run_with_sockets(
         events,
         others,
         view,
+        standby: Standby::new(config.answer_delay),
     };
     shell.decide_loop(cancel).await;
     let Shell { commit_tx, .. } = shell;
     drop(commit_tx);
     committer.await.map_err(|e| DhcpError::Task(e.to_string()))
-}
-
-/// A shared database to follow, and from which transaction on.
-type Following = Option<(PgStore, i64)>;
-
-/// The lease store the configuration asks for, opened, with its leases.
-async fn open_store(
-    config: &DhcpConfig,
-    events: &Events,
-) -> Result<(Option<Box<dyn Journal>>, Vec<Lease>, Following), DhcpError> {
-    match config.backend() {
-        Backend::Memory => Ok((None, Vec::new(), None)),
-        Backend::Embedded(dir) => {
-            let (store, leases) = tokio::task::spawn_blocking(move || LeaseStore::open(&dir))
-                .await
-                .map_err(|e| DhcpError::Task(e.to_string()))??;
-            Ok((Some(Box::new(store)), leases, None))
-        }
-        Backend::Postgres(url) => {
-            let subnets = config.pools.iter().map(|p| p.subnet()).collect();
-            let (store, leases, horizon) = PgStore::open_following(&url, subnets)
-                .await
-                .map_err(StoreError::from)?;
-            store.report_to(events.clone());
-            info!(database = %pg::redact(&url), "leases kept in PostgreSQL");
-            let following = Some((store.clone(), horizon));
-            Ok((Some(Box::new(store)), leases, following))
-        }
-    }
-}
-
-/// The next rows from other servers; never, without a database to follow.
-async fn others(rx: &mut Option<mpsc::Receiver<Vec<Lease>>>) -> Option<Vec<Lease>> {
-    match rx {
-        Some(rx) => rx.recv().await,
-        None => std::future::pending().await,
-    }
 }
 
 fn unix_now() -> Secs {
@@ -214,6 +179,8 @@ struct Shell {
     others: Option<mpsc::Receiver<Vec<Lease>>>,
     /// The granted leases, for the TFTP and HTTP servers.
     view: LeaseView,
+    /// OFFERs held by a standby (`dhcp.answer_delay_ms`).
+    standby: Option<Standby>,
 }
 
 impl Shell {
@@ -234,7 +201,7 @@ impl Shell {
                     Err(e) => warn!(error = %e, "dhcp receive failed"),
                 },
                 Some(done) = probe_rx.recv() => self.on_probe(done, &probe_tx).await,
-                rows = others(&mut self.others) => self.on_others(rows),
+                rows = backend::others(&mut self.others) => self.on_others(rows),
             }
         }
     }
@@ -288,6 +255,9 @@ impl Shell {
             port: l.port,
             server_ip: l.server_ip,
         };
+        if let (Some(s), Some(MessageType::Request)) = (&mut self.standby, msg.opts().msg_type()) {
+            s.client_moved_on(MacAddr::from_slice(msg.chaddr()).unwrap_or(MacAddr([0; 6])));
+        }
         let profiles = self.profiles();
         if tracing::enabled!(tracing::Level::DEBUG) {
             explain_choice(&*profiles, &msg);
@@ -344,13 +314,21 @@ impl Shell {
         let Some(l) = self.listeners.get(listener) else {
             return;
         };
+        let offer = d
+            .reply
+            .as_ref()
+            .is_some_and(|r| r.kind == MessageType::Offer);
         let out = d.reply.map(|r| Outgoing {
             sock: Arc::clone(&l.sock),
             bytes: r.bytes,
             dest: r.dest,
             link: l.link.clone(),
         });
-        if !d.changes.is_empty() {
+        if let (true, Some(standby)) = (offer, &mut self.standby) {
+            let mac = MacAddr::from_slice(msg.chaddr()).unwrap_or(MacAddr([0; 6]));
+            let tx = self.commit_tx.clone();
+            standby.hold_offer(mac, tx, d.changes, out, report);
+        } else if !d.changes.is_empty() {
             // the reply (if any) leaves once the changes are on disk
             self.commit(d.changes, out, report);
         } else {

@@ -24,6 +24,8 @@ pub struct ServeOptions {
     /// A PostgreSQL lease database URL (instead of the state directory's
     /// journal).
     pub leases_url: Option<String>,
+    /// `--answer-delay MS`: hold OFFERs this long (a standby).
+    pub answer_delay_ms: Option<u64>,
     /// Address pool, `FIRST-LAST` as written (checked by the plan, which
     /// names where it came from).
     pub range: Option<String>,

@@ -161,6 +161,11 @@ impl Segment {
         }
     }
 
+    /// Gives the client namespace's `eth0` another MAC (another machine).
+    pub fn client_mac(&self, mac: &str) {
+        ip(&["-n", &self.ns("c"), "link", "set", "eth0", "address", mac]);
+    }
+
     /// A command run in the client namespace.
     pub fn client_cmd(&self, program: &str) -> Command {
         let mut c = Command::new("ip");

@@ -66,6 +66,7 @@ pub(super) fn dhcp_config(
     cfg.server_name = server_name(args, section)?;
     cfg.state_dir = Some(state_dir);
     cfg.leases_url = leases_url(args, section)?;
+    cfg.answer_delay = answer_delay(args, section)?;
     if cfg.mode == Mode::Proxy {
         return Ok(cfg);
     }
@@ -77,6 +78,22 @@ pub(super) fn dhcp_config(
     }
     cfg.validate().map_err(|e| invalid(e.to_string()))?;
     Ok(cfg)
+}
+
+/// `--answer-delay`, else `dhcp.answer_delay_ms`: at most 10 s (clients
+/// give up on a server after a few seconds).
+fn answer_delay(args: &ServeOptions, section: &DhcpSection) -> Result<Duration, PlanError> {
+    let ms = args
+        .answer_delay_ms
+        .or(section.answer_delay_ms)
+        .unwrap_or(0);
+    if ms > 10_000 {
+        return Err(invalid(format!(
+            "dhcp.answer_delay_ms / --answer-delay {ms} is too long: clients retry after a few \
+             seconds, so a standby should wait 500 to 2000 ms"
+        )));
+    }
+    Ok(Duration::from_millis(ms))
 }
 
 /// `--lease-time`, else `dhcp.lease_time`: at least a minute.
