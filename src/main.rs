@@ -206,15 +206,16 @@ fn run_leases(args: &LeasesArgs) -> anyhow::Result<()> {
     // the same resolution as `netboot serve`: flag or NETBOOT_STATE_DIR,
     // the file, then /var/lib/netboot (root) or ./netboot-state
     let dir = netboot::serve::plan::state_dir(args.state_dir.as_deref(), &file, &base);
-    if !dir.is_dir() {
-        anyhow::bail!(
-            "the state directory {} does not exist: netboot serve creates it when it first starts; \
-             give the one serve uses with --state-dir (or NETBOOT_STATE_DIR)",
-            dir.display()
-        );
-    }
-    let leases = netboot::dhcp::store::load(&dir)
-        .with_context(|| format!("cannot read leases in {}", dir.display()))?;
+    let url = args.leases_url.clone().or_else(|| file.dhcp.leases.clone());
+    let leases = match url {
+        Some(url) => {
+            let backend = netboot::dhcp::store::Backend::Postgres(url.clone());
+            netboot::dhcp::backend::read_now(&backend).with_context(|| {
+                format!("cannot read leases in {}", netboot::dhcp::pg::redact(&url))
+            })?
+        }
+        None => read_state_dir(&dir)?,
+    };
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -235,6 +236,19 @@ fn run_leases(args: &LeasesArgs) -> anyhow::Result<()> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         other => other.context("cannot write the lease table"),
     }
+}
+
+/// The leases in the embedded store in `dir`.
+fn read_state_dir(dir: &std::path::Path) -> anyhow::Result<Vec<netboot::dhcp::pool::Lease>> {
+    if !dir.is_dir() {
+        anyhow::bail!(
+            "the state directory {} does not exist: netboot serve creates it when it first starts; \
+             give the one serve uses with --state-dir (or NETBOOT_STATE_DIR)",
+            dir.display()
+        );
+    }
+    netboot::dhcp::store::load(dir)
+        .with_context(|| format!("cannot read leases in {}", dir.display()))
 }
 
 /// Prints a command's text (a closed pipe is not an error).

@@ -1,7 +1,8 @@
 //! `netboot serve --leases-url` end to end: a PostgreSQL cluster of the
 //! test's own (tests/support/pg.rs) and a namespace pair (tests/netns);
 //! udhcpc gets a lease, the row is in the database (and nothing in the
-//! state directory), a restart of netboot gives the client the same address,
+//! state directory; `netboot leases` and `netboot explain` show it from
+//! there), a restart of netboot gives the client the same address,
 //! and after the row is moved in the database the next start hands out the
 //! database's address: the leases are read from there. With the database
 //! stopped, no OFFER and no ACK leaves and the outage is logged once; once
@@ -12,6 +13,21 @@ mod netns;
 mod pg;
 
 use netns::{boot_root, Lab, CLIENT_MAC};
+
+/// Runs the netboot binary with `args` (outside the namespaces); its
+/// standard output, after asserting it succeeded.
+fn netboot_cli(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_netboot"))
+        .args(args)
+        .output()
+        .expect("netboot");
+    assert!(
+        out.status.success(),
+        "netboot {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
 
 fn row(pg: &pg::Cluster) -> String {
     pg.psql(&format!(
@@ -47,6 +63,33 @@ fn leases_live_in_postgres_across_restarts() {
     assert!(
         !lab.path("state").join("leases.journal").exists(),
         "the embedded journal was written too"
+    );
+    let leases = netboot_cli(&["leases", "--leases-url", &url]);
+    assert!(
+        leases.contains(&ip) && leases.contains(CLIENT_MAC) && leases.contains("bound"),
+        "{leases}"
+    );
+    let root = cwd.join("boot-images");
+    let profiles = lab.path("no-profiles");
+    std::fs::create_dir_all(&profiles).unwrap();
+    let (ok, explained) = lab.server_run(
+        env!("CARGO_BIN_EXE_netboot"),
+        &[
+            "explain",
+            CLIENT_MAC,
+            "-i",
+            "vs0",
+            "--leases-url",
+            &url,
+            "--root",
+            root.to_str().unwrap(),
+            "--profiles",
+            profiles.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        ok && explained.contains(&ip),
+        "explain does not show the lease:\n{explained}"
     );
 
     lab.stop_server();

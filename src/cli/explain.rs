@@ -54,6 +54,11 @@ pub struct ExplainArgs {
     #[arg(long, value_name = "DIR", env = "NETBOOT_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
 
+    /// The lease database `serve` uses (as `serve --leases-url`; read,
+    /// never written).
+    #[arg(long, value_name = "URL")]
+    pub leases_url: Option<String>,
+
     /// Interface `serve` serves (default: those netboot.yaml names).
     #[arg(short = 'i', long = "interface", value_name = "IF")]
     pub interfaces: Vec<String>,
@@ -72,6 +77,7 @@ impl ExplainArgs {
                 profiles: self.profiles.clone(),
                 root: self.root.clone(),
                 state_dir: self.state_dir.clone(),
+                leases_url: self.leases_url.clone(),
                 interfaces: self.interfaces.clone(),
                 ..ServeOptions::default()
             },

@@ -310,6 +310,12 @@ pub struct LeasesArgs {
     /// `./netboot.yaml` when it exists.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// Read the leases from this PostgreSQL database (as `serve
+    /// --leases-url`); default: `dhcp.leases` in netboot.yaml, else the
+    /// state directory.
+    #[arg(long, value_name = "URL")]
+    pub leases_url: Option<String>,
 }
 
 #[cfg(test)]

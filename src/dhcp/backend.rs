@@ -65,6 +65,27 @@ pub(crate) async fn open(
     }
 }
 
+/// Every lease the store `backend` names holds now, read without
+/// changing it (for `netboot leases` and `netboot explain`, outside any
+/// runtime): none for memory or a state directory not made yet.
+pub fn read_now(backend: &Backend) -> Result<Vec<Lease>, StoreError> {
+    match backend {
+        Backend::Memory => Ok(Vec::new()),
+        Backend::Embedded(dir) if !dir.is_dir() => Ok(Vec::new()),
+        Backend::Embedded(dir) => crate::dhcp::store::load(dir),
+        Backend::Postgres(url) => {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|source| StoreError::Io {
+                    path: std::path::PathBuf::from("(runtime)"),
+                    source,
+                })?;
+            Ok(runtime.block_on(PgStore::read(url))?)
+        }
+    }
+}
+
 /// The next rows from other servers; never, without a database to follow.
 pub(crate) async fn others(rx: &mut Option<Others>) -> Option<Vec<Lease>> {
     match rx {

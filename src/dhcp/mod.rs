@@ -12,7 +12,7 @@
 //! See `docs/dhcp.md` for modes, the store format and the probe.
 
 pub mod arp_probe;
-mod backend;
+pub mod backend;
 mod commit;
 pub mod config;
 pub mod decide;

@@ -63,9 +63,12 @@ pub enum ExplainError {
     #[error("{0}")]
     Network(String),
     /// The lease store cannot be read.
-    #[error("cannot read the leases in {dir}: {source}; give the state directory `serve` uses with --state-dir")]
+    #[error(
+        "cannot read the leases in {dir}: {source}; give the state directory `serve` uses \
+         with --state-dir, or its lease database in dhcp.leases"
+    )]
     Leases {
-        /// The state directory.
+        /// The state directory or the database.
         dir: String,
         /// Why.
         source: StoreError,
@@ -84,7 +87,7 @@ pub fn explain(opts: &ExplainOptions) -> Result<Report, ExplainError> {
         .as_ref()
         .and_then(|h| crate::http::listen::url_port(&h.listen, arrival.server_ip));
     let registry = Arc::new(checked.registry);
-    let leases = read_leases(plan.dhcp.state_dir.as_deref())?;
+    let leases = read_leases(&plan.dhcp)?;
     let mut server = Server::new(&plan, Arc::clone(&registry), &leases, &arrival);
     let id = client_id(&opts.client);
     let steps = server.play(&opts.client);
@@ -279,14 +282,18 @@ fn other_files(
 
 /// The leases of the state directory, read without taking its lock (a
 /// running server keeps it); none when the directory does not exist.
-fn read_leases(dir: Option<&Path>) -> Result<Vec<Lease>, ExplainError> {
-    match dir {
-        Some(dir) if dir.is_dir() => store::load(dir).map_err(|source| ExplainError::Leases {
-            dir: dir.display().to_string(),
-            source,
-        }),
-        _ => Ok(Vec::new()),
-    }
+/// The leases where `serve` keeps them: the state directory or the
+/// shared database (read, never written).
+fn read_leases(dhcp: &crate::dhcp::config::DhcpConfig) -> Result<Vec<Lease>, ExplainError> {
+    let backend = dhcp.backend();
+    crate::dhcp::backend::read_now(&backend).map_err(|source| ExplainError::Leases {
+        dir: match backend {
+            store::Backend::Postgres(url) => crate::dhcp::pg::redact(&url),
+            store::Backend::Embedded(dir) => dir.display().to_string(),
+            store::Backend::Memory => "memory".into(),
+        },
+        source,
+    })
 }
 
 fn lease_note(leases: &[Lease], mac: crate::mac::MacAddr, now: u64) -> Option<String> {

@@ -112,6 +112,33 @@ impl PgStore {
         url: &str,
         subnets: Vec<Subnet>,
     ) -> Result<(Self, Vec<Lease>, i64), PgError> {
+        let store = Self::connect(url, subnets)?;
+        store.migrate().await?;
+        let horizon = store.horizon().await?;
+        let leases = store.load().await?;
+        Ok((store, leases, horizon))
+    }
+
+    /// Every lease in the database at `url`, for `netboot leases` and
+    /// `netboot explain`: read only (nothing is migrated or written).
+    pub async fn read(url: &str) -> Result<Vec<Lease>, PgError> {
+        let store = Self::connect(url, Vec::new())?;
+        match store.load().await {
+            Err(PgError::Query { target, reason }) if reason.contains("does not exist") => {
+                Err(PgError::Query {
+                    target,
+                    reason: format!(
+                        "{reason}: it holds no netboot leases yet (netboot serve creates its \
+                         tables when it first starts)"
+                    ),
+                })
+            }
+            other => other,
+        }
+    }
+
+    /// A pool of connections to `url` (none is opened yet).
+    fn connect(url: &str, subnets: Vec<Subnet>) -> Result<Self, PgError> {
         let mut config: Config = url
             .parse()
             .map_err(|e: tokio_postgres::Error| PgError::Url {
@@ -139,10 +166,7 @@ impl PgStore {
             subnets,
             server: server_name(),
         };
-        store.migrate().await?;
-        let horizon = store.horizon().await?;
-        let leases = store.load().await?;
-        Ok((store, leases, horizon))
+        Ok(store)
     }
 
     /// Where health changes are reported (the DHCP server's event stream).
