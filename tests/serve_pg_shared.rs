@@ -12,6 +12,12 @@
 //! while it runs (the standby's held OFFER is dropped when the client's
 //! REQUEST names the primary); once the primary is killed, a new client
 //! gets its lease from the standby.
+//!
+//! Under load (perfdhcp, 200 clients at 50 exchanges/s, relayed from the
+//! client namespace): one server killed with SIGKILL in the middle, then
+//! the database stopped and started again in the middle; no address or
+//! client is bound twice in the database and there are at least as many
+//! bound leases as clients that were ACKed.
 
 mod netns;
 #[path = "support/pg.rs"]
@@ -77,7 +83,7 @@ fn serve_args(seg: &Segment, url: &str, extra: &[&str]) -> Vec<String> {
         "--leases-url".into(),
         url.into(),
         "--range".into(),
-        "10.232.0.100-10.232.0.150".into(),
+        "10.232.0.10-10.232.0.240".into(),
         "--no-ping".into(),
         "--no-http".into(),
     ];
@@ -198,5 +204,103 @@ fn a_standby_answers_only_once_the_primary_is_gone() {
     assert!(
         var(&got, "new_ip_address").starts_with("10.232.0."),
         "{got}"
+    );
+}
+
+/// perfdhcp's (DISCOVERs sent, ACKs received) from its report.
+fn perfdhcp_counts(report: &str) -> (u64, u64) {
+    let counts: Vec<u64> = report
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("sent packets: ")
+                .or(l.strip_prefix("received packets: "))
+        })
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
+    match counts.as_slice() {
+        [sent, _, _, acks, ..] => (*sent, *acks),
+        _ => panic!("no statistics in perfdhcp's report:\n{report}"),
+    }
+}
+
+/// Runs perfdhcp in the client namespace as a relay on the segment: 200
+/// distinct clients at 50 exchanges/s for `secs`; returns its report.
+fn perfdhcp(seg: &Segment, secs: u32) -> std::process::Child {
+    seg.client_cmd("timeout")
+        .args([&(secs + 20).to_string(), "perfdhcp", "-4", "-l", "eth0"])
+        .args(["-r", "50", "-R", "200", "-p", &secs.to_string()])
+        .stdout(std::fs::File::create(seg.path("perfdhcp.txt")).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Addresses bound to two clients, or clients bound to two addresses, in
+/// the database (each line one), and the number of bound leases.
+fn bound_rows(pg: &pg::Cluster) -> (String, u64) {
+    let doubles = pg.psql(
+        "SELECT 'ip ' || host(ip) FROM netboot_leases WHERE state = 'bound' \
+         GROUP BY ip HAVING count(*) > 1 \
+         UNION ALL SELECT 'mac ' || mac FROM netboot_leases WHERE state = 'bound' \
+         GROUP BY pool, mac HAVING count(*) > 1",
+    );
+    let bound = pg.psql("SELECT count(*) FROM netboot_leases WHERE state = 'bound'");
+    (doubles, bound.parse().unwrap_or(0))
+}
+
+#[test]
+fn under_load_a_killed_server_and_a_restarted_database_lose_no_lease_and_double_none() {
+    if !netns::ready(&["perfdhcp", "psql"]) {
+        return;
+    }
+    let pg = pg::Cluster::start();
+    let url = pg.url("netboot");
+    let mut seg = Segment::new(2);
+    let args = serve_args(&seg, &url, &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    seg.start(0, &args);
+    seg.start(1, &args);
+    seg.client_addr("10.232.0.250/24");
+
+    // a server killed with SIGKILL in the middle of the load
+    let mut run = perfdhcp(&seg, 6);
+    std::thread::sleep(Duration::from_secs(2));
+    seg.kill(0);
+    // perfdhcp exits non-zero when some exchanges went unanswered
+    let _ = run.wait();
+    let report = std::fs::read_to_string(seg.path("perfdhcp.txt")).unwrap();
+    let (_, acks) = perfdhcp_counts(&report);
+    let (doubles, bound) = bound_rows(&pg);
+    eprintln!("server killed: {acks} ACKs, {bound} bound leases");
+    assert_eq!(doubles, "", "an address or a client bound twice");
+    assert!(acks > 0, "no ACK at all:\n{report}\n{}", seg.log(1));
+    assert!(
+        bound >= acks.min(200),
+        "{acks} ACKs but {bound} bound leases:\n{report}"
+    );
+
+    // the database stopped and started again in the middle of the load
+    let mut run = perfdhcp(&seg, 8);
+    std::thread::sleep(Duration::from_secs(2));
+    pg.stop();
+    std::thread::sleep(Duration::from_secs(2));
+    pg.restart();
+    // perfdhcp exits non-zero when some exchanges went unanswered
+    let _ = run.wait();
+    let report = std::fs::read_to_string(seg.path("perfdhcp.txt")).unwrap();
+    let (_, acks) = perfdhcp_counts(&report);
+    let (doubles, bound) = bound_rows(&pg);
+    assert_eq!(doubles, "", "an address or a client bound twice");
+    assert!(
+        bound >= acks.min(200),
+        "{acks} ACKs but {bound} bound leases:\n{report}"
+    );
+    eprintln!("database restarted: {acks} ACKs, {bound} bound leases");
+    seg.wait_log(1, "lease database is back", Duration::from_secs(20));
+    assert_eq!(
+        seg.log(1).matches("lease database down").count(),
+        1,
+        "{}",
+        seg.log(1)
     );
 }

@@ -161,6 +161,11 @@ impl Segment {
         }
     }
 
+    /// Adds an address to the client namespace's `eth0`.
+    pub fn client_addr(&self, cidr: &str) {
+        ip(&["-n", &self.ns("c"), "addr", "add", cidr, "dev", "eth0"]);
+    }
+
     /// Gives the client namespace's `eth0` another MAC (another machine).
     pub fn client_mac(&self, mac: &str) {
         ip(&["-n", &self.ns("c"), "link", "set", "eth0", "address", mac]);
