@@ -29,6 +29,17 @@ fn netboot_cli(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// A test cluster, its URL, a lab, and a directory holding a stand-in
+/// boot root (`boot-images/`) for `serve` to start in.
+fn with_database() -> (pg::Cluster, String, Lab, std::path::PathBuf) {
+    let pg = pg::Cluster::start();
+    let url = pg.url("netboot");
+    let lab = Lab::new();
+    let cwd = lab.path("quick");
+    boot_root(&cwd.join("boot-images"));
+    (pg, url, lab, cwd)
+}
+
 fn row(pg: &pg::Cluster) -> String {
     pg.psql(&format!(
         "SELECT host(ip) || ' ' || state || ' ' || pool FROM netboot_leases WHERE mac = '{CLIENT_MAC}'"
@@ -40,11 +51,7 @@ fn leases_live_in_postgres_across_restarts() {
     if !netns::ready(&["udhcpc", "psql"]) {
         return;
     }
-    let pg = pg::Cluster::start();
-    let url = pg.url("netboot");
-    let mut lab = Lab::new();
-    let cwd = lab.path("quick");
-    boot_root(&cwd.join("boot-images"));
+    let (pg, url, mut lab, cwd) = with_database();
     let args = ["--no-ping", "--leases-url", url.as_str()];
     lab.start_serve(&args, Some(&cwd));
     assert!(
@@ -122,11 +129,7 @@ fn the_database_down_means_no_lease_then_service_comes_back_by_itself() {
     if !netns::ready(&["udhcpc", "psql"]) {
         return;
     }
-    let pg = pg::Cluster::start();
-    let url = pg.url("netboot");
-    let mut lab = Lab::new();
-    let cwd = lab.path("quick");
-    boot_root(&cwd.join("boot-images"));
+    let (pg, url, mut lab, cwd) = with_database();
     lab.start_serve(&["--no-ping", "--leases-url", url.as_str()], Some(&cwd));
     pg.stop();
     for _ in 0..2 {

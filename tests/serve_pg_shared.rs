@@ -68,6 +68,19 @@ fn dhclient(seg: &Segment) -> String {
     env
 }
 
+/// A database and a segment with two servers running on it, the first
+/// with `extra0`, the second with `extra1` after the usual arguments.
+fn two_servers(extra0: &[&str], extra1: &[&str]) -> (pg::Cluster, Segment) {
+    let pg = pg::Cluster::start();
+    let url = pg.url("netboot");
+    let mut seg = Segment::new(2);
+    for (i, extra) in [extra0, extra1].into_iter().enumerate() {
+        let args = serve_args(&seg, &url, extra);
+        seg.start(i, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+    (pg, seg)
+}
+
 /// Server arguments for `seg`: a stand-in root, no profiles, one pool,
 /// the shared database at `url`, then `extra`.
 fn serve_args(seg: &Segment, url: &str, extra: &[&str]) -> Vec<String> {
@@ -102,13 +115,7 @@ fn the_other_server_acknowledges_a_lease_after_the_first_is_killed() {
     if !netns::ready(&["dhclient", "psql"]) {
         return;
     }
-    let pg = pg::Cluster::start();
-    let url = pg.url("netboot");
-    let mut seg = Segment::new(2);
-    let args = serve_args(&seg, &url, &[]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    seg.start(0, &args);
-    seg.start(1, &args);
+    let (pg, mut seg) = two_servers(&[], &[]);
     let (dead, other) = (0, 1);
     seg.port(other, false);
 
@@ -159,20 +166,8 @@ fn a_standby_answers_only_once_the_primary_is_gone() {
     if !netns::ready(&["dhclient", "psql"]) {
         return;
     }
-    let pg = pg::Cluster::start();
-    let url = pg.url("netboot");
-    let mut seg = Segment::new(2);
+    let (_pg, mut seg) = two_servers(&[], &["--answer-delay", "1500"]);
     let (primary, standby) = (0, 1);
-    let plain = serve_args(&seg, &url, &[]);
-    let held = serve_args(&seg, &url, &["--answer-delay", "1500"]);
-    seg.start(
-        primary,
-        &plain.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
-    seg.start(
-        standby,
-        &held.iter().map(String::as_str).collect::<Vec<_>>(),
-    );
 
     for round in 0..3 {
         seg.client_mac(&format!("52:54:00:ab:cd:1{round}"));
@@ -207,22 +202,6 @@ fn a_standby_answers_only_once_the_primary_is_gone() {
     );
 }
 
-/// perfdhcp's (DISCOVERs sent, ACKs received) from its report.
-fn perfdhcp_counts(report: &str) -> (u64, u64) {
-    let counts: Vec<u64> = report
-        .lines()
-        .filter_map(|l| {
-            l.strip_prefix("sent packets: ")
-                .or(l.strip_prefix("received packets: "))
-        })
-        .filter_map(|n| n.trim().parse().ok())
-        .collect();
-    match counts.as_slice() {
-        [sent, _, _, acks, ..] => (*sent, *acks),
-        _ => panic!("no statistics in perfdhcp's report:\n{report}"),
-    }
-}
-
 /// Runs perfdhcp in the client namespace as a relay on the segment: 200
 /// distinct clients at 50 exchanges/s for `secs`; returns its report.
 fn perfdhcp(seg: &Segment, secs: u32) -> std::process::Child {
@@ -253,13 +232,7 @@ fn under_load_a_killed_server_and_a_restarted_database_lose_no_lease_and_double_
     if !netns::ready(&["perfdhcp", "psql"]) {
         return;
     }
-    let pg = pg::Cluster::start();
-    let url = pg.url("netboot");
-    let mut seg = Segment::new(2);
-    let args = serve_args(&seg, &url, &[]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    seg.start(0, &args);
-    seg.start(1, &args);
+    let (pg, mut seg) = two_servers(&[], &[]);
     seg.client_addr("10.232.0.250/24");
 
     // a server killed with SIGKILL in the middle of the load
@@ -269,7 +242,7 @@ fn under_load_a_killed_server_and_a_restarted_database_lose_no_lease_and_double_
     // perfdhcp exits non-zero when some exchanges went unanswered
     let _ = run.wait();
     let report = std::fs::read_to_string(seg.path("perfdhcp.txt")).unwrap();
-    let (_, acks) = perfdhcp_counts(&report);
+    let (_, acks) = netns::perfdhcp_counts(&report);
     let (doubles, bound) = bound_rows(&pg);
     eprintln!("server killed: {acks} ACKs, {bound} bound leases");
     assert_eq!(doubles, "", "an address or a client bound twice");
@@ -288,7 +261,7 @@ fn under_load_a_killed_server_and_a_restarted_database_lose_no_lease_and_double_
     // perfdhcp exits non-zero when some exchanges went unanswered
     let _ = run.wait();
     let report = std::fs::read_to_string(seg.path("perfdhcp.txt")).unwrap();
-    let (_, acks) = perfdhcp_counts(&report);
+    let (_, acks) = netns::perfdhcp_counts(&report);
     let (doubles, bound) = bound_rows(&pg);
     assert_eq!(doubles, "", "an address or a client bound twice");
     assert!(

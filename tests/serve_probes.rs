@@ -69,23 +69,6 @@ fn an_address_answering_arp_but_not_ping_is_not_offered() {
     );
 }
 
-/// A parsed perfdhcp report: (DISCOVERs sent, ACKs received).
-fn perfdhcp_counts(report: &str) -> (u64, u64) {
-    let counts: Vec<u64> = report
-        .lines()
-        .filter_map(|l| {
-            l.strip_prefix("sent packets: ")
-                .or(l.strip_prefix("received packets: "))
-        })
-        .filter_map(|n| n.trim().parse().ok())
-        .collect();
-    // DISCOVER-OFFER sent, received; REQUEST-ACK sent, received
-    match counts.as_slice() {
-        [sent, _, _, acks, ..] => (*sent, *acks),
-        _ => panic!("no statistics in perfdhcp's report:\n{report}"),
-    }
-}
-
 #[test]
 fn probing_hundreds_of_new_clients_leaves_the_neighbour_table_alone() {
     if !netns::ready(&["perfdhcp"]) {
@@ -160,7 +143,7 @@ fn probing_hundreds_of_new_clients_leaves_the_neighbour_table_alone() {
     );
     // perfdhcp's own address (the relay the replies go to) may appear
     assert!(most <= before + 1, "{most} entries (from {before})");
-    let (sent, acks) = perfdhcp_counts(&text);
+    let (sent, acks) = netns::perfdhcp_counts(&text);
     assert!(
         sent >= 600 && acks * 10 >= sent * 9,
         "perfdhcp completed {acks} of {sent} exchanges\n{text}\n{}",

@@ -450,3 +450,20 @@ pub fn in_netns<T: Send + 'static>(ns: &str, f: impl FnOnce() -> T + Send + 'sta
     .join()
     .expect("netns thread")
 }
+
+/// A parsed perfdhcp report: (DISCOVERs sent, ACKs received).
+pub fn perfdhcp_counts(report: &str) -> (u64, u64) {
+    let counts: Vec<u64> = report
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("sent packets: ")
+                .or(l.strip_prefix("received packets: "))
+        })
+        .filter_map(|n| n.trim().parse().ok())
+        .collect();
+    // DISCOVER-OFFER sent, received; REQUEST-ACK sent, received
+    match counts.as_slice() {
+        [sent, _, _, acks, ..] => (*sent, *acks),
+        _ => panic!("no statistics in perfdhcp's report:\n{report}"),
+    }
+}
