@@ -18,6 +18,9 @@
 //! the database stopped and started again in the middle; no address or
 //! client is bound twice in the database and there are at least as many
 //! bound leases as clients that were ACKed.
+//!
+//! A third server serving a relayed segment (`dhcp.relay_pools`, ISC
+//! dhcrelay on a router namespace) from its own pool in the same database.
 
 mod netns;
 #[path = "support/pg.rs"]
@@ -275,5 +278,55 @@ fn under_load_a_killed_server_and_a_restarted_database_lose_no_lease_and_double_
         1,
         "{}",
         seg.log(1)
+    );
+}
+
+#[test]
+fn a_third_server_serves_a_relayed_segment_from_its_own_pool_in_the_same_database() {
+    if !netns::ready(&["dhclient", "udhcpc", "dhcrelay", "psql"]) {
+        return;
+    }
+    let pg = pg::Cluster::start();
+    let url = pg.url("netboot");
+    let mut seg = Segment::new(3);
+    let config = seg.path("relayed.yaml");
+    std::fs::write(
+        &config,
+        "dhcp:\n  relay_pools:\n    - subnet: 10.240.0.0/24\n      range: 10.240.0.50-10.240.0.60\n      \
+         router: 10.240.0.1\n",
+    )
+    .unwrap();
+    let config = config.display().to_string();
+    for i in 0..3 {
+        let extra: &[&str] = if i == 2 { &["--config", &config] } else { &[] };
+        let args = serve_args(&seg, &url, extra);
+        seg.start(i, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+    // the relay reaches the third server only: it alone has the far pool
+    seg.add_relayed_segment("52:54:00:ab:cd:40", &Segment::server_ip(2), 2);
+
+    let local = dhclient(&seg);
+    assert!(
+        var(&local, "new_ip_address").starts_with("10.232.0."),
+        "{local}"
+    );
+    let (far_ip, far_server) = seg.udhcpc_far();
+    assert!(
+        far_ip.starts_with("10.240.0."),
+        "no lease on the relayed segment:\n{}",
+        seg.log(2)
+    );
+    assert_eq!(far_server, Segment::server_ip(2));
+    assert_eq!(
+        pg.psql(
+            "SELECT string_agg(DISTINCT pool, ',' ORDER BY pool) FROM netboot_leases \
+             WHERE state = 'bound'"
+        ),
+        "10.232.0.0/24,10.240.0.0/24",
+        "both pools in the one database"
+    );
+    assert_eq!(
+        pg.psql("SELECT host(ip) FROM netboot_leases WHERE mac = '52:54:00:ab:cd:40'"),
+        far_ip
     );
 }

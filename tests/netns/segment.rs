@@ -21,6 +21,8 @@ pub struct Segment {
     pub dir: tempfile::TempDir,
     servers: Vec<Option<Child>>,
     namespaces: Vec<String>,
+    /// Other processes started here (killed on drop).
+    others: Vec<Child>,
 }
 
 impl Segment {
@@ -35,6 +37,7 @@ impl Segment {
             dir: tempfile::tempdir().expect("tempdir"),
             servers: (0..n).map(|_| None).collect(),
             namespaces: Vec::new(),
+            others: Vec::new(),
             tag,
         };
         std::fs::set_permissions(
@@ -171,6 +174,99 @@ impl Segment {
         ip(&["-n", &self.ns("c"), "link", "set", "eth0", "address", mac]);
     }
 
+    /// A router on the segment (`10.232.0.254`) to another segment
+    /// (`10.240.0.0/24`, the router `.1`) with a client namespace `far`
+    /// (`eth0`, MAC `mac`) on it, and `dhcrelay` on the router relaying to
+    /// `server`; server `via` routes that segment through the router.
+    pub fn add_relayed_segment(&mut self, mac: &str, server: &str, via: usize) {
+        let router = self.attach("r", "02:00:00:00:02:01");
+        ip(&[
+            "-n",
+            &router,
+            "addr",
+            "add",
+            "10.232.0.254/24",
+            "dev",
+            "eth0",
+        ]);
+        let far = self.add_ns("far");
+        ip(&[
+            "-n", &router, "link", "add", "vr0", "type", "veth", "peer", "name", "eth0", "netns",
+            &far,
+        ]);
+        ip(&["-n", &router, "addr", "add", "10.240.0.1/24", "dev", "vr0"]);
+        ip(&["-n", &router, "link", "set", "vr0", "up"]);
+        ip(&["-n", &far, "link", "set", "eth0", "address", mac, "up"]);
+        let via_ns = self.ns(&format!("s{via}"));
+        ip(&[
+            "-n",
+            &via_ns,
+            "route",
+            "add",
+            "10.240.0.0/24",
+            "via",
+            "10.232.0.254",
+        ]);
+        let forward = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &router,
+                "sysctl",
+                "-qw",
+                "net.ipv4.ip_forward=1",
+            ])
+            .status()
+            .expect("sysctl");
+        assert!(forward.success(), "ip_forward in the router namespace");
+        let relay = Command::new("ip")
+            .args(["netns", "exec", &router, "dhcrelay", "-4", "-d", "-pf"])
+            .arg(self.path("dhcrelay.pid"))
+            .args(["-id", "vr0", "-iu", "eth0", server])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start dhcrelay");
+        self.others.push(relay);
+        std::thread::sleep(Duration::from_secs(1));
+    }
+
+    /// busybox udhcpc once in the far namespace (bounded): the `bound`
+    /// event's `ip` and `serverid`, empty when no lease came.
+    pub fn udhcpc_far(&self) -> (String, String) {
+        let out = self.path("udhcpc-far.out");
+        let script = self.path("udhcpc-far.sh");
+        let body = format!(
+            "#!/bin/sh\n[ \"$1\" = bound ] && echo \"$ip $serverid\" > {}\nexit 0\n",
+            out.display()
+        );
+        std::fs::write(&script, body).expect("udhcpc script");
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("chmod");
+        let _ = Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &self.ns("far"),
+                "timeout",
+                "20",
+                "udhcpc",
+                "-i",
+                "eth0",
+            ])
+            .args(["-n", "-q", "-f", "-t", "3", "-T", "2", "-s"])
+            .arg(&script)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        let text = std::fs::read_to_string(&out).unwrap_or_default();
+        let mut words = text.split_whitespace().map(str::to_string);
+        (
+            words.next().unwrap_or_default(),
+            words.next().unwrap_or_default(),
+        )
+    }
+
     /// A command run in the client namespace.
     pub fn client_cmd(&self, program: &str) -> Command {
         let mut c = Command::new("ip");
@@ -183,6 +279,10 @@ impl Drop for Segment {
     fn drop(&mut self) {
         for i in 0..self.servers.len() {
             self.kill(i);
+        }
+        for child in &mut self.others {
+            let _ = child.kill();
+            let _ = child.wait();
         }
         for ns in self.namespaces.iter().rev() {
             let _ = Command::new("ip")
