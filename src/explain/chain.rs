@@ -160,15 +160,17 @@ pub fn chain(start: &Start<'_>, files: &dyn Files) -> Vec<Link> {
     out
 }
 
-fn family_name(f: Family) -> &'static str {
+fn family_name(f: Family) -> String {
     match f {
-        Family::Bios => "BIOS PXE",
-        Family::UefiIa32 => "UEFI IA32 PXE",
-        Family::UefiX64 => "UEFI x64 PXE",
-        Family::UefiArm64 => "UEFI ARM64 PXE",
-        Family::Http => "UEFI HTTP boot",
-        Family::Ipxe => "iPXE",
-        Family::Other => "not network-boot firmware",
+        Family::Http => "UEFI HTTP boot".into(),
+        Family::Ipxe => "iPXE".into(),
+        Family::Other => "not network-boot firmware".into(),
+        Family::UbootArm32 | Family::UbootArm64 | Family::Rpi => f
+            .firmware()
+            .map_or_else(String::new, |a| a.label().to_string()),
+        fam => fam
+            .firmware()
+            .map_or_else(String::new, |a| format!("{} PXE", a.label())),
     }
 }
 
