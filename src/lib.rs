@@ -30,4 +30,5 @@ pub mod tftp;
 #[cfg(test)]
 mod tidy;
 pub mod udp4;
+pub mod uimage;
 pub mod watch;

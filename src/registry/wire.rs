@@ -296,6 +296,11 @@ pub struct WireFile {
     /// The template text inline.
     #[serde(default)]
     pub content: Option<String>,
+    /// `text`, or `uboot-script`: the rendered text wrapped in U-Boot's
+    /// legacy image header (`mkimage -T script`). Default: `uboot-script`
+    /// for names ending `.scr.uimg` or `.scr`, else `text`.
+    #[serde(default)]
+    pub format: Option<String>,
 }
 
 /// A path-prefix rewrite.
