@@ -14,6 +14,9 @@
 //!   `pxe get; pxe boot`, which fetches `pxelinux.cfg/01-<mac>`, rendered by
 //!   the same profile, and prints its label.
 //!
+//! The installer boot (`..._to_init`, about 36 s per server, 78 s for the
+//! pair) is `#[ignore]`d; the other three take 3-12 s per server.
+//!
 //! Needs root and qemu-system-arm, u-boot-qemu, u-boot-tools,
 //! qemu-efi-aarch64, debian-installer-12-netboot-arm64, dnsmasq-base; fails
 //! naming them when missing. `NETBOOT_PXE_ARTIFACTS=DIR` keeps the logs.
