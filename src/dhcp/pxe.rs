@@ -113,9 +113,17 @@ impl Family {
     }
 }
 
-/// The firmware family of an HTTP client's option 93 code.
+/// The firmware family of an HTTP client's option 93 code, else of the
+/// code in its vendor class (`HTTPClient:Arch:00019:...`).
 fn http_arch(client: &ClientId) -> Option<arch::Family> {
-    arch::lookup(client.arch?)?.family
+    let code = client.arch.or_else(|| vendor_class_arch(client))?;
+    arch::lookup(code)?.family
+}
+
+/// The code in a vendor class `PXEClient:Arch:NNNNN…` / `HTTPClient:Arch:NNNNN…`.
+fn vendor_class_arch(client: &ClientId) -> Option<u16> {
+    let rest = client.vendor_class.as_deref()?.split_once(":Arch:")?.1;
+    rest.get(..5)?.parse().ok()
 }
 
 impl fmt::Display for BootNote {

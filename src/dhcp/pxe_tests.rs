@@ -253,3 +253,25 @@ fn uboot_gets_its_script_whatever_arm_code_it_sends() {
         Some("uefi_riscv64.file")
     );
 }
+
+#[test]
+fn an_http_client_without_option_93_is_known_by_its_vendor_class() {
+    let web = BootParams {
+        http_port: Some(80),
+        ..TFTP
+    };
+    let mut p = every_key();
+    p.boot.http = None;
+    let arm = client(None, Some("HTTPClient:Arch:00019:UNDI:003000"), false);
+    assert_eq!(
+        select(&arm, Some(&p), &web).0.as_deref(),
+        Some("http://10.0.0.1/http_arm64")
+    );
+    p.boot.http_by_arch = Default::default();
+    assert_eq!(
+        select(&arm, Some(&p), &web).0.as_deref(),
+        Some("http://10.0.0.1/uefi_arm64.file")
+    );
+    let odd = client(None, Some("HTTPClient:Arch:x"), false);
+    assert_eq!(select(&odd, Some(&p), &web).0, None);
+}
