@@ -15,6 +15,10 @@ PACKAGES=(
     isc-dhcp-relay
     # network boot in a VM
     qemu-system-x86 ipxe-qemu ovmf ipxe pxelinux syslinux-common
+    # ARM64 boots (tests/pxe_boot_arm.rs): AAVMF, U-Boot and mkimage, and
+    # Debian's signed arm64 GRUB netboot image
+    qemu-system-arm qemu-efi-aarch64 u-boot-qemu u-boot-tools
+    debian-installer-12-netboot-arm64
     # a FAT EFI system partition image for the UEFI sanboot test
     dosfstools mtools
     # the Debian installer's kernel and initrd, booted by iPXE over HTTP

@@ -120,7 +120,7 @@ fn profiles(a: &Args) -> anyhow::Result<LabProfiles> {
         uefi_arm64: a.uefi_arm64.clone(),
         http: a.http.clone(),
         ipxe: a.ipxe.clone(),
-        other: None,
+        ..Default::default()
     };
     let default = ClientProfile {
         name: "lab-default".into(),

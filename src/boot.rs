@@ -31,8 +31,25 @@ pub struct BootFiles {
     pub uefi_x64: Option<String>,
     /// UEFI ARM64 (arch 11).
     pub uefi_arm64: Option<String>,
-    /// UEFI HTTP boot (arch 15, 16, 19): a URL.
+    /// UEFI ARM32 (arch 10).
+    pub uefi_arm32: Option<String>,
+    /// UEFI RISC-V 32-bit (arch 25).
+    pub uefi_riscv32: Option<String>,
+    /// UEFI RISC-V 64-bit (arch 27).
+    pub uefi_riscv64: Option<String>,
+    /// UEFI LoongArch64 (arch 39).
+    pub uefi_loongarch64: Option<String>,
+    /// U-Boot ARM32 (arch 21, or vendor class `U-Boot…` with an ARM32 code).
+    pub uboot_arm32: Option<String>,
+    /// U-Boot ARM64 (arch 22, or vendor class `U-Boot…` with an ARM64 code).
+    pub uboot_arm64: Option<String>,
+    /// Raspberry Pi network boot (arch 41).
+    pub rpi: Option<String>,
+    /// HTTP boot, any architecture: a URL.
     pub http: Option<String>,
+    /// HTTP boot per architecture (`http_<arch>` keys, see
+    /// [`crate::arch::Family::http_key`]): URLs, before `http`.
+    pub http_by_arch: HttpFiles,
     /// What to give a client that is already iPXE (a script name or URL),
     /// so that iPXE is not handed iPXE again.
     pub ipxe: Option<String>,
@@ -41,6 +58,136 @@ pub struct BootFiles {
     /// U-Boot): a router's autoinstall `network-confg`, say. Only a profile
     /// gives one; such clients get no boot file by default.
     pub other: Option<String>,
+}
+
+/// The HTTP boot URL of each architecture's HTTP code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpFiles {
+    pub http_bios: Option<String>,
+    pub http_ia32: Option<String>,
+    pub http_x64: Option<String>,
+    pub http_arm32: Option<String>,
+    pub http_arm64: Option<String>,
+    pub http_riscv32: Option<String>,
+    pub http_riscv64: Option<String>,
+    pub http_loongarch64: Option<String>,
+    pub http_uboot_arm32: Option<String>,
+    pub http_uboot_arm64: Option<String>,
+}
+
+impl BootFiles {
+    /// Every `boot:` key, in the order of the documentation.
+    pub const KEYS: [&'static str; 24] = [
+        "bios",
+        "uefi_ia32",
+        "uefi_x64",
+        "uefi_arm32",
+        "uefi_arm64",
+        "uefi_riscv32",
+        "uefi_riscv64",
+        "uefi_loongarch64",
+        "uboot_arm32",
+        "uboot_arm64",
+        "rpi",
+        "http",
+        "http_bios",
+        "http_ia32",
+        "http_x64",
+        "http_arm32",
+        "http_arm64",
+        "http_riscv32",
+        "http_riscv64",
+        "http_loongarch64",
+        "http_uboot_arm32",
+        "http_uboot_arm64",
+        "ipxe",
+        "other",
+    ];
+
+    /// The file of a `boot:` key ([`Self::KEYS`]).
+    pub fn get(&self, key: &str) -> Option<&String> {
+        self.files().find(|(k, _)| *k == key)?.1.as_ref()
+    }
+
+    /// The slot of a `boot:` key, `None` for an unknown key.
+    pub fn slot(&mut self, key: &str) -> Option<&mut Option<String>> {
+        self.files_mut().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    fn files(&self) -> impl Iterator<Item = (&'static str, &Option<String>)> {
+        let h = &self.http_by_arch;
+        [
+            &self.bios,
+            &self.uefi_ia32,
+            &self.uefi_x64,
+            &self.uefi_arm32,
+            &self.uefi_arm64,
+            &self.uefi_riscv32,
+            &self.uefi_riscv64,
+            &self.uefi_loongarch64,
+            &self.uboot_arm32,
+            &self.uboot_arm64,
+            &self.rpi,
+            &self.http,
+            &h.http_bios,
+            &h.http_ia32,
+            &h.http_x64,
+            &h.http_arm32,
+            &h.http_arm64,
+            &h.http_riscv32,
+            &h.http_riscv64,
+            &h.http_loongarch64,
+            &h.http_uboot_arm32,
+            &h.http_uboot_arm64,
+            &self.ipxe,
+            &self.other,
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| (Self::KEYS[i], v))
+    }
+
+    fn files_mut(&mut self) -> impl Iterator<Item = (&'static str, &mut Option<String>)> {
+        let h = &mut self.http_by_arch;
+        [
+            &mut self.bios,
+            &mut self.uefi_ia32,
+            &mut self.uefi_x64,
+            &mut self.uefi_arm32,
+            &mut self.uefi_arm64,
+            &mut self.uefi_riscv32,
+            &mut self.uefi_riscv64,
+            &mut self.uefi_loongarch64,
+            &mut self.uboot_arm32,
+            &mut self.uboot_arm64,
+            &mut self.rpi,
+            &mut self.http,
+            &mut h.http_bios,
+            &mut h.http_ia32,
+            &mut h.http_x64,
+            &mut h.http_arm32,
+            &mut h.http_arm64,
+            &mut h.http_riscv32,
+            &mut h.http_riscv64,
+            &mut h.http_loongarch64,
+            &mut h.http_uboot_arm32,
+            &mut h.http_uboot_arm64,
+            &mut self.ipxe,
+            &mut self.other,
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| (Self::KEYS[i], v))
+    }
+
+    /// Fills every key this one leaves out from `defaults`.
+    pub fn fill_from(&mut self, defaults: &BootFiles) {
+        for ((_, slot), (_, default)) in self.files_mut().zip(defaults.files()) {
+            if slot.is_none() {
+                slot.clone_from(default);
+            }
+        }
+    }
 }
 
 /// Everything the registry decided for one client.
@@ -83,5 +230,53 @@ pub trait ProfileLookup: Send + Sync {
     /// this lookup can say; for the server's debug log.
     fn explain(&self, _client: &ClientId) -> Option<String> {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_key_has_its_own_slot() {
+        let mut files = BootFiles::default();
+        for key in BootFiles::KEYS {
+            *files.slot(key).unwrap() = Some(format!("{key}.file"));
+        }
+        for key in BootFiles::KEYS {
+            assert_eq!(files.get(key), Some(&format!("{key}.file")));
+        }
+        assert_eq!(files.uboot_arm64.as_deref(), Some("uboot_arm64.file"));
+        assert_eq!(
+            files.http_by_arch.http_riscv64.as_deref(),
+            Some("http_riscv64.file")
+        );
+        assert!(files.slot("uefi_x65").is_none());
+    }
+
+    #[test]
+    fn every_family_key_is_a_boot_key() {
+        for fam in crate::arch::Family::ALL {
+            assert!(BootFiles::KEYS.contains(&fam.key()));
+            if let Some(k) = fam.http_key() {
+                assert!(BootFiles::KEYS.contains(&k));
+            }
+        }
+    }
+
+    #[test]
+    fn fill_keeps_what_is_set() {
+        let mut mine = BootFiles {
+            uefi_arm64: Some("mine.efi".into()),
+            ..Default::default()
+        };
+        let defaults = BootFiles {
+            uefi_arm64: Some("grubaa64.efi".into()),
+            uboot_arm64: Some("boot.scr.uimg".into()),
+            ..Default::default()
+        };
+        mine.fill_from(&defaults);
+        assert_eq!(mine.uefi_arm64.as_deref(), Some("mine.efi"));
+        assert_eq!(mine.uboot_arm64.as_deref(), Some("boot.scr.uimg"));
     }
 }

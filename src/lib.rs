@@ -3,6 +3,7 @@
 //! The library holds every piece of the appliance; `src/main.rs` only parses the
 //! command line and starts the pieces. See `docs/ARCHITECTURE.md` for the map.
 
+pub mod arch;
 pub mod arp;
 pub mod autoaddr;
 pub mod backups;
@@ -29,4 +30,5 @@ pub mod tftp;
 #[cfg(test)]
 mod tidy;
 pub mod udp4;
+pub mod uimage;
 pub mod watch;

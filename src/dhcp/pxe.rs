@@ -15,6 +15,7 @@ use std::net::Ipv4Addr;
 
 use dhcproto::v4::{DhcpOption, Message, OptionCode, UnknownOption};
 
+use crate::arch;
 use crate::boot::{BootFiles, ClientId, ClientProfile};
 use crate::mac::MacAddr;
 
@@ -27,7 +28,8 @@ pub enum BootNote {
     NoProfile,
     /// The profile has no file for the client's architecture.
     NoFileFor(Family),
-    /// An architecture we do not map to a file (e.g. ARM32, RISC-V).
+    /// An architecture with no firmware family (deprecated or obscure codes,
+    /// codes past the registry).
     UnsupportedArch(u16),
 }
 
@@ -36,7 +38,8 @@ pub enum BootNote {
 const NOT_FIRMWARE: &str = "not network-boot firmware (no option 60 PXEClient/HTTPClient, \
      no option 93, not iPXE or U-Boot) and no profile gives it `boot.other`: address only";
 
-/// Firmware families, as `BootFiles` names them.
+/// What a reply chooses among: a firmware family of [`crate::arch`] (a
+/// PXE client's file), HTTP boot (a URL), iPXE, or not firmware at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
     Bios,
@@ -47,32 +50,80 @@ pub enum Family {
     Ipxe,
     /// Not network-boot firmware: a router, a phone, a laptop's OS.
     Other,
+    UefiArm32,
+    UefiRiscv32,
+    UefiRiscv64,
+    UefiLoongarch64,
+    UbootArm32,
+    UbootArm64,
+    Rpi,
+}
+
+impl From<arch::Family> for Family {
+    fn from(f: arch::Family) -> Self {
+        use arch::Family as A;
+        match f {
+            A::Bios => Self::Bios,
+            A::UefiIa32 => Self::UefiIa32,
+            A::UefiX64 => Self::UefiX64,
+            A::UefiArm32 => Self::UefiArm32,
+            A::UefiArm64 => Self::UefiArm64,
+            A::UefiRiscv32 => Self::UefiRiscv32,
+            A::UefiRiscv64 => Self::UefiRiscv64,
+            A::UefiLoongarch64 => Self::UefiLoongarch64,
+            A::UbootArm32 => Self::UbootArm32,
+            A::UbootArm64 => Self::UbootArm64,
+            A::Rpi => Self::Rpi,
+        }
+    }
 }
 
 impl Family {
-    fn name(&self) -> &'static str {
+    /// The firmware family of [`crate::arch`], `None` for HTTP, iPXE, other.
+    pub fn firmware(self) -> Option<arch::Family> {
+        arch::Family::ALL
+            .into_iter()
+            .find(|f| Family::from(*f) == self)
+    }
+
+    /// Its `boot:` key (`http` for every HTTP client).
+    pub fn name(&self) -> &'static str {
         match self {
-            Self::Bios => "bios",
-            Self::UefiIa32 => "uefi_ia32",
-            Self::UefiX64 => "uefi_x64",
-            Self::UefiArm64 => "uefi_arm64",
             Self::Http => "http",
             Self::Ipxe => "ipxe",
             Self::Other => "other",
+            fam => fam.firmware().map_or("other", arch::Family::key),
         }
     }
 
-    fn pick(self, files: &BootFiles) -> Option<&String> {
+    /// The keys whose file this client gets, most specific first: an HTTP
+    /// client's `http_<arch>`, then `http`.
+    fn keys(self, client: &ClientId) -> Vec<&'static str> {
         match self {
-            Self::Bios => files.bios.as_ref(),
-            Self::UefiIa32 => files.uefi_ia32.as_ref(),
-            Self::UefiX64 => files.uefi_x64.as_ref(),
-            Self::UefiArm64 => files.uefi_arm64.as_ref(),
-            Self::Http => files.http.as_ref(),
-            Self::Ipxe => files.ipxe.as_ref(),
-            Self::Other => files.other.as_ref(),
+            Self::Http => {
+                let per_arch = http_arch(client).and_then(arch::Family::http_key);
+                per_arch.into_iter().chain(["http"]).collect()
+            }
+            fam => vec![fam.name()],
         }
     }
+
+    fn pick<'f>(self, client: &ClientId, files: &'f BootFiles) -> Option<&'f String> {
+        self.keys(client).into_iter().find_map(|k| files.get(k))
+    }
+}
+
+/// The firmware family of an HTTP client's option 93 code, else of the
+/// code in its vendor class (`HTTPClient:Arch:00019:...`).
+fn http_arch(client: &ClientId) -> Option<arch::Family> {
+    let code = client.arch.or_else(|| vendor_class_arch(client))?;
+    arch::lookup(code)?.family
+}
+
+/// The code in a vendor class `PXEClient:Arch:NNNNN…` / `HTTPClient:Arch:NNNNN…`.
+fn vendor_class_arch(client: &ClientId) -> Option<u16> {
+    let rest = client.vendor_class.as_deref()?.split_once(":Arch:")?.1;
+    rest.get(..5)?.parse().ok()
 }
 
 impl fmt::Display for BootNote {
@@ -84,9 +135,17 @@ impl fmt::Display for BootNote {
             Self::NoFileFor(fam) => {
                 write!(f, "profile has no {} boot file: address only", fam.name())
             }
-            Self::UnsupportedArch(a) => {
-                write!(f, "client arch {a} has no boot file mapping: address only")
-            }
+            Self::UnsupportedArch(a) => match arch::lookup(*a) {
+                Some(row) => write!(
+                    f,
+                    "client arch {a} ({}) has no firmware family: address only",
+                    row.iana
+                ),
+                None => write!(
+                    f,
+                    "client arch {a} is not in IANA's registry (0 to 41): address only"
+                ),
+            },
         }
     }
 }
@@ -126,9 +185,10 @@ pub fn is_pxe(client: &ClientId) -> bool {
         .is_some_and(|v| v.starts_with("PXEClient"))
 }
 
-/// True for UEFI HTTP boot clients (arch 15/16/19 or vendor class `HTTPClient…`).
+/// True for HTTP boot clients (an HTTP code of [`crate::arch`]: 15 to 20,
+/// 23, 24, 26, 28, 30, 38, 40; or vendor class `HTTPClient…`).
 pub fn is_http(client: &ClientId) -> bool {
-    matches!(client.arch, Some(15 | 16 | 19))
+    client.arch.is_some_and(arch::is_http)
         || client
             .vendor_class
             .as_deref()
@@ -154,7 +214,8 @@ pub fn is_boot_firmware(client: &ClientId) -> bool {
 /// The firmware family of a client: iPXE first (so iPXE never gets iPXE
 /// again), then HTTP boot, then option 93 (absent = BIOS, for PXE clients
 /// that do not send it); [`Family::Other`] for a client that is not
-/// network-boot firmware. `Err(arch)` for an architecture without a mapping.
+/// network-boot firmware. `Err(arch)` for an architecture without a family.
+/// A U-Boot client (vendor class `U-Boot…`) with an ARM code is U-Boot ARM.
 pub fn family(client: &ClientId) -> Result<Family, u16> {
     if client.is_ipxe {
         return Ok(Family::Ipxe);
@@ -166,13 +227,15 @@ pub fn family(client: &ClientId) -> Result<Family, u16> {
     if !is_boot_firmware(client) || (client.arch.is_none() && is_uboot(client)) {
         return Ok(Family::Other);
     }
-    match client.arch.unwrap_or(0) {
-        0 => Ok(Family::Bios),
-        6 => Ok(Family::UefiIa32),
-        7 | 9 => Ok(Family::UefiX64),
-        11 => Ok(Family::UefiArm64),
-        other => Err(other),
+    let code = client.arch.unwrap_or(0);
+    let fam = arch::lookup(code).and_then(|a| a.family).ok_or(code)?;
+    // U-Boot sends 11 on ARM64 when built with UEFI: still a U-Boot client
+    Ok(if is_uboot(client) {
+        fam.as_uboot()
+    } else {
+        fam
     }
+    .into())
 }
 
 /// The boot file for this client, and the note for the log. HTTP boot
@@ -190,7 +253,7 @@ pub fn select(
     match family(client) {
         Ok(fam) => {
             let file = fam
-                .pick(&profile.boot)
+                .pick(client, &profile.boot)
                 .or_else(|| http_fallback(fam, client, &profile.boot, params));
             match file {
                 Some(file) => (Some(locate(fam, file, params)), BootNote::File(fam)),
@@ -201,8 +264,10 @@ pub fn select(
     }
 }
 
-/// An HTTP boot client with no `http` URL, while our HTTP server runs: the
-/// UEFI file of the architecture it announced (15 IA32, 16 x64, 19 ARM64).
+/// An HTTP boot client with no `http_<arch>` or `http` URL, while our HTTP
+/// server runs: the file of the family its code belongs to (15 `uefi_ia32`,
+/// 16 `uefi_x64`, 18 `uefi_arm32`, 19 `uefi_arm64`, 20 `bios`, 24
+/// `uboot_arm64`, 28 `uefi_riscv64`, 40 `uefi_loongarch64`, ...).
 fn http_fallback<'f>(
     fam: Family,
     client: &ClientId,
@@ -212,12 +277,7 @@ fn http_fallback<'f>(
     if fam != Family::Http || params.http_port.is_none() {
         return None;
     }
-    match client.arch {
-        Some(15) => files.uefi_ia32.as_ref(),
-        Some(16) => files.uefi_x64.as_ref(),
-        Some(19) => files.uefi_arm64.as_ref(),
-        _ => None,
-    }
+    files.get(http_arch(client)?.key())
 }
 
 /// `file` as the client must ask for it: a URL stays one; a file of ours

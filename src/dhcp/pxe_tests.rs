@@ -26,7 +26,7 @@ fn profile() -> ClientProfile {
             uefi_arm64: Some("arm64.efi".into()),
             http: Some("http://10.0.0.1/boot.efi".into()),
             ipxe: Some("boot.ipxe".into()),
-            other: None,
+            ..Default::default()
         },
         ..Default::default()
     }
@@ -147,10 +147,131 @@ fn missing_file_is_explained() {
     assert_eq!(note, BootNote::NoFileFor(Family::UefiX64));
     assert_eq!(
         select(&client(Some(21), None, false), Some(&p), &TFTP).1,
-        BootNote::UnsupportedArch(21)
+        BootNote::NoFileFor(Family::UbootArm32)
     );
+    let (file, note) = select(&client(Some(1), None, false), Some(&p), &TFTP);
+    assert_eq!((file, note), (None, BootNote::UnsupportedArch(1)));
+    assert!(note.to_string().contains("NEC/PC98"), "{note}");
+    assert!(BootNote::UnsupportedArch(42)
+        .to_string()
+        .contains("not in IANA's registry"));
     assert_eq!(
         select(&client(None, None, false), None, &TFTP).1,
         BootNote::NoProfile
     );
+}
+
+/// A profile that gives every `boot:` key a file named after the key.
+fn every_key() -> ClientProfile {
+    let mut boot = BootFiles::default();
+    for key in BootFiles::KEYS {
+        let name = if key.starts_with("http") {
+            format!("http://10.0.0.1/{key}")
+        } else {
+            format!("{key}.file")
+        };
+        *boot.slot(key).unwrap() = Some(name);
+    }
+    ClientProfile {
+        name: "all".into(),
+        boot,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn every_code_gets_exactly_the_file_of_its_family() {
+    let p = every_key();
+    for code in 0..=41u16 {
+        let row = crate::arch::lookup(code).unwrap();
+        let (file, note) = select(&client(Some(code), None, false), Some(&p), &TFTP);
+        let want = match (row.family, row.transport) {
+            (None, crate::arch::Transport::Pxe) => None,
+            (None, crate::arch::Transport::Http) => Some("http://10.0.0.1/http".to_string()),
+            (Some(f), crate::arch::Transport::Pxe) => Some(format!("{}.file", f.key())),
+            (Some(f), crate::arch::Transport::Http) => {
+                Some(format!("http://10.0.0.1/{}", f.http_key().unwrap()))
+            }
+        };
+        assert_eq!(file, want, "code {code} ({note})");
+    }
+}
+
+#[test]
+fn http_clients_fall_back_to_their_family_file_on_our_server() {
+    let web = BootParams {
+        http_port: Some(80),
+        ..TFTP
+    };
+    let mut p = every_key();
+    p.boot.http = None;
+    p.boot.http_by_arch = Default::default();
+    let cases = [
+        (15, "uefi_ia32"),
+        (16, "uefi_x64"),
+        (18, "uefi_arm32"),
+        (19, "uefi_arm64"),
+        (20, "bios"),
+        (24, "uboot_arm64"),
+        (26, "uefi_riscv32"),
+        (28, "uefi_riscv64"),
+        (40, "uefi_loongarch64"),
+    ];
+    for (code, key) in cases {
+        let (file, _) = select(&client(Some(code), None, false), Some(&p), &web);
+        assert_eq!(
+            file,
+            Some(format!("http://10.0.0.1/{key}.file")),
+            "code {code}"
+        );
+    }
+    let (file, note) = select(&client(Some(30), None, false), Some(&p), &web);
+    assert_eq!((file, note), (None, BootNote::NoFileFor(Family::Http)));
+}
+
+#[test]
+fn uboot_gets_its_script_whatever_arm_code_it_sends() {
+    let p = every_key();
+    for (code, want) in [
+        (11, "uboot_arm64"),
+        (22, "uboot_arm64"),
+        (10, "uboot_arm32"),
+    ] {
+        let uboot = client(Some(code), Some("U-Boot.armv8"), false);
+        let (file, note) = select(&uboot, Some(&p), &TFTP);
+        assert_eq!(file, Some(format!("{want}.file")), "code {code}: {note}");
+    }
+    // its second DHCP round for `bootefi` says PXEClient: the UEFI file
+    let efi = client(Some(11), Some("PXEClient:Arch:00011:UNDI:003000"), false);
+    assert_eq!(
+        select(&efi, Some(&p), &TFTP).0.as_deref(),
+        Some("uefi_arm64.file")
+    );
+    let riscv = client(Some(27), Some("U-Boot"), false);
+    assert_eq!(
+        select(&riscv, Some(&p), &TFTP).0.as_deref(),
+        Some("uefi_riscv64.file")
+    );
+}
+
+#[test]
+fn an_http_client_without_option_93_is_known_by_its_vendor_class() {
+    let web = BootParams {
+        http_port: Some(80),
+        ..TFTP
+    };
+    let mut p = every_key();
+    p.boot.http = None;
+    let arm = client(None, Some("HTTPClient:Arch:00019:UNDI:003000"), false);
+    assert_eq!(
+        select(&arm, Some(&p), &web).0.as_deref(),
+        Some("http://10.0.0.1/http_arm64")
+    );
+    p.boot.http_by_arch = Default::default();
+    assert_eq!(
+        select(&arm, Some(&p), &web).0.as_deref(),
+        Some("http://10.0.0.1/uefi_arm64.file")
+    );
+    let odd = client(None, Some("HTTPClient:Arch:x"), false);
+    assert_eq!(select(&odd, Some(&p), &web).0, None);
 }

@@ -155,20 +155,34 @@ pub fn chain(start: &Start<'_>, files: &dyn Files) -> Vec<Link> {
     match (loader(&name), start.ipxe_file) {
         (Loader::Ipxe, Some(next)) => script(start, files, stage, next, 0, &mut out),
         (kind @ (Loader::Pxelinux | Loader::Grub), _) => config(start, files, kind, &mut out),
+        _ if runs_pxe_get(start.family, &out) => config(start, files, Loader::Pxelinux, &mut out),
         _ => {}
     }
     out
 }
 
-fn family_name(f: Family) -> &'static str {
+/// A U-Boot script that runs `pxe get`: U-Boot then reads a PXELINUX
+/// configuration under PXELINUX's names (`pxelinux.cfg/01-<mac>`, the hex
+/// address shortened, `default-<arch>...`, `default`).
+fn runs_pxe_get(family: Family, out: &[Link]) -> bool {
+    matches!(family, Family::UbootArm32 | Family::UbootArm64)
+        && out
+            .last()
+            .and_then(|l| l.found.text())
+            .is_some_and(|t| t.contains("pxe get"))
+}
+
+fn family_name(f: Family) -> String {
     match f {
-        Family::Bios => "BIOS PXE",
-        Family::UefiIa32 => "UEFI IA32 PXE",
-        Family::UefiX64 => "UEFI x64 PXE",
-        Family::UefiArm64 => "UEFI ARM64 PXE",
-        Family::Http => "UEFI HTTP boot",
-        Family::Ipxe => "iPXE",
-        Family::Other => "not network-boot firmware",
+        Family::Http => "UEFI HTTP boot".into(),
+        Family::Ipxe => "iPXE".into(),
+        Family::Other => "not network-boot firmware".into(),
+        Family::UbootArm32 | Family::UbootArm64 | Family::Rpi => f
+            .firmware()
+            .map_or_else(String::new, |a| a.label().to_string()),
+        fam => fam
+            .firmware()
+            .map_or_else(String::new, |a| format!("{} PXE", a.label())),
     }
 }
 
@@ -280,7 +294,9 @@ fn leaf(start: &Start<'_>, files: &dyn Files, stage: &str, arg: &str, out: &mut 
 /// first that exists, then the kernels and initrds in it.
 fn config(start: &Start<'_>, files: &dyn Files, kind: Loader, out: &mut Vec<Link>) {
     let names = config_names(start.mac, start.ip, kind);
+    let uboot = matches!(start.family, Family::UbootArm32 | Family::UbootArm64);
     let (stage, last) = match kind {
+        Loader::Pxelinux if uboot => ("U-Boot's `pxe get` reads", "pxelinux.cfg/default"),
         Loader::Pxelinux => ("PXELINUX reads its configuration", "pxelinux.cfg/default"),
         _ => ("GRUB reads its configuration", "grub.cfg"),
     };

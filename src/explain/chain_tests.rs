@@ -250,3 +250,29 @@ fn every_kind_of_found_serializes_to_json() {
         serde_json::json!({"kind": "elsewhere", "why": "w"})
     );
 }
+
+#[test]
+fn a_uboot_script_that_runs_pxe_get_reads_the_macs_configuration() {
+    let files = Fake::default()
+        .rendered("boot.scr.uimg", "'V\u{0}header pxe get; pxe boot\n")
+        .rendered(
+            "pxelinux.cfg/01-52-54-00-10-00-01",
+            "default l\nlabel l\n  kernel boards/Image\n",
+        );
+    let got = summary(&chain(
+        &start(Family::UbootArm64, "boot.scr.uimg", None),
+        &files,
+    ));
+    assert_eq!(got.len(), 3, "{got:#?}");
+    assert!(
+        got[1].contains("pxelinux.cfg/01-52-54-00-10-00-01"),
+        "{got:#?}"
+    );
+    assert!(got[2].contains("boards/Image"), "{got:#?}");
+    let plain = Fake::default().rendered("boot.scr.uimg", "echo hi\n");
+    let got = summary(&chain(
+        &start(Family::UbootArm64, "boot.scr.uimg", None),
+        &plain,
+    ));
+    assert_eq!(got.len(), 1, "{got:#?}");
+}

@@ -73,12 +73,9 @@ pub(super) fn fetches(line: &str) -> Option<(&'static str, &str)> {
 
 /// `${platform}` and `${buildarch}` as this client's iPXE sets them.
 pub(super) fn ipxe_vars(text: &str, family: Family) -> String {
-    let (platform, arch) = match family {
-        Family::Bios => ("pcbios", "i386"),
-        Family::UefiIa32 => ("efi", "i386"),
-        Family::UefiArm64 => ("efi", "arm64"),
-        _ => ("efi", "x86_64"),
-    };
+    let (platform, arch) = family
+        .firmware()
+        .map_or(("efi", "x86_64"), crate::arch::Family::ipxe_vars);
     text.replace("${platform}", platform)
         .replace("${buildarch}", arch)
 }

@@ -1,28 +1,14 @@
-//! Client architecture names used in profiles and their option 93 codes
-//! (IANA "Processor Architecture Types"). Codes 7 and 9 are both x64 UEFI in
-//! practice (many firmwares send 9), so they are one architecture here.
+//! Client architecture names used in profiles (`match: arch:`) and their
+//! option 93 codes, read from the one table in [`crate::arch`]. Codes 7 and 9
+//! are both x64 UEFI in practice (many firmwares send 9), so they are one
+//! architecture here.
 
-/// Names a profile may use in `match: arch:`, with the codes each stands for.
-pub const ARCH_NAMES: &[(&str, &[u16])] = &[
-    ("bios", &[0]),
-    ("uefi-ia32", &[6]),
-    ("uefi-x64", &[7, 9]),
-    ("uefi-arm32", &[10]),
-    ("uefi-arm64", &[11]),
-    ("http-ia32", &[15]),
-    ("http-x64", &[16]),
-    ("http-arm32", &[18]),
-    ("http-arm64", &[19]),
-    ("http-bios", &[20]),
-    ("uboot-arm32", &[21]),
-    ("uboot-arm64", &[22]),
-    ("uefi-riscv32", &[25]),
-    ("http-riscv32", &[26]),
-    ("uefi-riscv64", &[27]),
-    ("http-riscv64", &[28]),
-    ("uefi-loongarch64", &[39]),
-    ("rpi", &[41]),
-];
+use crate::arch::TABLE;
+
+/// The name profiles use for `code` (`uefi-arm64`), from [`crate::arch`].
+pub fn name_of(code: u16) -> Option<&'static str> {
+    crate::arch::lookup(code).map(|a| a.name)
+}
 
 /// The code matching uses for `code`: 9 and 7 are the same (x64 UEFI).
 pub fn canonical(code: u16) -> u16 {
@@ -37,19 +23,23 @@ pub fn canonical(code: u16) -> u16 {
 /// `None` for an unknown name.
 pub fn codes_for_name(name: &str) -> Option<Vec<u16>> {
     let wanted = name.trim().to_ascii_lowercase().replace('_', "-");
-    ARCH_NAMES
+    let mut out: Vec<u16> = TABLE
         .iter()
-        .find(|(n, _)| *n == wanted)
-        .map(|(_, codes)| {
-            let mut out: Vec<u16> = codes.iter().map(|c| canonical(*c)).collect();
-            out.dedup();
-            out
-        })
+        .filter(|a| a.name == wanted)
+        .map(|a| canonical(a.code))
+        .collect();
+    out.dedup();
+    (!out.is_empty()).then_some(out)
 }
 
 /// All known names, for error messages.
 pub fn known_names() -> String {
-    let names: Vec<&str> = ARCH_NAMES.iter().map(|(n, _)| *n).collect();
+    let mut names: Vec<&str> = Vec::new();
+    for a in &TABLE {
+        if !names.contains(&a.name) {
+            names.push(a.name);
+        }
+    }
     names.join(", ")
 }
 
@@ -69,5 +59,9 @@ mod tests {
         assert_eq!(codes_for_name("uefi-x65"), None);
         assert_eq!(codes_for_name("bios"), Some(vec![0]));
         assert!(known_names().contains("uefi-arm64"));
+        assert_eq!(codes_for_name("uboot_arm64"), Some(vec![22]));
+        assert_eq!(codes_for_name("http-loongarch64"), Some(vec![40]));
+        assert_eq!(name_of(9), Some("uefi-x64"));
+        assert_eq!(known_names().matches("uefi-x64").count(), 1);
     }
 }

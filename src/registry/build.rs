@@ -204,34 +204,37 @@ impl Cx<'_> {
     }
 
     fn boot(&mut self, b: &WireBoot, built: &mut Built) -> BootFiles {
-        let mut field = |cx: &mut Self, key: &'static str, v: &Option<String>| {
-            let v = v.as_deref()?;
-            let at = [Seg::Key("boot"), Seg::Key(key)];
-            let lower = v.trim().to_ascii_lowercase();
-            let http = lower.starts_with("http://") || lower.starts_with("https://");
-            if http || (key != "http" && lower.starts_with("tftp://")) {
-                return Some(v.trim().to_string());
+        let mut files = BootFiles::default();
+        for (key, value) in b.entries() {
+            let Some(v) = value.as_deref() else { continue };
+            let built_value = self.boot_file(key, v, built);
+            if let Some(slot) = files.slot(key) {
+                *slot = built_value;
             }
-            if key == "http" {
-                cx.err(
-                    &at,
-                    format!("`http` must be an http:// or https:// URL, not {v:?}"),
-                );
-                return None;
-            }
-            let path = cx.safe_path(&at, v, "boot file")?;
-            built.boot_files.push((path.clone(), cx.loc(&at)));
-            Some(path)
-        };
-        BootFiles {
-            bios: field(self, "bios", &b.bios),
-            uefi_ia32: field(self, "uefi_ia32", &b.uefi_ia32),
-            uefi_x64: field(self, "uefi_x64", &b.uefi_x64),
-            uefi_arm64: field(self, "uefi_arm64", &b.uefi_arm64),
-            http: field(self, "http", &b.http),
-            ipxe: field(self, "ipxe", &b.ipxe),
-            other: field(self, "other", &b.other),
         }
+        files
+    }
+
+    /// One `boot:` value: a URL kept as written (`http` and `http_<arch>`
+    /// keys must be http:// or https:// URLs), else a file inside the root.
+    fn boot_file(&mut self, key: &'static str, v: &str, built: &mut Built) -> Option<String> {
+        let at = [Seg::Key("boot"), Seg::Key(key)];
+        let lower = v.trim().to_ascii_lowercase();
+        let http = lower.starts_with("http://") || lower.starts_with("https://");
+        let http_key = key == "http" || key.starts_with("http_");
+        if http || (!http_key && lower.starts_with("tftp://")) {
+            return Some(v.trim().to_string());
+        }
+        if http_key {
+            self.err(
+                &at,
+                format!("`{key}` must be an http:// or https:// URL, not {v:?}"),
+            );
+            return None;
+        }
+        let path = self.safe_path(&at, v, "boot file")?;
+        built.boot_files.push((path.clone(), self.loc(&at)));
+        Some(path)
     }
 
     /// A relative path that stays inside its root, without a leading `/`.

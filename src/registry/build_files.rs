@@ -30,6 +30,9 @@ impl Cx<'_> {
             let Some((body_template, body_loc)) = self.body(w, pattern, wf, built) else {
                 continue;
             };
+            let Some(uboot_script) = self.format(pattern, &clean, wf) else {
+                continue;
+            };
             let literal = (!clean.contains("{{") && !clean.contains("{%")).then(|| clean.clone());
             if let Some(l) = &literal {
                 built.literal_files.insert(l.clone());
@@ -39,10 +42,29 @@ impl Cx<'_> {
                 literal,
                 path_template,
                 body_template,
+                uboot_script,
             });
             locs.push((key_loc, body_loc));
         }
         (rules, locs)
+    }
+
+    /// `format:`: true for a U-Boot script image, `None` (reported) for an
+    /// unknown format.
+    fn format(&mut self, pattern: &str, clean: &str, wf: &WireFile) -> Option<bool> {
+        match wf.format.as_deref().map(str::trim) {
+            None => Some(crate::uimage::is_script_name(clean)),
+            Some("text") => Some(false),
+            Some("uboot-script") => Some(true),
+            Some(other) => {
+                let at = [Seg::Key("files"), Seg::Key(pattern), Seg::Key("format")];
+                self.err(
+                    &at,
+                    format!("unknown format `{other}`: use `text` or `uboot-script`"),
+                );
+                None
+            }
+        }
     }
 
     /// Registers the body template; returns its name and where its line 1 is

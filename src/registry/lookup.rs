@@ -11,7 +11,7 @@ use crate::boot::{ClientId, ClientProfile, ProfileLookup};
 use crate::mac::MacAddr;
 
 use super::matcher::Asked;
-use super::model::{Entry, Loc, MacCrit, Profile};
+use super::model::{Entry, FileRule, Loc, MacCrit, Profile};
 use super::template::{ClientFacts, Context, RenderError, Templates};
 
 /// Every profile, ready to answer; built by [`super::check`] and never changed.
@@ -153,14 +153,13 @@ impl Registry {
                 };
                 if hit {
                     let body = self.templates.render(&rule.body_template, &ctx);
-                    return Some(
-                        body.map(String::into_bytes)
-                            .map_err(|(_, detail)| RenderError {
-                                profile: profile.name.clone(),
-                                file: rule.pattern.clone(),
-                                detail,
-                            }),
-                    );
+                    return Some(body.map(|text| wrap(rule, client, wanted, text)).map_err(
+                        |(_, detail)| RenderError {
+                            profile: profile.name.clone(),
+                            file: rule.pattern.clone(),
+                            detail,
+                        },
+                    ));
                 }
             }
         }
@@ -280,4 +279,17 @@ impl ProfileLookup for Registry {
             })
             .collect()
     }
+}
+
+/// A rendered file's bytes: a U-Boot script image when the rule says so.
+fn wrap(rule: &FileRule, client: &ClientFacts, path: &str, text: String) -> Vec<u8> {
+    if !rule.uboot_script {
+        return text.into_bytes();
+    }
+    let family = client
+        .arch
+        .and_then(crate::arch::lookup)
+        .and_then(|a| a.family);
+    let name = path.rsplit('/').next().unwrap_or(path);
+    crate::uimage::script_image(name, text.as_bytes(), crate::uimage::ImageArch::of(family))
 }

@@ -8,7 +8,6 @@ use std::fmt;
 use crate::boot::ClientId;
 use crate::mac::MacAddr;
 
-use super::arch::ARCH_NAMES;
 use super::model::{Criteria, MacCrit};
 use super::pattern::{Glob, MacPrefix};
 
@@ -124,12 +123,8 @@ impl Criteria {
 
 /// `7 (uefi-x64)`: an option 93 code with the name profiles use for it.
 pub fn arch_name(code: u16) -> String {
-    let canonical = super::arch::canonical(code);
-    match ARCH_NAMES
-        .iter()
-        .find(|(_, codes)| codes.contains(&canonical))
-    {
-        Some((name, _)) => format!("{code} ({name})"),
+    match super::arch::name_of(code) {
+        Some(name) => format!("{code} ({name})"),
         None => code.to_string(),
     }
 }

@@ -215,6 +215,8 @@ pub struct FileRule {
     pub path_template: String,
     /// Name of the body template in the registry's template set.
     pub body_template: String,
+    /// Served as a U-Boot script image (`crate::uimage`), not as text.
+    pub uboot_script: bool,
 }
 
 /// A TFTP path prefix rewrite.

@@ -162,18 +162,101 @@ pub struct WireBoot {
     /// UEFI x64 (arch 7 and 9).
     #[serde(default)]
     pub uefi_x64: Option<String>,
+    /// UEFI ARM32 (arch 10).
+    #[serde(default)]
+    pub uefi_arm32: Option<String>,
     /// UEFI ARM64 (arch 11).
     #[serde(default)]
     pub uefi_arm64: Option<String>,
-    /// UEFI HTTP boot: a URL.
+    /// UEFI RISC-V 32 (arch 25).
+    #[serde(default)]
+    pub uefi_riscv32: Option<String>,
+    /// UEFI RISC-V 64 (arch 27).
+    #[serde(default)]
+    pub uefi_riscv64: Option<String>,
+    /// UEFI LoongArch64 (arch 39).
+    #[serde(default)]
+    pub uefi_loongarch64: Option<String>,
+    /// U-Boot ARM32 (arch 21, or U-Boot's vendor class with an ARM32 code).
+    #[serde(default)]
+    pub uboot_arm32: Option<String>,
+    /// U-Boot ARM64 (arch 22, or U-Boot's vendor class with an ARM64 code).
+    #[serde(default)]
+    pub uboot_arm64: Option<String>,
+    /// Raspberry Pi network boot (arch 41).
+    #[serde(default)]
+    pub rpi: Option<String>,
+    /// HTTP boot, any architecture: a URL.
     #[serde(default)]
     pub http: Option<String>,
+    /// HTTP boot of the `bios` codes: a URL (before `http`).
+    #[serde(default)]
+    pub http_bios: Option<String>,
+    /// HTTP boot of the `ia32` codes: a URL (before `http`).
+    #[serde(default)]
+    pub http_ia32: Option<String>,
+    /// HTTP boot of the `x64` codes: a URL (before `http`).
+    #[serde(default)]
+    pub http_x64: Option<String>,
+    /// HTTP boot of the `arm32` codes: a URL (before `http`).
+    #[serde(default)]
+    pub http_arm32: Option<String>,
+    /// HTTP boot of the `arm64` codes: a URL (before `http`).
+    #[serde(default)]
+    pub http_arm64: Option<String>,
+    /// HTTP boot of the `riscv32` codes: a URL (before `http`).
+    #[serde(default)]
+    pub http_riscv32: Option<String>,
+    /// HTTP boot of the `riscv64` codes: a URL (before `http`).
+    #[serde(default)]
+    pub http_riscv64: Option<String>,
+    /// HTTP boot of the `loongarch64` codes: a URL (before `http`).
+    #[serde(default)]
+    pub http_loongarch64: Option<String>,
+    /// HTTP boot of the `uboot_arm32` codes: a URL (before `http`).
+    #[serde(default)]
+    pub http_uboot_arm32: Option<String>,
+    /// HTTP boot of the `uboot_arm64` codes: a URL (before `http`).
+    #[serde(default)]
+    pub http_uboot_arm64: Option<String>,
     /// For clients that already run iPXE: a script name or URL.
     #[serde(default)]
     pub ipxe: Option<String>,
     /// For clients that are not network-boot firmware (routers, appliances).
     #[serde(default)]
     pub other: Option<String>,
+}
+
+impl WireBoot {
+    /// Every key with its value, in the order of `BootFiles::KEYS`.
+    pub fn entries(&self) -> [(&'static str, &Option<String>); 24] {
+        [
+            ("bios", &self.bios),
+            ("uefi_ia32", &self.uefi_ia32),
+            ("uefi_x64", &self.uefi_x64),
+            ("uefi_arm32", &self.uefi_arm32),
+            ("uefi_arm64", &self.uefi_arm64),
+            ("uefi_riscv32", &self.uefi_riscv32),
+            ("uefi_riscv64", &self.uefi_riscv64),
+            ("uefi_loongarch64", &self.uefi_loongarch64),
+            ("uboot_arm32", &self.uboot_arm32),
+            ("uboot_arm64", &self.uboot_arm64),
+            ("rpi", &self.rpi),
+            ("http", &self.http),
+            ("http_bios", &self.http_bios),
+            ("http_ia32", &self.http_ia32),
+            ("http_x64", &self.http_x64),
+            ("http_arm32", &self.http_arm32),
+            ("http_arm64", &self.http_arm64),
+            ("http_riscv32", &self.http_riscv32),
+            ("http_riscv64", &self.http_riscv64),
+            ("http_loongarch64", &self.http_loongarch64),
+            ("http_uboot_arm32", &self.http_uboot_arm32),
+            ("http_uboot_arm64", &self.http_uboot_arm64),
+            ("ipxe", &self.ipxe),
+            ("other", &self.other),
+        ]
+    }
 }
 
 /// A typed DHCP option value: exactly one of these keys (checked in `options`).
@@ -213,6 +296,11 @@ pub struct WireFile {
     /// The template text inline.
     #[serde(default)]
     pub content: Option<String>,
+    /// `text`, or `uboot-script`: the rendered text wrapped in U-Boot's
+    /// legacy image header (`mkimage -T script`). Default: `uboot-script`
+    /// for names ending `.scr.uimg` or `.scr`, else `text`.
+    #[serde(default)]
+    pub format: Option<String>,
 }
 
 /// A path-prefix rewrite.

@@ -69,19 +69,7 @@ impl ProfileLookup for Layered {
 }
 
 fn fill(boot: &mut BootFiles, defaults: &BootFiles) {
-    let pairs = [
-        (&mut boot.bios, &defaults.bios),
-        (&mut boot.uefi_ia32, &defaults.uefi_ia32),
-        (&mut boot.uefi_x64, &defaults.uefi_x64),
-        (&mut boot.uefi_arm64, &defaults.uefi_arm64),
-        (&mut boot.http, &defaults.http),
-        (&mut boot.ipxe, &defaults.ipxe),
-    ];
-    for (slot, default) in pairs {
-        if slot.is_none() {
-            slot.clone_from(default);
-        }
-    }
+    boot.fill_from(defaults);
 }
 
 /// The default boot files and what decides the UEFI x64 one.

@@ -328,7 +328,7 @@ fn default_boot_files(args: &ServeOptions, file: &FileConfig, root: &Path) -> Bo
         .clone()
         .or_else(|| file.boot.ipxe.clone())
         .or_else(|| first_present(&["boot.ipxe", "autoexec.ipxe"]));
-    BootFiles {
+    let mut files = BootFiles {
         bios,
         uefi_ia32: file.boot.uefi_ia32.clone(),
         uefi_x64: args
@@ -343,9 +343,42 @@ fn default_boot_files(args: &ServeOptions, file: &FileConfig, root: &Path) -> Bo
             .or_else(|| first_present(&["ipxe-arm64.efi", "bootaa64.efi", "grubaa64.efi"])),
         http: file.boot.http.clone(),
         ipxe,
-        other: None,
+        ..Default::default()
+    };
+    for (key, value) in file.boot.entries() {
+        match files.slot(key) {
+            Some(slot) if slot.is_none() => slot.clone_from(value),
+            _ => {}
+        }
     }
+    for (key, names) in STANDARD_NAMES {
+        match files.slot(key) {
+            Some(slot) if slot.is_none() && names.is_empty() => *slot = Some(UBOOT_SCRIPT.into()),
+            Some(slot) if slot.is_none() => *slot = first_present(names),
+            _ => {}
+        }
+    }
+    files
 }
+
+/// The usual names of the other families' loaders, first present wins
+/// (UEFI's removable-media names, then GRUB's); U-Boot's `boot.scr.uimg`
+/// is the name its distro boot asks for whatever the offer says, so it is
+/// given even when the root has none (a profile may render it per client).
+const STANDARD_NAMES: [(&str, &[&str]); 6] = [
+    ("uefi_arm32", &["bootarm.efi", "grubarm.efi"]),
+    ("uefi_riscv32", &["bootriscv32.efi"]),
+    ("uefi_riscv64", &["bootriscv64.efi", "grubriscv64.efi"]),
+    (
+        "uefi_loongarch64",
+        &["bootloongarch64.efi", "grubloongarch64.efi"],
+    ),
+    ("uboot_arm32", &[]),
+    ("uboot_arm64", &[]),
+];
+
+/// U-Boot's distro boot script name (`boot_script_dhcp`).
+pub const UBOOT_SCRIPT: &str = "boot.scr.uimg";
 
 #[cfg(test)]
 mod tests;

@@ -191,6 +191,31 @@ fn boot_files(args: &ServeOptions, file: &FileConfig, root: &Path, out: &mut Vec
             out.push(format!("{place}: {problem}"));
         }
     }
+    let flagged = [
+        "bios",
+        "uefi_x64",
+        "uefi_ia32",
+        "uefi_arm64",
+        "ipxe",
+        "http",
+    ];
+    for (key, value) in b.entries() {
+        let Some(value) = value.as_ref().filter(|_| !flagged.contains(&key)) else {
+            continue;
+        };
+        let problem = if key.starts_with("http_") {
+            (!is_url(value)).then(|| {
+                format!(
+                    "{value:?} is not a URL: HTTP boot clients need http://HOST/PATH (or https://)"
+                )
+            })
+        } else {
+            boot_file_problem(value, root)
+        };
+        if let Some(problem) = problem {
+            out.push(format!("{}: {problem}", file.place(&["boot", key])));
+        }
+    }
     if let Some(url) = &b.http {
         if !is_url(url) {
             out.push(format!(

@@ -114,3 +114,20 @@ fn http_listen_entries_are_checked_at_their_line() {
         Vec::<String>::new()
     );
 }
+
+#[test]
+fn every_family_key_is_checked_at_its_line() {
+    let text = "root: root\nprofiles: root\ndhcp:\n  range: 10.0.0.10-10.0.0.20\nboot:\n  bios: undionly.kpxe\n  uefi_riscv64: riscv/grubriscv64.efi\n  uboot_arm64: undionly.kpxe\n  http_arm64: grubaa64.efi\n";
+    let p = problems(text);
+    assert_eq!(p.len(), 2, "{p:#?}");
+    assert!(
+        p[0].contains(
+            "netboot.yaml:7:17: boot.uefi_riscv64: boot file riscv/grubriscv64.efi is not in"
+        ),
+        "{p:#?}"
+    );
+    assert!(
+        p[1].contains("netboot.yaml:9:15: boot.http_arm64: \"grubaa64.efi\" is not a URL"),
+        "{p:#?}"
+    );
+}

@@ -8,6 +8,7 @@
 //! (`netboot serve` with no configuration, for the Secure Boot boot). Boots
 //! run one at a time.
 
+pub mod arm;
 pub mod dnsmasq;
 pub mod iso;
 pub mod lab;

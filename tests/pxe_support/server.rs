@@ -361,10 +361,15 @@ impl Server {
 
 /// Starts every process of `kind` and waits until each says it is ready.
 pub fn start_server(kind: ServerKind, lab: &Lab, root: &Path) -> Result<Server, String> {
+    start_launches(lab, server_commands(kind, lab, root)?)
+}
+
+/// Starts each launch in turn and waits until each says it is ready.
+pub fn start_launches(lab: &Lab, launches: Vec<Launch>) -> Result<Server, String> {
     let mut server = Server {
         processes: Vec::new(),
     };
-    for launch in server_commands(kind, lab, root)? {
+    for launch in launches {
         let log = lab.path(&format!("{}.log", launch.name));
         let mut process = Guarded::spawn(launch.name, launch.command, &log)?;
         process.wait_for_log(launch.ready, READY_TIMEOUT)?;

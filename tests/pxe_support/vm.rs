@@ -121,6 +121,43 @@ impl Vm {
         Ok(Vm { process, serial })
     }
 
+    /// Starts `qemu-system-aarch64 -machine virt` (TCG) on the lab's tap
+    /// with virtio-net and no option ROM: U-Boot as the firmware
+    /// (`-bios`, its own MAC), or AAVMF from a copy of its variables (MAC
+    /// [`VM_MAC`]). See tests/pxe_support/arm.rs.
+    #[allow(dead_code)] // tests/pxe_boot_arm.rs
+    pub fn start_arm64(
+        lab: &Lab,
+        name: &str,
+        firmware: &[String],
+        mac: bool,
+    ) -> Result<Self, String> {
+        let serial = lab.path(&format!("serial-{name}.log"));
+        let nic = match mac {
+            true => format!("virtio-net-pci,netdev=n0,mac={VM_MAC},romfile="),
+            false => "virtio-net-pci,netdev=n0,romfile=".to_string(),
+        };
+        let mut cmd = lab.ns.command("qemu-system-aarch64");
+        cmd.args(["-accel", "tcg", "-machine", "virt", "-cpu", "cortex-a57"])
+            .args([
+                "-m",
+                "1024",
+                "-display",
+                "none",
+                "-monitor",
+                "none",
+                "-no-reboot",
+            ])
+            .arg("-serial")
+            .arg(format!("file:{}", serial.display()))
+            .arg("-netdev")
+            .arg(format!("tap,id=n0,ifname={TAP},script=no,downscript=no"))
+            .args(["-device", &nic])
+            .args(firmware);
+        let process = Guarded::spawn("qemu", cmd, &lab.path(&format!("qemu-{name}.log")))?;
+        Ok(Vm { process, serial })
+    }
+
     /// The serial console's text so far.
     pub fn serial(&self) -> String {
         read_lossy(&self.serial)

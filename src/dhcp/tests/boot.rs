@@ -96,12 +96,12 @@ fn pxe_options_per_arch_ipxe_and_http() {
         offer.fname_str().unwrap().unwrap(),
         "http://10.231.0.1/boot.ipxe"
     );
-    // an arch without a file: address only, with the reason
-    let d = lab.send(&pxe_discover(mac(4), 10, "PXEClient:Arch:00010"));
+    // an arch without a family: address only, with the reason
+    let d = lab.send(&pxe_discover(mac(4), 2, "PXEClient:Arch:00002"));
     assert!(matches!(
         d.reason,
         Reason::Offer {
-            boot: BootNote::UnsupportedArch(10),
+            boot: BootNote::UnsupportedArch(2),
             ..
         }
     ));

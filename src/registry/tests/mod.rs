@@ -284,6 +284,7 @@ fn empty_registry_matches_nothing() {
 
 mod errors;
 mod fuzz;
+mod uboot;
 
 #[test]
 fn keep_versions_goes_with_the_profiles_upload_dir() {

@@ -400,3 +400,28 @@ fn leases_url_from_the_flag_over_the_file_and_only_postgres() {
         "{err}"
     );
 }
+
+#[test]
+fn every_family_gets_the_file_or_its_usual_name() {
+    let root = tempfile::tempdir().unwrap();
+    for f in ["grubaa64.efi", "bootriscv64.efi", "grubriscv64.efi"] {
+        std::fs::write(root.path().join(f), b"x").unwrap();
+    }
+    let file = FileConfig::parse(
+        Path::new("n.yaml"),
+        "boot:\n  uefi_loongarch64: loong.efi\n  http_x64: http://10.0.0.1/x.efi\n",
+    )
+    .unwrap();
+    let files = default_boot_files(&ServeOptions::default(), &file, root.path());
+    assert_eq!(files.uefi_arm64.as_deref(), Some("grubaa64.efi"));
+    assert_eq!(files.uefi_riscv64.as_deref(), Some("bootriscv64.efi"));
+    assert_eq!(files.uefi_loongarch64.as_deref(), Some("loong.efi"));
+    assert_eq!(files.uefi_arm32, None, "only names the root has");
+    assert_eq!(files.uboot_arm64.as_deref(), Some("boot.scr.uimg"));
+    assert_eq!(files.uboot_arm32.as_deref(), Some("boot.scr.uimg"));
+    assert_eq!(
+        files.http_by_arch.http_x64.as_deref(),
+        Some("http://10.0.0.1/x.efi")
+    );
+    assert_eq!(files.rpi, None);
+}
