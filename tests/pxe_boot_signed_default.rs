@@ -97,6 +97,13 @@ fn case_3_ovmf_pxe_gets_the_signed_shim_then_grub_then_netboots_grub_menu() {
         "the log says the default and why:\n{}",
         tail(&outcome.log, 60)
     );
+    assert!(
+        outcome.log.contains(
+            "UEFI x64 shimx64.efi for PXE: the signed shim in the root (from boot-images/fill.sh)"
+        ),
+        "the start-up summary says the default and why:\n{}",
+        tail(&outcome.log, 60)
+    );
     if let Some(wire) = &outcome.wire {
         offered_only(wire, "shimx64.efi");
         requested_in_order(

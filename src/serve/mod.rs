@@ -318,8 +318,11 @@ fn uefi_arm64_summary(plan: &ServePlan, shown: String) -> String {
     let root = plan.tftp.root.root.clone();
     let defaults = lookup::Defaults::from_plan(plan, crate::catalogue::live::empty(root));
     let pxe = defaults.uefi_arm64_pxe();
-    match pxe.why {
-        Why::RootChain => format!("{} ({})", pxe.file.as_deref().unwrap_or(""), pxe.reason()),
+    match (&pxe.why, &pxe.file) {
+        (Why::RootChain, Some(file)) if *file != shown => {
+            format!("{file} for PXE: {}; {shown} for HTTP boot", pxe.reason())
+        }
+        (Why::RootChain, Some(file)) => format!("{file} for PXE: {}", pxe.reason()),
         _ => shown,
     }
 }
