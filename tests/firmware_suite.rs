@@ -10,8 +10,10 @@
 //! shipped example profiles for the signed chain); dnsmasq is configured by
 //! hand as its users must (tests/pxe_support/dnsmasq.rs, signed.rs).
 //!
-//! Cases 8-10 (AAVMF ARM64 UEFI, U-Boot arm64, OVMF PXE over IPv6) belong to
-//! other pieces of the issue: add them to [`CASES`] as one more `Case` each.
+//! Cases 8-10 (AAVMF ARM64 UEFI with GRUB from grub-mknetdir, U-Boot arm64,
+//! OVMF PXE over IPv6) belong to other pieces of the issue: add them to
+//! [`CASES`] as one more `Case` each. Rows 8s and 8s+ are ARM64 through
+//! fill.sh's signed shim and GRUB, without and with Secure Boot.
 
 #[allow(dead_code)] // the other boots' helpers are not used here
 mod pxe_support;
@@ -83,8 +85,18 @@ const CASES: &[Case] = &[
         what: "OVMF UEFI HTTP boot -> iPXE over HTTP",
         run: case_7,
     },
-    // 8: AAVMF ARM64 UEFI -> GRUB arm64; 9: U-Boot arm64; 10: OVMF PXE over
-    // IPv6 -- added by the branches that bring them.
+    Case {
+        number: "8s",
+        what: "AAVMF PXE -> signed shimaa64 -> GRUB arm64 menu",
+        run: |s| signed_case(signed::Case::Arm64GrubMenu, s),
+    },
+    Case {
+        number: "8s+",
+        what: "the same, Secure Boot on (AAVMF with Microsoft's keys)",
+        run: |s| signed_case(signed::Case::Arm64GrubMenuSecure, s),
+    },
+    // 8: AAVMF ARM64 UEFI -> GRUB arm64 (grub-mknetdir); 9: U-Boot arm64;
+    // 10: OVMF PXE over IPv6 -- added by the branches that bring them.
 ];
 
 #[test]

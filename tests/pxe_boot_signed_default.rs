@@ -174,3 +174,48 @@ fn case_6_negative_control_unsigned_ipxe_from_a_profile_is_fetched_and_refused()
     }
     println!("{IPXE_CHAIN_MAC}: ipxe.efi fetched, refused by the firmware");
 }
+
+/// The wire's boot files offered to `arch` requests (not iPXE).
+fn offered_to(wire: &Wire, arch: u16) -> Vec<String> {
+    wire.requests()
+        .filter(|d| d.arch() == Some(arch) && !d.is_ipxe())
+        .flat_map(|d| wire.replies_to(d.xid).map(|r| r.boot_file().to_string()))
+        .collect()
+}
+
+#[test]
+fn arm64_aavmf_pxe_gets_the_signed_shim_then_grub_then_netboots_grub_menu() {
+    let Some(outcome) = netboot(Case::Arm64GrubMenu) else {
+        return;
+    };
+    if let Some(wire) = &outcome.wire {
+        let offered = offered_to(wire, 11);
+        assert!(
+            !offered.is_empty() && offered.iter().all(|f| f == "shimaa64.efi"),
+            "AAVMF was offered {offered:?}:\n{}",
+            wire.summary()
+        );
+        requested_in_order(
+            wire,
+            &[
+                "shimaa64.efi",
+                "grubaa64.efi",
+                "debian-installer/arm64/grub/grub.cfg",
+            ],
+        );
+    }
+}
+
+#[test]
+fn arm64_with_secure_boot_on_runs_grub_locked_down() {
+    let Some(outcome) = netboot(Case::Arm64GrubMenuSecure) else {
+        return;
+    };
+    assert!(
+        outcome
+            .serial
+            .contains("netboot: Secure Boot is on: only signed entries are shown"),
+        "{}",
+        tail(&outcome.serial, 40)
+    );
+}

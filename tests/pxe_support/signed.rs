@@ -31,6 +31,9 @@ pub const GRUB_MARKER: &str = "GRUB read the";
 pub const INIT_LINE: &str = "Run /init as init process";
 /// The kernel's line when the firmware booted it with Secure Boot on.
 pub const SECURE_BOOT_LINE: &str = "Secure boot enabled";
+/// GRUB's menu from netboot says this when GRUB runs locked down (the
+/// hand-written one for dnsmasq too).
+pub const LOCKDOWN_LINE: &str = "Secure Boot is on";
 /// OVMF's words when Secure Boot refuses an image.
 pub const REFUSED_LINE: &str = "Access Denied";
 
@@ -39,6 +42,8 @@ const INSTALLER: &str = super::iso::INSTALLER;
 /// Where the installer's netboot GRUB (fill.sh's `grubx64.efi` when it
 /// comes from debian-installer-12-netboot-amd64) reads its menu.
 const DI_GRUB_CFG: &str = "debian-installer/amd64/grub/grub.cfg";
+/// The same for ARM64 (fill.sh's `grubaa64.efi`).
+const DI_ARM64_GRUB_CFG: &str = "debian-installer/arm64/grub/grub.cfg";
 /// The same for the GRUB of grub-efi-amd64-signed (`grubnetx64.efi.signed`).
 const PKG_GRUB_CFG: &str = "grub/grub.cfg";
 
@@ -61,6 +66,10 @@ pub enum Case {
     InstallerSecure,
     /// 6's negative control: `ipxe.efi` given by a profile, Secure Boot on.
     UnsignedRefused,
+    /// AAVMF PXE (arch 11) → `shimaa64.efi` → `grubaa64.efi` → its menu.
+    Arm64GrubMenu,
+    /// The same with Secure Boot on (AAVMF with Microsoft's keys).
+    Arm64GrubMenuSecure,
 }
 
 impl Case {
@@ -70,16 +79,26 @@ impl Case {
             Case::Installer => "signed-installer",
             Case::InstallerSecure => "signed-installer-secure-boot",
             Case::UnsignedRefused => "unsigned-ipxe-refused",
+            Case::Arm64GrubMenu => "arm64-signed-grub-menu",
+            Case::Arm64GrubMenuSecure => "arm64-signed-grub-menu-secure-boot",
         }
     }
 
     fn secure(self) -> bool {
-        matches!(self, Case::InstallerSecure | Case::UnsignedRefused)
+        matches!(
+            self,
+            Case::InstallerSecure | Case::UnsignedRefused | Case::Arm64GrubMenuSecure
+        )
+    }
+
+    fn arm64(self) -> bool {
+        matches!(self, Case::Arm64GrubMenu | Case::Arm64GrubMenuSecure)
     }
 
     fn markers(self) -> &'static [&'static str] {
         match self {
-            Case::GrubMenu => &[GRUB_MARKER],
+            Case::GrubMenu | Case::Arm64GrubMenu => &[GRUB_MARKER],
+            Case::Arm64GrubMenuSecure => &[LOCKDOWN_LINE, GRUB_MARKER],
             Case::Installer => &[INIT_LINE],
             Case::InstallerSecure => &[SECURE_BOOT_LINE, INIT_LINE],
             Case::UnsignedRefused => &[REFUSED_LINE],
@@ -163,10 +182,12 @@ pub fn boot(case: Case, server: Server) -> Outcome {
         return failed(format!("{name}: {e}"));
     }
     let started = Instant::now();
-    let vm = if case.secure() {
-        Vm::start_secure_boot_as(&lab, 1024, case.mac())
+    let vm = if case.arm64() {
+        Machine::arm64(&lab, case.secure(), case.mac())
+    } else if case.secure() {
+        Vm::start_secure_boot_as(&lab, 1024, case.mac()).map(Machine::X86)
     } else {
-        Vm::start_as(&lab, Firmware::Uefi, 1024, case.mac())
+        Vm::start_as(&lab, Firmware::Uefi, 1024, case.mac()).map(Machine::X86)
     };
     let mut vm = match vm {
         Ok(vm) => vm,
@@ -177,9 +198,7 @@ pub fn boot(case: Case, server: Server) -> Outcome {
     };
     let mut result = Ok(Duration::ZERO);
     for marker in case.markers() {
-        result = vm
-            .wait_for(marker, boot_timeout())
-            .map(|_| started.elapsed());
+        result = vm.wait_for(marker).map(|_| started.elapsed());
         if result.is_err() {
             break;
         }
@@ -226,7 +245,7 @@ fn prepare(case: Case, server: Server, lab: &Lab, root: &Path) -> Result<(), Str
                 }
             }
             let cfg = hand_written_grub_cfg(installer);
-            for path in [DI_GRUB_CFG, PKG_GRUB_CFG] {
+            for path in [DI_GRUB_CFG, DI_ARM64_GRUB_CFG, PKG_GRUB_CFG] {
                 let path = root.join(path);
                 std::fs::create_dir_all(path.parent().unwrap()).map_err(|e| e.to_string())?;
                 std::fs::write(&path, &cfg).map_err(|e| e.to_string())?;
@@ -290,7 +309,9 @@ fn launch(
                 ))
                 .arg("--dhcp-match=set:efi,option:client-arch,7")
                 .arg("--dhcp-match=set:efi,option:client-arch,9")
+                .arg("--dhcp-match=set:arm64,option:client-arch,11")
                 .arg(format!("--dhcp-boot=tag:efi,{file},,{SERVER_IP}"))
+                .arg(format!("--dhcp-boot=tag:arm64,shimaa64.efi,,{SERVER_IP}"))
                 .arg("--enable-tftp")
                 .arg(format!("--tftp-root={}", root.display()));
             Ok((cmd, &["DHCP, ", "TFTP root is"]))
@@ -331,5 +352,94 @@ fn pick_installer(case: Case, server: Server, lab: &Lab, root: &Path) -> Result<
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         ))
+    }
+}
+
+/// AAVMF's code and variables, without and with Secure Boot (Microsoft's
+/// keys enrolled).
+const AAVMF: [(&str, &str); 2] = [
+    (
+        "/usr/share/AAVMF/AAVMF_CODE.fd",
+        "/usr/share/AAVMF/AAVMF_VARS.fd",
+    ),
+    (
+        "/usr/share/AAVMF/AAVMF_CODE.ms.fd",
+        "/usr/share/AAVMF/AAVMF_VARS.ms.fd",
+    ),
+];
+
+/// The VM booting: an x86-64 [`Vm`], or an ARM64 one (qemu-system-aarch64
+/// with AAVMF's own PXE over virtio-net, arch 11).
+enum Machine {
+    X86(Vm),
+    Arm64 { process: Guarded, serial: PathBuf },
+}
+
+impl Machine {
+    fn arm64(lab: &Lab, secure: bool, mac: &str) -> Result<Self, String> {
+        let (code, vars_src) = AAVMF[usize::from(secure)];
+        let vars = lab.path("AAVMF_VARS.fd");
+        std::fs::copy(vars_src, &vars)
+            .map_err(|e| format!("copy {vars_src}: {e} (install qemu-efi-aarch64)"))?;
+        let serial = lab.path("serial-arm64.log");
+        let mut cmd = lab.ns.command("qemu-system-aarch64");
+        cmd.args(["-machine", "virt", "-cpu", "cortex-a57", "-m", "1024"])
+            .args(["-display", "none", "-monitor", "none", "-no-reboot"])
+            .arg("-serial")
+            .arg(format!("file:{}", serial.display()))
+            .arg("-drive")
+            .arg(format!("if=pflash,format=raw,readonly=on,file={code}"))
+            .arg("-drive")
+            .arg(format!("if=pflash,format=raw,file={}", vars.display()))
+            .arg("-netdev")
+            .arg(format!(
+                "tap,id=n0,ifname={},script=no,downscript=no",
+                super::lab::TAP
+            ))
+            .args([
+                "-device",
+                &format!("virtio-net-pci,netdev=n0,mac={mac},romfile="),
+            ]);
+        let process = Guarded::spawn("qemu-arm64", cmd, &lab.path("qemu-arm64.log"))?;
+        Ok(Machine::Arm64 { process, serial })
+    }
+
+    fn wait_for(&mut self, marker: &str) -> Result<(), String> {
+        let (process, serial) = match self {
+            Machine::X86(vm) => return vm.wait_for(marker, boot_timeout()).map(|_| ()),
+            Machine::Arm64 { process, serial } => (process, serial),
+        };
+        let timeout = boot_timeout();
+        let start = Instant::now();
+        loop {
+            if read_lossy(serial).contains(marker) {
+                return Ok(());
+            }
+            if let Some(status) = process.exited() {
+                return Err(format!(
+                    "qemu-system-aarch64 exited ({status}) before {marker:?}"
+                ));
+            }
+            if start.elapsed() >= timeout {
+                return Err(format!(
+                    "no {marker:?} on the serial console within {timeout:?}"
+                ));
+            }
+            std::thread::sleep(super::process::POLL);
+        }
+    }
+
+    fn stop(&mut self) {
+        match self {
+            Machine::X86(vm) => vm.stop(),
+            Machine::Arm64 { process, .. } => process.stop(),
+        }
+    }
+
+    fn serial(&self) -> String {
+        match self {
+            Machine::X86(vm) => vm.serial(),
+            Machine::Arm64 { serial, .. } => read_lossy(serial),
+        }
     }
 }
