@@ -7,11 +7,12 @@
 //! requests), `process` (children stopped by PID on drop), `zero_config`
 //! (`netboot serve` with no configuration, for the Secure Boot boot),
 //! `signed` (boots through fill.sh's signed shim and GRUB, from netboot or
-//! a hand-configured dnsmasq). Boots run one at a time.
+//! a hand-configured dnsmasq) and `machine` (its x86-64 or ARM64 VM). Boots run one at a time.
 
 pub mod dnsmasq;
 pub mod iso;
 pub mod lab;
+pub mod machine;
 pub mod pcap;
 pub mod process;
 pub mod server;

@@ -12,11 +12,12 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use super::lab::{Lab, BRIDGE, RANGE_FIRST, RANGE_LAST, SERVER_IP};
+use super::machine::Machine;
 use super::process::{read_lossy, tail, Guarded};
 use super::server::{empty_dir, CATALOGUE_ISO};
 use super::vm::{Firmware, Vm};
 use super::wire::Wire;
-use super::{boot_timeout, keep_artifacts, Capture};
+use super::{keep_artifacts, Capture};
 
 /// A MAC no example profile names (`ipxe-chain.yaml` claims 52:54:00:*),
 /// so the VM gets the server's defaults.
@@ -257,8 +258,11 @@ fn prepare(case: Case, server: Server, lab: &Lab, root: &Path) -> Result<(), Str
 
 /// The `grub.cfg` a dnsmasq user writes: the installer, or the local disk.
 fn hand_written_grub_cfg(installer: bool) -> String {
-    let mut cfg =
-        format!("set timeout=5\necho 'dnsmasq lab: {GRUB_MARKER} hand-written grub.cfg'\n");
+    let mut cfg = format!(
+        "set timeout=5\nif [ \"$lockdown\" = \"y\" ]; then\n  \
+         echo 'dnsmasq lab: {LOCKDOWN_LINE}'\nfi\n\
+         echo 'dnsmasq lab: {GRUB_MARKER} hand-written grub.cfg'\n"
+    );
     if installer {
         cfg.push_str(&format!(
             "set timeout=0\nmenuentry 'Debian installer' {{\n  linux /debian-installer/amd64/linux {}\n  initrd /debian-installer/amd64/initrd.gz\n}}\n",
@@ -352,94 +356,5 @@ fn pick_installer(case: Case, server: Server, lab: &Lab, root: &Path) -> Result<
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         ))
-    }
-}
-
-/// AAVMF's code and variables, without and with Secure Boot (Microsoft's
-/// keys enrolled).
-const AAVMF: [(&str, &str); 2] = [
-    (
-        "/usr/share/AAVMF/AAVMF_CODE.fd",
-        "/usr/share/AAVMF/AAVMF_VARS.fd",
-    ),
-    (
-        "/usr/share/AAVMF/AAVMF_CODE.ms.fd",
-        "/usr/share/AAVMF/AAVMF_VARS.ms.fd",
-    ),
-];
-
-/// The VM booting: an x86-64 [`Vm`], or an ARM64 one (qemu-system-aarch64
-/// with AAVMF's own PXE over virtio-net, arch 11).
-enum Machine {
-    X86(Vm),
-    Arm64 { process: Guarded, serial: PathBuf },
-}
-
-impl Machine {
-    fn arm64(lab: &Lab, secure: bool, mac: &str) -> Result<Self, String> {
-        let (code, vars_src) = AAVMF[usize::from(secure)];
-        let vars = lab.path("AAVMF_VARS.fd");
-        std::fs::copy(vars_src, &vars)
-            .map_err(|e| format!("copy {vars_src}: {e} (install qemu-efi-aarch64)"))?;
-        let serial = lab.path("serial-arm64.log");
-        let mut cmd = lab.ns.command("qemu-system-aarch64");
-        cmd.args(["-machine", "virt", "-cpu", "cortex-a57", "-m", "1024"])
-            .args(["-display", "none", "-monitor", "none", "-no-reboot"])
-            .arg("-serial")
-            .arg(format!("file:{}", serial.display()))
-            .arg("-drive")
-            .arg(format!("if=pflash,format=raw,readonly=on,file={code}"))
-            .arg("-drive")
-            .arg(format!("if=pflash,format=raw,file={}", vars.display()))
-            .arg("-netdev")
-            .arg(format!(
-                "tap,id=n0,ifname={},script=no,downscript=no",
-                super::lab::TAP
-            ))
-            .args([
-                "-device",
-                &format!("virtio-net-pci,netdev=n0,mac={mac},romfile="),
-            ]);
-        let process = Guarded::spawn("qemu-arm64", cmd, &lab.path("qemu-arm64.log"))?;
-        Ok(Machine::Arm64 { process, serial })
-    }
-
-    fn wait_for(&mut self, marker: &str) -> Result<(), String> {
-        let (process, serial) = match self {
-            Machine::X86(vm) => return vm.wait_for(marker, boot_timeout()).map(|_| ()),
-            Machine::Arm64 { process, serial } => (process, serial),
-        };
-        let timeout = boot_timeout();
-        let start = Instant::now();
-        loop {
-            if read_lossy(serial).contains(marker) {
-                return Ok(());
-            }
-            if let Some(status) = process.exited() {
-                return Err(format!(
-                    "qemu-system-aarch64 exited ({status}) before {marker:?}"
-                ));
-            }
-            if start.elapsed() >= timeout {
-                return Err(format!(
-                    "no {marker:?} on the serial console within {timeout:?}"
-                ));
-            }
-            std::thread::sleep(super::process::POLL);
-        }
-    }
-
-    fn stop(&mut self) {
-        match self {
-            Machine::X86(vm) => vm.stop(),
-            Machine::Arm64 { process, .. } => process.stop(),
-        }
-    }
-
-    fn serial(&self) -> String {
-        match self {
-            Machine::X86(vm) => vm.serial(),
-            Machine::Arm64 { serial, .. } => read_lossy(serial),
-        }
     }
 }
