@@ -23,6 +23,11 @@ PACKAGES=(
     dosfstools mtools
     # the Debian installer's kernel and initrd, booted by iPXE over HTTP
     debian-installer-12-netboot-amd64
+    # Debian's signed shim and GRUB for ARM64, which boot-images/fill.sh
+    # copies (Architecture: all, plain files; amd64's come from the above)
+    debian-installer-12-netboot-arm64
+    # ARM64 UEFI in a VM (AAVMF), booted through that signed chain
+    qemu-system-arm qemu-efi-aarch64
     # ISO images for the image catalogue, laid out and made bootable as
     # Debian makes its own (El Torito BIOS via isolinux, an EFI FAT image)
     xorriso isolinux mtools dosfstools

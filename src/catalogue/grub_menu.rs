@@ -46,6 +46,9 @@ pub fn http_device(base_url: &str) -> Option<String> {
 pub const LOCKDOWN_NOTE: &str = "if [ \"$lockdown\" = \"y\" ]; then\n  \
     echo 'netboot: Secure Boot is on: only signed entries are shown'\nfi\n";
 
+/// Said on the console when GRUB has read the menu netboot wrote.
+pub const MENU_NOTE: &str = "netboot: GRUB read the menu netboot wrote";
+
 /// The GRUB device for our TFTP server, from a base URL `http://IPV4[:PORT]/`.
 pub fn tftp_device(base_url: &str) -> Option<String> {
     let host = base_url.strip_prefix("http://")?.trim_end_matches('/');
@@ -87,6 +90,7 @@ pub fn grub_cfg(catalogue: &Catalogue, ctx: &Context<'_>) -> String {
     choose_device(&mut out, ctx.base_url);
     let items = linux_boots(catalogue);
     set_default(&mut out, &items, ctx.choice);
+    let _ = writeln!(out, "echo '{MENU_NOTE} ({} entries)'", items.len());
     for (i, entry, boot) in items {
         menuentry(&mut out, i, entry, boot, DEVICE, ctx);
     }

@@ -179,3 +179,28 @@ fn ipxe_is_offered_only_when_present_and_not_locked_down() {
         menuentry 'Boot from the local disk' --id local {";
     assert!(s.contains(want), "{s}");
 }
+
+#[test]
+fn an_empty_catalogue_still_gives_a_menu_with_the_local_disk_and_ipxe() {
+    let choice = Choice::default();
+    let ctx = Context {
+        base_url: "http://10.0.0.1/",
+        done_url: None,
+        has_wimboot: false,
+        has_pxelinux: false,
+        ipxe_efi: Some("ipxe.efi"),
+        choice: &choice,
+        extra_args: None,
+    };
+    let s = grub_cfg(&Catalogue::default(), &ctx);
+    assert!(s.contains("set default=local\nset timeout=10\n"), "{s}");
+    assert!(
+        s.contains(&format!("echo '{MENU_NOTE} (0 entries)'")),
+        "{s}"
+    );
+    assert!(s.contains("if [ \"$lockdown\" != \"y\" ]; then\nmenuentry 'iPXE menu (Secure Boot off)' --id ipxe {\n  chainloader $netboot_dev/ipxe.efi\n"), "{s}");
+    assert!(
+        s.ends_with("menuentry 'Boot from the local disk' --id local {\n  exit\n}\n"),
+        "{s}"
+    );
+}

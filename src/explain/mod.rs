@@ -113,6 +113,7 @@ pub fn explain(opts: &ExplainOptions) -> Result<Report, ExplainError> {
         lease: lease_note(&leases, opts.client.mac, server.now),
         profile: crate::registry::explain(&registry, &id),
         fallback: registry.lookup(&id).is_none(),
+        default_note: server.lookup.default_note(&id),
         exchange: steps.iter().map(StepReport::from_step).collect(),
         ipxe: ipxe_steps
             .filter(|_| ipxe_used)
@@ -146,11 +147,7 @@ impl Server {
             Some(_) => crate::catalogue::scan::scan(&root, None),
             None => crate::catalogue::Catalogue::default(),
         };
-        let defaults = Defaults {
-            files: plan.defaults.clone(),
-            uefi_x64_configured: plan.uefi_x64_configured,
-            catalogue: crate::catalogue::live::empty(root),
-        };
+        let defaults = Defaults::from_plan(plan, crate::catalogue::live::empty(root));
         let lookup = Layered::new(registry, &defaults, &catalogue);
         let mut core = Core::new(plan.dhcp.clone());
         core.restore(leases);

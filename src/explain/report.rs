@@ -26,6 +26,9 @@ pub struct Report {
     pub profile: Explanation,
     /// No profile matched: the default boot files of the settings apply.
     pub fallback: bool,
+    /// The UEFI PXE default this client gets and why, when its profile
+    /// names no file for its family.
+    pub default_note: Option<String>,
     /// The DHCP exchange: DISCOVER, then REQUEST.
     pub exchange: Vec<StepReport>,
     /// What iPXE gets when it asks again (when the chain loads iPXE).
@@ -115,6 +118,9 @@ impl fmt::Display for Report {
                 f,
                 "  (no profile: the default boot files of netboot.yaml and the flags apply)"
             )?;
+        }
+        if let Some(note) = &self.default_note {
+            writeln!(f, "  {note}")?;
         }
         writeln!(f, "\n== DHCP")?;
         let mut before: Option<&StepReport> = None;

@@ -1,10 +1,11 @@
 //! The profile lookup `netboot serve` hands the DHCP responder: the current
 //! registry (swapped whole on reload), with the server-wide default boot
-//! files filling what a profile leaves out. An x86-64 UEFI PXE client
-//! whose profile names no boot file gets the catalogue's signed shim when
-//! there is one and no flag or `netboot.yaml` named a UEFI x64 file
-//! (`catalogue::signed_boot`): the path that boots with Secure Boot on or
-//! off. (`self` in option 150 stays 0.0.0.0 here; the DHCP core turns it
+//! files filling what a profile leaves out. A UEFI PXE client (x64 or
+//! ARM64) whose profile names no boot file gets a signed shim when no flag
+//! or `netboot.yaml` named a file for it: the root's (`fill.sh`), else, on
+//! x64, the catalogue's (`catalogue::signed_boot`): the path that boots
+//! with Secure Boot on or off. HTTP boot and iPXE clients keep their own
+//! files. (`self` in option 150 stays 0.0.0.0 here; the DHCP core turns it
 //! into our address on the interface the request arrived on.)
 
 use std::net::Ipv4Addr;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use crate::boot::{BootFiles, ClientId, ClientProfile, ProfileLookup};
-use crate::catalogue::signed_boot::{self, SignedShim};
+use crate::catalogue::signed_boot::{self, RootChains, SignedShim, UefiDefault, Why};
 use crate::catalogue::{live, Catalogue};
 use crate::dhcp::pxe::{family, Family};
 use crate::mac::MacAddr;
@@ -26,9 +27,10 @@ pub struct Layered {
     /// Boot files for what profiles leave out.
     pub defaults: BootFiles,
     /// The UEFI x64 file for PXE clients (not iPXE, not HTTP boot) whose
-    /// profile names none: the configured one, else the catalogue's signed
-    /// shim, else `defaults.uefi_x64`.
-    pub uefi_x64_pxe: Option<String>,
+    /// profile names none, and why.
+    pub uefi_x64_pxe: UefiDefault,
+    /// The same for UEFI ARM64 PXE clients.
+    pub uefi_arm64_pxe: UefiDefault,
 }
 
 impl Layered {
@@ -39,7 +41,31 @@ impl Layered {
             registry,
             defaults: defaults.files.clone(),
             uefi_x64_pxe: defaults.uefi_x64_pxe(shim.as_ref()),
+            uefi_arm64_pxe: defaults.uefi_arm64_pxe(),
         }
+    }
+
+    /// The UEFI PXE default `client` gets and why, when its profile names
+    /// no file for its family (for `netboot explain`).
+    pub fn default_note(&self, client: &ClientId) -> Option<String> {
+        let profile = self.registry.lookup(client).map(|p| p.boot);
+        let (name, chosen, own) = match family(client) {
+            Ok(Family::UefiX64) => ("x64", &self.uefi_x64_pxe, profile.and_then(|b| b.uefi_x64)),
+            Ok(Family::UefiArm64) => (
+                "ARM64",
+                &self.uefi_arm64_pxe,
+                profile.and_then(|b| b.uefi_arm64),
+            ),
+            _ => return None,
+        };
+        if own.is_some() {
+            return None;
+        }
+        let file = chosen.file.as_deref()?;
+        Some(format!(
+            "UEFI {name} PXE machines without a profile's boot file get {file}: {}",
+            chosen.reason()
+        ))
     }
 }
 
@@ -52,8 +78,17 @@ impl ProfileLookup for Layered {
                 name: "built-in defaults".into(),
                 ..ClientProfile::default()
             });
-        if profile.boot.uefi_x64.is_none() && family(client) == Ok(Family::UefiX64) {
-            profile.boot.uefi_x64.clone_from(&self.uefi_x64_pxe);
+        match family(client) {
+            Ok(Family::UefiX64) if profile.boot.uefi_x64.is_none() => {
+                profile.boot.uefi_x64.clone_from(&self.uefi_x64_pxe.file);
+            }
+            Ok(Family::UefiArm64) if profile.boot.uefi_arm64.is_none() => {
+                profile
+                    .boot
+                    .uefi_arm64
+                    .clone_from(&self.uefi_arm64_pxe.file);
+            }
+            _ => {}
         }
         fill(&mut profile.boot, &self.defaults);
         Some(profile)
@@ -72,29 +107,67 @@ fn fill(boot: &mut BootFiles, defaults: &BootFiles) {
     boot.fill_from(defaults);
 }
 
-/// The default boot files and what decides the UEFI x64 one.
+/// The default boot files and what decides the UEFI PXE ones.
 #[derive(Clone)]
 pub struct Defaults {
     /// Boot files for what profiles leave out.
     pub files: BootFiles,
-    /// `files.uefi_x64` came from a flag or `netboot.yaml` (it wins over the
-    /// catalogue's signed shim).
+    /// `files.uefi_x64` came from a flag or `netboot.yaml` (it wins over
+    /// every signed shim).
     pub uefi_x64_configured: bool,
+    /// `files.uefi_arm64` likewise.
+    pub uefi_arm64_configured: bool,
+    /// The signed chains in the root (`fill.sh`), looked for when netboot
+    /// serves the `grub.cfg` their GRUB reads (HTTP on).
+    pub root_chains: RootChains,
     /// The image catalogue in service.
     pub catalogue: live::Shared,
 }
 
 impl Defaults {
-    /// The UEFI x64 file for PXE clients given the catalogue's shim.
-    fn uefi_x64_pxe(&self, shim: Option<&SignedShim>) -> Option<String> {
-        let file = self.files.uefi_x64.as_deref();
-        let (configured, present) = if self.uefi_x64_configured {
-            (file, None)
-        } else {
-            (None, file)
-        };
-        signed_boot::uefi_x64_default(configured, shim, present)
+    /// What `plan` decided, with `catalogue` in service.
+    pub fn from_plan(plan: &crate::serve::plan::ServePlan, catalogue: live::Shared) -> Self {
+        Defaults {
+            files: plan.defaults.clone(),
+            uefi_x64_configured: plan.uefi_x64_configured,
+            uefi_arm64_configured: plan.uefi_arm64_configured,
+            root_chains: plan.root_chains,
+            catalogue,
+        }
     }
+
+    /// The UEFI x64 file for PXE clients given the catalogue's shim.
+    pub fn uefi_x64_pxe(&self, shim: Option<&SignedShim>) -> UefiDefault {
+        let root = self.root_chains.x64.then_some(signed_boot::ROOT_X64.0);
+        pick(&self.files.uefi_x64, self.uefi_x64_configured, root, shim)
+    }
+
+    /// The UEFI ARM64 file for PXE clients.
+    pub fn uefi_arm64_pxe(&self) -> UefiDefault {
+        let root = self.root_chains.arm64.then_some(signed_boot::ROOT_ARM64.0);
+        pick(
+            &self.files.uefi_arm64,
+            self.uefi_arm64_configured,
+            root,
+            None,
+        )
+    }
+}
+
+/// `file` is what was configured when `configured`, else merely present.
+fn pick(
+    file: &Option<String>,
+    configured: bool,
+    root: Option<&str>,
+    shim: Option<&SignedShim>,
+) -> UefiDefault {
+    let file = file.as_deref();
+    let (configured, present) = if configured {
+        (file, None)
+    } else {
+        (None, file)
+    };
+    signed_boot::choose(configured, root, shim, present)
 }
 
 /// What the last [`Layered`] was built from: the registry and the
@@ -121,6 +194,7 @@ pub fn source(
             registry,
             defaults: defaults.files.clone(),
             uefi_x64_pxe: defaults.uefi_x64_pxe(None),
+            uefi_arm64_pxe: defaults.uefi_arm64_pxe(),
         }),
     });
     Arc::new(move || {
@@ -155,180 +229,29 @@ pub fn log_changes(defaults: Defaults) -> live::AfterScan {
     })
 }
 
-/// Says what UEFI x64 PXE machines are sent.
+/// Says what UEFI PXE machines are sent, and why.
 fn log_choice(defaults: &Defaults, shim: Option<&SignedShim>) {
-    let file = defaults
-        .uefi_x64_pxe(shim)
-        .unwrap_or_else(|| "nothing".into());
-    match shim {
-        Some(s) if defaults.uefi_x64_configured => tracing::info!(
-            "UEFI x64 PXE machines without a profile's boot file get {file} as configured, \
-             not the signed shim of {} (drop the flag or boot.uefi_x64 to use it)",
-            s.entry
-        ),
-        Some(s) => tracing::info!(
-            "UEFI x64 PXE machines without a profile's boot file get {file}: the signed shim \
-             of {}, which boots with Secure Boot on or off (the first signed entry by name)",
-            s.entry
-        ),
-        None => tracing::info!(
-            "UEFI x64 PXE machines without a profile's boot file get {file}: no signed entry \
-             in the image catalogue"
-        ),
+    let x64 = defaults.uefi_x64_pxe(shim);
+    let file = x64.file.as_deref().unwrap_or("nothing");
+    let passed_over = match (&x64.why, shim) {
+        (Why::Configured | Why::RootChain, Some(s)) => {
+            format!(" (not the signed shim of {}: it comes after)", s.entry)
+        }
+        _ => String::new(),
+    };
+    tracing::info!(
+        "UEFI x64 PXE machines without a profile's boot file get {file}: {}{passed_over}",
+        x64.reason()
+    );
+    let arm64 = defaults.uefi_arm64_pxe();
+    if let Some(file) = &arm64.file {
+        tracing::info!(
+            "UEFI ARM64 PXE machines without a profile's boot file get {file}: {}",
+            arm64.reason()
+        );
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn defaults_fill_gaps() {
-        let layered = Layered {
-            registry: Arc::new(Registry::default()),
-            defaults: BootFiles {
-                bios: Some("undionly.kpxe".into()),
-                ..BootFiles::default()
-            },
-            uefi_x64_pxe: None,
-        };
-        let client = ClientId {
-            mac: MacAddr([2, 0, 0, 0, 0, 1]),
-            arch: Some(0),
-            vendor_class: None,
-            is_ipxe: false,
-        };
-        let got = layered.lookup(&client).unwrap();
-        assert_eq!(got.boot.bios.as_deref(), Some("undionly.kpxe"));
-        assert_eq!(got.name, "built-in defaults");
-        let mut boot = BootFiles {
-            bios: Some("mine.0".into()),
-            ..BootFiles::default()
-        };
-        fill(&mut boot, &layered.defaults);
-        assert_eq!(
-            boot.bios.as_deref(),
-            Some("mine.0"),
-            "a profile's own file wins"
-        );
-    }
-
-    fn client(arch: u16, vendor: &str, is_ipxe: bool) -> ClientId {
-        ClientId {
-            mac: MacAddr([2, 0, 0, 0, 0, 7]),
-            arch: Some(arch),
-            vendor_class: Some(vendor.into()),
-            is_ipxe,
-        }
-    }
-
-    #[test]
-    fn only_uefi_x64_pxe_clients_get_the_signed_shim() {
-        let layered = Layered {
-            registry: Arc::new(Registry::default()),
-            defaults: BootFiles {
-                uefi_x64: Some("ipxe.efi".into()),
-                ipxe: Some("netboot.ipxe".into()),
-                ..BootFiles::default()
-            },
-            uefi_x64_pxe: Some("d.iso/EFI/boot/bootx64.efi".into()),
-        };
-        let file = |c: &ClientId| layered.lookup(c).unwrap().boot.uefi_x64;
-        for arch in [7, 9] {
-            let pxe = client(arch, "PXEClient:Arch:00007:UNDI:003000", false);
-            assert_eq!(file(&pxe).as_deref(), Some("d.iso/EFI/boot/bootx64.efi"));
-        }
-        let http = client(16, "HTTPClient:Arch:00016:UNDI:003000", false);
-        assert_eq!(
-            file(&http).as_deref(),
-            Some("ipxe.efi"),
-            "HTTP boot keeps iPXE"
-        );
-        let ipxe = client(7, "PXEClient:Arch:00007:UNDI:003010", true);
-        let got = layered.lookup(&ipxe).unwrap().boot;
-        assert_eq!(got.ipxe.as_deref(), Some("netboot.ipxe"));
-    }
-
-    #[test]
-    fn a_configured_uefi_file_wins_over_the_shim_and_the_shim_over_one_present() {
-        let shim = SignedShim {
-            entry: "d.iso".into(),
-            boot_file: "d.iso/EFI/boot/bootx64.efi".into(),
-        };
-        let defaults = |configured| Defaults {
-            files: BootFiles {
-                uefi_x64: Some("ipxe.efi".into()),
-                ..BootFiles::default()
-            },
-            uefi_x64_configured: configured,
-            catalogue: live::empty(std::path::PathBuf::from("/nonexistent")),
-        };
-        assert_eq!(
-            defaults(true).uefi_x64_pxe(Some(&shim)).as_deref(),
-            Some("ipxe.efi")
-        );
-        assert_eq!(
-            defaults(false).uefi_x64_pxe(Some(&shim)).as_deref(),
-            Some("d.iso/EFI/boot/bootx64.efi")
-        );
-        assert_eq!(
-            defaults(false).uefi_x64_pxe(None).as_deref(),
-            Some("ipxe.efi")
-        );
-    }
-
-    fn signed_entry(id: &str) -> crate::catalogue::Entry {
-        use crate::catalogue::model::{Arch, Boot, Kind, Recognised, SecureBoot};
-        crate::catalogue::Entry {
-            id: id.into(),
-            source: crate::catalogue::Source::Iso(Arc::default()),
-            size: 1,
-            recognised: Recognised {
-                kind: Kind::Linux {
-                    distro: "debian-installer".into(),
-                },
-                title: id.into(),
-                boots: vec![Boot {
-                    arch: Arch::X86_64,
-                    kernel: "install.amd/vmlinuz".into(),
-                    initrds: vec![],
-                    args: String::new(),
-                    secure_boot: SecureBoot::Signed {
-                        shim: "EFI/boot/bootx64.efi".into(),
-                        grub: "EFI/boot/grubx64.efi".into(),
-                        signer: None,
-                    },
-                }],
-                notes: vec![],
-            },
-            stamp: None,
-        }
-    }
-
-    #[test]
-    fn the_source_follows_catalogue_rescans() {
-        let catalogue = live::empty(std::path::PathBuf::from("/nonexistent"));
-        let defaults = Defaults {
-            files: BootFiles {
-                uefi_x64: Some("ipxe.efi".into()),
-                ..BootFiles::default()
-            },
-            uefi_x64_configured: false,
-            catalogue: Arc::clone(&catalogue),
-        };
-        let source = source(
-            Arc::new(ArcSwap::from_pointee(Registry::default())),
-            defaults,
-        );
-        let pxe = client(7, "PXEClient:Arch:00007:UNDI:003000", false);
-        let file = || source().lookup(&pxe).unwrap().boot.uefi_x64;
-        assert_eq!(file().as_deref(), Some("ipxe.efi"));
-        catalogue.store(Arc::new(Catalogue {
-            entries: vec![signed_entry("d.iso")],
-            ..Catalogue::default()
-        }));
-        assert_eq!(file().as_deref(), Some("d.iso/EFI/boot/bootx64.efi"));
-        catalogue.store(Arc::new(Catalogue::default()));
-        assert_eq!(file().as_deref(), Some("ipxe.efi"), "the ISO removed");
-    }
-}
+#[path = "lookup_tests.rs"]
+mod tests;

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use crate::autoaddr::{self, AssignedAddress, AutoAddrError, Plan};
+use crate::catalogue::signed_boot::Why;
 use crate::config::{ConfigFileError, FileConfig};
 use crate::dhcp::config::Mode;
 use crate::net::{self, Ipv4Net, NetError};
@@ -269,7 +270,7 @@ pub fn describe(plan: &ServePlan, registry: &Registry) -> String {
         "  boot files: BIOS {}, UEFI x64 {}, UEFI ARM64 {}, iPXE clients {}\n",
         show(&d.bios),
         uefi_x64_summary(plan, show(&d.uefi_x64)),
-        show(&d.uefi_arm64),
+        uefi_arm64_summary(plan, show(&d.uefi_arm64)),
         show(&d.ipxe)
     ));
     out.push_str(&format!(
@@ -289,12 +290,39 @@ pub fn describe(plan: &ServePlan, registry: &Registry) -> String {
     out
 }
 
-/// The UEFI x64 default as the start-up summary says it: unless a flag or
-/// `netboot.yaml` named it, a catalogued ISO's signed shim takes its place.
+/// The UEFI x64 default as the start-up summary says it: the file PXE
+/// machines get and why (a signed shim when there is one), and what HTTP
+/// boot and iPXE clients get when that differs.
 fn uefi_x64_summary(plan: &ServePlan, shown: String) -> String {
-    if plan.uefi_x64_configured || plan.http.is_none() {
-        shown
-    } else {
-        format!("{shown} (PXE: a catalogued ISO's signed shim instead, when there is one)")
+    let root = plan.tftp.root.root.clone();
+    let defaults = lookup::Defaults::from_plan(plan, crate::catalogue::live::empty(root));
+    let pxe = defaults.uefi_x64_pxe(None);
+    let catalogue = match pxe.why {
+        Why::Present | Why::Nothing if plan.http.is_some() => {
+            " (a catalogued ISO's signed shim instead, when there is one)"
+        }
+        _ => "",
+    };
+    match &pxe.file {
+        Some(file) if *file != shown && !plan.uefi_x64_configured => format!(
+            "{file} for PXE: {}{catalogue}; {shown} for HTTP boot",
+            pxe.reason()
+        ),
+        _ if plan.uefi_x64_configured || plan.http.is_none() => shown,
+        _ => format!("{shown} (PXE: {}{catalogue})", pxe.reason()),
+    }
+}
+
+/// The UEFI ARM64 default as the start-up summary says it.
+fn uefi_arm64_summary(plan: &ServePlan, shown: String) -> String {
+    let root = plan.tftp.root.root.clone();
+    let defaults = lookup::Defaults::from_plan(plan, crate::catalogue::live::empty(root));
+    let pxe = defaults.uefi_arm64_pxe();
+    match (&pxe.why, &pxe.file) {
+        (Why::RootChain, Some(file)) if *file != shown => {
+            format!("{file} for PXE: {}; {shown} for HTTP boot", pxe.reason())
+        }
+        (Why::RootChain, Some(file)) => format!("{file} for PXE: {}", pxe.reason()),
+        _ => shown,
     }
 }

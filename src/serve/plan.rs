@@ -17,6 +17,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use crate::boot::BootFiles;
+use crate::catalogue::signed_boot::RootChains;
 use crate::config::FileConfig;
 use crate::dhcp::config::DhcpConfig;
 use crate::http::HttpConfig;
@@ -42,6 +43,12 @@ pub struct ServePlan {
     /// A flag or `netboot.yaml` named the UEFI x64 boot file: it wins over
     /// a catalogued ISO's signed shim (`catalogue::signed_boot`).
     pub uefi_x64_configured: bool,
+    /// A flag or `netboot.yaml` named the UEFI ARM64 boot file.
+    pub uefi_arm64_configured: bool,
+    /// The signed chains (`fill.sh`'s shim + GRUB) in the root, looked for
+    /// when HTTP is on (netboot serves the `grub.cfg` their GRUB reads
+    /// then): a UEFI PXE machine's default when nothing is configured.
+    pub root_chains: RootChains,
     /// The served network, per interface.
     pub networks: Vec<(String, Ipv4Net)>,
     /// The `netboot.yaml` read, if any.
@@ -120,12 +127,18 @@ pub fn plan(
     } else {
         None
     };
+    let root_chains = match &http {
+        Some(_) => RootChains::find(|name| tftp.root.root.join(name).is_file()),
+        None => RootChains::default(),
+    };
     Ok(ServePlan {
         dhcp,
         tftp,
         profiles,
         defaults,
         uefi_x64_configured: args.boot_uefi.is_some() || file.boot.uefi_x64.is_some(),
+        uefi_arm64_configured: args.boot_uefi_arm64.is_some() || file.boot.uefi_arm64.is_some(),
+        root_chains,
         networks,
         config_file: super::config_path(args.config.as_deref()),
         generated,

@@ -86,6 +86,9 @@ pub fn preflight(args: &ServeOptions) -> Result<Preflight, ServeError> {
         return Err(ServeError::Settings(SettingsProblems(problems)));
     };
     let registry = load_registry(&dirs.profiles, &root)?;
+    for note in half_chains(&|name| root.join(name).is_file()) {
+        warn!("{}: {note}", root.display());
+    }
     Ok(Preflight {
         file,
         base,
@@ -93,6 +96,23 @@ pub fn preflight(args: &ServeOptions) -> Result<Preflight, ServeError> {
         profiles: dirs.profiles,
         registry,
     })
+}
+
+/// A signed shim in the root without the GRUB it loads (or the reverse of
+/// nothing: GRUB alone is just a boot loader): the chain is not the UEFI
+/// default then, and shim would stop with "Failed to open".
+fn half_chains(exists: &dyn Fn(&str) -> bool) -> Vec<String> {
+    use crate::catalogue::signed_boot::{ROOT_ARM64, ROOT_X64};
+    [ROOT_X64, ROOT_ARM64]
+        .into_iter()
+        .filter(|(shim, grub)| exists(shim) && !exists(grub))
+        .map(|(shim, grub)| {
+            format!(
+                "{shim} is here but {grub}, the GRUB it loads, is not, so it is not the \
+                 UEFI default; run boot-images/fill.sh again, or add {grub}"
+            )
+        })
+        .collect()
 }
 
 /// Loads the profiles; a missing directory means "no profiles" (the caller

@@ -131,3 +131,15 @@ fn every_family_key_is_checked_at_its_line() {
         "{p:#?}"
     );
 }
+
+#[test]
+fn a_shim_without_its_grub_is_named_with_the_fix() {
+    let notes = half_chains(&|n| n == "shimx64.efi" || n == "shimaa64.efi" || n == "grubaa64.efi");
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(
+        notes[0].starts_with("shimx64.efi is here but grubx64.efi"),
+        "{notes:?}"
+    );
+    assert!(notes[0].contains("run boot-images/fill.sh again"));
+    assert!(half_chains(&|_| true).is_empty());
+}

@@ -190,11 +190,7 @@ impl Prepared {
                 )
             })
             .collect();
-        let defaults = lookup::Defaults {
-            files: self.plan.defaults.clone(),
-            uefi_x64_configured: self.plan.uefi_x64_configured,
-            catalogue: Arc::clone(&self.catalogue),
-        };
+        let defaults = lookup::Defaults::from_plan(&self.plan, Arc::clone(&self.catalogue));
         let after_scan = lookup::log_changes(defaults.clone());
         let catalogue = self.http.is_some().then(|| {
             catalogue::live::watch(

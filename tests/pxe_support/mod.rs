@@ -5,16 +5,19 @@
 //! the dnsmasq reference, and the TFTP root), `vm` (qemu and its serial log),
 //! `pcap` + `wire` (tcpdump capture decoded into DHCP options and TFTP
 //! requests), `process` (children stopped by PID on drop), `zero_config`
-//! (`netboot serve` with no configuration, for the Secure Boot boot). Boots
-//! run one at a time.
+//! (`netboot serve` with no configuration, for the Secure Boot boot),
+//! `signed` (boots through fill.sh's signed shim and GRUB, from netboot or
+//! a hand-configured dnsmasq) and `machine` (its x86-64 or ARM64 VM). Boots run one at a time.
 
 pub mod arm;
 pub mod dnsmasq;
 pub mod iso;
 pub mod lab;
+pub mod machine;
 pub mod pcap;
 pub mod process;
 pub mod server;
+pub mod signed;
 pub mod vm;
 pub mod wire;
 pub mod zero_config;

@@ -50,6 +50,11 @@ pub struct Vm {
 impl Vm {
     /// Starts qemu inside the lab's namespace with `mib` MiB of memory.
     pub fn start(lab: &Lab, firmware: Firmware, mib: u32) -> Result<Self, String> {
+        Self::start_as(lab, firmware, mib, VM_MAC)
+    }
+
+    /// The same with the NIC's MAC `mac`.
+    pub fn start_as(lab: &Lab, firmware: Firmware, mib: u32, mac: &str) -> Result<Self, String> {
         let serial = lab.path(&format!("serial-{}.log", firmware.name()));
         let mut cmd = lab.ns.command("qemu-system-x86_64");
         cmd.args(["-accel", "tcg", "-m", &mib.to_string(), "-display", "none"])
@@ -60,14 +65,14 @@ impl Vm {
             .arg(format!("tap,id=n0,ifname={TAP},script=no,downscript=no"));
         match firmware {
             Firmware::Bios => {
-                cmd.args(["-device", &format!("e1000,netdev=n0,mac={VM_MAC}")]);
+                cmd.args(["-device", &format!("e1000,netdev=n0,mac={mac}")]);
             }
             Firmware::Uefi | Firmware::UefiHttp => {
                 let vars = lab.path("OVMF_VARS.fd");
                 std::fs::copy(OVMF_VARS, &vars).map_err(|e| format!("copy {OVMF_VARS}: {e}"))?;
                 cmd.args([
                     "-device",
-                    &format!("virtio-net-pci,netdev=n0,mac={VM_MAC},romfile="),
+                    &format!("virtio-net-pci,netdev=n0,mac={mac},romfile="),
                 ])
                 .arg("-drive")
                 .arg(format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}"))
@@ -91,6 +96,12 @@ impl Vm {
     /// firmware's own PXE over virtio-net (arch 7), Secure Boot on.
     #[allow(dead_code)] // tests/pxe_boot_secure.rs
     pub fn start_secure_boot(lab: &Lab, mib: u32) -> Result<Self, String> {
+        Self::start_secure_boot_as(lab, mib, VM_MAC)
+    }
+
+    /// The same with the NIC's MAC `mac`.
+    #[allow(dead_code)] // tests/pxe_boot_signed_default.rs
+    pub fn start_secure_boot_as(lab: &Lab, mib: u32, mac: &str) -> Result<Self, String> {
         let serial = lab.path("serial-uefi-secure-boot.log");
         let vars = lab.path("OVMF_VARS.ms.fd");
         std::fs::copy(OVMF_VARS_MS, &vars).map_err(|e| format!("copy {OVMF_VARS_MS}: {e}"))?;
@@ -105,7 +116,7 @@ impl Vm {
             .arg(format!("tap,id=n0,ifname={TAP},script=no,downscript=no"))
             .args([
                 "-device",
-                &format!("virtio-net-pci,netdev=n0,mac={VM_MAC},romfile="),
+                &format!("virtio-net-pci,netdev=n0,mac={mac},romfile="),
             ])
             .arg("-drive")
             .arg(format!(

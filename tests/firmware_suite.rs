@@ -1,0 +1,308 @@
+//! The firmware boot suite (issue 14, "How it is checked"): every case
+//! booted in qemu (TCG) inside a namespace from netboot and from dnsmasq in
+//! the same run, seconds from VM start to the case's marker on the serial
+//! console, printed as a table. Timings, never assertions on speed: a case
+//! that does not boot fails the suite, a slow one does not.
+//!
+//! Run it with `sudo tests/run.sh --firmware` (or `cargo test --test
+//! firmware_suite -- --ignored --nocapture`); about 8 minutes here.
+//! `NETBOOT_FIRMWARE_CASES=3,8s+` runs only those rows. netboot runs
+//! with no boot-file flag (the harness's roots, or fill.sh's output and the
+//! shipped example profiles for the signed chain); dnsmasq is configured by
+//! hand as its users must (tests/pxe_support/dnsmasq.rs, signed.rs).
+//!
+//! Cases 8-10 (AAVMF ARM64 UEFI with GRUB from grub-mknetdir, U-Boot arm64,
+//! OVMF PXE over IPv6) belong to other pieces of the issue: add them to
+//! [`CASES`] as one more `Case` each. Rows 8s and 8s+ are ARM64 through
+//! fill.sh's signed shim and GRUB, without and with Secure Boot.
+
+#[allow(dead_code)] // the other boots' helpers are not used here
+mod pxe_support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use pxe_support::lab::Lab;
+use pxe_support::process::tail;
+use pxe_support::server::{make_boot_root, start_server, ServerKind};
+use pxe_support::signed::{self, Server};
+use pxe_support::vm::{Firmware, Vm};
+use pxe_support::{boot_lock, boot_timeout, keep_artifacts, prerequisites_met};
+
+/// What one server did with one case: seconds to the marker, a failure, or
+/// a note when the case does not apply to that server.
+enum Cell {
+    Seconds(f64),
+    Failed(String),
+    NotApplicable(&'static str),
+}
+
+/// One row of the table: the case's number, what it boots, and how each
+/// server runs it.
+struct Case {
+    number: &'static str,
+    what: &'static str,
+    run: fn(Server) -> Cell,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        number: "1",
+        what: "SeaBIOS + iPXE ROM -> PXELINUX",
+        run: case_1,
+    },
+    Case {
+        number: "2",
+        what: "OVMF PXE -> iPXE -> script",
+        run: case_2,
+    },
+    Case {
+        number: "3",
+        what: "OVMF PXE -> signed shim -> GRUB menu",
+        run: |s| signed_case(signed::Case::GrubMenu, s),
+    },
+    Case {
+        number: "4",
+        what: "Debian installer, BIOS, to /init",
+        run: case_4,
+    },
+    Case {
+        number: "5",
+        what: "Debian installer, UEFI, shim -> GRUB, to /init",
+        run: |s| signed_case(signed::Case::Installer, s),
+    },
+    Case {
+        number: "6",
+        what: "the same, Secure Boot on",
+        run: |s| signed_case(signed::Case::InstallerSecure, s),
+    },
+    Case {
+        number: "6-",
+        what: "Secure Boot refuses unsigned ipxe.efi (to \"Access Denied\")",
+        run: |s| signed_case(signed::Case::UnsignedRefused, s),
+    },
+    Case {
+        number: "7",
+        what: "OVMF UEFI HTTP boot -> iPXE over HTTP",
+        run: case_7,
+    },
+    Case {
+        number: "8s",
+        what: "AAVMF PXE -> signed shimaa64 -> GRUB arm64 menu",
+        run: |s| signed_case(signed::Case::Arm64GrubMenu, s),
+    },
+    Case {
+        number: "8s+",
+        what: "the same, Secure Boot on (AAVMF with Microsoft's keys)",
+        run: |s| signed_case(signed::Case::Arm64GrubMenuSecure, s),
+    },
+    // 8: AAVMF ARM64 UEFI -> GRUB arm64 (grub-mknetdir); 9: U-Boot arm64;
+    // 10: OVMF PXE over IPv6 -- added by the branches that bring them.
+];
+
+#[test]
+#[ignore = "the firmware suite: about 15 minutes of VM boots; run with tests/run.sh --firmware"]
+fn firmware_suite_netboot_and_dnsmasq_side_by_side() {
+    let _one_at_a_time = boot_lock();
+    if !prerequisites_met(ServerKind::Dnsmasq) || !prerequisites_met(ServerKind::NetbootSecureBoot)
+    {
+        panic!("the firmware suite needs root and the packages above");
+    }
+    let load_before = load_average();
+    let started = Instant::now();
+    let mut rows = Vec::new();
+    // NETBOOT_FIRMWARE_CASES=3,8s+ runs only those rows
+    let only = std::env::var("NETBOOT_FIRMWARE_CASES").ok();
+    let wanted = |n: &str| {
+        only.as_deref()
+            .is_none_or(|list| list.split(',').any(|c| c.trim() == n))
+    };
+    for case in CASES.iter().filter(|c| wanted(c.number)) {
+        let netboot = (case.run)(Server::Netboot);
+        let dnsmasq = (case.run)(Server::Dnsmasq);
+        println!(
+            "case {}: netboot {}, dnsmasq {}",
+            case.number,
+            cell(&netboot),
+            cell(&dnsmasq)
+        );
+        rows.push((case, netboot, dnsmasq));
+    }
+    println!(
+        "\nfirmware suite, {:.0} s in all; load average before: {load_before}, after: {}\n",
+        started.elapsed().as_secs_f64(),
+        load_average()
+    );
+    println!("| case | boots | netboot s | dnsmasq s |\n|---|---|---|---|");
+    for (case, netboot, dnsmasq) in &rows {
+        println!(
+            "| {} | {} | {} | {} |",
+            case.number,
+            case.what,
+            cell(netboot),
+            cell(dnsmasq)
+        );
+    }
+    let failures: Vec<String> = rows
+        .iter()
+        .flat_map(|(case, n, d)| {
+            [("netboot", n), ("dnsmasq", d)]
+                .into_iter()
+                .filter_map(move |(server, c)| match c {
+                    Cell::Failed(e) => Some(format!("case {} from {server}: {e}", case.number)),
+                    _ => None,
+                })
+        })
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+fn cell(c: &Cell) -> String {
+    match c {
+        Cell::Seconds(s) => format!("{s:.1}"),
+        Cell::Failed(_) => "FAILED".into(),
+        Cell::NotApplicable(why) => format!("n/a ({why})"),
+    }
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn cell_of(result: Result<Duration, String>) -> Cell {
+    match result {
+        Ok(d) => Cell::Seconds(d.as_secs_f64()),
+        Err(e) => Cell::Failed(e),
+    }
+}
+
+fn signed_case(case: signed::Case, server: Server) -> Cell {
+    let outcome = signed::boot(case, server);
+    cell_of(outcome.result.map_err(|e| {
+        format!(
+            "{e}\n--- serial ---\n{}\n--- server log ---\n{}",
+            tail(&outcome.serial, 30),
+            tail(&outcome.log, 30)
+        )
+    }))
+}
+
+/// A boot with the harness of tests/pxe_boot.rs: `kind` serving the
+/// harness's root after `extra` changed it, `firmware` booting to `marker`.
+fn harness(
+    kind: ServerKind,
+    firmware: Firmware,
+    memory: u32,
+    marker: &str,
+    extra: impl FnOnce(&Path) -> Result<(), String>,
+) -> Cell {
+    let name = format!("suite-{}-{}", kind.name(), firmware.name());
+    let run = || -> Result<Duration, String> {
+        let lab = Lab::new()?;
+        let root = make_boot_root(&lab)?;
+        extra(&root)?;
+        let mut server = start_server(kind, &lab, &root)?;
+        let started = Instant::now();
+        let mut vm = Vm::start(&lab, firmware, memory)?;
+        let outcome = vm
+            .wait_for(marker, boot_timeout())
+            .map(|_| started.elapsed());
+        vm.stop();
+        server.stop();
+        keep_artifacts(&lab, &name, &format!("{outcome:?}"));
+        outcome.map_err(|e| {
+            format!(
+                "{e}\n--- serial ---\n{}\n--- server log ---\n{}",
+                tail(&vm.serial(), 30),
+                server.log_tail(30)
+            )
+        })
+    };
+    cell_of(run().map_err(|e| format!("{name}: {e}")))
+}
+
+const PXELINUX_MARKER: &str = "NETBOOT-PXELINUX-MARKER";
+const IPXE_MARKER: &str = "NETBOOT-IPXE-MARKER platform=efi";
+
+fn case_1(server: Server) -> Cell {
+    harness(kind(server), Firmware::Bios, 256, PXELINUX_MARKER, |_| {
+        Ok(())
+    })
+}
+
+fn case_2(server: Server) -> Cell {
+    harness(kind(server), Firmware::Uefi, 256, IPXE_MARKER, |_| Ok(()))
+}
+
+fn kind(server: Server) -> ServerKind {
+    match server {
+        Server::Netboot => ServerKind::Netboot,
+        Server::Dnsmasq => ServerKind::Dnsmasq,
+    }
+}
+
+/// netboot: iPXE gets `installer.ipxe`, kernel and initrd over HTTP.
+/// dnsmasq: iPXE chains PXELINUX, whose hand-written configuration loads
+/// them over TFTP (dnsmasq has no HTTP server).
+fn case_4(server: Server) -> Cell {
+    match server {
+        Server::Netboot => harness(
+            ServerKind::NetbootInstaller,
+            Firmware::Bios,
+            1024,
+            signed::INIT_LINE,
+            |_| Ok(()),
+        ),
+        Server::Dnsmasq => harness(
+            ServerKind::Dnsmasq,
+            Firmware::Bios,
+            1024,
+            signed::INIT_LINE,
+            pxelinux_installer,
+        ),
+    }
+}
+
+/// The installer's files and a PXELINUX configuration that boots them.
+fn pxelinux_installer(root: &Path) -> Result<(), String> {
+    let dir = root.join("debian-installer/amd64");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    for f in ["linux", "initrd.gz"] {
+        std::fs::copy(Path::new(pxe_support::iso::INSTALLER).join(f), dir.join(f))
+            .map_err(|e| format!("{f}: {e}"))?;
+    }
+    let cfg = "SERIAL 0 115200\nDEFAULT install\nPROMPT 0\nLABEL install\n  \
+               KERNEL debian-installer/amd64/linux\n  \
+               APPEND initrd=debian-installer/amd64/initrd.gz vga=788 console=ttyS0,115200n8 loglevel=7 ---\n";
+    std::fs::write(root.join("pxelinux.cfg/default"), cfg).map_err(|e| e.to_string())
+}
+
+/// netboot with the signed chain in the root: an HTTP boot client still
+/// gets `ipxe.efi` (Debian 12's signed GRUB has no HTTP). dnsmasq has no
+/// HTTP server to boot from.
+fn case_7(server: Server) -> Cell {
+    match server {
+        Server::Netboot => harness(
+            ServerKind::Netboot,
+            Firmware::UefiHttp,
+            256,
+            IPXE_MARKER,
+            signed_pair,
+        ),
+        Server::Dnsmasq => Cell::NotApplicable("dnsmasq has no HTTP server"),
+    }
+}
+
+/// Debian's signed shim and GRUB into the root, as fill.sh puts them.
+fn signed_pair(root: &Path) -> Result<(), String> {
+    let inst = Path::new(pxe_support::iso::INSTALLER);
+    for (from, to) in [
+        ("bootnetx64.efi", "shimx64.efi"),
+        ("grubx64.efi", "grubx64.efi"),
+    ] {
+        std::fs::copy(inst.join(from), root.join(to)).map_err(|e| format!("{from}: {e}"))?;
+    }
+    Ok(())
+}
