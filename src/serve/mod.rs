@@ -273,6 +273,10 @@ pub fn describe(plan: &ServePlan, registry: &Registry) -> String {
         uefi_arm64_summary(plan, show(&d.uefi_arm64)),
         show(&d.ipxe)
     ));
+    let others = other_families(d);
+    if !others.is_empty() {
+        out.push_str(&format!("  other firmware: {others}\n"));
+    }
     out.push_str(&format!(
         "  profiles: {} from {} ({} reserved addresses)\n",
         registry.profile_count(),
@@ -288,6 +292,18 @@ pub fn describe(plan: &ServePlan, registry: &Registry) -> String {
         ));
     }
     out
+}
+
+/// The defaults of every family the line above leaves out, `key file`,
+/// for those that have one (U-Boot, RISC-V, LoongArch, ...).
+fn other_families(d: &crate::boot::BootFiles) -> String {
+    const SHOWN: [&str; 5] = ["bios", "uefi_x64", "uefi_arm64", "ipxe", "other"];
+    crate::boot::BootFiles::KEYS
+        .iter()
+        .filter(|k| !SHOWN.contains(k))
+        .filter_map(|k| Some(format!("{k} {}", d.get(k)?)))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The UEFI x64 default as the start-up summary says it: the file PXE
@@ -324,5 +340,26 @@ fn uefi_arm64_summary(plan: &ServePlan, shown: String) -> String {
         }
         (Why::RootChain, Some(file)) => format!("{file} for PXE: {}", pxe.reason()),
         _ => shown,
+    }
+}
+
+#[cfg(test)]
+mod summary_tests {
+    use super::other_families;
+    use crate::boot::BootFiles;
+
+    #[test]
+    fn other_families_lists_the_set_keys_the_main_line_leaves_out() {
+        let mut d = BootFiles {
+            bios: Some("undionly.kpxe".into()),
+            ..BootFiles::default()
+        };
+        assert_eq!(other_families(&d), "");
+        *d.slot("uboot_arm64").unwrap() = Some("boot.scr.uimg".into());
+        *d.slot("uefi_riscv64").unwrap() = Some("grubriscv64.efi".into());
+        assert_eq!(
+            other_families(&d),
+            "uefi_riscv64 grubriscv64.efi, uboot_arm64 boot.scr.uimg"
+        );
     }
 }
