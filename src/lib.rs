@@ -11,6 +11,7 @@ pub mod catalogue;
 pub mod cli;
 pub mod config;
 pub mod dhcp;
+pub mod dhcp6;
 pub mod events;
 pub mod explain;
 pub mod http;

@@ -1,0 +1,17 @@
+//! The DHCPv6 server (PXE over IPv6, RFC 8415 and RFC 5970): a sans-IO
+//! decision core ([`decide`]) over a lease table ([`table`]) and
+//! configuration ([`config`]), the boot options ([`boot`]), DUIDs
+//! ([`duid`]). `decide`, `table`, `config`, `boot` and `duid` do no I/O and
+//! never read the clock.
+
+pub mod boot;
+pub mod config;
+pub mod decide;
+pub mod duid;
+pub mod reason;
+pub mod table;
+
+pub use config::{Dhcp6Config, Holder6, Pool6, Reservation6};
+pub use decide::{Context6, Core6};
+pub use reason::{Decision6, Reason6};
+pub use table::{Lease6, Table6};
