@@ -9,6 +9,7 @@ pub mod config;
 pub mod decide;
 pub mod duid;
 pub mod reason;
+pub mod store;
 pub mod table;
 
 pub use config::{Dhcp6Config, Holder6, Pool6, Reservation6};
