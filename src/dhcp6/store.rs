@@ -102,7 +102,7 @@ mod tests {
             addr: Ipv6Addr::new(0xfd00, 0, 0, 0, 0, 0, 0, u16::from(n)),
             duid: vec![0, 3, 0, 1, 2, 0, 0, 0, 0, n],
             iaid: u32::from(n),
-            mac: (n % 2 == 0).then_some(MacAddr([2, 0, 0, 0, 0, n])),
+            mac: n.is_multiple_of(2).then_some(MacAddr([2, 0, 0, 0, 0, n])),
             expires: 1000 + u64::from(n),
             state,
         }
