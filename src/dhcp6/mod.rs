@@ -8,7 +8,9 @@ pub mod boot;
 pub mod config;
 pub mod decide;
 pub mod duid;
+pub mod links;
 pub mod reason;
+pub mod server;
 pub mod store;
 pub mod table;
 

@@ -1,0 +1,173 @@
+//! `netboot serve` with `dhcp6:` against a real DHCPv6 client (ISC
+//! `dhclient -6`; Debian's busybox and busybox-static are built without
+//! `udhcpc6`, so that one is not run here), inside the network namespaces the lab
+//! creates and deletes (IPv6 switched on in them only): each gets an
+//! address from the v6 pool and the boot file URL, and a restart keeps the
+//! lease.
+
+mod netns;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use netns::{ip, Lab, CLIENT_IF, CLIENT_MAC, SERVER_IF};
+
+const V6_POOL: &str = "fd00:231::100-fd00:231::1ff";
+const SERVER_V6: &str = "fd00:231::1";
+
+/// IPv6 on (without duplicate address detection, so addresses are usable
+/// at once) on both sides of the lab's link, our ULA on the server side,
+/// and the client's link-local address ready.
+fn ipv6_lab() -> Lab {
+    let lab = Lab::new();
+    for (ns, dev) in [(&lab.srv, SERVER_IF), (&lab.cli, CLIENT_IF)] {
+        let keys = [
+            "net.ipv6.conf.all.accept_dad=0".to_string(),
+            "net.ipv6.conf.default.accept_dad=0".to_string(),
+            format!("net.ipv6.conf.{dev}.accept_dad=0"),
+            "net.ipv6.conf.all.disable_ipv6=0".to_string(),
+            "net.ipv6.conf.default.disable_ipv6=0".to_string(),
+            format!("net.ipv6.conf.{dev}.disable_ipv6=0"),
+        ];
+        for key in keys {
+            ip(&["netns", "exec", ns, "sysctl", "-q", "-w", &key]);
+        }
+    }
+    ip(&[
+        "-n",
+        &lab.srv,
+        "-6",
+        "addr",
+        "add",
+        &format!("{SERVER_V6}/64"),
+        "dev",
+        SERVER_IF,
+        "nodad",
+    ]);
+    let start = Instant::now();
+    loop {
+        let out = lab
+            .client_cmd("ip")
+            .args(["-6", "addr", "show", "dev", CLIENT_IF, "scope", "link"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        if text.contains("fe80") && !text.contains("tentative") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no link-local address on the client: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    lab
+}
+
+/// Starts `serve` with a v6 pool and a profile for the client's MAC that
+/// gives it `undionly.kpxe` (as `boot.other`: these clients are no firmware).
+fn serve_v6(lab: &mut Lab, extra_yaml: &str) {
+    let config = lab.path("netboot.yaml");
+    std::fs::write(&config, format!("dhcp6:\n  range: {V6_POOL}\n{extra_yaml}")).unwrap();
+    let profile =
+        format!("name: desk\nmatch:\n  mac: {CLIENT_MAC}\nboot:\n  other: undionly.kpxe\n");
+    let state = lab.path("state");
+    lab.start_serve_on(
+        &[("desk.yaml", &profile)],
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--range",
+            "10.231.0.100-10.231.0.199",
+        ],
+    );
+}
+
+/// Runs `dhclient -6` once in the client namespace (bounded) and returns
+/// its lease file's text once it holds an address.
+fn dhclient6(lab: &mut Lab, name: &str) -> String {
+    let lease_file = lab.path(&format!("{name}.leases"));
+    let conf = lab.path("dhclient6.conf");
+    std::fs::write(&conf, "also request dhcp6.bootfile-url;\n").unwrap();
+    let child = lab
+        .client_cmd("timeout")
+        .args(["30", "dhclient", "-6", "-1", "-d", "-v", "-sf", "/bin/true"])
+        .arg("-cf")
+        .arg(&conf)
+        .arg("-lf")
+        .arg(&lease_file)
+        .arg("-pf")
+        .arg(lab.path(&format!("{name}.pid")))
+        .arg(CLIENT_IF)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let idx = lab.adopt(child);
+    let start = Instant::now();
+    let mut text = String::new();
+    while start.elapsed() < Duration::from_secs(25) {
+        text = std::fs::read_to_string(&lease_file).unwrap_or_default();
+        if text.contains("iaaddr") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    lab.stop_child(idx);
+    text
+}
+
+#[test]
+fn dhclient6_gets_a_pool_address_and_the_boot_url_and_keeps_it_over_a_restart() {
+    if !netns::ready(&["dhclient"]) {
+        return;
+    }
+    let mut lab = ipv6_lab();
+    serve_v6(&mut lab, "");
+    let lease = dhclient6(&mut lab, "first");
+    assert!(
+        lease.contains("iaaddr fd00:231::100 "),
+        "{lease}\n{}",
+        lab.log()
+    );
+    assert!(
+        lease.contains(&format!("\"tftp://[{SERVER_V6}]/undionly.kpxe\"")),
+        "{lease}"
+    );
+    assert!(
+        lab.log_contains("DHCPv6 bound fd00:231::100"),
+        "{}",
+        lab.log()
+    );
+    let journal = std::fs::read_to_string(lab.path("state").join("leases6.journal")).unwrap();
+    assert!(journal.contains("\"addr\":\"fd00:231::100\""), "{journal}");
+    // a restart keeps it: a second client comes first and gets another
+    // address; the first client (same DUID, no lease in its file) gets its own back
+    lab.stop_server();
+    serve_v6(&mut lab, "");
+    lab.client_mac("52:54:00:12:34:99");
+    // the server's neighbour entry still names the old MAC
+    ip(&["-n", &lab.srv, "neigh", "flush", "dev", SERVER_IF]);
+    let other = dhclient6(&mut lab, "second");
+    assert!(
+        other.contains("iaaddr fd00:231::101 "),
+        "{other}\n{}",
+        lab.log()
+    );
+    lab.client_mac(CLIENT_MAC);
+    ip(&["-n", &lab.srv, "neigh", "flush", "dev", SERVER_IF]);
+    // the same machine: dhclient keeps its DUID in the lease file
+    let duid_line = lease
+        .lines()
+        .find(|l| l.starts_with("default-duid"))
+        .expect("dhclient wrote its DUID");
+    std::fs::write(lab.path("third.leases"), format!("{duid_line}\n")).unwrap();
+    let again = dhclient6(&mut lab, "third");
+    assert!(
+        again.contains("iaaddr fd00:231::100 "),
+        "{again}\n{}",
+        lab.log()
+    );
+}
