@@ -210,6 +210,8 @@ pub struct Dhcp6Section {
     /// Fixed addresses by DUID or MAC.
     #[serde(default)]
     pub reservations: Vec<Dhcp6Reservation>,
+    /// Send router advertisements (M and O) where no router does (default true).
+    pub router_advertisements: Option<bool>,
 }
 
 /// One entry of `dhcp6.reservations`: `duid` or `mac`, and `address`.

@@ -21,6 +21,7 @@ pub mod net;
 pub mod packet;
 pub mod pidfile;
 pub mod privileges;
+pub mod ra;
 pub mod regions;
 pub mod registry;
 pub mod serve;

@@ -171,3 +171,92 @@ fn dhclient6_gets_a_pool_address_and_the_boot_url_and_keeps_it_over_a_restart() 
         lab.log()
     );
 }
+
+/// The `Stateful address conf.` / `Stateful other conf.` answers of each
+/// RA rdisc6 printed.
+fn rdisc6(lab: &Lab, args: &[&str]) -> String {
+    let out = lab
+        .client_cmd("timeout")
+        .args(["20", "rdisc6", "-n"])
+        .args(args)
+        .arg(CLIENT_IF)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+fn says(text: &str, field: &str, value: &str) -> bool {
+    text.lines()
+        .any(|l| l.trim_start().starts_with(field) && l.trim_end().ends_with(value))
+}
+
+#[test]
+fn rdisc6_sees_netboots_ra_with_m_and_o_when_it_is_alone() {
+    if !netns::ready(&["rdisc6"]) {
+        return;
+    }
+    let mut lab = ipv6_lab();
+    serve_v6(&mut lab, "");
+    // netboot listens 3 s before its first RA; rdisc6 solicits 5 times a 2 s
+    let text = rdisc6(&lab, &["-1", "-r", "5", "-w", "2000"]);
+    assert!(
+        says(&text, "Stateful address conf.", "Yes"),
+        "{text}\n{}",
+        lab.log()
+    );
+    assert!(says(&text, "Stateful other conf.", "Yes"), "{text}");
+    assert!(
+        text.lines()
+            .filter(|l| l.trim_start().starts_with("Router lifetime"))
+            .any(|l| l
+                .split(':')
+                .nth(1)
+                .is_some_and(|v| v.trim().starts_with("0 ("))),
+        "netboot is no default router: {text}"
+    );
+    assert!(text.contains("fd00:231::/64"), "{text}");
+}
+
+/// An RA (M and O clear, router lifetime 1800 s) every 0.5 s for 12 s, from
+/// a raw socket in the client namespace: another router on the segment.
+const OTHER_ROUTER: &str = r#"
+import socket, struct, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+idx = socket.if_nametoindex("vc0")
+ra = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, 0, 0)
+end = time.time() + 12
+while time.time() < end:
+    s.sendto(ra, ("ff02::1", 0, 0, idx))
+    time.sleep(0.5)
+"#;
+
+#[test]
+fn netboot_stays_silent_where_another_router_advertises() {
+    if !netns::ready(&["rdisc6", "python3"]) {
+        return;
+    }
+    let mut lab = ipv6_lab();
+    let router = lab
+        .client_cmd("python3")
+        .args(["-c", OTHER_ROUTER])
+        .spawn()
+        .unwrap();
+    lab.adopt(router);
+    std::thread::sleep(Duration::from_millis(500));
+    serve_v6(&mut lab, "");
+    lab.wait_log("another router", Duration::from_secs(10));
+    // listen only (no solicitation) for 5 s: every RA heard is the other router's
+    let text = rdisc6(&lab, &["-d", "-m", "-r", "1", "-w", "5000"]);
+    assert!(says(&text, "Stateful address conf.", "No"), "{text}");
+    assert!(
+        !says(&text, "Stateful address conf.", "Yes"),
+        "{text}\n{}",
+        lab.log()
+    );
+    assert!(
+        lab.log_contains("netboot sends no router advertisements there"),
+        "{}",
+        lab.log()
+    );
+}

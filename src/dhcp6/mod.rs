@@ -18,3 +18,31 @@ pub use config::{Dhcp6Config, Holder6, Pool6, Reservation6};
 pub use decide::{Context6, Core6};
 pub use reason::{Decision6, Reason6};
 pub use table::{Lease6, Table6};
+
+#[cfg(test)]
+mod tidy {
+    /// The cores do no I/O and never read the clock.
+    #[test]
+    fn the_dhcpv6_and_ra_cores_are_sans_io() {
+        crate::tidy::assert_code_free_of(
+            &[
+                ("dhcp6/decide.rs", include_str!("decide.rs")),
+                ("dhcp6/table.rs", include_str!("table.rs")),
+                ("dhcp6/config.rs", include_str!("config.rs")),
+                ("dhcp6/boot.rs", include_str!("boot.rs")),
+                ("dhcp6/duid.rs", include_str!("duid.rs")),
+                ("ra/wire.rs", include_str!("../ra/wire.rs")),
+                ("ra/advertiser.rs", include_str!("../ra/advertiser.rs")),
+            ],
+            &[
+                "tokio",
+                "socket2",
+                "nix::",
+                "std::fs",
+                "::now()",
+                "SystemTime",
+                "UdpSocket",
+            ],
+        );
+    }
+}

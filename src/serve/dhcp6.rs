@@ -1,15 +1,24 @@
-//! The DHCPv6 server in `serve`, in two steps before the privilege drop:
-//! [`links`] finds our IPv6 address on each served interface (and adds it
-//! to TFTP's listen addresses, for the `tftp://[addr]/` URLs), then
-//! [`prepare`] turns `dhcp6:` into a bound [`Dhcp6Server`]. Off unless
-//! `dhcp6.range` is given or `dhcp6.enabled` is true (stateless without a
-//! range).
+//! IPv6 in `serve`: the DHCPv6 server and the router advertisements, in
+//! two steps before the privilege drop: [`links`] finds our IPv6 address
+//! on each served interface (and adds it to TFTP's listen addresses, for
+//! the `tftp://[addr]/` URLs), then [`prepare`] turns `dhcp6:` into a bound
+//! [`Dhcp6Server`] and one RA socket per interface ([`V6`]); [`V6::run`]
+//! serves them. Off unless `dhcp6.range` is given or `dhcp6.enabled` is
+//! true (stateless without a range).
+
+use std::net::Ipv6Addr;
+
+use tokio_util::sync::CancellationToken;
 
 use crate::config::FileConfig;
+use crate::dhcp::server::LookupSource;
 use crate::dhcp6::links::{self, Link6};
 use crate::dhcp6::server::{Dhcp6Server, SERVER_PORT};
 use crate::dhcp6::{duid, Dhcp6Config, Holder6, Pool6, Reservation6};
 use crate::mac::MacAddr;
+use crate::ra::advertiser::Timing;
+use crate::ra::shell::RaLink;
+use crate::ra::wire::{Advert, PrefixInfo, FLAG_M, FLAG_O};
 
 use super::plan::ServePlan;
 use super::ServeError;
@@ -37,12 +46,66 @@ pub fn links(file: &FileConfig, plan: &mut ServePlan) -> Result<Option<Vec<Link6
     Ok(Some(links))
 }
 
-/// The bound DHCPv6 server for `links` (from [`links`]).
+/// The bound DHCPv6 server and RA sockets, ready to run.
+pub struct V6 {
+    dhcp: Dhcp6Server,
+    ra: Vec<RaLink>,
+}
+
+impl V6 {
+    /// Serves DHCPv6 and advertises until `cancel`.
+    pub async fn run(self, lookup: LookupSource, cancel: CancellationToken) {
+        let threads: Vec<_> = self
+            .ra
+            .into_iter()
+            .filter_map(|l| match l.spawn(Timing::default(), cancel.clone()) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    tracing::warn!("router advertisements: no thread: {e}");
+                    None
+                }
+            })
+            .collect();
+        self.dhcp.run(lookup, cancel).await;
+        let _ =
+            tokio::task::spawn_blocking(move || threads.into_iter().for_each(|t| drop(t.join())))
+                .await;
+    }
+}
+
+/// The RA a link gets: M when there is a pool, O always, router lifetime
+/// 0 (netboot is no default router), the pool's /64 as on-link.
+fn advert(pool: Option<&Pool6>, ours: Ipv6Addr) -> Advert {
+    let prefixes = pool
+        .filter(|p| p.on_link(ours))
+        .map(|_| PrefixInfo {
+            prefix: Ipv6Addr::from(u128::from(ours) & !u128::from(u64::MAX)),
+            len: 64,
+            on_link: true,
+            autonomous: false,
+            valid: 86_400,
+            preferred: 14_400,
+        })
+        .into_iter()
+        .collect();
+    Advert {
+        hop_limit: 0,
+        flags: if pool.is_some() {
+            FLAG_M | FLAG_O
+        } else {
+            FLAG_O
+        },
+        router_lifetime: 0,
+        prefixes,
+    }
+}
+
+/// The bound DHCPv6 server for `links` (from [`links`]) and its RA sockets.
 pub fn prepare(
     file: &FileConfig,
     plan: &ServePlan,
     links: Option<Vec<Link6>>,
-) -> Result<Option<Dhcp6Server>, ServeError> {
+) -> Result<Option<V6>, ServeError> {
     let Some(links) = links else {
         return Ok(None);
     };
@@ -72,9 +135,24 @@ pub fn prepare(
     for l in &links {
         tracing::info!(interface = %l.name, address = %l.ours, "DHCPv6 on {} (boot URLs name {})", l.name, l.ours);
     }
-    let server = Dhcp6Server::bind(cfg, links, SERVER_PORT, plan.dhcp.state_dir.as_deref())
+    let ra = if sec.router_advertisements.unwrap_or(true) {
+        links
+            .iter()
+            .map(|l| {
+                RaLink::open(&l.name, l.index, advert(cfg.pools.first(), l.ours)).map_err(|e| {
+                    ServeError::Dhcp6(format!(
+                        "router advertisements on {}: {e}; run as root, or set                          `dhcp6: {{router_advertisements: false}}`",
+                        l.name
+                    ))
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?
+    } else {
+        Vec::new()
+    };
+    let dhcp = Dhcp6Server::bind(cfg, links, SERVER_PORT, plan.dhcp.state_dir.as_deref())
         .map_err(|e| ServeError::Dhcp6(e.to_string()))?;
-    Ok(Some(server))
+    Ok(Some(V6 { dhcp, ra }))
 }
 
 fn reservations(file: &FileConfig) -> Result<Vec<Reservation6>, ServeError> {

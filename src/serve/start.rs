@@ -57,7 +57,7 @@ pub struct Prepared {
     status: Option<(StatusServer, Option<Control>)>,
     /// Listens for other DHCP servers (when we hand out addresses).
     rogue: Option<RogueWatch>,
-    dhcp6: Option<crate::dhcp6::server::Dhcp6Server>,
+    dhcp6: Option<super::dhcp6::V6>,
 }
 
 /// Plans, adds bare-port addresses, loads the profiles, prints what is
@@ -332,7 +332,7 @@ struct Servers {
     dhcp: Sockets,
     events: Events,
     defaults: lookup::Defaults,
-    dhcp6: Option<crate::dhcp6::server::Dhcp6Server>,
+    dhcp6: Option<super::dhcp6::V6>,
 }
 
 /// Runs the servers until `cancel` or a fatal error.
