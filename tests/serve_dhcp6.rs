@@ -20,6 +20,12 @@ const SERVER_V6: &str = "fd00:231::1";
 /// and the client's link-local address ready.
 fn ipv6_lab() -> Lab {
     let lab = Lab::new();
+    ipv6_on(&lab);
+    with_server_v6(lab)
+}
+
+/// IPv6 on in both namespaces of `lab`, with no duplicate address detection.
+fn ipv6_on(lab: &Lab) {
     for (ns, dev) in [(&lab.srv, SERVER_IF), (&lab.cli, CLIENT_IF)] {
         let keys = [
             "net.ipv6.conf.all.accept_dad=0".to_string(),
@@ -33,6 +39,10 @@ fn ipv6_lab() -> Lab {
             ip(&["netns", "exec", ns, "sysctl", "-q", "-w", &key]);
         }
     }
+}
+
+/// [`ipv6_on`], the server's ULA and the client's link-local address ready.
+fn with_server_v6(lab: Lab) -> Lab {
     ip(&[
         "-n",
         &lab.srv,
@@ -259,4 +269,54 @@ fn netboot_stays_silent_where_another_router_advertises() {
         "{}",
         lab.log()
     );
+}
+
+#[test]
+fn a_bare_port_takes_a_ula_prefix_advertises_it_and_gives_it_back() {
+    if !netns::ready(&["rdisc6"]) {
+        return;
+    }
+    let mut lab = Lab::bare();
+    ipv6_on(&lab);
+    let cwd = netns::bare::quick_dir(&lab);
+    let state = lab.path("state");
+    lab.start_serve(&["--state-dir", state.to_str().unwrap()], Some(&cwd));
+    let id = std::fs::read_to_string(state.join("ula-global-id"))
+        .unwrap_or_else(|e| panic!("no ula-global-id ({e}):\n{}", lab.log()));
+    let id = id.trim();
+    assert_eq!(id.len(), 10, "{id}");
+    let mut octets = [0u8; 16];
+    octets[0] = 0xfd;
+    for i in 0..5 {
+        octets[i + 1] = u8::from_str_radix(&id[2 * i..2 * i + 2], 16).unwrap();
+    }
+    let prefix = format!("{}/64", std::net::Ipv6Addr::from(octets));
+    let addrs = String::from_utf8(
+        std::process::Command::new("ip")
+            .args(["-n", &lab.srv, "-6", "addr", "show", "dev", SERVER_IF])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(addrs.contains("inet6 fd"), "{addrs}\n{}", lab.log());
+    let text = rdisc6(&lab, &["-1", "-r", "5", "-w", "2000"]);
+    assert!(
+        says(&text, "Stateful address conf.", "Yes"),
+        "{text}\n{}",
+        lab.log()
+    );
+    assert!(says(&text, "Autonomous address conf.", "Yes"), "{text}");
+    assert!(text.contains(&prefix), "{prefix} in {text}");
+    let status = lab.stop_server_with("TERM");
+    assert!(status.success(), "{status}\n{}", lab.log());
+    let left = String::from_utf8(
+        std::process::Command::new("ip")
+            .args(["-n", &lab.srv, "-6", "addr", "show", "dev", SERVER_IF])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(!left.contains("inet6 fd"), "ULA left behind: {left}");
 }

@@ -13,6 +13,7 @@ pub mod reason;
 pub mod server;
 pub mod store;
 pub mod table;
+pub mod ula;
 
 pub use config::{Dhcp6Config, Holder6, Pool6, Reservation6};
 pub use decide::{Context6, Core6};

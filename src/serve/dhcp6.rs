@@ -14,6 +14,7 @@ use crate::config::FileConfig;
 use crate::dhcp::server::LookupSource;
 use crate::dhcp6::links::{self, Link6};
 use crate::dhcp6::server::{Dhcp6Server, SERVER_PORT};
+use crate::dhcp6::ula::{self, UlaAddress};
 use crate::dhcp6::{duid, Dhcp6Config, Holder6, Pool6, Reservation6};
 use crate::mac::MacAddr;
 use crate::ra::advertiser::Timing;
@@ -23,12 +24,60 @@ use crate::ra::wire::{Advert, PrefixInfo, FLAG_M, FLAG_O};
 use super::plan::ServePlan;
 use super::ServeError;
 
+/// The served interfaces as DHCPv6 serves them, and on bare ports the
+/// unique local /64 netboot took.
+pub struct Links6 {
+    links: Vec<Link6>,
+    /// The ULA prefix netboot picked (bare ports only).
+    ula: Option<Ipv6Addr>,
+    /// The addresses it added (removed when these drop).
+    added: Vec<UlaAddress>,
+}
+
 /// The served interfaces with our IPv6 address on each when DHCPv6 is on
-/// (`None`: off); TFTP also listens on those addresses.
-pub fn links(file: &FileConfig, plan: &mut ServePlan) -> Result<Option<Vec<Link6>>, ServeError> {
+/// (`None`: off); TFTP also listens on those addresses. On a bare port
+/// (`bare` names those netboot gave an IPv4 address) DHCPv6 is on unless
+/// `dhcp6.enabled` is false, and the port gets `<ULA prefix>::1/64`.
+pub fn links(
+    file: &FileConfig,
+    plan: &mut ServePlan,
+    bare: &[String],
+) -> Result<Option<Links6>, ServeError> {
     let sec = &file.dhcp6;
-    if !sec.enabled.unwrap_or(sec.range.is_some()) {
+    let asked = sec.enabled.unwrap_or(sec.range.is_some());
+    let on_bare = !bare.is_empty() && sec.enabled != Some(false);
+    if !asked && !on_bare {
         return Ok(None);
+    }
+    match find_links(plan, bare, on_bare) {
+        Ok(found) => Ok(Some(found)),
+        // on by default on a bare port only: without IPv6 there, IPv4 goes on alone
+        Err(e) if !asked => {
+            tracing::warn!("no DHCPv6 on the bare port: {e}");
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+fn find_links(plan: &mut ServePlan, bare: &[String], on_bare: bool) -> Result<Links6, ServeError> {
+    let (mut ula, mut added) = (None, Vec::new());
+    if on_bare {
+        let id = ula::global_id(plan.dhcp.state_dir.as_deref()).map_err(|e| {
+            let dir = plan
+                .dhcp
+                .state_dir
+                .as_deref()
+                .unwrap_or(std::path::Path::new("-"));
+            ServeError::Dhcp6(format!(
+                "cannot keep the ULA global ID in {}: {e}; give a writable --state-dir",
+                dir.display()
+            ))
+        })?;
+        for name in bare {
+            added.extend(add_ula(name, ula::server_address(id))?);
+        }
+        ula = Some(ula::prefix(id));
     }
     let links = plan
         .networks
@@ -43,13 +92,27 @@ pub fn links(file: &FileConfig, plan: &mut ServePlan) -> Result<Option<Vec<Link6
             plan.tftp.listen.push(addr);
         }
     }
-    Ok(Some(links))
+    Ok(Links6 { links, ula, added })
+}
+
+fn add_ula(name: &str, addr: Ipv6Addr) -> Result<Option<UlaAddress>, ServeError> {
+    let index = nix::net::if_::if_nametoindex(name)
+        .map_err(|e| ServeError::Dhcp6(format!("no interface {name}: {e}")))?;
+    let added = UlaAddress::assign(index, addr).map_err(|e| {
+        ServeError::Dhcp6(format!(
+            "cannot add {addr}/64 to {name}: {e}; run as root, or set `dhcp6: {{enabled: false}}`"
+        ))
+    })?;
+    tracing::info!(interface = %name, "bare port: {addr}/64 added to {name} (a unique local prefix of netboot's own)");
+    Ok(added)
 }
 
 /// The bound DHCPv6 server and RA sockets, ready to run.
 pub struct V6 {
     dhcp: Dhcp6Server,
     ra: Vec<RaLink>,
+    /// Bare ports' ULA addresses, removed after the servers stop.
+    added: Vec<UlaAddress>,
 }
 
 impl V6 {
@@ -70,19 +133,22 @@ impl V6 {
         let _ =
             tokio::task::spawn_blocking(move || threads.into_iter().for_each(|t| drop(t.join())))
                 .await;
+        // the bare ports' ULA addresses go last (CAP_NET_ADMIN is kept there)
+        drop(self.added);
     }
 }
 
 /// The RA a link gets: M when there is a pool, O always, router lifetime
-/// 0 (netboot is no default router), the pool's /64 as on-link.
-fn advert(pool: Option<&Pool6>, ours: Ipv6Addr) -> Advert {
+/// 0 (netboot is no default router), the pool's /64 as on-link (and for
+/// SLAAC too when it is the ULA prefix netboot picked: `autonomous`).
+fn advert(pool: Option<&Pool6>, ours: Ipv6Addr, autonomous: bool) -> Advert {
     let prefixes = pool
         .filter(|p| p.on_link(ours))
         .map(|_| PrefixInfo {
             prefix: Ipv6Addr::from(u128::from(ours) & !u128::from(u64::MAX)),
             len: 64,
             on_link: true,
-            autonomous: false,
+            autonomous,
             valid: 86_400,
             preferred: 14_400,
         })
@@ -104,9 +170,9 @@ fn advert(pool: Option<&Pool6>, ours: Ipv6Addr) -> Advert {
 pub fn prepare(
     file: &FileConfig,
     plan: &ServePlan,
-    links: Option<Vec<Link6>>,
+    links: Option<Links6>,
 ) -> Result<Option<V6>, ServeError> {
-    let Some(links) = links else {
+    let Some(Links6 { links, ula, added }) = links else {
         return Ok(None);
     };
     let sec = &file.dhcp6;
@@ -126,6 +192,10 @@ pub fn prepare(
             )));
         }
         cfg.pools = vec![pool];
+    } else if let Some(prefix) = ula {
+        let pool = Pool6::parse(&format!("{prefix}/64"))
+            .map_err(|e| ServeError::Dhcp6(format!("the ULA pool: {e}")))?;
+        cfg.pools = vec![pool];
     }
     cfg.lease_time = sec.lease_time.unwrap_or(cfg.lease_time).max(60);
     cfg.rapid_commit = sec.rapid_commit.unwrap_or(true);
@@ -139,7 +209,7 @@ pub fn prepare(
         links
             .iter()
             .map(|l| {
-                RaLink::open(&l.name, l.index, advert(cfg.pools.first(), l.ours)).map_err(|e| {
+                RaLink::open(&l.name, l.index, advert(cfg.pools.first(), l.ours, ula.is_some_and(|u| cfg.pools.first().is_some_and(|p| p.on_link(u))))).map_err(|e| {
                     ServeError::Dhcp6(format!(
                         "router advertisements on {}: {e}; run as root, or set                          `dhcp6: {{router_advertisements: false}}`",
                         l.name
@@ -152,7 +222,7 @@ pub fn prepare(
     };
     let dhcp = Dhcp6Server::bind(cfg, links, SERVER_PORT, plan.dhcp.state_dir.as_deref())
         .map_err(|e| ServeError::Dhcp6(e.to_string()))?;
-    Ok(Some(V6 { dhcp, ra }))
+    Ok(Some(V6 { dhcp, ra, added }))
 }
 
 fn reservations(file: &FileConfig) -> Result<Vec<Reservation6>, ServeError> {

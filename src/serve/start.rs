@@ -109,7 +109,8 @@ pub fn prepare(mut args: ServeOptions) -> Result<Prepared, ServeError> {
         Some(addr) => Some((StatusServer::bind(addr)?, control(&plan, &catalogue))),
         None => None,
     };
-    let links6 = super::dhcp6::links(&file, &mut plan)?;
+    let bare: Vec<String> = assigned.iter().map(|a| a.interface().to_string()).collect();
+    let links6 = super::dhcp6::links(&file, &mut plan, &bare)?;
     let tftp = TftpServer::bind(plan.tftp.clone())?;
     let dhcp = Sockets::open(&plan.dhcp)?;
     let dhcp6 = super::dhcp6::prepare(&file, &plan, links6)?;

@@ -82,6 +82,7 @@ fn hand_over(dir: &Path, name: &str, uid: u32, gid: u32) -> Result<(), ServeErro
                     && !crate::dhcp::store::FILES
                         .iter()
                         .chain(crate::dhcp6::store::FILES.iter())
+                        .chain(std::iter::once(&crate::dhcp6::ula::FILE))
                         .any(|f| e.file_name() == *f)
             });
         if foreign {
