@@ -225,6 +225,21 @@ pub fn prepare(
     Ok(Some(V6 { dhcp, ra, added }))
 }
 
+/// What `netboot check` (and `serve` before it touches an interface) says
+/// about `dhcp6:`: each problem with file:line and the fix.
+pub fn problems(file: &FileConfig) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(range) = &file.dhcp6.range {
+        if let Err(e) = Pool6::parse(range) {
+            out.push(format!("{}: {e}", file.place(&["dhcp6", "range"])));
+        }
+    }
+    if let Err(e) = reservations(file) {
+        out.push(e.to_string());
+    }
+    out
+}
+
 fn reservations(file: &FileConfig) -> Result<Vec<Reservation6>, ServeError> {
     let mut out = Vec::new();
     for (i, r) in file.dhcp6.reservations.iter().enumerate() {
