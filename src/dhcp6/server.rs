@@ -18,6 +18,8 @@ use tracing::{info, info_span, warn};
 
 use crate::dhcp::lease::Secs;
 use crate::dhcp::server::LookupSource;
+use crate::events::{event::Exchange, Event, Events};
+use crate::mac::MacAddr;
 
 use super::decide::{Context6, Core6};
 use super::links::Link6;
@@ -94,8 +96,8 @@ impl Dhcp6Server {
         })
     }
 
-    /// Serves until `cancel`.
-    pub async fn run(self, lookup: LookupSource, cancel: CancellationToken) {
+    /// Serves until `cancel`, reporting each answered exchange to `events`.
+    pub async fn run(self, lookup: LookupSource, events: Events, cancel: CancellationToken) {
         let Self {
             socket,
             links,
@@ -123,12 +125,17 @@ impl Dhcp6Server {
                 },
             };
             let SocketAddr::V6(peer) = peer else { continue };
-            let Some(reply) = shell.exchange(&buf[..len], peer, &lookup) else {
+            let received = std::time::Instant::now();
+            let Some((reply, mut report)) = shell.exchange(&buf[..len], peer, &lookup) else {
                 continue;
             };
             let to = SocketAddrV6::new(*peer.ip(), CLIENT_PORT, 0, peer.scope_id());
-            if let Err(e) = socket.send_to(&reply, to).await {
-                warn!("DHCPv6: reply to {to} failed: {e}");
+            match socket.send_to(&reply, to).await {
+                Ok(_) => {
+                    report.latency = received.elapsed();
+                    events.emit(Event::Dhcp(report));
+                }
+                Err(e) => warn!("DHCPv6: reply to {to} failed: {e}"),
             }
         }
     }
@@ -149,7 +156,7 @@ impl Shell {
         data: &[u8],
         peer: SocketAddrV6,
         lookup: &LookupSource,
-    ) -> Option<Vec<u8>> {
+    ) -> Option<(Vec<u8>, Exchange)> {
         let link = self.links.iter().find(|l| l.index == peer.scope_id())?;
         let req = match Message::from_bytes(data) {
             Ok(m) => m,
@@ -176,7 +183,27 @@ impl Shell {
                 }
             }
         }
-        d.reply.and_then(|r| r.to_vec().ok())
+        let reply = d.reply?;
+        let report = Exchange {
+            at: SystemTime::now(),
+            mac: super::boot::client_mac(&req, *peer.ip()).unwrap_or(MacAddr([0; 6])),
+            message: name(req.msg_type()),
+            reply: Some(name(reply.msg_type())),
+            address: None,
+            reason: format!("DHCPv6 {}", d.reason),
+            profile: d.profile,
+            latency: std::time::Duration::ZERO,
+        };
+        Some((reply.to_vec().ok()?, report))
+    }
+}
+
+/// A message type as the log and the status page spell it: `SOLICIT`,
+/// `INFORMATION-REQUEST`.
+fn name(kind: dhcproto::v6::MessageType) -> String {
+    match kind {
+        dhcproto::v6::MessageType::InformationRequest => "INFORMATION-REQUEST".into(),
+        other => format!("{other:?}").to_uppercase(),
     }
 }
 

@@ -16,6 +16,7 @@ use crate::dhcp6::links::{self, Link6};
 use crate::dhcp6::server::{Dhcp6Server, SERVER_PORT};
 use crate::dhcp6::ula::{self, UlaAddress};
 use crate::dhcp6::{duid, Dhcp6Config, Holder6, Pool6, Reservation6};
+use crate::events::Events;
 use crate::mac::MacAddr;
 use crate::ra::advertiser::Timing;
 use crate::ra::shell::RaLink;
@@ -117,7 +118,7 @@ pub struct V6 {
 
 impl V6 {
     /// Serves DHCPv6 and advertises until `cancel`.
-    pub async fn run(self, lookup: LookupSource, cancel: CancellationToken) {
+    pub async fn run(self, lookup: LookupSource, events: Events, cancel: CancellationToken) {
         let threads: Vec<_> = self
             .ra
             .into_iter()
@@ -129,7 +130,7 @@ impl V6 {
                 }
             })
             .collect();
-        self.dhcp.run(lookup, cancel).await;
+        self.dhcp.run(lookup, events, cancel).await;
         let _ =
             tokio::task::spawn_blocking(move || threads.into_iter().for_each(|t| drop(t.join())))
                 .await;

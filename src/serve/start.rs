@@ -370,7 +370,8 @@ async fn serve(
     let tftp_task = tokio::spawn(tftp.run(cancel.child_token()));
     let http_task = http.map(|h| tokio::spawn(h.run(cancel.child_token())));
     let lookup = lookup::source(Arc::clone(&shared), defaults);
-    let dhcp6_task = dhcp6.map(|s| tokio::spawn(s.run(Arc::clone(&lookup), cancel.child_token())));
+    let dhcp6_task = dhcp6
+        .map(|s| tokio::spawn(s.run(Arc::clone(&lookup), events.clone(), cancel.child_token())));
     let dhcp_result = crate::dhcp::server::run_with_sockets(
         plan.dhcp.clone(),
         dhcp,
