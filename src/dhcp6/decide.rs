@@ -12,7 +12,7 @@
 use std::net::Ipv6Addr;
 
 use dhcproto::v6::{
-    DhcpOption, DhcpOptions, IAAddr, Message, MessageType, OptionCode, Status, StatusCode, IANA,
+    DhcpOption, DhcpOptions, IAAddr, Message, MessageType, OptionCode, Status, IANA,
 };
 
 use crate::boot::{ClientId, ClientProfile, ProfileLookup};
@@ -21,6 +21,7 @@ use crate::dhcp::pxe::BootNote;
 
 use super::boot;
 use super::config::{Dhcp6Config, Holder6, Pool6};
+use super::ia::{ia_status, ia_zero, ias, status, Ia};
 use super::reason::{Decision6, Reason6};
 use super::table::{Lease6, Table6};
 
@@ -45,12 +46,6 @@ struct Ex<'a> {
     client: ClientId,
     profile: Option<ClientProfile>,
     now: Secs,
-}
-
-/// An IA_NA as the client sent it: IAID and the addresses it names.
-struct Ia {
-    id: u32,
-    addrs: Vec<Ipv6Addr>,
 }
 
 /// The DHCPv6 core: configuration plus the lease table.
@@ -414,66 +409,6 @@ impl Core6 {
             opts,
         })
     }
-}
-
-/// The IA_NAs of a request.
-fn ias(req: &Message) -> Vec<Ia> {
-    let Some(all) = req.opts().get_all(OptionCode::IANA) else {
-        return Vec::new();
-    };
-    all.iter()
-        .filter_map(|o| match o {
-            DhcpOption::IANA(ia) => Some(Ia {
-                id: ia.id,
-                addrs: ia
-                    .opts
-                    .iter()
-                    .filter_map(|o| match o {
-                        DhcpOption::IAAddr(a) => Some(a.addr),
-                        _ => None,
-                    })
-                    .collect(),
-            }),
-            _ => None,
-        })
-        .collect()
-}
-
-fn status(code: Status, msg: &str) -> DhcpOption {
-    DhcpOption::StatusCode(StatusCode {
-        status: code,
-        msg: msg.to_string(),
-    })
-}
-
-fn ia_status(iaid: u32, code: Status) -> DhcpOption {
-    let mut opts = DhcpOptions::new();
-    opts.insert(status(code, "no address for this IA"));
-    DhcpOption::IANA(IANA {
-        id: iaid,
-        t1: 0,
-        t2: 0,
-        opts,
-    })
-}
-
-/// The client's addresses with lifetimes 0: "stop using them" (REBIND).
-fn ia_zero(ia: &Ia) -> DhcpOption {
-    let mut opts = DhcpOptions::new();
-    for addr in &ia.addrs {
-        opts.insert(DhcpOption::IAAddr(IAAddr {
-            addr: *addr,
-            preferred_life: 0,
-            valid_life: 0,
-            opts: DhcpOptions::new(),
-        }));
-    }
-    DhcpOption::IANA(IANA {
-        id: ia.id,
-        t1: 0,
-        t2: 0,
-        opts,
-    })
 }
 
 fn decided(reply: Message, reason: Reason6, changes: Vec<Lease6>) -> Decision6 {

@@ -8,6 +8,7 @@ pub mod boot;
 pub mod config;
 pub mod decide;
 pub mod duid;
+mod ia;
 pub mod links;
 pub mod reason;
 pub mod server;
@@ -32,6 +33,7 @@ mod tidy {
                 ("dhcp6/config.rs", include_str!("config.rs")),
                 ("dhcp6/boot.rs", include_str!("boot.rs")),
                 ("dhcp6/duid.rs", include_str!("duid.rs")),
+                ("dhcp6/ia.rs", include_str!("ia.rs")),
                 ("ra/wire.rs", include_str!("../ra/wire.rs")),
                 ("ra/advertiser.rs", include_str!("../ra/advertiser.rs")),
             ],
