@@ -15,6 +15,7 @@ pub mod server;
 pub mod store;
 pub mod table;
 pub mod ula;
+pub mod wire;
 
 pub use config::{Dhcp6Config, Holder6, Pool6, Reservation6};
 pub use decide::{Context6, Core6};
@@ -34,6 +35,7 @@ mod tidy {
                 ("dhcp6/boot.rs", include_str!("boot.rs")),
                 ("dhcp6/duid.rs", include_str!("duid.rs")),
                 ("dhcp6/ia.rs", include_str!("ia.rs")),
+                ("dhcp6/wire.rs", include_str!("wire.rs")),
                 ("ra/wire.rs", include_str!("../ra/wire.rs")),
                 ("ra/advertiser.rs", include_str!("../ra/advertiser.rs")),
             ],

@@ -10,8 +10,8 @@ use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use dhcproto::v6::Message;
-use dhcproto::{Decodable, Encodable};
+use dhcproto::Encodable;
+
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, info_span, warn};
@@ -158,7 +158,7 @@ impl Shell {
         lookup: &LookupSource,
     ) -> Option<(Vec<u8>, Exchange)> {
         let link = self.links.iter().find(|l| l.index == peer.scope_id())?;
-        let req = match Message::from_bytes(data) {
+        let req = match super::wire::decode(data) {
             Ok(m) => m,
             Err(e) => {
                 info!(peer = %peer.ip(), "DHCPv6: undecodable datagram ({e}); ignored");

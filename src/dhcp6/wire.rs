@@ -1,0 +1,113 @@
+//! DHCPv6 datagrams decoded safely: dhcproto 0.15 subtracts from an
+//! option's length before checking it for a few options (authentication,
+//! status code, vendor class, vendor options; found by the `dhcp6_decide`
+//! fuzz target), which panics (debug builds) or wraps (release) on a
+//! too-short option. [`decode`] walks every option, nested ones included,
+//! and refuses such a datagram before dhcproto sees it.
+
+use dhcproto::v6::Message;
+use dhcproto::Decodable;
+
+/// Deepest nesting followed (IA → address → status, relay in relay ...).
+const MAX_DEPTH: u8 = 8;
+
+/// Why a datagram was not decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    #[error("an option shorter than its fixed part")]
+    ShortOption,
+    #[error("{0}")]
+    Decode(String),
+}
+
+/// Decodes a DHCPv6 message (not relayed).
+pub fn decode(bytes: &[u8]) -> Result<Message, WireError> {
+    if !message_ok(bytes, 0) {
+        return Err(WireError::ShortOption);
+    }
+    Message::from_bytes(bytes).map_err(|e| WireError::Decode(e.to_string()))
+}
+
+/// A message's options are sane (its header is 34 bytes for a relay
+/// message, 4 otherwise; a truncated header is dhcproto's to refuse).
+fn message_ok(bytes: &[u8], depth: u8) -> bool {
+    let header = if matches!(bytes.first(), Some(12 | 13)) {
+        34
+    } else {
+        4
+    };
+    bytes
+        .get(header..)
+        .is_none_or(|opts| options_ok(opts, depth))
+}
+
+fn options_ok(mut bytes: &[u8], depth: u8) -> bool {
+    if depth > MAX_DEPTH {
+        return false;
+    }
+    while bytes.len() >= 4 {
+        let code = u16::from_be_bytes([bytes[0], bytes[1]]);
+        let len = usize::from(u16::from_be_bytes([bytes[2], bytes[3]]));
+        let Some(body) = bytes.get(4..4 + len) else {
+            return true; // dhcproto refuses a truncated option itself
+        };
+        if !option_ok(code, body, depth + 1) {
+            return false;
+        }
+        bytes = &bytes[4 + len..];
+    }
+    true
+}
+
+fn option_ok(code: u16, body: &[u8], depth: u8) -> bool {
+    let nested = |skip: usize| body.get(skip..).is_none_or(|rest| options_ok(rest, depth));
+    match code {
+        9 => message_ok(body, depth),
+        11 => body.len() >= 11,
+        13 => body.len() >= 2,
+        16 => body.len() >= 4,
+        17 => body.len() >= 4 && nested(4),
+        3 | 25 => nested(12),
+        4 => nested(4),
+        5 => nested(24),
+        26 => nested(25),
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_fixed_parts_are_refused_before_dhcproto_sees_them() {
+        // the fuzz target's find: a SOLICIT whose option 16 is 0 bytes long
+        let crash = [0, 0, 0, 0, 0, 0x10, 0, 0];
+        assert_eq!(decode(&crash), Err(WireError::ShortOption));
+        // nested in an IA_NA's address: a status code of one byte
+        let mut m = vec![1, 0, 0, 1];
+        m.extend_from_slice(&[0, 3, 0, 12 + 4 + 24 + 5]);
+        m.extend_from_slice(&[0; 12]);
+        m.extend_from_slice(&[0, 5, 0, 24 + 5]);
+        m.extend_from_slice(&[0; 24]);
+        m.extend_from_slice(&[0, 13, 0, 1, 0]);
+        assert_eq!(decode(&m), Err(WireError::ShortOption));
+        // the same with a whole status code decodes
+        let mut ok = vec![1, 0, 0, 1];
+        ok.extend_from_slice(&[0, 3, 0, 12 + 4 + 24 + 6]);
+        ok.extend_from_slice(&[0; 12]);
+        ok.extend_from_slice(&[0, 5, 0, 24 + 6]);
+        ok.extend_from_slice(&[0; 24]);
+        ok.extend_from_slice(&[0, 13, 0, 2, 0, 0]);
+        assert!(decode(&ok).is_ok());
+        let found = include_bytes!("../../fuzz/corpus/dhcp6_decide/vendor_class_short");
+        assert_eq!(decode(&found[1..]), Err(WireError::ShortOption));
+        for len in 0..4u8 {
+            let vendor = [1, 0, 0, 1, 0, 16, 0, len, 0, 0, 0, 0];
+            assert_eq!(
+                decode(&vendor[..8 + usize::from(len)]),
+                Err(WireError::ShortOption)
+            );
+        }
+    }
+}
