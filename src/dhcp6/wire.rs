@@ -1,9 +1,12 @@
 //! DHCPv6 datagrams decoded safely: dhcproto 0.15 subtracts from an
 //! option's length before checking it for a few options (authentication,
-//! status code, vendor class, vendor options; found by the `dhcp6_decide`
-//! fuzz target), which panics (debug builds) or wraps (release) on a
-//! too-short option. [`decode`] walks every option, nested ones included,
-//! and refuses such a datagram before dhcproto sees it.
+//! status code, vendor class, vendor options), which panics (debug builds)
+//! or wraps (release) on a too-short option, and reads its fixed-size
+//! options (preference, elapsed time, server unicast, rapid commit,
+//! reconfigure) without looking at their length, so a wrong length shifts
+//! everything after it (both found by the `dhcp6_decide` fuzz target).
+//! [`decode`] walks every option, nested ones included, and refuses such a
+//! datagram before dhcproto sees it.
 
 use dhcproto::v6::Message;
 use dhcproto::Decodable;
@@ -14,7 +17,7 @@ const MAX_DEPTH: u8 = 8;
 /// Why a datagram was not decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
-    #[error("an option shorter than its fixed part")]
+    #[error("an option shorter than its fixed part, or a fixed-size one of another size")]
     ShortOption,
     #[error("{0}")]
     Decode(String),
@@ -63,6 +66,10 @@ fn option_ok(code: u16, body: &[u8], depth: u8) -> bool {
     let nested = |skip: usize| body.get(skip..).is_none_or(|rest| options_ok(rest, depth));
     match code {
         9 => message_ok(body, depth),
+        7 | 19 => body.len() == 1,
+        8 => body.len() == 2,
+        12 => body.len() == 16,
+        14 | 20 => body.is_empty(),
         11 => body.len() >= 11,
         13 => body.len() >= 2,
         16 => body.len() >= 4,
@@ -101,6 +108,9 @@ mod tests {
         ok.extend_from_slice(&[0, 13, 0, 2, 0, 0]);
         assert!(decode(&ok).is_ok());
         let found = include_bytes!("../../fuzz/corpus/dhcp6_decide/vendor_class_short");
+        assert_eq!(decode(&found[1..]), Err(WireError::ShortOption));
+        // an elapsed time of 0 bytes: dhcproto would read 2 bytes past it
+        let found = include_bytes!("../../fuzz/corpus/dhcp6_decide/elapsed_time_short");
         assert_eq!(decode(&found[1..]), Err(WireError::ShortOption));
         for len in 0..4u8 {
             let vendor = [1, 0, 0, 1, 0, 16, 0, len, 0, 0, 0, 0];
