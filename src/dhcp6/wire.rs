@@ -17,7 +17,7 @@ const MAX_DEPTH: u8 = 8;
 /// Why a datagram was not decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WireError {
-    #[error("an option shorter than its fixed part, or a fixed-size one of another size")]
+    #[error("an option shorter than its fixed part, a fixed-size one of another size, or one running past the end")]
     ShortOption,
     #[error("{0}")]
     Decode(String),
@@ -52,14 +52,15 @@ fn options_ok(mut bytes: &[u8], depth: u8) -> bool {
         let code = u16::from_be_bytes([bytes[0], bytes[1]]);
         let len = usize::from(u16::from_be_bytes([bytes[2], bytes[3]]));
         let Some(body) = bytes.get(4..4 + len) else {
-            return true; // dhcproto refuses a truncated option itself
+            // dhcproto reads some options without looking at the length
+            return false;
         };
         if !option_ok(code, body, depth + 1) {
             return false;
         }
         bytes = &bytes[4 + len..];
     }
-    true
+    bytes.is_empty()
 }
 
 fn option_ok(code: u16, body: &[u8], depth: u8) -> bool {
@@ -108,6 +109,9 @@ mod tests {
         ok.extend_from_slice(&[0, 13, 0, 2, 0, 0]);
         assert!(decode(&ok).is_ok());
         let found = include_bytes!("../../fuzz/corpus/dhcp6_decide/vendor_class_short");
+        assert_eq!(decode(&found[1..]), Err(WireError::ShortOption));
+        // an option running past the end: refused, not left to dhcproto
+        let found = include_bytes!("../../fuzz/corpus/dhcp6_decide/option_past_the_end");
         assert_eq!(decode(&found[1..]), Err(WireError::ShortOption));
         // an elapsed time of 0 bytes: dhcproto would read 2 bytes past it
         let found = include_bytes!("../../fuzz/corpus/dhcp6_decide/elapsed_time_short");
