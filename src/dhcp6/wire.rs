@@ -25,23 +25,18 @@ pub enum WireError {
 
 /// Decodes a DHCPv6 message (not relayed).
 pub fn decode(bytes: &[u8]) -> Result<Message, WireError> {
-    if !message_ok(bytes, 0) {
+    if !bytes.get(4..).is_none_or(|opts| options_ok(opts, 0)) {
         return Err(WireError::ShortOption);
     }
     Message::from_bytes(bytes).map_err(|e| WireError::Decode(e.to_string()))
 }
 
-/// A message's options are sane (its header is 34 bytes for a relay
-/// message, 4 otherwise; a truncated header is dhcproto's to refuse).
-fn message_ok(bytes: &[u8], depth: u8) -> bool {
-    let header = if matches!(bytes.first(), Some(12 | 13)) {
-        34
-    } else {
-        4
-    };
-    bytes
-        .get(header..)
-        .is_none_or(|opts| options_ok(opts, depth))
+/// The options of a relay message inside option 9 are sane (dhcproto
+/// decodes it with the 34-byte relay header whatever its type; a truncated
+/// header is dhcproto's to refuse). At the top level every message is
+/// decoded with the 4-byte header, relay types too.
+fn relayed_ok(bytes: &[u8], depth: u8) -> bool {
+    bytes.get(34..).is_none_or(|opts| options_ok(opts, depth))
 }
 
 fn options_ok(mut bytes: &[u8], depth: u8) -> bool {
@@ -66,7 +61,7 @@ fn options_ok(mut bytes: &[u8], depth: u8) -> bool {
 fn option_ok(code: u16, body: &[u8], depth: u8) -> bool {
     let nested = |skip: usize| body.get(skip..).is_none_or(|rest| options_ok(rest, depth));
     match code {
-        9 => message_ok(body, depth),
+        9 => relayed_ok(body, depth),
         7 | 19 => body.len() == 1,
         8 => body.len() == 2,
         12 => body.len() == 16,
@@ -109,6 +104,9 @@ mod tests {
         ok.extend_from_slice(&[0, 13, 0, 2, 0, 0]);
         assert!(decode(&ok).is_ok());
         let found = include_bytes!("../../fuzz/corpus/dhcp6_decide/vendor_class_short");
+        assert_eq!(decode(&found[1..]), Err(WireError::ShortOption));
+        // a relay type at the top level has a 4-byte header as any other
+        let found = include_bytes!("../../fuzz/corpus/dhcp6_decide/relay_type_on_top");
         assert_eq!(decode(&found[1..]), Err(WireError::ShortOption));
         // an option running past the end: refused, not left to dhcproto
         let found = include_bytes!("../../fuzz/corpus/dhcp6_decide/option_past_the_end");
