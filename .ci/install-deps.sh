@@ -13,6 +13,9 @@ PACKAGES=(
     iproute2 isc-dhcp-client udhcpc nmap kea-admin
     # a DHCP relay between namespaces (dhcrelay), for the relayed-pool test
     isc-dhcp-relay
+    # rdisc6, the router-advertisement client of the IPv6 tests; python3
+    # sends the other router's RA there
+    ndisc6 python3
     # network boot in a VM
     qemu-system-x86 ipxe-qemu ovmf ipxe pxelinux syslinux-common
     # ARM64 boots (tests/pxe_boot_arm.rs): AAVMF, U-Boot and mkimage, and

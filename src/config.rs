@@ -4,7 +4,7 @@
 //! servers' validated configurations lives in `serve::plan`, where command
 //! line flags are laid over it (flags win).
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -47,6 +47,9 @@ pub struct FileConfig {
     /// The status page, API and metrics.
     #[serde(default)]
     pub status: StatusSection,
+    /// The DHCPv6 server (PXE over IPv6).
+    #[serde(default)]
+    pub dhcp6: Dhcp6Section,
     /// Where the file was read from, to point errors at a key's line.
     #[serde(skip)]
     pub origin: Option<Origin>,
@@ -256,6 +259,40 @@ pub struct StatusSection {
     pub enabled: Option<bool>,
     /// Where, `ADDRESS:PORT` (default `127.0.0.1:9090`).
     pub listen: Option<String>,
+}
+
+/// `dhcp6:` (see docs/ipv6.md).
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Dhcp6Section {
+    /// On or off; default: on when `range` is given.
+    pub enabled: Option<bool>,
+    /// IA_NA pool: `FIRST-LAST` or `PREFIX/64`; none: stateless (SLAAC).
+    pub range: Option<String>,
+    /// Valid lifetime of an address, seconds.
+    pub lease_time: Option<u32>,
+    /// Answer a SOLICIT with Rapid Commit at once (default true).
+    pub rapid_commit: Option<bool>,
+    /// DNS servers handed out (option 23).
+    #[serde(default)]
+    pub dns: Vec<Ipv6Addr>,
+    /// Fixed addresses by DUID or MAC.
+    #[serde(default)]
+    pub reservations: Vec<Dhcp6Reservation>,
+    /// Send router advertisements (M and O) where no router does (default true).
+    pub router_advertisements: Option<bool>,
+}
+
+/// One entry of `dhcp6.reservations`: `duid` or `mac`, and `address`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Dhcp6Reservation {
+    /// The client's DUID in hex (`00:03:00:01:52:54:00:12:34:56`).
+    pub duid: Option<String>,
+    /// The client's MAC (from its DUID-LL/LLT or EUI-64 link-local address).
+    pub mac: Option<String>,
+    /// The address it gets.
+    pub address: Ipv6Addr,
 }
 
 /// A configuration file that cannot be used.

@@ -65,7 +65,7 @@ pub fn is_present(e: &std::io::Error) -> bool {
 }
 
 /// Sends one request and waits (bounded) for its acknowledgement.
-fn request(body: RouteNetlinkMessage, flags: u16) -> std::io::Result<()> {
+pub(crate) fn request(body: RouteNetlinkMessage, flags: u16) -> std::io::Result<()> {
     let mut socket = Socket::new(NETLINK_ROUTE)?;
     socket.bind_auto()?;
     socket.connect(&SocketAddr::new(0, 0))?;

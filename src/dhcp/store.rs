@@ -19,6 +19,11 @@
 //! journal; replaying an old journal over the new snapshot gives the same
 //! state, so a crash between the two steps is harmless.
 //!
+//! The file handling is generic over the record ([`Line`]: its file names,
+//! key and JSON), so the DHCPv6 leases (`crate::dhcp6::store`) use the same
+//! lock, group-commit append, torn-write recovery and compaction in files of
+//! their own; [`LeaseStore`] is [`Store`] of [`Lease`].
+//!
 //! The committer reaches a store through the [`Journal`] trait: this
 //! embedded journal (the default, and the fastest) or PostgreSQL
 //! (`crate::dhcp::pg`), chosen by [`Backend`].
@@ -134,47 +139,97 @@ struct Record {
     hostname: Option<String>,
 }
 
+/// The file names of one kind of record in the state directory.
+#[derive(Debug, Clone, Copy)]
+pub struct Names {
+    pub snapshot: &'static str,
+    pub journal: &'static str,
+    /// See [`LOCK`].
+    pub lock: &'static str,
+    pub snapshot_tmp: &'static str,
+}
+
+/// A record a [`Store`] keeps: one line of JSON per state of one key.
+pub trait Line: Sized {
+    /// Its files.
+    const NAMES: Names;
+    /// What a later record replaces an earlier one by (the address).
+    fn key(&self) -> u128;
+    /// The JSON text (one line).
+    fn json(&self) -> String;
+    /// Parses [`Line::json`]; `None` when it is not such a record.
+    fn from_json(json: &str) -> Option<Self>;
+}
+
+/// `CRC32HEX JSON\n`.
+pub fn frame(json: &str) -> String {
+    format!("{:08x} {json}\n", crc32fast::hash(json.as_bytes()))
+}
+
+/// The JSON of a framed line (without its newline) when its CRC matches.
+pub fn unframe(line: &str) -> Option<&str> {
+    let (crc, json) = line.split_once(' ')?;
+    (u32::from_str_radix(crc, 16).ok()? == crc32fast::hash(json.as_bytes())).then_some(json)
+}
+
+impl Line for Lease {
+    const NAMES: Names = Names {
+        snapshot: SNAPSHOT,
+        journal: JOURNAL,
+        lock: LOCK,
+        snapshot_tmp: SNAPSHOT_TMP,
+    };
+    fn key(&self) -> u128 {
+        u128::from(u32::from(self.ip))
+    }
+    fn json(&self) -> String {
+        let rec = Record {
+            ip: self.ip,
+            mac: self.mac.colon(),
+            expires: self.expires,
+            state: self.state.as_str().to_string(),
+            hostname: self.hostname.clone(),
+        };
+        // serializing a plain struct of strings and numbers cannot fail
+        serde_json::to_string(&rec).unwrap_or_default()
+    }
+    fn from_json(json: &str) -> Option<Self> {
+        let rec: Record = serde_json::from_str(json).ok()?;
+        Some(Lease {
+            ip: rec.ip,
+            mac: rec.mac.parse::<MacAddr>().ok()?,
+            expires: rec.expires,
+            state: LeaseState::parse(&rec.state)?,
+            hostname: rec.hostname,
+        })
+    }
+}
+
 /// One journal line (with its newline) for `lease`.
 pub fn encode_line(lease: &Lease) -> String {
-    let rec = Record {
-        ip: lease.ip,
-        mac: lease.mac.colon(),
-        expires: lease.expires,
-        state: lease.state.as_str().to_string(),
-        hostname: lease.hostname.clone(),
-    };
-    // serializing a plain struct of strings and numbers cannot fail
-    let json = serde_json::to_string(&rec).unwrap_or_default();
-    format!("{:08x} {json}\n", crc32fast::hash(json.as_bytes()))
+    frame(&lease.json())
 }
 
 /// Parses one line (without its newline); `None` when damaged.
 pub fn parse_line(line: &str) -> Option<Lease> {
-    let (crc, json) = line.split_once(' ')?;
-    if u32::from_str_radix(crc, 16).ok()? != crc32fast::hash(json.as_bytes()) {
-        return None;
-    }
-    let rec: Record = serde_json::from_str(json).ok()?;
-    Some(Lease {
-        ip: rec.ip,
-        mac: rec.mac.parse::<MacAddr>().ok()?,
-        expires: rec.expires,
-        state: LeaseState::parse(&rec.state)?,
-        hostname: rec.hostname,
-    })
+    parse_any(line)
+}
+
+fn parse_any<R: Line>(line: &str) -> Option<R> {
+    R::from_json(unframe(line)?)
 }
 
 /// Applies every complete, intact line of `bytes` to `into` (keyed by address).
-fn replay(bytes: &[u8], into: &mut std::collections::BTreeMap<u32, Lease>) -> usize {
+fn replay<R: Line>(bytes: &[u8], into: &mut std::collections::BTreeMap<u128, R>) -> usize {
     let mut skipped = 0;
     let complete = match bytes.iter().rposition(|&b| b == b'\n') {
         Some(end) => &bytes[..end],
         None => return usize::from(!bytes.is_empty()),
     };
     for line in complete.split(|&b| b == b'\n') {
-        match std::str::from_utf8(line).ok().and_then(parse_line) {
+        match std::str::from_utf8(line).ok().and_then(parse_any::<R>) {
             Some(l) => {
-                into.insert(u32::from(l.ip), l);
+                into.insert(l.key(), l);
             }
             None => skipped += 1,
         }
@@ -184,9 +239,14 @@ fn replay(bytes: &[u8], into: &mut std::collections::BTreeMap<u32, Lease>) -> us
 
 /// Reads every lease from `dir` (missing files = no leases).
 pub fn load(dir: &Path) -> Result<Vec<Lease>, StoreError> {
+    load_lines(dir)
+}
+
+/// Reads every record of kind `R` from `dir` (missing files = none).
+pub fn load_lines<R: Line>(dir: &Path) -> Result<Vec<R>, StoreError> {
     let mut map = std::collections::BTreeMap::new();
     let mut skipped = 0;
-    for name in [SNAPSHOT, JOURNAL] {
+    for name in [R::NAMES.snapshot, R::NAMES.journal] {
         let path = dir.join(name);
         match fs::read(&path) {
             Ok(bytes) => skipped += replay(&bytes, &mut map),
@@ -200,9 +260,12 @@ pub fn load(dir: &Path) -> Result<Vec<Lease>, StoreError> {
     Ok(map.into_values().collect())
 }
 
+/// The open DHCPv4 store.
+pub type LeaseStore = Store<Lease>;
+
 /// The open store: appends to the journal, compacts into the snapshot.
 #[derive(Debug)]
-pub struct LeaseStore {
+pub struct Store<R: Line> {
     dir: PathBuf,
     /// Held until the store is dropped (see [`LOCK`]).
     _lock: Flock<File>,
@@ -213,18 +276,19 @@ pub struct LeaseStore {
     good_len: Option<u64>,
     /// A failed append could not be cut off: the file may end inside a line.
     torn: bool,
+    kind: std::marker::PhantomData<fn() -> R>,
 }
 
-impl LeaseStore {
+impl<R: Line> Store<R> {
     /// Opens (creating) the store in `dir`, returns it with the leases found.
     /// The loaded state is compacted at once, so a torn journal tail is gone
     /// before anything is appended.
     /// Fails with [`StoreError::Busy`] while another store is open on `dir`.
-    pub fn open(dir: &Path) -> Result<(Self, Vec<Lease>), StoreError> {
+    pub fn open(dir: &Path) -> Result<(Self, Vec<R>), StoreError> {
         fs::create_dir_all(dir).map_err(io(dir))?;
-        let lock = lock(dir)?;
-        let leases = load(dir)?;
-        let journal_path = dir.join(JOURNAL);
+        let lock = lock(dir, R::NAMES.lock)?;
+        let leases = load_lines::<R>(dir)?;
+        let journal_path = dir.join(R::NAMES.journal);
         let journal = open_append(&journal_path)?;
         let mut store = Self {
             dir: dir.to_path_buf(),
@@ -233,13 +297,14 @@ impl LeaseStore {
             records: 0,
             good_len: Some(0),
             torn: false,
+            kind: std::marker::PhantomData,
         };
         store.compact(&leases)?;
         Ok((store, leases))
     }
 
     /// Writes `leases` to the journal with one write and one `fdatasync`.
-    pub fn append(&mut self, leases: &[Lease]) -> Result<(), StoreError> {
+    pub fn append(&mut self, leases: &[R]) -> Result<(), StoreError> {
         self.append_with(leases, |f, bytes| {
             f.write_all(bytes)?;
             f.sync_data()
@@ -250,7 +315,7 @@ impl LeaseStore {
     /// a write part-way).
     fn append_with(
         &mut self,
-        leases: &[Lease],
+        leases: &[R],
         write: impl FnOnce(&mut File, &[u8]) -> std::io::Result<()>,
     ) -> Result<(), StoreError> {
         if leases.is_empty() {
@@ -260,8 +325,8 @@ impl LeaseStore {
         if self.torn {
             text.push('\n');
         }
-        text.extend(leases.iter().map(encode_line));
-        let path = self.dir.join(JOURNAL);
+        text.extend(leases.iter().map(|l| frame(&l.json())));
+        let path = self.dir.join(R::NAMES.journal);
         if let Err(e) = write(&mut self.journal, text.as_bytes()) {
             self.recover();
             return Err(io(&path)(e));
@@ -304,10 +369,10 @@ impl LeaseStore {
 
     /// Replaces the snapshot with `all` (the complete current state) and
     /// empties the journal.
-    pub fn compact(&mut self, all: &[Lease]) -> Result<(), StoreError> {
-        let tmp = self.dir.join(SNAPSHOT_TMP);
-        let snap = self.dir.join(SNAPSHOT);
-        let text: String = all.iter().map(encode_line).collect();
+    pub fn compact(&mut self, all: &[R]) -> Result<(), StoreError> {
+        let tmp = self.dir.join(R::NAMES.snapshot_tmp);
+        let snap = self.dir.join(R::NAMES.snapshot);
+        let text: String = all.iter().map(|l| frame(&l.json())).collect();
         {
             let mut f = File::create(&tmp).map_err(io(&tmp))?;
             f.write_all(text.as_bytes()).map_err(io(&tmp))?;
@@ -315,7 +380,7 @@ impl LeaseStore {
         }
         fs::rename(&tmp, &snap).map_err(io(&snap))?;
         sync_dir(&self.dir)?;
-        let journal_path = self.dir.join(JOURNAL);
+        let journal_path = self.dir.join(R::NAMES.journal);
         self.journal.set_len(0).map_err(io(&journal_path))?;
         self.journal.sync_all().map_err(io(&journal_path))?;
         self.records = 0;
@@ -326,8 +391,8 @@ impl LeaseStore {
 }
 
 /// Takes the store's lock (without waiting) and writes our PID into it.
-fn lock(dir: &Path) -> Result<Flock<File>, StoreError> {
-    let path = dir.join(LOCK);
+fn lock(dir: &Path, name: &str) -> Result<Flock<File>, StoreError> {
+    let path = dir.join(name);
     let file = OpenOptions::new()
         .read(true)
         .write(true)

@@ -5,6 +5,7 @@
 //! under one cancellation token until SIGINT or SIGTERM (`start::Prepared`).
 
 mod bare;
+pub mod dhcp6;
 pub mod files;
 pub mod ipxe_script;
 pub mod lookup;
@@ -71,6 +72,9 @@ pub enum ServeError {
     /// The HTTP server cannot start.
     #[error(transparent)]
     Http(#[from] crate::http::HttpError),
+    /// The DHCPv6 server cannot start (the message names the key or flag and the fix).
+    #[error("{0}")]
+    Dhcp6(String),
     /// The status page's address cannot be bound.
     #[error(transparent)]
     Status(#[from] crate::status::StatusError),

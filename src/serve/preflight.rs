@@ -170,6 +170,7 @@ fn settings(
     if let Err(e) = plan::http::configured_listen(file, 80) {
         out.push(e.to_string());
     }
+    out.extend(super::dhcp6::problems(file));
     let Some(root) = root else { return };
     if let Err(e) = plan::tftp_config(args, file, base, &[], root.to_path_buf()) {
         out.push(e.to_string());

@@ -143,3 +143,23 @@ fn a_shim_without_its_grub_is_named_with_the_fix() {
     assert!(notes[0].contains("run boot-images/fill.sh again"));
     assert!(half_chains(&|_| true).is_empty());
 }
+
+#[test]
+fn dhcp6_settings_are_checked_at_their_line() {
+    let found = problems(
+        "root: root\nprofiles: root\ndhcp6:\n  range: fd00::9-fd00::1\n  reservations:\n    - mac: 52:54:00:12:34:56\n      duid: \"00:03\"\n      address: fd00::5\n",
+    );
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(
+        found[0].contains("netboot.yaml:4:10: dhcp6.range") && found[0].contains("swap"),
+        "{found:#?}"
+    );
+    assert!(
+        found[1].contains("dhcp6.reservations.0.address") && found[1].contains("exactly one"),
+        "{found:#?}"
+    );
+    assert_eq!(
+        problems("root: root\nprofiles: root\ndhcp6:\n  range: fd00::/64\n  reservations:\n    - duid: 00:03:00:01:52:54:00:12:34:56\n      address: fd00::1005\n"),
+        Vec::<String>::new()
+    );
+}

@@ -57,6 +57,7 @@ pub struct Prepared {
     status: Option<(StatusServer, Option<Control>)>,
     /// Listens for other DHCP servers (when we hand out addresses).
     rogue: Option<RogueWatch>,
+    dhcp6: Option<super::dhcp6::V6>,
 }
 
 /// Plans, adds bare-port addresses, loads the profiles, prints what is
@@ -108,8 +109,11 @@ pub fn prepare(mut args: ServeOptions) -> Result<Prepared, ServeError> {
         Some(addr) => Some((StatusServer::bind(addr)?, control(&plan, &catalogue))),
         None => None,
     };
+    let bare: Vec<String> = assigned.iter().map(|a| a.interface().to_string()).collect();
+    let links6 = super::dhcp6::links(&file, &mut plan, &bare)?;
     let tftp = TftpServer::bind(plan.tftp.clone())?;
     let dhcp = Sockets::open(&plan.dhcp)?;
+    let dhcp6 = super::dhcp6::prepare(&file, &plan, links6)?;
     let rogue = (plan.dhcp.mode == Mode::Authoritative).then(|| {
         let names: Vec<String> = plan.networks.iter().map(|(name, _)| name.clone()).collect();
         RogueWatch::open(&names)
@@ -130,6 +134,7 @@ pub fn prepare(mut args: ServeOptions) -> Result<Prepared, ServeError> {
         events,
         status,
         rogue,
+        dhcp6,
     })
 }
 
@@ -217,6 +222,7 @@ impl Prepared {
             dhcp: self.dhcp,
             events: self.events,
             defaults,
+            dhcp6: self.dhcp6,
         };
         let after_reload = self.served.map(reservations::after_reload);
         let result = serve(
@@ -323,6 +329,7 @@ struct Servers {
     dhcp: Sockets,
     events: Events,
     defaults: lookup::Defaults,
+    dhcp6: Option<super::dhcp6::V6>,
 }
 
 /// Runs the servers until `cancel` or a fatal error.
@@ -340,6 +347,7 @@ async fn serve(
         dhcp,
         events,
         defaults,
+        dhcp6,
     } = servers;
     // always: SIGHUP must reload (or say there is nothing to), never kill
     let watcher = registry::watch(
@@ -358,6 +366,8 @@ async fn serve(
     let tftp_task = tokio::spawn(tftp.run(cancel.child_token()));
     let http_task = http.map(|h| tokio::spawn(h.run(cancel.child_token())));
     let lookup = lookup::source(Arc::clone(&shared), defaults);
+    let dhcp6_task = dhcp6
+        .map(|s| tokio::spawn(s.run(Arc::clone(&lookup), events.clone(), cancel.child_token())));
     let dhcp_result = crate::dhcp::server::run_with_sockets(
         plan.dhcp.clone(),
         dhcp,
@@ -371,6 +381,9 @@ async fn serve(
     // rest stops too.
     cancel.cancel();
     let _ = tftp_task.await;
+    if let Some(task) = dhcp6_task {
+        let _ = task.await;
+    }
     if let Some(task) = http_task {
         let _ = task.await;
     }

@@ -81,6 +81,8 @@ fn hand_over(dir: &Path, name: &str, uid: u32, gid: u32) -> Result<(), ServeErro
                     && e.file_name() != crate::status::control::TOKEN_FILE
                     && !crate::dhcp::store::FILES
                         .iter()
+                        .chain(crate::dhcp6::store::FILES.iter())
+                        .chain(std::iter::once(&crate::dhcp6::ula::FILE))
                         .any(|f| e.file_name() == *f)
             });
         if foreign {
@@ -92,7 +94,10 @@ fn hand_over(dir: &Path, name: &str, uid: u32, gid: u32) -> Result<(), ServeErro
         }
         std::os::unix::fs::chown(dir, Some(uid), Some(gid)).map_err(fail)?;
     }
-    for file in crate::dhcp::store::FILES {
+    for file in crate::dhcp::store::FILES
+        .iter()
+        .chain(crate::dhcp6::store::FILES.iter())
+    {
         let path = dir.join(file);
         if path.symlink_metadata().is_ok() {
             std::os::unix::fs::lchown(&path, Some(uid), Some(gid)).map_err(fail)?;

@@ -1,0 +1,322 @@
+//! `netboot serve` with `dhcp6:` against a real DHCPv6 client (ISC
+//! `dhclient -6`; Debian's busybox and busybox-static are built without
+//! `udhcpc6`, so that one is not run here), inside the network namespaces the lab
+//! creates and deletes (IPv6 switched on in them only): each gets an
+//! address from the v6 pool and the boot file URL, and a restart keeps the
+//! lease.
+
+mod netns;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use netns::{ip, Lab, CLIENT_IF, CLIENT_MAC, SERVER_IF};
+
+const V6_POOL: &str = "fd00:231::100-fd00:231::1ff";
+const SERVER_V6: &str = "fd00:231::1";
+
+/// IPv6 on (without duplicate address detection, so addresses are usable
+/// at once) on both sides of the lab's link, our ULA on the server side,
+/// and the client's link-local address ready.
+fn ipv6_lab() -> Lab {
+    let lab = Lab::new();
+    ipv6_on(&lab);
+    with_server_v6(lab)
+}
+
+/// IPv6 on in both namespaces of `lab`, with no duplicate address detection.
+fn ipv6_on(lab: &Lab) {
+    for (ns, dev) in [(&lab.srv, SERVER_IF), (&lab.cli, CLIENT_IF)] {
+        let keys = [
+            "net.ipv6.conf.all.accept_dad=0".to_string(),
+            "net.ipv6.conf.default.accept_dad=0".to_string(),
+            format!("net.ipv6.conf.{dev}.accept_dad=0"),
+            "net.ipv6.conf.all.disable_ipv6=0".to_string(),
+            "net.ipv6.conf.default.disable_ipv6=0".to_string(),
+            format!("net.ipv6.conf.{dev}.disable_ipv6=0"),
+        ];
+        for key in keys {
+            ip(&["netns", "exec", ns, "sysctl", "-q", "-w", &key]);
+        }
+    }
+}
+
+/// [`ipv6_on`], the server's ULA and the client's link-local address ready.
+fn with_server_v6(lab: Lab) -> Lab {
+    ip(&[
+        "-n",
+        &lab.srv,
+        "-6",
+        "addr",
+        "add",
+        &format!("{SERVER_V6}/64"),
+        "dev",
+        SERVER_IF,
+        "nodad",
+    ]);
+    let start = Instant::now();
+    loop {
+        let out = lab
+            .client_cmd("ip")
+            .args(["-6", "addr", "show", "dev", CLIENT_IF, "scope", "link"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        if text.contains("fe80") && !text.contains("tentative") {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no link-local address on the client: {text}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    lab
+}
+
+/// Starts `serve` with a v6 pool and a profile for the client's MAC that
+/// gives it `undionly.kpxe` (as `boot.other`: these clients are no firmware).
+fn serve_v6(lab: &mut Lab, extra_yaml: &str) {
+    let config = lab.path("netboot.yaml");
+    std::fs::write(&config, format!("dhcp6:\n  range: {V6_POOL}\n{extra_yaml}")).unwrap();
+    let profile =
+        format!("name: desk\nmatch:\n  mac: {CLIENT_MAC}\nboot:\n  other: undionly.kpxe\n");
+    let state = lab.path("state");
+    lab.start_serve_on(
+        &[("desk.yaml", &profile)],
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--range",
+            "10.231.0.100-10.231.0.199",
+        ],
+    );
+}
+
+/// Runs `dhclient -6` once in the client namespace (bounded) and returns
+/// its lease file's text once it holds an address.
+fn dhclient6(lab: &mut Lab, name: &str) -> String {
+    let lease_file = lab.path(&format!("{name}.leases"));
+    let conf = lab.path("dhclient6.conf");
+    std::fs::write(&conf, "also request dhcp6.bootfile-url;\n").unwrap();
+    let child = lab
+        .client_cmd("timeout")
+        .args(["30", "dhclient", "-6", "-1", "-d", "-v", "-sf", "/bin/true"])
+        .arg("-cf")
+        .arg(&conf)
+        .arg("-lf")
+        .arg(&lease_file)
+        .arg("-pf")
+        .arg(lab.path(&format!("{name}.pid")))
+        .arg(CLIENT_IF)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let idx = lab.adopt(child);
+    let start = Instant::now();
+    let mut text = String::new();
+    while start.elapsed() < Duration::from_secs(25) {
+        text = std::fs::read_to_string(&lease_file).unwrap_or_default();
+        if text.contains("iaaddr") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    lab.stop_child(idx);
+    text
+}
+
+#[test]
+fn dhclient6_gets_a_pool_address_and_the_boot_url_and_keeps_it_over_a_restart() {
+    if !netns::ready(&["dhclient"]) {
+        return;
+    }
+    let mut lab = ipv6_lab();
+    serve_v6(&mut lab, "");
+    let lease = dhclient6(&mut lab, "first");
+    assert!(
+        lease.contains("iaaddr fd00:231::100 "),
+        "{lease}\n{}",
+        lab.log()
+    );
+    assert!(
+        lease.contains(&format!("\"tftp://[{SERVER_V6}]/undionly.kpxe\"")),
+        "{lease}"
+    );
+    assert!(
+        lab.log_contains("DHCPv6 bound fd00:231::100"),
+        "{}",
+        lab.log()
+    );
+    let journal = std::fs::read_to_string(lab.path("state").join("leases6.journal")).unwrap();
+    assert!(journal.contains("\"addr\":\"fd00:231::100\""), "{journal}");
+    // a restart keeps it: a second client comes first and gets another
+    // address; the first client (same DUID, no lease in its file) gets its own back
+    lab.stop_server();
+    serve_v6(&mut lab, "");
+    lab.client_mac("52:54:00:12:34:99");
+    // the server's neighbour entry still names the old MAC
+    ip(&["-n", &lab.srv, "neigh", "flush", "dev", SERVER_IF]);
+    let other = dhclient6(&mut lab, "second");
+    assert!(
+        other.contains("iaaddr fd00:231::101 "),
+        "{other}\n{}",
+        lab.log()
+    );
+    lab.client_mac(CLIENT_MAC);
+    ip(&["-n", &lab.srv, "neigh", "flush", "dev", SERVER_IF]);
+    // the same machine: dhclient keeps its DUID in the lease file
+    let duid_line = lease
+        .lines()
+        .find(|l| l.starts_with("default-duid"))
+        .expect("dhclient wrote its DUID");
+    std::fs::write(lab.path("third.leases"), format!("{duid_line}\n")).unwrap();
+    let again = dhclient6(&mut lab, "third");
+    assert!(
+        again.contains("iaaddr fd00:231::100 "),
+        "{again}\n{}",
+        lab.log()
+    );
+}
+
+/// The `Stateful address conf.` / `Stateful other conf.` answers of each
+/// RA rdisc6 printed.
+fn rdisc6(lab: &Lab, args: &[&str]) -> String {
+    let out = lab
+        .client_cmd("timeout")
+        .args(["20", "rdisc6", "-n"])
+        .args(args)
+        .arg(CLIENT_IF)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).to_string()
+}
+
+fn says(text: &str, field: &str, value: &str) -> bool {
+    text.lines()
+        .any(|l| l.trim_start().starts_with(field) && l.trim_end().ends_with(value))
+}
+
+#[test]
+fn rdisc6_sees_netboots_ra_with_m_and_o_when_it_is_alone() {
+    if !netns::ready(&["rdisc6"]) {
+        return;
+    }
+    let mut lab = ipv6_lab();
+    serve_v6(&mut lab, "");
+    // netboot listens 3 s before its first RA; rdisc6 solicits 5 times a 2 s
+    let text = rdisc6(&lab, &["-1", "-r", "5", "-w", "2000"]);
+    assert!(
+        says(&text, "Stateful address conf.", "Yes"),
+        "{text}\n{}",
+        lab.log()
+    );
+    assert!(says(&text, "Stateful other conf.", "Yes"), "{text}");
+    assert!(
+        text.lines()
+            .filter(|l| l.trim_start().starts_with("Router lifetime"))
+            .any(|l| l
+                .split(':')
+                .nth(1)
+                .is_some_and(|v| v.trim().starts_with("0 ("))),
+        "netboot is no default router: {text}"
+    );
+    assert!(text.contains("fd00:231::/64"), "{text}");
+}
+
+/// An RA (M and O clear, router lifetime 1800 s) every 0.5 s for 12 s, from
+/// a raw socket in the client namespace: another router on the segment.
+const OTHER_ROUTER: &str = r#"
+import socket, struct, time
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+idx = socket.if_nametoindex("vc0")
+ra = struct.pack("!BBHBBHII", 134, 0, 0, 64, 0, 1800, 0, 0)
+end = time.time() + 12
+while time.time() < end:
+    s.sendto(ra, ("ff02::1", 0, 0, idx))
+    time.sleep(0.5)
+"#;
+
+#[test]
+fn netboot_stays_silent_where_another_router_advertises() {
+    if !netns::ready(&["rdisc6", "python3"]) {
+        return;
+    }
+    let mut lab = ipv6_lab();
+    let router = lab
+        .client_cmd("python3")
+        .args(["-c", OTHER_ROUTER])
+        .spawn()
+        .unwrap();
+    lab.adopt(router);
+    std::thread::sleep(Duration::from_millis(500));
+    serve_v6(&mut lab, "");
+    lab.wait_log("another router", Duration::from_secs(10));
+    // listen only (no solicitation) for 5 s: every RA heard is the other router's
+    let text = rdisc6(&lab, &["-d", "-m", "-r", "1", "-w", "5000"]);
+    assert!(says(&text, "Stateful address conf.", "No"), "{text}");
+    assert!(
+        !says(&text, "Stateful address conf.", "Yes"),
+        "{text}\n{}",
+        lab.log()
+    );
+    assert!(
+        lab.log_contains("netboot sends no router advertisements there"),
+        "{}",
+        lab.log()
+    );
+}
+
+#[test]
+fn a_bare_port_takes_a_ula_prefix_advertises_it_and_gives_it_back() {
+    if !netns::ready(&["rdisc6"]) {
+        return;
+    }
+    let mut lab = Lab::bare();
+    ipv6_on(&lab);
+    let cwd = netns::bare::quick_dir(&lab);
+    let state = lab.path("state");
+    lab.start_serve(&["--state-dir", state.to_str().unwrap()], Some(&cwd));
+    let id = std::fs::read_to_string(state.join("ula-global-id"))
+        .unwrap_or_else(|e| panic!("no ula-global-id ({e}):\n{}", lab.log()));
+    let id = id.trim();
+    assert_eq!(id.len(), 10, "{id}");
+    let mut octets = [0u8; 16];
+    octets[0] = 0xfd;
+    for i in 0..5 {
+        octets[i + 1] = u8::from_str_radix(&id[2 * i..2 * i + 2], 16).unwrap();
+    }
+    let prefix = format!("{}/64", std::net::Ipv6Addr::from(octets));
+    let addrs = String::from_utf8(
+        std::process::Command::new("ip")
+            .args(["-n", &lab.srv, "-6", "addr", "show", "dev", SERVER_IF])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(addrs.contains("inet6 fd"), "{addrs}\n{}", lab.log());
+    let text = rdisc6(&lab, &["-1", "-r", "5", "-w", "2000"]);
+    assert!(
+        says(&text, "Stateful address conf.", "Yes"),
+        "{text}\n{}",
+        lab.log()
+    );
+    assert!(says(&text, "Autonomous address conf.", "Yes"), "{text}");
+    assert!(text.contains(&prefix), "{prefix} in {text}");
+    let status = lab.stop_server_with("TERM");
+    assert!(status.success(), "{status}\n{}", lab.log());
+    let left = String::from_utf8(
+        std::process::Command::new("ip")
+            .args(["-n", &lab.srv, "-6", "addr", "show", "dev", SERVER_IF])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(!left.contains("inet6 fd"), "ULA left behind: {left}");
+}
