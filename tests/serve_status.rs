@@ -102,9 +102,11 @@ fn the_status_page_shows_a_live_download_the_lease_and_the_boot_story() {
     let first = dom(&lab);
     let a = progress_value(&first);
     assert!(a.is_some(), "no progress bar:\n{first}");
-    // curl at a limited rate reads in bursts: look again until the bar moved
+    // curl at a limited rate reads in bursts, and the socket buffers hold
+    // megabytes already sent: look again (for up to ~20 s of a 64-s
+    // download) until the bar moved
     let mut second = dom(&lab);
-    for _ in 0..5 {
+    for _ in 0..30 {
         if progress_value(&second) > a {
             break;
         }
