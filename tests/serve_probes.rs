@@ -155,3 +155,48 @@ fn probing_hundreds_of_new_clients_leaves_the_neighbour_table_alone() {
             .join("\n")
     );
 }
+
+/// A client that sends DISCOVERs with new transaction ids while its first
+/// address is being probed (perfdhcp does, as some firmware does) gets an
+/// OFFER for each of them when the probe ends, not only for the first.
+#[test]
+fn discovers_sent_during_a_probe_are_all_answered() {
+    if !netns::ready(&["perfdhcp"]) {
+        return;
+    }
+    let mut lab = Lab::bare();
+    ip(&[
+        "-n",
+        &lab.srv,
+        "addr",
+        "add",
+        "10.231.0.1/16",
+        "dev",
+        SERVER_IF,
+    ]);
+    lab.client_addr("10.231.0.2/16");
+    lab.start_serve_on(&[], &["--range", "10.231.1.1-10.231.2.254"]);
+    // 4 clients, each sending a DISCOVER every 80 ms for 2 s: about 4 of
+    // each client's first 5 arrive during its first address's 400-ms probe
+    let report = lab.path("perfdhcp.txt");
+    let status = lab
+        .client_cmd("timeout")
+        .args(["30", "perfdhcp", "-4", "-l", netns::CLIENT_IF])
+        .args(["-r", "50", "-R", "4", "-p", "2", "-W", "1500000"])
+        .stdout(std::fs::File::create(&report).unwrap())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    let text = std::fs::read_to_string(&report).unwrap();
+    let waited = lab
+        .log()
+        .lines()
+        .filter(|l| l.contains("reason=probing 10.231."))
+        .count();
+    assert!(waited >= 4, "{waited} probes: nothing was tested\n{text}");
+    let (sent, acks) = netns::perfdhcp_counts(&text);
+    assert!(
+        sent >= 80 && acks + 2 >= sent,
+        "perfdhcp ({status}) completed {acks} of {sent} exchanges\n{text}"
+    );
+}

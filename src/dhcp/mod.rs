@@ -21,6 +21,7 @@ mod listen;
 pub mod pg;
 pub mod pool;
 pub mod probe;
+mod probe_run;
 pub mod probing;
 pub mod pxe;
 pub mod reason;

@@ -14,7 +14,6 @@
 //! closure over an `ArcSwap` (or anything else) to swap profiles on reload;
 //! the reservations are re-read whenever the returned `Arc` changes.
 
-use std::collections::HashSet;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -32,8 +31,8 @@ use crate::dhcp::decide::{Core, Decision};
 pub use crate::dhcp::listen::Sockets;
 use crate::dhcp::listen::{recv_any, Listener};
 use crate::dhcp::pool::{Lease, Secs};
-use crate::dhcp::probe;
-use crate::dhcp::probing::{self, Budget, Method};
+use crate::dhcp::probe_run::{Done, Probes, Request};
+use crate::dhcp::probing;
 use crate::dhcp::reply::Context;
 use crate::dhcp::report::Report;
 use crate::dhcp::standby::Standby;
@@ -71,21 +70,6 @@ pub enum DhcpError {
 
 /// Compact the journal after this many records (and at least twice the table).
 const COMPACT_AFTER: usize = 20_000;
-
-struct ProbeDone {
-    ip: Ipv4Addr,
-    /// Why the address is in use; `None` when the probe heard nothing.
-    in_use: Option<String>,
-    /// It was an ICMP probe (its budget is given back).
-    icmp: bool,
-    msg: Message,
-    ctx: Context,
-    listener: usize,
-    /// When the request arrived.
-    received: Instant,
-    /// How it was probed (`arp`, `icmp`), `None` when it was not.
-    by: Option<&'static str>,
-}
 
 /// Runs the DHCP responder until `cancel` fires.
 pub async fn run(
@@ -143,8 +127,7 @@ pub async fn run_with_sockets(
         current: None,
         commit_tx,
         since_compact: 0,
-        probing: HashSet::new(),
-        icmp: Budget::icmp(),
+        probes: Probes::new(),
         events,
         others,
         view,
@@ -170,9 +153,8 @@ struct Shell {
     current: Option<Arc<dyn ProfileLookup>>,
     commit_tx: mpsc::UnboundedSender<Commit>,
     since_compact: usize,
-    probing: HashSet<Ipv4Addr>,
-    /// Bounds ICMP probes (ARP probes need no bound: they cost the kernel nothing).
-    icmp: Budget,
+    /// Address probes in flight and the requests waiting for them.
+    probes: Probes,
     /// Where decisions and probes are reported.
     events: Events,
     /// Leases other servers wrote to the shared database.
@@ -185,7 +167,6 @@ struct Shell {
 
 impl Shell {
     async fn decide_loop(&mut self, cancel: CancellationToken) {
-        let (probe_tx, mut probe_rx) = mpsc::channel::<ProbeDone>(1024);
         let listeners = Arc::clone(&self.listeners);
         let mut buf = vec![0u8; 4096];
         loop {
@@ -194,13 +175,12 @@ impl Shell {
                 (i, got) = recv_any(&listeners, &mut buf) => match got {
                     Ok((n, SocketAddr::V4(source))) => {
                         let bytes = buf.get(..n).unwrap_or(&[]);
-                        let received = Instant::now();
-                        self.on_datagram(bytes, source, i, received, &probe_tx).await;
+                        self.on_datagram(bytes, source, i, Instant::now()).await;
                     }
                     Ok(_) => {}
                     Err(e) => warn!(error = %e, "dhcp receive failed"),
                 },
-                Some(done) = probe_rx.recv() => self.on_probe(done, &probe_tx).await,
+                done = self.probes.next() => self.on_probe(done).await,
                 rows = backend::others(&mut self.others) => self.on_others(rows),
             }
         }
@@ -238,7 +218,6 @@ impl Shell {
         source: SocketAddrV4,
         listener: usize,
         received: Instant,
-        probe_tx: &mpsc::Sender<ProbeDone>,
     ) {
         let msg = match wire::decode(bytes) {
             Ok(m) => m,
@@ -263,55 +242,62 @@ impl Shell {
             explain_choice(&*profiles, &msg);
         }
         let decision = self.core.handle(&msg, &ctx, &*profiles, unix_now());
-        self.carry_out(decision, msg, ctx, (listener, received), probe_tx)
-            .await;
+        let req = Request {
+            msg,
+            ctx,
+            listener,
+            received,
+        };
+        self.carry_out(decision, req).await;
     }
 
-    async fn on_probe(&mut self, done: ProbeDone, probe_tx: &mpsc::Sender<ProbeDone>) {
-        self.probing.remove(&done.ip);
-        if done.icmp {
-            self.icmp.finish();
-        }
-        if let Some(by) = done.by {
+    /// A probe ended: the request that started it is decided again with
+    /// the verdict, then every request that waited for it.
+    async fn on_probe(&mut self, done: Done) {
+        let Done {
+            ip,
+            in_use,
+            by,
+            requests,
+        } = done;
+        if let Some(by) = by {
+            let in_use = in_use.is_some();
             self.events.emit(Event::Probe(Probe {
-                address: done.ip,
+                address: ip,
                 by,
-                in_use: done.in_use.is_some(),
+                in_use,
             }));
         }
         let profiles = self.profiles();
-        let decision = self.core.probe_result(
-            done.ip,
-            done.in_use.is_some(),
-            &done.msg,
-            &done.ctx,
-            &*profiles,
-            unix_now(),
-        );
-        if let Some(why) = &done.in_use {
-            exchange_span(&done.msg)
-                .in_scope(|| warn!(ip = %done.ip, "address in use, not offered ({why})"));
+        let mut requests = requests.into_iter();
+        let Some(first) = requests.next() else {
+            return;
+        };
+        if let Some(why) = &in_use {
+            exchange_span(&first.msg)
+                .in_scope(|| warn!(%ip, "address in use, not offered ({why})"));
         }
-        let from = (done.listener, done.received);
-        self.carry_out(decision, done.msg, done.ctx, from, probe_tx)
-            .await;
+        let (msg, ctx) = (&first.msg, &first.ctx);
+        let now = unix_now();
+        let d = self
+            .core
+            .probe_result(ip, in_use.is_some(), msg, ctx, &*profiles, now);
+        self.carry_out(d, first).await;
+        for req in requests {
+            let d = self.core.handle(&req.msg, &req.ctx, &*profiles, now);
+            self.carry_out(d, req).await;
+        }
     }
 
-    async fn carry_out(
-        &mut self,
-        d: Decision,
-        msg: Message,
-        ctx: Context,
-        (listener, received): (usize, Instant),
-        probe_tx: &mpsc::Sender<ProbeDone>,
-    ) {
-        let span = exchange_span(&msg);
+    async fn carry_out(&mut self, d: Decision, req: Request) {
+        let msg = &req.msg;
+        let span = exchange_span(msg);
         let profile = d.profile.as_deref().unwrap_or("-");
         span.in_scope(
             || info!(reason = %d.reason, reply = ?d.reply.as_ref().map(|r| r.kind), profile, "decision"),
         );
-        let report = Report::new(&self.events, &msg, &d, received);
-        let Some(l) = self.listeners.get(listener) else {
+        let report = Report::new(&self.events, msg, &d, req.received);
+        let Some(l) = self.listeners.get(req.listener) else {
             return;
         };
         let offer = d
@@ -338,7 +324,7 @@ impl Shell {
             report.sent();
         }
         if let Some(ip) = d.probe {
-            self.start_probe(ip, msg, ctx, (listener, received), probe_tx.clone());
+            self.start_probe(ip, req);
         }
     }
 
@@ -355,55 +341,16 @@ impl Shell {
         }
     }
 
-    /// Probes `ip` in a task of its own (ARP on the link, ICMP for a pool
-    /// behind a relay on another subnet, within the ICMP budget) and
-    /// re-feeds the request with the result; never holds up other clients.
-    fn start_probe(
-        &mut self,
-        ip: Ipv4Addr,
-        msg: Message,
-        ctx: Context,
-        (listener, received): (usize, Instant),
-        tx: mpsc::Sender<ProbeDone>,
-    ) {
-        if !self.probing.insert(ip) {
-            debug!(%ip, "probe already running");
-            return;
-        }
-        let link = self.listeners.get(listener).and_then(|l| l.link.clone());
-        let on_link = probing::on_link(&self.core.config().pools, ctx.server_ip, ip);
-        let has_arp = link.as_ref().is_some_and(|l| l.arp.is_some());
-        let mut method = probing::method(on_link, link.is_some(), has_arp);
-        if method == Method::Icmp && !self.icmp.try_start(Instant::now()) {
-            debug!(%ip, in_flight = self.icmp.in_flight(), "ping probe budget used up: offering without a probe");
-            method = Method::Skip;
-        }
+    /// Probes `ip` before it is offered to `req`'s client (or lets `req`
+    /// wait for the probe of `ip` already running).
+    fn start_probe(&mut self, ip: Ipv4Addr, req: Request) {
+        let link = self
+            .listeners
+            .get(req.listener)
+            .and_then(|l| l.link.clone());
+        let on_link = probing::on_link(&self.core.config().pools, req.ctx.server_ip, ip);
         let timeout = self.core.config().ping_timeout;
-        tokio::spawn(async move {
-            let in_use = match (&method, link.as_deref()) {
-                (Method::Arp, Some(link)) => match link.arp.as_ref() {
-                    Some(arp) => arp_probe(arp, ip, timeout).await,
-                    None => None,
-                },
-                (Method::Icmp, Some(link)) => ping_probe(ip, &link.name, timeout).await,
-                _ => None,
-            };
-            let done = ProbeDone {
-                ip,
-                in_use,
-                icmp: method == Method::Icmp,
-                msg,
-                ctx,
-                listener,
-                received,
-                by: match method {
-                    Method::Arp => Some("arp"),
-                    Method::Icmp => Some("icmp"),
-                    Method::Skip => None,
-                },
-            };
-            let _ = tx.send(done).await;
-        });
+        self.probes.start(ip, req, link, on_link, timeout);
     }
 }
 
@@ -424,31 +371,4 @@ fn exchange_span(msg: &Message) -> tracing::Span {
     let mac = crate::mac::MacAddr::from_slice(msg.chaddr()).unwrap_or(crate::mac::MacAddr([0; 6]));
     let kind = msg.opts().msg_type();
     info_span!("dhcp", %mac, xid = %format_args!("{:08x}", msg.xid()), kind = ?kind)
-}
-
-/// The ARP probe's verdict as the log line's reason.
-async fn arp_probe(
-    arp: &crate::dhcp::arp_probe::ArpProbes,
-    ip: Ipv4Addr,
-    timeout: std::time::Duration,
-) -> Option<String> {
-    match arp.probe(ip, timeout).await {
-        Ok(found) => found.map(|c| format!("ARP probe: {c}")),
-        Err(e) => {
-            warn!(%ip, error = %e, "ARP probe failed; offering without it");
-            None
-        }
-    }
-}
-
-/// The ICMP probe's verdict as the log line's reason.
-async fn ping_probe(ip: Ipv4Addr, device: &str, timeout: std::time::Duration) -> Option<String> {
-    match probe::probe(ip, device, timeout).await {
-        Ok(true) => Some("it answered the ping probe".to_string()),
-        Ok(false) => None,
-        Err(e) => {
-            warn!(%ip, error = %e, "ping probe unavailable; offering without it");
-            None
-        }
-    }
 }
