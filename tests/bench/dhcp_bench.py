@@ -97,10 +97,11 @@ def cmd_perfdhcp(path):
         elif "Statistics for: REQUEST-ACK" in line:
             prefix = "ra_"
         elif prefix:
-            m = re.match(r"(sent packets|received packets|drops|avg delay): ([0-9.]+)", line)
+            m = re.match(r"(sent packets|received packets|drops|orphans|avg delay): ([0-9.]+)", line)
             if m:
                 out[prefix + m.group(1).split()[0]] = m.group(2)
-    for k in ("do_sent", "do_received", "do_drops", "do_avg", "ra_sent", "ra_received", "ra_drops", "ra_avg"):
+    for k in ("do_sent", "do_received", "do_drops", "do_orphans", "do_avg", "ra_sent", "ra_received", "ra_drops",
+              "ra_orphans", "ra_avg"):
         print("%s=%s" % (k, out.get(k, "0")))
 
 
@@ -231,24 +232,27 @@ def cmd_table(*paths):
                 a["group"], b["group"], a["cpu"], b["cpu"]))
 
     for part, title in (("table", "seeded leases, --no-ping"), ("probe", "fresh state, probe on/off"),
+                        ("pg", "embedded journal vs PostgreSQL, one and two instances, seeded, --no-ping"),
+                        ("newclient", "new clients as a new user tries it: fresh state, probe on, no receive-buffer shim"),
                         ("logging", "netboot with info logging (default) and RUST_LOG=warn, seeded, --no-ping")):
         keys = sorted({k for k in cells if k[0] == part}, key=lambda k: (k[1], int(k[2]), int(k[3]), k[4]))
         if not keys:
             continue
         print("\n### %s: completed DISCOVER-to-ACK exchanges/s, median (min-max) of runs\n" % title)
         print("| server | clients | rate asked | ping | exchanges/s | incomplete % | offer ms | ACK ms "
-              "| server CPU µs/exchange | fsyncs/s | ACKs per fsync | srv RcvbufErr | cli RcvbufErr | leases on disk (renewed) "
+              "| server CPU µs/exchange | database CPU µs/exchange | fsyncs/s | ACKs per fsync | srv RcvbufErr | cli RcvbufErr | leases on disk (renewed) "
               "| neighbour entries (max) |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for k in keys:
             rs = cells[k]
             acks, sent = med(rs, "ra_received"), med(rs, "do_sent")
             e = per_exchange(rs)
             # older raw.tsv files have no neigh_max column
             neigh = [float(r[col["neigh_max"]]) for r in rs if "neigh_max" in col and len(r) > col["neigh_max"]]
-            print("| %s | %s | %s | %s | %s | %.1f | %.1f | %.1f | %.0f | %.0f | %.1f | %.0f | %.0f | %s | %s |" % (
+            db = med(rs, "db_cpu_us") / acks if "db_cpu_us" in col and acks else 0
+            print("| %s | %s | %s | %s | %s | %.1f | %.1f | %.1f | %.0f | %s | %.0f | %.1f | %.0f | %.0f | %s | %s |" % (
                 k[1], k[2], k[3], k[4], xps(rs), 100.0 * (1 - acks / sent) if sent else 0,
-                med(rs, "do_avg"), e["ack_ms"], e["cpu"], e["syncs"], e["group"],
+                med(rs, "do_avg"), e["ack_ms"], e["cpu"], "%.0f" % db if db else "-", e["syncs"], e["group"],
                 med(rs, "srv_rcvbuf"), med(rs, "cli_rcvbuf"), "%d (%d)" % (med(rs, "leases"), med(rs, "renewed")),
                 "%.0f" % max(neigh) if neigh else "-"))
 

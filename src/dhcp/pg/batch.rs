@@ -1,7 +1,9 @@
 //! Writing a batch of lease records in one transaction: one conditional
-//! statement per record, pipelined on one connection; a record whose
-//! address another client holds changes nothing and comes back refused; a
-//! batch that loses a race inside the database is tried once more.
+//! statement per record, pipelined on one connection, in address order (so
+//! two servers writing the same rows lock them in the same order and do not
+//! deadlock); a record whose address another client holds changes nothing
+//! and comes back refused; a batch that loses a race inside the database is
+//! tried again, and one that keeps losing is not an outage.
 
 use std::net::{IpAddr, Ipv4Addr};
 
@@ -41,7 +43,7 @@ SELECT count(*) FROM up";
 type Values = (String, IpAddr, String, i64, &'static str, Option<String>);
 
 /// How often a batch is tried when it loses a race inside the database.
-const ATTEMPTS: usize = 2;
+const ATTEMPTS: usize = 4;
 
 impl PgStore {
     /// Writes `leases` in one transaction; returns those refused because
@@ -52,7 +54,13 @@ impl PgStore {
             return Ok(Vec::new());
         }
         self.watch.gate()?;
-        let result = self.write_batch(leases).await;
+        let mut ordered = leases.to_vec();
+        // stable: two records of one address keep their order
+        ordered.sort_by_key(|l| l.ip);
+        let result = self.write_batch(&ordered).await;
+        if matches!(result, Err(PgError::Contended { .. })) {
+            return result;
+        }
         self.watch.record(&result);
         result.map_err(|e| self.watch.as_outage(e))
     }
@@ -66,6 +74,7 @@ impl PgStore {
                     tracing::debug!(error = %e, "lease batch lost a race in the database; trying again");
                     attempt += 1;
                 }
+                Err(e) if lost_race(&e) => return Err(self.contended(&e)),
                 Err(e) => return Err(self.fail(e)),
                 Ok(refused) => return Ok(refused),
             }
@@ -98,6 +107,14 @@ impl PgStore {
             .collect();
         tx.commit().await?;
         Ok(refused)
+    }
+
+    /// A race lost on every attempt: the database answered, so not an outage.
+    fn contended(&self, e: &tokio_postgres::Error) -> PgError {
+        match super::error::classify(&self.config, e) {
+            PgError::Query { target, reason } => PgError::Contended { target, reason },
+            other => other,
+        }
     }
 
     /// The statement's parameters for `l` (all but the clock).

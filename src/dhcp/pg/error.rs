@@ -48,6 +48,12 @@ pub enum PgError {
     #[error("lease database {target}: {reason}")]
     Query { target: String, reason: String },
     #[error(
+        "lease database {target}: another server wrote the same leases at the same time \
+         ({reason}) and kept doing so when tried again; these replies are withheld and the \
+         clients' retransmissions answered"
+    )]
+    Contended { target: String, reason: String },
+    #[error(
         "the lease database {target} is down ({reason}); trying again in {retry_secs} s; \
          no address is offered or acknowledged until it answers"
     )]

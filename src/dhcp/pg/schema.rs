@@ -38,6 +38,10 @@ const MIGRATIONS: &[&str] = &[
             EXCLUDE USING btree (pool WITH =, mac WITH =) WHERE (state = 'bound')
             DEFERRABLE INITIALLY DEFERRED;
     CREATE INDEX netboot_leases_txid ON netboot_leases (txid);",
+    // 3: a client's leases by pool and MAC, for the bound write that
+    // releases the client's other leases (the constraint's index holds only
+    // bound rows): without it every ACK scanned the whole table
+    "CREATE INDEX netboot_leases_client ON netboot_leases (pool, mac);",
 ];
 
 /// The newest schema version this netboot knows.
