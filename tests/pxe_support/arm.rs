@@ -89,22 +89,7 @@ pub fn root(lab: &Lab) -> PathBuf {
 /// `netboot serve` on the bridge with no boot-file flag: the root and the
 /// profiles directory are all it is given.
 pub fn netboot(lab: &Lab, root: &Path, profiles: &Path) -> Launch {
-    let mut cmd = lab.ns.command(env!("CARGO_BIN_EXE_netboot"));
-    cmd.args(["serve", "--interface", BRIDGE, "--root"])
-        .arg(root)
-        .args(["--range", &format!("{RANGE_FIRST}-{RANGE_LAST}")])
-        .arg("--state-dir")
-        .arg(lab.path("state"))
-        .arg("-v")
-        .arg("--profiles")
-        .arg(profiles)
-        .current_dir(lab.dir())
-        .env("NO_COLOR", "1");
-    Launch {
-        name: "netboot",
-        command: cmd,
-        ready: &["DHCP listening on", "TFTP listening on"],
-    }
+    super::serve_command(lab, root, profiles, &[])
 }
 
 /// dnsmasq serving `root` over TFTP with one boot file for everyone, as

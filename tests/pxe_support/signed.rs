@@ -285,18 +285,8 @@ fn launch(
     match server {
         Server::Netboot => {
             let profiles = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles");
-            let mut cmd = lab.ns.command(env!("CARGO_BIN_EXE_netboot"));
-            cmd.args(["serve", "--interface", BRIDGE, "--root"])
-                .arg(root)
-                .args(["--range", &format!("{RANGE_FIRST}-{RANGE_LAST}")])
-                .arg("--state-dir")
-                .arg(lab.path("state"))
-                .arg("-v")
-                .arg("--profiles")
-                .arg(profiles)
-                .current_dir(lab.dir())
-                .env("NO_COLOR", "1");
-            Ok((cmd, &["DHCP listening on", "TFTP listening on"]))
+            let launch = super::serve_command(lab, root, &profiles, &[]);
+            Ok((launch.command, launch.ready))
         }
         Server::Dnsmasq => {
             let file = match case {
