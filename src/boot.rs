@@ -7,6 +7,9 @@ use std::net::Ipv4Addr;
 
 use crate::mac::MacAddr;
 
+mod de;
+pub use de::deserialize_defaults;
+
 /// What a DHCP client tells us about itself, as far as profile matching cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientId {
@@ -20,7 +23,8 @@ pub struct ClientId {
     pub is_ipxe: bool,
 }
 
-/// Boot files per firmware family. Any may be absent.
+/// Boot files per firmware family. Any may be absent. Also the `boot:`
+/// mapping of profiles and of `netboot.yaml` (see [`deserialize_defaults`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BootFiles {
     /// Legacy BIOS (arch 0), e.g. `pxelinux.0` or `undionly.kpxe`.
@@ -75,114 +79,85 @@ pub struct HttpFiles {
     pub http_uboot_arm64: Option<String>,
 }
 
+/// The `boot:` keys, each with its field, in the order of the
+/// documentation: the one list of them. A new firmware family is a field in
+/// [`BootFiles`] (or [`HttpFiles`]) and a line here; the profile registry
+/// and `netboot.yaml` read every key through [`BootFiles`]'s `Deserialize`.
+macro_rules! boot_keys {
+    ($($key:ident => $($field:ident).+),* $(,)?) => {
+        impl BootFiles {
+            /// Every `boot:` key, in the order of the documentation.
+            pub const KEYS: [&'static str; [$(stringify!($key)),*].len()] =
+                [$(stringify!($key)),*];
+
+            /// Every key with its file, in the order of [`Self::KEYS`].
+            pub fn entries(&self) -> impl Iterator<Item = (&'static str, &Option<String>)> {
+                [$(&self.$($field).+),*]
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, v)| (Self::KEYS[i], v))
+            }
+
+            fn entries_mut(
+                &mut self,
+            ) -> impl Iterator<Item = (&'static str, &mut Option<String>)> {
+                [$(&mut self.$($field).+),*]
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, v)| (Self::KEYS[i], v))
+            }
+        }
+    };
+}
+
+boot_keys! {
+    bios => bios,
+    uefi_ia32 => uefi_ia32,
+    uefi_x64 => uefi_x64,
+    uefi_arm32 => uefi_arm32,
+    uefi_arm64 => uefi_arm64,
+    uefi_riscv32 => uefi_riscv32,
+    uefi_riscv64 => uefi_riscv64,
+    uefi_loongarch64 => uefi_loongarch64,
+    uboot_arm32 => uboot_arm32,
+    uboot_arm64 => uboot_arm64,
+    rpi => rpi,
+    http => http,
+    http_bios => http_by_arch.http_bios,
+    http_ia32 => http_by_arch.http_ia32,
+    http_x64 => http_by_arch.http_x64,
+    http_arm32 => http_by_arch.http_arm32,
+    http_arm64 => http_by_arch.http_arm64,
+    http_riscv32 => http_by_arch.http_riscv32,
+    http_riscv64 => http_by_arch.http_riscv64,
+    http_loongarch64 => http_by_arch.http_loongarch64,
+    http_uboot_arm32 => http_by_arch.http_uboot_arm32,
+    http_uboot_arm64 => http_by_arch.http_uboot_arm64,
+    ipxe => ipxe,
+    other => other,
+}
+
 impl BootFiles {
-    /// Every `boot:` key, in the order of the documentation.
-    pub const KEYS: [&'static str; 24] = [
-        "bios",
-        "uefi_ia32",
-        "uefi_x64",
-        "uefi_arm32",
-        "uefi_arm64",
-        "uefi_riscv32",
-        "uefi_riscv64",
-        "uefi_loongarch64",
-        "uboot_arm32",
-        "uboot_arm64",
-        "rpi",
-        "http",
-        "http_bios",
-        "http_ia32",
-        "http_x64",
-        "http_arm32",
-        "http_arm64",
-        "http_riscv32",
-        "http_riscv64",
-        "http_loongarch64",
-        "http_uboot_arm32",
-        "http_uboot_arm64",
-        "ipxe",
-        "other",
-    ];
+    /// The keys `netboot.yaml`'s `boot:` section takes: all but `other`,
+    /// which only a profile gives (the last of [`Self::KEYS`]).
+    pub const DEFAULT_KEYS: &'static [&'static str] = match Self::KEYS.split_last() {
+        Some((_, rest)) => rest,
+        None => &[],
+    };
 
     /// The file of a `boot:` key ([`Self::KEYS`]).
     pub fn get(&self, key: &str) -> Option<&String> {
-        self.files().find(|(k, _)| *k == key)?.1.as_ref()
+        self.entries().find(|(k, _)| *k == key)?.1.as_ref()
     }
 
     /// The slot of a `boot:` key, `None` for an unknown key.
     pub fn slot(&mut self, key: &str) -> Option<&mut Option<String>> {
-        self.files_mut().find(|(k, _)| *k == key).map(|(_, v)| v)
-    }
-
-    fn files(&self) -> impl Iterator<Item = (&'static str, &Option<String>)> {
-        let h = &self.http_by_arch;
-        [
-            &self.bios,
-            &self.uefi_ia32,
-            &self.uefi_x64,
-            &self.uefi_arm32,
-            &self.uefi_arm64,
-            &self.uefi_riscv32,
-            &self.uefi_riscv64,
-            &self.uefi_loongarch64,
-            &self.uboot_arm32,
-            &self.uboot_arm64,
-            &self.rpi,
-            &self.http,
-            &h.http_bios,
-            &h.http_ia32,
-            &h.http_x64,
-            &h.http_arm32,
-            &h.http_arm64,
-            &h.http_riscv32,
-            &h.http_riscv64,
-            &h.http_loongarch64,
-            &h.http_uboot_arm32,
-            &h.http_uboot_arm64,
-            &self.ipxe,
-            &self.other,
-        ]
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| (Self::KEYS[i], v))
-    }
-
-    fn files_mut(&mut self) -> impl Iterator<Item = (&'static str, &mut Option<String>)> {
-        let h = &mut self.http_by_arch;
-        [
-            &mut self.bios,
-            &mut self.uefi_ia32,
-            &mut self.uefi_x64,
-            &mut self.uefi_arm32,
-            &mut self.uefi_arm64,
-            &mut self.uefi_riscv32,
-            &mut self.uefi_riscv64,
-            &mut self.uefi_loongarch64,
-            &mut self.uboot_arm32,
-            &mut self.uboot_arm64,
-            &mut self.rpi,
-            &mut self.http,
-            &mut h.http_bios,
-            &mut h.http_ia32,
-            &mut h.http_x64,
-            &mut h.http_arm32,
-            &mut h.http_arm64,
-            &mut h.http_riscv32,
-            &mut h.http_riscv64,
-            &mut h.http_loongarch64,
-            &mut h.http_uboot_arm32,
-            &mut h.http_uboot_arm64,
-            &mut self.ipxe,
-            &mut self.other,
-        ]
-        .into_iter()
-        .enumerate()
-        .map(|(i, v)| (Self::KEYS[i], v))
+        self.entries_mut().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 
     /// Fills every key this one leaves out from `defaults`.
     pub fn fill_from(&mut self, defaults: &BootFiles) {
-        for ((_, slot), (_, default)) in self.files_mut().zip(defaults.files()) {
+        for ((_, slot), (_, default)) in self.entries_mut().zip(defaults.entries()) {
             if slot.is_none() {
                 slot.clone_from(default);
             }

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::boot::BootFiles;
 use crate::registry::locate::{Seg, SourceMap};
 use crate::registry::parse::serde_diag;
 use crate::registry::Diagnostic;
@@ -35,9 +36,10 @@ pub struct FileConfig {
     /// DHCP settings.
     #[serde(default)]
     pub dhcp: DhcpSection,
-    /// Default boot files (profiles override them per client).
-    #[serde(default)]
-    pub boot: BootSection,
+    /// `boot:` default boot files (profiles override them per client);
+    /// every key of [`BootFiles::KEYS`] but `other`.
+    #[serde(default, deserialize_with = "crate::boot::deserialize_defaults")]
+    pub boot: BootFiles,
     /// TFTP settings.
     #[serde(default)]
     pub tftp: TftpSection,
@@ -112,90 +114,6 @@ pub struct RelayPool {
     /// Option 6 for that network.
     #[serde(default)]
     pub dns: Vec<Ipv4Addr>,
-}
-
-/// `boot:` default boot files per firmware.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct BootSection {
-    /// Legacy BIOS (arch 0).
-    pub bios: Option<String>,
-    /// UEFI IA32 (arch 6).
-    pub uefi_ia32: Option<String>,
-    /// UEFI x64 (arch 7 and 9).
-    pub uefi_x64: Option<String>,
-    /// UEFI ARM32 (arch 10).
-    pub uefi_arm32: Option<String>,
-    /// UEFI ARM64 (arch 11).
-    pub uefi_arm64: Option<String>,
-    /// UEFI RISC-V 32 (arch 25).
-    pub uefi_riscv32: Option<String>,
-    /// UEFI RISC-V 64 (arch 27).
-    pub uefi_riscv64: Option<String>,
-    /// UEFI LoongArch64 (arch 39).
-    pub uefi_loongarch64: Option<String>,
-    /// U-Boot ARM32 (arch 21, or U-Boot's vendor class with an ARM32 code).
-    pub uboot_arm32: Option<String>,
-    /// U-Boot ARM64 (arch 22, or U-Boot's vendor class with an ARM64 code).
-    pub uboot_arm64: Option<String>,
-    /// Raspberry Pi network boot (arch 41).
-    pub rpi: Option<String>,
-    /// HTTP boot, any architecture: a URL.
-    pub http: Option<String>,
-    /// HTTP boot of the `bios` codes: a URL (before `http`).
-    pub http_bios: Option<String>,
-    /// HTTP boot of the `ia32` codes: a URL (before `http`).
-    pub http_ia32: Option<String>,
-    /// HTTP boot of the `x64` codes: a URL (before `http`).
-    pub http_x64: Option<String>,
-    /// HTTP boot of the `arm32` codes: a URL (before `http`).
-    pub http_arm32: Option<String>,
-    /// HTTP boot of the `arm64` codes: a URL (before `http`).
-    pub http_arm64: Option<String>,
-    /// HTTP boot of the `riscv32` codes: a URL (before `http`).
-    pub http_riscv32: Option<String>,
-    /// HTTP boot of the `riscv64` codes: a URL (before `http`).
-    pub http_riscv64: Option<String>,
-    /// HTTP boot of the `loongarch64` codes: a URL (before `http`).
-    pub http_loongarch64: Option<String>,
-    /// HTTP boot of the `uboot_arm32` codes: a URL (before `http`).
-    pub http_uboot_arm32: Option<String>,
-    /// HTTP boot of the `uboot_arm64` codes: a URL (before `http`).
-    pub http_uboot_arm64: Option<String>,
-    /// For clients that already run iPXE: a script name or URL.
-    pub ipxe: Option<String>,
-}
-
-impl BootSection {
-    /// Every key with its value, in the order of `BootFiles::KEYS` (no `other`:
-    /// only a profile gives one).
-    pub fn entries(&self) -> [(&'static str, &Option<String>); 23] {
-        [
-            ("bios", &self.bios),
-            ("uefi_ia32", &self.uefi_ia32),
-            ("uefi_x64", &self.uefi_x64),
-            ("uefi_arm32", &self.uefi_arm32),
-            ("uefi_arm64", &self.uefi_arm64),
-            ("uefi_riscv32", &self.uefi_riscv32),
-            ("uefi_riscv64", &self.uefi_riscv64),
-            ("uefi_loongarch64", &self.uefi_loongarch64),
-            ("uboot_arm32", &self.uboot_arm32),
-            ("uboot_arm64", &self.uboot_arm64),
-            ("rpi", &self.rpi),
-            ("http", &self.http),
-            ("http_bios", &self.http_bios),
-            ("http_ia32", &self.http_ia32),
-            ("http_x64", &self.http_x64),
-            ("http_arm32", &self.http_arm32),
-            ("http_arm64", &self.http_arm64),
-            ("http_riscv32", &self.http_riscv32),
-            ("http_riscv64", &self.http_riscv64),
-            ("http_loongarch64", &self.http_loongarch64),
-            ("http_uboot_arm32", &self.http_uboot_arm32),
-            ("http_uboot_arm64", &self.http_uboot_arm64),
-            ("ipxe", &self.ipxe),
-        ]
-    }
 }
 
 /// `tftp:`.

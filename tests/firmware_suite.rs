@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use pxe_support::lab::Lab;
 use pxe_support::process::tail;
 use pxe_support::server::{make_boot_root, start_server, ServerKind};
-use pxe_support::signed::{self, Server};
+use pxe_support::signed::{self, Case as Signed, Server};
 use pxe_support::vm::{Firmware, Vm};
 use pxe_support::{boot_lock, boot_timeout, keep_artifacts, prerequisites_met};
 
@@ -42,60 +42,54 @@ enum Cell {
 struct Case {
     number: &'static str,
     what: &'static str,
-    run: fn(Server) -> Cell,
+    run: Run,
 }
 
+/// How a case boots.
+enum Run {
+    /// Through fill.sh's signed shim and GRUB ([`signed::boot`]).
+    Signed(Signed),
+    /// With the harness of tests/pxe_boot.rs ([`harness`]) or not at all.
+    Harness(fn(Server) -> Cell),
+}
+
+impl Case {
+    /// A row booted by `run` with the harness of tests/pxe_boot.rs.
+    const fn harness(number: &'static str, what: &'static str, run: fn(Server) -> Cell) -> Self {
+        let run = Run::Harness(run);
+        Case { number, what, run }
+    }
+
+    /// A row booted through the signed chain.
+    const fn signed(number: &'static str, what: &'static str, case: Signed) -> Self {
+        let run = Run::Signed(case);
+        Case { number, what, run }
+    }
+
+    /// What `server` did with this case.
+    fn run(&self, server: Server) -> Cell {
+        match self.run {
+            Run::Signed(case) => signed_case(case, server),
+            Run::Harness(run) => run(server),
+        }
+    }
+}
+
+/// Every case, one a line.
+#[rustfmt::skip]
 const CASES: &[Case] = &[
-    Case {
-        number: "1",
-        what: "SeaBIOS + iPXE ROM -> PXELINUX",
-        run: case_1,
-    },
-    Case {
-        number: "2",
-        what: "OVMF PXE -> iPXE -> script",
-        run: case_2,
-    },
-    Case {
-        number: "3",
-        what: "OVMF PXE -> signed shim -> GRUB menu",
-        run: |s| signed_case(signed::Case::GrubMenu, s),
-    },
-    Case {
-        number: "4",
-        what: "Debian installer, BIOS, to /init",
-        run: case_4,
-    },
-    Case {
-        number: "5",
-        what: "Debian installer, UEFI, shim -> GRUB, to /init",
-        run: |s| signed_case(signed::Case::Installer, s),
-    },
-    Case {
-        number: "6",
-        what: "the same, Secure Boot on",
-        run: |s| signed_case(signed::Case::InstallerSecure, s),
-    },
-    Case {
-        number: "6-",
-        what: "Secure Boot refuses unsigned ipxe.efi (to \"Access Denied\")",
-        run: |s| signed_case(signed::Case::UnsignedRefused, s),
-    },
-    Case {
-        number: "7",
-        what: "OVMF UEFI HTTP boot -> iPXE over HTTP",
-        run: case_7,
-    },
-    Case {
-        number: "8s",
-        what: "AAVMF PXE -> signed shimaa64 -> GRUB arm64 menu",
-        run: |s| signed_case(signed::Case::Arm64GrubMenu, s),
-    },
-    Case {
-        number: "8s+",
-        what: "the same, Secure Boot on (AAVMF with Microsoft's keys)",
-        run: |s| signed_case(signed::Case::Arm64GrubMenuSecure, s),
-    },
+    Case::harness("1", "SeaBIOS + iPXE ROM -> PXELINUX", case_1),
+    Case::harness("2", "OVMF PXE -> iPXE -> script", case_2),
+    Case::signed("3", "OVMF PXE -> signed shim -> GRUB menu", Signed::GrubMenu),
+    Case::harness("4", "Debian installer, BIOS, to /init", case_4),
+    Case::signed("5", "Debian installer, UEFI, shim -> GRUB, to /init", Signed::Installer),
+    Case::signed("6", "the same, Secure Boot on", Signed::InstallerSecure),
+    Case::signed("6-", "Secure Boot refuses unsigned ipxe.efi (to \"Access Denied\")",
+        Signed::UnsignedRefused),
+    Case::harness("7", "OVMF UEFI HTTP boot -> iPXE over HTTP", case_7),
+    Case::signed("8s", "AAVMF PXE -> signed shimaa64 -> GRUB arm64 menu", Signed::Arm64GrubMenu),
+    Case::signed("8s+", "the same, Secure Boot on (AAVMF with Microsoft's keys)",
+        Signed::Arm64GrubMenuSecure),
     // 8: AAVMF ARM64 UEFI -> GRUB arm64 (grub-mknetdir); 9: U-Boot arm64;
     // 10: OVMF PXE over IPv6 -- added by the branches that bring them.
 ];
@@ -118,8 +112,8 @@ fn firmware_suite_netboot_and_dnsmasq_side_by_side() {
             .is_none_or(|list| list.split(',').any(|c| c.trim() == n))
     };
     for case in CASES.iter().filter(|c| wanted(c.number)) {
-        let netboot = (case.run)(Server::Netboot);
-        let dnsmasq = (case.run)(Server::Dnsmasq);
+        let netboot = case.run(Server::Netboot);
+        let dnsmasq = case.run(Server::Dnsmasq);
         println!(
             "case {}: netboot {}, dnsmasq {}",
             case.number,
@@ -178,15 +172,23 @@ fn cell_of(result: Result<Duration, String>) -> Cell {
     }
 }
 
-fn signed_case(case: signed::Case, server: Server) -> Cell {
+/// A failed boot's error with the last 30 lines of the serial console and
+/// of the server's log.
+fn with_tails(error: &str, serial: &str, log: &str) -> String {
+    format!(
+        "{error}\n--- serial ---\n{}\n--- server log ---\n{}",
+        tail(serial, 30),
+        tail(log, 30)
+    )
+}
+
+fn signed_case(case: Signed, server: Server) -> Cell {
     let outcome = signed::boot(case, server);
-    cell_of(outcome.result.map_err(|e| {
-        format!(
-            "{e}\n--- serial ---\n{}\n--- server log ---\n{}",
-            tail(&outcome.serial, 30),
-            tail(&outcome.log, 30)
-        )
-    }))
+    cell_of(
+        outcome
+            .result
+            .map_err(|e| with_tails(&e, &outcome.serial, &outcome.log)),
+    )
 }
 
 /// A boot with the harness of tests/pxe_boot.rs: `kind` serving the
@@ -212,13 +214,7 @@ fn harness(
         vm.stop();
         server.stop();
         keep_artifacts(&lab, &name, &format!("{outcome:?}"));
-        outcome.map_err(|e| {
-            format!(
-                "{e}\n--- serial ---\n{}\n--- server log ---\n{}",
-                tail(&vm.serial(), 30),
-                server.log_tail(30)
-            )
-        })
+        outcome.map_err(|e| with_tails(&e, &vm.serial(), &server.log_tail(30)))
     };
     cell_of(run().map_err(|e| format!("{name}: {e}")))
 }

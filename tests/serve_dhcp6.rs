@@ -137,11 +137,7 @@ fn dhclient6_gets_a_pool_address_and_the_boot_url_and_keeps_it_over_a_restart() 
     let mut lab = ipv6_lab();
     serve_v6(&mut lab, "");
     let lease = dhclient6(&mut lab, "first");
-    assert!(
-        lease.contains("iaaddr fd00:231::100 "),
-        "{lease}\n{}",
-        lab.log()
-    );
+    assert_holds(&lab, &lease, "iaaddr fd00:231::100 ");
     assert!(
         lease.contains(&format!("\"tftp://[{SERVER_V6}]/undionly.kpxe\"")),
         "{lease}"
@@ -161,11 +157,7 @@ fn dhclient6_gets_a_pool_address_and_the_boot_url_and_keeps_it_over_a_restart() 
     // the server's neighbour entry still names the old MAC
     ip(&["-n", &lab.srv, "neigh", "flush", "dev", SERVER_IF]);
     let other = dhclient6(&mut lab, "second");
-    assert!(
-        other.contains("iaaddr fd00:231::101 "),
-        "{other}\n{}",
-        lab.log()
-    );
+    assert_holds(&lab, &other, "iaaddr fd00:231::101 ");
     lab.client_mac(CLIENT_MAC);
     ip(&["-n", &lab.srv, "neigh", "flush", "dev", SERVER_IF]);
     // the same machine: dhclient keeps its DUID in the lease file
@@ -175,11 +167,7 @@ fn dhclient6_gets_a_pool_address_and_the_boot_url_and_keeps_it_over_a_restart() 
         .expect("dhclient wrote its DUID");
     std::fs::write(lab.path("third.leases"), format!("{duid_line}\n")).unwrap();
     let again = dhclient6(&mut lab, "third");
-    assert!(
-        again.contains("iaaddr fd00:231::100 "),
-        "{again}\n{}",
-        lab.log()
-    );
+    assert_holds(&lab, &again, "iaaddr fd00:231::100 ");
 }
 
 /// The `Stateful address conf.` / `Stateful other conf.` answers of each
@@ -200,6 +188,27 @@ fn says(text: &str, field: &str, value: &str) -> bool {
         .any(|l| l.trim_start().starts_with(field) && l.trim_end().ends_with(value))
 }
 
+/// [`says`], or the test fails showing `text` and the server's log.
+fn assert_says(lab: &Lab, text: &str, field: &str, value: &str) {
+    assert!(says(text, field, value), "{text}\n{}", lab.log());
+}
+
+/// `text` (a lease file) holds `needle`, or the test fails showing it and
+/// the server's log.
+fn assert_holds(lab: &Lab, text: &str, needle: &str) {
+    assert!(text.contains(needle), "{text}\n{}", lab.log());
+}
+
+/// The server side's IPv6 addresses, as `ip -6 addr show` lists them.
+fn server_v6_addrs(lab: &Lab) -> String {
+    let out = std::process::Command::new("ip")
+        .args(["-n", &lab.srv, "-6", "addr", "show", "dev", SERVER_IF])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "ip -6 addr show: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
 #[test]
 fn rdisc6_sees_netboots_ra_with_m_and_o_when_it_is_alone() {
     if !netns::ready(&["rdisc6"]) {
@@ -209,11 +218,7 @@ fn rdisc6_sees_netboots_ra_with_m_and_o_when_it_is_alone() {
     serve_v6(&mut lab, "");
     // netboot listens 3 s before its first RA; rdisc6 solicits 5 times a 2 s
     let text = rdisc6(&lab, &["-1", "-r", "5", "-w", "2000"]);
-    assert!(
-        says(&text, "Stateful address conf.", "Yes"),
-        "{text}\n{}",
-        lab.log()
-    );
+    assert_says(&lab, &text, "Stateful address conf.", "Yes");
     assert!(says(&text, "Stateful other conf.", "Yes"), "{text}");
     assert!(
         text.lines()
@@ -291,32 +296,14 @@ fn a_bare_port_takes_a_ula_prefix_advertises_it_and_gives_it_back() {
         octets[i + 1] = u8::from_str_radix(&id[2 * i..2 * i + 2], 16).unwrap();
     }
     let prefix = format!("{}/64", std::net::Ipv6Addr::from(octets));
-    let addrs = String::from_utf8(
-        std::process::Command::new("ip")
-            .args(["-n", &lab.srv, "-6", "addr", "show", "dev", SERVER_IF])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let addrs = server_v6_addrs(&lab);
     assert!(addrs.contains("inet6 fd"), "{addrs}\n{}", lab.log());
     let text = rdisc6(&lab, &["-1", "-r", "5", "-w", "2000"]);
-    assert!(
-        says(&text, "Stateful address conf.", "Yes"),
-        "{text}\n{}",
-        lab.log()
-    );
+    assert_says(&lab, &text, "Stateful address conf.", "Yes");
     assert!(says(&text, "Autonomous address conf.", "Yes"), "{text}");
     assert!(text.contains(&prefix), "{prefix} in {text}");
     let status = lab.stop_server_with("TERM");
     assert!(status.success(), "{status}\n{}", lab.log());
-    let left = String::from_utf8(
-        std::process::Command::new("ip")
-            .args(["-n", &lab.srv, "-6", "addr", "show", "dev", SERVER_IF])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
+    let left = server_v6_addrs(&lab);
     assert!(!left.contains("inet6 fd"), "ULA left behind: {left}");
 }

@@ -16,7 +16,7 @@ use super::model::{Entry, Loc, Profile, Rewrite};
 use super::options;
 use super::parse::{parse_file, too_big, Parsed};
 use super::template::{Templates, BUILTIN_VARS};
-use super::wire::{WireBoot, WireMenu, WireProfile};
+use super::wire::{WireMenu, WireProfile};
 
 /// What building needs from the outside world.
 pub trait Sources {
@@ -137,7 +137,7 @@ impl Cx<'_> {
             self.err(&[Seg::Key("name")], "profile name is empty");
         }
         let entries = self.entries(w, index);
-        let boot = self.boot(w.boot.as_ref().unwrap_or(&WireBoot::default()), built);
+        let boot = self.boot(w.boot.as_ref().unwrap_or(&BootFiles::default()), built);
         let (files, locs) = self.files(w, built);
         let profile = Profile {
             name: w.name.trim().to_string(),
@@ -203,7 +203,7 @@ impl Cx<'_> {
         out
     }
 
-    fn boot(&mut self, b: &WireBoot, built: &mut Built) -> BootFiles {
+    fn boot(&mut self, b: &BootFiles, built: &mut Built) -> BootFiles {
         let mut files = BootFiles::default();
         for (key, value) in b.entries() {
             let Some(v) = value.as_deref() else { continue };

@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use crate::boot::BootFiles;
+
 /// One profile: who it matches and what those clients get.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,9 +35,11 @@ pub struct WireProfile {
     /// Host name (option 12); only for a profile that matches one exact MAC.
     #[serde(default)]
     pub hostname: Option<String>,
-    /// Boot files per firmware family.
+    /// Boot files per firmware family (the `boot:` block: file names
+    /// relative to the boot root, or URLs), read by [`BootFiles`]'s own
+    /// `Deserialize`.
     #[serde(default)]
-    pub boot: Option<WireBoot>,
+    pub boot: Option<BootFiles>,
     /// TFTP server to send clients to instead of this one (siaddr, option 66).
     #[serde(default)]
     pub next_server: Option<String>,
@@ -147,116 +151,6 @@ pub struct WireHost {
     /// Variables for templates, overriding the profile's.
     #[serde(default)]
     pub vars: BTreeMap<String, serde_norway::Value>,
-}
-
-/// The `boot:` block: file names relative to the boot root, or URLs.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct WireBoot {
-    /// Legacy BIOS (arch 0).
-    #[serde(default)]
-    pub bios: Option<String>,
-    /// UEFI IA32 (arch 6).
-    #[serde(default)]
-    pub uefi_ia32: Option<String>,
-    /// UEFI x64 (arch 7 and 9).
-    #[serde(default)]
-    pub uefi_x64: Option<String>,
-    /// UEFI ARM32 (arch 10).
-    #[serde(default)]
-    pub uefi_arm32: Option<String>,
-    /// UEFI ARM64 (arch 11).
-    #[serde(default)]
-    pub uefi_arm64: Option<String>,
-    /// UEFI RISC-V 32 (arch 25).
-    #[serde(default)]
-    pub uefi_riscv32: Option<String>,
-    /// UEFI RISC-V 64 (arch 27).
-    #[serde(default)]
-    pub uefi_riscv64: Option<String>,
-    /// UEFI LoongArch64 (arch 39).
-    #[serde(default)]
-    pub uefi_loongarch64: Option<String>,
-    /// U-Boot ARM32 (arch 21, or U-Boot's vendor class with an ARM32 code).
-    #[serde(default)]
-    pub uboot_arm32: Option<String>,
-    /// U-Boot ARM64 (arch 22, or U-Boot's vendor class with an ARM64 code).
-    #[serde(default)]
-    pub uboot_arm64: Option<String>,
-    /// Raspberry Pi network boot (arch 41).
-    #[serde(default)]
-    pub rpi: Option<String>,
-    /// HTTP boot, any architecture: a URL.
-    #[serde(default)]
-    pub http: Option<String>,
-    /// HTTP boot of the `bios` codes: a URL (before `http`).
-    #[serde(default)]
-    pub http_bios: Option<String>,
-    /// HTTP boot of the `ia32` codes: a URL (before `http`).
-    #[serde(default)]
-    pub http_ia32: Option<String>,
-    /// HTTP boot of the `x64` codes: a URL (before `http`).
-    #[serde(default)]
-    pub http_x64: Option<String>,
-    /// HTTP boot of the `arm32` codes: a URL (before `http`).
-    #[serde(default)]
-    pub http_arm32: Option<String>,
-    /// HTTP boot of the `arm64` codes: a URL (before `http`).
-    #[serde(default)]
-    pub http_arm64: Option<String>,
-    /// HTTP boot of the `riscv32` codes: a URL (before `http`).
-    #[serde(default)]
-    pub http_riscv32: Option<String>,
-    /// HTTP boot of the `riscv64` codes: a URL (before `http`).
-    #[serde(default)]
-    pub http_riscv64: Option<String>,
-    /// HTTP boot of the `loongarch64` codes: a URL (before `http`).
-    #[serde(default)]
-    pub http_loongarch64: Option<String>,
-    /// HTTP boot of the `uboot_arm32` codes: a URL (before `http`).
-    #[serde(default)]
-    pub http_uboot_arm32: Option<String>,
-    /// HTTP boot of the `uboot_arm64` codes: a URL (before `http`).
-    #[serde(default)]
-    pub http_uboot_arm64: Option<String>,
-    /// For clients that already run iPXE: a script name or URL.
-    #[serde(default)]
-    pub ipxe: Option<String>,
-    /// For clients that are not network-boot firmware (routers, appliances).
-    #[serde(default)]
-    pub other: Option<String>,
-}
-
-impl WireBoot {
-    /// Every key with its value, in the order of `BootFiles::KEYS`.
-    pub fn entries(&self) -> [(&'static str, &Option<String>); 24] {
-        [
-            ("bios", &self.bios),
-            ("uefi_ia32", &self.uefi_ia32),
-            ("uefi_x64", &self.uefi_x64),
-            ("uefi_arm32", &self.uefi_arm32),
-            ("uefi_arm64", &self.uefi_arm64),
-            ("uefi_riscv32", &self.uefi_riscv32),
-            ("uefi_riscv64", &self.uefi_riscv64),
-            ("uefi_loongarch64", &self.uefi_loongarch64),
-            ("uboot_arm32", &self.uboot_arm32),
-            ("uboot_arm64", &self.uboot_arm64),
-            ("rpi", &self.rpi),
-            ("http", &self.http),
-            ("http_bios", &self.http_bios),
-            ("http_ia32", &self.http_ia32),
-            ("http_x64", &self.http_x64),
-            ("http_arm32", &self.http_arm32),
-            ("http_arm64", &self.http_arm64),
-            ("http_riscv32", &self.http_riscv32),
-            ("http_riscv64", &self.http_riscv64),
-            ("http_loongarch64", &self.http_loongarch64),
-            ("http_uboot_arm32", &self.http_uboot_arm32),
-            ("http_uboot_arm64", &self.http_uboot_arm64),
-            ("ipxe", &self.ipxe),
-            ("other", &self.other),
-        ]
-    }
 }
 
 /// A typed DHCP option value: exactly one of these keys (checked in `options`).

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::lab::{Lab, BRIDGE, RANGE_FIRST, RANGE_LAST, SERVER_IP};
+use super::lab::{Lab, SERVER_IP};
 use super::server::Launch;
 
 pub const UBOOT_BIN: &str = "/usr/lib/u-boot/qemu_arm64/u-boot.bin";
@@ -89,43 +89,13 @@ pub fn root(lab: &Lab) -> PathBuf {
 /// `netboot serve` on the bridge with no boot-file flag: the root and the
 /// profiles directory are all it is given.
 pub fn netboot(lab: &Lab, root: &Path, profiles: &Path) -> Launch {
-    let mut cmd = lab.ns.command(env!("CARGO_BIN_EXE_netboot"));
-    cmd.args(["serve", "--interface", BRIDGE, "--root"])
-        .arg(root)
-        .args(["--range", &format!("{RANGE_FIRST}-{RANGE_LAST}")])
-        .arg("--state-dir")
-        .arg(lab.path("state"))
-        .arg("-v")
-        .arg("--profiles")
-        .arg(profiles)
-        .current_dir(lab.dir())
-        .env("NO_COLOR", "1");
-    Launch {
-        name: "netboot",
-        command: cmd,
-        ready: &["DHCP listening on", "TFTP listening on"],
-    }
+    super::serve_command(lab, root, profiles, &[])
 }
 
 /// dnsmasq serving `root` over TFTP with one boot file for everyone, as
 /// its users configure it for an ARM64 lab (`--dhcp-boot`).
 pub fn dnsmasq_reference(lab: &Lab, root: &Path, file: &str) -> Launch {
-    let mut cmd = lab.ns.command("dnsmasq");
-    cmd.args(["-d", "--port=0", "--conf-file=/dev/null", "--leasefile-ro"])
-        .args(["--pid-file=", "--log-facility=-", "--log-dhcp"])
-        .arg(format!("--interface={BRIDGE}"))
-        .arg("--bind-interfaces")
-        .arg(format!(
-            "--dhcp-range={RANGE_FIRST},{RANGE_LAST},255.255.255.0"
-        ))
-        .arg(format!("--dhcp-boot={file},,{SERVER_IP}"))
-        .arg("--enable-tftp")
-        .arg(format!("--tftp-root={}", root.display()));
-    Launch {
-        name: "dnsmasq",
-        command: cmd,
-        ready: &["DHCP, ", "TFTP root is"],
-    }
+    super::dnsmasq::by_hand(lab, root, &[format!("--dhcp-boot={file},,{SERVER_IP}")])
 }
 
 /// A directory made (if need be) for the test.

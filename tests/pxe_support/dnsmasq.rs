@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::process::Command;
 
-use super::lab::{RANGE_FIRST, RANGE_LAST, SERVER_IP};
+use super::lab::{Lab, BRIDGE, RANGE_FIRST, RANGE_LAST, SERVER_IP};
 use super::server::{Launch, BOOT_BIOS, BOOT_IPXE, BOOT_UEFI};
 
 /// What a dnsmasq instance does.
@@ -20,16 +20,43 @@ pub enum Mode<'a> {
     Proxy(&'a Path),
 }
 
-/// dnsmasq on `interface`, started by `cmd` (`ip netns exec NS dnsmasq`).
-pub fn dnsmasq(mut cmd: Command, mode: Mode, interface: &str) -> Launch {
+/// The lab's pool as dnsmasq's `--dhcp-range`.
+fn range() -> String {
+    format!("--dhcp-range={RANGE_FIRST},{RANGE_LAST},255.255.255.0")
+}
+
+/// The flags every instance starts with: in the foreground, no DNS, no
+/// configuration or lease file, the log on stderr, bound to `interface`.
+fn base_args(cmd: &mut Command, interface: &str) {
     cmd.args(["-d", "--port=0", "--conf-file=/dev/null", "--leasefile-ro"])
         .args(["--pid-file=", "--log-facility=-", "--log-dhcp"])
         .arg(format!("--interface={interface}"))
         .arg("--bind-interfaces");
-    let range = format!("--dhcp-range={RANGE_FIRST},{RANGE_LAST},255.255.255.0");
+}
+
+/// dnsmasq on the lab's bridge configured by hand, as its users must: the
+/// lab's pool, their `--dhcp-match`/`--dhcp-boot` lines (`boot`), TFTP
+/// from `root`.
+pub fn by_hand(lab: &Lab, root: &Path, boot: &[String]) -> Launch {
+    let mut cmd = lab.ns.command("dnsmasq");
+    base_args(&mut cmd, BRIDGE);
+    cmd.arg(range())
+        .args(boot)
+        .arg("--enable-tftp")
+        .arg(format!("--tftp-root={}", root.display()));
+    Launch {
+        name: "dnsmasq",
+        command: cmd,
+        ready: &["DHCP, ", "TFTP root is"],
+    }
+}
+
+/// dnsmasq on `interface`, started by `cmd` (`ip netns exec NS dnsmasq`).
+pub fn dnsmasq(mut cmd: Command, mode: Mode, interface: &str) -> Launch {
+    base_args(&mut cmd, interface);
     match mode {
         Mode::Proxy(_) => cmd.arg("--dhcp-range=10.77.0.0,proxy,255.255.255.0"),
-        _ => cmd.arg(range),
+        _ => cmd.arg(range()),
     };
     cmd.arg("--dhcp-match=set:ipxe,175")
         .arg("--dhcp-match=set:efi,option:client-arch,7")

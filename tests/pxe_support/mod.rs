@@ -2,7 +2,8 @@
 //! from a DHCP + TFTP server, all inside a network namespace the test creates.
 //!
 //! Pieces: `lab` (namespace, bridge, tap, scratch dir), `server` (netboot or
-//! the dnsmasq reference, and the TFTP root), `vm` (qemu and its serial log),
+//! the dnsmasq reference, and the TFTP root; `serve_command` is every
+//! `netboot serve` on the bridge), `vm` (qemu and its serial log),
 //! `pcap` + `wire` (tcpdump capture decoded into DHCP options and TFTP
 //! requests), `process` (children stopped by PID on drop), `zero_config`
 //! (`netboot serve` with no configuration, for the Secure Boot boot),
@@ -29,6 +30,7 @@ use std::time::Duration;
 use dnsmasq::DNSMASQ_FILES;
 use lab::{Lab, BRIDGE};
 use process::Guarded;
+pub use server::serve_command;
 use server::{ServerKind, REQUIRED_FILES};
 
 /// Software-emulated boots on a busy 2-core machine: generous but bounded.

@@ -236,6 +236,7 @@ fn netboot_serve(lab: &Lab, root: &Path, proxy: bool) -> Launch {
 }
 
 /// `netboot serve` on the bridge; `ipxe` is the `--boot-ipxe` given, if any.
+/// No profiles unless given: every client gets the `--boot-*` files.
 fn netboot_serve_with(
     lab: &Lab,
     root: &Path,
@@ -243,32 +244,40 @@ fn netboot_serve_with(
     ipxe: Option<&str>,
     profiles: Option<PathBuf>,
 ) -> Launch {
+    let mut extra = vec!["--boot-bios", BOOT_BIOS, "--boot-uefi", BOOT_UEFI];
+    if let Some(script) = ipxe {
+        extra.extend(["--boot-ipxe", script]);
+    }
+    if proxy {
+        extra.push("--proxy");
+    }
+    let profiles = profiles.unwrap_or_else(|| empty_dir(lab.path("no-profiles")));
+    serve_command(lab, root, &profiles, &extra)
+}
+
+/// `netboot serve -v` on the lab's bridge serving `root` with the profiles
+/// in `profiles`, its state in the lab's `state`, the lab's range unless
+/// `extra` (more flags) holds `--proxy`; run from the lab's scratch dir so
+/// no `netboot.yaml` or `profiles/` of the checkout applies.
+pub fn serve_command(lab: &Lab, root: &Path, profiles: &Path, extra: &[&str]) -> Launch {
     let mut cmd = lab.ns.command(env!("CARGO_BIN_EXE_netboot"));
     cmd.args(["serve", "--interface", BRIDGE, "--root"])
         .arg(root)
-        .args(["--boot-bios", BOOT_BIOS, "--boot-uefi", BOOT_UEFI]);
-    if let Some(script) = ipxe {
-        cmd.args(["--boot-ipxe", script]);
-    }
-    cmd.arg("--state-dir")
+        .arg("--state-dir")
         .arg(lab.path("state"))
         .arg("-v")
-        // No profiles unless given: every client gets the --boot-* files. Run
-        // from the scratch dir so no netboot.yaml or profiles/ of the checkout applies.
         .arg("--profiles")
-        .arg(profiles.unwrap_or_else(|| empty_dir(lab.path("no-profiles"))))
+        .arg(profiles)
+        .args(extra)
         .current_dir(lab.dir())
         .env("NO_COLOR", "1");
-    if proxy {
-        cmd.arg("--proxy");
-    } else {
+    if !extra.contains(&"--proxy") {
         cmd.args(["--range", &format!("{RANGE_FIRST}-{RANGE_LAST}")]);
     }
-    let ready = &["DHCP listening on", "TFTP listening on"];
     Launch {
         name: "netboot",
         command: cmd,
-        ready,
+        ready: &["DHCP listening on", "TFTP listening on"],
     }
 }
 

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use super::lab::{Lab, BRIDGE, RANGE_FIRST, RANGE_LAST, SERVER_IP};
+use super::lab::{Lab, SERVER_IP};
 use super::machine::Machine;
 use super::process::{read_lossy, tail, Guarded};
 use super::server::{empty_dir, CATALOGUE_ISO};
@@ -285,40 +285,23 @@ fn launch(
     match server {
         Server::Netboot => {
             let profiles = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles");
-            let mut cmd = lab.ns.command(env!("CARGO_BIN_EXE_netboot"));
-            cmd.args(["serve", "--interface", BRIDGE, "--root"])
-                .arg(root)
-                .args(["--range", &format!("{RANGE_FIRST}-{RANGE_LAST}")])
-                .arg("--state-dir")
-                .arg(lab.path("state"))
-                .arg("-v")
-                .arg("--profiles")
-                .arg(profiles)
-                .current_dir(lab.dir())
-                .env("NO_COLOR", "1");
-            Ok((cmd, &["DHCP listening on", "TFTP listening on"]))
+            let launch = super::serve_command(lab, root, &profiles, &[]);
+            Ok((launch.command, launch.ready))
         }
         Server::Dnsmasq => {
             let file = match case {
                 Case::UnsignedRefused => "ipxe.efi",
                 _ => "shimx64.efi",
             };
-            let mut cmd = lab.ns.command("dnsmasq");
-            cmd.args(["-d", "--port=0", "--conf-file=/dev/null", "--leasefile-ro"])
-                .args(["--pid-file=", "--log-facility=-", "--log-dhcp"])
-                .arg(format!("--interface={BRIDGE}"))
-                .arg("--bind-interfaces")
-                .arg(format!(
-                    "--dhcp-range={RANGE_FIRST},{RANGE_LAST},255.255.255.0"
-                ))
-                .arg("--dhcp-match=set:efi,option:client-arch,7")
-                .arg("--dhcp-match=set:efi,option:client-arch,9")
-                .arg("--dhcp-match=set:arm64,option:client-arch,11")
-                .arg(format!("--dhcp-boot=tag:efi,{file},,{SERVER_IP}"))
-                .arg(format!("--dhcp-boot=tag:arm64,shimaa64.efi,,{SERVER_IP}"))
-                .arg("--enable-tftp")
-                .arg(format!("--tftp-root={}", root.display()));
-            Ok((cmd, &["DHCP, ", "TFTP root is"]))
+            let boot = [
+                "--dhcp-match=set:efi,option:client-arch,7".to_string(),
+                "--dhcp-match=set:efi,option:client-arch,9".to_string(),
+                "--dhcp-match=set:arm64,option:client-arch,11".to_string(),
+                format!("--dhcp-boot=tag:efi,{file},,{SERVER_IP}"),
+                format!("--dhcp-boot=tag:arm64,shimaa64.efi,,{SERVER_IP}"),
+            ];
+            let launch = super::dnsmasq::by_hand(lab, root, &boot);
+            Ok((launch.command, launch.ready))
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use super::lab::{Lab, BRIDGE, RANGE_FIRST, RANGE_LAST};
+use super::lab::Lab;
 use super::server::{empty_dir, Launch, BOOT_IPXE, CATALOGUE_ISO};
 
 /// The ISO's own kernel arguments: the kernel and the installer on the
@@ -25,23 +25,7 @@ pub fn launch_with(lab: &Lab, root: &Path, extra: &[&str]) -> Result<Launch, Str
     let work = empty_dir(lab.path("iso-work"));
     let iso = super::iso::debian_installer_iso_with(&work, ISO_ARGS)?;
     std::fs::rename(&iso, root.join(CATALOGUE_ISO)).map_err(|e| e.to_string())?;
-    let mut cmd = lab.ns.command(env!("CARGO_BIN_EXE_netboot"));
-    cmd.args(["serve", "--interface", BRIDGE, "--root"])
-        .arg(root)
-        .args(["--range", &format!("{RANGE_FIRST}-{RANGE_LAST}")])
-        .arg("--state-dir")
-        .arg(lab.path("state"))
-        .arg("-v")
-        // an empty profile directory, and run from the scratch dir so no
-        // netboot.yaml or profiles/ of the checkout applies
-        .arg("--profiles")
-        .arg(empty_dir(lab.path("no-profiles")))
-        .args(extra)
-        .current_dir(lab.dir())
-        .env("NO_COLOR", "1");
-    Ok(Launch {
-        name: "netboot",
-        command: cmd,
-        ready: &["DHCP listening on", "TFTP listening on"],
-    })
+    // an empty profile directory: no profile applies
+    let profiles = empty_dir(lab.path("no-profiles"));
+    Ok(super::serve_command(lab, root, &profiles, extra))
 }
