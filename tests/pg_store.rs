@@ -122,6 +122,30 @@ async fn a_batch_reads_back_the_same_and_a_client_moves() {
     );
 }
 
+/// One batch may hold several records of one address (a client offered
+/// and bound within one commit group, or released and taken by the next
+/// client): the later record is what the database keeps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_later_of_two_records_of_one_address_in_a_batch_wins() {
+    let pg = Cluster::start();
+    let (store, _) = open(&pg.url("netboot")).await.unwrap();
+    let refused = store
+        .append_batch(&[
+            lease(9, 1, LeaseState::Offered),
+            lease(3, 3, LeaseState::Bound),
+            lease(9, 1, LeaseState::Bound),
+            lease(4, 4, LeaseState::Released),
+            lease(4, 5, LeaseState::Offered),
+        ])
+        .await
+        .unwrap();
+    assert!(refused.is_empty(), "{refused:?}");
+    assert_eq!(
+        pg.psql("SELECT host(ip) || ' ' || mac || ' ' || state FROM netboot_leases ORDER BY ip"),
+        "10.0.0.3 02:00:00:00:00:03 bound\n10.0.0.4 02:00:00:00:00:05 offered\n10.0.0.9 02:00:00:00:00:01 bound"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_taken_address_is_refused_and_the_rest_of_its_batch_commits() {
     let pg = Cluster::start();

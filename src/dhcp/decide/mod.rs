@@ -14,7 +14,7 @@ use dhcproto::v4::{DhcpOption, Message, MessageType, Opcode, OptionCode};
 
 use crate::boot::{ClientId, ClientProfile, ProfileLookup};
 use crate::dhcp::config::{DhcpConfig, Mode};
-use crate::dhcp::pool::{Holder, Lease, LeaseTable, Secs};
+use crate::dhcp::pool::{Holder, Lease, LeaseState, LeaseTable, Secs};
 use crate::dhcp::pxe::{self, BootNote, BootParams};
 use crate::dhcp::reply::{self, Context, Reply};
 use crate::mac::MacAddr;
@@ -247,7 +247,13 @@ impl Core {
             Some(self.lease_secs()),
         )?;
         let changes = if self.cfg.records_offers() {
-            self.table.lease(alloc.ip).into_iter().collect()
+            // a client's own bound lease is in the database already: an
+            // OFFER of it needs no record (half the writes of renewals)
+            let lease = self.table.lease(alloc.ip);
+            lease
+                .filter(|l| l.state != LeaseState::Bound)
+                .into_iter()
+                .collect()
         } else {
             Vec::new()
         };

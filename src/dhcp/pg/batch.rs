@@ -1,46 +1,49 @@
-//! Writing a batch of lease records in one transaction: one conditional
-//! statement per record, pipelined on one connection, in address order (so
-//! two servers writing the same rows lock them in the same order and do not
-//! deadlock); a record whose address another client holds changes nothing
-//! and comes back refused; a batch that loses a race inside the database is
-//! tried again, and one that keeps losing is not an outage.
+//! Writing a batch of lease records in one transaction and one statement:
+//! the records go in as arrays (`unnest`), in address order, so two servers
+//! writing the same rows lock them in the same order and do not deadlock; a
+//! record whose address another client holds changes nothing and comes
+//! back refused; a batch that loses a race inside the database is tried
+//! again, and one that keeps losing is not an outage.
 
+use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
 
-use futures_util::future::try_join_all;
 use tokio_postgres::types::ToSql;
 
 use super::{PgError, PgStore};
 use crate::dhcp::pool::{Lease, Secs};
 
-/// Writes a record unless another client holds the address (returns 0
-/// rows then); when written as bound, frees the client's other leases in
-/// the pool.
-const UPSERT: &str = "WITH up AS (
-    INSERT INTO netboot_leases (pool, ip, mac, expires, state, hostname, server, txid)
-    VALUES ($1, $2, $3, $4, $5, $6, $8, pg_current_xact_id()::text::bigint)
+/// Writes each record unless another client holds its address; a record
+/// written as bound frees the client's other leases in the pool (those not
+/// in the batch: a row takes one change per statement). Returns the
+/// addresses written.
+const UPSERT: &str = "WITH input AS (
+    SELECT * FROM unnest($1::text[], $2::inet[], $3::text[], $4::int8[], $5::text[], $6::text[])
+        AS t(pool, ip, mac, expires, state, hostname)
+), up AS (
+    INSERT INTO netboot_leases AS l (pool, ip, mac, expires, state, hostname, server, txid)
+    SELECT pool, ip, mac, expires, state, hostname, $8, pg_current_xact_id()::text::bigint
+    FROM input ORDER BY pool, ip
     ON CONFLICT (pool, ip) DO UPDATE SET mac = EXCLUDED.mac,
-        state = CASE WHEN netboot_leases.mac = EXCLUDED.mac AND netboot_leases.state = 'bound'
-            AND EXCLUDED.state = 'offered' AND netboot_leases.expires > $7
+        state = CASE WHEN l.mac = EXCLUDED.mac AND l.state = 'bound'
+            AND EXCLUDED.state = 'offered' AND l.expires > $7
             THEN 'bound' ELSE EXCLUDED.state END,
-        expires = CASE WHEN netboot_leases.mac = EXCLUDED.mac AND netboot_leases.state = 'bound'
-            AND EXCLUDED.state = 'offered' AND netboot_leases.expires > $7
-            THEN GREATEST(netboot_leases.expires, EXCLUDED.expires) ELSE EXCLUDED.expires END,
+        expires = CASE WHEN l.mac = EXCLUDED.mac AND l.state = 'bound'
+            AND EXCLUDED.state = 'offered' AND l.expires > $7
+            THEN GREATEST(l.expires, EXCLUDED.expires) ELSE EXCLUDED.expires END,
         hostname = EXCLUDED.hostname, updated_at = now(),
         server = EXCLUDED.server, txid = EXCLUDED.txid
-    WHERE netboot_leases.mac = EXCLUDED.mac OR netboot_leases.state = 'released'
-        OR netboot_leases.expires <= $7
-    RETURNING 1
+    WHERE l.mac = EXCLUDED.mac OR l.state = 'released' OR l.expires <= $7
+    RETURNING l.pool, l.ip
 ), moved AS (
-    UPDATE netboot_leases SET state = 'released', updated_at = now(), server = $8,
+    UPDATE netboot_leases o SET state = 'released', updated_at = now(), server = $8,
         txid = pg_current_xact_id()::text::bigint
-    WHERE pool = $1 AND mac = $3 AND ip <> $2 AND state IN ('offered', 'bound')
-        AND $5 = 'bound' AND EXISTS (SELECT 1 FROM up)
+    FROM up JOIN input i ON i.pool = up.pool AND i.ip = up.ip
+    WHERE i.state = 'bound' AND o.pool = i.pool AND o.mac = i.mac AND o.ip <> i.ip
+        AND o.state IN ('offered', 'bound')
+        AND NOT EXISTS (SELECT 1 FROM input x WHERE x.pool = o.pool AND x.ip = o.ip)
 )
-SELECT count(*) FROM up";
-
-/// One record's parameters: pool, address, MAC, expiry, state, host name.
-type Values = (String, IpAddr, String, i64, &'static str, Option<String>);
+SELECT ip FROM up";
 
 /// How often a batch is tried when it loses a race inside the database.
 const ATTEMPTS: usize = 4;
@@ -86,27 +89,37 @@ impl PgStore {
         client: &mut deadpool_postgres::Client,
         leases: &[Lease],
     ) -> Result<Vec<Lease>, tokio_postgres::Error> {
+        let rows = last_per_address(leases);
+        let pools: Vec<String> = rows.iter().map(|l| self.pool_of(l.ip)).collect();
+        let ips: Vec<IpAddr> = rows.iter().map(|l| IpAddr::V4(l.ip)).collect();
+        let macs: Vec<String> = rows.iter().map(|l| l.mac.colon()).collect();
+        let expires: Vec<i64> = rows.iter().map(|l| to_db(l.expires)).collect();
+        let states: Vec<&str> = rows.iter().map(|l| l.state.as_str()).collect();
+        let names: Vec<Option<String>> = rows.iter().map(|l| l.hostname.clone()).collect();
+        let now = to_db(unix_now());
+        let params: [&(dyn ToSql + Sync); 8] = [
+            &pools,
+            &ips,
+            &macs,
+            &expires,
+            &states,
+            &names,
+            &now,
+            &self.server,
+        ];
         let tx = client.transaction().await?;
         let upsert = tx.prepare_cached(UPSERT).await?;
-        let now = to_db(unix_now());
-        let values: Vec<Values> = leases.iter().map(|l| self.values(l)).collect();
-        let params: Vec<[&(dyn ToSql + Sync); 8]> = values
+        let written: HashSet<IpAddr> = tx
+            .query(&upsert, &params)
+            .await?
             .iter()
-            .map(|v| -> [&(dyn ToSql + Sync); 8] {
-                [&v.0, &v.1, &v.2, &v.3, &v.4, &v.5, &now, &self.server]
-            })
-            .collect();
-        // sent back to back without waiting for each answer (tokio-postgres
-        // pipelines the queries of one client); the server runs them in order
-        let written = try_join_all(params.iter().map(|p| tx.query_one(&upsert, p))).await?;
-        let refused = leases
-            .iter()
-            .zip(written)
-            .filter(|(_, row)| row.get::<_, i64>(0) == 0)
-            .map(|(l, _)| l.clone())
+            .map(|row| row.get::<_, IpAddr>(0))
             .collect();
         tx.commit().await?;
-        Ok(refused)
+        let refused = leases
+            .iter()
+            .filter(|l| !written.contains(&IpAddr::V4(l.ip)));
+        Ok(refused.cloned().collect())
     }
 
     /// A race lost on every attempt: the database answered, so not an outage.
@@ -117,18 +130,6 @@ impl PgStore {
         }
     }
 
-    /// The statement's parameters for `l` (all but the clock).
-    fn values(&self, l: &Lease) -> Values {
-        (
-            self.pool_of(l.ip),
-            IpAddr::V4(l.ip),
-            l.mac.colon(),
-            to_db(l.expires),
-            l.state.as_str(),
-            l.hostname.clone(),
-        )
-    }
-
     /// The pool key of `ip`: its pool's subnet, or `-` outside every pool.
     fn pool_of(&self, ip: Ipv4Addr) -> String {
         self.subnets
@@ -136,6 +137,19 @@ impl PgStore {
             .find(|s| s.contains(ip))
             .map_or_else(|| "-".to_string(), |s| s.to_string())
     }
+}
+
+/// The last record of each address (`leases` in address order): a row
+/// takes one change per statement, and the later record is the newer word.
+fn last_per_address(leases: &[Lease]) -> Vec<&Lease> {
+    let mut rows: Vec<&Lease> = Vec::with_capacity(leases.len());
+    for l in leases {
+        match rows.last_mut() {
+            Some(last) if last.ip == l.ip => *last = l,
+            _ => rows.push(l),
+        }
+    }
+    rows
 }
 
 /// A batch failed on a rule another transaction's commit broke (or a

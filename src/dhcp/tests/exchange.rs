@@ -95,6 +95,31 @@ fn concurrent_discovers_get_different_addresses_and_returning_client_keeps_its_o
 }
 
 #[test]
+fn with_a_shared_database_offers_are_recorded_unless_the_client_holds_the_address() {
+    let mut cfg = config();
+    cfg.leases_url = Some("postgres:///netboot".into());
+    let mut lab = Lab::new(cfg);
+    let d = lab.send(&msg(MessageType::Discover, mac(1)));
+    let ip = d.reply.as_ref().unwrap().message.yiaddr();
+    assert_eq!(d.changes.len(), 1, "a new client's offer is recorded");
+    assert_eq!(d.changes[0].state, LeaseState::Offered);
+    assert_eq!(lab.request(mac(1), ip).changes[0].state, LeaseState::Bound);
+    let again = lab.send(&msg(MessageType::Discover, mac(1)));
+    assert_eq!(again.reply.unwrap().message.yiaddr(), ip);
+    assert!(
+        again.changes.is_empty(),
+        "its own bound lease: {:?}",
+        again.changes
+    );
+    // without a database nothing is recorded for an offer
+    let mut lab = Lab::new(config());
+    assert!(lab
+        .send(&msg(MessageType::Discover, mac(1)))
+        .changes
+        .is_empty());
+}
+
+#[test]
 fn reservation_is_honoured_and_never_given_to_others() {
     let mut lab = Lab::new(config());
     let reserved = Ipv4Addr::new(10, 231, 0, 50);
