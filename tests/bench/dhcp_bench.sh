@@ -325,7 +325,9 @@ cell() {
     local lc warn
     lc=$(leases "$name" "$dir" "$seed_exp")
     warn=$(grep -ciE ' WARN |ERROR|unavailable|failed' "$SLOG" || true)
-    tail -n 20 "$SLOG" > "$OUT/server-$part-$name-$n-$rate-ping$ping-$run.log.tail"
+    # what the server said besides its decisions, and how it ended
+    { grep -v ' INFO dhcp{' "$SLOG" | head -n 40; echo ...; tail -n 5 "$SLOG"; } \
+        > "$OUT/server-$part-$name-$n-$rate-ping$ping-$run.log.tail"
     declare -A r
     while IFS== read -r k v; do r[$k]=$v; done < <($PY perfdhcp "$report")
     local xps

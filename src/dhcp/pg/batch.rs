@@ -13,17 +13,18 @@ use tokio_postgres::types::ToSql;
 use super::{PgError, PgStore};
 use crate::dhcp::pool::{Lease, Secs};
 
-/// Writes each record unless another client holds its address; a record
-/// written as bound frees the client's other leases in the pool (those not
-/// in the batch: a row takes one change per statement). Returns the
-/// addresses written.
-const UPSERT: &str = "WITH input AS (
-    SELECT * FROM unnest($1::text[], $2::inet[], $3::text[], $4::int8[], $5::text[], $6::text[])
-        AS t(pool, ip, mac, expires, state, hostname)
-), up AS (
+/// Writes each record unless another client holds its address; a lease
+/// bound now frees the client's other leases in the pool (those not in the
+/// batch: a row takes one change per statement). Returns the addresses
+/// written. Every step is an index lookup per record (no join between the
+/// records: the planner cannot know how many an array holds), so a batch
+/// of thousands costs thousands of lookups, not millions.
+const UPSERT: &str = "WITH up AS (
     INSERT INTO netboot_leases AS l (pool, ip, mac, expires, state, hostname, server, txid)
     SELECT pool, ip, mac, expires, state, hostname, $8, pg_current_xact_id()::text::bigint
-    FROM input ORDER BY pool, ip
+    FROM unnest($1::text[], $2::inet[], $3::text[], $4::int8[], $5::text[], $6::text[])
+        AS t(pool, ip, mac, expires, state, hostname)
+    ORDER BY pool, ip
     ON CONFLICT (pool, ip) DO UPDATE SET mac = EXCLUDED.mac,
         state = CASE WHEN l.mac = EXCLUDED.mac AND l.state = 'bound'
             AND EXCLUDED.state = 'offered' AND l.expires > $7
@@ -34,14 +35,13 @@ const UPSERT: &str = "WITH input AS (
         hostname = EXCLUDED.hostname, updated_at = now(),
         server = EXCLUDED.server, txid = EXCLUDED.txid
     WHERE l.mac = EXCLUDED.mac OR l.state = 'released' OR l.expires <= $7
-    RETURNING l.pool, l.ip
+    RETURNING l.pool, l.ip, l.mac, l.state
 ), moved AS (
     UPDATE netboot_leases o SET state = 'released', updated_at = now(), server = $8,
         txid = pg_current_xact_id()::text::bigint
-    FROM up JOIN input i ON i.pool = up.pool AND i.ip = up.ip
-    WHERE i.state = 'bound' AND o.pool = i.pool AND o.mac = i.mac AND o.ip <> i.ip
-        AND o.state IN ('offered', 'bound')
-        AND NOT EXISTS (SELECT 1 FROM input x WHERE x.pool = o.pool AND x.ip = o.ip)
+    FROM up
+    WHERE up.state = 'bound' AND o.pool = up.pool AND o.mac = up.mac AND o.ip <> up.ip
+        AND o.state IN ('offered', 'bound') AND o.ip <> ALL ($2::inet[])
 )
 SELECT ip FROM up";
 
