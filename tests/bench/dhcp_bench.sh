@@ -72,6 +72,7 @@ NEW_SERVERS=${NEW_SERVERS:-netboot dnsmasq}
 NEW_CLIENTS=${NEW_CLIENTS:-20000 200}
 NEW_RATE=${NEW_RATE:-12000}
 NEW_PERIOD=${NEW_PERIOD:-10}
+NEW_SHIM=${NEW_SHIM:-0}                          # 1: the newclient part with the shim too
 PROBE_RATE=${PROBE_RATE:-8000}
 PROFILE_RATE=${PROFILE_RATE:-12000}
 SHIM=${SHIM:-1}
@@ -326,7 +327,7 @@ cell() {
     lc=$(leases "$name" "$dir" "$seed_exp")
     warn=$(grep -ciE ' WARN |ERROR|unavailable|failed' "$SLOG" || true)
     # what the server said besides its decisions, and how it ended
-    { grep -v ' INFO dhcp{' "$SLOG" | head -n 40; echo ...; tail -n 5 "$SLOG"; } \
+    { grep -v ' INFO dhcp{' "$SLOG" | sed -n 1,40p || true; echo ...; tail -n 5 "$SLOG"; } \
         > "$OUT/server-$part-$name-$n-$rate-ping$ping-$run.log.tail"
     declare -A r
     while IFS== read -r k v; do r[$k]=$v; done < <($PY perfdhcp "$report")
@@ -363,7 +364,8 @@ if [[ " $PARTS " == *" newclient "* ]]; then
         echo "|---|---|---|---|---|---|---|---|---|---|---|"
     } > "$OUT/newclient-loss.md"
     saved=$PRELOAD saved_period=$PERIOD
-    PRELOAD= PERIOD=$NEW_PERIOD
+    [ "$NEW_SHIM" = 1 ] || PRELOAD=
+    PERIOD=$NEW_PERIOD
     for run in $(seq 1 "$RUNS"); do for n in $NEW_CLIENTS; do for s in $NEW_SERVERS; do
         ping=1; [ "$s" != dnsmasq ] || ping=0
         NB_STATUS=1 cell newclient "$s" "$n" "$NEW_RATE" "$ping" "$run" 0
