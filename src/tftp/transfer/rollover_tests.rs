@@ -101,23 +101,29 @@ fn a_lost_first_oack_is_recovered_by_the_repeated_request() {
     assert_eq!(got, file.len());
 }
 
-#[test]
-fn block_numbers_roll_over_to_zero() {
+/// Downloads `file` with `cfg`, each window ACKed at once by its last
+/// block; the sender at the end and the wire block numbers it sent.
+fn download(file: &[u8], cfg: SenderConfig) -> (Sender, Vec<u16>) {
     let t0 = Instant::now();
-    let blocks = 70_000usize;
-    let file = vec![5u8; 8 * blocks + 1];
-    let mut s = Sender::new(sender_cfg(8, 8, true));
+    let mut s = Sender::new(cfg);
     let mut off = 0;
     drain(&mut s, t0);
     s.handle_ack(t0, 0);
     let mut seen = Vec::new();
     while !s.is_finished() {
-        feed(&mut s, &file, &mut off);
+        feed(&mut s, file, &mut off);
         let sent = drain(&mut s, t0);
-        let last = sent.last().unwrap().1;
         seen.extend(sent.iter().map(|p| p.1));
-        s.handle_ack(t0, last);
+        s.handle_ack(t0, sent.last().unwrap().1);
     }
+    (s, seen)
+}
+
+#[test]
+fn block_numbers_roll_over_to_zero() {
+    let blocks = 70_000usize;
+    let file = vec![5u8; 8 * blocks + 1];
+    let (s, seen) = download(&file, sender_cfg(8, 8, true));
     assert_eq!(s.outcome(), Some(&Outcome::Complete));
     assert_eq!(seen.len(), blocks + 1);
     assert_eq!(seen[65534], 65535);
@@ -128,20 +134,9 @@ fn block_numbers_roll_over_to_zero() {
 
 #[test]
 fn block_numbers_roll_over_to_one_when_asked() {
-    let t0 = Instant::now();
     let file = vec![5u8; 8 * 65_540];
     let mut cfg = sender_cfg(8, 16, true);
     cfg.rollover = Rollover::ToOne;
-    let mut s = Sender::new(cfg);
-    let mut off = 0;
-    drain(&mut s, t0);
-    s.handle_ack(t0, 0);
-    let mut seen = Vec::new();
-    while !s.is_finished() {
-        feed(&mut s, &file, &mut off);
-        let sent = drain(&mut s, t0);
-        seen.extend(sent.iter().map(|p| p.1));
-        s.handle_ack(t0, sent.last().unwrap().1);
-    }
+    let (_, seen) = download(&file, cfg);
     assert_eq!(&seen[65533..65537], &[65534, 65535, 1, 2]);
 }
