@@ -60,43 +60,50 @@ impl TransferSocket {
         let addr = socket2::SockAddr::from(peer);
         while !datagrams.is_empty() {
             let count = datagrams.len().min(MAX_SEGMENTS);
-            let mut iovecs: Vec<libc::iovec> = datagrams[..count]
-                .iter()
-                .map(|d| libc::iovec {
-                    iov_base: d.as_ptr().cast_mut().cast(),
-                    iov_len: d.len(),
-                })
-                .collect();
-            let mut headers: Vec<libc::mmsghdr> = iovecs
-                .iter_mut()
-                .map(|iov| {
-                    // SAFETY: mmsghdr is plain C data; all zeroes is valid.
-                    let mut h: libc::mmsghdr = unsafe { std::mem::zeroed() };
-                    h.msg_hdr.msg_name = addr.as_ptr().cast_mut().cast();
-                    h.msg_hdr.msg_namelen = addr.len();
-                    h.msg_hdr.msg_iov = iov;
-                    h.msg_hdr.msg_iovlen = 1;
-                    h
-                })
-                .collect();
-            // SAFETY: `headers` holds `count` initialised mmsghdr whose
-            // pointers (address, iovecs, datagrams) outlive the call; the
-            // kernel only reads them and writes each msg_len.
-            let sent = unsafe {
-                libc::sendmmsg(
-                    self.socket.as_raw_fd(),
-                    headers.as_mut_ptr(),
-                    count as libc::c_uint,
-                    0,
-                )
-            };
-            match usize::try_from(sent) {
-                Err(_) => return Err(io::Error::last_os_error()),
-                Ok(0) => return Err(io::Error::other("sendmmsg sent nothing")),
-                Ok(done) => datagrams = &datagrams[done.min(count)..],
-            }
+            let done = self.sendmmsg(&datagrams[..count], &addr)?;
+            datagrams = &datagrams[done.min(count)..];
         }
         Ok(())
+    }
+
+    /// One `sendmmsg` of `datagrams` (at most [`MAX_SEGMENTS`]) to `addr`:
+    /// how many the kernel took, at least one.
+    fn sendmmsg(&self, datagrams: &[&[u8]], addr: &socket2::SockAddr) -> io::Result<usize> {
+        let mut iovecs: Vec<libc::iovec> = datagrams
+            .iter()
+            .map(|d| libc::iovec {
+                iov_base: d.as_ptr().cast_mut().cast(),
+                iov_len: d.len(),
+            })
+            .collect();
+        let mut headers: Vec<libc::mmsghdr> = iovecs
+            .iter_mut()
+            .map(|iov| {
+                // SAFETY: mmsghdr is plain C data; all zeroes is valid.
+                let mut h: libc::mmsghdr = unsafe { std::mem::zeroed() };
+                h.msg_hdr.msg_name = addr.as_ptr().cast_mut().cast();
+                h.msg_hdr.msg_namelen = addr.len();
+                h.msg_hdr.msg_iov = iov;
+                h.msg_hdr.msg_iovlen = 1;
+                h
+            })
+            .collect();
+        // SAFETY: `headers` holds one initialised mmsghdr per datagram whose
+        // pointers (address, iovecs, datagrams) outlive the call; the kernel
+        // only reads them and writes each msg_len.
+        let sent = unsafe {
+            libc::sendmmsg(
+                self.socket.as_raw_fd(),
+                headers.as_mut_ptr(),
+                headers.len() as libc::c_uint,
+                0,
+            )
+        };
+        match usize::try_from(sent) {
+            Err(_) => Err(io::Error::last_os_error()),
+            Ok(0) => Err(io::Error::other("sendmmsg sent nothing")),
+            Ok(done) => Ok(done),
+        }
     }
 
     fn send_segmented(
