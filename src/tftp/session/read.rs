@@ -14,7 +14,7 @@ use super::super::packet::{ErrorCode, Mode, Packet};
 use super::super::source::Source;
 use super::super::transfer::{Batch, Outcome, Sender, SenderConfig};
 use super::super::udp;
-use super::report::{log_end, trace_sent};
+use super::report::{log_end, trace_sent, Progress};
 use super::{Event, OwnedRequest, Session, CHUNK_BYTES};
 
 impl Session {
@@ -28,24 +28,7 @@ impl Session {
         let mut sender = self.sender(request, &negotiated, size);
         let started = Instant::now();
         let mut progress = self.progress(name, Some(size), false, started);
-        let mut batch = Batch::new(udp::MAX_SEGMENTS, udp::MAX_BATCH_BYTES);
-        let mut buf = vec![0u8; 65536];
-        loop {
-            while sender.wants_block() {
-                read_block(&mut sender, &mut source);
-            }
-            self.transmit(&mut sender, &mut batch);
-            if sender.is_finished() {
-                break;
-            }
-            // while the client takes in what was just sent
-            while sender.wants_read_ahead() {
-                read_block(&mut sender, &mut source);
-            }
-            progress.report(sender.stats().bytes);
-            let event = self.wait(sender.poll_timeout(), sender.round_trip(), &mut buf);
-            self.on_read_event(&mut sender, event, &buf);
-        }
+        self.drive_read(&mut sender, &mut source, &mut progress);
         let outcome = sender.outcome().cloned().unwrap_or(Outcome::TimedOut);
         let elapsed = started.elapsed();
         log_end(
@@ -59,6 +42,29 @@ impl Session {
         );
         let tsize = negotiated.tsize_requested.is_some();
         progress.end(&outcome, sender.stats(), tsize);
+    }
+
+    /// Runs the download to its end: blocks read (and read ahead while the
+    /// client takes in a window), sent, and what comes back fed in.
+    fn drive_read(&mut self, sender: &mut Sender, source: &mut Source, progress: &mut Progress) {
+        let mut batch = Batch::new(udp::MAX_SEGMENTS, udp::MAX_BATCH_BYTES);
+        let mut buf = vec![0u8; 65536];
+        loop {
+            while sender.wants_block() {
+                read_block(sender, source);
+            }
+            self.transmit(sender, &mut batch);
+            if sender.is_finished() {
+                break;
+            }
+            // while the client takes in what was just sent
+            while sender.wants_read_ahead() {
+                read_block(sender, source);
+            }
+            progress.report(sender.stats().bytes);
+            let event = self.wait(sender.poll_timeout(), sender.round_trip(), &mut buf);
+            self.on_read_event(sender, event, &buf);
+        }
     }
 
     /// The machine for a download of `size` bytes, as negotiated.

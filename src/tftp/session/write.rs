@@ -11,7 +11,7 @@ use super::super::fs::Upload;
 use super::super::options::Negotiated;
 use super::super::packet::{ErrorCode, Packet};
 use super::super::transfer::{Outcome, Receiver, ReceiverConfig};
-use super::report::{log_end, trace_datagram};
+use super::report::{log_end, trace_datagram, Progress};
 use super::sink::Sink;
 use super::{Event, OwnedRequest, Session};
 
@@ -30,19 +30,7 @@ impl Session {
         let started = Instant::now();
         let mut progress = self.progress(name, announced, true, started);
         let mut sink = Sink::new(request.mode, upload);
-        let mut buf = vec![0u8; 65536];
-        loop {
-            self.transmit_acks(&mut receiver);
-            if receiver.is_finished() {
-                break;
-            }
-            if store(&mut receiver, &mut sink) {
-                continue;
-            }
-            progress.report(receiver.stats().bytes);
-            let event = self.wait(receiver.poll_timeout(), receiver.round_trip(), &mut buf);
-            self.on_write_event(&mut receiver, event, &buf);
-        }
+        self.drive_write(&mut receiver, &mut sink, &mut progress);
         let outcome = match receiver.outcome() {
             Some(outcome) => outcome.clone(),
             None if receiver.is_committed() => Outcome::Complete,
@@ -61,6 +49,24 @@ impl Session {
         progress.end(&outcome, receiver.stats(), false);
         if outcome == Outcome::Complete {
             info!(path = %target.display(), "upload stored");
+        }
+    }
+
+    /// Runs the upload to its end: ACKs sent, data stored and committed,
+    /// and what comes back fed in.
+    fn drive_write(&mut self, receiver: &mut Receiver, sink: &mut Sink, progress: &mut Progress) {
+        let mut buf = vec![0u8; 65536];
+        loop {
+            self.transmit_acks(receiver);
+            if receiver.is_finished() {
+                break;
+            }
+            if store(receiver, sink) {
+                continue;
+            }
+            progress.report(receiver.stats().bytes);
+            let event = self.wait(receiver.poll_timeout(), receiver.round_trip(), &mut buf);
+            self.on_write_event(receiver, event, &buf);
         }
     }
 
