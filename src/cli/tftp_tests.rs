@@ -3,6 +3,8 @@
 use super::*;
 use clap::Parser;
 
+use crate::tftp::options::MAX_BLKSIZE;
+
 #[derive(Parser)]
 struct Wrapper {
     #[command(flatten)]

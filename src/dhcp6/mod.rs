@@ -30,6 +30,8 @@ mod tidy {
         crate::tidy::assert_code_free_of(
             &[
                 ("dhcp6/decide.rs", include_str!("decide.rs")),
+                ("dhcp6/decide/assign.rs", include_str!("decide/assign.rs")),
+                ("dhcp6/decide/held.rs", include_str!("decide/held.rs")),
                 ("dhcp6/table.rs", include_str!("table.rs")),
                 ("dhcp6/config.rs", include_str!("config.rs")),
                 ("dhcp6/boot.rs", include_str!("boot.rs")),

@@ -7,27 +7,24 @@
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::Ipv4Addr;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use serde::Serialize;
 
 use super::event::{
-    unix_ms, Ended, Event, Exchange, Outcome, Progress, Protocol, Reload, Reloaded, Rogue, Started,
+    unix_ms, Ended, Event, Outcome, Progress, Protocol, Reload, Reloaded, Rogue, Started,
     StoreHealth, TransferId,
 };
 use crate::mac::MacAddr;
 
 /// Finished transfers kept.
 pub const FINISHED_KEPT: usize = 50;
-/// Clients whose timeline is kept (the least recently seen go first, an
-/// eighth at a time).
-pub const CLIENTS_KEPT: usize = 2048;
-/// Steps kept in one client's timeline.
-pub const STEPS_KEPT: usize = 64;
-/// A DISCOVER after this much silence from a client starts a new boot.
-pub const NEW_BOOT_AFTER: Duration = Duration::from_secs(300);
 /// Clients each other DHCP server is remembered with.
 const ROGUE_CLIENTS_KEPT: usize = 16;
+
+mod timeline;
+
+pub use timeline::{Client, Step, CLIENTS_KEPT, NEW_BOOT_AFTER, STEPS_KEPT};
 
 /// One transfer, in progress or finished.
 #[derive(Debug, Clone, Serialize)]
@@ -72,39 +69,6 @@ impl Transfer {
             0.0
         }
     }
-}
-
-/// One step of a client's boot.
-#[derive(Debug, Clone, Serialize)]
-pub struct Step {
-    /// When.
-    #[serde(with = "unix_ms")]
-    pub at: SystemTime,
-    /// `dhcp`, `tftp` or `http`.
-    pub by: &'static str,
-    /// What happened: `DISCOVER`, `OFFER 10.0.0.5`, a file's name.
-    pub what: String,
-    /// How it went (a reason, an outcome), empty while a transfer runs.
-    pub detail: String,
-    /// The transfer, for a file.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub transfer: Option<TransferId>,
-}
-
-/// What is known of one client.
-#[derive(Debug, Clone, Serialize)]
-pub struct Client {
-    /// Its MAC.
-    pub mac: MacAddr,
-    /// The profile it matched last.
-    pub profile: Option<String>,
-    /// The address it was given last.
-    pub address: Option<Ipv4Addr>,
-    /// When it was last heard of.
-    #[serde(with = "unix_ms")]
-    pub last_seen: SystemTime,
-    /// Its last boot, oldest step first.
-    pub boot: VecDeque<Step>,
 }
 
 /// Another DHCP server heard on a served segment.
@@ -175,40 +139,8 @@ impl Live {
         self.lease_store.as_ref()
     }
 
-    fn dhcp(&mut self, x: &Exchange) -> Applied {
-        let client = self.client(x.mac, x.at);
-        if x.message == "DISCOVER" && starts_boot(client, x.at) {
-            client.boot.clear();
-        }
-        if x.profile.is_some() {
-            client.profile.clone_from(&x.profile);
-        }
-        if x.reply.as_deref() == Some("ACK") {
-            client.address = x.address.or(client.address);
-        }
-        push(client, step(x.at, "dhcp", x.message.clone(), String::new()));
-        if let Some(reply) = &x.reply {
-            let what = match x.address {
-                Some(ip) => format!("{reply} {ip}"),
-                None => reply.clone(),
-            };
-            push(client, step(x.at, "dhcp", what, x.reason.clone()));
-        } else {
-            push(
-                client,
-                step(x.at, "dhcp", "no reply".into(), x.reason.clone()),
-            );
-        }
-        Applied::default()
-    }
-
     fn started(&mut self, s: &Started) -> Applied {
-        if let Some(mac) = s.mac {
-            let client = self.client(mac, s.at);
-            let mut step = step(s.at, s.protocol.as_str(), s.file.clone(), String::new());
-            step.transfer = Some(s.id);
-            push(client, step);
-        }
+        self.start_step(s);
         let transfer = Transfer {
             started: s.clone(),
             bytes: 0,
@@ -258,22 +190,6 @@ impl Live {
         applied
     }
 
-    /// Writes a transfer's outcome into its step of the client's timeline.
-    fn end_step(&mut self, mac: MacAddr, t: &Transfer) {
-        let Some(client) = self.clients.get_mut(&mac) else {
-            return;
-        };
-        let id = t.started.id;
-        if let Some(step) = client
-            .boot
-            .iter_mut()
-            .rev()
-            .find(|s| s.transfer == Some(id))
-        {
-            step.detail = describe_outcome(t);
-        }
-    }
-
     fn rogue(&mut self, r: &Rogue) -> Applied {
         let new_rogue = !self.rogues.contains_key(&r.server);
         let server = self.rogues.entry(r.server).or_insert_with(|| RogueServer {
@@ -292,37 +208,6 @@ impl Live {
         Applied {
             new_rogue,
             ..Applied::default()
-        }
-    }
-
-    /// The client's record, made when new (the stalest one goes when full).
-    fn client(&mut self, mac: MacAddr, at: SystemTime) -> &mut Client {
-        if !self.clients.contains_key(&mac) && self.clients.len() >= CLIENTS_KEPT {
-            self.forget_stalest();
-        }
-        let client = self.clients.entry(mac).or_insert_with(|| Client {
-            mac,
-            profile: None,
-            address: None,
-            last_seen: at,
-            boot: VecDeque::new(),
-        });
-        client.last_seen = client.last_seen.max(at);
-        client
-    }
-
-    /// Forgets the eighth of the clients seen least recently (in one go, so
-    /// that a storm of new clients costs little per client).
-    fn forget_stalest(&mut self) {
-        let mut seen: Vec<(SystemTime, MacAddr)> = self
-            .clients
-            .values()
-            .map(|c| (c.last_seen, c.mac))
-            .collect();
-        let cut = (CLIENTS_KEPT / 8).min(seen.len() - 1);
-        seen.select_nth_unstable(cut);
-        for (_, mac) in &seen[..cut] {
-            self.clients.remove(mac);
         }
     }
 
@@ -363,47 +248,6 @@ fn reload_name(what: Reloaded) -> &'static str {
     match what {
         Reloaded::Profiles => "profiles",
         Reloaded::Catalogue => "catalogue",
-    }
-}
-
-/// Whether a DISCOVER at `at` begins a new boot of `client`.
-fn starts_boot(client: &Client, at: SystemTime) -> bool {
-    match client.boot.back() {
-        None => false,
-        Some(last) => at.duration_since(last.at).unwrap_or_default() >= NEW_BOOT_AFTER,
-    }
-}
-
-fn step(at: SystemTime, by: &'static str, what: String, detail: String) -> Step {
-    Step {
-        at,
-        by,
-        what,
-        detail,
-        transfer: None,
-    }
-}
-
-fn push(client: &mut Client, step: Step) {
-    if client.boot.len() >= STEPS_KEPT {
-        client.boot.pop_front();
-    }
-    client.boot.push_back(step);
-}
-
-/// How a transfer went, for its step in a timeline.
-fn describe_outcome(t: &Transfer) -> String {
-    let secs = t
-        .updated
-        .duration_since(t.started.at)
-        .unwrap_or_default()
-        .as_secs_f64();
-    match &t.outcome {
-        Some(Outcome::Done) => format!("done: {} bytes in {secs:.1} s", t.bytes),
-        Some(Outcome::Failed { code, why }) => format!("failed ({code}): {why}"),
-        Some(Outcome::Gone { why }) => format!("stopped after {} bytes: {why}", t.bytes),
-        Some(Outcome::SizeProbe) => "size asked, then ended by the client".into(),
-        None => String::new(),
     }
 }
 

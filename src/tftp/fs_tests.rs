@@ -1,7 +1,7 @@
 //! Unit tests of `tftp::fs`: confinement, FIFOs and devices, uploads.
 
 use super::*;
-use std::os::unix::fs::symlink;
+use std::os::unix::fs::{symlink, PermissionsExt};
 
 fn policy(dir: &Path) -> RootPolicy {
     RootPolicy {

@@ -1,5 +1,6 @@
 //! One transfer, end to end: resolve the request, negotiate options, then
-//! run the sans-IO [`Sender`] or [`Receiver`] against a socket of its own,
+//! run the sans-IO [`Sender`](super::transfer::Sender) or
+//! [`Receiver`](super::transfer::Receiver) against a socket of its own,
 //! the file, and the clock. Logs one line when the transfer ends (and
 //! progress for long ones).
 //!
@@ -8,6 +9,10 @@
 //! and a thread asleep in a receive on its own socket wakes straight into the
 //! next send, with no runtime in between (no event loop hand-off, no
 //! cross-thread wake-up). File reads and writes block only that thread.
+//!
+//! Here: the request's remapping, refusals, negotiation and the wait; `read`
+//! drives a download, `write` an upload (through `sink`), `report` logs
+//! them, `tid` tells whose datagrams they are.
 
 use crate::events::event::Protocol;
 use crate::events::{NewTransfer, Tracker};
@@ -21,12 +26,9 @@ use tracing::{debug, info, warn};
 
 use super::config::TftpConfig;
 use super::fs::FsError;
-use super::netascii;
 use super::options::{negotiate, Negotiated};
 use super::packet::{error_within, ErrorCode, Mode, Packet};
 use super::remap::Remapped;
-use super::source::Source;
-use super::transfer::{Batch, Outcome, Receiver, ReceiverConfig, Sender, SenderConfig};
 use super::udp::{self, Received, TransferSocket};
 
 /// A request, owned, as the listener hands it over.
@@ -71,12 +73,13 @@ pub struct Session {
     pub first_reply_limit: usize,
 }
 
+mod read;
 mod report;
 mod sink;
 pub mod tid;
+mod write;
 
-use report::{log_end, trace_datagram, trace_sent, Progress};
-use sink::Sink;
+use report::Progress;
 
 /// Bytes read or written in one chunk.
 const CHUNK_BYTES: usize = 256 << 10;
@@ -180,245 +183,6 @@ impl Session {
         negotiate(&requested, &self.cfg.options, mtu_limit)
     }
 
-    fn open_source(&self, request: &OwnedRequest, name: &str) -> Result<Source, FsError> {
-        let name = match &self.cfg.client_files {
-            Some(files) => files
-                .rewrite(self.peer.ip(), name)
-                .unwrap_or_else(|| name.to_string()),
-            None => name.to_string(),
-        };
-        if let Some(files) = &self.cfg.client_files {
-            let relative = super::fs::relative_path(name.as_bytes())?;
-            let key = relative.to_string_lossy();
-            if let Some(rendered) = files.file(self.peer.ip(), &key) {
-                let bytes = rendered.map_err(|e| FsError::Io(std::io::Error::other(e)))?;
-                return Ok(encode_mode(bytes, request.mode));
-            }
-        }
-        let regions = self.cfg.regions.as_deref();
-        let netascii = request.mode == Mode::Netascii;
-        let source =
-            super::open::open_download(&self.cfg.root, regions, &name, netascii, CHUNK_BYTES)?;
-        if let Some(files) = &self.cfg.client_files {
-            files.fetched(self.peer.ip(), &name);
-        }
-        Ok(source)
-    }
-
-    fn run_read(&mut self, request: &OwnedRequest, name: &str) {
-        let mut source = match self.open_source(request, name) {
-            Ok(source) => source,
-            Err(err) => return self.refuse_fs(&err, name, false),
-        };
-        let negotiated = self.negotiate(request);
-        let size = source.len();
-        let mut sender = Sender::new(SenderConfig {
-            blksize: negotiated.blksize,
-            windowsize: negotiated.windowsize,
-            rollover: negotiated.rollover,
-            rto: self.rto_bounds(&negotiated),
-            give_up_after: self.cfg.give_up_after,
-            oack: negotiated.needs_oack().then(|| negotiated.oack(Some(size))),
-            request_len: request.wire_len,
-        });
-        let started = Instant::now();
-        let mut progress = self.progress(name, Some(size), false, started);
-        let mut batch = Batch::new(udp::MAX_SEGMENTS, udp::MAX_BATCH_BYTES);
-        let mut buf = vec![0u8; 65536];
-        let read = |sender: &mut Sender, source: &mut Source| {
-            if let Err(e) = sender.push_block_with(|payload| source.read_block(payload)) {
-                warn!("read failed: {e}");
-                sender.abort(ErrorCode::NotDefined, "read error");
-            }
-        };
-        loop {
-            while sender.wants_block() {
-                read(&mut sender, &mut source);
-            }
-            let now = Instant::now();
-            while sender.poll_transmit(now, &mut batch) {
-                if self.cfg.trace_blocks {
-                    trace_sent(sender.datagrams(&batch));
-                }
-                if let Err(e) = self.send_batch(&sender, &batch) {
-                    warn!("send failed: {e}");
-                    sender.abort(ErrorCode::NotDefined, "send failed");
-                }
-            }
-            if sender.is_finished() {
-                break;
-            }
-            // while the client takes in what was just sent
-            while sender.wants_read_ahead() {
-                read(&mut sender, &mut source);
-            }
-            progress.report(sender.stats().bytes);
-            match self.wait(sender.poll_timeout(), sender.round_trip(), &mut buf) {
-                Event::Datagram(len, from) => {
-                    let Some(packet) = self.accept(&buf[..len], from) else {
-                        continue;
-                    };
-                    match packet {
-                        Packet::Ack { block } => {
-                            if self.cfg.trace_blocks {
-                                debug!(block, "ACK received");
-                            }
-                            sender.handle_ack(Instant::now(), block);
-                            log_window_change(&mut sender);
-                        }
-                        Packet::Error { code, message } => sender.handle_error(code, &message),
-                        _ => sender.handle_illegal("unexpected packet on a read transfer"),
-                    }
-                }
-                Event::Repeated => sender.handle_repeated_request(Instant::now()),
-                Event::Timeout => sender.handle_timeout(Instant::now()),
-                Event::Cancelled => sender.abort(ErrorCode::NotDefined, "server shutting down"),
-            }
-        }
-        let outcome = sender.outcome().cloned().unwrap_or(Outcome::TimedOut);
-        log_end(
-            "RRQ",
-            request,
-            &negotiated,
-            &outcome,
-            sender.stats(),
-            started.elapsed(),
-            Some(size),
-        );
-        let tsize = negotiated.tsize_requested.is_some();
-        progress.end(&outcome, sender.stats(), tsize);
-    }
-
-    fn run_write(&mut self, request: &OwnedRequest, name: &str) {
-        let client_dir = self
-            .cfg
-            .client_files
-            .as_ref()
-            .and_then(|files| files.upload_dir(self.peer.ip()));
-        let name = match client_dir.as_ref().or(self.cfg.upload_dir.as_ref()) {
-            Some(dir) => format!("{}/{}", dir.trim_matches('/'), name.trim_start_matches('/')),
-            None => name.to_string(),
-        };
-        let name = name.as_str();
-        let negotiated = self.negotiate(request);
-        let announced = negotiated.tsize_requested;
-        let root = &self.cfg.root;
-        let begun = root
-            .resolve(name.as_bytes())
-            .and_then(|path| root.begin_upload(&path, announced));
-        let mut upload = match begun {
-            Ok(upload) => upload,
-            Err(err) => return self.refuse_fs(&err, name, true),
-        };
-        let client_keep = self
-            .cfg
-            .client_files
-            .as_ref()
-            .and_then(|files| files.keep_versions(self.peer.ip()));
-        upload.keep_versions(client_keep.unwrap_or(self.cfg.keep_versions));
-        let target = upload.target().to_path_buf();
-        let mut receiver = Receiver::new(ReceiverConfig {
-            blksize: negotiated.blksize,
-            windowsize: negotiated.windowsize,
-            rollover: negotiated.rollover,
-            rto: self.rto_bounds(&negotiated),
-            give_up_after: self.cfg.give_up_after,
-            oack: negotiated.needs_oack().then(|| negotiated.oack(None)),
-            dally: self.cfg.dally,
-            request_len: request.wire_len,
-        });
-        let started = Instant::now();
-        let mut progress = self.progress(name, announced, true, started);
-        let mut sink = Sink::new(request.mode, upload);
-        let mut buf = vec![0u8; 65536];
-        loop {
-            let now = Instant::now();
-            while let Some(datagram) = receiver.poll_transmit(now) {
-                if self.cfg.trace_blocks {
-                    trace_datagram(&datagram);
-                }
-                if let Err(e) = self.socket.send_to(&datagram, self.peer) {
-                    debug!("send failed: {e}");
-                }
-            }
-            if receiver.is_finished() {
-                break;
-            }
-            while let Some(data) = receiver.poll_write() {
-                sink.push(&data);
-            }
-            let result = if receiver.needs_commit() {
-                let result = sink.commit();
-                receiver.commit_done(Instant::now(), result.map_err(|e| e.to_tftp()));
-                continue;
-            } else {
-                sink.flush_if_full()
-            };
-            if let Err(err) = result {
-                warn!("write failed: {err}");
-                let (code, message) = err.to_tftp();
-                receiver.abort(code, &message);
-                continue;
-            }
-            progress.report(receiver.stats().bytes);
-            match self.wait(receiver.poll_timeout(), receiver.round_trip(), &mut buf) {
-                Event::Datagram(len, from) => {
-                    let Some(packet) = self.accept(&buf[..len], from) else {
-                        continue;
-                    };
-                    match packet {
-                        Packet::Data { block, data } => {
-                            if self.cfg.trace_blocks {
-                                debug!(block, bytes = data.len(), "DATA received");
-                            }
-                            receiver.handle_data(Instant::now(), block, data);
-                        }
-                        Packet::Error { code, message } => receiver.handle_error(code, &message),
-                        _ => receiver.abort(
-                            ErrorCode::IllegalOperation,
-                            "unexpected packet on a write transfer",
-                        ),
-                    }
-                }
-                Event::Repeated => receiver.handle_repeated_request(Instant::now()),
-                Event::Timeout => receiver.handle_timeout(Instant::now()),
-                Event::Cancelled => receiver.abort(ErrorCode::NotDefined, "server shutting down"),
-            }
-        }
-        let outcome = match receiver.outcome() {
-            Some(outcome) => outcome.clone(),
-            None if receiver.is_committed() => Outcome::Complete,
-            None => Outcome::TimedOut,
-        };
-        log_end(
-            "WRQ",
-            request,
-            &negotiated,
-            &outcome,
-            receiver.stats(),
-            started.elapsed(),
-            announced,
-        );
-        progress.end(&outcome, receiver.stats(), false);
-        if outcome == Outcome::Complete {
-            info!(path = %target.display(), "upload stored");
-        }
-    }
-
-    /// Sends what `batch` stands for: one datagram as it is, several in one
-    /// segmented send.
-    fn send_batch(&mut self, sender: &Sender, batch: &Batch) -> std::io::Result<()> {
-        if batch.len() == 1 {
-            return match sender.datagrams(batch).next() {
-                Some(datagram) => self.socket.send_to(datagram, self.peer),
-                None => Ok(()),
-            };
-        }
-        let datagrams: Vec<&[u8]> = sender.datagrams(batch).collect();
-        self.socket
-            .send_all(&datagrams, batch.segment_size(), self.peer)
-    }
-
     fn rto_bounds(&self, negotiated: &Negotiated) -> super::rto::RtoBounds {
         let mut bounds = self.cfg.rto;
         if let Some(timeout) = negotiated.timeout {
@@ -489,17 +253,6 @@ impl Session {
     }
 }
 
-/// A debug line when the effective window (blocks per burst) changed: a
-/// shrink means the client keeps only part of each window (a small receive
-/// buffer).
-fn log_window_change(sender: &mut Sender) {
-    match sender.take_window_change() {
-        Some((from, to)) if to < from => debug!(from, to, "effective window shrank"),
-        Some((from, to)) => debug!(from, to, "effective window grew"),
-        None => {}
-    }
-}
-
 /// How long to poll before sleeping: twice the client's round trip, at most
 /// `cap`, and nothing while the round trip is unknown or not shorter than
 /// `cap` (the answer would not come within the poll).
@@ -507,17 +260,6 @@ fn busy_poll_budget(cap: Duration, round_trip: Option<Duration>) -> Duration {
     match round_trip {
         Some(rtt) if rtt < cap => (rtt * 2).min(cap),
         _ => Duration::ZERO,
-    }
-}
-
-fn encode_mode(bytes: Vec<u8>, mode: Mode) -> Source {
-    match mode {
-        Mode::Netascii => {
-            let mut wire = Vec::with_capacity(bytes.len());
-            netascii::Encoder.encode(&bytes, &mut wire);
-            Source::memory(wire)
-        }
-        _ => Source::memory(bytes),
     }
 }
 

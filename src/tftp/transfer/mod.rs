@@ -22,6 +22,8 @@ mod sim_tests;
 mod tests;
 #[cfg(test)]
 mod unverified_tests;
+#[cfg(test)]
+mod window_tests;
 
 pub use receiver::{Receiver, ReceiverConfig};
 pub use sender::{Sender, SenderConfig};

@@ -1,4 +1,4 @@
-//! Block-number rollover on the receiving side (uploads of more than 65535
+//! Block-number rollover on both sides (transfers of more than 65535
 //! blocks), over a virtual clock, and a first OACK lost on the way.
 
 use std::time::{Duration, Instant};
@@ -99,4 +99,44 @@ fn a_lost_first_oack_is_recovered_by_the_repeated_request() {
     }
     assert_eq!(s.outcome(), Some(&Outcome::Complete));
     assert_eq!(got, file.len());
+}
+
+/// Downloads `file` with `cfg`, each window ACKed at once by its last
+/// block; the sender at the end and the wire block numbers it sent.
+fn download(file: &[u8], cfg: SenderConfig) -> (Sender, Vec<u16>) {
+    let t0 = Instant::now();
+    let mut s = Sender::new(cfg);
+    let mut off = 0;
+    drain(&mut s, t0);
+    s.handle_ack(t0, 0);
+    let mut seen = Vec::new();
+    while !s.is_finished() {
+        feed(&mut s, file, &mut off);
+        let sent = drain(&mut s, t0);
+        seen.extend(sent.iter().map(|p| p.1));
+        s.handle_ack(t0, sent.last().unwrap().1);
+    }
+    (s, seen)
+}
+
+#[test]
+fn block_numbers_roll_over_to_zero() {
+    let blocks = 70_000usize;
+    let file = vec![5u8; 8 * blocks + 1];
+    let (s, seen) = download(&file, sender_cfg(8, 8, true));
+    assert_eq!(s.outcome(), Some(&Outcome::Complete));
+    assert_eq!(seen.len(), blocks + 1);
+    assert_eq!(seen[65534], 65535);
+    assert_eq!(seen[65535], 0);
+    assert_eq!(seen[65536], 1);
+    assert_eq!(s.stats().bytes, file.len() as u64);
+}
+
+#[test]
+fn block_numbers_roll_over_to_one_when_asked() {
+    let file = vec![5u8; 8 * 65_540];
+    let mut cfg = sender_cfg(8, 16, true);
+    cfg.rollover = Rollover::ToOne;
+    let (_, seen) = download(&file, cfg);
+    assert_eq!(&seen[65533..65537], &[65534, 65535, 1, 2]);
 }

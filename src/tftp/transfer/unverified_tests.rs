@@ -163,3 +163,23 @@ fn receiver_refusal_of_a_first_block_fits_the_request() {
     );
     assert_eq!(first[0], b"\x00\x04\x00\x00");
 }
+
+#[test]
+fn unverified_peer_gets_one_datagram_per_request() {
+    let t0 = Instant::now();
+    // An OACK (14 bytes) longer than the request is never resent on a timer.
+    let mut s = Sender::new(SenderConfig {
+        request_len: 13,
+        ..sender_cfg(512, 4, true)
+    });
+    let mut now = t0;
+    let mut sent = drain(&mut s, now).len();
+    while let Some(deadline) = s.poll_timeout() {
+        now = deadline;
+        s.handle_timeout(now);
+        sent += drain(&mut s, now).len();
+    }
+    assert_eq!(sent, 1, "the OACK once: no resend, no ERROR");
+    assert_eq!(s.outcome(), Some(&Outcome::TimedOut));
+    assert_eq!(now - t0, Duration::from_secs(5), "waited --timeout for it");
+}

@@ -1,4 +1,6 @@
-//! Every message type through the DHCPv6 core, as a client would send it.
+//! Addresses handed out (SOLICIT, REQUEST, Rapid Commit, reservations, a
+//! restored table), the server-id rules and the boot URL, through the
+//! DHCPv6 core as a client would send them; the helpers `held_tests` shares.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -10,11 +12,12 @@ use dhcproto::{Decodable, Encodable};
 
 use super::*;
 use crate::boot::{BootFiles, ClientId, ClientProfile, ProfileLookup};
+use crate::dhcp::lease::LeaseState;
 use crate::dhcp6::duid;
 use crate::dhcp6::{Dhcp6Config, Holder6, Pool6, Reservation6};
 use crate::mac::MacAddr;
 
-struct Files;
+pub(super) struct Files;
 
 impl ProfileLookup for Files {
     fn lookup(&self, _client: &ClientId) -> Option<ClientProfile> {
@@ -35,33 +38,33 @@ impl ProfileLookup for Files {
     }
 }
 
-const MAC: MacAddr = MacAddr([0x52, 0x54, 0, 0, 0, 7]);
+pub(super) const MAC: MacAddr = MacAddr([0x52, 0x54, 0, 0, 0, 7]);
 
-fn a(s: &str) -> Ipv6Addr {
+pub(super) fn a(s: &str) -> Ipv6Addr {
     s.parse().unwrap()
 }
 
-fn core() -> Core6 {
+pub(super) fn core() -> Core6 {
     let mut cfg = Dhcp6Config::new(duid::server_ll(MacAddr([2, 0, 0, 0, 0, 1])));
     cfg.pools = vec![Pool6::parse("fd00:1::100-fd00:1::103").unwrap()];
     cfg.http_port = Some(8080);
     Core6::new(cfg)
 }
 
-fn ctx() -> Context6 {
+pub(super) fn ctx() -> Context6 {
     Context6 {
         peer: a("fe80::5054:ff:fe00:7"),
         ours: a("fd00:1::1"),
     }
 }
 
-fn client_duid(n: u8) -> Vec<u8> {
+pub(super) fn client_duid(n: u8) -> Vec<u8> {
     let mut mac = MAC;
     mac.0[5] = n;
     duid::server_ll(mac)
 }
 
-fn msg(kind: MessageType, client: u8, ias: &[(u32, Option<&str>)]) -> Message {
+pub(super) fn msg(kind: MessageType, client: u8, ias: &[(u32, Option<&str>)]) -> Message {
     let mut m = Message::new_with_id(kind, [1, 2, 3]);
     m.opts_mut()
         .insert(DhcpOption::ClientId(client_duid(client)));
@@ -85,13 +88,13 @@ fn msg(kind: MessageType, client: u8, ias: &[(u32, Option<&str>)]) -> Message {
     m
 }
 
-fn to_us(mut m: Message, c: &Core6) -> Message {
+pub(super) fn to_us(mut m: Message, c: &Core6) -> Message {
     m.opts_mut()
         .insert(DhcpOption::ServerId(c.config().server_duid.clone()));
     m
 }
 
-fn addrs(m: &Message) -> Vec<(u32, Ipv6Addr, u32)> {
+pub(super) fn addrs(m: &Message) -> Vec<(u32, Ipv6Addr, u32)> {
     let mut out = Vec::new();
     for o in m.opts().iter() {
         if let DhcpOption::IANA(ia) = o {
@@ -105,14 +108,14 @@ fn addrs(m: &Message) -> Vec<(u32, Ipv6Addr, u32)> {
     out
 }
 
-fn top_status(m: &Message) -> Option<Status> {
+pub(super) fn top_status(m: &Message) -> Option<Status> {
     match m.opts().get(OptionCode::StatusCode) {
         Some(DhcpOption::StatusCode(s)) => Some(s.status),
         _ => None,
     }
 }
 
-fn ia_status(m: &Message) -> Option<Status> {
+pub(super) fn ia_status(m: &Message) -> Option<Status> {
     m.opts().iter().find_map(|o| match o {
         DhcpOption::IANA(ia) => match ia.opts.get(OptionCode::StatusCode) {
             Some(DhcpOption::StatusCode(s)) => Some(s.status),
@@ -123,8 +126,16 @@ fn ia_status(m: &Message) -> Option<Status> {
 }
 
 /// What goes on the wire decodes back to the same message.
-fn wire(m: &Message) -> Message {
+pub(super) fn wire(m: &Message) -> Message {
     Message::from_bytes(&m.to_vec().unwrap()).unwrap()
+}
+
+/// A client bound (Rapid Commit) with one IA; its address.
+pub(super) fn bound(c: &mut Core6, client: u8, iaid: u32, now: u64) -> Ipv6Addr {
+    let mut m = msg(MessageType::Solicit, client, &[(iaid, None)]);
+    m.opts_mut().insert(DhcpOption::RapidCommit);
+    let d = c.handle(&m, &ctx(), &Files, now);
+    addrs(&d.reply.unwrap())[0].1
 }
 
 #[test]
@@ -207,198 +218,6 @@ fn server_id_rules_drop_misdirected_messages() {
     let mut no_client = Message::new_with_id(MessageType::Solicit, [0; 3]);
     no_client.opts_mut().insert(DhcpOption::ElapsedTime(0));
     assert!(c.handle(&no_client, &ctx(), &Files, 1).reply.is_none());
-}
-
-fn bound(c: &mut Core6, client: u8, iaid: u32, now: u64) -> Ipv6Addr {
-    let mut m = msg(MessageType::Solicit, client, &[(iaid, None)]);
-    m.opts_mut().insert(DhcpOption::RapidCommit);
-    let d = c.handle(&m, &ctx(), &Files, now);
-    addrs(&d.reply.unwrap())[0].1
-}
-
-#[test]
-fn renew_extends_and_an_unknown_ia_gets_no_binding() {
-    let mut c = core();
-    let ip = bound(&mut c, 7, 1, 100);
-    let renew = to_us(
-        msg(MessageType::Renew, 7, &[(1, Some(&ip.to_string()))]),
-        &c,
-    );
-    let d = c.handle(&renew, &ctx(), &Files, 2000);
-    assert_eq!(addrs(d.reply.as_ref().unwrap()), vec![(1, ip, 3600)]);
-    assert_eq!(d.changes[0].expires, 2000 + 3600);
-    // an address another client holds is not extended for this one
-    let theirs = to_us(
-        msg(MessageType::Renew, 8, &[(5, Some(&ip.to_string()))]),
-        &c,
-    );
-    let d = c.handle(&theirs, &ctx(), &Files, 2001);
-    assert_eq!(
-        ia_status(d.reply.as_ref().unwrap()),
-        Some(Status::NoBinding)
-    );
-    assert!(d.changes.is_empty());
-    assert_eq!(d.reason, Reason6::NoBinding);
-}
-
-#[test]
-fn rebind_extends_ours_and_zeroes_what_is_not_on_link() {
-    let mut c = core();
-    let ip = bound(&mut c, 7, 1, 100);
-    let d = c.handle(
-        &msg(MessageType::Rebind, 7, &[(1, Some(&ip.to_string()))]),
-        &ctx(),
-        &Files,
-        3000,
-    );
-    assert_eq!(addrs(d.reply.as_ref().unwrap()), vec![(1, ip, 3600)]);
-    let d = c.handle(
-        &msg(MessageType::Rebind, 7, &[(2, Some("2001:db8::5"))]),
-        &ctx(),
-        &Files,
-        3000,
-    );
-    assert_eq!(
-        addrs(d.reply.as_ref().unwrap()),
-        vec![(2, a("2001:db8::5"), 0)]
-    );
-}
-
-#[test]
-fn an_expired_lease_is_rebound_to_its_owner_and_then_reused_by_others() {
-    let mut c = core();
-    let ip = bound(&mut c, 7, 1, 100);
-    // expired: the owner renewing still gets it back (nobody took it)
-    let renew = to_us(
-        msg(MessageType::Renew, 7, &[(1, Some(&ip.to_string()))]),
-        &c,
-    );
-    let d = c.handle(&renew, &ctx(), &Files, 100 + 3600 + 5);
-    assert_eq!(addrs(d.reply.as_ref().unwrap())[0].1, ip);
-    // fill the pool, let everything expire: a newcomer gets the oldest
-    for n in 20..23 {
-        bound(&mut c, n, 1, 200);
-    }
-    let d = c.handle(
-        &msg(MessageType::Solicit, 30, &[(1, None)]),
-        &ctx(),
-        &Files,
-        300,
-    );
-    assert_eq!(d.reason, Reason6::NoAddrs("the pool has no free address"));
-    assert_eq!(
-        top_status(d.reply.as_ref().unwrap()),
-        Some(Status::NoAddrsAvail)
-    );
-    let d = c.handle(
-        &msg(MessageType::Solicit, 30, &[(1, None)]),
-        &ctx(),
-        &Files,
-        5000,
-    );
-    assert_eq!(addrs(d.reply.as_ref().unwrap())[0].1, a("fd00:1::101"));
-}
-
-#[test]
-fn release_and_decline_change_the_lease() {
-    let mut c = core();
-    let ip = bound(&mut c, 7, 1, 100);
-    let rel = to_us(
-        msg(MessageType::Release, 7, &[(1, Some(&ip.to_string()))]),
-        &c,
-    );
-    let d = c.handle(&rel, &ctx(), &Files, 200);
-    assert_eq!(top_status(d.reply.as_ref().unwrap()), Some(Status::Success));
-    assert_eq!(d.changes[0].state, LeaseState::Released);
-    assert_eq!(d.reason, Reason6::Released(vec![ip]));
-    // a release of what it does not hold: NoBinding for that IA
-    let d = c.handle(&rel, &ctx(), &Files, 201);
-    assert_eq!(
-        ia_status(d.reply.as_ref().unwrap()),
-        Some(Status::NoBinding)
-    );
-    // the same client comes back to the same address
-    assert_eq!(bound(&mut c, 7, 1, 300), ip);
-    let dec = to_us(
-        msg(MessageType::Decline, 7, &[(1, Some(&ip.to_string()))]),
-        &c,
-    );
-    let d = c.handle(&dec, &ctx(), &Files, 400);
-    assert_eq!(d.changes[0].state, LeaseState::Declined);
-    assert_eq!(d.changes[0].expires, 400 + 600);
-    // declined: not even its last holder gets it while the hold lasts
-    assert_ne!(bound(&mut c, 7, 1, 500), ip);
-}
-
-#[test]
-fn confirm_says_whether_the_addresses_are_on_link() {
-    let mut c = core();
-    let d = c.handle(
-        &msg(MessageType::Confirm, 7, &[(1, Some("fd00:1::5"))]),
-        &ctx(),
-        &Files,
-        1,
-    );
-    assert_eq!(top_status(d.reply.as_ref().unwrap()), Some(Status::Success));
-    let d = c.handle(
-        &msg(MessageType::Confirm, 7, &[(1, Some("fd00:9::5"))]),
-        &ctx(),
-        &Files,
-        1,
-    );
-    assert_eq!(
-        top_status(d.reply.as_ref().unwrap()),
-        Some(Status::NotOnLink)
-    );
-    let d = c.handle(
-        &msg(MessageType::Confirm, 7, &[(1, None)]),
-        &ctx(),
-        &Files,
-        1,
-    );
-    assert!(d.reply.is_none());
-}
-
-#[test]
-fn information_request_gets_the_boot_url_and_no_address() {
-    let mut c = core();
-    c.cfg.dns = vec![a("fd00:1::53")];
-    let m = msg(MessageType::InformationRequest, 7, &[]);
-    let d = c.handle(&m, &ctx(), &Files, 1);
-    let r = wire(&d.reply.unwrap());
-    assert_eq!(r.msg_type(), MessageType::Reply);
-    assert!(addrs(&r).is_empty());
-    assert_eq!(
-        boot::boot_url(r.opts()).as_deref(),
-        Some("tftp://[fd00:1::1]/hello.txt")
-    );
-    assert_eq!(
-        r.opts().get(OptionCode::DomainNameServers),
-        Some(&DhcpOption::DomainNameServers(vec![a("fd00:1::53")]))
-    );
-}
-
-#[test]
-fn stateless_mode_answers_information_but_advertises_no_address() {
-    let mut c = core();
-    c.cfg.pools.clear();
-    let d = c.handle(
-        &msg(MessageType::Solicit, 7, &[(1, None)]),
-        &ctx(),
-        &Files,
-        1,
-    );
-    assert_eq!(
-        top_status(d.reply.as_ref().unwrap()),
-        Some(Status::NoAddrsAvail)
-    );
-    let d = c.handle(
-        &msg(MessageType::InformationRequest, 7, &[]),
-        &ctx(),
-        &Files,
-        1,
-    );
-    assert!(d.reply.is_some());
 }
 
 fn with_arch(mut m: Message, arch: u16) -> Message {

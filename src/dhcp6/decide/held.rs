@@ -1,0 +1,115 @@
+//! Messages about addresses the client already has: RENEW and REBIND
+//! (extended where still ours), RELEASE and DECLINE (given back), CONFIRM
+//! (still on link?), and INFORMATION-REQUEST (options only, no address).
+
+use std::net::Ipv6Addr;
+
+use dhcproto::v6::{MessageType, Status};
+
+use crate::dhcp::lease::{LeaseState, Secs};
+
+use super::super::ia::{ia_status, ia_zero, ias, status};
+use super::super::reason::{Decision6, Reason6};
+use super::{decided, Core6, Ex};
+
+impl Core6 {
+    /// RENEW (`rebind` false) or REBIND: extend what the client holds.
+    pub(super) fn extend(&mut self, ex: &Ex<'_>, rebind: bool) -> Decision6 {
+        let ias = ias(ex.req);
+        if ias.is_empty() {
+            return Decision6::silent("no IA_NA to extend");
+        }
+        let pool = self.pool(ex.ctx);
+        let (file, _) = self.boot(ex);
+        let mut reply = self.reply(ex, MessageType::Reply, file.as_deref());
+        let (mut addrs, mut changes) = (Vec::new(), Vec::new());
+        for ia in &ias {
+            let ok = ia.addrs.iter().copied().find(|a| {
+                pool.is_some_and(|p| p.contains(*a)) && self.table.free_for(*a, &ex.duid, ex.now)
+            });
+            match ok {
+                Some(addr) => {
+                    changes.push(self.take(ex, addr, ia.id, LeaseState::Bound));
+                    reply.opts_mut().insert(self.ia_with(ia.id, addr));
+                    addrs.push(addr);
+                }
+                None if rebind => reply.opts_mut().insert(ia_zero(ia)),
+                None => reply.opts_mut().insert(ia_status(ia.id, Status::NoBinding)),
+            }
+        }
+        let reason = if addrs.is_empty() {
+            Reason6::NoBinding
+        } else {
+            Reason6::Renewed(addrs)
+        };
+        decided(reply, reason, changes)
+    }
+
+    pub(super) fn release(&mut self, ex: &Ex<'_>) -> Decision6 {
+        self.give_back(ex, LeaseState::Released, ex.now)
+    }
+
+    pub(super) fn decline(&mut self, ex: &Ex<'_>) -> Decision6 {
+        let until = ex.now + Secs::from(self.cfg.decline_hold);
+        self.give_back(ex, LeaseState::Declined, until)
+    }
+
+    /// RELEASE or DECLINE: the client's addresses change `state`.
+    fn give_back(&mut self, ex: &Ex<'_>, state: LeaseState, until: Secs) -> Decision6 {
+        let mut reply = self.reply(ex, MessageType::Reply, None);
+        let (mut addrs, mut changes) = (Vec::new(), Vec::new());
+        for ia in ias(ex.req) {
+            let held: Vec<Ipv6Addr> = ia
+                .addrs
+                .iter()
+                .copied()
+                .filter(|a| self.table.held_by(*a, &ex.duid, ex.now))
+                .collect();
+            if held.is_empty() {
+                reply.opts_mut().insert(ia_status(ia.id, Status::NoBinding));
+            }
+            for addr in held {
+                let mut lease = self.take(ex, addr, ia.id, state);
+                lease.expires = until;
+                changes.push(self.table.set(lease));
+                addrs.push(addr);
+            }
+        }
+        reply
+            .opts_mut()
+            .insert(status(Status::Success, "thank you"));
+        let reason = match state {
+            LeaseState::Declined => Reason6::Declined(addrs),
+            _ => Reason6::Released(addrs),
+        };
+        decided(reply, reason, changes)
+    }
+
+    pub(super) fn confirm(&mut self, ex: &Ex<'_>) -> Decision6 {
+        let addrs: Vec<Ipv6Addr> = ias(ex.req).into_iter().flat_map(|ia| ia.addrs).collect();
+        let Some(pool) = self.pool(ex.ctx) else {
+            return Decision6::silent("stateless: nothing to confirm");
+        };
+        if addrs.is_empty() {
+            return Decision6::silent("CONFIRM names no address");
+        }
+        let on_link = addrs.iter().all(|a| pool.on_link(*a));
+        let mut reply = self.reply(ex, MessageType::Reply, None);
+        let (code, text) = if on_link {
+            (Status::Success, "on link")
+        } else {
+            (Status::NotOnLink, "not on this link")
+        };
+        reply.opts_mut().insert(status(code, text));
+        decided(reply, Reason6::Confirmed(on_link), Vec::new())
+    }
+
+    pub(super) fn inform(&mut self, ex: &Ex<'_>) -> Decision6 {
+        if !ias(ex.req).is_empty() {
+            return Decision6::silent("INFORMATION-REQUEST with an IA");
+        }
+        let (file, boot) = self.boot(ex);
+        let reply = self.reply(ex, MessageType::Reply, file.as_deref());
+        decided(reply, Reason6::Informed(boot), Vec::new())
+    }
+}
