@@ -195,16 +195,42 @@ fn bind(addr: SocketAddrV4, device: Option<&str>) -> std::io::Result<std::net::U
     let sock = Socket::new(Domain::IPV4, Type::DGRAM, Some(Protocol::UDP))?;
     sock.set_reuse_address(true)?;
     sock.set_broadcast(true)?;
-    // bursts of thousands of DISCOVERs must queue, not drop (best effort:
-    // the kernel caps it at net.core.rmem_max)
-    let _ = sock.set_recv_buffer_size(4 << 20);
-    let _ = sock.set_send_buffer_size(4 << 20);
+    // bursts of thousands of DISCOVERs must queue, not drop
+    force_buffers(&sock, 4 << 20);
     if let Some(dev) = device {
         sock.bind_device(Some(dev.as_bytes()))?;
     }
     sock.bind(&addr.into())?;
     sock.set_nonblocking(true)?;
     Ok(sock.into())
+}
+
+/// Asks for `bytes` of receive and send buffer: past net.core.rmem_max /
+/// wmem_max (208 KiB on a stock kernel) when the socket is opened with
+/// CAP_NET_ADMIN (`serve` opens its sockets before it drops root), else up
+/// to those limits.
+fn force_buffers(sock: &Socket, bytes: usize) {
+    let forced = |option| {
+        let value = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+        // SAFETY: a valid fd, a documented SOL_SOCKET option and a pointer
+        // to a live c_int of the length passed
+        let rc = unsafe {
+            libc::setsockopt(
+                std::os::fd::AsRawFd::as_raw_fd(sock),
+                libc::SOL_SOCKET,
+                option,
+                (&value as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        rc == 0
+    };
+    if !forced(libc::SO_RCVBUFFORCE) {
+        let _ = sock.set_recv_buffer_size(bytes);
+    }
+    if !forced(libc::SO_SNDBUFFORCE) {
+        let _ = sock.set_send_buffer_size(bytes);
+    }
 }
 
 /// Waits for a datagram on any listener; returns the listener's index.
