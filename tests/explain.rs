@@ -489,3 +489,42 @@ fn an_address_behind_a_relay_is_asked_through_the_relay_agent() {
     let out = site.explain(&["02:00:00:00:00:01", "--ip", "192.168.50.7"]);
     has(&out, "the request arrives on nb-explain-none0 (192.168.50.1/24), whose subnet holds 192.168.50.7");
 }
+
+/// fill.sh's signed chain in the root: an unknown UEFI x64 machine gets the
+/// shim, and the chain goes on through the GRUB it loads to the grub.cfg
+/// netboot writes for it.
+#[test]
+fn the_signed_default_is_followed_from_shim_through_grub_to_its_configuration() {
+    let site = Site::new();
+    for file in ["shimx64.efi", "grubx64.efi"] {
+        std::fs::write(site.path("root").join(file), b"signed\n").unwrap();
+    }
+    let args = [
+        "0a:00:27:77:00:01",
+        "--arch",
+        "7",
+        "--vendor-class",
+        "PXEClient:Arch:00007:UNDI:003016",
+    ];
+    let out = site.explain(&args);
+    let chain: Vec<&str> = out
+        .lines()
+        .map(str::trim)
+        .skip_while(|l| !l.starts_with("1. firmware"))
+        .take(3)
+        .collect();
+    assert_eq!(chain.len(), 3, "{out}");
+    assert!(
+        chain[0].starts_with("1. firmware (UEFI x64 PXE) loads shimx64.efi: in the boot root"),
+        "{out}"
+    );
+    assert!(
+        chain[1]
+            .starts_with("2. shim loads GRUB from its own directory grubx64.efi: in the boot root"),
+        "{out}"
+    );
+    assert!(
+        chain[2].starts_with("3. GRUB reads its configuration grub/grub.cfg: rendered"),
+        "{out}"
+    );
+}

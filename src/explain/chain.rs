@@ -13,7 +13,9 @@ use serde::Serialize;
 use crate::dhcp::pxe::Family;
 use crate::mac::MacAddr;
 
-use super::scripts::{config_files, config_names, fetches, ipxe_vars, loader, Loader, CHAINS};
+use super::scripts::{
+    config_files, config_names, fetches, ipxe_vars, loader, shim_next, Loader, CHAINS,
+};
 
 /// How netboot would serve a name to this client.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -129,6 +131,9 @@ pub struct Start<'a> {
 /// The stage of the script iPXE gets when it asks DHCP again.
 pub const IPXE_AGAIN: &str = "iPXE asks DHCP again and runs";
 
+/// The stage of the GRUB a shim loads.
+pub const SHIM_LOADS: &str = "shim loads GRUB from its own directory";
+
 /// Bound on chained scripts and listed lines.
 const MAX_LINKS: usize = 40;
 
@@ -154,8 +159,18 @@ pub fn chain(start: &Start<'_>, files: &dyn Files) -> Vec<Link> {
     let stage = IPXE_AGAIN;
     match (loader(&name), start.ipxe_file) {
         (Loader::Ipxe, Some(next)) => script(start, files, stage, next, 0, &mut out),
-        (kind @ (Loader::Pxelinux | Loader::Grub), _) => config(start, files, kind, &mut out),
-        _ if runs_pxe_get(start.family, &out) => config(start, files, Loader::Pxelinux, &mut out),
+        (kind @ (Loader::Pxelinux | Loader::Grub), _) => {
+            config(start, files, kind, &name, &mut out)
+        }
+        (Loader::Shim, _) => {
+            let grub = shim_next(&name);
+            if push(&mut out, files, SHIM_LOADS, &grub) {
+                config(start, files, Loader::Grub, &grub, &mut out);
+            }
+        }
+        _ if runs_pxe_get(start.family, &out) => {
+            config(start, files, Loader::Pxelinux, "", &mut out)
+        }
         _ => {}
     }
     out
@@ -291,9 +306,11 @@ fn leaf(start: &Start<'_>, files: &dyn Files, stage: &str, arg: &str, out: &mut 
 }
 
 /// PXELINUX's or GRUB's configuration: the names it tries, in order, the
-/// first that exists, then the kernels and initrds in it.
-fn config(start: &Start<'_>, files: &dyn Files, kind: Loader, out: &mut Vec<Link>) {
-    let names = config_names(start.mac, start.ip, kind);
+/// first that exists, then the kernels and initrds in it. `loader` is the
+/// file the configuration's reader was loaded from.
+fn config(start: &Start<'_>, files: &dyn Files, kind: Loader, loader: &str, out: &mut Vec<Link>) {
+    let dir = loader.rfind('/').map_or("", |i| &loader[..=i]);
+    let names = config_names(start.mac, start.ip, kind, dir);
     let uboot = matches!(start.family, Family::UbootArm32 | Family::UbootArm64);
     let (stage, last) = match kind {
         Loader::Pxelinux if uboot => ("U-Boot's `pxe get` reads", "pxelinux.cfg/default"),

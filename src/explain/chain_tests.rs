@@ -276,3 +276,49 @@ fn a_uboot_script_that_runs_pxe_get_reads_the_macs_configuration() {
     ));
     assert_eq!(got.len(), 1, "{got:#?}");
 }
+
+#[test]
+fn shim_then_its_grub_then_the_grub_cfg_at_grubs_prefix() {
+    let files = Fake::default()
+        .root("debian-installer/amd64/shimx64.efi", "")
+        .root("debian-installer/amd64/grubx64.efi", "")
+        .rendered(
+            "debian-installer/amd64/grub/grub.cfg",
+            "menuentry x {\n linux /debian-installer/amd64/linux quiet\n initrd /debian-installer/amd64/initrd.gz\n}\n",
+        )
+        .root("debian-installer/amd64/linux", "")
+        .root("debian-installer/amd64/initrd.gz", "");
+    let s = start(Family::UefiX64, "debian-installer/amd64/shimx64.efi", None);
+    assert_eq!(
+        summary(&chain(&s, &files)),
+        [
+            "firmware (UEFI x64 PXE) loads: debian-installer/amd64/shimx64.efi [root]",
+            "shim loads GRUB from its own directory: debian-installer/amd64/grubx64.efi [root]",
+            "GRUB reads its configuration: debian-installer/amd64/grub/grub.cfg [rendered]",
+            "the configuration's kernel: debian-installer/amd64/linux [root]",
+            "the configuration's initrd: debian-installer/amd64/initrd.gz [root]",
+        ]
+    );
+    // fill.sh's layout: shim and GRUB at the top, GRUB reading grub/grub.cfg
+    let files = Fake::default()
+        .root("shimaa64.efi", "")
+        .root("grubaa64.efi", "")
+        .rendered("grub/grub.cfg", "set timeout=5\n");
+    let s = start(Family::UefiArm64, "shimaa64.efi", None);
+    assert_eq!(
+        summary(&chain(&s, &files)),
+        [
+            "firmware (UEFI ARM64 PXE) loads: shimaa64.efi [root]",
+            "shim loads GRUB from its own directory: grubaa64.efi [root]",
+            "GRUB reads its configuration: grub/grub.cfg [rendered]",
+        ]
+    );
+    // a shim whose GRUB is missing: the chain says so and stops
+    let files = Fake::default().root("shimx64.efi", "");
+    let s = start(Family::UefiX64, "shimx64.efi", None);
+    let links = summary(&chain(&s, &files));
+    assert_eq!(
+        links.last().map(String::as_str),
+        Some("shim loads GRUB from its own directory: grubx64.efi [missing]")
+    );
+}

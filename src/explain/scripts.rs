@@ -17,6 +17,9 @@ pub(super) enum Loader {
     Pxelinux,
     /// GRUB (`grubx64.efi`, `core.efi`, ...).
     Grub,
+    /// shim (`shimx64.efi`, `shimaa64.efi`, ...): loads GRUB from its own
+    /// directory (`grubx64.efi`, `grubaa64.efi`).
+    Shim,
     /// Something else: what it loads next is up to it.
     Other,
 }
@@ -34,9 +37,22 @@ pub(super) fn loader(name: &str) -> Loader {
         Loader::Pxelinux
     } else if base.starts_with("grub") || base.starts_with("core.efi") {
         Loader::Grub
+    } else if base.starts_with("shim") && base.ends_with(".efi") {
+        Loader::Shim
     } else {
         Loader::Other
     }
+}
+
+/// The GRUB a shim loads: `grub<arch>.efi` beside it (`efi/shimx64.efi`
+/// → `efi/grubx64.efi`), as Debian's, Ubuntu's and Fedora's shims do.
+pub(super) fn shim_next(shim: &str) -> String {
+    let (dir, base) = match shim.rfind('/') {
+        Some(i) => shim.split_at(i + 1),
+        None => ("", shim),
+    };
+    let arch = base.get(4..).unwrap_or(".efi");
+    format!("{dir}grub{}", arch.to_ascii_lowercase())
 }
 
 /// The stage of a script another chains.
@@ -80,23 +96,45 @@ pub(super) fn ipxe_vars(text: &str, family: Family) -> String {
         .replace("${buildarch}", arch)
 }
 
-/// `01-<mac>`, the address in hex shortened a digit at a time, `default`
-/// (PXELINUX); `grub.cfg-01-<mac>`, the hex address likewise, `grub.cfg`,
-/// `grub/grub.cfg` (GRUB, with its prefix at the root).
-pub(super) fn config_names(mac: MacAddr, ip: Ipv4Addr, kind: Loader) -> Vec<String> {
+/// The names a configuration is looked for under, in order: PXELINUX's
+/// `pxelinux.cfg/01-<mac>`, the address in hex shortened a digit at a time,
+/// `default`; GRUB's `grub.cfg-01-<mac>`, the hex address likewise and
+/// `grub.cfg`, first in its prefix (`grub/` in `loaded_from`, the directory
+/// GRUB came from: `debian-installer/amd64/` for the installer's), then at
+/// the top.
+pub(super) fn config_names(
+    mac: MacAddr,
+    ip: Ipv4Addr,
+    kind: Loader,
+    loaded_from: &str,
+) -> Vec<String> {
+    match kind {
+        Loader::Pxelinux => {
+            let mut names = per_client("pxelinux.cfg/", mac, ip);
+            names.push("pxelinux.cfg/default".to_string());
+            names
+        }
+        _ => {
+            // GRUB built for the network looks in its prefix, `grub/` beside
+            // it; others at the top
+            let prefix = format!("{loaded_from}grub/");
+            let mut names = per_client(&format!("{prefix}grub.cfg-"), mac, ip);
+            names.push(format!("{prefix}grub.cfg"));
+            names.extend(per_client("grub.cfg-", mac, ip));
+            names.push("grub.cfg".to_string());
+            names
+        }
+    }
+}
+
+/// `<dir>01-<mac>`, then `<dir>` and the address in hex, one digit fewer
+/// each time (PXELINUX's and GRUB's per-client names).
+fn per_client(dir: &str, mac: MacAddr, ip: Ipv4Addr) -> Vec<String> {
     let hex: String = ip.octets().iter().map(|b| format!("{b:02X}")).collect();
-    let (dir, last) = match kind {
-        Loader::Pxelinux => ("pxelinux.cfg/", vec!["pxelinux.cfg/default".to_string()]),
-        _ => (
-            "grub.cfg-",
-            vec!["grub.cfg".to_string(), "grub/grub.cfg".to_string()],
-        ),
-    };
     let mut names = vec![format!("{dir}{}", mac.pxelinux())];
     if !ip.is_unspecified() {
         names.extend((1..=8).rev().map(|n| format!("{dir}{}", &hex[..n])));
     }
-    names.extend(last);
     names
 }
 
@@ -152,7 +190,9 @@ mod tests {
             ("ipxe-arm64.efi", Loader::Ipxe),
             ("lpxelinux.0", Loader::Pxelinux),
             ("grub/grubx64.efi", Loader::Grub),
-            ("shimx64.efi", Loader::Other),
+            ("shimx64.efi", Loader::Shim),
+            ("EFI/BOOT/shimaa64.efi", Loader::Shim),
+            ("bootx64.efi", Loader::Other),
         ] {
             assert_eq!(loader(name), want, "{name}");
         }
