@@ -74,7 +74,8 @@ fn examples_validate() {
             "default",
             "ipxe-chain",
             "lab",
-            "routers"
+            "routers",
+            "uboot-boards"
         ]
     );
     assert_eq!(reg.reservations().len(), 3);
@@ -93,6 +94,8 @@ fn examples_match_as_documented() {
         "cisco-pnp"
     );
     assert_eq!(who(&reg, "00:11:22:33:44:55", Some(0), None), "default");
+    let uboot = Some("U-Boot.armv8");
+    assert_eq!(who(&reg, "02:00:00:00:00:22", Some(22), uboot), "uboot-boards");
     let lab = reg
         .lookup(&ClientId {
             mac: mac("52:54:00:10:00:01"),
@@ -137,4 +140,27 @@ fn example_files_render() {
         reg.upload_keep_versions(&mac("00:1e:bd:01:02:03")),
         Some(30)
     );
+}
+
+/// The U-Boot example renders the distro-boot script and the `pxe get`
+/// configuration for a board that said U-Boot in its DHCP request.
+#[test]
+fn the_uboot_example_renders_both_flows() {
+    let reg = load();
+    let mut board = facts("02:00:00:00:00:22");
+    board.arch = Some(22);
+    board.vendor_class = Some("U-Boot.armv8".into());
+    let script = reg.virtual_file(&board, "boot.scr.uimg").unwrap().unwrap();
+    let script = String::from_utf8_lossy(&script);
+    assert!(
+        script.contains("tftpboot ${kernel_addr_r} debian-installer/arm64/linux"),
+        "{script}"
+    );
+    assert!(script.contains("for 02:00:00:00:00:22"), "{script}");
+    let cfg = reg
+        .virtual_file(&board, "pxelinux.cfg/01-02-00-00-00-00-22")
+        .unwrap()
+        .unwrap();
+    let cfg = String::from_utf8(cfg).unwrap();
+    assert!(cfg.contains("kernel debian-installer/arm64/linux"), "{cfg}");
 }
