@@ -95,7 +95,10 @@ fn examples_match_as_documented() {
     );
     assert_eq!(who(&reg, "00:11:22:33:44:55", Some(0), None), "default");
     let uboot = Some("U-Boot.armv8");
-    assert_eq!(who(&reg, "02:00:00:00:00:22", Some(22), uboot), "uboot-boards");
+    assert_eq!(
+        who(&reg, "02:00:00:00:00:22", Some(22), uboot),
+        "uboot-boards"
+    );
     let lab = reg
         .lookup(&ClientId {
             mac: mac("52:54:00:10:00:01"),

@@ -15,6 +15,32 @@ use netns::{ip, Lab, SERVER_IF};
 
 const SQUATTER_MAC: &str = "52:54:00:99:99:99";
 
+/// `netboot serve` probing a pool on 10.231.0.0/16, perfdhcp's side at
+/// 10.231.0.2 (it sends from there, as a relay on this link).
+fn perfdhcp_lab() -> Lab {
+    let mut lab = Lab::bare();
+    ip(&[
+        "-n",
+        &lab.srv,
+        "addr",
+        "add",
+        "10.231.0.1/16",
+        "dev",
+        SERVER_IF,
+    ]);
+    lab.client_addr("10.231.0.2/16");
+    lab.start_serve_on(&[], &["--range", "10.231.1.1-10.231.2.254"]);
+    lab
+}
+
+/// How many requests the server decided to probe for.
+fn probes(lab: &Lab) -> usize {
+    lab.log()
+        .lines()
+        .filter(|l| l.contains("reason=probing 10.231."))
+        .count()
+}
+
 /// The address of an `ip neigh show` line.
 fn neighbour_ip(line: &str) -> Option<Ipv4Addr> {
     line.split_whitespace().next()?.parse().ok()
@@ -74,19 +100,7 @@ fn probing_hundreds_of_new_clients_leaves_the_neighbour_table_alone() {
     if !netns::ready(&["perfdhcp"]) {
         return;
     }
-    let mut lab = Lab::bare();
-    ip(&[
-        "-n",
-        &lab.srv,
-        "addr",
-        "add",
-        "10.231.0.1/16",
-        "dev",
-        SERVER_IF,
-    ]);
-    // perfdhcp sends from the client's address, as a relay on this link
-    lab.client_addr("10.231.0.2/16");
-    lab.start_serve_on(&[], &["--range", "10.231.1.1-10.231.2.254"]);
+    let lab = perfdhcp_lab();
     let before = lab.server_neighbours().len();
     // 300 simulated clients, each new, at 300 exchanges/s for 3 s
     let report = lab.path("perfdhcp.txt");
@@ -127,11 +141,7 @@ fn probing_hundreds_of_new_clients_leaves_the_neighbour_table_alone() {
     let _ = perfdhcp.wait();
     assert!(ended.is_some(), "perfdhcp did not end within 40 s");
     let text = std::fs::read_to_string(&report).unwrap();
-    let probes = lab
-        .log()
-        .lines()
-        .filter(|l| l.contains("reason=probing 10.231."))
-        .count();
+    let probes = probes(&lab);
     assert!(
         probes >= 250,
         "only {probes} probes: nothing was tested\n{text}"
@@ -164,18 +174,7 @@ fn discovers_sent_during_a_probe_are_all_answered() {
     if !netns::ready(&["perfdhcp"]) {
         return;
     }
-    let mut lab = Lab::bare();
-    ip(&[
-        "-n",
-        &lab.srv,
-        "addr",
-        "add",
-        "10.231.0.1/16",
-        "dev",
-        SERVER_IF,
-    ]);
-    lab.client_addr("10.231.0.2/16");
-    lab.start_serve_on(&[], &["--range", "10.231.1.1-10.231.2.254"]);
+    let lab = perfdhcp_lab();
     // 4 clients, each sending a DISCOVER every 80 ms for 2 s: about 4 of
     // each client's first 5 arrive during its first address's 400-ms probe
     let report = lab.path("perfdhcp.txt");
@@ -188,11 +187,7 @@ fn discovers_sent_during_a_probe_are_all_answered() {
         .status()
         .unwrap();
     let text = std::fs::read_to_string(&report).unwrap();
-    let waited = lab
-        .log()
-        .lines()
-        .filter(|l| l.contains("reason=probing 10.231."))
-        .count();
+    let waited = probes(&lab);
     assert!(waited >= 4, "{waited} probes: nothing was tested\n{text}");
     let (sent, acks) = netns::perfdhcp_counts(&text);
     assert!(
