@@ -388,3 +388,50 @@ async fn writes_fail_at_once_while_the_database_is_down_and_work_once_it_is_back
         "a lease written while the database was down"
     );
 }
+
+/// A commit is announced to the other servers (LISTEN/NOTIFY): a follower
+/// that reads on its own only once an hour still gets the other server's
+/// leases, one after another, as they are committed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_follower_is_told_of_each_commit_without_waiting_for_its_tick() {
+    use netboot::dhcp::pg::follow_every;
+    use std::time::Duration;
+    let pg = Cluster::start();
+    let url = pg.url("netboot");
+    let (a, _, _) = PgStore::open_following(&url, pool_24()).await.unwrap();
+    let (b, _, horizon) = PgStore::open_following(&url, pool_24()).await.unwrap();
+    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let cancel = tokio_util::sync::CancellationToken::new();
+    let hour = Duration::from_secs(3600);
+    tokio::spawn(follow_every(b.clone(), horizon, hour, tx, cancel.clone()));
+    // the follower's first read (at once) or its first announcement
+    let mut first = None;
+    for i in 0..20u8 {
+        a.append_batch(&[lease(30 + i, 30 + i, LeaseState::Bound)])
+            .await
+            .unwrap();
+        if let Ok(got) = tokio::time::timeout(Duration::from_millis(500), rx.recv()).await {
+            first = got;
+            break;
+        }
+    }
+    assert!(first.is_some(), "the follower saw nothing of 20 commits");
+    // from now on only an announcement can bring a row within the hour
+    for ip in [60, 61, 62] {
+        a.append_batch(&[lease(ip, ip, LeaseState::Bound)])
+            .await
+            .unwrap();
+        let mut seen = Vec::new();
+        while !seen
+            .iter()
+            .any(|l: &Lease| l.ip == Ipv4Addr::new(10, 0, 0, ip))
+        {
+            let rows = tokio::time::timeout(Duration::from_secs(10), rx.recv())
+                .await
+                .unwrap_or_else(|_| panic!("lease .{ip} not announced within 10 s"))
+                .unwrap();
+            seen.extend(rows);
+        }
+    }
+    cancel.cancel();
+}

@@ -13,7 +13,8 @@ use tokio_postgres::types::ToSql;
 use super::{PgError, PgStore};
 use crate::dhcp::pool::{Lease, Secs};
 
-/// Writes each record unless another client holds its address; a lease
+/// Writes each record unless another client holds its address (and tells
+/// the other servers at commit, [`super::nudge`]); a lease
 /// bound now frees the client's other leases in the pool (those not in the
 /// batch: a row takes one change per statement). Returns the addresses
 /// written. Every step is an index lookup per record (no join between the
@@ -43,7 +44,7 @@ const UPSERT: &str = "WITH up AS (
     WHERE up.state = 'bound' AND o.pool = up.pool AND o.mac = up.mac AND o.ip <> up.ip
         AND o.state IN ('offered', 'bound') AND o.ip <> ALL ($2::inet[])
 )
-SELECT ip FROM up";
+SELECT up.ip FROM up CROSS JOIN (SELECT pg_notify('netboot_leases', $8)) AS told";
 
 /// How often a batch is tried when it loses a race inside the database.
 const ATTEMPTS: usize = 4;
@@ -176,4 +177,13 @@ fn unix_now() -> Secs {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_batch_announces_itself_on_the_channel_followers_listen_to() {
+        let notify = format!("pg_notify('{}', $8)", super::super::nudge::CHANNEL);
+        assert!(super::UPSERT.contains(&notify), "{}", super::UPSERT);
+    }
 }

@@ -23,6 +23,7 @@ mod batch;
 mod error;
 mod follow;
 mod health;
+mod nudge;
 pub mod schema;
 mod watch;
 
@@ -32,7 +33,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::{Config, NoTls};
 
 pub use error::{describe, PgError};
-pub use follow::follow;
+pub use follow::{follow, follow_every, EVERY};
 
 use crate::dhcp::config::Subnet;
 use crate::dhcp::pool::{Lease, LeaseState, Secs};
