@@ -221,8 +221,10 @@ pub fn prepare(
     } else {
         Vec::new()
     };
+    let hints = ra.iter().filter_map(|l| l.hint().ok()).collect();
     let dhcp = Dhcp6Server::bind(cfg, links, SERVER_PORT, plan.dhcp.state_dir.as_deref())
-        .map_err(|e| ServeError::Dhcp6(e.to_string()))?;
+        .map_err(|e| ServeError::Dhcp6(e.to_string()))?
+        .with_router_hints(hints);
     Ok(Some(V6 { dhcp, ra, added }))
 }
 
