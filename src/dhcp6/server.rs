@@ -143,9 +143,11 @@ impl Dhcp6Server {
             else {
                 continue;
             };
-            if firmware {
-                let hint = hints.iter().find(|h| h.index == peer.scope_id());
-                hint.inspect(|h| h.send(*peer.ip()));
+            if let Some(hint) = hints
+                .iter()
+                .find(|h| firmware && h.index == peer.scope_id())
+            {
+                hint.send(*peer.ip());
             }
             let to = SocketAddrV6::new(*peer.ip(), CLIENT_PORT, 0, peer.scope_id());
             match socket.send_to(&reply, to).await {
