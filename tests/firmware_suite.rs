@@ -11,8 +11,8 @@
 //! shipped example profiles for the signed chain); dnsmasq is configured by
 //! hand as its users must (tests/pxe_support/dnsmasq.rs, signed.rs).
 //!
-//! Cases 8-10 (AAVMF ARM64 UEFI with GRUB from grub-mknetdir, U-Boot arm64,
-//! OVMF PXE over IPv6) belong to other pieces of the issue: add them to
+//! Cases 8 and 9 (AAVMF ARM64 UEFI with GRUB from grub-mknetdir, U-Boot
+//! arm64) belong to other pieces of the issue: add them to
 //! [`CASES`] as one more `Case` each. Rows 8s and 8s+ are ARM64 through
 //! fill.sh's signed shim and GRUB, without and with Secure Boot.
 
@@ -22,6 +22,7 @@ mod pxe_support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use pxe_support::ipv6::{self, V6Server};
 use pxe_support::lab::Lab;
 use pxe_support::process::tail;
 use pxe_support::server::{make_boot_root, start_server, ServerKind};
@@ -90,8 +91,9 @@ const CASES: &[Case] = &[
     Case::signed("8s", "AAVMF PXE -> signed shimaa64 -> GRUB arm64 menu", Signed::Arm64GrubMenu),
     Case::signed("8s+", "the same, Secure Boot on (AAVMF with Microsoft's keys)",
         Signed::Arm64GrubMenuSecure),
-    // 8: AAVMF ARM64 UEFI -> GRUB arm64 (grub-mknetdir); 9: U-Boot arm64;
-    // 10: OVMF PXE over IPv6 -- added by the branches that bring them.
+    Case::harness("10", "OVMF PXE over IPv6 -> iPXE -> script", case_10),
+    // 8: AAVMF ARM64 UEFI -> GRUB arm64 (grub-mknetdir); 9: U-Boot arm64
+    // -- added by the branches that bring them.
 ];
 
 #[test]
@@ -301,4 +303,20 @@ fn signed_pair(root: &Path) -> Result<(), String> {
         std::fs::copy(inst.join(from), root.join(to)).map_err(|e| format!("{from}: {e}"))?;
     }
     Ok(())
+}
+
+/// OVMF's PXE over IPv6 (its IPv4 PXE off): netboot with `dhcp6: {range}`,
+/// dnsmasq with a DHCPv6 range, `enable-ra` and option 59 by hand
+/// (tests/pxe_support/ipv6.rs).
+fn case_10(server: Server) -> Cell {
+    let server = match server {
+        Server::Netboot => V6Server::Netboot,
+        Server::Dnsmasq => V6Server::Dnsmasq,
+    };
+    let outcome = ipv6::boot(server);
+    cell_of(
+        outcome
+            .result
+            .map_err(|e| with_tails(&e, &outcome.serial, &outcome.log)),
+    )
 }

@@ -61,6 +61,20 @@ pub fn client_id(msg: &Message, peer: Ipv6Addr) -> ClientId {
     }
 }
 
+/// Whether `msg` comes from PXE firmware asking for its boot file (option
+/// 61, vendor class `PXEClient…`, not iPXE) in a SOLICIT or REQUEST: such
+/// a client is also sent an RA of its own (`ra::firmware`).
+pub fn is_pxe_firmware(msg: &Message, peer: Ipv6Addr) -> bool {
+    use dhcproto::v6::MessageType::{Request, Solicit};
+    let client = client_id(msg, peer);
+    matches!(msg.msg_type(), Solicit | Request)
+        && client.arch.is_some()
+        && !client.is_ipxe
+        && client
+            .vendor_class
+            .is_some_and(|v| v.starts_with("PXEClient"))
+}
+
 /// The boot file URL for a client, and the note for the log.
 pub fn url(
     client: &ClientId,

@@ -4,7 +4,9 @@
 //! interface it came in on (the link-local source's scope), its lease
 //! changes written to the v6 journal (one write + `fdatasync`), and only
 //! then the reply sent to the client's address, port 546. A tracing span
-//! per exchange. Relayed messages (RELAY-FORW) are not served yet.
+//! per exchange. PXE firmware is sent an RA of its own just before its
+//! reply ([`RouterHint`], `ra::firmware`). Relayed messages (RELAY-FORW)
+//! are not served yet.
 
 use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::path::Path;
@@ -25,6 +27,7 @@ use super::decide::{Context6, Core6};
 use super::links::Link6;
 use super::store::{self, Lease6Store};
 use super::Dhcp6Config;
+use crate::ra::shell::RouterHint;
 
 /// The server port.
 pub const SERVER_PORT: u16 = 547;
@@ -53,9 +56,17 @@ pub struct Dhcp6Server {
     links: Vec<Link6>,
     core: Core6,
     store: Option<Lease6Store>,
+    hints: Vec<RouterHint>,
 }
 
 impl Dhcp6Server {
+    /// PXE firmware on these links is sent an RA of its own before its
+    /// reply (`ra::firmware`).
+    pub fn with_router_hints(mut self, hints: Vec<RouterHint>) -> Self {
+        self.hints = hints;
+        self
+    }
+
     /// Binds port `port` (547 but in tests), joins the servers' group on
     /// each link and opens the v6 lease store in `state_dir`.
     pub fn bind(
@@ -93,6 +104,7 @@ impl Dhcp6Server {
             links,
             core,
             store,
+            hints: Vec::new(),
         })
     }
 
@@ -103,6 +115,7 @@ impl Dhcp6Server {
             links,
             core,
             store,
+            hints,
         } = self;
         let socket = match tokio::net::UdpSocket::from_std(socket) {
             Ok(s) => s,
@@ -126,9 +139,16 @@ impl Dhcp6Server {
             };
             let SocketAddr::V6(peer) = peer else { continue };
             let received = std::time::Instant::now();
-            let Some((reply, mut report)) = shell.exchange(&buf[..len], peer, &lookup) else {
+            let Some((reply, mut report, firmware)) = shell.exchange(&buf[..len], peer, &lookup)
+            else {
                 continue;
             };
+            if let Some(hint) = hints
+                .iter()
+                .find(|h| firmware && h.index == peer.scope_id())
+            {
+                hint.send(*peer.ip());
+            }
             let to = SocketAddrV6::new(*peer.ip(), CLIENT_PORT, 0, peer.scope_id());
             match socket.send_to(&reply, to).await {
                 Ok(_) => {
@@ -150,13 +170,13 @@ struct Shell {
 
 impl Shell {
     /// One datagram: decode, decide, persist; the reply's bytes when one
-    /// may leave.
+    /// may leave, and whether the client is PXE firmware.
     fn exchange(
         &mut self,
         data: &[u8],
         peer: SocketAddrV6,
         lookup: &LookupSource,
-    ) -> Option<(Vec<u8>, Exchange)> {
+    ) -> Option<(Vec<u8>, Exchange, bool)> {
         let link = self.links.iter().find(|l| l.index == peer.scope_id())?;
         let req = match super::wire::decode(data) {
             Ok(m) => m,
@@ -194,7 +214,8 @@ impl Shell {
             profile: d.profile,
             latency: std::time::Duration::ZERO,
         };
-        Some((reply.to_vec().ok()?, report))
+        let firmware = super::boot::is_pxe_firmware(&req, *peer.ip());
+        Some((reply.to_vec().ok()?, report, firmware))
     }
 }
 

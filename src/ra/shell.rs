@@ -2,9 +2,12 @@
 //! privileges; CAP_NET_RAW is kept), a thread each that listens for other
 //! routers' RAs and for solicitations and sends netboot's RA to ff02::1
 //! when the [`Advertiser`] says so. Hop limit 255 on everything sent.
+//! [`RouterHint`] (a clone of the socket) sends PXE firmware its own RA.
 
 use std::net::{Ipv6Addr, SocketAddrV6};
 use std::os::fd::AsRawFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -28,6 +31,32 @@ pub struct RaLink {
     index: u32,
     socket: Socket,
     advert: Advert,
+    /// Set once another router's RA was heard (shared with the hints).
+    silenced: Arc<AtomicBool>,
+}
+
+/// Sends one PXE firmware the link's RA with netboot as its default router
+/// ([`super::firmware`]), unicast, unless another router advertises on
+/// the link. A clone of the link's raw socket, used by the DHCPv6 server.
+pub struct RouterHint {
+    pub index: u32,
+    socket: Socket,
+    advert: Advert,
+    silenced: Arc<AtomicBool>,
+}
+
+impl RouterHint {
+    /// Sends the RA to `to` (a link-local address on this link).
+    pub fn send(&self, to: Ipv6Addr) {
+        if self.silenced.load(Ordering::Relaxed) {
+            return;
+        }
+        let addr = SockAddr::from(SocketAddrV6::new(to, 0, 0, self.index));
+        match self.socket.send_to(&wire::build(&self.advert), &addr) {
+            Ok(_) => tracing::debug!(peer = %to, "router advertisement for PXE firmware sent"),
+            Err(e) => warn!(peer = %to, "router advertisement to {to} failed: {e}"),
+        }
+    }
 }
 
 impl RaLink {
@@ -46,6 +75,17 @@ impl RaLink {
             index,
             socket,
             advert,
+            silenced: Arc::new(AtomicBool::new(false)),
+        })
+    }
+
+    /// The hint the DHCPv6 server sends PXE firmware on this link.
+    pub fn hint(&self) -> std::io::Result<RouterHint> {
+        Ok(RouterHint {
+            index: self.index,
+            socket: self.socket.try_clone()?,
+            advert: super::firmware::advert_for_firmware(&self.advert),
+            silenced: Arc::clone(&self.silenced),
         })
     }
 
@@ -92,6 +132,7 @@ impl RaLink {
     fn heard(&self, adv: &mut Advertiser, bytes: &[u8], from: Option<Ipv6Addr>) {
         match wire::parse(bytes) {
             Some(Icmp6::Advertisement(_)) if adv.heard_advert() => {
+                self.silenced.store(true, Ordering::Relaxed);
                 let from = from.map_or_else(|| "?".to_string(), |a| a.to_string());
                 info!(interface = %self.name, router = %from, "another router ({from}) advertises on {}: netboot sends no router advertisements there", self.name);
             }

@@ -221,9 +221,22 @@ pub fn prepare(
     } else {
         Vec::new()
     };
+    let hints = ra
+        .iter()
+        .filter_map(|l| l.hint().inspect_err(no_hint).ok())
+        .collect();
     let dhcp = Dhcp6Server::bind(cfg, links, SERVER_PORT, plan.dhcp.state_dir.as_deref())
-        .map_err(|e| ServeError::Dhcp6(e.to_string()))?;
+        .map_err(|e| ServeError::Dhcp6(e.to_string()))?
+        .with_router_hints(hints);
     Ok(Some(V6 { dhcp, ra, added }))
+}
+
+/// A link's socket could not be cloned for the firmware's own RAs.
+fn no_hint(e: &std::io::Error) {
+    tracing::warn!(
+        "PXE firmware gets no router advertisement of its own, so its IPv6 boots wait 10 s \
+         for a route: {e}"
+    );
 }
 
 /// What `netboot check` (and `serve` before it touches an interface) says

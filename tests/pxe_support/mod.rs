@@ -12,6 +12,7 @@
 
 pub mod arm;
 pub mod dnsmasq;
+pub mod ipv6;
 pub mod iso;
 pub mod lab;
 pub mod machine;

@@ -55,7 +55,29 @@ impl Vm {
 
     /// The same with the NIC's MAC `mac`.
     pub fn start_as(lab: &Lab, firmware: Firmware, mib: u32, mac: &str) -> Result<Self, String> {
-        let serial = lab.path(&format!("serial-{}.log", firmware.name()));
+        Self::start_named(lab, firmware, firmware.name(), mib, mac, &[])
+    }
+
+    /// OVMF's own PXE over IPv6 on virtio-net, its IPv4 PXE switched off
+    /// with fw_cfg (DHCPv6 with option 61 arch 7, then TFTP over IPv6;
+    /// tests/pxe_support/ipv6.rs).
+    #[allow(dead_code)] // tests/pxe_boot_ipv6.rs, tests/firmware_suite.rs
+    pub fn start_uefi_ipv6(lab: &Lab, mib: u32) -> Result<Self, String> {
+        let off = ["IPv4PXESupport"];
+        Self::start_named(lab, Firmware::Uefi, "uefi-ipv6", mib, VM_MAC, &off)
+    }
+
+    /// `firmware` as `name` (its logs' names), with OVMF's `off` network
+    /// boot families switched off.
+    fn start_named(
+        lab: &Lab,
+        firmware: Firmware,
+        name: &str,
+        mib: u32,
+        mac: &str,
+        off: &[&str],
+    ) -> Result<Self, String> {
+        let serial = lab.path(&format!("serial-{name}.log"));
         let mut cmd = lab.ns.command("qemu-system-x86_64");
         cmd.args(["-accel", "tcg", "-m", &mib.to_string(), "-display", "none"])
             .args(["-monitor", "none", "-no-reboot", "-boot", "n"])
@@ -78,15 +100,17 @@ impl Vm {
                 .arg(format!("if=pflash,format=raw,readonly=on,file={OVMF_CODE}"))
                 .arg("-drive")
                 .arg(format!("if=pflash,format=raw,file={}", vars.display()));
-                if firmware == Firmware::UefiHttp {
-                    for family in ["IPv4PXESupport", "IPv6PXESupport"] {
-                        cmd.arg("-fw_cfg")
-                            .arg(format!("name=opt/org.tianocore/{family},string=n"));
-                    }
+                let http: &[&str] = match firmware {
+                    Firmware::UefiHttp => &["IPv4PXESupport", "IPv6PXESupport"],
+                    _ => &[],
+                };
+                for family in http.iter().chain(off) {
+                    cmd.arg("-fw_cfg")
+                        .arg(format!("name=opt/org.tianocore/{family},string=n"));
                 }
             }
         }
-        let log = lab.path(&format!("qemu-{}.log", firmware.name()));
+        let log = lab.path(&format!("qemu-{name}.log"));
         let process = Guarded::spawn("qemu", cmd, &log)?;
         Ok(Vm { process, serial })
     }

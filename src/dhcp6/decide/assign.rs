@@ -1,7 +1,8 @@
 //! Addresses handed out: SOLICIT (ADVERTISE, or REPLY with Rapid Commit)
 //! and REQUEST. Each IA_NA gets the client's reservation, else the address
 //! it has, else a free one of the receiving interface's pool; none free is
-//! a top-level NoAddrsAvail (RFC 8415 §18.3.1).
+//! a top-level NoAddrsAvail (RFC 8415 §18.3.1). An ADVERTISE carries
+//! Preference 255.
 
 use std::net::Ipv6Addr;
 
@@ -21,6 +22,11 @@ use super::{decided, Core6, Ex};
 /// Seconds an advertised address is held for the client's REQUEST.
 const OFFER_HOLD: Secs = 60;
 
+/// The Preference option of every ADVERTISE: 255 makes a client take it at
+/// once (RFC 8415 §18.2.1) instead of collecting ADVERTISEs until its first
+/// retransmission timeout; OVMF's PXE waits 4 s there (its Solicit IRT).
+const PREFERENCE: u8 = 255;
+
 impl Core6 {
     pub(super) fn solicit(&mut self, ex: &Ex<'_>) -> Decision6 {
         let ias = ias(ex.req);
@@ -34,6 +40,8 @@ impl Core6 {
         let mut reply = self.reply(ex, kind, file.as_deref());
         if rapid {
             reply.opts_mut().insert(DhcpOption::RapidCommit);
+        } else {
+            reply.opts_mut().insert(DhcpOption::Preference(PREFERENCE));
         }
         let state = if rapid {
             LeaseState::Bound

@@ -312,3 +312,52 @@ fn a_restored_table_keeps_addresses_apart() {
     assert_ne!(bound(&mut again, 8, 1, 200), ip);
     assert_eq!(bound(&mut again, 7, 1, 200), ip);
 }
+
+/// What OVMF's PXE sends (no Rapid Commit, arch 7, PXEClient) is advertised
+/// with Preference 255, so it requests at once rather than collecting
+/// ADVERTISEs for 4 s; the REPLY carries no Preference.
+#[test]
+fn an_advertise_has_preference_255_and_a_reply_none() {
+    let mut c = core();
+    let solicit = with_arch(msg(MessageType::Solicit, 7, &[(1, None)]), 7);
+    let adv = wire(&c.handle(&solicit, &ctx(), &Files, 1).reply.unwrap());
+    assert_eq!(adv.msg_type(), MessageType::Advertise);
+    assert_eq!(
+        adv.opts().get(OptionCode::Preference),
+        Some(&DhcpOption::Preference(255))
+    );
+    let req = to_us(
+        msg(MessageType::Request, 7, &[(1, Some("fd00:1::100"))]),
+        &c,
+    );
+    let reply = wire(&c.handle(&req, &ctx(), &Files, 2).reply.unwrap());
+    assert_eq!(reply.msg_type(), MessageType::Reply);
+    assert_eq!(reply.opts().get(OptionCode::Preference), None);
+}
+
+/// OVMF's SOLICIT and REQUEST (arch 7, `PXEClient`) are PXE firmware's and
+/// get an RA of their own (`ra::firmware`); iPXE, an HTTP boot client, a
+/// client without option 61 and a RENEW do not.
+#[test]
+fn pxe_firmware_is_told_apart_for_its_router_advertisement() {
+    let peer = ctx().peer;
+    let fw = |kind| with_arch(msg(kind, 7, &[(1, None)]), 7);
+    assert!(boot::is_pxe_firmware(&fw(MessageType::Solicit), peer));
+    assert!(boot::is_pxe_firmware(&fw(MessageType::Request), peer));
+    assert!(!boot::is_pxe_firmware(&fw(MessageType::Renew), peer));
+    let mut ipxe = fw(MessageType::Solicit);
+    ipxe.opts_mut().insert(DhcpOption::UserClass(UserClass {
+        data: vec![b"iPXE".to_vec()],
+    }));
+    assert!(!boot::is_pxe_firmware(&ipxe, peer));
+    let plain = msg(MessageType::Solicit, 7, &[(1, None)]);
+    assert!(!boot::is_pxe_firmware(&plain, peer));
+    let mut http = msg(MessageType::Solicit, 7, &[(1, None)]);
+    http.opts_mut()
+        .insert(DhcpOption::ClientArchType(vec![16.into()]));
+    http.opts_mut().insert(DhcpOption::VendorClass(VendorClass {
+        num: 343,
+        data: vec![b"HTTPClient:Arch:00016:UNDI:003016".to_vec()],
+    }));
+    assert!(!boot::is_pxe_firmware(&http, peer));
+}
