@@ -12,7 +12,8 @@
 //!   our boot sector (tests/pxe_support/boot_sector.rs); the menu says
 //!   `sanboot`, iPXE reads the ISO by ranges over HTTP and runs the boot
 //!   sector, which prints a line and the text it reads from CD sector 4096;
-//! - a one-shot boot: two directory entries, the profile picks one;
+//! - a one-shot boot: two directory entries (one's files named as a
+//!   self-built kernel's are: `bzImage`, `initramfs.gz`), the profile picks one;
 //!   `netboot next MAC OTHER` makes the VM's first boot the other, and the
 //!   next boot of a VM with the same MAC is the profile's again.
 //!
@@ -170,7 +171,8 @@ fn netboot_next_boots_an_entry_once_then_the_profiles_choice() {
     let usual = entry_yaml("The usual", "PROFILE-CHOICE");
     let once = entry_yaml("Just once", "ONE-SHOT");
     installer_dir(&root, "usual", "vmlinuz", "initrd.gz", &usual).unwrap_or_else(|e| panic!("{e}"));
-    installer_dir(&root, "once", "vmlinuz", "initrd.gz", &once).unwrap_or_else(|e| panic!("{e}"));
+    installer_dir(&root, "once", "bzImage", "initramfs.gz", &once)
+        .unwrap_or_else(|e| panic!("{e}"));
     let mut server = start(
         &lab,
         &root,
@@ -203,7 +205,7 @@ fn netboot_next_boots_an_entry_once_then_the_profiles_choice() {
         &server,
         name,
         &[
-            "path=/once/vmlinuz}: sent status=200".into(),
+            "path=/once/bzImage}: sent status=200".into(),
             "one-shot boot over (it fetched".into(),
             "path=/usual/vmlinuz}: sent status=200".into(),
         ],
