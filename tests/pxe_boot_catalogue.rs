@@ -12,12 +12,16 @@
 //!   our boot sector (tests/pxe_support/boot_sector.rs); the menu says
 //!   `sanboot`, iPXE reads the ISO by ranges over HTTP and runs the boot
 //!   sector, which prints a line and the text it reads from CD sector 4096;
+//!   on UEFI the same ISO also carries an El Torito EFI image whose
+//!   `BOOTX64.EFI` is iPXE: the firmware starts it from the ISO that iPXE
+//!   hooked (a second "iPXE initialising devices" after the SAN boot);
 //! - a one-shot boot: two directory entries (one's files named as a
 //!   self-built kernel's are: `bzImage`, `initramfs.gz`), the profile picks one;
 //!   `netboot next MAC OTHER` makes the VM's first boot the other, and the
 //!   next boot of a VM with the same MAC is the profile's again.
 //!
-//! BIOS (SeaBIOS + the e1000's iPXE ROM): about 1-2 minutes per boot here.
+//! BIOS (SeaBIOS + the e1000's iPXE ROM): 20-30 s per boot here; UEFI
+//! (OVMF's PXE, then `ipxe.efi`): about 50 s.
 //! Needs what tests/pxe_boot.rs needs; prints SKIP without it, or panics
 //! when `CI` is set.
 
@@ -25,9 +29,9 @@
 mod pxe_support;
 
 use std::path::Path;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use pxe_support::boot_sector::{DEEP_LINE, FAIL_LINE, FIRST_LINE};
+use pxe_support::boot_sector::{second_ipxe, DEEP_LINE, FAIL_LINE, FIRST_LINE};
 use pxe_support::catalogue::{
     installer_dir, installer_size, menu_file, netboot_next, profiles, sanboot_iso, serve,
     INIT_MARKER, SERIAL_ARGS,
@@ -40,9 +44,22 @@ use pxe_support::{boot_lock, boot_timeout, keep_artifacts, prerequisites_met};
 
 /// One VM boot's serial console, or why it failed (with the console).
 fn boot_once(lab: &Lab, name: &str, marker: &str, server: &Server) -> String {
+    boot_until(lab, Firmware::Bios, name, server, |serial| {
+        serial.contains(marker)
+    })
+}
+
+/// One VM boot on `firmware` until its console shows what `done` looks for.
+fn boot_until(
+    lab: &Lab,
+    firmware: Firmware,
+    name: &str,
+    server: &Server,
+    done: impl Fn(&str) -> bool,
+) -> String {
     let started = Instant::now();
-    let mut vm = Vm::start(lab, Firmware::Bios, 1024).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let outcome = vm.wait_for(marker, boot_timeout());
+    let mut vm = Vm::start(lab, firmware, 1024).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let outcome = wait(&mut vm, boot_timeout(), done);
     let serial = vm.serial();
     vm.stop();
     println!("{name}: {outcome:?} after {:.1?}", started.elapsed());
@@ -55,8 +72,20 @@ fn boot_once(lab: &Lab, name: &str, marker: &str, server: &Server) -> String {
         );
     }
     // the next VM's console starts empty
-    let _ = std::fs::remove_file(lab.path("serial-bios.log"));
+    let _ = std::fs::remove_file(lab.path(&format!("serial-{}.log", firmware.name())));
     serial
+}
+
+/// Polls the console until `done` says so, qemu exits or `timeout` passes.
+fn wait(vm: &mut Vm, timeout: Duration, done: impl Fn(&str) -> bool) -> Result<Duration, String> {
+    let started = Instant::now();
+    while started.elapsed() < timeout {
+        if done(&vm.serial()) {
+            return Ok(started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    Err(format!("the console did not show it within {timeout:?}"))
 }
 
 /// The lab, its root, and whether the prerequisites are met.
@@ -140,7 +169,7 @@ fn netboot_bios_sanboots_an_iso_of_unknown_layout_from_the_catalogue() {
     let Some((lab, root)) = lab(name) else { return };
     let iso = "images/unknown-layout.iso";
     std::fs::create_dir_all(root.join("images")).unwrap();
-    sanboot_iso(&lab, &root, iso, "NETBOOT_SANBOOT_TEST").unwrap_or_else(|e| panic!("{e}"));
+    sanboot_iso(&lab, &root, iso, "NETBOOT_SANBOOT_TEST", None).unwrap_or_else(|e| panic!("{e}"));
     let mut server = start(&lab, &root, &format!("  entry: {iso}\n"), name);
 
     let serial = boot_once(&lab, name, DEEP_LINE, &server);
@@ -208,6 +237,36 @@ fn netboot_next_boots_an_entry_once_then_the_profiles_choice() {
             "path=/once/bzImage}: sent status=200".into(),
             "one-shot boot over (it fetched".into(),
             "path=/usual/vmlinuz}: sent status=200".into(),
+        ],
+    );
+}
+
+#[test]
+fn netboot_uefi_sanboots_an_iso_of_unknown_layout_from_the_catalogue() {
+    let _one_at_a_time = boot_lock();
+    let name = "catalogue-sanboot-uefi";
+    let Some((lab, root)) = lab(name) else { return };
+    let iso = "images/unknown-layout.iso";
+    std::fs::create_dir_all(root.join("images")).unwrap();
+    let efi = root.join(pxe_support::server::BOOT_UEFI);
+    sanboot_iso(&lab, &root, iso, "NETBOOT_SANBOOT_TEST", Some(&efi))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut server = start(&lab, &root, &format!("  entry: {iso}\n"), name);
+
+    // the ISO's El Torito EFI image holds iPXE: a second iPXE starts
+    let serial = boot_until(&lab, Firmware::Uefi, name, &server, second_ipxe);
+    server.stop();
+    assert!(
+        !serial.contains("booting that entry failed"),
+        "{name}: {serial}"
+    );
+    assert_logged(
+        &server,
+        name,
+        &[
+            format!("path=/{}}}: sent status=200", menu_file(Firmware::Uefi)),
+            format!("method=HEAD path=/{iso}}}: sent status=200"),
+            format!("method=GET path=/{iso}}}: sent status=206"),
         ],
     );
 }

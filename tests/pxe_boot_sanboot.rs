@@ -34,7 +34,7 @@ use std::io::{Seek, SeekFrom, Write};
 use std::time::Instant;
 
 use pxe_support::boot_sector::{
-    boot_sector, DEEP_LBA, DEEP_LINE, DISK_BYTES, FAIL_LINE, FIRST_LINE,
+    boot_sector, second_ipxe, write_esp, DEEP_LBA, DEEP_LINE, DISK_BYTES, FAIL_LINE, FIRST_LINE,
 };
 use pxe_support::lab::{Lab, SERVER_IP};
 use pxe_support::process::tail;
@@ -114,52 +114,9 @@ fn netboot_bios_ipxe_sanboots_a_disk_image_over_http() {
     );
 }
 
-/// What iPXE prints as it boots the SAN device, and as an iPXE starts.
-const SAN_BOOTING: &str = "Booting from SAN device 0x80";
-const IPXE_STARTS: &str = "iPXE initialising devices";
 /// The UEFI script's lines: before the sanboot, and if it fails.
 const UEFI_START: &str = "NETBOOT-SANBOOT-UEFI: sanboot from iPXE";
 const UEFI_FAILED: &str = "NETBOOT-SANBOOT-UEFI: sanboot failed";
-
-/// A 32 MiB FAT image holding `EFI/BOOT/BOOTX64.EFI` = `efi`.
-fn write_esp(path: &std::path::Path, efi: &std::path::Path) -> Result<(), String> {
-    let run = |program: &str, args: &[&str]| -> Result<(), String> {
-        let out = std::process::Command::new(program)
-            .args(args)
-            .env("MTOOLS_SKIP_CHECK", "1")
-            .output()
-            .map_err(|e| format!("{program}: {e} (install dosfstools and mtools)"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{program} {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
-    };
-    let img = path.to_str().ok_or("path")?;
-    run("mkfs.fat", &["-C", img, "32768"])?;
-    run("mmd", &["-i", img, "::EFI", "::EFI/BOOT"])?;
-    run(
-        "mcopy",
-        &[
-            "-i",
-            img,
-            efi.to_str().ok_or("path")?,
-            "::EFI/BOOT/BOOTX64.EFI",
-        ],
-    )?;
-    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
-        .map_err(|e| e.to_string())
-}
-
-/// An iPXE started after iPXE booted the SAN device: BOOTX64.EFI ran.
-fn second_ipxe(serial: &str) -> bool {
-    serial
-        .split_once(SAN_BOOTING)
-        .is_some_and(|(_, after)| after.contains(IPXE_STARTS))
-}
 
 /// Body bytes of the `206` answers for `path` in the server log.
 fn ranged_bytes(log: &str, path: &str) -> u64 {
@@ -182,7 +139,7 @@ fn netboot_uefi_ipxe_sanboots_an_efi_system_partition_over_http() {
     let root = make_boot_root(&lab).unwrap_or_else(|e| panic!("{name}: boot root: {e}"));
     let efi = root.join("ipxe.efi");
     // no FAT tools is a failure, never a skip
-    write_esp(&root.join("esp.img"), &efi)
+    write_esp(&root.join("esp.img"), &efi, 32768)
         .unwrap_or_else(|e| panic!("{name}: cannot make the FAT image: {e}"));
     let script = format!(
         "#!ipxe\necho {UEFI_START}\nsanboot http://{SERVER_IP}/esp.img || goto failed\n\

@@ -4,8 +4,10 @@
 //! INT 13h (the drive iPXE hands it in `dl`) and writes the text found
 //! there. On a disk image a sector is 512 bytes; on a CD (an ISO booted by
 //! its El Torito no-emulation entry) 2048, so the text lies at
-//! `DEEP_LBA * 2048` ([`deep_offset`]). Shared by tests/pxe_boot_sanboot.rs
-//! and tests/pxe_boot_catalogue.rs.
+//! `DEEP_LBA * 2048` ([`deep_offset`]). For UEFI, a FAT image holding
+//! `EFI/BOOT/BOOTX64.EFI` ([`write_esp`]): iPXE again, whose start after
+//! the SAN boot ([`second_ipxe`]) shows the firmware loaded it from the
+//! image. Shared by tests/pxe_boot_sanboot.rs and tests/pxe_boot_catalogue.rs.
 
 /// The first line the boot sector writes.
 pub const FIRST_LINE: &str = "NETBOOT-SANBOOT: boot sector";
@@ -91,4 +93,42 @@ pub fn boot_sector() -> [u8; 512] {
 /// `sector` bytes long.
 pub fn deep_offset(sector: u64) -> u64 {
     DEEP_LBA * sector
+}
+
+/// What iPXE prints as it boots a SAN device (then its drive number), and
+/// as an iPXE starts.
+pub const SAN_BOOTING: &str = "Booting from SAN device ";
+pub const IPXE_STARTS: &str = "iPXE initialising devices";
+
+/// A FAT image of `kib` KiB holding `EFI/BOOT/BOOTX64.EFI` = `efi`.
+pub fn write_esp(path: &std::path::Path, efi: &std::path::Path, kib: u32) -> Result<(), String> {
+    let run = |program: &str, args: &[&str]| -> Result<(), String> {
+        let out = std::process::Command::new(program)
+            .args(args)
+            .env("MTOOLS_SKIP_CHECK", "1")
+            .output()
+            .map_err(|e| format!("{program}: {e} (install dosfstools and mtools)"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "{program} {args:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
+    };
+    let img = path.to_str().ok_or("path")?;
+    run("mkfs.fat", &["-C", img, &kib.to_string()])?;
+    run("mmd", &["-i", img, "::EFI", "::EFI/BOOT"])?;
+    let efi = efi.to_str().ok_or("path")?;
+    run("mcopy", &["-i", img, efi, "::EFI/BOOT/BOOTX64.EFI"])?;
+    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+        .map_err(|e| e.to_string())
+}
+
+/// An iPXE started after iPXE booted the SAN device: BOOTX64.EFI ran.
+pub fn second_ipxe(serial: &str) -> bool {
+    serial
+        .split_once(SAN_BOOTING)
+        .is_some_and(|(_, after)| after.contains(IPXE_STARTS))
 }

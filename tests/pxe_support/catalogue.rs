@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use super::boot_sector::{boot_sector, deep_offset, DEEP_LINE, DISK_BYTES};
+use super::boot_sector::{boot_sector, deep_offset, write_esp, DEEP_LINE, DISK_BYTES};
 use super::lab::Lab;
 use super::process::run;
 use super::server::{empty_dir, Launch, BOOT_BIOS, BOOT_IPXE, BOOT_UEFI};
@@ -62,22 +62,37 @@ pub fn installer_dir(
     Ok(dir)
 }
 
-/// An ISO of no known layout at `root/name`: one El Torito no-emulation
-/// image (the boot sector, padded to a CD sector), and [`DEEP_LINE`] at the
-/// CD sector the boot sector reads, past the file system (the image is
-/// [`DISK_BYTES`] long).
-pub fn sanboot_iso(lab: &Lab, root: &Path, name: &str, volume: &str) -> Result<PathBuf, String> {
+/// An ISO of no known layout at `root/name`: a BIOS El Torito
+/// no-emulation image (the boot sector, padded to a CD sector), with
+/// `efi` also a UEFI one (a FAT image whose `EFI/BOOT/BOOTX64.EFI` is
+/// `efi`, which the ISO's tree holds too, as distributions' hybrid ISOs
+/// do), and [`DEEP_LINE`] at the CD sector the boot sector reads, past the
+/// file system (the image is [`DISK_BYTES`] long).
+pub fn sanboot_iso(
+    lab: &Lab,
+    root: &Path,
+    name: &str,
+    volume: &str,
+    efi: Option<&Path>,
+) -> Result<PathBuf, String> {
     let tree = empty_dir(lab.path("sanboot-tree"));
     let mut image = boot_sector().to_vec();
     image.resize(2048, 0);
     std::fs::write(tree.join("boot.img"), image).map_err(|e| e.to_string())?;
     let iso = root.join(name);
-    run(Command::new("xorriso")
+    let mut xorriso = Command::new("xorriso");
+    xorriso
         .args(["-as", "mkisofs", "-V", volume, "-o"])
         .arg(&iso)
         .args(["-b", "boot.img", "-c", "boot.cat", "-no-emul-boot"])
-        .args(["-boot-load-size", "4"])
-        .arg(&tree))?;
+        .args(["-boot-load-size", "4"]);
+    if let Some(efi) = efi {
+        write_esp(&tree.join("efi.img"), efi, 4096)?;
+        std::fs::create_dir_all(tree.join("EFI/BOOT")).map_err(|e| e.to_string())?;
+        std::fs::copy(efi, tree.join("EFI/BOOT/BOOTX64.EFI")).map_err(|e| e.to_string())?;
+        xorriso.args(["-eltorito-alt-boot", "-e", "efi.img", "-no-emul-boot"]);
+    }
+    run(xorriso.arg(&tree))?;
     std::fs::remove_dir_all(&tree).map_err(|e| e.to_string())?;
     write_at(
         &iso,
