@@ -5,7 +5,7 @@
 //! - a directory entry: the Debian installer's netboot `linux` and
 //!   `initrd.gz` in `tools/debian-installer/` of the root, with an
 //!   `entry.yaml` giving its title and arguments; a profile for every
-//!   machine picks it; iPXE gets `netboot.ipxe`, the menu, then the kernel
+//!   machine picks it, and it is copied in while netboot runs; iPXE gets `netboot.ipxe`, the menu, then the kernel
 //!   and initrd over HTTP; the kernel's command line (the entry's marker)
 //!   and the installer's `/init` reach the serial console;
 //! - a sanboot entry: an ISO of no known layout whose El Torito image is
@@ -132,9 +132,13 @@ fn netboot_bios_boots_a_directory_entry_from_the_catalogue() {
     let Some((lab, root)) = lab(name) else { return };
     let id = "tools/debian-installer";
     let yaml = entry_yaml("Debian installer (netboot files)", "DIRECTORY-ENTRY");
-    installer_dir(&root, id, "linux", "initrd.gz", &yaml).unwrap_or_else(|e| panic!("{e}"));
     let menu = format!("  entry: {id}\n  args: {SERIAL_ARGS}\n");
     let mut server = start(&lab, &root, &menu, name);
+    // dropped in while netboot runs: the rescan finds it
+    installer_dir(&root, id, "linux", "initrd.gz", &yaml).unwrap_or_else(|e| panic!("{e}"));
+    server
+        .wait_for_log(&["entries=1"], Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{name}: the directory never became an entry: {e}"));
 
     let serial = boot_once(&lab, name, INIT_MARKER, &server);
     server.stop();

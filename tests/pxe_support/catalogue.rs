@@ -46,6 +46,10 @@ pub fn installer_dir(
 ) -> Result<PathBuf, String> {
     let dir = root.join(id);
     std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    // first, so no scan sees the kernel and initrd without it
+    if !entry_yaml.is_empty() {
+        std::fs::write(dir.join("entry.yaml"), entry_yaml).map_err(|e| e.to_string())?;
+    }
     let inst = Path::new(super::iso::INSTALLER);
     for (from, to) in [("linux", kernel), ("initrd.gz", initrd)] {
         let from = inst.join(from);
@@ -55,9 +59,6 @@ pub fn installer_dir(
                 from.display()
             )
         })?;
-    }
-    if !entry_yaml.is_empty() {
-        std::fs::write(dir.join("entry.yaml"), entry_yaml).map_err(|e| e.to_string())?;
     }
     Ok(dir)
 }
