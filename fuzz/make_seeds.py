@@ -238,6 +238,51 @@ def iso_images():
                 write("iso_image", name, f.read())
 
 
+def multi_extent_iso():
+    """A hand-built plain ISO 9660 image whose file BIG.BIN is stored as
+    three directory records (ECMA-119 9.1.6, flag bit 7 on all but the
+    last), its extents out of order; as the reader's unit test builds it
+    (src/catalogue/iso/multi_extent_tests.rs). 26 sectors, 52 KiB."""
+    S, root, sectors = 2048, 20, 26
+    both32 = lambda v: struct.pack("<I", v) + struct.pack(">I", v)
+    both16 = lambda v: struct.pack("<H", v) + struct.pack(">H", v)
+
+    def record(name, sector, length, flags):
+        size = 33 + len(name) + (len(name) + 1) % 2
+        r = bytearray(size)
+        r[0] = size
+        r[2:10], r[10:18] = both32(sector), both32(length)
+        r[18:25] = bytes([126, 1, 1, 0, 0, 0, 0])
+        r[25], r[28:32], r[32] = flags, both16(1), len(name)
+        r[33:33 + len(name)] = name
+        return bytes(r)
+
+    img = bytearray(sectors * S)
+    d = bytearray(S)
+    d[0], d[1:6], d[6] = 1, b"CD001", 1
+    d[8:72] = b" " * 64
+    d[40:48] = b"MULTIEXT"
+    d[80:88], d[120:124], d[124:128] = both32(sectors), both16(1), both16(1)
+    d[128:132], d[132:140] = both16(S), both32(10)
+    d[140:144], d[148:152] = struct.pack("<I", 18), struct.pack(">I", 19)
+    d[156:190] = record(b"\0", root, S, 2)
+    d[190:813] = b" " * 623
+    for at in (813, 830, 847, 864):
+        d[at:at + 16] = b"0" * 16
+    d[881] = 1
+    img[16 * S:17 * S] = d
+    img[17 * S:17 * S + 7] = b"\xffCD001\x01"
+    img[18 * S:18 * S + 10] = bytes([1, 0]) + struct.pack("<IH", root, 1) + b"\0\0"
+    img[19 * S:19 * S + 10] = bytes([1, 0]) + struct.pack(">IH", root, 1) + b"\0\0"
+    dirs = record(b"\0", root, S, 2) + record(b"\1", root, S, 2)
+    big = [(23, S, 0x80), (21, S, 0x80), (24, 100, 0)]
+    dirs += b"".join(record(b"BIG.BIN;1", *e) for e in big) + record(b"SMALL.TXT;1", 25, 5, 0)
+    img[root * S:root * S + len(dirs)] = dirs
+    for n in range(21, sectors):
+        img[n * S:(n + 1) * S] = bytes([ord("A") + n - 21]) * S
+    write("iso_image", "multi_extent", bytes(img))
+
+
 def main():
     os.chdir(os.path.dirname(os.path.abspath(__file__)))
     parsers()
@@ -245,6 +290,7 @@ def main():
     pe_signature()
     recognise_tree()
     iso_images()
+    multi_extent_iso()
     S, R = SENDER, RECEIVER
     write("tftp_sender", "lockstep", sender_cfg(512, 1) + events(S, [
         ("PushFull", b""), ("Drain", b""), ("Ack", u16(1)), ("PushShort", u16(100)),

@@ -181,10 +181,7 @@ fn over_http(kind: ServerKind) -> bool {
 /// What iPXE fetches when the catalogue's menu boots the ISO's installer:
 /// its menu, then the kernel and initrd from inside the ISO, whole.
 fn catalogue_fetches(firmware: Firmware) -> Vec<String> {
-    let menu = match firmware {
-        Firmware::Bios => "menu-pcbios-i386.ipxe",
-        Firmware::Uefi | Firmware::UefiHttp => "menu-efi-x86_64.ipxe",
-    };
+    let menu = pxe_support::catalogue::menu_file(firmware);
     let inst = std::path::Path::new(pxe_support::iso::INSTALLER);
     let size = |f: &str| std::fs::metadata(inst.join(f)).map_or(0, |m| m.len());
     vec![

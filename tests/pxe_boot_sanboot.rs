@@ -6,7 +6,7 @@
 //! `netboot serve` (in a namespace the test creates, as tests/pxe_boot.rs
 //! does); the script says `sanboot http://10.77.0.1/disk.img`. iPXE hooks
 //! INT 13h with the image as drive 0x80 and runs its boot sector, which is
-//! our own 512 bytes of real-mode code ([`boot_sector`]): it writes a line
+//! our own 512 bytes of real-mode code (`pxe_support::boot_sector`): it writes a line
 //! to the serial port's UART, reads LBA 4096 (2 MiB into the 16 MiB image)
 //! through INT 13h, and writes the text found there. Both lines on the
 //! serial console prove the boot sector ran and a read from the middle of
@@ -33,91 +33,14 @@ mod pxe_support;
 use std::io::{Seek, SeekFrom, Write};
 use std::time::Instant;
 
+use pxe_support::boot_sector::{
+    boot_sector, second_ipxe, write_esp, DEEP_LBA, DEEP_LINE, DISK_BYTES, FAIL_LINE, FIRST_LINE,
+};
 use pxe_support::lab::{Lab, SERVER_IP};
 use pxe_support::process::tail;
 use pxe_support::server::{make_boot_root, start_server, ServerKind, SANBOOT_IPXE};
 use pxe_support::vm::{Firmware, Vm};
 use pxe_support::{boot_lock, boot_timeout, keep_artifacts, prerequisites_met};
-
-/// The first line the boot sector writes.
-const FIRST_LINE: &str = "NETBOOT-SANBOOT: boot sector";
-/// The text at LBA 4096, written by the boot sector after reading it.
-const DEEP_LINE: &str = "NETBOOT-SANBOOT-MARKER: LBA 4096 read over HTTP";
-/// What the boot sector writes when INT 13h fails.
-const FAIL_LINE: &str = "NETBOOT-SANBOOT: INT 13h read failed";
-/// The sector the boot sector reads.
-const DEEP_LBA: u64 = 4096;
-/// The image's size. With no partition table iPXE guesses 255 heads of 63
-/// sectors for INT 13h: an image under 255 * 63 * 512 bytes (7.8 MiB) has
-/// no whole cylinder, and iPXE fails even the read of the boot sector with
-/// "Input/output error (http://ipxe.org/1d852039)".
-const DISK_BYTES: u64 = 16 << 20;
-
-/// The boot sector's code, loaded at 0000:7C00, assembled with GNU as
-/// (`.code16`, linked at 0x7c00); the messages follow it at 0x7C52 and
-/// 0x7C71:
-///
-/// ```text
-/// 7c00 31 c0        xor  ax,ax
-/// 7c02 8e d8        mov  ds,ax
-/// 7c04 8e c0        mov  es,ax
-/// 7c06 fc           cld
-/// 7c07 88 d3        mov  bl,dl          ; the boot drive iPXE passes in dl
-/// 7c09 be 52 7c     mov  si,FIRST_LINE
-/// 7c0c e8 1c 00     call print
-/// 7c0f 88 da        mov  dl,bl
-/// 7c11 b4 42        mov  ah,0x42        ; extended read ...
-/// 7c13 be 42 7c     mov  si,dap         ; ... as the packet at 7c42 says
-/// 7c16 cd 13        int  0x13
-/// 7c18 72 09        jc   fail
-/// 7c1a be 00 80     mov  si,0x8000      ; the sector read: DEEP_LINE
-/// 7c1d e8 0b 00     call print
-/// 7c20 f4           halt: hlt
-/// 7c21 eb fd        jmp  halt
-/// 7c23 be 71 7c     fail: mov si,FAIL_LINE
-/// 7c26 e8 02 00     call print
-/// 7c29 eb f5        jmp  halt
-/// 7c2b ac           print: lodsb        ; NUL-terminated string at ds:si
-/// 7c2c 84 c0        test al,al
-/// 7c2e 74 11        jz   done
-/// 7c30 88 c4        mov  ah,al
-/// 7c32 ba fd 03     mov  dx,0x3fd       ; COM1 line status
-/// 7c35 ec           wait: in al,dx
-/// 7c36 a8 20        test al,0x20        ; transmitter empty?
-/// 7c38 74 fb        jz   wait
-/// 7c3a 88 e0        mov  al,ah
-/// 7c3c b2 f8        mov  dl,0xf8        ; COM1 data (0x3f8)
-/// 7c3e ee           out  dx,al
-/// 7c3f eb ea        jmp  print
-/// 7c41 c3           done: ret
-/// 7c42 10 00 01 00 00 80 00 00  00 10 00 00 00 00 00 00
-///                   dap: size 16, 1 sector, to 0000:8000, from LBA 4096
-/// ```
-const CODE: [u8; 0x52] = [
-    0x31, 0xc0, 0x8e, 0xd8, 0x8e, 0xc0, 0xfc, 0x88, 0xd3, 0xbe, 0x52, 0x7c, 0xe8, 0x1c, 0x00, 0x88,
-    0xda, 0xb4, 0x42, 0xbe, 0x42, 0x7c, 0xcd, 0x13, 0x72, 0x09, 0xbe, 0x00, 0x80, 0xe8, 0x0b, 0x00,
-    0xf4, 0xeb, 0xfd, 0xbe, 0x71, 0x7c, 0xe8, 0x02, 0x00, 0xeb, 0xf5, 0xac, 0x84, 0xc0, 0x74, 0x11,
-    0x88, 0xc4, 0xba, 0xfd, 0x03, 0xec, 0xa8, 0x20, 0x74, 0xfb, 0x88, 0xe0, 0xb2, 0xf8, 0xee, 0xeb,
-    0xea, 0xc3, 0x10, 0x00, 0x01, 0x00, 0x00, 0x80, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00,
-    0x00, 0x00,
-];
-
-/// The 512-byte boot sector: code, the two messages at the addresses the
-/// code names, zeros, and the 0x55AA signature.
-fn boot_sector() -> [u8; 512] {
-    let mut sector = [0u8; 512];
-    let mut at = CODE.len();
-    sector[..at].copy_from_slice(&CODE);
-    for (line, address) in [(FIRST_LINE, 0x7c52), (FAIL_LINE, 0x7c71)] {
-        assert_eq!(0x7c00 + at, address, "message placement");
-        let text = format!("{line}\r\n");
-        sector[at..at + text.len()].copy_from_slice(text.as_bytes());
-        at += text.len() + 1; // and its NUL
-    }
-    sector[510] = 0x55;
-    sector[511] = 0xaa;
-    sector
-}
 
 /// A 16 MiB image (sparse): the boot sector, and [`DEEP_LINE`] at LBA 4096.
 fn write_disk(path: &std::path::Path) {
@@ -191,52 +114,9 @@ fn netboot_bios_ipxe_sanboots_a_disk_image_over_http() {
     );
 }
 
-/// What iPXE prints as it boots the SAN device, and as an iPXE starts.
-const SAN_BOOTING: &str = "Booting from SAN device 0x80";
-const IPXE_STARTS: &str = "iPXE initialising devices";
 /// The UEFI script's lines: before the sanboot, and if it fails.
 const UEFI_START: &str = "NETBOOT-SANBOOT-UEFI: sanboot from iPXE";
 const UEFI_FAILED: &str = "NETBOOT-SANBOOT-UEFI: sanboot failed";
-
-/// A 32 MiB FAT image holding `EFI/BOOT/BOOTX64.EFI` = `efi`.
-fn write_esp(path: &std::path::Path, efi: &std::path::Path) -> Result<(), String> {
-    let run = |program: &str, args: &[&str]| -> Result<(), String> {
-        let out = std::process::Command::new(program)
-            .args(args)
-            .env("MTOOLS_SKIP_CHECK", "1")
-            .output()
-            .map_err(|e| format!("{program}: {e} (install dosfstools and mtools)"))?;
-        if out.status.success() {
-            Ok(())
-        } else {
-            Err(format!(
-                "{program} {args:?}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            ))
-        }
-    };
-    let img = path.to_str().ok_or("path")?;
-    run("mkfs.fat", &["-C", img, "32768"])?;
-    run("mmd", &["-i", img, "::EFI", "::EFI/BOOT"])?;
-    run(
-        "mcopy",
-        &[
-            "-i",
-            img,
-            efi.to_str().ok_or("path")?,
-            "::EFI/BOOT/BOOTX64.EFI",
-        ],
-    )?;
-    std::fs::set_permissions(path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
-        .map_err(|e| e.to_string())
-}
-
-/// An iPXE started after iPXE booted the SAN device: BOOTX64.EFI ran.
-fn second_ipxe(serial: &str) -> bool {
-    serial
-        .split_once(SAN_BOOTING)
-        .is_some_and(|(_, after)| after.contains(IPXE_STARTS))
-}
 
 /// Body bytes of the `206` answers for `path` in the server log.
 fn ranged_bytes(log: &str, path: &str) -> u64 {
@@ -259,7 +139,7 @@ fn netboot_uefi_ipxe_sanboots_an_efi_system_partition_over_http() {
     let root = make_boot_root(&lab).unwrap_or_else(|e| panic!("{name}: boot root: {e}"));
     let efi = root.join("ipxe.efi");
     // no FAT tools is a failure, never a skip
-    write_esp(&root.join("esp.img"), &efi)
+    write_esp(&root.join("esp.img"), &efi, 32768)
         .unwrap_or_else(|e| panic!("{name}: cannot make the FAT image: {e}"));
     let script = format!(
         "#!ipxe\necho {UEFI_START}\nsanboot http://{SERVER_IP}/esp.img || goto failed\n\

@@ -13,6 +13,7 @@ use super::dir_tree::DirTree;
 use super::entry_file::{self, EntryFile};
 use super::iso_source::{self, IsoProblem};
 use super::model::{Arch, Boot, Kind, SecureBoot};
+use super::recognise::directory;
 use super::tree::Tree;
 use super::{recognise, Catalogue, Entry, Skipped, Source};
 
@@ -91,8 +92,8 @@ fn looks_bootable(dir: &Path) -> bool {
         .filter_map(|i| i.file_name().to_str().map(str::to_ascii_lowercase))
         .collect();
     let has = |pred: &dyn Fn(&str) -> bool| names.iter().any(|n| pred(n));
-    let kernel = has(&|n| n.starts_with("vmlinuz") || n == "linux" || n == "bzimage");
-    let initrd = has(&|n| n.starts_with("initrd") || n.starts_with("initramfs"));
+    let kernel = has(&directory::is_kernel_name);
+    let initrd = has(&directory::is_initrd_name);
     (kernel && initrd)
         || has(&|n| n == entry_file::NAME)
         || (has(&|n| n == "bootmgr") && has(&|n| n == "sources"))
@@ -158,14 +159,9 @@ fn add_directory(root: &Path, id: String, out: &mut Catalogue) {
         Ok(settings) => settings,
         Err(why) => return skip(out, id, why, None, false),
     };
-    let Some(mut recognised) = recognise::recognise_directory(&tree) else {
-        return skip(
-            out,
-            id,
-            "no kernel and initrd found in it".into(),
-            None,
-            false,
-        );
+    let mut recognised = match recognise_directory(&tree, &settings, &id) {
+        Ok(recognised) => recognised,
+        Err(why) => return skip(out, id, why, None, false),
     };
     let plain = recognised.kind
         == (Kind::Linux {
@@ -183,6 +179,42 @@ fn add_directory(root: &Path, id: String, out: &mut Catalogue) {
         recognised,
         stamp: None,
     });
+}
+
+/// What a directory boots: a known layout or a plain kernel and initrd,
+/// else the kernel (and initrds) its `entry.yaml` names; every file
+/// `entry.yaml` names must be in the directory.
+fn recognise_directory(
+    tree: &DirTree,
+    settings: &EntryFile,
+    id: &str,
+) -> Result<super::model::Recognised, String> {
+    let mut named = settings
+        .kernel
+        .iter()
+        .chain(settings.initrd.iter().flatten());
+    let files = tree.files();
+    if let Some(missing) = named.find(|f| !files.contains_key(f.as_str())) {
+        return Err(format!(
+            "{id}/{}: names {missing}, which is not in the directory (fix the name, or add the file)",
+            entry_file::NAME
+        ));
+    }
+    if let Some(found) = recognise::recognise_directory(tree) {
+        return Ok(found);
+    }
+    match &settings.kernel {
+        Some(kernel) => {
+            let initrds = settings.initrd.clone().unwrap_or_default();
+            directory::from_files(tree, kernel, &initrds)
+                .map_err(|missing| format!("{missing}: not in the directory"))
+        }
+        None => Err(format!(
+            "no kernel (vmlinuz*, linux, bzImage) and initrd (initrd*, initramfs*) found in it; \
+             name them in {id}/{}",
+            entry_file::NAME
+        )),
+    }
 }
 
 /// How an image of unknown layout boots: whole, through iPXE's sanboot,
@@ -290,5 +322,59 @@ mod tests {
         first.skipped[0].reason = "what the last scan said".into();
         let second = scan(dir.path(), Some(&first));
         assert_eq!(second.skipped[0].reason, "what the last scan said");
+    }
+    #[test]
+    fn a_directory_the_walk_takes_is_an_entry_whatever_its_kernel_is_called() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "gentoo/bzImage", b"kernel");
+        write(root, "gentoo/initramfs-6.6.img", b"initrd");
+        write(root, "custom/kernel.efi", b"kernel");
+        write(root, "custom/rootfs.cpio.gz", b"initrd");
+        write(
+            root,
+            "custom/entry.yaml",
+            b"kernel: kernel.efi\ninitrd: [rootfs.cpio.gz]\n",
+        );
+        write(root, "typo/vmlinuz", b"kernel");
+        write(root, "typo/initrd.img", b"initrd");
+        write(root, "typo/entry.yaml", b"initrd: [initrd.im]\n");
+        write(root, "empty/entry.yaml", b"title: nothing here\n");
+        let catalogue = scan(root, None);
+        let boots: Vec<(&str, &str, &[String])> = catalogue
+            .entries
+            .iter()
+            .map(|e| {
+                let b = &e.recognised.boots[0];
+                (e.id.as_str(), b.kernel.as_str(), b.initrds.as_slice())
+            })
+            .collect();
+        assert_eq!(
+            boots,
+            [
+                ("custom", "kernel.efi", &["rootfs.cpio.gz".to_string()][..]),
+                ("gentoo", "bzImage", &["initramfs-6.6.img".to_string()][..]),
+            ]
+        );
+        let skipped: Vec<(&str, &str)> = catalogue
+            .skipped
+            .iter()
+            .map(|s| (s.id.as_str(), s.reason.as_str()))
+            .collect();
+        assert_eq!(
+            skipped,
+            [
+                (
+                    "empty",
+                    "no kernel (vmlinuz*, linux, bzImage) and initrd (initrd*, initramfs*) \
+                     found in it; name them in empty/entry.yaml"
+                ),
+                (
+                    "typo",
+                    "typo/entry.yaml: names initrd.im, which is not in the directory \
+                     (fix the name, or add the file)"
+                ),
+            ]
+        );
     }
 }

@@ -8,9 +8,13 @@
 //! requests), `process` (children stopped by PID on drop), `zero_config`
 //! (`netboot serve` with no configuration, for the Secure Boot boot),
 //! `signed` (boots through fill.sh's signed shim and GRUB, from netboot or
-//! a hand-configured dnsmasq) and `machine` (its x86-64 or ARM64 VM). Boots run one at a time.
+//! a hand-configured dnsmasq), `machine` (its x86-64 or ARM64 VM),
+//! `catalogue` (roots, profiles and `netboot next` for the image catalogue's
+//! boots) and `boot_sector` (the sanboot tests' boot sector). Boots run one at a time.
 
 pub mod arm;
+pub mod boot_sector;
+pub mod catalogue;
 pub mod dnsmasq;
 pub mod ipv6;
 pub mod iso;

@@ -289,3 +289,7 @@ fn boot_image(
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+#[path = "multi_extent_tests.rs"]
+mod multi_extent_tests;
