@@ -232,6 +232,37 @@ fn rdisc6_sees_netboots_ra_with_m_and_o_when_it_is_alone() {
     assert!(text.contains("fd00:231::/64"), "{text}");
 }
 
+/// On a segment served over IPv4 only (no `dhcp6:`), a router solicitation
+/// (iPXE sends them, and waits for an answer) gets an RA that configures
+/// nothing: no M, no O, router lifetime 0, no prefix; nothing unsolicited.
+#[test]
+fn an_ipv4_only_segment_answers_a_solicitation_with_an_ra_that_configures_nothing() {
+    if !netns::ready(&["rdisc6"]) {
+        return;
+    }
+    let mut lab = ipv6_lab();
+    lab.start_serve_on(&[], &["--range", "10.231.0.100-10.231.0.199"]);
+    // listen only (no solicitation) past netboot's 3-s listening: nothing
+    let unasked = rdisc6(&lab, &["-m", "-r", "1", "-w", "5000"]);
+    assert!(
+        !unasked.contains("Router lifetime"),
+        "unsolicited RA:\n{unasked}"
+    );
+    let text = rdisc6(&lab, &["-1", "-r", "3", "-w", "2000"]);
+    assert_says(&lab, &text, "Stateful address conf.", "No");
+    assert!(says(&text, "Stateful other conf.", "No"), "{text}");
+    assert!(
+        text.lines()
+            .filter(|l| l.trim_start().starts_with("Router lifetime"))
+            .all(|l| l
+                .split(':')
+                .nth(1)
+                .is_some_and(|v| v.trim().starts_with("0 ("))),
+        "netboot is no default router: {text}"
+    );
+    assert!(!text.contains(" Prefix "), "no prefix: {text}");
+}
+
 /// An RA (M and O clear, router lifetime 1800 s) every 0.5 s for 12 s, from
 /// a raw socket in the client namespace: another router on the segment.
 const OTHER_ROUTER: &str = r#"

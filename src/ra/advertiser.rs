@@ -22,6 +22,12 @@ pub struct Timing {
     pub min_delay: Duration,
     /// MAX_RA_DELAY_TIME.
     pub max_response_delay: Duration,
+    /// The least delay before answering a Router Solicitation (0 in RFC
+    /// 4861; longer lets a real router, answering within 0.5 s, speak first
+    /// and silence us).
+    pub min_response_delay: Duration,
+    /// Unsolicited RAs too; `false`: only answers to solicitations.
+    pub unsolicited: bool,
 }
 
 impl Default for Timing {
@@ -36,9 +42,14 @@ impl Default for Timing {
             initial_count: 3,
             min_delay: Duration::from_secs(3),
             max_response_delay: Duration::from_millis(500),
+            min_response_delay: Duration::ZERO,
+            unsolicited: true,
         }
     }
 }
+
+/// Far enough away to mean "not by itself".
+const NEVER: Duration = Duration::from_secs(365 * 86_400);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
@@ -88,7 +99,10 @@ impl Advertiser {
     /// A host solicited: the next RA comes within MAX_RA_DELAY_TIME, but
     /// no sooner than MIN_DELAY_BETWEEN_RAS after the last one.
     pub fn heard_solicitation(&mut self, now: Instant) {
-        let delay = self.random(Duration::ZERO, self.timing.max_response_delay);
+        let delay = self.random(
+            self.timing.min_response_delay,
+            self.timing.max_response_delay,
+        );
         let min_delay = self.timing.min_delay;
         if let State::Advertising { next, last, .. } = &mut self.state {
             let earliest = last.map_or(now, |l| l + min_delay);
@@ -100,8 +114,13 @@ impl Advertiser {
     pub fn poll(&mut self, now: Instant) -> bool {
         match self.state {
             State::Listening { until } if now >= until => {
+                let next = if self.timing.unsolicited {
+                    now
+                } else {
+                    now + NEVER
+                };
                 self.state = State::Advertising {
-                    next: now,
+                    next,
                     sent: 0,
                     last: None,
                 };
@@ -109,7 +128,11 @@ impl Advertiser {
             }
             State::Advertising { next, sent, .. } if now >= next => {
                 let sent = sent + 1;
-                let next = now + self.interval(sent);
+                let next = if self.timing.unsolicited {
+                    now + self.interval(sent)
+                } else {
+                    now + NEVER
+                };
                 self.state = State::Advertising {
                     next,
                     sent,
@@ -209,5 +232,28 @@ mod tests {
         a.heard_solicitation(rs);
         let wake = a.next_wake().unwrap();
         assert!(wake >= rs && wake <= rs + Duration::from_millis(500));
+    }
+
+    #[test]
+    fn answering_only_sends_nothing_unasked_and_answers_after_a_real_router_would() {
+        let timing = Timing {
+            min_response_delay: Duration::from_millis(600),
+            max_response_delay: Duration::from_millis(1000),
+            unsolicited: false,
+            ..Timing::default()
+        };
+        let t0 = Instant::now();
+        let mut a = Advertiser::new(t0, timing, 7);
+        assert!(sends(&mut a, t0, 100).is_empty(), "nothing unasked");
+        let asked = t0 + Duration::from_secs(100);
+        a.heard_solicitation(asked);
+        let at = sends(&mut a, asked, 30);
+        assert_eq!(at.len(), 1, "{at:?}");
+        assert!((600..=1050).contains(&at[0]), "{at:?}");
+        // a router's answer heard first silences it for good
+        let mut b = Advertiser::new(t0, timing, 7);
+        b.heard_solicitation(asked);
+        assert!(b.heard_advert());
+        assert!(sends(&mut b, asked, 30).is_empty());
     }
 }

@@ -4,7 +4,8 @@
 //! the `tftp://[addr]/` URLs), then [`prepare`] turns `dhcp6:` into a bound
 //! [`Dhcp6Server`] and one RA socket per interface ([`V6`]); [`V6::run`]
 //! serves them. Off unless `dhcp6.range` is given or `dhcp6.enabled` is
-//! true (stateless without a range).
+//! true (stateless without a range); then only the answers of
+//! [`super::ra_only`] to router solicitations.
 
 use std::net::Ipv6Addr;
 
@@ -108,10 +109,12 @@ fn add_ula(name: &str, addr: Ipv6Addr) -> Result<Option<UlaAddress>, ServeError>
     Ok(added)
 }
 
-/// The bound DHCPv6 server and RA sockets, ready to run.
+/// The bound DHCPv6 server (none on IPv4-only segments) and RA sockets,
+/// ready to run.
 pub struct V6 {
-    dhcp: Dhcp6Server,
+    dhcp: Option<Dhcp6Server>,
     ra: Vec<RaLink>,
+    ra_timing: Timing,
     /// Bare ports' ULA addresses, removed after the servers stop.
     added: Vec<UlaAddress>,
 }
@@ -122,7 +125,7 @@ impl V6 {
         let threads: Vec<_> = self
             .ra
             .into_iter()
-            .filter_map(|l| match l.spawn(Timing::default(), cancel.clone()) {
+            .filter_map(|l| match l.spawn(self.ra_timing, cancel.clone()) {
                 Ok(t) => Some(t),
                 Err(e) => {
                     tracing::warn!("router advertisements: no thread: {e}");
@@ -130,7 +133,10 @@ impl V6 {
                 }
             })
             .collect();
-        self.dhcp.run(lookup, events, cancel).await;
+        match self.dhcp {
+            Some(dhcp) => dhcp.run(lookup, events, cancel).await,
+            None => cancel.cancelled().await,
+        }
         let _ =
             tokio::task::spawn_blocking(move || threads.into_iter().for_each(|t| drop(t.join())))
                 .await;
@@ -174,7 +180,13 @@ pub fn prepare(
     links: Option<Links6>,
 ) -> Result<Option<V6>, ServeError> {
     let Some(Links6 { links, ula, added }) = links else {
-        return Ok(None);
+        let ra = super::ra_only::links(file, plan);
+        return Ok((!ra.is_empty()).then(|| V6 {
+            dhcp: None,
+            ra,
+            ra_timing: super::ra_only::timing(),
+            added: Vec::new(),
+        }));
     };
     let sec = &file.dhcp6;
     let mac = links
@@ -228,7 +240,12 @@ pub fn prepare(
     let dhcp = Dhcp6Server::bind(cfg, links, SERVER_PORT, plan.dhcp.state_dir.as_deref())
         .map_err(|e| ServeError::Dhcp6(e.to_string()))?
         .with_router_hints(hints);
-    Ok(Some(V6 { dhcp, ra, added }))
+    Ok(Some(V6 {
+        dhcp: Some(dhcp),
+        ra,
+        ra_timing: Timing::default(),
+        added,
+    }))
 }
 
 /// A link's socket could not be cloned for the firmware's own RAs.

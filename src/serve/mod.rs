@@ -13,6 +13,7 @@ pub mod menus;
 pub mod options;
 pub mod plan;
 pub mod preflight;
+mod ra_only;
 pub mod reservations;
 mod start;
 #[cfg(test)]
