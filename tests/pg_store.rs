@@ -283,17 +283,36 @@ fn pool_24() -> Vec<netboot::dhcp::config::Subnet> {
     vec![netboot::dhcp::config::Subnet::new(Ipv4Addr::new(10, 0, 0, 0), 24).unwrap()]
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_follows_the_others_writes_and_not_its_own() {
-    use netboot::dhcp::pg::follow;
-    use std::time::Duration;
-    let pg = Cluster::start();
+/// Two servers on one database, `b` following the other's writes (reading
+/// at least every `every`) into `rx` until `cancel`.
+struct Following {
+    a: PgStore,
+    b: PgStore,
+    rx: tokio::sync::mpsc::Receiver<Vec<Lease>>,
+    cancel: tokio_util::sync::CancellationToken,
+}
+
+async fn following(pg: &Cluster, every: std::time::Duration) -> Following {
     let url = pg.url("netboot");
     let (a, _, _) = PgStore::open_following(&url, pool_24()).await.unwrap();
     let (b, _, horizon) = PgStore::open_following(&url, pool_24()).await.unwrap();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
+    let (tx, rx) = tokio::sync::mpsc::channel(16);
     let cancel = tokio_util::sync::CancellationToken::new();
-    tokio::spawn(follow(b.clone(), horizon, tx, cancel.clone()));
+    let follower = netboot::dhcp::pg::follow_every(b.clone(), horizon, every, tx, cancel.clone());
+    tokio::spawn(follower);
+    Following { a, b, rx, cancel }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_follows_the_others_writes_and_not_its_own() {
+    use std::time::Duration;
+    let pg = Cluster::start();
+    let Following {
+        a,
+        b,
+        mut rx,
+        cancel,
+    } = following(&pg, netboot::dhcp::pg::EVERY).await;
 
     b.append_batch(&[lease(20, 20, LeaseState::Bound)])
         .await
@@ -394,16 +413,12 @@ async fn writes_fail_at_once_while_the_database_is_down_and_work_once_it_is_back
 /// leases, one after another, as they are committed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_follower_is_told_of_each_commit_without_waiting_for_its_tick() {
-    use netboot::dhcp::pg::follow_every;
     use std::time::Duration;
     let pg = Cluster::start();
-    let url = pg.url("netboot");
-    let (a, _, _) = PgStore::open_following(&url, pool_24()).await.unwrap();
-    let (b, _, horizon) = PgStore::open_following(&url, pool_24()).await.unwrap();
-    let (tx, mut rx) = tokio::sync::mpsc::channel(16);
-    let cancel = tokio_util::sync::CancellationToken::new();
     let hour = Duration::from_secs(3600);
-    tokio::spawn(follow_every(b.clone(), horizon, hour, tx, cancel.clone()));
+    let Following {
+        a, mut rx, cancel, ..
+    } = following(&pg, hour).await;
     // the follower's first read (at once) or its first announcement
     let mut first = None;
     for i in 0..20u8 {
