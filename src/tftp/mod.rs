@@ -11,6 +11,7 @@ pub mod config;
 pub mod error_text;
 pub mod fs;
 pub mod history;
+pub mod late_copies;
 pub mod mapfile;
 pub mod netascii;
 pub mod netascii_stream;

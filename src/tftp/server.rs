@@ -9,9 +9,10 @@
 //! Shutdown cancels every transfer and waits a bounded time for them to send
 //! their final ERROR.
 
+use std::cell::Cell;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -187,21 +188,28 @@ impl Listener {
     async fn run(self: Arc<Self>) {
         let mut buf = vec![0u8; 65536];
         loop {
-            let (len, peer) = tokio::select! {
+            let got = tokio::select! {
                 () = self.cancel.cancelled() => return,
-                received = self.socket.recv_from(&mut buf) => match received {
-                    Ok(r) => r,
+                received = udp::recv_stamped(&self.socket, &mut buf) => match received {
+                    Ok(got) => got,
                     Err(e) => {
                         debug!("listener receive error: {e}");
                         continue;
                     }
                 },
             };
-            self.handle(&buf[..len], peer).await;
+            self.handle(&buf[..got.len], got.from, got.received).await;
         }
     }
 
-    async fn handle(self: &Arc<Self>, datagram: &[u8], peer: SocketAddr) {
+    /// A datagram to the well-known port, which the kernel took in at
+    /// `received` (if it said).
+    async fn handle(
+        self: &Arc<Self>,
+        datagram: &[u8],
+        peer: SocketAddr,
+        received: Option<SystemTime>,
+    ) {
         let request = match Packet::parse(datagram) {
             Ok(Packet::Rrq(r)) => owned(r, false, datagram.len()),
             Ok(Packet::Wrq(r)) => owned(r, true, datagram.len()),
@@ -215,13 +223,17 @@ impl Listener {
             listener: self.index,
             request,
         };
-        match self.admission.admit(Client::new(peer, datagram), pending) {
+        match self
+            .admission
+            .admit(Client::new(peer, datagram), pending, received)
+        {
             Admit::Yes(pending, ticket, repeats) => {
                 let seed = datagram.len() as u64;
                 self.start(pending.request, peer, (ticket, repeats), seed)
                     .await
             }
             Admit::Repeat => debug!(%peer, "repeated request, passed to its transfer or held"),
+            Admit::Late => debug!(%peer, "late copy of a request already served: dropped"),
             Admit::Dropped => {
                 debug!(%peer, "too many requests held: dropped, the client will ask again")
             }
@@ -288,6 +300,7 @@ impl Listener {
             cancel: self.cancel.child_token(),
             repeats,
             first_reply_limit: request.wire_len,
+            answered: Cell::new(None),
         };
         // Tracked like a task, so shutdown waits for the thread too.
         let token = self.tracker.token();
@@ -295,8 +308,8 @@ impl Listener {
             .name("tftp-transfer".into())
             .spawn(move || {
                 let _entered = span.entered();
-                session.run(request);
-                drop(ticket);
+                let answered = session.run(request);
+                ticket.end(answered);
                 drop(token);
             });
         if let Err(e) = spawned {

@@ -7,12 +7,13 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::mpsc;
 
 use crate::tftp::admission::{self, Client, Decision, Limits, Started};
 use crate::tftp::config::TftpConfig;
+use crate::tftp::late_copies::LateCopies;
 use crate::tftp::session::OwnedRequest;
 
 /// A held request whose client has been silent this long is dropped: it
@@ -34,6 +35,7 @@ pub(super) struct Pending {
 struct AdmitState {
     core: admission::Admission<Pending>,
     repeats: HashMap<Client, mpsc::Sender<()>>,
+    late: LateCopies,
 }
 
 /// The limits on concurrent transfers, shared by every listener.
@@ -51,14 +53,25 @@ const REPEATS_QUEUED: usize = 4;
 pub(super) struct Ticket {
     admission: Arc<Admission>,
     client: Client,
+    /// When the client first answered the transfer, once it has ended.
+    answered: Option<SystemTime>,
+}
+
+impl Ticket {
+    /// The transfer has ended; its client first answered at `answered`.
+    pub(super) fn end(mut self, answered: Option<SystemTime>) {
+        self.answered = answered;
+    }
 }
 
 impl Drop for Ticket {
     fn drop(&mut self) {
         let started = {
             let mut state = self.admission.lock();
+            let now = Instant::now();
             state.repeats.remove(&self.client);
-            state.core.finish(self.client, Instant::now())
+            state.late.ended(self.client, self.answered, now);
+            state.core.finish(self.client, now)
         };
         for next in started {
             // Closed only at shutdown, when nothing starts any more.
@@ -74,6 +87,9 @@ pub(super) enum Admit {
     /// The same client port already has a transfer (passed on to it), or a
     /// held request (refreshed).
     Repeat,
+    /// A copy of a request already served, which came in before its client
+    /// answered that transfer: dropped.
+    Late,
     /// Held until a slot frees; `evicted` is a held client dropped to make
     /// room for it.
     Held(Option<SocketAddr>),
@@ -92,6 +108,7 @@ impl Admission {
         let state = AdmitState {
             core: admission::Admission::new(limits),
             repeats: HashMap::new(),
+            late: LateCopies::new(),
         };
         Self {
             state: Mutex::new(state),
@@ -105,8 +122,17 @@ impl Admission {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(super) fn admit(self: &Arc<Self>, client: Client, pending: Pending) -> Admit {
+    /// Decides on a request of `client` the kernel received at `received`.
+    pub(super) fn admit(
+        self: &Arc<Self>,
+        client: Client,
+        pending: Pending,
+        received: Option<SystemTime>,
+    ) -> Admit {
         let mut state = self.lock();
+        if state.late.is_late(&client, received) {
+            return Admit::Late;
+        }
         match state.core.request(client, pending, Instant::now()) {
             Decision::Start(pending) => {
                 let (ticket, repeated) = self.claim(&mut state, client);
@@ -142,6 +168,7 @@ impl Admission {
         let ticket = Ticket {
             admission: Arc::clone(self),
             client,
+            answered: None,
         };
         (ticket, repeated)
     }

@@ -16,9 +16,10 @@
 
 use crate::events::event::Protocol;
 use crate::events::{NewTransfer, Tracker};
+use std::cell::Cell;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -71,6 +72,9 @@ pub struct Session {
     pub repeats: mpsc::Receiver<()>,
     /// The request's length: an ERROR refusing it is cut to this.
     pub first_reply_limit: usize,
+    /// When the client first answered (its first ACK of a download, first
+    /// DATA of an upload): `None` to start with.
+    pub answered: Cell<Option<SystemTime>>,
 }
 
 mod read;
@@ -93,8 +97,15 @@ enum Event {
 }
 
 impl Session {
-    /// Runs the transfer to its end, blocking the calling thread.
-    pub fn run(mut self, request: OwnedRequest) {
+    /// Runs the transfer to its end, blocking the calling thread. Returns
+    /// when the client first answered, if it did (see
+    /// [`crate::tftp::late_copies`]).
+    pub fn run(mut self, request: OwnedRequest) -> Option<SystemTime> {
+        self.serve(&request);
+        self.answered.get()
+    }
+
+    fn serve(&mut self, request: &OwnedRequest) {
         if request.mode == Mode::Mail {
             self.refuse(ErrorCode::IllegalOperation, "mail mode is not supported");
             return;
@@ -114,9 +125,16 @@ impl Session {
             }
         };
         if request.write {
-            self.run_write(&request, &name);
+            self.run_write(request, &name);
         } else {
-            self.run_read(&request, &name);
+            self.run_read(request, &name);
+        }
+    }
+
+    /// The client has answered (an ACK of ours, or DATA of its upload).
+    fn note_answer(&self) {
+        if self.answered.get().is_none() {
+            self.answered.set(Some(SystemTime::now()));
         }
     }
 

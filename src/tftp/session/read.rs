@@ -103,6 +103,7 @@ impl Session {
                 };
                 match packet {
                     Packet::Ack { block } => {
+                        self.note_answer();
                         if self.cfg.trace_blocks {
                             debug!(block, "ACK received");
                         }

@@ -139,6 +139,7 @@ impl Session {
                 };
                 match packet {
                     Packet::Data { block, data } => {
+                        self.note_answer();
                         if self.cfg.trace_blocks {
                             debug!(block, bytes = data.len(), "DATA received");
                         }

@@ -23,10 +23,13 @@ fn new_socket(addr: SocketAddr, only_v6: bool) -> io::Result<Socket> {
 
 /// Binds a listening socket, non-blocking and ready for the runtime (it
 /// needs none yet: privileges are dropped in between), the IPv6 socket
-/// serving IPv6 alone when `only_v6` (ignored for IPv4).
+/// serving IPv6 alone when `only_v6` (ignored for IPv4). Datagrams come
+/// with their arrival time where the kernel stamps them.
 pub fn bind_with(addr: SocketAddr, only_v6: bool) -> io::Result<StdUdpSocket> {
     let socket = new_socket(addr, only_v6)?;
     socket.set_nonblocking(true)?;
+    // Only helps (see `stamped`); a kernel without it is served as before.
+    let _ = super::stamped::enable_timestamps(&socket);
     socket.bind(&addr.into())?;
     Ok(socket.into())
 }

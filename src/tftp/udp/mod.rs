@@ -14,7 +14,8 @@
 //!
 //! Submodules: `bind` (the sockets' creation and binding), `send` (a window
 //! out in one or few system calls), `recv` (bounded waits, the brief busy
-//! poll), `sockopt` (fragmentation allowed, the path MTU).
+//! poll), `sockopt` (fragmentation allowed, the path MTU), `stamped` (the
+//! listener's receive, with the kernel's arrival time).
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket as StdUdpSocket};
@@ -24,10 +25,12 @@ mod bind;
 mod recv;
 mod send;
 mod sockopt;
+mod stamped;
 
 pub use bind::{bind_transfer, bind_with};
 pub use send::{MAX_BATCH_BYTES, MAX_SEGMENTS};
 pub use sockopt::path_block_limit;
+pub use stamped::{enable_timestamps, recv_stamped, Stamped};
 
 /// What a wait on a transfer socket brought.
 #[derive(Debug)]
