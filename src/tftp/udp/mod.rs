@@ -52,6 +52,8 @@ pub struct TransferSocket {
     segmentation: bool,
     /// The receive timeout the socket has now.
     timeout: std::cell::Cell<Option<Duration>>,
+    /// Whether the next wait may poll (see [`recv::PollGate`]).
+    poll_gate: std::cell::Cell<recv::PollGate>,
 }
 
 impl TransferSocket {
@@ -64,6 +66,7 @@ impl TransferSocket {
             socket,
             segmentation: true,
             timeout: std::cell::Cell::new(None),
+            poll_gate: std::cell::Cell::new(recv::PollGate::default()),
         }
     }
 

@@ -1,7 +1,8 @@
 //! Waiting on a transfer socket: a blocking receive bounded by the socket's
 //! receive timeout (set only when it changes), `ppoll` for waits under
 //! 2 ms, and before either a brief busy poll for a client known to answer
-//! within microseconds (one polling transfer per CPU but one).
+//! within microseconds (one polling transfer per CPU but one, and none
+//! for a while once a poll found the CPU wanted by another thread).
 
 use std::io;
 use std::net::SocketAddr;
@@ -122,10 +123,25 @@ impl TransferSocket {
     /// within microseconds (the measured round trip is shorter than the
     /// budget), and at most one thread per CPU but one polls at any moment
     /// ([`PollSlot`]), so a busy server never spends more than that.
+    ///
+    /// Polling pays only while a CPU would otherwise idle. When a yield
+    /// hands the CPU to another runnable thread (a virtual machine's CPU
+    /// thread, a build), this thread waits its turn and answers late, where
+    /// a sleeping receive would have been woken ahead of the others: the
+    /// poll stops, and the next waits sleep ([`PollGate`]).
     pub(super) fn poll_briefly(&self, buf: &mut [u8], busy: Duration) -> Option<Received> {
-        if busy.is_zero() {
-            return None;
-        }
+        let mut gate = self.poll_gate.get();
+        let may = !busy.is_zero() && gate.may_poll();
+        let got = if may {
+            self.poll_within(buf, busy, &mut gate)
+        } else {
+            None
+        };
+        self.poll_gate.set(gate);
+        got
+    }
+
+    fn poll_within(&self, buf: &mut [u8], busy: Duration, gate: &mut PollGate) -> Option<Received> {
         let _slot = PollSlot::take()?;
         let until = Instant::now() + busy;
         loop {
@@ -135,10 +151,14 @@ impl TransferSocket {
                 // an ICMP error and the like: the sleeping receive reports it
                 Err(_) => return None,
             }
-            if Instant::now() >= until {
+            let before = Instant::now();
+            if before >= until {
                 return None;
             }
             std::thread::yield_now();
+            if !gate.yielded(before.elapsed()) {
+                return None;
+            }
         }
     }
 
@@ -177,6 +197,40 @@ fn timeout_or_again(deadline: Option<Instant>) -> Received {
     }
 }
 
+/// A yield that kept the CPU away this long gave it to another thread.
+const CONTENDED: Duration = Duration::from_micros(30);
+
+/// Waits that sleep without polling after a poll found the CPU contended.
+const SLEEPS_AFTER_CONTENTION: u32 = 256;
+
+/// Whether a transfer's next wait may poll: not for
+/// [`SLEEPS_AFTER_CONTENTION`] waits after a yield lost the CPU for longer
+/// than [`CONTENDED`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct PollGate {
+    sleeps_left: u32,
+}
+
+impl PollGate {
+    /// A wait starts: whether it may poll.
+    pub(super) fn may_poll(&mut self) -> bool {
+        if self.sleeps_left == 0 {
+            return true;
+        }
+        self.sleeps_left -= 1;
+        false
+    }
+
+    /// A yield while polling took `took`: whether to keep polling.
+    pub(super) fn yielded(&mut self, took: Duration) -> bool {
+        if took <= CONTENDED {
+            return true;
+        }
+        self.sleeps_left = SLEEPS_AFTER_CONTENTION;
+        false
+    }
+}
+
 /// One of the process's busy-poll slots: one per CPU but one, so polling
 /// transfers leave at least one CPU to everything else (none on a machine
 /// with a single CPU).
@@ -201,5 +255,24 @@ impl PollSlot {
 impl Drop for PollSlot {
     fn drop(&mut self) {
         POLLING.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+#[cfg(test)]
+mod gate_tests {
+    use super::*;
+
+    #[test]
+    fn a_yield_that_loses_the_cpu_stops_polling_for_a_while() {
+        let mut gate = PollGate::default();
+        assert!(gate.may_poll());
+        assert!(gate.yielded(Duration::from_micros(2)), "an idle CPU: go on");
+        assert!(
+            !gate.yielded(Duration::from_micros(400)),
+            "another thread ran"
+        );
+        let sleeping = (0..SLEEPS_AFTER_CONTENTION).filter(|_| !gate.may_poll());
+        assert_eq!(sleeping.count() as u32, SLEEPS_AFTER_CONTENTION);
+        assert!(gate.may_poll(), "then polling is tried again");
     }
 }
