@@ -18,7 +18,11 @@
 //! - a one-shot boot: two directory entries (one's files named as a
 //!   self-built kernel's are: `bzImage`, `initramfs.gz`), the profile picks one;
 //!   `netboot next MAC OTHER` makes the VM's first boot the other, and the
-//!   next boot of a VM with the same MAC is the profile's again.
+//!   next boot of a VM with the same MAC is the profile's again;
+//! - a one-shot boot `--until done`: fetching the kernel does not end it,
+//!   the done URL on the kernel's command line does (requested with curl
+//!   from the address the VM's lease holds, as the installer's last step
+//!   would), and the boot after it is the profile's choice.
 //!
 //! BIOS (SeaBIOS + the e1000's iPXE ROM): 20-30 s per boot here; UEFI
 //! (OVMF's PXE, then `ipxe.efi`): about 50 s.
@@ -33,8 +37,8 @@ use std::time::{Duration, Instant};
 
 use pxe_support::boot_sector::{second_ipxe, DEEP_LINE, FAIL_LINE, FIRST_LINE};
 use pxe_support::catalogue::{
-    installer_dir, installer_size, menu_file, netboot_next, profiles, sanboot_iso, serve,
-    INIT_MARKER, SERIAL_ARGS,
+    installer_dir, installer_size, leased_address, menu_file, netboot_next, profiles, sanboot_iso,
+    serve, INIT_MARKER, SERIAL_ARGS,
 };
 use pxe_support::lab::Lab;
 use pxe_support::process::tail;
@@ -242,6 +246,86 @@ fn netboot_next_boots_an_entry_once_then_the_profiles_choice() {
             "one-shot boot over (it fetched".into(),
             "path=/usual/vmlinuz}: sent status=200".into(),
         ],
+    );
+}
+
+#[test]
+fn netboot_next_until_done_lasts_until_the_installer_calls_its_done_url() {
+    let _one_at_a_time = boot_lock();
+    let name = "catalogue-until-done-bios";
+    let Some((mut lab, root)) = lab(name) else {
+        return;
+    };
+    let usual = entry_yaml("The usual", "PROFILE-CHOICE");
+    let once = "title: Install\nargs: netboot-marker=ONE-SHOT done={done_url}\n";
+    installer_dir(&root, "usual", "vmlinuz", "initrd.gz", &usual).unwrap_or_else(|e| panic!("{e}"));
+    installer_dir(&root, "install", "linux", "initrd.gz", once).unwrap_or_else(|e| panic!("{e}"));
+    let mut server = start(
+        &lab,
+        &root,
+        &format!("  entry: usual\n  args: {SERIAL_ARGS}\n"),
+        name,
+    );
+    let set = netboot_next(&lab, &root, &[VM_MAC, "install", "--until", "done"])
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        set.contains("boots install next") && set.contains("done URL"),
+        "{name}: {set}"
+    );
+
+    let first = boot_once(&lab, &format!("{name}-first"), INIT_MARKER, &server);
+    assert!(
+        first.contains("netboot-marker=ONE-SHOT"),
+        "{name}:\n{}",
+        tail(&first, 60)
+    );
+    // Fetching the kernel does not end it: the installer has not finished.
+    let listed = netboot_next(&lab, &root, &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(listed.contains("install"), "{name}: {listed}");
+
+    // The installer's last step, as the machine: its done URL, from the
+    // kernel's command line, requested from the address its lease holds.
+    let url = first
+        .split_whitespace()
+        .find_map(|word| word.strip_prefix("done="))
+        .unwrap_or_else(|| {
+            panic!(
+                "{name}: no done= on the command line:\n{}",
+                tail(&first, 60)
+            )
+        });
+    assert!(
+        url.starts_with("http://10.77.0.1") && url.ends_with("/netboot-done"),
+        "{url}"
+    );
+    let ip = leased_address(&lab, VM_MAC).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let machine = lab
+        .neighbour_as(&ip)
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+    let done = machine
+        .command("curl")
+        .args(["-sS", "--max-time", "10", "--interface", &ip, url])
+        .output()
+        .unwrap_or_else(|e| panic!("{name}: curl: {e}"));
+    let reply = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        done.status.success() && reply.contains("done"),
+        "{name}: {done:?}"
+    );
+    let listed = netboot_next(&lab, &root, &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(listed, "no one-shot boot is set\n", "{name}");
+
+    let second = boot_once(&lab, &format!("{name}-second"), INIT_MARKER, &server);
+    server.stop();
+    assert!(
+        second.contains("netboot-marker=PROFILE-CHOICE") && !second.contains("ONE-SHOT"),
+        "{name}: the boot after done was not the profile's choice:\n{}",
+        tail(&second, 60)
+    );
+    assert_logged(
+        &server,
+        name,
+        &["one-shot boot over (the installer called its done URL)".into()],
     );
 }
 

@@ -140,6 +140,24 @@ pub fn serve(lab: &Lab, root: &Path, profiles: &Path) -> Result<Launch, String> 
     Ok(super::serve_command(lab, root, profiles, &flags))
 }
 
+/// The IPv4 address the lease of `mac` holds, from `netboot leases` run
+/// against the lab's state directory as a user would.
+pub fn leased_address(lab: &Lab, mac: &str) -> Result<String, String> {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_netboot"));
+    cmd.arg("leases")
+        .arg("--state-dir")
+        .arg(lab.path("state"))
+        .env("NO_COLOR", "1");
+    let table = run(&mut cmd)?;
+    table
+        .lines()
+        .filter(|line| line.contains(mac))
+        .flat_map(str::split_whitespace)
+        .find(|word| word.parse::<std::net::Ipv4Addr>().is_ok())
+        .map(str::to_string)
+        .ok_or_else(|| format!("no lease of {mac} in:\n{table}"))
+}
+
 /// `netboot next ARGS` against the lab's state directory and `root`, run
 /// from the lab's scratch directory (no `netboot.yaml` there): its output,
 /// or its error output when it fails.

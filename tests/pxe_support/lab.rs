@@ -130,6 +130,25 @@ impl Lab {
         Ok(self.neighbour.insert(nb))
     }
 
+    /// The neighbour namespace (added if need be) holding `ip` as well, so
+    /// it can speak as the machine that had that address (a VM that has
+    /// stopped, whose lease names it).
+    #[allow(dead_code)] // tests/pxe_boot_catalogue.rs
+    pub fn neighbour_as(&mut self, ip: &str) -> Result<&Netns, String> {
+        if self.neighbour.is_none() {
+            self.add_neighbour()?;
+        }
+        let nb = self.neighbour.as_ref().ok_or("no neighbour namespace")?;
+        nb.ip(&[
+            "addr",
+            "add",
+            &format!("{ip}/{PREFIX_LEN}"),
+            "dev",
+            NEIGHBOUR_IF,
+        ])?;
+        Ok(nb)
+    }
+
     /// The scratch directory (TFTP root, logs, capture).
     pub fn dir(&self) -> &Path {
         self.dir.path()
