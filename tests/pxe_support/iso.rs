@@ -43,6 +43,16 @@ pub fn debian_installer_iso(work: &Path) -> Result<PathBuf, String> {
 /// GRUB configurations (e.g. a serial console, for a test that boots it
 /// with no configuration of netboot's).
 pub fn debian_installer_iso_with(work: &Path, args: &str) -> Result<PathBuf, String> {
+    build_iso(work, args, 0)
+}
+
+/// The ISO with a file of `pad` bytes of zeros (`pad.bin`) as well, to make
+/// it as large as a DVD image (the file is sparse before xorriso reads it).
+pub fn padded_installer_iso(work: &Path, pad: u64) -> Result<PathBuf, String> {
+    build_iso(work, DEBIAN_ARGS, pad)
+}
+
+fn build_iso(work: &Path, args: &str, pad: u64) -> Result<PathBuf, String> {
     let tree = work.join("iso-tree");
     let inst = Path::new(INSTALLER);
     for dir in ["install.amd", ".disk", "isolinux", "boot/grub", "EFI/boot"] {
@@ -78,6 +88,10 @@ pub fn debian_installer_iso_with(work: &Path, args: &str) -> Result<PathBuf, Str
         &tree.join("EFI/boot/grubx64.efi"),
     )?;
     efi_image(&tree)?;
+    if pad > 0 {
+        let file = std::fs::File::create(tree.join("pad.bin")).map_err(|e| e.to_string())?;
+        file.set_len(pad).map_err(|e| e.to_string())?;
+    }
     let iso = work.join("debian-12-netboot-test-amd64.iso");
     run(Command::new("xorriso")
         .args(["-as", "mkisofs", "-r", "-J", "-V", "Debian 12 netboot test"])
