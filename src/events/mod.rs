@@ -8,6 +8,10 @@
 //! Reporting never waits: folding and counting take a short lock, and
 //! subscribers read from a bounded broadcast channel where a slow one
 //! misses events instead of holding anyone up.
+//!
+//! A stream nobody reads ([`Events::unread`]: `serve` without a status
+//! address, which is where the page, the API and `/metrics` live) neither
+//! folds nor counts: an exchange then costs what it did before the stream.
 
 pub mod event;
 pub mod live;
@@ -31,22 +35,12 @@ const BACKLOG: usize = 1024;
 pub struct Events(Arc<Inner>);
 
 struct Inner {
+    /// Whether the live state and the metrics are kept (someone reads them).
+    kept: bool,
     live: Mutex<live::Live>,
     metrics: metrics::Metrics,
     tx: broadcast::Sender<Arc<Event>>,
     next_id: AtomicU64,
-}
-
-impl Default for Events {
-    fn default() -> Self {
-        let (tx, _) = broadcast::channel(BACKLOG);
-        Events(Arc::new(Inner {
-            live: Mutex::new(live::Live::default()),
-            metrics: metrics::Metrics::default(),
-            tx,
-            next_id: AtomicU64::new(1),
-        }))
-    }
 }
 
 impl std::fmt::Debug for Events {
@@ -55,11 +49,37 @@ impl std::fmt::Debug for Events {
     }
 }
 
+impl Default for Events {
+    /// A stream whose live state and metrics are kept.
+    fn default() -> Self {
+        Self::with(true)
+    }
+}
+
 impl Events {
+    /// A stream whose live state and metrics nobody reads, so they are not
+    /// kept; subscribers still get every event.
+    pub fn unread() -> Self {
+        Self::with(false)
+    }
+
+    fn with(kept: bool) -> Self {
+        let (tx, _) = broadcast::channel(BACKLOG);
+        Events(Arc::new(Inner {
+            kept,
+            live: Mutex::new(live::Live::default()),
+            metrics: metrics::Metrics::default(),
+            tx,
+            next_id: AtomicU64::new(1),
+        }))
+    }
+
     /// Reports `event`.
     pub fn emit(&self, event: Event) {
-        let applied = self.live().apply(&event, SystemTime::now());
-        self.0.metrics.record(&event, &applied);
+        if self.0.kept {
+            let applied = self.live().apply(&event, SystemTime::now());
+            self.0.metrics.record(&event, &applied);
+        }
         if self.0.tx.receiver_count() > 0 {
             let _ = self.0.tx.send(Arc::new(event));
         }
@@ -83,5 +103,33 @@ impl Events {
     /// The metrics.
     pub fn metrics(&self) -> &metrics::Metrics {
         &self.0.metrics
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::events::event::{Reload, Reloaded};
+
+    fn reload() -> Event {
+        Event::Reload(Reload {
+            at: SystemTime::now(),
+            what: Reloaded::Profiles,
+            ok: false,
+            detail: "p.yaml:2: unknown key".into(),
+        })
+    }
+
+    #[test]
+    fn a_stream_nobody_reads_keeps_no_state_but_still_reaches_subscribers() {
+        let unread = Events::unread();
+        let mut rx = unread.subscribe();
+        unread.emit(reload());
+        assert_eq!(unread.live().reloads().count(), 0);
+        assert!(matches!(rx.try_recv().as_deref(), Ok(Event::Reload(_))));
+
+        let read = Events::default();
+        read.emit(reload());
+        assert_eq!(read.live().reloads().count(), 1);
     }
 }

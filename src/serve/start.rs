@@ -75,7 +75,11 @@ pub fn prepare(mut args: ServeOptions) -> Result<Prepared, ServeError> {
     let Networks { nets, assigned } = networks(&mut args, &file)?;
     let mut plan = plan(&args, &file, &base, nets)?;
     plan::refuse_own_reservations(&plan, &registry)?;
-    let events = Events::default();
+    // the live state and the metrics are read by the status server only
+    let events = match plan.status {
+        Some(_) => Events::default(),
+        None => Events::unread(),
+    };
     loaded_at_start(&events, &registry, &plan);
     plan.tftp.events = events.clone();
     if let Some(http) = &mut plan.http {
