@@ -171,6 +171,19 @@ impl Udhcpc6 {
     }
 }
 
+impl Drop for Udhcpc6 {
+    /// A test that fails midway leaves no udhcpc6 behind: the lab's guard
+    /// kills `timeout`, which passes no SIGKILL on. Its PID file is gone
+    /// once it ended by itself.
+    fn drop(&mut self) {
+        if let Ok(pid) = std::fs::read_to_string(&self.pid_file) {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", pid.trim()])
+                .status();
+        }
+    }
+}
+
 /// Waits (bounded) until the client namespace has the route netboot's RA
 /// puts on link for the pool's /64.
 fn wait_for_on_link_prefix(lab: &Lab) {
