@@ -34,6 +34,9 @@ PACKAGES=(
     # ISO images for the image catalogue, laid out and made bootable as
     # Debian makes its own (El Torito BIOS via isolinux, an EFI FAT image)
     xorriso isolinux mtools dosfstools
+    # apt-get source and a C toolchain: tests/tools/build-udhcpc6.sh builds
+    # busybox's udhcpc6 (Debian's busybox has no such applet) from source
+    dpkg-dev build-essential
     # ps, pgrep for the tests' process handling
     procps
     # packet capture for the PXE tests' wire checks
@@ -74,3 +77,7 @@ export DEBIAN_FRONTEND=noninteractive
 "${SUDO[@]}" apt-get -o DPkg::Lock::Timeout=300 update -q
 "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends -o DPkg::Lock::Timeout=300 \
     -o Dpkg::Use-Pty=0 "${PACKAGES[@]}"
+
+# busybox's DHCPv6 client for tests/serve_dhcp6_udhcpc6.rs, built from
+# Debian's busybox source (fast when already installed)
+bash "$(dirname "${BASH_SOURCE[0]}")/../tests/tools/build-udhcpc6.sh"

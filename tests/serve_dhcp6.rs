@@ -1,99 +1,16 @@
 //! `netboot serve` with `dhcp6:` against a real DHCPv6 client (ISC
-//! `dhclient -6`; Debian's busybox and busybox-static are built without
-//! `udhcpc6`, so that one is not run here), inside the network namespaces the lab
-//! creates and deletes (IPv6 switched on in them only): each gets an
-//! address from the v6 pool and the boot file URL, and a restart keeps the
-//! lease.
+//! `dhclient -6`; busybox `udhcpc6` is `tests/serve_dhcp6_udhcpc6.rs`),
+//! inside the network namespaces the lab creates and deletes (IPv6 switched
+//! on in them only, `netns::v6`): each gets an address from the v6 pool and
+//! the boot file URL, and a restart keeps the lease.
 
 mod netns;
 
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use netns::v6::{ipv6_lab, ipv6_on, serve_v6, SERVER_V6};
 use netns::{ip, Lab, CLIENT_IF, CLIENT_MAC, SERVER_IF};
-
-const V6_POOL: &str = "fd00:231::100-fd00:231::1ff";
-const SERVER_V6: &str = "fd00:231::1";
-
-/// IPv6 on (without duplicate address detection, so addresses are usable
-/// at once) on both sides of the lab's link, our ULA on the server side,
-/// and the client's link-local address ready.
-fn ipv6_lab() -> Lab {
-    let lab = Lab::new();
-    ipv6_on(&lab);
-    with_server_v6(lab)
-}
-
-/// IPv6 on in both namespaces of `lab`, with no duplicate address detection.
-fn ipv6_on(lab: &Lab) {
-    for (ns, dev) in [(&lab.srv, SERVER_IF), (&lab.cli, CLIENT_IF)] {
-        let keys = [
-            "net.ipv6.conf.all.accept_dad=0".to_string(),
-            "net.ipv6.conf.default.accept_dad=0".to_string(),
-            format!("net.ipv6.conf.{dev}.accept_dad=0"),
-            "net.ipv6.conf.all.disable_ipv6=0".to_string(),
-            "net.ipv6.conf.default.disable_ipv6=0".to_string(),
-            format!("net.ipv6.conf.{dev}.disable_ipv6=0"),
-        ];
-        for key in keys {
-            ip(&["netns", "exec", ns, "sysctl", "-q", "-w", &key]);
-        }
-    }
-}
-
-/// [`ipv6_on`], the server's ULA and the client's link-local address ready.
-fn with_server_v6(lab: Lab) -> Lab {
-    ip(&[
-        "-n",
-        &lab.srv,
-        "-6",
-        "addr",
-        "add",
-        &format!("{SERVER_V6}/64"),
-        "dev",
-        SERVER_IF,
-        "nodad",
-    ]);
-    let start = Instant::now();
-    loop {
-        let out = lab
-            .client_cmd("ip")
-            .args(["-6", "addr", "show", "dev", CLIENT_IF, "scope", "link"])
-            .output()
-            .unwrap();
-        let text = String::from_utf8_lossy(&out.stdout).to_string();
-        if text.contains("fe80") && !text.contains("tentative") {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "no link-local address on the client: {text}"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    lab
-}
-
-/// Starts `serve` with a v6 pool and a profile for the client's MAC that
-/// gives it `undionly.kpxe` (as `boot.other`: these clients are no firmware).
-fn serve_v6(lab: &mut Lab, extra_yaml: &str) {
-    let config = lab.path("netboot.yaml");
-    std::fs::write(&config, format!("dhcp6:\n  range: {V6_POOL}\n{extra_yaml}")).unwrap();
-    let profile =
-        format!("name: desk\nmatch:\n  mac: {CLIENT_MAC}\nboot:\n  other: undionly.kpxe\n");
-    let state = lab.path("state");
-    lab.start_serve_on(
-        &[("desk.yaml", &profile)],
-        &[
-            "--config",
-            config.to_str().unwrap(),
-            "--state-dir",
-            state.to_str().unwrap(),
-            "--range",
-            "10.231.0.100-10.231.0.199",
-        ],
-    );
-}
 
 /// Runs `dhclient -6` once in the client namespace (bounded) and returns
 /// its lease file's text once it holds an address.

@@ -1,7 +1,8 @@
 //! The DHCPv6 shell: one UDP socket on port 547 (bound with privileges,
 //! before the drop) that joins ff02::1:2 on every served interface; each
 //! datagram is decoded, decided by [`Core6`] with our address on the
-//! interface it came in on (the link-local source's scope), its lease
+//! interface it came in on (the link-local source's scope, else the /64 of
+//! a client's unicast from its leased address: `links::link_of`), its lease
 //! changes written to the v6 journal (one write + `fdatasync`), and only
 //! then the reply sent to the client's address, port 546. A tracing span
 //! per exchange. PXE firmware is sent an RA of its own just before its
@@ -177,7 +178,7 @@ impl Shell {
         peer: SocketAddrV6,
         lookup: &LookupSource,
     ) -> Option<(Vec<u8>, Exchange, bool)> {
-        let link = self.links.iter().find(|l| l.index == peer.scope_id())?;
+        let link = super::links::link_of(&self.links, &peer)?;
         let req = match super::wire::decode(data) {
             Ok(m) => m,
             Err(e) => {

@@ -10,6 +10,7 @@
 pub mod bare;
 mod links;
 pub mod segment;
+pub mod v6;
 
 #[allow(unused_imports)]
 pub use links::{assert_lease_listed, boot_root, leases_table, ServeDirs};
