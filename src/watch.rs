@@ -22,18 +22,20 @@ pub const MAX_DEBOUNCE: Duration = Duration::from_secs(2);
 pub enum Events {
     /// Anything but reads (profiles: a write is seen as a modification).
     Modifications,
-    /// Modifications and a file closed after writing (the end of a copy).
-    ModificationsAndCloses,
+    /// Files created, removed, renamed, changed in their metadata, or
+    /// closed after writing, but not each write into a file: a copy of a
+    /// 4 GiB ISO is one change, at its end, not a rescan every
+    /// [`MAX_DEBOUNCE`] of a file that is not whole yet (the image root).
+    WholeFiles,
 }
 
 impl Events {
     fn counts(self, kind: &EventKind) -> bool {
-        use notify::event::{AccessKind, AccessMode};
+        use notify::event::{AccessKind, AccessMode, ModifyKind};
         match kind {
-            EventKind::Access(AccessKind::Close(AccessMode::Write)) => {
-                self == Events::ModificationsAndCloses
-            }
+            EventKind::Access(AccessKind::Close(AccessMode::Write)) => self == Events::WholeFiles,
             EventKind::Access(_) => false,
+            EventKind::Modify(ModifyKind::Data(_)) => self == Events::Modifications,
             _ => true,
         }
     }
@@ -79,5 +81,31 @@ pub async fn settle(rx: &mut mpsc::Receiver<()>, cancel: &CancellationToken) -> 
             _ = tokio::time::sleep_until(deadline) => return true,
             more = rx.recv() => if more.is_none() { return true },
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify::event::{
+        AccessKind, AccessMode, CreateKind, DataChange, MetadataKind, ModifyKind, RenameMode,
+    };
+
+    #[test]
+    fn the_image_root_counts_whole_files_not_each_write() {
+        let write = EventKind::Modify(ModifyKind::Data(DataChange::Any));
+        let closed = EventKind::Access(AccessKind::Close(AccessMode::Write));
+        let read = EventKind::Access(AccessKind::Close(AccessMode::Read));
+        let renamed = EventKind::Modify(ModifyKind::Name(RenameMode::Both));
+        let chmod = EventKind::Modify(ModifyKind::Metadata(MetadataKind::Permissions));
+        let created = EventKind::Create(CreateKind::File);
+        for kind in [&closed, &renamed, &chmod, &created] {
+            assert!(Events::WholeFiles.counts(kind), "{kind:?}");
+        }
+        assert!(!Events::WholeFiles.counts(&write));
+        assert!(!Events::WholeFiles.counts(&read));
+        // profiles: an editor's write is the change
+        assert!(Events::Modifications.counts(&write));
+        assert!(!Events::Modifications.counts(&closed));
     }
 }

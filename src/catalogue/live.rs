@@ -47,7 +47,7 @@ pub fn watch(
     tokio::spawn(async move {
         let root = shared.load().root.clone();
         let (tx, mut rx) = mpsc::channel::<()>(1);
-        let _watcher = watch::start(&root, "the boot root", Changes::ModificationsAndCloses, tx);
+        let _watcher = watch::start(&root, "the boot root", Changes::WholeFiles, tx);
         rescan(&shared, &events).await;
         if let Some(f) = &mut after {
             f(&shared.load());
