@@ -158,11 +158,11 @@ fn appear() -> Result<(f64, f64), String> {
         .status()
         .map_err(|e| format!("cp: {e}"))?;
     let copied = Instant::now();
+    let listed = match status.success() {
+        true => wait_for_line(&log, "entry=big-dvd.iso", Duration::from_secs(60)),
+        false => Err(format!("cp: {status}")),
+    };
     let _ = std::fs::remove_file(&iso);
-    if !status.success() {
-        return Err(format!("cp: {status}"));
-    }
-    let listed = wait_for_line(&log, "entry=big-dvd.iso", Duration::from_secs(60));
     server.stop();
     // what the catalogue said of it meanwhile, with the log's timestamps
     let text = std::fs::read_to_string(&log).unwrap_or_default();
