@@ -1,5 +1,6 @@
 //! Messages about addresses the client already has: RENEW and REBIND
-//! (extended where still ours), RELEASE and DECLINE (given back), CONFIRM
+//! (extended where still ours and not reserved for another; a client with
+//! a reservation it does not hold is moved onto it), RELEASE and DECLINE (given back), CONFIRM
 //! (still on link?), and INFORMATION-REQUEST (options only, no address).
 
 use std::net::Ipv6Addr;
@@ -20,12 +21,22 @@ impl Core6 {
             return Decision6::silent("no IA_NA to extend");
         }
         let pool = self.pool(ex.ctx);
+        let fixed = pool.and_then(|p| self.usable_fixed(ex, &p));
         let (file, _) = self.boot(ex);
         let mut reply = self.reply(ex, MessageType::Reply, file.as_deref());
         let (mut addrs, mut changes) = (Vec::new(), Vec::new());
         for ia in &ias {
+            if let Some(to) = fixed {
+                let (option, moved) = self.move_to(ex, ia, to);
+                reply.opts_mut().insert(option);
+                changes.extend(moved);
+                addrs.push(to);
+                continue;
+            }
             let ok = ia.addrs.iter().copied().find(|a| {
-                pool.is_some_and(|p| p.contains(*a)) && self.table.free_for(*a, &ex.duid, ex.now)
+                pool.is_some_and(|p| p.contains(*a))
+                    && self.table.free_for(*a, &ex.duid, ex.now)
+                    && !self.reserved_for_other(*a, ex)
             });
             match ok {
                 Some(addr) => {
