@@ -77,10 +77,16 @@ fn with_server_v6(lab: Lab) -> Lab {
 /// Starts `serve` with a v6 pool and a profile for the client's MAC that
 /// gives it `undionly.kpxe` (as `boot.other`: these clients are no firmware).
 fn serve_v6(lab: &mut Lab, extra_yaml: &str) {
+    serve_v6_with(lab, extra_yaml, "");
+}
+
+/// [`serve_v6`] with `profile_yaml` added to the client's profile.
+fn serve_v6_with(lab: &mut Lab, extra_yaml: &str, profile_yaml: &str) {
     let config = lab.path("netboot.yaml");
     std::fs::write(&config, format!("dhcp6:\n  range: {V6_POOL}\n{extra_yaml}")).unwrap();
-    let profile =
-        format!("name: desk\nmatch:\n  mac: {CLIENT_MAC}\nboot:\n  other: undionly.kpxe\n");
+    let profile = format!(
+        "name: desk\nmatch:\n  mac: {CLIENT_MAC}\nboot:\n  other: undionly.kpxe\n{profile_yaml}"
+    );
     let state = lab.path("state");
     lab.start_serve_on(
         &[("desk.yaml", &profile)],
@@ -100,7 +106,11 @@ fn serve_v6(lab: &mut Lab, extra_yaml: &str) {
 fn dhclient6(lab: &mut Lab, name: &str) -> String {
     let lease_file = lab.path(&format!("{name}.leases"));
     let conf = lab.path("dhclient6.conf");
-    std::fs::write(&conf, "also request dhcp6.bootfile-url;\n").unwrap();
+    std::fs::write(
+        &conf,
+        "also request dhcp6.bootfile-url;\nalso request dhcp6.bootfile-param;\n",
+    )
+    .unwrap();
     let child = lab
         .client_cmd("timeout")
         .args(["30", "dhclient", "-6", "-1", "-d", "-v", "-sf", "/bin/true"])
@@ -168,6 +178,37 @@ fn dhclient6_gets_a_pool_address_and_the_boot_url_and_keeps_it_over_a_restart() 
     std::fs::write(lab.path("third.leases"), format!("{duid_line}\n")).unwrap();
     let again = dhclient6(&mut lab, "third");
     assert_holds(&lab, &again, "iaaddr fd00:231::100 ");
+}
+
+/// A profile's `address6` for the client's MAC: dhclient gets exactly that
+/// address (outside the range, on its /64), never a pool one, and the
+/// profile's `boot_params6` as option 60, which it asked for.
+#[test]
+fn dhclient6_gets_the_address6_its_profile_reserves_and_the_boot_params() {
+    if !netns::ready(&["dhclient"]) {
+        return;
+    }
+    let mut lab = ipv6_lab();
+    let reserved = "address6: fd00:231::42\nboot_params6: [\"console=ttyS0\", \"auto=true\"]\n";
+    serve_v6_with(&mut lab, "", reserved);
+    let lease = dhclient6(&mut lab, "reserved");
+    assert_holds(&lab, &lease, "iaaddr fd00:231::42 ");
+    assert!(!lease.contains("iaaddr fd00:231::1"), "{lease}");
+    // dhclient writes option 60 as its bytes in hex: each parameter's
+    // two-byte length, then the parameter (RFC 5970)
+    let mut wire = Vec::new();
+    for p in ["console=ttyS0", "auto=true"] {
+        wire.extend_from_slice(&u16::try_from(p.len()).unwrap().to_be_bytes());
+        wire.extend_from_slice(p.as_bytes());
+    }
+    let hex: Vec<String> = wire.iter().map(|b| format!("{b:x}")).collect();
+    let want = format!("option dhcp6.bootfile-param {};", hex.join(":"));
+    assert!(lease.contains(&want), "want {want} in {lease}");
+    assert!(
+        lab.log_contains("DHCPv6 bound fd00:231::42"),
+        "{}",
+        lab.log()
+    );
 }
 
 /// The `Stateful address conf.` / `Stateful other conf.` answers of each
