@@ -211,6 +211,45 @@ fn dhclient6_gets_the_address6_its_profile_reserves_and_the_boot_params() {
     );
 }
 
+/// A reservation added to the profile while `serve` runs reaches DHCPv6
+/// with the reload: the same machine (its DUID kept) then gets the reserved
+/// address instead of its pool one, and an `address6` on no served /64 is
+/// warned with its file:line.
+#[test]
+fn an_address6_added_by_a_reload_is_given_to_the_client() {
+    if !netns::ready(&["dhclient"]) {
+        return;
+    }
+    let mut lab = ipv6_lab();
+    serve_v6(&mut lab, "");
+    let first = dhclient6(&mut lab, "before");
+    assert_holds(&lab, &first, "iaaddr fd00:231::100 ");
+    let profile = format!(
+        "- name: desk\n  match:\n    mac: {CLIENT_MAC}\n  address6: fd00:231::42\n  \
+         boot:\n    other: undionly.kpxe\n\
+         - name: far\n  hosts:\n    - mac: 52:54:00:00:00:77\n      address6: fd00:232::9\n"
+    );
+    std::fs::write(lab.path("profiles").join("desk.yaml"), profile).unwrap();
+    lab.wait_log(
+        "desk.yaml:9: profile `far` reserves fd00:232::9, on no /64 DHCPv6 serves",
+        Duration::from_secs(10),
+    );
+    let duid_line = first
+        .lines()
+        .find(|l| l.starts_with("default-duid"))
+        .expect("dhclient wrote its DUID");
+    std::fs::write(lab.path("after.leases"), format!("{duid_line}\n")).unwrap();
+    let after = dhclient6(&mut lab, "after");
+    assert_holds(&lab, &after, "iaaddr fd00:231::42 ");
+    // its pool address was given back when it bound the reserved one
+    let journal = std::fs::read_to_string(lab.path("state").join("leases6.journal")).unwrap();
+    let last_old = journal
+        .lines()
+        .rfind(|l| l.contains("\"addr\":\"fd00:231::100\""))
+        .unwrap_or_default();
+    assert!(last_old.contains("\"state\":\"released\""), "{journal}");
+}
+
 /// The `Stateful address conf.` / `Stateful other conf.` answers of each
 /// RA rdisc6 printed.
 fn rdisc6(lab: &Lab, args: &[&str]) -> String {
