@@ -63,6 +63,18 @@ pub fn outside(registry: &Registry, pools: &[Pool6]) -> Vec<String> {
         .collect()
 }
 
+/// Profiles that reserve IPv6 addresses while no DHCPv6 server runs:
+/// one line saying where the first is and how to turn DHCPv6 on.
+pub fn unserved(registry: &Registry) -> Option<String> {
+    let all = registry.fixed_addresses6();
+    let (ip, name, loc) = all.first()?;
+    Some(format!(
+        "{loc}: profile `{name}` reserves {ip} ({} address6 in all), but DHCPv6 is off: give \
+         `dhcp6: {{range: ...}}` in netboot.yaml to hand them out",
+        all.len()
+    ))
+}
+
 /// What is checked after each reload: the pools served and the file's
 /// reservations.
 #[derive(Clone)]
@@ -139,6 +151,11 @@ mod tests {
             found[0]
         );
         assert_eq!(outside(&registry(), &[]).len(), 2);
+        assert_eq!(
+            unserved(&registry()).unwrap(),
+            "profiles/lab.yaml:3: profile `lab` reserves fd00:99::50 (2 address6 in all), but \
+             DHCPv6 is off: give `dhcp6: {range: ...}` in netboot.yaml to hand them out"
+        );
     }
 
     #[test]

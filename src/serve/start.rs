@@ -126,6 +126,11 @@ pub fn prepare(mut args: ServeOptions) -> Result<Prepared, ServeError> {
         check.warn(&shared.load());
         check
     });
+    if check6.is_none() {
+        if let Some(line) = reservations6::unserved(&shared.load()) {
+            tracing::warn!("{line}");
+        }
+    }
     let rogue = (plan.dhcp.mode == Mode::Authoritative).then(|| {
         let names: Vec<String> = plan.networks.iter().map(|(name, _)| name.clone()).collect();
         RogueWatch::open(&names)
