@@ -137,6 +137,10 @@ fn a_client_renewing_another_address_moves_to_its_reservation() {
         &c,
     );
     let d = c.handle(&renew, &ctx(), &p, 200);
+    assert_eq!(
+        d.reason.to_string(),
+        "moved to its reserved address fd00:1::50; fd00:1::100 given back (lifetime 0)"
+    );
     let mut got = addrs(&wire(d.reply.as_ref().unwrap()));
     got.sort_by_key(|x| std::cmp::Reverse(x.2));
     assert_eq!(
