@@ -3,7 +3,7 @@
 //!
 //! Nothing here does I/O; these are plain data types and one lookup trait.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::mac::MacAddr;
 
@@ -187,6 +187,10 @@ pub struct ClientProfile {
     pub tftp_servers: Vec<Ipv4Addr>,
     /// Extra raw DHCP options (code, payload), appended to replies as given.
     pub extra_options: Vec<(u8, Vec<u8>)>,
+    /// IPv6 address reserved for this client (DHCPv6 IA_NA).
+    pub fixed_address6: Option<Ipv6Addr>,
+    /// DHCPv6 boot file parameters (option 60, RFC 5970), in order.
+    pub boot_params6: Vec<String>,
 }
 
 /// Where the DHCP side looks clients up. Implemented by the profile registry;
@@ -204,6 +208,18 @@ pub trait ProfileLookup: Send + Sync {
     /// another, in the words of `netboot explain` (several lines), when
     /// this lookup can say; for the server's debug log.
     fn explain(&self, _client: &ClientId) -> Option<String> {
+        None
+    }
+
+    /// Every IPv6 address the profiles reserve (by DUID or MAC), so the
+    /// DHCPv6 pool never hands one to another client.
+    fn reservations6(&self) -> Vec<crate::dhcp6::Reservation6> {
+        Vec::new()
+    }
+
+    /// The profile of the DHCPv6 client `client` whose DUID a profile
+    /// names (`hosts: - duid:`), before any match by MAC.
+    fn lookup_duid(&self, _duid: &[u8], _client: &ClientId) -> Option<ClientProfile> {
         None
     }
 }

@@ -198,3 +198,54 @@ fn serve_refuses_at_start_what_check_refuses() {
     );
     assert!(!state.exists(), "nothing touched before the refusal");
 }
+
+/// The IPv6 keys of a profile: a bad `address6` at its line, then an
+/// `address6` that `dhcp6.reservations` in netboot.yaml reserves too,
+/// named at both places; the same profile with its own address is ok.
+#[test]
+fn check_names_a_bad_address6_and_one_netboot_yaml_reserves_too() {
+    let yaml = "\
+root: root
+profiles: profiles
+dhcp6:
+  range: fd00:99::100-fd00:99::1ff
+  reservations:
+    - {mac: 52:54:00:00:00:09, address: 'fd00:99::50'}
+";
+    let dir = setup(yaml);
+    let profile = |addr: &str| {
+        format!("name: desk\nhosts:\n  - mac: 52:54:00:00:00:01\n    address6: {addr}\n")
+    };
+    std::fs::write(
+        dir.path().join("profiles/desk.yaml"),
+        profile("fd00:99::zz"),
+    )
+    .unwrap();
+    let (ok, out) = netboot(dir.path(), &["check"]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains("profiles/desk.yaml:4:15: bad IPv6 address \"fd00:99::zz\""),
+        "{out}"
+    );
+    std::fs::write(
+        dir.path().join("profiles/desk.yaml"),
+        profile("fd00:99::50"),
+    )
+    .unwrap();
+    let (ok, out) = netboot(dir.path(), &["check"]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(
+            "profiles/desk.yaml:3: profile `desk` reserves address6 fd00:99::50, which \
+             netboot.yaml reserves too (netboot.yaml:6:"
+        ),
+        "{out}"
+    );
+    std::fs::write(
+        dir.path().join("profiles/desk.yaml"),
+        profile("fd00:99::51"),
+    )
+    .unwrap();
+    let (ok, out) = netboot(dir.path(), &["check"]);
+    assert!(ok, "{out}");
+}

@@ -528,3 +528,24 @@ fn the_signed_default_is_followed_from_shim_through_grub_to_its_configuration() 
         "{out}"
     );
 }
+
+/// A host with `address6` beside `address`: the Profile section names both
+/// fixed addresses, and the JSON carries `address6`.
+#[test]
+fn a_hosts_ipv6_reservation_is_shown_beside_its_ipv4_one() {
+    let site = Site::new();
+    let v6 = "name: v6-desk\nhosts:\n  - mac: 52:54:00:66:00:01\n    address: 192.168.50.66\n    \
+              address6: fd00:50::66\nboot:\n  bios: pxelinux.0\n";
+    std::fs::write(site.path("profiles").join("v6.yaml"), v6).unwrap();
+    let out = site.explain(&["52:54:00:66:00:01"]);
+    assert!(
+        out.contains(
+            "profile v6-desk (v6.yaml:3), by exact MAC: exact MAC 52:54:00:66:00:01 \
+             (fixed address 192.168.50.66, fixed IPv6 address fd00:50::66)"
+        ),
+        "{out}"
+    );
+    let json = site.explain(&["52:54:00:66:00:01", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["profile"]["matched"]["address6"], "fd00:50::66");
+}

@@ -9,7 +9,7 @@ mod netns;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use netns::v6::{ipv6_lab, ipv6_on, serve_v6, SERVER_V6};
+use netns::v6::{ipv6_lab, ipv6_on, serve_v6, serve_v6_with, SERVER_V6, V6_POOL};
 use netns::{ip, Lab, CLIENT_IF, CLIENT_MAC, SERVER_IF};
 
 /// Runs `dhclient -6` once in the client namespace (bounded) and returns
@@ -17,7 +17,11 @@ use netns::{ip, Lab, CLIENT_IF, CLIENT_MAC, SERVER_IF};
 fn dhclient6(lab: &mut Lab, name: &str) -> String {
     let lease_file = lab.path(&format!("{name}.leases"));
     let conf = lab.path("dhclient6.conf");
-    std::fs::write(&conf, "also request dhcp6.bootfile-url;\n").unwrap();
+    std::fs::write(
+        &conf,
+        "also request dhcp6.bootfile-url;\nalso request dhcp6.bootfile-param;\n",
+    )
+    .unwrap();
     let child = lab
         .client_cmd("timeout")
         .args(["30", "dhclient", "-6", "-1", "-d", "-v", "-sf", "/bin/true"])
@@ -85,6 +89,76 @@ fn dhclient6_gets_a_pool_address_and_the_boot_url_and_keeps_it_over_a_restart() 
     std::fs::write(lab.path("third.leases"), format!("{duid_line}\n")).unwrap();
     let again = dhclient6(&mut lab, "third");
     assert_holds(&lab, &again, "iaaddr fd00:231::100 ");
+}
+
+/// A profile's `address6` for the client's MAC: dhclient gets exactly that
+/// address (outside the range, on its /64), never a pool one, and the
+/// profile's `boot_params6` as option 60, which it asked for.
+#[test]
+fn dhclient6_gets_the_address6_its_profile_reserves_and_the_boot_params() {
+    if !netns::ready(&["dhclient"]) {
+        return;
+    }
+    let mut lab = ipv6_lab();
+    let reserved = "address6: fd00:231::42\nboot_params6: [\"console=ttyS0\", \"auto=true\"]\n";
+    serve_v6_with(&mut lab, &format!("dhcp6:\n  range: {V6_POOL}\n"), reserved);
+    let lease = dhclient6(&mut lab, "reserved");
+    assert_holds(&lab, &lease, "iaaddr fd00:231::42 ");
+    assert!(!lease.contains("iaaddr fd00:231::1"), "{lease}");
+    // dhclient writes option 60 as its bytes in hex: each parameter's
+    // two-byte length, then the parameter (RFC 5970)
+    let mut wire = Vec::new();
+    for p in ["console=ttyS0", "auto=true"] {
+        wire.extend_from_slice(&u16::try_from(p.len()).unwrap().to_be_bytes());
+        wire.extend_from_slice(p.as_bytes());
+    }
+    let hex: Vec<String> = wire.iter().map(|b| format!("{b:x}")).collect();
+    let want = format!("option dhcp6.bootfile-param {};", hex.join(":"));
+    assert!(lease.contains(&want), "want {want} in {lease}");
+    assert!(
+        lab.log_contains("DHCPv6 bound fd00:231::42"),
+        "{}",
+        lab.log()
+    );
+}
+
+/// A reservation added to the profile while `serve` runs reaches DHCPv6
+/// with the reload: the same machine (its DUID kept) then gets the reserved
+/// address instead of its pool one, and an `address6` on no served /64 is
+/// warned with its file:line.
+#[test]
+fn an_address6_added_by_a_reload_is_given_to_the_client() {
+    if !netns::ready(&["dhclient"]) {
+        return;
+    }
+    let mut lab = ipv6_lab();
+    serve_v6(&mut lab, "");
+    let first = dhclient6(&mut lab, "before");
+    assert_holds(&lab, &first, "iaaddr fd00:231::100 ");
+    let profile = format!(
+        "- name: desk\n  match:\n    mac: {CLIENT_MAC}\n  address6: fd00:231::42\n  \
+         boot:\n    other: undionly.kpxe\n\
+         - name: far\n  hosts:\n    - mac: 52:54:00:00:00:77\n      address6: fd00:232::9\n"
+    );
+    std::fs::write(lab.path("profiles").join("desk.yaml"), profile).unwrap();
+    lab.wait_log(
+        "desk.yaml:9: profile `far` reserves fd00:232::9, on no /64 DHCPv6 serves",
+        Duration::from_secs(10),
+    );
+    let duid_line = first
+        .lines()
+        .find(|l| l.starts_with("default-duid"))
+        .expect("dhclient wrote its DUID");
+    std::fs::write(lab.path("after.leases"), format!("{duid_line}\n")).unwrap();
+    let after = dhclient6(&mut lab, "after");
+    assert_holds(&lab, &after, "iaaddr fd00:231::42 ");
+    // its pool address was given back when it bound the reserved one
+    let journal = std::fs::read_to_string(lab.path("state").join("leases6.journal")).unwrap();
+    let last_old = journal
+        .lines()
+        .rfind(|l| l.contains("\"addr\":\"fd00:231::100\""))
+        .unwrap_or_default();
+    assert!(last_old.contains("\"state\":\"released\""), "{journal}");
 }
 
 /// The `Stateful address conf.` / `Stateful other conf.` answers of each

@@ -325,7 +325,11 @@ fn udhcpc6_stateless_gets_the_boot_url_and_dns_from_an_information_request() {
         return;
     }
     let mut lab = ipv6_lab();
-    serve_v6_with(&mut lab, "dhcp6:\n  enabled: true\n  dns: [fd00:231::53]\n");
+    serve_v6_with(
+        &mut lab,
+        "dhcp6:\n  enabled: true\n  dns: [fd00:231::53]\n",
+        "",
+    );
     // -l: INFORMATION-REQUEST; -q: quit once answered
     let client = Udhcpc6::start(&mut lab, &["-l", "-q", "-O", "bootfile_url", "-O", "dns"]);
     // udhcpc6 names the answer to its first INFORMATION-REQUEST `renew`

@@ -1,7 +1,9 @@
 //! PXE over IPv6 (RFC 5970): who the client is (option 61 architecture,
 //! option 16 vendor class, option 15 user class `iPXE`, the MAC from its
 //! DUID or EUI-64 link-local address) and the boot options it gets: option
-//! 59 (boot file URL), option 16 `HTTPClient` echoed to HTTP boot clients.
+//! 59 (boot file URL), option 60 (boot file parameters, from the profile's
+//! `boot_params6`, to clients that ask for it), option 16 `HTTPClient`
+//! echoed to HTTP boot clients.
 //! The file itself is chosen by `dhcp::pxe::select` over the profile, as
 //! for DHCPv4; only the URL is written here.
 //!
@@ -20,6 +22,8 @@ use super::duid;
 
 /// Option 59, OPT_BOOTFILE_URL.
 const BOOTFILE_URL: u16 = 59;
+/// Option 60, OPT_BOOTFILE_PARAM.
+pub const BOOTFILE_PARAM: u16 = 60;
 
 /// The client's DUID (option 1).
 pub fn client_duid(msg: &Message) -> Option<&[u8]> {
@@ -136,6 +140,56 @@ pub fn apply(opts: &mut DhcpOptions, req: &Message, client: &ClientId, file: Opt
             data: vec![b"HTTPClient".to_vec()],
         }));
     }
+}
+
+/// Option 60's payload (RFC 5970 §3.2): each parameter as a two-byte
+/// length and its UTF-8 bytes, in order (`None` when one is too long).
+pub fn encode_params(params: &[String]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    for p in params {
+        let len = u16::try_from(p.len()).ok()?;
+        out.extend_from_slice(&len.to_be_bytes());
+        out.extend_from_slice(p.as_bytes());
+    }
+    Some(out)
+}
+
+/// True when the request's option request option (6) names `code`.
+pub fn asked_for(req: &Message, code: u16) -> bool {
+    match req.opts().get(OptionCode::ORO) {
+        Some(DhcpOption::ORO(oro)) => oro.opts.iter().any(|c| u16::from(*c) == code),
+        _ => false,
+    }
+}
+
+/// Writes option 60 when the profile has boot parameters and the client
+/// asked for them (RFC 5970: only in answer to its option request).
+pub fn apply_params(opts: &mut DhcpOptions, req: &Message, params: &[String]) {
+    if params.is_empty() || !asked_for(req, BOOTFILE_PARAM) {
+        return;
+    }
+    if let Some(data) = encode_params(params) {
+        opts.insert(DhcpOption::Unknown(UnknownOption::new(
+            OptionCode::from(BOOTFILE_PARAM),
+            data,
+        )));
+    }
+}
+
+/// The boot file parameters in a reply (tests): option 60 decoded.
+pub fn boot_params(opts: &DhcpOptions) -> Option<Vec<String>> {
+    let data = opts.iter().find_map(|o| match o {
+        DhcpOption::Unknown(u) if u16::from(u.code()) == BOOTFILE_PARAM => Some(u.data()),
+        _ => None,
+    })?;
+    let (mut rest, mut out) = (data, Vec::new());
+    while rest.len() >= 2 {
+        let len = usize::from(u16::from_be_bytes([rest[0], rest[1]]));
+        let p = rest.get(2..2 + len)?;
+        out.push(String::from_utf8_lossy(p).into_owned());
+        rest = &rest[2 + len..];
+    }
+    rest.is_empty().then_some(out)
 }
 
 /// The boot file URL in a reply, if any (tests and the fuzz target).

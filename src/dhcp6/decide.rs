@@ -23,7 +23,7 @@ use crate::dhcp::lease::Secs;
 use crate::dhcp::pxe::BootNote;
 
 use super::boot;
-use super::config::{Dhcp6Config, Pool6};
+use super::config::{Dhcp6Config, Pool6, Reservation6};
 use super::reason::{Decision6, Reason6};
 use super::table::{Lease6, Table6};
 
@@ -44,6 +44,8 @@ struct Ex<'a> {
     duid: Vec<u8>,
     client: ClientId,
     profile: Option<ClientProfile>,
+    /// The client's reserved address, if it has one (`reserve`).
+    fixed: Option<Ipv6Addr>,
     now: Secs,
 }
 
@@ -52,6 +54,8 @@ struct Ex<'a> {
 pub struct Core6 {
     cfg: Dhcp6Config,
     table: Table6,
+    /// The profiles' reservations (`set_profile_reservations`).
+    profile_reservations: Vec<Reservation6>,
 }
 
 impl Core6 {
@@ -60,6 +64,7 @@ impl Core6 {
         Self {
             cfg,
             table: Table6::default(),
+            profile_reservations: Vec::new(),
         }
     }
 
@@ -96,14 +101,20 @@ impl Core6 {
             return Decision6::silent("no client identifier (option 1)");
         };
         let client = boot::client_id(req, ctx.peer);
-        let profile = lookup.lookup(&client);
+        let by_duid = (!duid.is_empty())
+            .then(|| lookup.lookup_duid(&duid, &client))
+            .flatten();
+        let profile = by_duid.or_else(|| lookup.lookup(&client));
         let name = profile.as_ref().map(|p| p.name.clone());
+        let mac = boot::client_mac(req, ctx.peer);
+        let fixed = self.fixed_for(profile.as_ref(), &duid, mac);
         let ex = Ex {
             req,
             ctx,
             duid,
             client,
             profile,
+            fixed,
             now,
         };
         let d = self.dispatch(kind, &ex);
@@ -173,6 +184,9 @@ impl Core6 {
             opts.insert(DhcpOption::DomainNameServers(self.cfg.dns.clone()));
         }
         boot::apply(opts, ex.req, &ex.client, file);
+        if let Some(p) = &ex.profile {
+            boot::apply_params(opts, ex.req, &p.boot_params6);
+        }
         m
     }
 }
@@ -188,8 +202,11 @@ fn decided(reply: Message, reason: Reason6, changes: Vec<Lease6>) -> Decision6 {
 
 mod assign;
 mod held;
+mod reserve;
 
 #[cfg(test)]
 mod held_tests;
+#[cfg(test)]
+mod reserve_tests;
 #[cfg(test)]
 mod tests;

@@ -32,6 +32,7 @@ mod tidy {
                 ("dhcp6/decide.rs", include_str!("decide.rs")),
                 ("dhcp6/decide/assign.rs", include_str!("decide/assign.rs")),
                 ("dhcp6/decide/held.rs", include_str!("decide/held.rs")),
+                ("dhcp6/decide/reserve.rs", include_str!("decide/reserve.rs")),
                 ("dhcp6/table.rs", include_str!("table.rs")),
                 ("dhcp6/config.rs", include_str!("config.rs")),
                 ("dhcp6/boot.rs", include_str!("boot.rs")),

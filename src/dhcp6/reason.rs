@@ -24,6 +24,12 @@ pub enum Reason6 {
         rapid: bool,
     },
     Renewed(Vec<Ipv6Addr>),
+    /// RENEW or REBIND of other addresses by a client with a reservation:
+    /// given `to`, the others returned with lifetimes 0.
+    Moved {
+        to: Ipv6Addr,
+        from: Vec<Ipv6Addr>,
+    },
     NoBinding,
     Released(Vec<Ipv6Addr>),
     Declined(Vec<Ipv6Addr>),
@@ -78,6 +84,11 @@ impl fmt::Display for Reason6 {
                 write!(f, "bound {}{how}; {boot}", list(addrs))
             }
             Self::Renewed(a) => write!(f, "extended {}", list(a)),
+            Self::Moved { to, from } => write!(
+                f,
+                "moved to its reserved address {to}; {} given back (lifetime 0)",
+                list(from)
+            ),
             Self::NoBinding => f.write_str("no binding for the client's IA"),
             Self::Released(a) => write!(f, "released {}", list(a)),
             Self::Declined(a) => write!(f, "declined {}", list(a)),

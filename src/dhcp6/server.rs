@@ -6,11 +6,13 @@
 //! changes written to the v6 journal (one write + `fdatasync`), and only
 //! then the reply sent to the client's address, port 546. A tracing span
 //! per exchange. PXE firmware is sent an RA of its own just before its
-//! reply ([`RouterHint`], `ra::firmware`). Relayed messages (RELAY-FORW)
-//! are not served yet.
+//! reply ([`RouterHint`], `ra::firmware`). The profiles' IPv6 reservations
+//! reach the core whenever the lookup is swapped (a reload), as DHCPv4's
+//! do. Relayed messages (RELAY-FORW) are not served yet.
 
 use std::net::{Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use dhcproto::Encodable;
@@ -19,6 +21,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, info_span, warn};
 
+use crate::boot::ProfileLookup;
 use crate::dhcp::lease::Secs;
 use crate::dhcp::server::LookupSource;
 use crate::events::{event::Exchange, Event, Events};
@@ -125,7 +128,12 @@ impl Dhcp6Server {
                 return;
             }
         };
-        let mut shell = Shell { links, core, store };
+        let mut shell = Shell {
+            links,
+            core,
+            store,
+            current: None,
+        };
         let mut buf = vec![0u8; 2048];
         loop {
             let (len, peer) = tokio::select! {
@@ -167,9 +175,26 @@ struct Shell {
     links: Vec<Link6>,
     core: Core6,
     store: Option<Lease6Store>,
+    /// The lookup whose reservations the core holds.
+    current: Option<Arc<dyn ProfileLookup>>,
 }
 
 impl Shell {
+    /// The current profiles; the core's reservations refreshed when they
+    /// were swapped.
+    fn profiles(&mut self, lookup: &LookupSource) -> Arc<dyn ProfileLookup> {
+        let fresh = lookup();
+        let same = self
+            .current
+            .as_ref()
+            .is_some_and(|c| std::ptr::addr_eq(Arc::as_ptr(c), Arc::as_ptr(&fresh)));
+        if !same {
+            self.core.set_profile_reservations(fresh.reservations6());
+            self.current = Some(Arc::clone(&fresh));
+        }
+        fresh
+    }
+
     /// One datagram: decode, decide, persist; the reply's bytes when one
     /// may leave, and whether the client is PXE firmware.
     fn exchange(
@@ -193,7 +218,8 @@ impl Shell {
             peer: *peer.ip(),
             ours: link.ours,
         };
-        let d = self.core.handle(&req, &ctx, lookup().as_ref(), unix_now());
+        let profiles = self.profiles(lookup);
+        let d = self.core.handle(&req, &ctx, profiles.as_ref(), unix_now());
         let profile = d.profile.as_deref().unwrap_or("-");
         info!(message = ?req.msg_type(), profile, "DHCPv6 {}", d.reason);
         if !d.changes.is_empty() {

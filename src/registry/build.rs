@@ -12,7 +12,7 @@ use crate::boot::BootFiles;
 
 use super::diag::{Diagnostic, Pos};
 use super::locate::{Seg, SourceMap};
-use super::model::{Entry, Loc, Profile, Rewrite};
+use super::model::{Entry, Host6, Loc, Profile, Rewrite};
 use super::options;
 use super::parse::{parse_file, too_big, Parsed};
 use super::template::{Templates, BUILTIN_VARS};
@@ -56,6 +56,8 @@ pub struct Built {
     pub literal_files: HashSet<String>,
     /// Where each profile's name was written.
     pub name_locs: Vec<Loc>,
+    /// Machines as DHCPv6 knows them (by DUID or with an `address6`).
+    pub hosts6: Vec<Host6>,
 }
 
 /// Converts every profile of every file; problems go to `diags`.
@@ -73,6 +75,7 @@ pub fn convert_all(
         upload_dirs: Vec::new(),
         literal_files: HashSet::new(),
         name_locs: Vec::new(),
+        hosts6: Vec::new(),
     };
     for file in files {
         if let Some(problem) = too_big(&file.text) {
@@ -136,7 +139,7 @@ impl Cx<'_> {
         if w.name.trim().is_empty() {
             self.err(&[Seg::Key("name")], "profile name is empty");
         }
-        let entries = self.entries(w, index);
+        let (entries, hosts6) = self.entries(w, index);
         let boot = self.boot(w.boot.as_ref().unwrap_or(&BootFiles::default()), built);
         let (files, locs) = self.files(w, built);
         let profile = Profile {
@@ -158,6 +161,7 @@ impl Cx<'_> {
                 .and_then(|d| self.safe_path(&[Seg::Key("upload_dir")], d, "upload_dir")),
             keep_versions: self.keep_versions(w),
             menu: w.menu.as_ref().and_then(|m| self.menu(m)),
+            boot_params6: self.boot_params6(w),
         };
         if let Some(dir) = &profile.upload_dir {
             let at = self.loc(&[Seg::Key("upload_dir")]);
@@ -166,6 +170,7 @@ impl Cx<'_> {
         built.name_locs.push(self.loc(&[Seg::Key("name")]));
         built.profiles.push(profile);
         built.entries.extend(entries);
+        built.hosts6.extend(hosts6);
         built.file_locs.push(locs);
     }
 

@@ -8,12 +8,13 @@ use crate::mac::MacAddr;
 use super::arch;
 use super::build::Cx;
 use super::locate::Seg;
-use super::model::{Criteria, Entry, MacCrit};
+use super::model::{Criteria, Entry, Host6, MacCrit};
 use super::pattern::{Glob, MacPrefix};
 use super::wire::{ArchSpec, WireHost, WireMatch, WireProfile};
 
 impl Cx<'_> {
-    pub(super) fn entries(&mut self, w: &WireProfile, profile: usize) -> Vec<Entry> {
+    /// The profile's entries, and its machines as DHCPv6 knows them.
+    pub(super) fn entries(&mut self, w: &WireProfile, profile: usize) -> (Vec<Entry>, Vec<Host6>) {
         if w.matches.is_none() && w.hosts.is_empty() {
             self.err(
                 &[Seg::Key("name")],
@@ -21,19 +22,22 @@ impl Cx<'_> {
             );
         }
         let mut out: Vec<Entry> = self.match_entry(w, profile).into_iter().collect();
+        let mut hosts6: Vec<Host6> = out.iter().filter_map(host6_of_match).collect();
         for (i, host) in w.hosts.iter().enumerate() {
-            out.extend(self.host_entry(host, i, profile));
+            let (entry, host6) = self.host_entry(host, i, profile);
+            out.extend(entry);
+            hosts6.extend(host6);
         }
-        out
+        (out, hosts6)
     }
 
     /// The entry of the `match:` block, with the top-level address and host name.
     fn match_entry(&mut self, w: &WireProfile, profile: usize) -> Option<Entry> {
         let Some(m) = &w.matches else {
-            if w.address.is_some() || w.hostname.is_some() {
+            if w.address.is_some() || w.address6.is_some() || w.hostname.is_some() {
                 self.err(
                     &[Seg::Key("address")],
-                    "`address` and `hostname` at the top need `match: mac:`; put them in `hosts:`",
+                    "`address`, `address6` and `hostname` at the top need `match: mac:`; put them in `hosts:`",
                 );
             }
             return None;
@@ -42,10 +46,15 @@ impl Cx<'_> {
             .address
             .as_deref()
             .and_then(|a| self.ipv4(&[Seg::Key("address")], a));
+        let address6 = w
+            .address6
+            .as_deref()
+            .and_then(|a| self.ipv6(&[Seg::Key("address6")], a));
         let criteria = self.criteria(m)?;
         let exact = matches!(criteria.mac, MacCrit::Exact(_));
         for (key, given) in [
             ("address", w.address.is_some()),
+            ("address6", w.address6.is_some()),
             ("hostname", w.hostname.is_some()),
         ] {
             if given && !exact {
@@ -59,22 +68,51 @@ impl Cx<'_> {
             profile,
             criteria,
             address,
+            address6: address6.filter(|_| exact),
             hostname: w.hostname.clone(),
             vars: BTreeMap::new(),
             loc: self.loc(&[Seg::Key("match")]),
         })
     }
 
-    /// The entry of host `i`: an exact MAC with its own address, name and vars.
-    fn host_entry(&mut self, host: &WireHost, i: usize, profile: usize) -> Option<Entry> {
+    /// Host `i`: an entry for its exact MAC (with its own address, name
+    /// and vars), and the machine as DHCPv6 knows it when it has a `duid`
+    /// or an `address6`. A host may give `duid` without `mac`; it is then
+    /// known to DHCPv6 only.
+    fn host_entry(
+        &mut self,
+        host: &WireHost,
+        i: usize,
+        profile: usize,
+    ) -> (Option<Entry>, Option<Host6>) {
         let at = |k| [Seg::Key("hosts"), Seg::Idx(i), Seg::Key(k)];
         let address = host
             .address
             .as_deref()
             .and_then(|a| self.ipv4(&at("address"), a));
+        let address6 = host
+            .address6
+            .as_deref()
+            .and_then(|a| self.ipv6(&at("address6"), a));
+        let duid = host.duid.as_deref().and_then(|d| self.duid(&at("duid"), d));
         let vars = self.vars(&host.vars, &at("vars"));
-        let mac = self.mac(&at("mac"), &host.mac)?;
-        Some(Entry {
+        let mac = match &host.mac {
+            Some(text) => self.mac(&at("mac"), text),
+            None => {
+                self.without_mac(host, i);
+                None
+            }
+        };
+        let loc = self.loc(&at(if host.mac.is_some() { "mac" } else { "duid" }));
+        let host6 = (duid.is_some() || address6.is_some()).then(|| Host6 {
+            profile,
+            duid,
+            mac,
+            address6,
+            hostname: host.hostname.clone(),
+            loc: loc.clone(),
+        });
+        let entry = mac.map(|mac| Entry {
             profile,
             criteria: Criteria {
                 mac: MacCrit::Exact(mac),
@@ -82,10 +120,37 @@ impl Cx<'_> {
                 vendor: None,
             },
             address,
+            address6,
             hostname: host.hostname.clone(),
             vars,
-            loc: self.loc(&at("mac")),
-        })
+            loc,
+        });
+        (entry, host6)
+    }
+
+    /// What a host without `mac` may not give: it needs a `duid`, and its
+    /// IPv4 address and vars need a MAC (DHCPv4 and TFTP know it by that).
+    fn without_mac(&mut self, host: &WireHost, i: usize) {
+        let at = |k| [Seg::Key("hosts"), Seg::Idx(i), Seg::Key(k)];
+        if host.duid.is_none() {
+            self.err(
+                &[Seg::Key("hosts"), Seg::Idx(i)],
+                "a host needs `mac` (its MAC address) or `duid` (its DHCPv6 DUID), or both",
+            );
+        }
+        if host.address.is_some() {
+            self.err(
+                &at("address"),
+                "`address` (IPv4) needs the host's `mac`: DHCPv4 knows a machine by its MAC; \
+                 add `mac`, or give only `address6`",
+            );
+        }
+        if !host.vars.is_empty() {
+            self.err(
+                &at("vars"),
+                "`vars` needs the host's `mac`: its files are served by the MAC of its lease",
+            );
+        }
     }
 
     fn criteria(&mut self, m: &WireMatch) -> Option<Criteria> {
@@ -190,4 +255,19 @@ impl Cx<'_> {
         }
         p
     }
+}
+
+/// The exact-MAC `match:` entry with an `address6`, as DHCPv6 knows it.
+fn host6_of_match(e: &Entry) -> Option<Host6> {
+    let MacCrit::Exact(mac) = e.criteria.mac else {
+        return None;
+    };
+    e.address6.map(|a| Host6 {
+        profile: e.profile,
+        duid: None,
+        mac: Some(mac),
+        address6: Some(a),
+        hostname: e.hostname.clone(),
+        loc: e.loc.clone(),
+    })
 }

@@ -1,10 +1,13 @@
 //! Checks across profiles, run after every profile converted on its own:
-//! unique names, one profile per exact MAC, one MAC per fixed address, no two
+//! unique names, one profile per exact MAC, one MAC per fixed address (IPv4
+//! and IPv6), one host per DUID, no two
 //! profiles claiming the same clients at the same precedence, boot files that
 //! exist, and templates that render for a stand-in client.
 
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use crate::dhcp6::duid;
 
 use crate::mac::MacAddr;
 
@@ -12,7 +15,7 @@ use super::build::{convert_all, Built, SourceFile, Sources};
 use super::build_files::template_diag;
 use super::diag::Diagnostic;
 use super::lookup::{context, Registry};
-use super::model::{Entry, Loc, MacCrit};
+use super::model::{Entry, Host6, Loc, MacCrit};
 use super::template::ClientFacts;
 
 /// Builds a registry from profile files, or returns every problem found.
@@ -24,16 +27,13 @@ pub fn build_registry(
     let built = convert_all(files, sources, &mut diags);
     unique_names(&built, &mut diags);
     exact_macs_and_addresses(&built, &mut diags);
+    addresses6_and_duids(&built, &mut diags);
     no_ambiguity(&built, &mut diags);
     boot_files_exist(&built, sources, &mut diags);
     upload_dirs_exist(&built, sources, &mut diags);
     templates_render(&built, &mut diags);
     if diags.is_empty() {
-        Ok(Registry::new(
-            built.profiles,
-            built.entries,
-            built.templates,
-        ))
+        Ok(Registry::new(built.profiles, built.entries, built.templates).with_hosts6(built.hosts6))
     } else {
         diags.sort_by(|a, b| (&a.file, a.pos).cmp(&(&b.file, b.pos)));
         diags.dedup();
@@ -79,6 +79,36 @@ fn exact_macs_and_addresses(built: &Built, diags: &mut Vec<Diagnostic>) {
             )));
         } else {
             addrs.insert(ip, (mac, e));
+        }
+    }
+}
+
+/// No IPv6 address reserved for two machines, no DUID named twice.
+fn addresses6_and_duids(built: &Built, diags: &mut Vec<Diagnostic>) {
+    let mut addrs: HashMap<Ipv6Addr, &Host6> = HashMap::new();
+    let mut duids: HashMap<&[u8], &Host6> = HashMap::new();
+    for h in &built.hosts6 {
+        if let Some(d) = h.duid.as_deref() {
+            if let Some(first) = duids.get(d) {
+                diags.push(h.loc.diag(format!(
+                    "duplicate DUID {}: already given to a host of profile `{}` at {}",
+                    duid::hex(d),
+                    profile_name_of(built, first.profile),
+                    first.loc
+                )));
+                continue;
+            }
+            duids.insert(d, h);
+        }
+        let Some(ip) = h.address6 else { continue };
+        if let Some(first) = addrs.get(&ip) {
+            diags.push(h.loc.diag(format!(
+                "address6 {ip} is already reserved for {} at {}; give each machine its own",
+                first.who(),
+                first.loc
+            )));
+        } else {
+            addrs.insert(ip, h);
         }
     }
 }
@@ -168,9 +198,13 @@ fn stand_in(entry: &Entry) -> ClientFacts {
 }
 
 fn profile_name<'a>(built: &'a Built, e: &Entry) -> &'a str {
+    profile_name_of(built, e.profile)
+}
+
+fn profile_name_of(built: &Built, index: usize) -> &str {
     built
         .profiles
-        .get(e.profile)
+        .get(index)
         .map(|p| p.name.as_str())
         .unwrap_or("?")
 }

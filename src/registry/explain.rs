@@ -7,7 +7,7 @@
 //! then `{}`).
 
 use std::fmt;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::Serialize;
 
@@ -72,6 +72,8 @@ pub struct Matched {
     pub hostname: Option<String>,
     /// The entry's fixed address.
     pub address: Option<Ipv4Addr>,
+    /// The entry's fixed IPv6 address (DHCPv6).
+    pub address6: Option<Ipv6Addr>,
 }
 
 /// Why a profile was not chosen.
@@ -168,6 +170,7 @@ fn matched(registry: &Registry, entry: &Entry) -> Option<Matched> {
         conditions: entry.criteria.reason(),
         hostname: entry.hostname.clone(),
         address: entry.address,
+        address6: entry.address6,
     })
 }
 
@@ -292,6 +295,7 @@ impl fmt::Display for Explanation {
                 let extra: Vec<String> = [
                     m.hostname.as_ref().map(|h| format!("host name {h}")),
                     m.address.map(|a| format!("fixed address {a}")),
+                    m.address6.map(|a| format!("fixed IPv6 address {a}")),
                 ]
                 .into_iter()
                 .flatten()

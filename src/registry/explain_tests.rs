@@ -232,3 +232,25 @@ fn a_single_exact_mac_says_which_mac_it_wants() {
         "MAC 02:00:00:00:00:99 is not 02:00:00:00:00:01"
     );
 }
+
+#[test]
+fn the_ipv6_reservation_is_shown_beside_the_ipv4_one() {
+    let text = "\
+name: v6
+hosts:
+  - mac: 52:54:00:66:00:01
+    address: 192.168.50.61
+    address6: fd00:99::61
+";
+    let reg = build_with(&mem(), &[("v6.yaml", text)]).unwrap();
+    let e = explain(&reg, &client("52:54:00:66:00:01", None, None));
+    let m = e.matched.as_ref().unwrap();
+    assert_eq!(m.address6, Some("fd00:99::61".parse().unwrap()));
+    assert!(
+        e.to_string().contains(
+            "by exact MAC: exact MAC 52:54:00:66:00:01 (fixed address 192.168.50.61, \
+             fixed IPv6 address fd00:99::61)"
+        ),
+        "{e}"
+    );
+}

@@ -5,13 +5,14 @@
 
 use crate::catalogue::menu::Prefs;
 use std::collections::HashMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
 use crate::boot::{ClientId, ClientProfile, ProfileLookup};
+use crate::dhcp6::{Holder6, Reservation6};
 use crate::mac::MacAddr;
 
 use super::matcher::Asked;
-use super::model::{Entry, FileRule, Loc, MacCrit, Profile};
+use super::model::{Entry, FileRule, Host6, Loc, MacCrit, Profile};
 use super::template::{ClientFacts, Context, RenderError, Templates};
 
 /// Every profile, ready to answer; built by [`super::check`] and never changed.
@@ -25,6 +26,8 @@ pub struct Registry {
     /// which validation makes irrelevant: equals never overlap).
     ranked: Vec<usize>,
     templates: Templates,
+    /// Machines as DHCPv6 knows them (by DUID, or with an `address6`).
+    hosts6: Vec<Host6>,
 }
 
 impl Registry {
@@ -47,7 +50,31 @@ impl Registry {
             exact,
             ranked,
             templates,
+            hosts6: Vec::new(),
         }
+    }
+
+    /// The registry with its machines as DHCPv6 knows them.
+    pub(crate) fn with_hosts6(mut self, hosts6: Vec<Host6>) -> Self {
+        self.hosts6 = hosts6;
+        self
+    }
+
+    /// Every fixed IPv6 address with its profile's name and the place it
+    /// is written (checked against the served pools and `netboot.yaml`).
+    pub fn fixed_addresses6(&self) -> Vec<(Ipv6Addr, &str, &Loc)> {
+        self.hosts6
+            .iter()
+            .filter_map(|h| {
+                let name = self.profiles.get(h.profile).map_or("", |p| p.name.as_str());
+                h.address6.map(|ip| (ip, name, &h.loc))
+            })
+            .collect()
+    }
+
+    /// The machine a profile names by this DUID.
+    pub(super) fn host6_by_duid(&self, duid: &[u8]) -> Option<&Host6> {
+        self.hosts6.iter().find(|h| h.duid.as_deref() == Some(duid))
     }
 
     /// Number of profiles.
@@ -255,15 +282,50 @@ impl ProfileLookup for Registry {
         let profile = self.profiles.get(entry.profile)?;
         tracing::debug!(mac = %client.mac, profile = %profile.name, by = %entry.criteria.reason(), "profile matched");
         Some(ClientProfile {
-            name: profile.name.clone(),
             known: entry.criteria.rank().tier >= 2,
             fixed_address: entry.address,
+            fixed_address6: entry.address6,
             hostname: entry.hostname.clone(),
-            boot: profile.boot.clone(),
-            next_server: profile.next_server,
-            tftp_servers: profile.tftp_servers.clone(),
-            extra_options: profile.extra_options.clone(),
+            ..given(profile)
         })
+    }
+
+    fn lookup_duid(&self, duid: &[u8], _client: &ClientId) -> Option<ClientProfile> {
+        let host = self.host6_by_duid(duid)?;
+        let profile = self.profiles.get(host.profile)?;
+        tracing::debug!(duid = %crate::dhcp6::duid::hex(duid), profile = %profile.name, "profile matched by DUID");
+        let fixed_address = host
+            .mac
+            .and_then(|m| self.exact.get(&m))
+            .and_then(|i| self.entries.get(*i))
+            .and_then(|e| e.address);
+        Some(ClientProfile {
+            known: true,
+            fixed_address,
+            fixed_address6: host.address6,
+            hostname: host.hostname.clone(),
+            ..given(profile)
+        })
+    }
+
+    fn reservations6(&self) -> Vec<Reservation6> {
+        let mut out = Vec::new();
+        for h in &self.hosts6 {
+            let Some(addr) = h.address6 else { continue };
+            if let Some(d) = &h.duid {
+                out.push(Reservation6 {
+                    holder: Holder6::Duid(d.clone()),
+                    addr,
+                });
+            }
+            if let Some(m) = h.mac {
+                out.push(Reservation6 {
+                    holder: Holder6::Mac(m),
+                    addr,
+                });
+            }
+        }
+        out
     }
 
     fn explain(&self, client: &ClientId) -> Option<String> {
@@ -278,6 +340,19 @@ impl ProfileLookup for Registry {
                 _ => None,
             })
             .collect()
+    }
+}
+
+/// What every client of `profile` gets, whoever it is.
+fn given(profile: &Profile) -> ClientProfile {
+    ClientProfile {
+        name: profile.name.clone(),
+        boot: profile.boot.clone(),
+        next_server: profile.next_server,
+        tftp_servers: profile.tftp_servers.clone(),
+        extra_options: profile.extra_options.clone(),
+        boot_params6: profile.boot_params6.clone(),
+        ..ClientProfile::default()
     }
 }
 

@@ -12,6 +12,7 @@ pub mod arch;
 pub mod build;
 mod build_files;
 mod build_match;
+mod build_v6;
 pub mod checks;
 pub mod diag;
 pub mod explain;

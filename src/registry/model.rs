@@ -3,7 +3,7 @@
 
 use crate::catalogue::menu::Prefs;
 use std::collections::BTreeMap;
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
 use crate::boot::BootFiles;
@@ -61,6 +61,8 @@ pub struct Profile {
     pub keep_versions: Option<usize>,
     /// What these clients are shown of the image catalogue.
     pub menu: Option<Prefs>,
+    /// DHCPv6 boot file parameters (option 60), in order.
+    pub boot_params6: Vec<String>,
 }
 
 /// One way a profile matches clients: its `match:` block, or one of its hosts.
@@ -72,12 +74,44 @@ pub struct Entry {
     pub criteria: Criteria,
     /// Fixed address for this client.
     pub address: Option<Ipv4Addr>,
+    /// Fixed IPv6 address for this client.
+    pub address6: Option<Ipv6Addr>,
     /// Host name for this client.
     pub hostname: Option<String>,
     /// Host variables, overriding the profile's.
     pub vars: BTreeMap<String, minijinja::Value>,
     /// Where the match (or host MAC) was written.
     pub loc: Loc,
+}
+
+/// A machine as DHCPv6 knows it: a `hosts:` entry with a `duid`, or an
+/// exact-MAC profile or host with an `address6`. DHCPv6 looks these up by
+/// DUID (then by MAC) for its reservations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Host6 {
+    /// Index of the profile in the registry.
+    pub profile: usize,
+    /// Its DUID, when given.
+    pub duid: Option<Vec<u8>>,
+    /// Its MAC, when given.
+    pub mac: Option<MacAddr>,
+    /// Its fixed IPv6 address.
+    pub address6: Option<Ipv6Addr>,
+    /// Its host name.
+    pub hostname: Option<String>,
+    /// Where it is written.
+    pub loc: Loc,
+}
+
+impl Host6 {
+    /// The machine in words: `DUID 00:04:…` or `MAC 52:54:…`.
+    pub fn who(&self) -> String {
+        match (&self.duid, self.mac) {
+            (Some(d), _) => format!("DUID {}", crate::dhcp6::duid::hex(d)),
+            (None, Some(m)) => format!("MAC {m}"),
+            (None, None) => "a host".to_string(),
+        }
+    }
 }
 
 /// The MAC part of a match.

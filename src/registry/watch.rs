@@ -59,8 +59,9 @@ pub fn reload(profiles_dir: &Path, boot_root: &Path, shared: &ArcSwap<Registry>)
         Ok(registry) => {
             let profiles = registry.profile_count();
             let reservations = registry.reservations().len();
+            let reservations6 = registry.reservations6().len();
             shared.store(Arc::new(registry));
-            tracing::info!(profiles, reservations, dir = %profiles_dir.display(), "profiles loaded");
+            tracing::info!(profiles, reservations, reservations6, dir = %profiles_dir.display(), "profiles loaded");
             Reloaded::Swapped {
                 profiles,
                 reservations,

@@ -32,6 +32,10 @@ pub struct WireProfile {
     /// Fixed IPv4 address; only for a profile that matches one exact MAC.
     #[serde(default)]
     pub address: Option<String>,
+    /// Fixed IPv6 address (DHCPv6); only for a profile that matches one
+    /// exact MAC.
+    #[serde(default)]
+    pub address6: Option<String>,
     /// Host name (option 12); only for a profile that matches one exact MAC.
     #[serde(default)]
     pub hostname: Option<String>,
@@ -46,6 +50,9 @@ pub struct WireProfile {
     /// Option 150 list: IPv4 addresses, or `self` for this server's own address.
     #[serde(default)]
     pub tftp_servers: Vec<String>,
+    /// DHCPv6 boot file parameters (option 60), one string each.
+    #[serde(default)]
+    pub boot_params6: Vec<String>,
     /// Extra DHCP options by code, each with a typed value.
     #[serde(default)]
     pub options: BTreeMap<u8, WireOption>,
@@ -136,15 +143,22 @@ impl<T> OneOrMany<T> {
     }
 }
 
-/// One machine in `hosts:`.
+/// One machine in `hosts:`: its MAC, its DHCPv6 DUID, or both.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WireHost {
     /// Its exact MAC.
-    pub mac: String,
+    #[serde(default)]
+    pub mac: Option<String>,
+    /// Its DHCPv6 DUID in hex (for machines whose DUID carries no MAC).
+    #[serde(default)]
+    pub duid: Option<String>,
     /// Its fixed IPv4 address.
     #[serde(default)]
     pub address: Option<String>,
+    /// Its fixed IPv6 address.
+    #[serde(default)]
+    pub address6: Option<String>,
     /// Its host name.
     #[serde(default)]
     pub hostname: Option<String>,

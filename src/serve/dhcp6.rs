@@ -117,9 +117,17 @@ pub struct V6 {
     ra_timing: Timing,
     /// Bare ports' ULA addresses, removed after the servers stop.
     added: Vec<UlaAddress>,
+    /// The pools DHCPv6 hands addresses from (`None`: no DHCPv6 server).
+    pools: Option<Vec<Pool6>>,
 }
 
 impl V6 {
+    /// The pools the DHCPv6 server hands addresses from, when it runs
+    /// (empty: stateless).
+    pub fn pools(&self) -> Option<&[Pool6]> {
+        self.pools.as_deref()
+    }
+
     /// Serves DHCPv6 and advertises until `cancel`.
     pub async fn run(self, lookup: LookupSource, events: Events, cancel: CancellationToken) {
         let threads: Vec<_> = self
@@ -186,6 +194,7 @@ pub fn prepare(
             ra,
             ra_timing: super::ra_only::timing(),
             added: Vec::new(),
+            pools: None,
         }));
     };
     let sec = &file.dhcp6;
@@ -237,6 +246,7 @@ pub fn prepare(
         .iter()
         .filter_map(|l| l.hint().inspect_err(no_hint).ok())
         .collect();
+    let pools = Some(cfg.pools.clone());
     let dhcp = Dhcp6Server::bind(cfg, links, SERVER_PORT, plan.dhcp.state_dir.as_deref())
         .map_err(|e| ServeError::Dhcp6(e.to_string()))?
         .with_router_hints(hints);
@@ -245,6 +255,7 @@ pub fn prepare(
         ra,
         ra_timing: Timing::default(),
         added,
+        pools,
     }))
 }
 

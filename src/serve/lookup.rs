@@ -69,15 +69,13 @@ impl Layered {
     }
 }
 
-impl ProfileLookup for Layered {
-    fn lookup(&self, client: &ClientId) -> Option<ClientProfile> {
-        let mut profile = self
-            .registry
-            .lookup(client)
-            .unwrap_or_else(|| ClientProfile {
-                name: "built-in defaults".into(),
-                ..ClientProfile::default()
-            });
+impl Layered {
+    /// `profile` (else the built-in defaults) with the defaults filled in.
+    fn complete(&self, client: &ClientId, profile: Option<ClientProfile>) -> ClientProfile {
+        let mut profile = profile.unwrap_or_else(|| ClientProfile {
+            name: "built-in defaults".into(),
+            ..ClientProfile::default()
+        });
         match family(client) {
             Ok(Family::UefiX64) if profile.boot.uefi_x64.is_none() => {
                 profile.boot.uefi_x64.clone_from(&self.uefi_x64_pxe.file);
@@ -91,11 +89,26 @@ impl ProfileLookup for Layered {
             _ => {}
         }
         fill(&mut profile.boot, &self.defaults);
-        Some(profile)
+        profile
+    }
+}
+
+impl ProfileLookup for Layered {
+    fn lookup(&self, client: &ClientId) -> Option<ClientProfile> {
+        Some(self.complete(client, self.registry.lookup(client)))
     }
 
     fn reservations(&self) -> Vec<(MacAddr, Ipv4Addr)> {
         self.registry.reservations()
+    }
+
+    fn reservations6(&self) -> Vec<crate::dhcp6::Reservation6> {
+        self.registry.reservations6()
+    }
+
+    fn lookup_duid(&self, duid: &[u8], client: &ClientId) -> Option<ClientProfile> {
+        let profile = self.registry.lookup_duid(duid, client)?;
+        Some(self.complete(client, Some(profile)))
     }
 
     fn explain(&self, client: &ClientId) -> Option<String> {

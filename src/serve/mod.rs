@@ -15,6 +15,7 @@ pub mod plan;
 pub mod preflight;
 mod ra_only;
 pub mod reservations;
+pub mod reservations6;
 mod start;
 #[cfg(test)]
 mod tidy;

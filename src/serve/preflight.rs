@@ -86,6 +86,11 @@ pub fn preflight(args: &ServeOptions) -> Result<Preflight, ServeError> {
         return Err(ServeError::Settings(SettingsProblems(problems)));
     };
     let registry = load_registry(&dirs.profiles, &root)?;
+    let in_file = super::reservations6::file_addresses(&file);
+    let clashes = super::reservations6::clashes(&in_file, &registry);
+    if !clashes.is_empty() {
+        return Err(ServeError::Settings(SettingsProblems(clashes)));
+    }
     for note in half_chains(&|name| root.join(name).is_file()) {
         warn!("{}: {note}", root.display());
     }

@@ -29,7 +29,9 @@ use crate::tftp::server::TftpServer;
 use super::menus;
 use super::plan::{self, plan, ServePlan};
 use super::preflight::{preflight, Preflight};
-use super::{describe, files, lookup, networks, reservations, user, Networks, ServeError};
+use super::{
+    describe, files, lookup, networks, reservations, reservations6, user, Networks, ServeError,
+};
 use crate::catalogue;
 use crate::dhcp::config::{Mode, Subnet};
 use crate::http::config::DEFAULT_PORT;
@@ -58,6 +60,8 @@ pub struct Prepared {
     /// Listens for other DHCP servers (when we hand out addresses).
     rogue: Option<RogueWatch>,
     dhcp6: Option<super::dhcp6::V6>,
+    /// The profiles' IPv6 reservations checked after each reload.
+    check6: Option<reservations6::Check6>,
 }
 
 /// Plans, adds bare-port addresses, loads the profiles, prints what is
@@ -118,6 +122,19 @@ pub fn prepare(mut args: ServeOptions) -> Result<Prepared, ServeError> {
     let tftp = TftpServer::bind(plan.tftp.clone())?;
     let dhcp = Sockets::open(&plan.dhcp)?;
     let dhcp6 = super::dhcp6::prepare(&file, &plan, links6)?;
+    let check6 = dhcp6.as_ref().and_then(|v| v.pools()).map(|pools| {
+        let check = reservations6::Check6 {
+            pools: pools.to_vec(),
+            in_file: reservations6::file_addresses(&file),
+        };
+        check.warn(&shared.load());
+        check
+    });
+    if check6.is_none() {
+        if let Some(line) = reservations6::unserved(&shared.load()) {
+            tracing::warn!("{line}");
+        }
+    }
     let rogue = (plan.dhcp.mode == Mode::Authoritative).then(|| {
         let names: Vec<String> = plan.networks.iter().map(|(name, _)| name.clone()).collect();
         RogueWatch::open(&names)
@@ -139,6 +156,7 @@ pub fn prepare(mut args: ServeOptions) -> Result<Prepared, ServeError> {
         status,
         rogue,
         dhcp6,
+        check6,
     })
 }
 
@@ -228,7 +246,8 @@ impl Prepared {
             defaults,
             dhcp6: self.dhcp6,
         };
-        let after_reload = self.served.map(reservations::after_reload);
+        let after_reload =
+            reservations6::after_reload(self.served.map(reservations::after_reload), self.check6);
         let result = serve(
             self.plan,
             self.registry,

@@ -74,15 +74,21 @@ fn with_server_v6(lab: Lab) -> Lab {
 /// Starts `serve` with a v6 pool and a profile for the client's MAC that
 /// gives it `undionly.kpxe` (as `boot.other`: these clients are no firmware).
 pub fn serve_v6(lab: &mut Lab, extra_yaml: &str) {
-    serve_v6_with(lab, &format!("dhcp6:\n  range: {V6_POOL}\n{extra_yaml}"));
+    serve_v6_with(
+        lab,
+        &format!("dhcp6:\n  range: {V6_POOL}\n{extra_yaml}"),
+        "",
+    );
 }
 
-/// [`serve_v6`] with `yaml` as the whole `netboot.yaml`.
-pub fn serve_v6_with(lab: &mut Lab, yaml: &str) {
+/// [`serve_v6`] with `yaml` as the whole `netboot.yaml` and `profile_yaml`
+/// added to the client's profile.
+pub fn serve_v6_with(lab: &mut Lab, yaml: &str, profile_yaml: &str) {
     let config = lab.path("netboot.yaml");
     std::fs::write(&config, yaml).unwrap();
-    let profile =
-        format!("name: desk\nmatch:\n  mac: {CLIENT_MAC}\nboot:\n  other: undionly.kpxe\n");
+    let profile = format!(
+        "name: desk\nmatch:\n  mac: {CLIENT_MAC}\nboot:\n  other: undionly.kpxe\n{profile_yaml}"
+    );
     let state = lab.path("state");
     lab.start_serve_on(
         &[("desk.yaml", &profile)],

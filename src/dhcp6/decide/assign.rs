@@ -1,6 +1,8 @@
 //! Addresses handed out: SOLICIT (ADVERTISE, or REPLY with Rapid Commit)
-//! and REQUEST. Each IA_NA gets the client's reservation, else the address
-//! it has, else a free one of the receiving interface's pool; none free is
+//! and REQUEST. Each IA_NA gets the client's reservation (on the pool's /64,
+//! inside the range or not; an address it held before is released once it
+//! binds the reserved one), else the address it has, else a free one of
+//! the receiving interface's pool, never one reserved for another; none free is
 //! a top-level NoAddrsAvail (RFC 8415 §18.3.1). An ADVERTISE carries
 //! Preference 255.
 
@@ -13,7 +15,7 @@ use dhcproto::v6::{
 use crate::dhcp::lease::{LeaseState, Secs};
 
 use super::super::boot;
-use super::super::config::{Holder6, Pool6};
+use super::super::config::Pool6;
 use super::super::ia::{ia_status, ias, status, Ia};
 use super::super::reason::{Decision6, Reason6};
 use super::super::table::Lease6;
@@ -96,6 +98,9 @@ impl Core6 {
         for ia in ias {
             match self.pick(ex, &pool, ia.id) {
                 Some(addr) => {
+                    if state == LeaseState::Bound {
+                        changes.extend(self.release_other(ex, &pool, ia.id, addr));
+                    }
                     changes.push(self.take(ex, addr, ia.id, state));
                     reply.opts_mut().insert(self.ia_with(ia.id, addr));
                     addrs.push(addr);
@@ -113,27 +118,34 @@ impl Core6 {
 
     /// The address for one IA: reservation, the IA's current one, a fresh one.
     fn pick(&self, ex: &Ex<'_>, pool: &Pool6, iaid: u32) -> Option<Ipv6Addr> {
-        let free = |a: Ipv6Addr| self.table.free_for(a, &ex.duid, ex.now);
-        if let Some(fixed) = self.reserved(ex) {
-            return (pool.contains(fixed) && free(fixed)).then_some(fixed);
+        if ex.fixed.is_some() {
+            return self.usable_fixed(ex, pool);
         }
-        let others: Vec<Ipv6Addr> = self.cfg.reservations.iter().map(|r| r.addr).collect();
+        let free = |a: Ipv6Addr| {
+            self.table.free_for(a, &ex.duid, ex.now) && !self.reserved_for_other(a, ex)
+        };
         self.table
             .current(pool, &ex.duid, iaid)
             .filter(|a| free(*a))
-            .or_else(|| self.table.fresh(pool, &others, ex.now))
+            .or_else(|| self.table.fresh(pool, &self.reserved_addrs(), ex.now))
     }
 
-    fn reserved(&self, ex: &Ex<'_>) -> Option<Ipv6Addr> {
-        let mac = boot::client_mac(ex.req, ex.ctx.peer);
-        self.cfg
-            .reservations
-            .iter()
-            .find(|r| match &r.holder {
-                Holder6::Duid(d) => *d == ex.duid,
-                Holder6::Mac(m) => Some(*m) == mac,
-            })
-            .map(|r| r.addr)
+    /// The IA's previous address, released when it binds `addr` instead
+    /// (a client moved onto its reservation).
+    fn release_other(
+        &mut self,
+        ex: &Ex<'_>,
+        pool: &Pool6,
+        iaid: u32,
+        addr: Ipv6Addr,
+    ) -> Option<Lease6> {
+        let old = self.table.current(pool, &ex.duid, iaid)?;
+        if old == addr || !self.table.held_by(old, &ex.duid, ex.now) {
+            return None;
+        }
+        let mut lease = self.take(ex, old, iaid, LeaseState::Released);
+        lease.expires = ex.now;
+        Some(self.table.set(lease))
     }
 
     pub(super) fn take(

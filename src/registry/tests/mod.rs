@@ -285,6 +285,7 @@ fn empty_registry_matches_nothing() {
 mod errors;
 mod fuzz;
 mod uboot;
+mod v6;
 
 #[test]
 fn keep_versions_goes_with_the_profiles_upload_dir() {
