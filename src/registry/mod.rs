@@ -39,3 +39,29 @@ pub use watch::{reload, watch, AfterSwap, Reloaded};
 
 #[cfg(test)]
 mod tests;
+
+/// A registry of one profile file, `path` holding `text`, every boot file
+/// and directory taken to exist (for other modules' tests).
+#[cfg(test)]
+pub(crate) fn of_one_file(path: &str, text: &str) -> Registry {
+    struct AllThere;
+    impl Sources for AllThere {
+        fn read_template(&self, _: &str) -> Result<(std::path::PathBuf, String), String> {
+            Err("no templates".into())
+        }
+        fn boot_file_exists(&self, _: &str) -> bool {
+            true
+        }
+        fn boot_dir_exists(&self, _: &str) -> bool {
+            true
+        }
+    }
+    let file = SourceFile {
+        path: path.into(),
+        text: text.into(),
+    };
+    match build_registry(&[file], &AllThere) {
+        Ok(registry) => registry,
+        Err(e) => panic!("{path}: {e:?}"),
+    }
+}

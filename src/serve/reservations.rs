@@ -40,33 +40,13 @@ pub fn after_reload(served: Vec<Subnet>) -> AfterSwap {
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use super::*;
-    use crate::registry::{build_registry, SourceFile, Sources};
-
-    struct NoFiles;
-    impl Sources for NoFiles {
-        fn read_template(&self, _: &str) -> Result<(PathBuf, String), String> {
-            Err("none".into())
-        }
-        fn boot_file_exists(&self, _: &str) -> bool {
-            true
-        }
-        fn boot_dir_exists(&self, _: &str) -> bool {
-            true
-        }
-    }
 
     #[test]
     fn a_reservation_outside_every_served_subnet_is_named() {
         let text = "name: lab\nhosts:\n  - mac: 52:54:00:10:00:01\n    address: 192.168.50.11\n  \
                     - mac: 52:54:00:10:00:02\n    address: 10.0.0.12\n";
-        let file = SourceFile {
-            path: PathBuf::from("profiles/lab.yaml"),
-            text: text.into(),
-        };
-        let registry = build_registry(&[file], &NoFiles).unwrap();
+        let registry = crate::registry::of_one_file("profiles/lab.yaml", text);
         let served = [
             Subnet::parse("10.0.0.0/24").unwrap(),
             Subnet::parse("10.1.0.0/24").unwrap(),

@@ -109,32 +109,12 @@ pub fn after_reload(v4: Option<AfterSwap>, v6: Option<Check6>) -> Option<AfterSw
 
 #[cfg(test)]
 mod tests {
-    use std::path::PathBuf;
-
     use super::*;
-    use crate::registry::{build_registry, SourceFile, Sources};
-
-    struct NoFiles;
-    impl Sources for NoFiles {
-        fn read_template(&self, _: &str) -> Result<(PathBuf, String), String> {
-            Err("none".into())
-        }
-        fn boot_file_exists(&self, _: &str) -> bool {
-            true
-        }
-        fn boot_dir_exists(&self, _: &str) -> bool {
-            true
-        }
-    }
 
     fn registry() -> Registry {
         let text = "name: lab\nhosts:\n  - mac: 52:54:00:10:00:01\n    address6: fd00:99::50\n  \
                     - duid: 00:04:01:02:03\n    address6: fd00:98::7\n";
-        let file = SourceFile {
-            path: PathBuf::from("profiles/lab.yaml"),
-            text: text.into(),
-        };
-        build_registry(&[file], &NoFiles).unwrap()
+        crate::registry::of_one_file("profiles/lab.yaml", text)
     }
 
     #[test]
