@@ -124,6 +124,20 @@ fn assert_logged(server: &Server, name: &str, wanted: &[String]) {
     }
 }
 
+/// The one-shot boot is over: `netboot next` lists none, and the next
+/// boot (the server stopped after it) is the profile's entry.
+fn back_to_the_profiles_choice(lab: &Lab, root: &Path, name: &str, server: &mut Server) {
+    let listed = netboot_next(lab, root, &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(listed, "no one-shot boot is set\n", "{name}");
+    let next = boot_once(lab, &format!("{name}-second"), INIT_MARKER, server);
+    server.stop();
+    assert!(
+        next.contains("netboot-marker=PROFILE-CHOICE") && !next.contains("ONE-SHOT"),
+        "{name}: the boot after the one-shot was not the profile's choice:\n{}",
+        tail(&next, 60)
+    );
+}
+
 /// `entry.yaml` of an installer directory whose command line carries `marker`.
 fn entry_yaml(title: &str, marker: &str) -> String {
     format!("title: {title}\nargs: netboot-marker={marker}\n")
@@ -228,16 +242,7 @@ fn netboot_next_boots_an_entry_once_then_the_profiles_choice() {
         "{name}: the first boot was not the one-shot entry:\n{}",
         tail(&first, 60)
     );
-    let listed = netboot_next(&lab, &root, &[]).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(listed, "no one-shot boot is set\n", "{name}");
-
-    let second = boot_once(&lab, &format!("{name}-second"), INIT_MARKER, &server);
-    server.stop();
-    assert!(
-        second.contains("netboot-marker=PROFILE-CHOICE") && !second.contains("ONE-SHOT"),
-        "{name}: the second boot was not the profile's choice:\n{}",
-        tail(&second, 60)
-    );
+    back_to_the_profiles_choice(&lab, &root, name, &mut server);
     assert_logged(
         &server,
         name,
@@ -312,16 +317,7 @@ fn netboot_next_until_done_lasts_until_the_installer_calls_its_done_url() {
         done.status.success() && reply.contains("done"),
         "{name}: {done:?}"
     );
-    let listed = netboot_next(&lab, &root, &[]).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(listed, "no one-shot boot is set\n", "{name}");
-
-    let second = boot_once(&lab, &format!("{name}-second"), INIT_MARKER, &server);
-    server.stop();
-    assert!(
-        second.contains("netboot-marker=PROFILE-CHOICE") && !second.contains("ONE-SHOT"),
-        "{name}: the boot after done was not the profile's choice:\n{}",
-        tail(&second, 60)
-    );
+    back_to_the_profiles_choice(&lab, &root, name, &mut server);
     assert_logged(
         &server,
         name,
