@@ -63,11 +63,19 @@ impl Registry {
     /// Every fixed IPv6 address with its profile's name and the place it
     /// is written (checked against the served pools and `netboot.yaml`).
     pub fn fixed_addresses6(&self) -> Vec<(Ipv6Addr, &str, &Loc)> {
-        self.hosts6
-            .iter()
-            .filter_map(|h| {
-                let name = self.profiles.get(h.profile).map_or("", |p| p.name.as_str());
-                h.address6.map(|ip| (ip, name, &h.loc))
+        self.named(self.hosts6.iter().map(|h| (h.profile, h.address6, &h.loc)))
+    }
+
+    /// Each `(profile, address, place)` that has an address, with the
+    /// profile's name.
+    fn named<'a, A>(
+        &'a self,
+        found: impl Iterator<Item = (usize, Option<A>, &'a Loc)>,
+    ) -> Vec<(A, &'a str, &'a Loc)> {
+        found
+            .filter_map(|(profile, address, loc)| {
+                let name = self.profiles.get(profile).map_or("", |p| p.name.as_str());
+                address.map(|a| (a, name, loc))
             })
             .collect()
     }
@@ -86,13 +94,7 @@ impl Registry {
     /// written, for checks that need more than the registry knows (the
     /// server's own addresses, the subnets served).
     pub fn fixed_addresses(&self) -> Vec<(Ipv4Addr, &str, &Loc)> {
-        self.entries
-            .iter()
-            .filter_map(|e| {
-                let name = self.profiles.get(e.profile).map_or("", |p| p.name.as_str());
-                e.address.map(|ip| (ip, name, &e.loc))
-            })
-            .collect()
+        self.named(self.entries.iter().map(|e| (e.profile, e.address, &e.loc)))
     }
 
     /// Profile names in load order.
