@@ -10,6 +10,7 @@ pub mod files;
 pub mod ipxe_script;
 pub mod lookup;
 pub mod menus;
+mod observe;
 pub mod options;
 pub mod plan;
 pub mod preflight;

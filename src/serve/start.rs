@@ -23,15 +23,15 @@ use crate::privileges;
 use crate::registry::{self, Registry};
 use crate::serve::options::ServeOptions;
 use crate::status::control::Control;
-use crate::status::{self, StatusServer};
+use crate::status::StatusServer;
 use crate::tftp::server::TftpServer;
 
-use super::menus;
 use super::plan::{self, plan, ServePlan};
 use super::preflight::{preflight, Preflight};
 use super::{
     describe, files, lookup, networks, reservations, reservations6, user, Networks, ServeError,
 };
+use super::{menus, observe};
 use crate::catalogue;
 use crate::dhcp::config::{Mode, Subnet};
 use crate::http::config::DEFAULT_PORT;
@@ -79,12 +79,8 @@ pub fn prepare(mut args: ServeOptions) -> Result<Prepared, ServeError> {
     let Networks { nets, assigned } = networks(&mut args, &file)?;
     let mut plan = plan(&args, &file, &base, nets)?;
     plan::refuse_own_reservations(&plan, &registry)?;
-    // the live state and the metrics are read by the status server only
-    let events = match plan.status {
-        Some(_) => Events::default(),
-        None => Events::unread(),
-    };
-    loaded_at_start(&events, &registry, &plan);
+    let events = observe::events(&plan);
+    observe::loaded_at_start(&events, &registry, &plan);
     plan.tftp.events = events.clone();
     if let Some(http) = &mut plan.http {
         http.events = events.clone();
@@ -114,7 +110,10 @@ pub fn prepare(mut args: ServeOptions) -> Result<Prepared, ServeError> {
     plan.tftp.regions = Some(Arc::clone(&regions));
     let http = http.map(|h| h.with_client_files(client_files).with_regions(regions));
     let status = match plan.status {
-        Some(addr) => Some((StatusServer::bind(addr)?, control(&plan, &catalogue))),
+        Some(addr) => Some((
+            StatusServer::bind(addr)?,
+            observe::control(&plan, &catalogue),
+        )),
         None => None,
     };
     let bare: Vec<String> = assigned.iter().map(|a| a.interface().to_string()).collect();
@@ -234,7 +233,7 @@ impl Prepared {
             .rogue
             .map(|w| w.start(ours, self.events.clone(), keep.clone()));
         let status = self.status.map(|(server, control)| {
-            let mut sources = status_sources(&self.plan, &self.leases, &self.events);
+            let mut sources = observe::sources(&self.plan, &self.leases, &self.events);
             sources.control = control;
             tokio::spawn(server.run(sources, keep.clone()))
         });
@@ -288,59 +287,6 @@ impl Prepared {
         drop(pidfile);
         info!("stopped");
         result
-    }
-}
-
-/// Tells the event stream the profiles in service from the start (the
-/// status page shows the registry's state before any reload).
-fn loaded_at_start(events: &Events, registry: &Registry, plan: &ServePlan) {
-    let reservations = crate::boot::ProfileLookup::reservations(registry).len();
-    events.emit(crate::events::Event::Reload(crate::events::event::Reload {
-        at: std::time::SystemTime::now(),
-        what: crate::events::event::Reloaded::Profiles,
-        ok: true,
-        detail: format!(
-            "{} profiles from {}, {reservations} reservations (loaded at start)",
-            registry.profile_count(),
-            plan.profiles.display()
-        ),
-    }));
-}
-
-/// What the status API may change: one-shot boots, with the token from
-/// the state directory (read now, while the process may read it).
-fn control(plan: &ServePlan, catalogue: &catalogue::live::Shared) -> Option<Control> {
-    let state_dir = plan.dhcp.state_dir.clone()?;
-    match status::control::token(&state_dir) {
-        Ok(token) => Some(Control {
-            state_dir,
-            token,
-            catalogue: Arc::clone(catalogue),
-        }),
-        Err(e) => {
-            warn!(dir = %state_dir.display(), "no status token ({e}): the status API changes nothing");
-            None
-        }
-    }
-}
-
-/// What the status page reads.
-fn status_sources(plan: &ServePlan, leases: &LeaseView, events: &Events) -> status::Sources {
-    let pools = match plan.dhcp.mode {
-        Mode::Authoritative => plan
-            .dhcp
-            .pools
-            .iter()
-            .map(|p| (p.first(), p.last()))
-            .collect(),
-        Mode::Proxy => Vec::new(),
-    };
-    status::Sources {
-        events: events.clone(),
-        leases: leases.clone(),
-        pools,
-        started: std::time::SystemTime::now(),
-        control: None,
     }
 }
 
