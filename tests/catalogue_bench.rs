@@ -29,7 +29,8 @@ use std::time::{Duration, Instant};
 use pxe_support::catalogue::INIT_MARKER;
 use pxe_support::lab::Lab;
 use pxe_support::server::{
-    make_boot_root, server_commands, start_launches, ServerKind, INSTALLER_IPXE,
+    drop_in_catalogue_iso, make_boot_root, server_commands, start_launches, ServerKind,
+    INSTALLER_IPXE,
 };
 use pxe_support::vm::{Firmware, Vm};
 use pxe_support::{boot_lock, boot_timeout, prerequisites_met};
@@ -124,6 +125,9 @@ fn boot(way: Way, firmware: Firmware) -> Result<f64, String> {
         std::fs::write(root.join(INSTALLER_IPXE), TFTP_SCRIPT).map_err(|e| e.to_string())?;
     }
     let mut server = start_launches(&lab, launches)?;
+    if let Way::Iso = way {
+        drop_in_catalogue_iso(&lab, &root, &mut server)?;
+    }
     let mut vm = Vm::start(&lab, firmware, 1024)?;
     let took = vm.wait_for(INIT_MARKER, boot_timeout());
     vm.stop();

@@ -14,7 +14,8 @@
 //!   initrd over HTTP by relative names; the kernel's command line and its
 //!   "Run /init" (the initrd unpacked) reach the serial console.
 //! - The image catalogue (`*_boots_an_iso_from_the_catalogue`): a Debian
-//!   installer ISO built with Debian's tools lies in the root; a profile for
+//!   installer ISO built with Debian's tools is moved into the root while
+//!   netboot runs, and the VM starts once the catalogue lists it; a profile for
 //!   every machine says `menu: {entry: ...}`; iPXE gets `netboot.ipxe`, then
 //!   its menu, then the kernel and initrd from inside the ISO over HTTP.
 //! - Secure Boot with no configuration (OVMF's Secure Boot build, the ISO's
@@ -42,7 +43,8 @@ use std::time::Instant;
 use pxe_support::lab::Lab;
 use pxe_support::process::tail;
 use pxe_support::server::{
-    make_boot_root, start_server, ServerKind, BOOT_BIOS, BOOT_IPXE, BOOT_UEFI,
+    drop_in_catalogue_iso, make_boot_root, start_server, ServerKind, BOOT_BIOS, BOOT_IPXE,
+    BOOT_UEFI,
 };
 use pxe_support::vm::{Firmware, Vm};
 use pxe_support::wire::Wire;
@@ -94,6 +96,9 @@ fn boot(kind: ServerKind, firmware: Firmware) {
     let root = make_boot_root(&lab).unwrap_or_else(|e| panic!("{name}: boot root: {e}"));
     let capture = Capture::start(&lab);
     let mut server = start_server(kind, &lab, &root).unwrap_or_else(|e| panic!("{name}: {e}"));
+    if kind == ServerKind::NetbootCatalogue {
+        drop_in_catalogue_iso(&lab, &root, &mut server).unwrap_or_else(|e| panic!("{name}: {e}"));
+    }
     let started = Instant::now();
     // the installer's initrd unpacks to more than 256 MiB
     let memory = if matches!(

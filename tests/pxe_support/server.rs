@@ -111,6 +111,17 @@ pub enum ServerKind {
 /// The ISO's name in the root for [`ServerKind::NetbootCatalogue`].
 pub const CATALOGUE_ISO: &str = "debian-12-netinst.iso";
 
+/// [`ServerKind::NetbootCatalogue`]'s ISO moved into the root of the
+/// running `server` (as a user drops it in), once the catalogue lists it.
+#[allow(dead_code)] // tests/pxe_boot.rs, tests/catalogue_bench.rs
+pub fn drop_in_catalogue_iso(lab: &Lab, root: &Path, server: &mut Server) -> Result<(), String> {
+    let built = lab.path("iso-work").join(CATALOGUE_ISO);
+    std::fs::rename(&built, root.join(CATALOGUE_ISO))
+        .map_err(|e| format!("{}: {e}", built.display()))?;
+    let added = format!("entry={CATALOGUE_ISO}");
+    server.wait_for_log(&["catalogue: ISO added", &added], Duration::from_secs(20))
+}
+
 /// Every machine boots the ISO's installer, with the serial console (and
 /// the kernel's messages: the disc's own arguments say `quiet`).
 const CATALOGUE_PROFILE: &str = "name: lab\nmatch: {default: true}\n\
@@ -206,9 +217,10 @@ pub fn server_commands(kind: ServerKind, lab: &Lab, root: &Path) -> Result<Vec<L
         }
         ServerKind::NetbootCatalogue => {
             std::fs::remove_file(root.join(BOOT_IPXE)).map_err(|e| format!("{e}"))?;
+            // built beside the root; [`drop_in_catalogue_iso`] moves it in
             let work = empty_dir(lab.path("iso-work"));
             let iso = super::iso::debian_installer_iso(&work)?;
-            std::fs::rename(&iso, root.join(CATALOGUE_ISO)).map_err(|e| e.to_string())?;
+            std::fs::rename(&iso, work.join(CATALOGUE_ISO)).map_err(|e| e.to_string())?;
             let profiles = empty_dir(lab.path("catalogue-profiles"));
             std::fs::write(profiles.join("lab.yaml"), CATALOGUE_PROFILE)
                 .map_err(|e| e.to_string())?;
