@@ -30,7 +30,9 @@ use std::time::{Duration, Instant};
 
 use pxe_support::lab::Lab;
 use pxe_support::process::tail;
-use pxe_support::server::{make_boot_root, start_server, ServerKind, CATALOGUE_ISO};
+use pxe_support::server::{
+    drop_in_catalogue_iso, make_boot_root, start_server, ServerKind, CATALOGUE_ISO,
+};
 use pxe_support::vm::{Firmware, Vm, OVMF_CODE_SECBOOT, OVMF_VARS_MS, VM_MAC};
 use pxe_support::wire::Wire;
 use pxe_support::{boot_lock, boot_timeout, keep_artifacts, prerequisites_met, Capture};
@@ -85,6 +87,7 @@ fn boot(secure: bool) {
     let root = make_boot_root(&lab).unwrap_or_else(|e| panic!("{name}: boot root: {e}"));
     let capture = Capture::start(&lab);
     let mut server = start_server(kind, &lab, &root).unwrap_or_else(|e| panic!("{name}: {e}"));
+    drop_in_catalogue_iso(&lab, &root, &mut server).unwrap_or_else(|e| panic!("{name}: {e}"));
     let chosen = format!("get {}: the signed shim of {CATALOGUE_ISO}", shim());
     server
         .wait_for_log(&[&chosen], Duration::from_secs(30))
