@@ -29,6 +29,10 @@ impl ProfileLookup for Profiles {
                 other: Some("o".into()),
                 ..Default::default()
             },
+            // a profile's reservation and option 60 for some clients
+            fixed_address6: (client.mac.0[4] & 1 == 0)
+                .then(|| Ipv6Addr::new(0xfd00, 1, 0, 0, 0, 0, 0, 0x42)),
+            boot_params6: vec!["console=ttyS0".into(), "d".repeat(300)],
             ..Default::default()
         })
     }
